@@ -1,0 +1,87 @@
+"""Account-wide facts: alias, usage against quotas, password policy, SAML, authorization details,
+and the credential report (one CSV for every user, instead of a call per user and key)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.iam import errors
+from bot.iam.aws import Aws
+from bot.iam.models import AccountSummary, CredentialReport, PasswordPolicy, SamlProvider
+
+
+def list_account_aliases(aws: Aws) -> list[str]:
+    return list(aws.items("iam", "ListAccountAliases", "AccountAliases"))
+
+
+def create_account_alias(aws: Aws, alias: str) -> None:
+    aws.call("iam", "CreateAccountAlias", AccountAlias=alias)
+
+
+def delete_account_alias(aws: Aws, alias: str) -> None:
+    aws.call("iam", "DeleteAccountAlias", AccountAlias=alias)
+
+
+def account_summary(aws: Aws) -> AccountSummary:
+    return AccountSummary(dict(aws.call("iam", "GetAccountSummary")["SummaryMap"]))
+
+
+def password_policy(aws: Aws) -> PasswordPolicy | None:
+    """The account's password policy, or None when none is set (IAM answers NoSuchEntity)."""
+    try:
+        return PasswordPolicy(aws.call("iam", "GetAccountPasswordPolicy")["PasswordPolicy"])
+    except errors.NotFound:
+        return None
+
+
+def saml_providers(aws: Aws) -> list[SamlProvider]:
+    items = aws.call("iam", "ListSAMLProviders").get("SAMLProviderList", [])
+    return [SamlProvider(d["Arn"], d.get("CreateDate"), d.get("ValidUntil")) for d in items]
+
+
+_DETAIL_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+
+
+def authorization_details(aws: Aws, filters: list[str] | None = None) -> dict[str, list[Any]]:
+    """All pages of GetAccountAuthorizationDetails, each list merged across pages."""
+    merged: dict[str, list[Any]] = {name: [] for name in _DETAIL_LISTS}
+    params = {"Filter": filters} if filters else {}
+    for page in aws.pages("iam", "GetAccountAuthorizationDetails", "UserDetailList", **params):
+        for name in _DETAIL_LISTS:
+            merged[name].extend(page.get(name, []))
+    return merged
+
+
+def generate_credential_report(aws: Aws) -> str:
+    """Ask IAM to (re)build the report; returns STARTED, INPROGRESS or COMPLETE."""
+    return aws.call("iam", "GenerateCredentialReport")["State"]
+
+
+def get_credential_report(aws: Aws) -> CredentialReport:
+    answer = aws.call("iam", "GetCredentialReport")
+    content = answer["Content"]
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    generated: datetime = answer["GeneratedTime"]
+    return CredentialReport(generated=generated, rows=list(csv.DictReader(io.StringIO(text))))
+
+
+def fetch_credential_report(
+    aws: Aws,
+    *,
+    timeout_s: float = 120.0,
+    poll_s: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CredentialReport:
+    """Generate (IAM reuses a report younger than 4 hours), wait until COMPLETE, then fetch."""
+    waited = 0.0
+    while generate_credential_report(aws) != "COMPLETE":
+        if waited >= timeout_s:
+            raise errors.Unavailable("the credential report was not ready in time")
+        sleep(poll_s)
+        waited += poll_s
+    return get_credential_report(aws)

@@ -1,0 +1,171 @@
+"""The single gateway through which the bot talks to AWS.
+
+Every AWS request goes through :meth:`Aws.call`, :meth:`Aws.pages` or :meth:`Aws.items` with
+the operation written as a literal, so that :mod:`bot.iam.policy` can read the exact set of
+actions the bot needs from the source. Retries are botocore's (standard mode), pagination is
+botocore's paginators, and errors leave this module only as :mod:`bot.iam.errors` types.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import boto3
+from botocore import xform_name
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.paginate import Paginator
+
+from bot.iam import errors
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# IAM's list operations all page the same way; botocore only ships a paginator for most of them.
+_IAM_MARKER_PAGING = {
+    "input_token": "Marker",
+    "output_token": "Marker",
+    "more_results": "IsTruncated",
+    "limit_key": "MaxItems",
+}
+
+_NOT_FOUND = {"NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"}
+_CONFLICT = {
+    "DeleteConflict",
+    "EntityAlreadyExists",
+    "ConcurrentModification",
+    "EntityTemporarilyUnmodifiable",
+    "ResourceExistsException",
+    "InvalidRequestException",
+}
+_LIMIT = {"LimitExceeded", "LimitExceededException"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidClientTokenId"}
+_THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+}
+_INVALID = {"ValidationError", "InvalidInput", "MalformedPolicyDocument", "PasswordPolicyViolation"}
+
+
+def translate(exc: Exception, service: str, operation: str) -> errors.IamError:
+    """Map a botocore failure to the domain error a person can act on."""
+    action = f"{service}:{operation}"
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        message = str(err.get("Message", "")) or code
+        if code in _NOT_FOUND:
+            return errors.NotFound(message, code=code, operation=operation)
+        if code in _DENIED:
+            return errors.AccessDenied(message, action=action, code=code)
+        if code in _CONFLICT:
+            return errors.Conflict(message, code=code, operation=operation)
+        if code in _LIMIT:
+            return errors.LimitExceeded(message, code=code, operation=operation)
+        if code in _THROTTLED:
+            return errors.Throttled(message, code=code, operation=operation)
+        if code in _INVALID:
+            return errors.InvalidInput(message, code=code, operation=operation)
+        return errors.Unavailable(message, code=code, operation=operation)
+    return errors.Unavailable(type(exc).__name__, code=type(exc).__name__, operation=operation)
+
+
+class Aws:
+    """boto3 clients with the bot's retry policy, pagination and a bounded pool for fan-out.
+
+    Low-level boto3 clients are thread-safe, so one client per service serves every thread.
+    """
+
+    def __init__(
+        self,
+        session: boto3.Session | None = None,
+        *,
+        max_workers: int = 8,
+        max_attempts: int = 5,
+        retry_mode: str = "standard",
+    ) -> None:
+        self._session = session or boto3.Session()
+        self._config = Config(
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            max_pool_connections=max(10, max_workers * 2),
+            connect_timeout=5,
+            read_timeout=30,
+        )
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._max_workers = max_workers
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
+        self._in_pool = threading.local()
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                region = self._session.region_name or "us-east-1"
+                self._clients[service] = self._session.client(
+                    service, region_name=region, config=self._config
+                )
+            return self._clients[service]
+
+    def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """One AWS request; ``operation`` is the API name, e.g. ``"ListAccessKeys"``."""
+        client = self.client(service)
+        method = getattr(client, xform_name(operation))
+        try:
+            return method(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, service, operation) from exc
+
+    def pages(
+        self, service: str, operation: str, result_key: str, **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a paged list, following markers to the end."""
+        client = self.client(service)
+        name = xform_name(operation)
+        if client.can_paginate(name):
+            paginator = client.get_paginator(name)
+        else:
+            paginator = Paginator(
+                getattr(client, name),
+                {**_IAM_MARKER_PAGING, "result_key": result_key},
+                client.meta.service_model.operation_model(operation),
+            )
+        try:
+            yield from paginator.paginate(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, service, operation) from exc
+
+    def items(self, service: str, operation: str, result_key: str, **params: Any) -> Iterator[Any]:
+        """Every item of a paged list; nothing stops silently at the first page."""
+        for page in self.pages(service, operation, result_key, **params):
+            yield from page.get(result_key, [])
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run independent calls concurrently on the bounded pool, results in input order.
+
+        Called from inside the pool (a fanned-out task fanning out again) it runs inline, so a
+        nested fan-out can never deadlock the pool.
+        """
+        items = list(items)
+        if len(items) <= 1 or getattr(self._in_pool, "active", False):
+            return [fn(item) for item in items]
+
+        def run(item: T) -> R:
+            self._in_pool.active = True
+            try:
+                return fn(item)
+            finally:
+                self._in_pool.active = False
+
+        return list(self._pool.map(run, items))
+
+    def run_all(self, *thunks: Callable[[], Any]) -> list[Any]:
+        """Run unrelated zero-argument calls concurrently (e.g. the lists of an inventory)."""
+        return self.map(lambda thunk: thunk(), thunks)

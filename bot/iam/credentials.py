@@ -1,0 +1,130 @@
+"""Everything a user can sign in or authenticate with, other than access keys.
+
+Console password (login profile), signing certificates, SSH public keys, service-specific
+credentials and MFA devices: each blocks DeleteUser until removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.iam import errors
+from bot.iam.aws import Aws
+from bot.iam.models import (
+    LoginProfile,
+    MfaDevice,
+    NewServiceCredential,
+    Secret,
+    ServiceCredential,
+    SigningCertificate,
+    SshPublicKey,
+)
+
+# --- console password ---------------------------------------------------------------------
+
+
+def get_login_profile(aws: Aws, user: str) -> LoginProfile | None:
+    try:
+        d = aws.call("iam", "GetLoginProfile", UserName=user)["LoginProfile"]
+    except errors.NotFound:
+        return None
+    return LoginProfile(d["UserName"], d["CreateDate"], bool(d.get("PasswordResetRequired")))
+
+
+def create_login_profile(aws: Aws, user: str, password: Secret, *, reset_required: bool) -> None:
+    aws.call(
+        "iam",
+        "CreateLoginProfile",
+        UserName=user,
+        Password=password.reveal(),
+        PasswordResetRequired=reset_required,
+    )
+
+
+def require_password_reset(aws: Aws, user: str) -> None:
+    aws.call("iam", "UpdateLoginProfile", UserName=user, PasswordResetRequired=True)
+
+
+def delete_login_profile(aws: Aws, user: str) -> None:
+    aws.call("iam", "DeleteLoginProfile", UserName=user)
+
+
+# --- signing certificates and SSH keys ------------------------------------------------------
+
+
+def list_signing_certificates(aws: Aws, user: str) -> list[SigningCertificate]:
+    return [
+        SigningCertificate(d["CertificateId"], d["UserName"], d["Status"], d.get("UploadDate"))
+        for d in aws.items("iam", "ListSigningCertificates", "Certificates", UserName=user)
+    ]
+
+
+def delete_signing_certificate(aws: Aws, user: str, cert_id: str) -> None:
+    aws.call("iam", "DeleteSigningCertificate", UserName=user, CertificateId=cert_id)
+
+
+def list_ssh_public_keys(aws: Aws, user: str) -> list[SshPublicKey]:
+    return [
+        SshPublicKey(d["SSHPublicKeyId"], d["UserName"], d["Status"], d.get("UploadDate"))
+        for d in aws.items("iam", "ListSSHPublicKeys", "SSHPublicKeys", UserName=user)
+    ]
+
+
+def delete_ssh_public_key(aws: Aws, user: str, key_id: str) -> None:
+    aws.call("iam", "DeleteSSHPublicKey", UserName=user, SSHPublicKeyId=key_id)
+
+
+# --- service-specific credentials (CodeCommit, Keyspaces, Bedrock API keys) ---------------
+
+
+def _service_credential(d: dict[str, Any]) -> ServiceCredential:
+    return ServiceCredential(
+        cred_id=d["ServiceSpecificCredentialId"],
+        user_name=d["UserName"],
+        service=d["ServiceName"],
+        service_user_name=d.get("ServiceUserName", ""),
+        status=d["Status"],
+        created=d.get("CreateDate"),
+        expires=d.get("ExpirationDate"),
+    )
+
+
+def list_service_credentials(aws: Aws, user: str) -> list[ServiceCredential]:
+    items = aws.items(
+        "iam", "ListServiceSpecificCredentials", "ServiceSpecificCredentials", UserName=user
+    )
+    return [_service_credential(d) for d in items]
+
+
+def create_service_credential(aws: Aws, user: str, service: str) -> NewServiceCredential:
+    d = aws.call("iam", "CreateServiceSpecificCredential", UserName=user, ServiceName=service)
+    d = d["ServiceSpecificCredential"]
+    return NewServiceCredential(_service_credential(d), Secret(d.get("ServicePassword", "")))
+
+
+def delete_service_credential(aws: Aws, user: str, cred_id: str) -> None:
+    aws.call(
+        "iam",
+        "DeleteServiceSpecificCredential",
+        UserName=user,
+        ServiceSpecificCredentialId=cred_id,
+    )
+
+
+# --- MFA ------------------------------------------------------------------------------------
+
+
+def list_mfa_devices(aws: Aws, user: str) -> list[MfaDevice]:
+    return [
+        MfaDevice(d["SerialNumber"], d["UserName"], d.get("EnableDate"))
+        for d in aws.items("iam", "ListMFADevices", "MFADevices", UserName=user)
+    ]
+
+
+def deactivate_mfa_device(aws: Aws, user: str, serial: str) -> None:
+    aws.call("iam", "DeactivateMFADevice", UserName=user, SerialNumber=serial)
+
+
+def delete_virtual_mfa_device(aws: Aws, serial: str) -> None:
+    """Only virtual devices can be deleted, and only once deactivated; hardware/FIDO cannot."""
+    aws.call("iam", "DeleteVirtualMFADevice", SerialNumber=serial)
