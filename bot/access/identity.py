@@ -1,0 +1,59 @@
+"""Which IAM user a Slack user is, for ``me`` and @mentions.
+
+IAM users carry the Slack user ID in a tag (``identity.tag``); failing that, an e-mail tag equal
+to the Slack profile's e-mail; failing that, an IAM user named like the e-mail's local part.
+All IAM users and their tags come from one paged call, cached briefly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.access.ttl import TtlCache
+from bot.config import Identity
+from bot.iam import users
+from bot.iam.aws import Aws
+from bot.iam.models import User
+
+
+@dataclass(frozen=True)
+class NotLinked(Exception):
+    """No IAM user could be matched to a Slack user; ``reason`` says what was tried."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class IdentityMap:
+    def __init__(
+        self,
+        aws: Aws,
+        identity: Identity,
+        slack_email: Callable[[str], str | None],
+        *,
+        ttl_s: float = 300.0,
+    ) -> None:
+        self._identity = identity
+        self._email = slack_email
+        self._index = TtlCache(lambda _: users.users_with_tags(aws), ttl_s)
+
+    def iam_user_for(self, slack_user_id: str) -> str:
+        everyone: list[User] = self._index.get(None)
+        for user in everyone:
+            if user.tags.get(self._identity.tag) == slack_user_id:
+                return user.name
+        email = self._email(slack_user_id)
+        if email:
+            for user in everyone:
+                if user.tags.get(self._identity.email_tag, "").lower() == email.lower():
+                    return user.name
+            local = email.partition("@")[0]
+            if any(user.name == local for user in everyone):
+                return local
+        tried = f"tag {self._identity.tag}={slack_user_id}"
+        if email:
+            tried += f", tag {self._identity.email_tag}={email}, or a user named {local}"
+        raise NotLinked(f"No IAM user is linked to <@{slack_user_id}> (looked for {tried}).")

@@ -1,0 +1,33 @@
+"""A small thread-safe cache with expiry, for lookups that may be briefly stale (group members,
+the tag index of IAM users) but are too slow to repeat on every command."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    def __init__(
+        self, load: Callable[[K], V], ttl_s: float, clock: Callable[[], float] = time.monotonic
+    ):
+        self._load = load
+        self._ttl = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> V:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit and self._clock() - hit[0] < self._ttl:
+                return hit[1]
+        value = self._load(key)
+        with self._lock:
+            self._entries[key] = (self._clock(), value)
+        return value

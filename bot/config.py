@@ -1,0 +1,230 @@
+"""The operator's rules (``IAM_BOT_CONFIG`` YAML) and the process settings (environment).
+
+Both are validated once at startup; a bad value stops the bot with one line that names the
+setting, and a secret value is never echoed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PERMISSIONS = (
+    "keys",  # read a user's keys, whois
+    "rotate",  # rotate keys
+    "deactivate",  # leaked-key fast path
+    "offboard",  # request a user's removal
+    "onboard",  # request a new user
+    "approve",  # approve destructive requests
+    "audit",  # stale-key audits
+    "account",  # read account facts
+    "admin",  # account alias changes
+)
+_PRINCIPAL = re.compile(r"\*|[UWS][A-Z0-9]{2,}")
+_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")
+DEFAULT_CONFIG_TEXT = """\
+# Used when IAM_BOT_CONFIG is not set. Everyone may look; nobody may change anything.
+permissions:
+  keys: ["*"]
+"""
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it and never contains its value."""
+
+
+@dataclass(frozen=True)
+class Approvals:
+    required: int = 1
+    expire_minutes: int = 60
+    commands: Mapping[str, int] = field(default_factory=dict)
+
+    def required_for(self, command: str) -> int:
+        return self.commands.get(command, self.required)
+
+
+@dataclass(frozen=True)
+class Identity:
+    tag: str = "slack-user-id"
+    email_tag: str = "email"
+
+
+@dataclass(frozen=True)
+class Config:
+    permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    channels: tuple[str, ...] = ()
+    audit_channel: str | None = None
+    approvals: Approvals = field(default_factory=Approvals)
+    protected_users: tuple[str, ...] = ()
+    identity: Identity = field(default_factory=Identity)
+    rotation_age_days: int = 90
+    unused_days: int = 45
+
+    def principals(self, permission: str) -> tuple[str, ...]:
+        return self.permissions.get(permission, ())
+
+
+def _fail(where: str, problem: str) -> ConfigError:
+    return ConfigError(f"IAM_BOT_CONFIG: {where}: {problem}")
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(where, "must be a mapping")
+    return value
+
+
+def _ids(value: Any, where: str, pattern: re.Pattern[str], kind: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail(where, "must be a list")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or pattern.fullmatch(item) is None:
+            raise _fail(f"{where}[{i}]", f"{item!r} is not {kind}")
+    return tuple(value)
+
+
+def _count(value: Any, where: str, default: int, minimum: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(where, f"must be a whole number >= {minimum}")
+    return value
+
+
+def _known_keys(data: dict[str, Any], where: str, known: set[str]) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise _fail(where, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+
+def parse_config(text: str) -> Config:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark else "the file"
+        raise _fail(line, "is not valid YAML") from None
+    data = _mapping(data, "top level")
+    _known_keys(
+        data,
+        "top level",
+        {
+            "permissions",
+            "channels",
+            "audit_channel",
+            "approvals",
+            "protected_users",
+            "identity",
+            "rotation_age_days",
+            "unused_days",
+        },
+    )
+    raw_permissions = _mapping(data.get("permissions"), "permissions")
+    _known_keys(raw_permissions, "permissions", set(PERMISSIONS))
+    permissions = {
+        name: _ids(
+            value, f"permissions.{name}", _PRINCIPAL, 'a Slack user (U/W...), group (S...) or "*"'
+        )
+        for name, value in raw_permissions.items()
+    }
+    audit = data.get("audit_channel")
+    if audit is not None and (not isinstance(audit, str) or not _CHANNEL.fullmatch(audit)):
+        raise _fail("audit_channel", "must be a channel ID such as C0123ABC")
+    raw_approvals = _mapping(data.get("approvals"), "approvals")
+    _known_keys(raw_approvals, "approvals", {"required", "expire_minutes", "commands"})
+    overrides = {}
+    for command, rule in _mapping(raw_approvals.get("commands"), "approvals.commands").items():
+        where = f"approvals.commands.{command}"
+        rule = _mapping(rule, where)
+        _known_keys(rule, where, {"required"})
+        overrides[command] = _count(rule.get("required"), f"{where}.required", 1, 0)
+    approvals = Approvals(
+        required=_count(raw_approvals.get("required"), "approvals.required", 1, 1),
+        expire_minutes=_count(
+            raw_approvals.get("expire_minutes"), "approvals.expire_minutes", 60, 1
+        ),
+        commands=overrides,
+    )
+    protected = data.get("protected_users") or []
+    if not isinstance(protected, list) or not all(isinstance(p, str) and p for p in protected):
+        raise _fail("protected_users", "must be a list of user names or tag:Key=Value")
+    raw_identity = _mapping(data.get("identity"), "identity")
+    _known_keys(raw_identity, "identity", {"tag", "email_tag"})
+    identity = Identity(
+        tag=str(raw_identity.get("tag", Identity.tag)),
+        email_tag=str(raw_identity.get("email_tag", Identity.email_tag)),
+    )
+    return Config(
+        permissions=permissions,
+        channels=_ids(data.get("channels"), "channels", _CHANNEL, "a channel ID"),
+        audit_channel=audit,
+        approvals=approvals,
+        protected_users=tuple(protected),
+        identity=identity,
+        rotation_age_days=_count(data.get("rotation_age_days"), "rotation_age_days", 90, 1),
+        unused_days=_count(data.get("unused_days"), "unused_days", 45, 1),
+    )
+
+
+def load_config(path: str | None) -> Config:
+    if not path:
+        return parse_config(DEFAULT_CONFIG_TEXT)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"IAM_BOT_CONFIG: cannot read {path} ({exc.strerror})") from None
+    return parse_config(text)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings from the environment. Tokens are kept out of ``repr``."""
+
+    bot_token: str = field(repr=False)
+    signing_secret: str = field(default="", repr=False)
+    app_token: str = field(default="", repr=False)
+    slack_api_url: str | None = None
+    config_path: str | None = None
+    state_url: str = "sqlite:///iam-bot.sqlite3"
+    port: int = 3000
+
+
+def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set")
+    if prefix and not value.startswith(prefix):
+        raise ConfigError(f"{name} must start with {prefix} (value not shown)")
+    return value
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, socket_mode: bool = False, port: int | None = None
+) -> Settings:
+    env = os.environ if env is None else env
+    raw_port = port if port is not None else env.get("PORT", "3000")
+    try:
+        port_number = int(raw_port)
+    except ValueError:
+        raise ConfigError("PORT must be a number") from None
+    if not 0 <= port_number <= 65535:
+        raise ConfigError("PORT must be between 0 and 65535")
+    return Settings(
+        bot_token=_require(env, "SLACK_BOT_TOKEN", "xoxb-"),
+        signing_secret="" if socket_mode else _require(env, "SLACK_SIGNING_SECRET"),
+        app_token=_require(env, "SLACK_APP_TOKEN", "xapp-") if socket_mode else "",
+        slack_api_url=env.get("SLACK_API_URL") or None,
+        config_path=env.get("IAM_BOT_CONFIG") or None,
+        state_url=env.get("IAM_BOT_STATE") or Settings.state_url,
+        port=port_number,
+    )
