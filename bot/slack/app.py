@@ -1,0 +1,75 @@
+"""The app factory: wires config, AWS and Slack together into one Bolt app.
+
+Production (`iam-bot serve`), Socket Mode and the terminal demo all build the app here, so there
+is exactly one code path from a Slack request to IAM.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.access.identity import IdentityMap
+from bot.access.rules import Rules
+from bot.config import Config, Settings
+from bot.iam.aws import Aws
+from bot.slack import commands
+from bot.slack.context import Services
+from bot.slack.jobs import Jobs
+
+log = logging.getLogger(__name__)
+
+
+def slack_client(settings: Settings) -> WebClient:
+    return WebClient(
+        token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL
+    )
+
+
+def build_services(
+    config: Config, aws: Aws, client: WebClient, clock: Callable[[], datetime] | None = None
+) -> Services:
+    def group_members(group_id: str) -> frozenset[str]:
+        return frozenset(client.usergroups_users_list(usergroup=group_id).get("users", []))
+
+    def email_of(user_id: str) -> str | None:
+        return client.users_info(user=user_id)["user"].get("profile", {}).get("email")
+
+    extra = {"clock": clock} if clock else {}
+    return Services(
+        config=config,
+        aws=aws,
+        rules=Rules(config, group_members),
+        identity=IdentityMap(aws, config.identity, email_of),
+        **extra,
+    )
+
+
+def build_app(
+    settings: Settings,
+    config: Config,
+    *,
+    aws: Aws | None = None,
+    jobs: Jobs | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> App:
+    client = slack_client(settings)
+    app = App(
+        client=client,
+        signing_secret=settings.signing_secret or None,
+        request_verification_enabled=bool(settings.signing_secret),
+        process_before_response=True,  # ack on the request thread; AWS work on the job pool
+        listener_executor=jobs or Jobs(),
+    )
+    services = build_services(config, aws or Aws(), client, clock)
+    commands.register(app, services)
+
+    @app.error
+    def log_unhandled(error: Exception) -> None:
+        log.error("unhandled error in a Slack listener", exc_info=error)
+
+    return app

@@ -1,0 +1,53 @@
+"""`/iam keys <user | @mention | me | AKIA...>`: a user's access keys, status, age and last use."""
+
+from __future__ import annotations
+
+from bot.iam import errors, keys
+from bot.slack.commands.parse import Target, TargetKind, one_target
+from bot.slack.context import Request, Services
+from bot.slack.messages.keys import foreign_key_reply, keys_reply
+from bot.slack.replies import UserError
+
+USAGE = "keys <user | @person | me | AKIA...>"
+
+
+def check(args: tuple[str, ...]) -> None:
+    one_target(args, USAGE)
+
+
+def resolve_user(services: Services, request: Request, target: Target) -> str:
+    """The IAM user a target names (a key ID is resolved separately, it may be foreign)."""
+    if target.kind is TargetKind.ME:
+        return services.identity.iam_user_for(request.user_id)
+    if target.kind is TargetKind.SLACK_USER:
+        return services.identity.iam_user_for(target.value)
+    return target.value
+
+
+def run(services: Services, request: Request) -> None:
+    target = one_target(request.args, USAGE)
+    owner = None
+    if target.kind is TargetKind.KEY_ID:
+        try:
+            owner = keys.key_owner(services.aws, target.value)
+        except errors.NotFound:
+            raise UserError(f"No access key `{target.value}` exists in this account.") from None
+        if owner.user_name is None:
+            request.respond(response_type="ephemeral", **foreign_key_reply(owner).as_kwargs())
+            return
+        user = owner.user_name
+    else:
+        user = resolve_user(services, request, target)
+    try:
+        found = keys.access_keys_with_last_use(services.aws, user)
+    except errors.NotFound:
+        raise UserError(f"No IAM user named `{user}`.") from None
+    reply = keys_reply(
+        user,
+        found,
+        rotation_age_days=services.config.rotation_age_days,
+        unused_days=services.config.unused_days,
+        at=services.clock(),
+        owner=owner,
+    )
+    request.respond(response_type="ephemeral", **reply.as_kwargs())

@@ -1,0 +1,50 @@
+"""Reading the text after `/iam`: pure functions, so bad input is refused before any I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.iam import names
+from bot.slack.replies import UserError
+
+# A Slack mention or link (`<@U123|alice>`) is one token even if its label has spaces.
+_TOKEN = re.compile(r"<[^>]*>|\S+")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(text or ""))
+
+
+class TargetKind(StrEnum):
+    ME = "me"
+    SLACK_USER = "slack user"
+    KEY_ID = "key id"
+    IAM_USER = "iam user"
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind
+    value: str
+
+
+def target(token: str) -> Target:
+    """An IAM user named directly, by Slack mention, as `me`, or by one of its access key IDs."""
+    if token.lower() == "me":
+        return Target(TargetKind.ME, "")
+    if mention := _MENTION.fullmatch(token):
+        return Target(TargetKind.SLACK_USER, mention.group(1))
+    if token.startswith("<"):
+        raise UserError("That is not a person: mention a user with @, or give an IAM user name.")
+    if token[:4].upper() in ("AKIA", "ASIA"):
+        return Target(TargetKind.KEY_ID, names.access_key_id(token))
+    return Target(TargetKind.IAM_USER, names.user_name(token))
+
+
+def one_target(args: tuple[str, ...], usage: str) -> Target:
+    if len(args) != 1:
+        raise UserError(f"Usage: `/iam {usage}`")
+    return target(args[0])

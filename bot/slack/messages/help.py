@@ -1,0 +1,16 @@
+"""The usage card: shown for `/iam`, `/iam help` and anything the bot does not understand."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import HeaderBlock
+
+from bot.slack.messages.common import Reply, context, section
+
+
+def usage_reply(commands: list[tuple[str, str]], problem: str | None = None) -> Reply:
+    lines = "\n".join(f"`/iam {usage}`  {summary}" for usage, summary in commands)
+    blocks = [HeaderBlock(text="/iam: AWS IAM from Slack")]
+    if problem:
+        blocks.append(section(f":warning: {problem}"))
+    blocks += [section(lines), context("Destructive commands ask for confirmation and approval.")]
+    return Reply(text=problem or "Usage: /iam <command>", blocks=blocks)

@@ -1,0 +1,99 @@
+"""How a user's access keys are shown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+
+from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
+from bot.slack.messages.common import Reply, context, day, section
+
+
+def _last_used(key: AccessKey) -> str:
+    use = key.last_used
+    if use is None or use.when is None:
+        return "never"
+    where = " · ".join(part for part in (use.service, use.region) if part)
+    return f"{day(use.when)} ({age_days(use.when)} days ago)" + (f" · {where}" if where else "")
+
+
+def key_flags(
+    key: AccessKey, *, rotation_age_days: int, unused_days: int, at: datetime
+) -> list[str]:
+    """The warnings a reviewer should notice first."""
+    flags = []
+    if key.status is KeyStatus.ACTIVE and age_days(key.created, at) > rotation_age_days:
+        flags.append(f":warning: older than {rotation_age_days} days: rotate it")
+    use = key.last_used
+    if use is not None:
+        last = use.when or key.created
+        if age_days(last, at) >= unused_days:
+            never = "never used" if use.when is None else "unused"
+            flags.append(f":zzz: {never} for {age_days(last, at)} days")
+    return flags
+
+
+def _key_block(key: AccessKey, flags: list[str], highlight: bool) -> SectionBlock:
+    status = (
+        ":large_green_circle: Active"
+        if key.status is KeyStatus.ACTIVE
+        else ":white_circle: Inactive"
+    )
+    fields = [
+        f"*Key*\n`{key.key_id}`" + ("  :point_left:" if highlight else ""),
+        f"*Status*\n{status}",
+        f"*Created*\n{day(key.created)} ({age_days(key.created)} days)",
+        f"*Last used*\n{_last_used(key)}",
+    ]
+    return SectionBlock(
+        fields=[MarkdownTextObject(text=f) for f in fields],
+        text=MarkdownTextObject(text="\n".join(flags)) if flags else None,
+    )
+
+
+def keys_reply(
+    user: str,
+    keys: list[AccessKey],
+    *,
+    rotation_age_days: int,
+    unused_days: int,
+    at: datetime,
+    owner: KeyOwner | None = None,
+) -> Reply:
+    blocks: list[Block] = [HeaderBlock(text=f"Access keys of {user}")]
+    if owner is not None:
+        blocks.append(section(f"`{owner.key_id}` belongs to IAM user *{user}*."))
+    if not keys:
+        blocks.append(section(f"*{user}* has no access keys."))
+        return Reply(text=f"{user} has no access keys.", blocks=blocks)
+    active = [k for k in keys if k.status is KeyStatus.ACTIVE]
+    if len(active) > 1:
+        blocks.append(
+            section(
+                ":rotating_light: *Two active keys.* Finish the rotation: deactivate the old one."
+            )
+        )
+    for key in keys:
+        flags = key_flags(key, rotation_age_days=rotation_age_days, unused_days=unused_days, at=at)
+        blocks.append(
+            _key_block(key, flags, highlight=owner is not None and key.key_id == owner.key_id)
+        )
+    blocks.append(
+        context(f"Rotation age {rotation_age_days} days · unused after {unused_days} days")
+    )
+    summary = ", ".join(f"{k.key_id} {k.status.value}" for k in keys)
+    return Reply(text=f"Access keys of {user}: {summary}", blocks=blocks)
+
+
+def foreign_key_reply(owner: KeyOwner) -> Reply:
+    return Reply(
+        text=f"{owner.key_id} belongs to AWS account {owner.account_id}, not this one.",
+        blocks=[
+            section(
+                f"`{owner.key_id}` is not a key of this account: it belongs to AWS account "
+                f"*{owner.account_id}*. Report it to that account's owner."
+            )
+        ],
+    )

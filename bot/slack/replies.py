@@ -1,0 +1,73 @@
+"""Turning failures into short words for Slack, and logging the detail instead.
+
+Work that runs after the ack reports failures through :func:`answer_failure`, so a failure in
+the background still reaches the user as a clear message, and no exception text or stack
+trace ever does.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from bot.access.identity import NotLinked
+from bot.access.rules import Denied
+from bot.iam import errors
+from bot.slack.messages.common import Reply, plain
+
+log = logging.getLogger(__name__)
+
+
+class UserError(Exception):
+    """A problem with what the user asked, in words meant for them."""
+
+
+def words_for(exc: BaseException) -> str:
+    """What to tell the user about a failure. Unknown failures get a reference, not details."""
+    match exc:
+        case Denied() | NotLinked() | UserError():
+            return str(exc)
+        case errors.InvalidInput():
+            return f"That input is not valid: {exc.message}."
+        case errors.AccessDenied():
+            return (
+                f"The bot's AWS role is not allowed to call `{exc.action}`. "
+                "Ask an AWS admin to grant it (see deploy/iam-policy.json)."
+            )
+        case errors.NotFound():
+            return "AWS says that does not exist (any more)."
+        case errors.LimitExceeded():
+            return f"That would exceed an IAM quota: {exc.message}"
+        case errors.Conflict():
+            return f"AWS refused the change: {exc.message}"
+        case errors.Throttled():
+            return "AWS is throttling requests right now. Try again in a minute."
+        case errors.Unavailable():
+            ref = _reference(exc)
+            return (
+                f"AWS could not be reached or gave an unexpected answer (ref `{ref}`). Try again."
+            )
+    ref = _reference(exc)
+    return f"Something went wrong on the bot's side (ref `{ref}`). Nothing more was changed."
+
+
+def _reference(exc: BaseException) -> str:
+    ref = uuid.uuid4().hex[:8]
+    log.error("failure ref=%s", ref, exc_info=exc)
+    return ref
+
+
+def error_reply(exc: BaseException) -> Reply:
+    return plain(f":x: {words_for(exc)}")
+
+
+def answer_failure(exc: BaseException, send: Callable[[Reply], Any]) -> None:
+    """Tell the user what failed, in words; the detail goes to the log only."""
+    if isinstance(exc, Denied | NotLinked | UserError | errors.IamError):
+        log.info("refused: %s", type(exc).__name__)
+    try:
+        send(error_reply(exc))
+    except Exception:
+        log.exception("could not tell the user about a failure")
