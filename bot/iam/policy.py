@@ -53,20 +53,45 @@ def required_actions() -> list[str]:
     return sorted(actions)
 
 
+# IAM actions scoped to a resource other than the user they act on; IAM actions with no
+# resource at all (account-wide reads and settings). Every other IAM action acts on a user.
+_ON_GROUP = {"AddUserToGroup", "RemoveUserFromGroup", "GetGroup"}
+_ON_MFA = {"DeleteVirtualMFADevice"}
+_ACCOUNT_WIDE = {
+    "CreateAccountAlias",
+    "DeleteAccountAlias",
+    "GenerateCredentialReport",
+    "GetAccountAuthorizationDetails",
+    "GetAccountPasswordPolicy",
+    "GetAccountSummary",
+    "GetCredentialReport",
+    "ListAccountAliases",
+    "ListSAMLProviders",
+    "ListUsers",
+}
+
+
+def _scope(action: str) -> tuple[str, str]:
+    """(statement id, resource) for one action: each action on the narrowest resource it takes."""
+    service, _, operation = action.partition(":")
+    if service != "iam" or operation in _ACCOUNT_WIDE:
+        return f"{service.capitalize()}AccountWide", "*"
+    if operation in _ON_GROUP:
+        return "IamGroups", "arn:aws:iam::*:group/*"
+    if operation in _ON_MFA:
+        return "IamMfaDevices", "arn:aws:iam::*:mfa/*"
+    return "IamUsers", "arn:aws:iam::*:user/*"
+
+
 def policy_document() -> dict[str, Any]:
-    by_service: dict[str, list[str]] = {}
+    statements: dict[tuple[str, str], list[str]] = {}
     for action in required_actions():
-        by_service.setdefault(action.partition(":")[0], []).append(action)
+        statements.setdefault(_scope(action), []).append(action)
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": f"IamBot{service.capitalize()}",
-                "Effect": "Allow",
-                "Action": actions,
-                "Resource": "*",
-            }
-            for service, actions in sorted(by_service.items())
+            {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
+            for (sid, resource), actions in sorted(statements.items())
         ],
     }
 

@@ -1,0 +1,75 @@
+"""manifest.yml is kept in step with the code: commands registered, scopes needed."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import yaml
+from slack_sdk import WebClient
+
+from bot.iam.policy import PACKAGE
+from bot.slack.commands import SLASH_COMMAND
+
+MANIFEST = yaml.safe_load((Path(__file__).resolve().parent.parent / "manifest.yml").read_text())
+
+# Scopes each Web API method needs (api.slack.com/methods). users.info is used for the e-mail.
+SCOPES_OF = {
+    "auth.test": set(),
+    "chat.postMessage": {"chat:write"},
+    "chat.postEphemeral": {"chat:write"},
+    "chat.update": {"chat:write"},
+    "chat.delete": {"chat:write"},
+    "chat.getPermalink": set(),
+    "users.info": {"users:read", "users:read.email"},
+    "usergroups.users.list": {"usergroups:read"},
+    "conversations.open": {"im:write"},
+    "views.open": set(),
+    "views.update": set(),
+    "views.push": set(),
+    "files.getUploadURLExternal": {"files:write"},
+    "files.completeUploadExternal": {"files:write"},
+}
+
+
+def _api_method(client_method: str) -> str:
+    source = inspect.getsource(getattr(WebClient, client_method))
+    return re.search(r'api_call\(\s*"([^"]+)"', source).group(1)
+
+
+def web_api_methods_called() -> set[str]:
+    """Every Web API method the shipped bot calls on a WebClient, read from the source."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        if "sandbox" in path.parts or path.name == "demo.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "client"
+                and callable(getattr(WebClient, node.func.attr, None))
+            ):
+                found.add(_api_method(node.func.attr))
+    return found
+
+
+def test_every_registered_command_is_declared() -> None:
+    declared = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
+    assert declared == {SLASH_COMMAND}
+    assert all(c.get("should_escape") for c in MANIFEST["features"]["slash_commands"]), (
+        "mentions must arrive as <@U...> for /iam keys @person"
+    )
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_scopes_are_exactly_what_the_calls_need() -> None:
+    called = web_api_methods_called()
+    assert {"users.info", "usergroups.users.list"} <= called  # the scan does see the calls
+    unknown = called - SCOPES_OF.keys()
+    assert not unknown, f"add the scopes of {unknown} to SCOPES_OF and manifest.yml"
+    needed = {"commands"}.union(*(SCOPES_OF[m] for m in called))
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
