@@ -1,0 +1,242 @@
+"""Everything attached to a user, and the steps that remove (or disable) it in IAM's order.
+
+IAM refuses DeleteUser while anything below is attached, but the attachments do not depend on
+each other: they can all go at once. So removal is three round trips however much there is:
+list everything (concurrently), remove everything (concurrently), delete the user. The only
+chain is a virtual MFA device, deactivated then deleted, which one step does in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from bot.iam import credentials, errors, keys, policies, users
+from bot.iam.aws import Aws
+from bot.iam.models import (
+    AccessKey,
+    Group,
+    InlinePolicy,
+    KeyStatus,
+    LoginProfile,
+    ManagedPolicy,
+    MfaDevice,
+    ServiceCredential,
+    SigningCertificate,
+    SshPublicKey,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    user: User
+    login_profile: LoginProfile | None
+    access_keys: list[AccessKey]
+    signing_certificates: list[SigningCertificate]
+    ssh_public_keys: list[SshPublicKey]
+    service_credentials: list[ServiceCredential]
+    mfa_devices: list[MfaDevice]
+    inline_policies: list[InlinePolicy]
+    attached_policies: list[ManagedPolicy]
+    groups: list[Group]
+
+
+def take_inventory(aws: Aws, user_name: str) -> Inventory:
+    """GetUser, then every list at once; NotFound if the user does not exist."""
+    user = users.get_user(aws, user_name)
+
+    def inline() -> list[InlinePolicy]:
+        names = policies.list_inline_policy_names(aws, user_name)
+        return [policies.get_inline_policy(aws, user_name, name) for name in names]
+
+    found = aws.run_all(
+        lambda: credentials.get_login_profile(aws, user_name),
+        lambda: keys.access_keys_with_last_use(aws, user_name),
+        lambda: credentials.list_signing_certificates(aws, user_name),
+        lambda: credentials.list_ssh_public_keys(aws, user_name),
+        lambda: credentials.list_service_credentials(aws, user_name),
+        lambda: credentials.list_mfa_devices(aws, user_name),
+        inline,
+        lambda: policies.list_attached_policies(aws, user_name),
+        lambda: policies.list_groups_for_user(aws, user_name),
+    )
+    return Inventory(user, *found)
+
+
+class Action(enum.StrEnum):
+    DELETE_LOGIN_PROFILE = "delete login profile"
+    DELETE_ACCESS_KEY = "delete access key"
+    DEACTIVATE_ACCESS_KEY = "deactivate access key"
+    DELETE_SIGNING_CERTIFICATE = "delete signing certificate"
+    DELETE_SSH_KEY = "delete SSH public key"
+    DELETE_SERVICE_CREDENTIAL = "delete service-specific credential"
+    REMOVE_VIRTUAL_MFA = "deactivate and delete virtual MFA device"
+    DEACTIVATE_MFA = "deactivate MFA device"
+    DELETE_INLINE_POLICY = "delete inline policy"
+    DETACH_POLICY = "detach managed policy"
+    REMOVE_FROM_GROUP = "remove from group"
+    DELETE_BOUNDARY = "remove permissions boundary"
+    TAG_DISABLED = "tag as disabled"
+    DELETE_USER = "delete user"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change. ``id`` is stable across plans, so a journal and a re-plan can be compared."""
+
+    action: Action
+    target: str
+    wave: int
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.action.name.lower()}:{self.target}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "target": self.target,
+            "wave": self.wave,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Step:
+        return cls(Action(d["action"]), d["target"], d["wave"], d.get("note", ""))
+
+
+def _mfa_step(device: MfaDevice) -> Step:
+    if device.kind.deletable:
+        return Step(Action.REMOVE_VIRTUAL_MFA, device.serial, 1)
+    note = f"{device.kind.value} device: deactivated only, it cannot be deleted"
+    return Step(Action.DEACTIVATE_MFA, device.serial, 1, note)
+
+
+def removal_steps(inv: Inventory) -> list[Step]:
+    """Every attachment in wave 1 (all at once), then the user itself in wave 2."""
+    steps = []
+    if inv.login_profile:
+        steps.append(Step(Action.DELETE_LOGIN_PROFILE, inv.user.name, 1))
+    for key in inv.access_keys:
+        last = key.last_used.when if key.last_used else None
+        note = (
+            f"{key.status.value}, last used {last:%Y-%m-%d}"
+            if last
+            else f"{key.status.value}, never used"
+        )
+        steps.append(Step(Action.DELETE_ACCESS_KEY, key.key_id, 1, note))
+    steps += [
+        Step(Action.DELETE_SIGNING_CERTIFICATE, c.cert_id, 1) for c in inv.signing_certificates
+    ]
+    steps += [Step(Action.DELETE_SSH_KEY, k.key_id, 1) for k in inv.ssh_public_keys]
+    steps += [
+        Step(Action.DELETE_SERVICE_CREDENTIAL, c.cred_id, 1, c.service)
+        for c in inv.service_credentials
+    ]
+    steps += [_mfa_step(d) for d in inv.mfa_devices]
+    steps += [Step(Action.DELETE_INLINE_POLICY, p.name, 1) for p in inv.inline_policies]
+    steps += [
+        Step(Action.DETACH_POLICY, p.arn, 1, "the policy itself is kept")
+        for p in inv.attached_policies
+    ]
+    steps += [Step(Action.REMOVE_FROM_GROUP, g.name, 1, "the group is kept") for g in inv.groups]
+    if inv.user.boundary_arn:
+        steps.append(Step(Action.DELETE_BOUNDARY, inv.user.boundary_arn, 1))
+    steps.append(Step(Action.DELETE_USER, inv.user.name, 2, "tags go with it"))
+    return steps
+
+
+DISABLED_TAG = "iam-bot:disabled"
+
+
+def disable_steps(inv: Inventory) -> list[Step]:
+    """The reversible first stage of offboarding: nothing is deleted but the console password."""
+    steps = []
+    if inv.login_profile:
+        steps.append(
+            Step(Action.DELETE_LOGIN_PROFILE, inv.user.name, 1, "the password cannot be restored")
+        )
+    steps += [
+        Step(Action.DEACTIVATE_ACCESS_KEY, k.key_id, 1)
+        for k in inv.access_keys
+        if k.status is KeyStatus.ACTIVE
+    ]
+    steps += [
+        Step(Action.DEACTIVATE_MFA, d.serial, 1, f"{d.kind.value} device") for d in inv.mfa_devices
+    ]
+    steps.append(Step(Action.TAG_DISABLED, inv.user.name, 1))
+    return steps
+
+
+def run_step(aws: Aws, user: str, step: Step, *, disabled_note: str = "") -> str:
+    """Carry out one step. Returns "done", or "gone" when its target had already gone."""
+    try:
+        _run(aws, user, step, disabled_note)
+    except errors.NotFound:
+        return "gone"
+    return "done"
+
+
+def _run(aws: Aws, user: str, step: Step, disabled_note: str) -> None:
+    target = step.target
+    match step.action:
+        case Action.DELETE_LOGIN_PROFILE:
+            credentials.delete_login_profile(aws, user)
+        case Action.DELETE_ACCESS_KEY:
+            keys.delete_access_key(aws, user, target)
+        case Action.DEACTIVATE_ACCESS_KEY:
+            keys.set_access_key_status(aws, user, target, KeyStatus.INACTIVE)
+        case Action.DELETE_SIGNING_CERTIFICATE:
+            credentials.delete_signing_certificate(aws, user, target)
+        case Action.DELETE_SSH_KEY:
+            credentials.delete_ssh_public_key(aws, user, target)
+        case Action.DELETE_SERVICE_CREDENTIAL:
+            credentials.delete_service_credential(aws, user, target)
+        case Action.REMOVE_VIRTUAL_MFA:
+            # Already deactivated before a crash or retry: the delete below still has to run.
+            with contextlib.suppress(errors.NotFound):
+                credentials.deactivate_mfa_device(aws, user, target)
+            credentials.delete_virtual_mfa_device(aws, target)
+        case Action.DEACTIVATE_MFA:
+            credentials.deactivate_mfa_device(aws, user, target)
+        case Action.DELETE_INLINE_POLICY:
+            policies.delete_inline_policy(aws, user, target)
+        case Action.DETACH_POLICY:
+            policies.detach_policy(aws, user, target)
+        case Action.REMOVE_FROM_GROUP:
+            policies.remove_user_from_group(aws, user, target)
+        case Action.DELETE_BOUNDARY:
+            users.delete_permissions_boundary(aws, user)
+        case Action.TAG_DISABLED:
+            users.tag_user(aws, user, {DISABLED_TAG: disabled_note or "true"})
+        case Action.DELETE_USER:
+            users.delete_user(aws, user)
+
+
+def snapshot(inv: Inventory) -> dict[str, Any]:
+    """What the user had, to see or rebuild it later. IDs, names and documents; never secrets."""
+    return {
+        "user": {
+            "name": inv.user.name,
+            "arn": inv.user.arn,
+            "created": inv.user.created.isoformat(),
+            "path": inv.user.path,
+            "boundary": inv.user.boundary_arn,
+            "tags": inv.user.tags,
+        },
+        "login_profile": bool(inv.login_profile),
+        "access_keys": [{"id": k.key_id, "status": k.status.value} for k in inv.access_keys],
+        "signing_certificates": [c.cert_id for c in inv.signing_certificates],
+        "ssh_public_keys": [k.key_id for k in inv.ssh_public_keys],
+        "service_credentials": [
+            {"id": c.cred_id, "service": c.service} for c in inv.service_credentials
+        ],
+        "mfa_devices": [{"serial": d.serial, "kind": d.kind.value} for d in inv.mfa_devices],
+        "inline_policies": {p.name: p.document for p in inv.inline_policies},
+        "attached_policies": [p.arn for p in inv.attached_policies],
+        "groups": [g.name for g in inv.groups],
+    }
