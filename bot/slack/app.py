@@ -13,13 +13,17 @@ from datetime import datetime
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.access.approvals import Approvals, utc_now
 from bot.access.identity import IdentityMap
 from bot.access.rules import Rules
+from bot.access.store import Store, open_store
 from bot.config import Config, Settings
 from bot.iam.aws import Aws
-from bot.slack import commands
+from bot.slack import commands, requests
+from bot.slack.commands import offboard
 from bot.slack.context import Services
 from bot.slack.jobs import Jobs
+from bot.slack.requests import RequestFlow
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,11 @@ def slack_client(settings: Settings) -> WebClient:
 
 
 def build_services(
-    config: Config, aws: Aws, client: WebClient, clock: Callable[[], datetime] | None = None
+    config: Config,
+    aws: Aws,
+    store: Store,
+    client: WebClient,
+    clock: Callable[[], datetime] | None = None,
 ) -> Services:
     def group_members(group_id: str) -> frozenset[str]:
         return frozenset(client.usergroups_users_list(usergroup=group_id).get("users", []))
@@ -39,13 +47,16 @@ def build_services(
     def email_of(user_id: str) -> str | None:
         return client.users_info(user=user_id)["user"].get("profile", {}).get("email")
 
-    extra = {"clock": clock} if clock else {}
+    clock = clock or utc_now
+    rules = Rules(config, group_members)
     return Services(
         config=config,
         aws=aws,
-        rules=Rules(config, group_members),
+        rules=rules,
         identity=IdentityMap(aws, config.identity, email_of),
-        **extra,
+        store=store,
+        approvals=Approvals(store, rules, config, clock),
+        clock=clock,
     )
 
 
@@ -54,19 +65,27 @@ def build_app(
     config: Config,
     *,
     aws: Aws | None = None,
+    store: Store | None = None,
     jobs: Jobs | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> App:
     client = slack_client(settings)
+    listener_pool = jobs or Jobs()
     app = App(
         client=client,
         signing_secret=settings.signing_secret or None,
         request_verification_enabled=bool(settings.signing_secret),
         process_before_response=True,  # ack on the request thread; AWS work on the job pool
-        listener_executor=jobs or Jobs(),
+        listener_executor=listener_pool,
     )
-    services = build_services(config, aws or Aws(), client, clock)
-    commands.register(app, services)
+    services = build_services(
+        config, aws or Aws(), store or open_store(settings.state_url), client, clock
+    )
+    flow = RequestFlow(services, client)
+    flow.executors[offboard.COMMAND] = offboard.execute
+    commands.register(app, services, flow)
+    requests.register(app, flow)
+    listener_pool.submit(flow.recover)
 
     @app.error
     def log_unhandled(error: Exception) -> None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.access.approvals import Approvals
 from bot.access.identity import IdentityMap
 from bot.access.rules import Rules
+from bot.access.store import Store
 from bot.config import Config
 from bot.iam.aws import Aws
+
+if TYPE_CHECKING:
+    from bot.slack.requests import RequestFlow
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,8 @@ class Services:
     aws: Aws
     rules: Rules
     identity: IdentityMap
+    store: Store
+    approvals: Approvals
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -33,3 +40,4 @@ class Request:
     args: tuple[str, ...]
     respond: Callable[..., Any]
     client: Any
+    flow: RequestFlow

@@ -14,14 +14,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.iam.errors import InvalidInput
-from bot.slack.commands import keys
+from bot.slack.commands import history, keys, offboard
 from bot.slack.commands.parse import tokens
 from bot.slack.context import Request, Services
 from bot.slack.messages.common import Reply
 from bot.slack.messages.help import usage_reply
 from bot.slack.replies import UserError, answer_failure, error_reply
+from bot.slack.requests import RequestFlow
 
 log = logging.getLogger(__name__)
+
+SLASH_COMMAND = "/iam"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,22 @@ SUBCOMMANDS = (
         "keys",
         keys.check,
         keys.run,
+    ),
+    Subcommand(
+        "offboard",
+        offboard.USAGE,
+        "remove a user and everything attached (approval needed)",
+        "offboard",
+        offboard.check,
+        offboard.run,
+    ),
+    Subcommand(
+        "history",
+        history.USAGE,
+        "past requests about a user, and what was removed",
+        "keys",
+        history.check,
+        history.run,
     ),
 )
 _TABLE = {s.name: s for s in SUBCOMMANDS}
@@ -67,7 +86,7 @@ def _accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | No
     return spec, words[1:], None
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, flow: RequestFlow) -> None:
     def ack_iam(ack: Ack, command: dict[str, Any]) -> None:
         _, _, immediate = _accepted(command.get("text", ""))
         if immediate is None:
@@ -85,6 +104,7 @@ def register(app: App, services: Services) -> None:
             args=args,
             respond=respond,
             client=client,
+            flow=flow,
         )
         try:
             services.rules.require_channel(request.channel_id)
@@ -93,4 +113,4 @@ def register(app: App, services: Services) -> None:
         except Exception as exc:
             answer_failure(exc, lambda reply: respond(**_ephemeral(reply)))
 
-    app.command("/iam")(ack=ack_iam, lazy=[run_iam])
+    app.command(SLASH_COMMAND)(ack=ack_iam, lazy=[run_iam])

@@ -1,0 +1,239 @@
+"""`iam-bot demo`: the real bot on an embedded AWS and Slack, driven from the terminal.
+
+Everything production runs, runs here: the Bolt app behind the waitress HTTP server, receiving
+slash commands and button presses signed with the real scheme, calling IAM through boto3. Only
+the peers are local: moto (behind the faithful layer) stands in for AWS, and a fake Slack Web
+API records what the bot posts, which this module renders as text.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, parse_config
+from bot.sandbox.aws import FaithfulAws
+from bot.sandbox.seed import DEMO_PEOPLE, seed_demo
+from bot.sandbox.slack_api import FakeSlack, Message
+from bot.sandbox.slack_requests import SlackSender
+from bot.slack.app import build_app
+from bot.slack.jobs import Jobs
+from bot.slack.server import HttpServer
+
+DEMO_CONFIG = """\
+permissions:
+  keys: ["*"]
+  rotate: [S0ONCALL]
+  deactivate: [S0ONCALL]
+  offboard: [U0ALICE, U0SECLEAD]
+  onboard: [U0SECLEAD]
+  approve: [S0SECURITY]
+  audit: ["*"]
+  account: ["*"]
+  admin: [U0SECLEAD]
+audit_channel: C0AUDIT
+approvals:
+  required: 1
+  expire_minutes: 60
+protected_users: [break-glass-admin]
+"""
+DEMO_GROUPS = {"S0ONCALL": ["U0ALICE", "U0DAVE"], "S0SECURITY": ["U0SECLEAD", "U0CAROL"]}
+TOUR = Path(__file__).with_name("demo_tour.txt")
+_EMOJI = {
+    ":warning:": "⚠",
+    ":zzz:": "💤",
+    ":rotating_light:": "🚨",
+    ":x:": "✖",
+    ":large_green_circle:": "●",
+    ":white_circle:": "○",
+    ":point_left:": "◀",
+    ":white_check_mark:": "✔",
+}
+
+
+def _text(mrkdwn: str) -> str:
+    for code, glyph in _EMOJI.items():
+        mrkdwn = mrkdwn.replace(code, glyph)
+    return mrkdwn
+
+
+def render_blocks(
+    blocks: list[dict[str, Any]], buttons: list[tuple[Message | None, dict]]
+) -> list[str]:
+    """Blocks as terminal lines; each button gets the next number in ``buttons``."""
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(f"== {block['text']['text']} ==")
+        elif kind == "section":
+            if block.get("text"):
+                lines.extend(_text(block["text"]["text"]).splitlines())
+            fields = [_text(f["text"]).replace("\n", ": ", 1) for f in block.get("fields", [])]
+            for i in range(0, len(fields), 2):
+                lines.append("   " + "   ".join(f"{f:<38}" for f in fields[i : i + 2]).rstrip())
+        elif kind == "context":
+            lines.append(
+                "  (" + " ".join(_text(e.get("text", "")) for e in block["elements"]) + ")"
+            )
+        elif kind == "divider":
+            lines.append("-" * 60)
+        elif kind == "actions":
+            labels = []
+            for element in block["elements"]:
+                if element.get("type") == "button":
+                    buttons.append((None, element))
+                    labels.append(f"[{len(buttons)}] {element['text']['text']}")
+            lines.append("   " + "   ".join(labels))
+    return lines
+
+
+@dataclass
+class Terminal:
+    """Types commands as a chosen Slack user and prints what that user would see."""
+
+    sender: SlackSender
+    slack: FakeSlack
+    jobs: Jobs
+    user_id: str = "U0ALICE"
+    out: Any = sys.stdout
+    _seen: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _buttons: list[tuple[Message | None, dict]] = field(default_factory=list)
+
+    def _name(self, user_id: str) -> str:
+        return DEMO_PEOPLE.get(user_id, (user_id, ""))[0]
+
+    def _print(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            print(line, file=self.out)
+
+    def handle(self, line: str) -> bool:
+        """Run one input line; False means quit."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        self._print([f"{self._name(self.user_id)}> {line}"])
+        if line in ("quit", "exit"):
+            return False
+        if line.startswith("as "):
+            self._switch(line[3:].strip())
+        elif line.startswith("/iam"):
+            reply = self.sender.command(line[4:].strip(), user_id=self.user_id)
+            self._show_ack(reply.json)
+            self._settle()
+        elif line.isdigit() or line.startswith("press "):
+            self._press(line.removeprefix("press ").strip())
+        else:
+            self._print(["  type /iam <command>, a button number, `as <person>` or `quit`"])
+        return True
+
+    def _switch(self, who: str) -> None:
+        for user_id, (name, _) in DEMO_PEOPLE.items():
+            if who in (user_id, name):
+                self.user_id = user_id
+                self._print([f"  (you are now {name}, {user_id})"])
+                return
+        people = ", ".join(name for name, _ in DEMO_PEOPLE.values())
+        self._print([f"  no such person; try one of: {people}"])
+
+    def _show_ack(self, body: dict[str, Any] | None) -> None:
+        if body and (body.get("blocks") or body.get("text")):
+            self._buttons = []
+            self._print(self._render(None, body.get("blocks") or [], body.get("text", "")))
+
+    def _render(self, message: Message | None, blocks: list[dict], text: str) -> list[str]:
+        start = len(self._buttons)
+        lines = render_blocks(blocks, self._buttons) if blocks else [_text(text)]
+        for i in range(start, len(self._buttons)):
+            self._buttons[i] = (message, self._buttons[i][1])
+        return ["  " + line for line in lines]
+
+    def _settle(self) -> None:
+        """Wait for the work the command started, then show every new or changed message."""
+        self.jobs.wait_idle(30)
+        fresh = []
+        for message in self.slack.messages():
+            key = (message.channel, message.ts)
+            state = (message.text, repr(message.blocks))
+            if self._seen.get(key) != state:
+                self._seen[key] = state
+                fresh.append(message)
+        if fresh:
+            self._buttons = []
+        for message in fresh:
+            if message.ephemeral and message.user not in (None, self.user_id):
+                continue
+            where = "only you" if message.ephemeral else f"#{message.channel}"
+            self._print([f"  [{where}]"])
+            self._print(self._render(message, message.blocks or [], message.text or ""))
+
+    def _press(self, which: str) -> None:
+        if not which.isdigit() or not 1 <= int(which) <= len(self._buttons):
+            self._print(["  no such button"])
+            return
+        message, button = self._buttons[int(which) - 1]
+        if message is None:
+            self._print(["  that button is in a reply that cannot be pressed in the demo"])
+            return
+        self.sender.press(message, user_id=self.user_id, action_id=button["action_id"])
+        self._settle()
+
+
+def _demo_env(aws: FaithfulAws) -> None:
+    # Ordinary boto3 clients read these, exactly as in production.
+    os.environ.update(
+        AWS_ENDPOINT_URL=aws.endpoint_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # moto's dummy credentials
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def _lines(script: str | None) -> Iterable[str]:
+    if script:
+        return Path(script).read_text(encoding="utf-8").splitlines()
+    if sys.stdin.isatty():
+        return _prompt()
+    piped = sys.stdin.read().splitlines()
+    return piped or TOUR.read_text(encoding="utf-8").splitlines()
+
+
+def _prompt() -> Iterable[str]:
+    print("iam-bot demo: embedded AWS (moto) and Slack. Try `/iam keys alice`, `/iam help`, ")
+    print("`as bob` to type as someone else, a button number to press it, `quit` to leave.")
+    while True:
+        try:
+            yield input("> ")
+        except EOFError:
+            return
+
+
+def run_demo(script: str | None = None) -> int:
+    people = {uid: {"name": name, "email": email} for uid, (name, email) in DEMO_PEOPLE.items()}
+    signing_secret = secrets.token_hex(16)
+    with FaithfulAws() as aws, FakeSlack(users=people, groups=DEMO_GROUPS) as slack:
+        seed_demo(aws)
+        _demo_env(aws)
+        settings = Settings(
+            bot_token="xoxb-demo",
+            signing_secret=signing_secret,
+            slack_api_url=slack.api_url,
+        )
+        jobs = Jobs()
+        app = build_app(settings, parse_config(DEMO_CONFIG), jobs=jobs)
+        server = HttpServer(app, host="127.0.0.1", port=0).start()
+        try:
+            terminal = Terminal(SlackSender(server.events_url, signing_secret, slack), slack, jobs)
+            for line in _lines(script):
+                if not terminal.handle(line):
+                    break
+        finally:
+            server.stop()
+            jobs.shutdown(wait=True)
+    return 0

@@ -1,0 +1,64 @@
+"""`/iam history <user>`: past requests about a user, and the snapshot of what was removed."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block, HeaderBlock
+
+from bot.iam.names import user_name
+from bot.slack.commands.offboard import snapshot_id
+from bot.slack.context import Request, Services
+from bot.slack.messages.approval import title
+from bot.slack.messages.common import Reply, context, section
+from bot.slack.replies import UserError
+
+USAGE = "history <user>"
+
+
+def check(args: tuple[str, ...]) -> None:
+    if len(args) != 1:
+        raise UserError(f"Usage: `/iam {USAGE}`")
+    user_name(args[0])
+
+
+def _snapshot_summary(data: dict) -> str:
+    counts = {
+        "access keys": len(data.get("access_keys", [])),
+        "groups": len(data.get("groups", [])),
+        "inline policies": len(data.get("inline_policies", {})),
+        "managed policies": len(data.get("attached_policies", [])),
+        "MFA devices": len(data.get("mfa_devices", [])),
+        "SSH keys": len(data.get("ssh_public_keys", [])),
+        "signing certificates": len(data.get("signing_certificates", [])),
+        "service credentials": len(data.get("service_credentials", [])),
+    }
+    had = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    groups = ", ".join(data.get("groups", []))
+    password = "console password, " if data.get("login_profile") else ""
+    return f"Snapshot: {password}{had or 'nothing attached'}" + (
+        f" · groups: {groups}" if groups else ""
+    )
+
+
+def run(services: Services, request: Request) -> None:
+    user = request.args[0]
+    past = sorted(services.approvals.history(user), key=lambda r: r.created, reverse=True)
+    blocks: list[Block] = [HeaderBlock(text=f"History of {user}")]
+    if not past:
+        blocks.append(section(f"No /iam requests about *{user}*."))
+    for item in past[:20]:
+        approvers = ", ".join(f"<@{u}>" for u in item.approvers) or "nobody"
+        lines = [
+            f"*{title(item)}* · {item.state.value} · {item.created:%Y-%m-%d %H:%M} UTC",
+            f"by <@{item.requester}>: {item.reason} · approved by {approvers}",
+        ]
+        if item.outcome.get("summary"):
+            lines.append(item.outcome["summary"])
+        snap = services.store.get(snapshot_id(item.id))
+        if snap is not None:
+            lines.append(_snapshot_summary(snap.data))
+        blocks.append(section("\n".join(lines)))
+    if len(past) > 20:
+        blocks.append(context(f"{len(past) - 20} older requests not shown."))
+    request.respond(
+        response_type="ephemeral", **Reply(text=f"History of {user}", blocks=blocks).as_kwargs()
+    )

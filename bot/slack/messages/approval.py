@@ -1,0 +1,111 @@
+"""How an approval-gated request looks in the channel, in each of its states."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
+
+from bot.access.approvals import Request, State
+from bot.slack.messages.common import Reply, context, section
+
+APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cancel", "request:retry"
+_TITLES = {"offboard": "Offboard", "offboard-disable": "Disable"}
+_MAX_ITEMS_PER_ACTION = 25
+
+
+def title(request: Request) -> str:
+    mode = "offboard-disable" if request.plan.get("mode") == "disable" else request.command
+    return f"{_TITLES.get(mode, mode.capitalize())} IAM user {request.target}"
+
+
+def plan_lines(steps: list[dict[str, Any]]) -> str:
+    by_action: dict[str, list[str]] = defaultdict(list)
+    for step in steps:
+        note = f" ({step['note']})" if step.get("note") else ""
+        by_action[step["action"]].append(f"`{step['target']}`{note}")
+    lines = []
+    for action, targets in by_action.items():
+        shown = targets[:_MAX_ITEMS_PER_ACTION]
+        more = f" …and {len(targets) - len(shown)} more" if len(targets) > len(shown) else ""
+        lines.append(f"• *{action}* ({len(targets)}): " + ", ".join(shown) + more)
+    return "\n".join(lines) or "• nothing attached"
+
+
+def _buttons(request: Request) -> list[Block]:
+    if request.state is State.PENDING:
+        label = "Confirm" if request.required == 0 else "Approve"
+        return [
+            ActionsBlock(
+                block_id=f"request:{request.id}",
+                elements=[
+                    ButtonElement(text=label, action_id=APPROVE, value=request.id, style="primary"),
+                    ButtonElement(text="Deny", action_id=DENY, value=request.id, style="danger"),
+                    ButtonElement(text="Cancel", action_id=CANCEL, value=request.id),
+                ],
+            )
+        ]
+    if request.state is State.FAILED:
+        return [
+            ActionsBlock(
+                block_id=f"request:{request.id}",
+                elements=[
+                    ButtonElement(text="Retry", action_id=RETRY, value=request.id, style="primary")
+                ],
+            )
+        ]
+    return []
+
+
+def _status(request: Request) -> str:
+    approvers = ", ".join(f"<@{u}>" for u in request.approvers)
+    match request.state:
+        case State.PENDING:
+            need = max(1, request.required) - len(request.approvers)
+            who = (
+                "the requester's confirmation"
+                if request.required == 0
+                else f"{need} more approval(s)"
+            )
+            got = f" Approved so far by {approvers}." if approvers else ""
+            expires = (
+                f"<!date^{int(request.expires.timestamp())}^{{time}}|{request.expires:%H:%M} UTC>"
+            )
+            return f":hourglass: Waiting for {who}; expires {expires}.{got}"
+        case State.APPROVED:
+            return f":white_check_mark: Approved by {approvers}. Starting…"
+        case State.RUNNING:
+            progress = request.outcome.get("progress", "")
+            return f":gear: Running (approved by {approvers}). {progress}".rstrip()
+        case State.DONE:
+            return f":white_check_mark: Done. {request.outcome.get('summary', '')}".rstrip()
+        case State.FAILED:
+            summary = request.outcome.get("summary", "Failed.")
+            return f":x: {summary} An approver can retry; finished steps are not repeated."
+        case State.DENIED:
+            d = request.decided_by("deny")
+            return f":no_entry: Denied by <@{d.who}>: {d.reason}" if d else ":no_entry: Denied."
+        case State.CANCELLED:
+            return ":heavy_minus_sign: Cancelled by the requester."
+        case State.EXPIRED:
+            return ":hourglass: Expired without approval. Nothing was changed."
+
+
+def request_reply(request: Request, note: str | None = None) -> Reply:
+    steps = request.plan.get("steps", [])
+    blocks: list[Block] = [
+        HeaderBlock(text=title(request)[:150]),
+        section(f"*Requested by* <@{request.requester}>\n*Reason* {request.reason}"),
+        section(f"*Plan* ({len(steps)} steps)\n{plan_lines(steps)}"),
+    ]
+    if note:
+        blocks.append(section(note))
+    blocks.append(section(_status(request)))
+    blocks += _buttons(request)
+    blocks.append(context(f"request `{request.id}` · state {request.state.value}"))
+    return Reply(text=f"{title(request)}: {request.state.value}", blocks=blocks)
+
+
+def audit_line(request: Request, event: str) -> str:
+    return f"`{request.id}` {title(request)}: {event}"
