@@ -8,22 +8,17 @@ API records what the bot posts, which this module renders as text.
 
 from __future__ import annotations
 
-import os
-import secrets
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, parse_config
 from bot.sandbox.aws import FaithfulAws
+from bot.sandbox.harness import RunningBot, point_boto3_at, start_bot
 from bot.sandbox.seed import DEMO_PEOPLE, seed_demo
 from bot.sandbox.slack_api import FakeSlack, Message
-from bot.sandbox.slack_requests import SlackSender
-from bot.slack.app import build_app
-from bot.slack.jobs import Jobs
-from bot.slack.server import HttpServer
 
 DEMO_CONFIG = """\
 permissions:
@@ -97,9 +92,7 @@ def render_blocks(
 class Terminal:
     """Types commands as a chosen Slack user and prints what that user would see."""
 
-    sender: SlackSender
-    slack: FakeSlack
-    jobs: Jobs
+    bot: RunningBot
     user_id: str = "U0ALICE"
     out: Any = sys.stdout
     _seen: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -123,7 +116,7 @@ class Terminal:
         if line.startswith("as "):
             self._switch(line[3:].strip())
         elif line.startswith("/iam"):
-            reply = self.sender.command(line[4:].strip(), user_id=self.user_id)
+            reply = self.bot.sender.command(line[4:].strip(), user_id=self.user_id)
             self._show_ack(reply.json)
             self._settle()
         elif line.isdigit() or line.startswith("press "):
@@ -155,9 +148,9 @@ class Terminal:
 
     def _settle(self) -> None:
         """Wait for the work the command started, then show every new or changed message."""
-        self.jobs.wait_idle(30)
+        self.bot.settle()
         fresh = []
-        for message in self.slack.messages():
+        for message in self.bot.slack.messages():
             key = (message.channel, message.ts)
             state = (message.text, repr(message.blocks))
             if self._seen.get(key) != state:
@@ -180,19 +173,8 @@ class Terminal:
         if message is None:
             self._print(["  that button is in a reply that cannot be pressed in the demo"])
             return
-        self.sender.press(message, user_id=self.user_id, action_id=button["action_id"])
+        self.bot.sender.press(message, user_id=self.user_id, action_id=button["action_id"])
         self._settle()
-
-
-def _demo_env(aws: FaithfulAws) -> None:
-    # Ordinary boto3 clients read these, exactly as in production.
-    os.environ.update(
-        AWS_ENDPOINT_URL=aws.endpoint_url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # moto's dummy credentials
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    os.environ.pop("AWS_PROFILE", None)
 
 
 def _lines(script: str | None) -> Iterable[str]:
@@ -216,24 +198,19 @@ def _prompt() -> Iterable[str]:
 
 def run_demo(script: str | None = None) -> int:
     people = {uid: {"name": name, "email": email} for uid, (name, email) in DEMO_PEOPLE.items()}
-    signing_secret = secrets.token_hex(16)
-    with FaithfulAws() as aws, FakeSlack(users=people, groups=DEMO_GROUPS) as slack:
+    with (
+        FaithfulAws() as aws,
+        FakeSlack(users=people, groups=DEMO_GROUPS) as slack,
+        tempfile.TemporaryDirectory() as state,
+    ):
         seed_demo(aws)
-        _demo_env(aws)
-        settings = Settings(
-            bot_token="xoxb-demo",
-            signing_secret=signing_secret,
-            slack_api_url=slack.api_url,
-        )
-        jobs = Jobs()
-        app = build_app(settings, parse_config(DEMO_CONFIG), jobs=jobs)
-        server = HttpServer(app, host="127.0.0.1", port=0).start()
+        point_boto3_at(aws)
+        bot = start_bot(slack, DEMO_CONFIG, Path(state) / "demo.sqlite3")
         try:
-            terminal = Terminal(SlackSender(server.events_url, signing_secret, slack), slack, jobs)
+            terminal = Terminal(bot)
             for line in _lines(script):
                 if not terminal.handle(line):
                     break
         finally:
-            server.stop()
-            jobs.shutdown(wait=True)
+            bot.stop()
     return 0

@@ -16,6 +16,8 @@ from bot.iam import users
 from bot.iam.aws import Aws
 from bot.iam.models import User
 
+_REFRESH_ON_MISS_S = 10.0
+
 
 @dataclass(frozen=True)
 class NotLinked(Exception):
@@ -41,19 +43,26 @@ class IdentityMap:
         self._index = TtlCache(lambda _: users.users_with_tags(aws), ttl_s)
 
     def iam_user_for(self, slack_user_id: str) -> str:
-        everyone: list[User] = self._index.get(None)
-        for user in everyone:
-            if user.tags.get(self._identity.tag) == slack_user_id:
-                return user.name
-        email = self._email(slack_user_id)
-        if email:
+        email: str | None = None
+        # The cached index first; on a miss, once more with one at most a few seconds old, for a
+        # user tagged or created since it was cached.
+        for max_age in (None, _REFRESH_ON_MISS_S):
+            everyone = self._index.get(None, max_age_s=max_age)
             for user in everyone:
-                if user.tags.get(self._identity.email_tag, "").lower() == email.lower():
+                if user.tags.get(self._identity.tag) == slack_user_id:
                     return user.name
-            local = email.partition("@")[0]
-            if any(user.name == local for user in everyone):
-                return local
+            email = email or self._email(slack_user_id)
+            if email and (found := self._by_email(everyone, email)):
+                return found
         tried = f"tag {self._identity.tag}={slack_user_id}"
         if email:
+            local = email.partition("@")[0]
             tried += f", tag {self._identity.email_tag}={email}, or a user named {local}"
         raise NotLinked(f"No IAM user is linked to <@{slack_user_id}> (looked for {tried}).")
+
+    def _by_email(self, everyone: list[User], email: str) -> str | None:
+        for user in everyone:
+            if user.tags.get(self._identity.email_tag, "").lower() == email.lower():
+                return user.name
+        local = email.partition("@")[0]
+        return local if any(user.name == local for user in everyone) else None

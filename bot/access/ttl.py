@@ -22,10 +22,12 @@ class TtlCache(Generic[K, V]):
         self._lock = threading.Lock()
         self._entries: dict[K, tuple[float, V]] = {}
 
-    def get(self, key: K) -> V:
+    def get(self, key: K, max_age_s: float | None = None) -> V:
+        """The cached value if younger than the TTL (or ``max_age_s``), else a fresh load."""
+        limit = self._ttl if max_age_s is None else min(self._ttl, max_age_s)
         with self._lock:
             hit = self._entries.get(key)
-            if hit and self._clock() - hit[0] < self._ttl:
+            if hit and self._clock() - hit[0] < limit:
                 return hit[1]
         value = self._load(key)
         with self._lock:

@@ -94,7 +94,7 @@ class Aws:
     ) -> None:
         self._session = session or boto3.Session()
         self._config = Config(
-            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max(10, max_workers * 2),
             connect_timeout=5,
             read_timeout=30,

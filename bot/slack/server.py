@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import waitress
+from waitress import wasyncore
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
@@ -58,9 +59,14 @@ class HttpServer:
         return self
 
     def stop(self) -> None:
-        self._server.close()
-        if self._thread:
-            self._thread.join(5)
+        """Close every socket from the server's own loop thread, which then returns."""
+        if self._thread is None:
+            self._server.close()
+            return
+        server = self._server
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        self._thread.join(5)
+        server.task_dispatcher.shutdown()
 
 
 def serve_socket_mode(app: App, app_token: str) -> None:

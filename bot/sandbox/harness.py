@@ -1,0 +1,75 @@
+"""The bot running against the sandbox peers: one set-up for the demo, the tests and the benchmarks.
+
+The app is the production app (``build_app``) behind the production server (waitress); only its
+surroundings are local: AWS is the faithful moto, Slack's Web API is the fake, and requests come
+from :class:`SlackSender`, signed with a fresh secret.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.access.store import SqliteStore
+from bot.config import Settings, parse_config
+from bot.sandbox.aws import FaithfulAws
+from bot.sandbox.slack_api import FakeSlack
+from bot.sandbox.slack_requests import SlackSender
+from bot.slack.app import build_app
+from bot.slack.jobs import Jobs
+from bot.slack.server import HttpServer
+
+
+def point_boto3_at(aws: FaithfulAws) -> None:
+    """Ordinary boto3 clients read these, exactly as they would in production."""
+    os.environ.update(
+        AWS_ENDPOINT_URL=aws.endpoint_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # moto's dummy credentials
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    os.environ.pop("AWS_PROFILE", None)
+
+
+@dataclass
+class RunningBot:
+    slack: FakeSlack
+    sender: SlackSender
+    jobs: Jobs
+    server: HttpServer
+    store: SqliteStore
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every piece of work the requests started has finished."""
+        if not self.jobs.wait_idle(timeout):
+            raise TimeoutError("background work did not finish")
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.jobs.shutdown(wait=True)
+
+
+def start_bot(
+    slack: FakeSlack,
+    config_text: str,
+    state_path: str | Path,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    workers: int = 16,
+) -> RunningBot:
+    """Build and serve the app on a free loopback port; boto3 must already point at the sandbox."""
+    secret = secrets.token_hex(16)
+    settings = Settings(
+        bot_token="xoxb-sandbox", signing_secret=secret, slack_api_url=slack.api_url
+    )
+    jobs = Jobs(workers)
+    store = SqliteStore(state_path)
+    app = build_app(settings, parse_config(config_text), store=store, jobs=jobs, clock=clock)
+    server = HttpServer(app, host="127.0.0.1", port=0).start()
+    bot = RunningBot(slack, SlackSender(server.events_url, secret, slack), jobs, server, store)
+    bot.settle()
+    return bot

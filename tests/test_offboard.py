@@ -1,0 +1,279 @@
+"""`/iam offboard` end to end: plan, approval rules, exactly-once execution, failures and resume."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.sandbox.aws import is_mutating
+from tests.conftest import Bot, flatten
+
+BOUNDARY_DOC = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+)
+INLINE_DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}'
+CERT = """-----BEGIN CERTIFICATE-----
+MIIBhTCCASugAwIBAgIUR0Yxw3YqNpSfsU5JZ5Xyq8Jm4FQwCgYIKoZIzj0EAwIw
+GDEWMBQGA1UEAwwNaWFtLWJvdC10ZXN0czAeFw0yNjAxMDEwMDAwMDBaFw0zNjAx
+MDEwMDAwMDBaMBgxFjAUBgNVBAMMDWlhbS1ib3QtdGVzdHMwWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAAQ4xjzv0zYgZ2Y6kq3aVqf3YnQk8v3pyCQdYQbNQ0o0x8ZB
+ePq8n9h9yqzq4wS0kq6m8mJ7Z3k2h0x3n4n3Yq0xo1MwUTAdBgNVHQ4EFgQUx0m0
+-----END CERTIFICATE-----"""
+SSH_KEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDf8Zx iam-bot-tests"
+
+
+def make_full_user(iam, name: str = "leaver") -> dict[str, object]:
+    """A user with one of everything IAM lets hang off a user."""
+    iam.create_user(UserName=name, Tags=[{"Key": "team", "Value": "payments"}])
+    keys = [iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"] for _ in range(2)]
+    iam.create_login_profile(
+        UserName=name, Password="Initial-Passw0rd!", PasswordResetRequired=True
+    )
+    iam.upload_signing_certificate(UserName=name, CertificateBody=CERT)
+    iam.upload_ssh_public_key(UserName=name, SSHPublicKeyBody=SSH_KEY)
+    iam.create_service_specific_credential(UserName=name, ServiceName="codecommit.amazonaws.com")
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-phone")[
+        "VirtualMFADevice"
+    ]["SerialNumber"]
+    iam.enable_mfa_device(
+        UserName=name,
+        SerialNumber=serial,
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
+    iam.put_user_policy(UserName=name, PolicyName="describe", PolicyDocument=INLINE_DOC)
+    managed = iam.create_policy(PolicyName="payments-read", PolicyDocument=INLINE_DOC)["Policy"][
+        "Arn"
+    ]
+    iam.attach_user_policy(UserName=name, PolicyArn=managed)
+    boundary = iam.create_policy(PolicyName="boundary", PolicyDocument=BOUNDARY_DOC)["Policy"][
+        "Arn"
+    ]
+    iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary)
+    for group in ("developers", "oncall"):
+        iam.create_group(GroupName=group)
+        iam.add_user_to_group(UserName=name, GroupName=group)
+    return {"keys": keys, "mfa": serial, "managed": managed}
+
+
+def _request(bot: Bot, text: str = "offboard leaver left the company", user: str = "U0ALICE"):
+    reply = bot.command(text, user=user)
+    posted = bot.channel()
+    assert len(posted) == 1, bot.said(reply)
+    return posted[0]
+
+
+def _current(bot: Bot, message):
+    return next(m for m in bot.channel() if m.ts == message.ts)
+
+
+def _user_exists(iam, name: str) -> bool:
+    try:
+        iam.get_user(UserName=name)
+    except iam.exceptions.NoSuchEntityException:
+        return False
+    return True
+
+
+def test_full_removal_after_approval(bot: Bot, iam, aws) -> None:
+    made = make_full_user(iam)
+    plan = _request(bot)
+    text = flatten(plan)
+    for item in [
+        *made["keys"],
+        made["mfa"],
+        "describe",
+        made["managed"],
+        "developers",
+        "oncall",
+        "codecommit",
+    ]:
+        assert item in text, item
+    assert "Requested by <@U0ALICE>" in text and "left the company" in text
+    assert _user_exists(iam, "leaver")  # nothing changes before approval
+    assert not [c for c in aws.calls() if is_mutating(c.action)]
+
+    bot.press(plan, "Approve", user="U0SEC1")
+
+    assert not _user_exists(iam, "leaver")
+    assert iam.get_group(GroupName="developers")["Group"]["GroupName"] == "developers"
+    assert iam.get_policy(PolicyArn=made["managed"])["Policy"]["Arn"] == made["managed"]
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+    done = flatten(_current(bot, plan))
+    assert "Done." in done and "leaver removed" in done
+    assert aws.count("DeleteUser") == 1
+    audit = "\n".join(flatten(m) for m in bot.channel("C0AUDIT"))
+    assert (
+        "requested by <@U0ALICE>" in audit and "approved by <@U0SEC1>" in audit and "done:" in audit
+    )
+
+    history = bot.said(bot.command("history leaver"))
+    assert "Snapshot: console password, 2 access keys, 2 groups, 1 inline policies" in history
+    assert "groups: developers, oncall" in history
+
+
+def test_requester_and_outsiders_cannot_approve(bot: Bot, iam) -> None:
+    make_full_user(iam)
+    plan = _request(bot, user="U0SEC1")  # an approver asking
+    said = bot.said(bot.press(plan, "Approve", user="U0SEC1"))
+    assert "your approval does not count" in said
+    said = bot.said(bot.press(plan, "Approve", user="U0BOB"))
+    assert "You need the `approve` permission" in said
+    assert _user_exists(iam, "leaver")
+
+
+def test_deny_asks_for_a_reason_and_stops_it(bot: Bot, iam) -> None:
+    make_full_user(iam)
+    plan = _request(bot)
+    bot.press(plan, "Deny", user="U0SEC2")
+    view = bot.slack.calls("views.open")[-1].args["view"]
+    reply = bot.sender.submit_view(
+        view,
+        user_id="U0SEC2",
+        values={"reason": {"reason": {"type": "plain_text_input", "value": "  "}}},
+    )
+    assert "A denial needs a reason" in reply.body
+    bot.sender.submit_view(
+        view,
+        user_id="U0SEC2",
+        values={"reason": {"reason": {"type": "plain_text_input", "value": "wait for HR"}}},
+    )
+    bot.settle()
+    text = flatten(_current(bot, plan))
+    assert "Denied by <@U0SEC2>: wait for HR" in text
+    assert "Approve" not in [b.get("text", {}).get("text") for b in _buttons(_current(bot, plan))]
+    assert "Already denied by <@U0SEC2>" in bot.said(bot.press(plan, "Approve", user="U0SEC1"))
+    assert _user_exists(iam, "leaver")
+
+
+def _buttons(message) -> list[dict]:
+    return [e for b in message.blocks or [] if b.get("type") == "actions" for e in b["elements"]]
+
+
+def test_requester_can_cancel(bot: Bot, iam) -> None:
+    make_full_user(iam)
+    plan = _request(bot)
+    assert "Only the requester" in bot.said(bot.press(plan, "Cancel", user="U0SEC1"))
+    bot.press(plan, "Cancel", user="U0ALICE")
+    assert "Cancelled by the requester" in flatten(_current(bot, plan))
+    assert _user_exists(iam, "leaver")
+
+
+def test_expired_request_refuses_clicks(make_bot, iam) -> None:
+    now = [datetime.now(UTC)]
+    bot = make_bot(clock=lambda: now[0])
+    make_full_user(iam)
+    plan = _request(bot)
+    now[0] += timedelta(minutes=61)
+    assert "This request has expired" in bot.said(bot.press(plan, "Approve", user="U0SEC1"))
+    assert _user_exists(iam, "leaver")
+
+
+def test_concurrent_approvals_execute_once(bot: Bot, iam, aws) -> None:
+    make_full_user(iam)
+    plan = _request(bot)
+    barrier = threading.Barrier(4)
+
+    def click(user: str) -> None:
+        barrier.wait()
+        bot.sender.press(plan, user_id=user, label="Approve")
+
+    threads = [
+        threading.Thread(target=click, args=(u,)) for u in ("U0SEC1", "U0SEC2", "U0SEC1", "U0SEC2")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bot.settle()
+    assert not _user_exists(iam, "leaver")
+    assert aws.count("DeleteUser", ok_only=False) == 1
+    assert aws.count("DeleteAccessKey", ok_only=False) == 2
+
+
+def test_new_key_after_request_needs_reapproval(bot: Bot, iam, aws) -> None:
+    make_full_user(iam, "leaver")
+    iam.delete_access_key(
+        UserName="leaver",
+        AccessKeyId=iam.list_access_keys(UserName="leaver")["AccessKeyMetadata"][0]["AccessKeyId"],
+    )
+    plan = _request(bot)
+    sneaky = iam.create_access_key(UserName="leaver")["AccessKey"]["AccessKeyId"]
+    bot.press(plan, "Approve", user="U0SEC1")
+    text = flatten(_current(bot, plan))
+    assert "Changed since approval, so nothing was done" in text and sneaky in text
+    assert _user_exists(iam, "leaver")
+    assert not [
+        c for c in aws.calls() if c.action.startswith(("Delete", "Detach", "Remove", "Deactivate"))
+    ]
+    bot.press(_current(bot, plan), "Approve", user="U0SEC2")
+    assert not _user_exists(iam, "leaver")
+
+
+@pytest.mark.parametrize("k", range(1, 17))
+def test_fail_kth_change_then_retry(bot: Bot, iam, aws, k: int) -> None:
+    """Fail the k-th change, for every k in the plan; Retry finishes and nothing succeeds twice."""
+    make_full_user(iam)
+    plan = _request(bot)
+    aws.fail(mutating_only=True, nth=k, code="ServiceFailure", status=500, times=5)
+    bot.press(plan, "Approve", user="U0SEC1")
+    message = _current(bot, plan)
+    if _user_exists(iam, "leaver"):
+        assert "Retry" in flatten(message)
+        bot.press(message, "Retry", user="U0SEC2")
+    assert not _user_exists(iam, "leaver")
+    succeeded = [
+        (c.action, tuple(sorted(c.params.items())))
+        for c in aws.calls()
+        if is_mutating(c.action) and c.status < 300
+    ]
+    assert len(succeeded) == len(set(succeeded))
+    assert "Done." in flatten(_current(bot, plan))
+
+
+def test_disable_is_reversible_first_stage(bot: Bot, iam) -> None:
+    made = make_full_user(iam)
+    plan = _request(bot, "offboard leaver on leave --disable")
+    assert "Disable IAM user leaver" in flatten(plan)
+    bot.press(plan, "Approve", user="U0SEC1")
+    assert _user_exists(iam, "leaver")
+    statuses = {k["Status"] for k in iam.list_access_keys(UserName="leaver")["AccessKeyMetadata"]}
+    assert statuses == {"Inactive"}
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_login_profile(UserName="leaver")
+    assert iam.list_mfa_devices(UserName="leaver")["MFADevices"] == []
+    tags = {t["Key"] for t in iam.list_user_tags(UserName="leaver")["Tags"]}
+    assert "iam-bot:disabled" in tags
+    # Later, the full offboarding still works.
+    bot.slack.clear()
+    full = _request(bot)
+    bot.press(full, "Approve", user="U0SEC2")
+    assert not _user_exists(iam, "leaver")
+    assert made["keys"][0] in flatten(full)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("offboard leaver", "a reason is required"),
+        ("offboard ghost gone", "No IAM user named `ghost`"),
+        ("offboard break-glass-admin cleanup", "protected user"),
+        ("offboard bad/name reason", "not valid"),
+    ],
+)
+def test_refusals_change_nothing(bot: Bot, iam, aws, text: str, words: str) -> None:
+    iam.create_user(UserName="break-glass-admin")
+    iam.create_user(UserName="leaver")
+    reply = bot.command(text)
+    assert words in bot.said(reply)
+    assert bot.channel() == []
+    assert not [c for c in aws.calls() if is_mutating(c.action) and c.action != "CreateUser"]
+
+
+def test_offboard_needs_the_permission(bot: Bot, iam) -> None:
+    iam.create_user(UserName="leaver")
+    assert "You need the `offboard` permission" in bot.said(
+        bot.command("offboard leaver bye", user="U0CAROL")
+    )
