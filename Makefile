@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: lint  ## lint, then every test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  ## the benchmarks in bench/, each printing its figures
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

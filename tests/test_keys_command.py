@@ -47,7 +47,7 @@ def test_lists_every_key_with_status_age_last_use_and_flags(bot: Bot, iam, aws) 
 
 def test_unused_key_is_flagged(bot: Bot, iam, aws) -> None:
     _user(iam, "carol")
-    _key(iam, aws, "carol", age_days=50, used_days_ago=60)
+    _key(iam, aws, "carol", age_days=80, used_days_ago=60)
     said = bot.said(bot.command("keys carol"))
     assert "unused for 60 days" in said
     assert "older than" not in said

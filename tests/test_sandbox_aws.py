@@ -10,7 +10,7 @@ import http.client
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,13 +21,9 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.paginate import Paginator
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.x509.oid import NameOID
 
 from bot.sandbox.aws import PAGED_ACTIONS, REDACTED, FaithfulAws
-from bot.sandbox.seed import DEMO_PEOPLE, seed_demo
+from bot.sandbox.seed import DEMO_PEOPLE, certificate, seed_demo, ssh_public_key
 
 NOW = datetime.now(UTC)
 POLICY = json.dumps(
@@ -42,29 +38,6 @@ SSC_PAGING = {  # ListServiceSpecificCredentials pages by Marker, but botocore h
 }
 
 
-def _certificate() -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "leaver")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=1))
-        .not_valid_after(NOW + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _ssh_key() -> str:
-    public = ed25519.Ed25519PrivateKey.generate().public_key()
-    return public.public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    ).decode()
-
-
 @dataclass
 class Clients:
     iam: Any
@@ -73,9 +46,9 @@ class Clients:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[FaithfulAws]:
-    with FaithfulAws() as aws:
-        yield aws
+def sandbox(aws_sandbox: FaithfulAws) -> FaithfulAws:
+    """The session's sandbox: moto's state is process-wide, so there is only ever one."""
+    return aws_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +62,6 @@ def clients(sandbox: FaithfulAws) -> Clients:
         return session.client(service, endpoint_url=sandbox.endpoint_url, config=config)
 
     return Clients(client("iam"), client("sts"), client("secretsmanager"))
-
-
-@pytest.fixture
-def aws(sandbox: FaithfulAws) -> FaithfulAws:
-    sandbox.reset()
-    return sandbox
 
 
 @pytest.fixture
@@ -162,14 +129,14 @@ ATTACHMENTS: dict[str, tuple[Callable[[Any, str], Any], Callable[[Any, str, Any]
         "must delete access keys first",
     ),
     "signing certificate": (
-        lambda iam, u: iam.upload_signing_certificate(UserName=u, CertificateBody=_certificate())[
+        lambda iam, u: iam.upload_signing_certificate(UserName=u, CertificateBody=certificate())[
             "Certificate"
         ]["CertificateId"],
         lambda iam, u, cert: iam.delete_signing_certificate(UserName=u, CertificateId=cert),
         "must delete signing certificates first",
     ),
     "SSH public key": (
-        lambda iam, u: iam.upload_ssh_public_key(UserName=u, SSHPublicKeyBody=_ssh_key())[
+        lambda iam, u: iam.upload_ssh_public_key(UserName=u, SSHPublicKeyBody=ssh_public_key())[
             "SSHPublicKey"
         ]["SSHPublicKeyId"],
         lambda iam, u, key: iam.delete_ssh_public_key(UserName=u, SSHPublicKeyId=key),
@@ -461,8 +428,8 @@ def _populate(iam: Any) -> None:
         iam.attach_user_policy(UserName="u", PolicyArn=arn)
         iam.put_group_policy(GroupName="g0", PolicyName=f"inline{i}", PolicyDocument=POLICY)
         iam.attach_group_policy(GroupName="g0", PolicyArn=arn)
-        iam.upload_signing_certificate(UserName="u", CertificateBody=_certificate())
-        iam.upload_ssh_public_key(UserName="u", SSHPublicKeyBody=_ssh_key())
+        iam.upload_signing_certificate(UserName="u", CertificateBody=certificate())
+        iam.upload_ssh_public_key(UserName="u", SSHPublicKeyBody=ssh_public_key())
         _enable_mfa(iam, "u", f"mfa{i}")
     iam.add_user_to_group(GroupName="g0", UserName="w")
 

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
 
 from bot.sandbox.aws import FaithfulAws
 
@@ -77,15 +82,10 @@ def seed_demo(aws: FaithfulAws) -> None:
     iam.create_login_profile(
         UserName="carol", Password=secrets.token_urlsafe(18), PasswordResetRequired=False
     )
-    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="carol")["VirtualMFADevice"][
-        "SerialNumber"
-    ]
-    iam.enable_mfa_device(
-        UserName="carol",
-        SerialNumber=serial,
-        AuthenticationCode1="123456",
-        AuthenticationCode2="654321",
-    )
+    enable_virtual_mfa(iam, "carol", "carol")
+    iam.upload_signing_certificate(UserName="carol", CertificateBody=certificate("carol"))
+    iam.upload_ssh_public_key(UserName="carol", SSHPublicKeyBody=ssh_public_key())
+    iam.create_service_specific_credential(UserName="carol", ServiceName="codecommit.amazonaws.com")
     for group in ("developers", "oncall"):
         iam.add_user_to_group(GroupName=group, UserName="carol")
     iam.put_user_policy(
@@ -93,7 +93,7 @@ def seed_demo(aws: FaithfulAws) -> None:
     )
     iam.attach_user_policy(UserName="carol", PolicyArn=read_only)
     iam.put_user_permissions_boundary(UserName="carol", PermissionsBoundary=boundary)
-    _key(aws, iam, "carol", days(50), (days(60), "ec2", "eu-west-1"))
+    _key(aws, iam, "carol", days(80), (days(60), "ec2", "eu-west-1"))
 
     _user(iam, "dave", None)
     aws.backdate_user("dave", days(800))
@@ -104,6 +104,102 @@ def seed_demo(aws: FaithfulAws) -> None:
     aws.backdate_user("break-glass-admin", days(1000))
     iam.attach_user_policy(UserName="break-glass-admin", PolicyArn=admin)
     _key(aws, iam, "break-glass-admin", days(700), (days(330), "iam", "us-east-1"))
+
+
+def certificate(common_name: str = "iam-bot-sandbox") -> str:
+    """A real self-signed X.509 certificate: moto, like IAM, refuses a malformed one."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def ssh_public_key() -> str:
+    public = ed25519.Ed25519PrivateKey.generate().public_key()
+    return public.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+
+
+def enable_virtual_mfa(iam: Any, user: str, device_name: str) -> str:
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=device_name)["VirtualMFADevice"]
+    iam.enable_mfa_device(
+        UserName=user,
+        SerialNumber=serial["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
+    return serial["SerialNumber"]
+
+
+@dataclass(frozen=True)
+class Attached:
+    """What :func:`attach_everything` hung off a user, to look for in plans and snapshots."""
+
+    keys: list[str]
+    mfa_serial: str
+    managed_policies: list[str]
+    groups: list[str]
+    inline_policies: list[str]
+
+
+def attach_everything(
+    iam: Any,
+    user: str,
+    *,
+    keys: int = 2,
+    groups: int = 2,
+    managed_policies: int = 1,
+    inline_policies: int = 1,
+    tags: dict[str, str] | None = None,
+) -> Attached:
+    """Create ``user`` with one (or more) of everything IAM lets hang off a user.
+
+    Login profile, access keys, a signing certificate, an SSH key, a service-specific
+    credential, an enabled virtual MFA device, inline and managed policies, group memberships,
+    a permissions boundary and tags: all that DeleteUser waits for, and the two it does not.
+    """
+    _user(iam, user, tags or {"team": "payments"})
+    key_ids = [
+        iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"] for _ in range(keys)
+    ]
+    iam.create_login_profile(
+        UserName=user, Password=secrets.token_urlsafe(18), PasswordResetRequired=True
+    )
+    iam.upload_signing_certificate(UserName=user, CertificateBody=certificate(user))
+    iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=ssh_public_key())
+    iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    serial = enable_virtual_mfa(iam, user, f"{user}-phone")
+    inline = [f"{user}-inline-{i}" for i in range(inline_policies)]
+    for name in inline:
+        iam.put_user_policy(UserName=user, PolicyName=name, PolicyDocument=json.dumps(_READ_CODE))
+    managed = [
+        iam.create_policy(PolicyName=f"{user}-managed-{i}", PolicyDocument=json.dumps(_READ_CODE))[
+            "Policy"
+        ]["Arn"]
+        for i in range(managed_policies)
+    ]
+    for arn in managed:
+        iam.attach_user_policy(UserName=user, PolicyArn=arn)
+    boundary = iam.create_policy(
+        PolicyName=f"{user}-boundary", PolicyDocument=json.dumps(_BOUNDARY)
+    )
+    iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=boundary["Policy"]["Arn"])
+    group_names = [f"{user}-group-{i}" for i in range(groups)]
+    for group in group_names:
+        iam.create_group(GroupName=group)
+        iam.add_user_to_group(GroupName=group, UserName=user)
+    return Attached(key_ids, serial, managed, group_names, inline)
 
 
 def _iam(aws: FaithfulAws) -> Any:

@@ -139,6 +139,7 @@ class RequestFlow:
             resumed = approvals.retry(request.id, BOT, verdict="resume")
             if resumed.now is State.RUNNING:
                 log.info("resuming request %s after a restart", request.id)
+                self.audit(resumed.request, "interrupted by a restart; resuming from the journal")
                 self._execute(resumed.request)
         for request in approvals.in_state(State.APPROVED):
             self.run(request.id, BOT, "resume")
