@@ -8,6 +8,7 @@ API records what the bot posts, which this module renders as text.
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -39,6 +40,9 @@ protected_users: [break-glass-admin]
 """
 DEMO_GROUPS = {"S0ONCALL": ["U0ALICE", "U0DAVE"], "S0SECURITY": ["U0SECLEAD", "U0CAROL"]}
 TOUR = Path(__file__).with_name("demo_tour.txt")
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
 _EMOJI = {
     ":warning:": "⚠",
     ":zzz:": "💤",
@@ -48,13 +52,19 @@ _EMOJI = {
     ":white_circle:": "○",
     ":point_left:": "◀",
     ":white_check_mark:": "✔",
+    ":hourglass:": "⏳",
+    ":gear:": "⚙",
+    ":no_entry:": "⛔",
+    ":heavy_minus_sign:": "-",
 }
 
 
 def _text(mrkdwn: str) -> str:
+    """Slack mrkdwn as plain terminal text: emoji as glyphs, *bold* unmarked, dates readable."""
     for code, glyph in _EMOJI.items():
         mrkdwn = mrkdwn.replace(code, glyph)
-    return mrkdwn
+    mrkdwn = _DATE.sub(r"\1", mrkdwn)
+    return _BOLD.sub(r"\1", mrkdwn)
 
 
 def render_blocks(
@@ -136,15 +146,24 @@ class Terminal:
 
     def _show_ack(self, body: dict[str, Any] | None) -> None:
         if body and (body.get("blocks") or body.get("text")):
-            self._buttons = []
-            self._print(self._render(None, body.get("blocks") or [], body.get("text", "")))
+            self._show([(None, body.get("blocks") or [], body.get("text", ""))])
 
-    def _render(self, message: Message | None, blocks: list[dict], text: str) -> list[str]:
-        start = len(self._buttons)
-        lines = render_blocks(blocks, self._buttons) if blocks else [_text(text)]
-        for i in range(start, len(self._buttons)):
-            self._buttons[i] = (message, self._buttons[i][1])
-        return ["  " + line for line in lines]
+    def _show(self, shown: list[tuple[Message | None, list[dict], str]]) -> None:
+        """Print messages; their buttons replace the numbered ones, if they bring any."""
+        buttons: list[tuple[Message | None, dict]] = []
+        for message, blocks, text in shown:
+            if message is not None:
+                where = "only you" if message.ephemeral else f"#{message.channel}"
+                self._print([f"  [{where}]"])
+            start = len(buttons)
+            lines = render_blocks(blocks, buttons) if blocks else [_text(text)]
+            buttons[start:] = [(message, button) for _, button in buttons[start:]]
+            self._print("  " + self._people(line) for line in lines)
+        if buttons:
+            self._buttons = buttons
+
+    def _people(self, line: str) -> str:
+        return _MENTION.sub(lambda m: "@" + DEMO_PEOPLE.get(m.group(1), (m.group(1), ""))[0], line)
 
     def _settle(self) -> None:
         """Wait for the work the command started, then show every new or changed message."""
@@ -156,14 +175,13 @@ class Terminal:
             if self._seen.get(key) != state:
                 self._seen[key] = state
                 fresh.append(message)
-        if fresh:
-            self._buttons = []
-        for message in fresh:
-            if message.ephemeral and message.user not in (None, self.user_id):
-                continue
-            where = "only you" if message.ephemeral else f"#{message.channel}"
-            self._print([f"  [{where}]"])
-            self._print(self._render(message, message.blocks or [], message.text or ""))
+        self._show(
+            [
+                (m, m.blocks or [], m.text or "")
+                for m in fresh
+                if not m.ephemeral or m.user in (None, self.user_id)
+            ]
+        )
 
     def _press(self, which: str) -> None:
         if not which.isdigit() or not 1 <= int(which) <= len(self._buttons):

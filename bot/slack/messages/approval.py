@@ -63,11 +63,8 @@ def _status(request: Request) -> str:
     match request.state:
         case State.PENDING:
             need = max(1, request.required) - len(request.approvers)
-            who = (
-                "the requester's confirmation"
-                if request.required == 0
-                else f"{need} more approval(s)"
-            )
+            more = f"{need} more approval" + ("s" if need > 1 else "")
+            who = "the requester's confirmation" if request.required == 0 else more
             got = f" Approved so far by {approvers}." if approvers else ""
             expires = (
                 f"<!date^{int(request.expires.timestamp())}^{{time}}|{request.expires:%H:%M} UTC>"

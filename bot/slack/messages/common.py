@@ -46,3 +46,7 @@ def plain(text: str) -> Reply:
 
 def day(when: datetime) -> str:
     return when.strftime("%Y-%m-%d")
+
+
+def days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"

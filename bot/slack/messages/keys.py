@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
-from bot.slack.messages.common import Reply, context, day, section
+from bot.slack.messages.common import Reply, context, day, days, section
 
 
 def _last_used(key: AccessKey) -> str:
@@ -16,7 +16,7 @@ def _last_used(key: AccessKey) -> str:
     if use is None or use.when is None:
         return "never"
     where = " · ".join(part for part in (use.service, use.region) if part)
-    return f"{day(use.when)} ({age_days(use.when)} days ago)" + (f" · {where}" if where else "")
+    return f"{day(use.when)} ({days(age_days(use.when))} ago)" + (f" · {where}" if where else "")
 
 
 def key_flags(
@@ -31,7 +31,7 @@ def key_flags(
         last = use.when or key.created
         if age_days(last, at) >= unused_days:
             never = "never used" if use.when is None else "unused"
-            flags.append(f":zzz: {never} for {age_days(last, at)} days")
+            flags.append(f":zzz: {never} for {days(age_days(last, at))}")
     return flags
 
 
@@ -44,7 +44,7 @@ def _key_block(key: AccessKey, flags: list[str], highlight: bool) -> SectionBloc
     fields = [
         f"*Key*\n`{key.key_id}`" + ("  :point_left:" if highlight else ""),
         f"*Status*\n{status}",
-        f"*Created*\n{day(key.created)} ({age_days(key.created)} days)",
+        f"*Created*\n{day(key.created)} ({days(age_days(key.created))})",
         f"*Last used*\n{_last_used(key)}",
     ]
     return SectionBlock(
