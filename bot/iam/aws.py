@@ -88,7 +88,7 @@ class Aws:
         self,
         session: boto3.Session | None = None,
         *,
-        max_workers: int = 8,
+        max_workers: int = 32,
         max_attempts: int = 5,
         retry_mode: str = "standard",
     ) -> None:

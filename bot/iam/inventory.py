@@ -1,14 +1,15 @@
 """Everything attached to a user, and the steps that remove (or disable) it in IAM's order.
 
 IAM refuses DeleteUser while anything below is attached, but the attachments do not depend on
-each other: they can all go at once. So removal is three round trips however much there is:
-list everything (concurrently), remove everything (concurrently), delete the user. The only
-chain is a virtual MFA device, deactivated then deleted, which one step does in order.
+each other: they can all go at once. So removal takes the same few round trips however much
+there is: list everything (concurrently), remove everything (concurrently), then delete the
+user. The one chain, a virtual MFA device deactivated before it can be deleted, fits the same
+shape: deactivation (which is what DeleteUser waits for) goes with everything else, and the
+device's deletion goes with DeleteUser.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from dataclasses import dataclass
 from typing import Any
@@ -44,26 +45,52 @@ class Inventory:
     groups: list[Group]
 
 
-def take_inventory(aws: Aws, user_name: str) -> Inventory:
-    """GetUser, then every list at once; NotFound if the user does not exist."""
-    user = users.get_user(aws, user_name)
-
-    def inline() -> list[InlinePolicy]:
-        names = policies.list_inline_policy_names(aws, user_name)
-        return [policies.get_inline_policy(aws, user_name, name) for name in names]
-
-    found = aws.run_all(
+def take_inventory(aws: Aws, user_name: str, *, last_use: bool = True) -> Inventory:
+    """Everything attached to a user in two round trips: the user and every list at once, then
+    every per-item detail (inline policy documents, and key last use unless ``last_use`` is
+    False) at once. NotFound if the user does not exist."""
+    (
+        user,
+        login_profile,
+        access_keys,
+        certificates,
+        ssh_keys,
+        service_credentials,
+        mfa_devices,
+        inline_names,
+        attached,
+        groups,
+    ) = aws.run_all(
+        lambda: users.get_user(aws, user_name),
         lambda: credentials.get_login_profile(aws, user_name),
-        lambda: keys.access_keys_with_last_use(aws, user_name),
+        lambda: keys.list_access_keys(aws, user_name),
         lambda: credentials.list_signing_certificates(aws, user_name),
         lambda: credentials.list_ssh_public_keys(aws, user_name),
         lambda: credentials.list_service_credentials(aws, user_name),
         lambda: credentials.list_mfa_devices(aws, user_name),
-        inline,
+        lambda: policies.list_inline_policy_names(aws, user_name),
         lambda: policies.list_attached_policies(aws, user_name),
         lambda: policies.list_groups_for_user(aws, user_name),
     )
-    return Inventory(user, *found)
+    details = aws.run_all(
+        *(lambda key=key: keys.with_last_use(aws, key) if last_use else key for key in access_keys),
+        *(
+            lambda name=name: policies.get_inline_policy(aws, user_name, name)
+            for name in inline_names
+        ),
+    )
+    return Inventory(
+        user,
+        login_profile,
+        details[: len(access_keys)],
+        certificates,
+        ssh_keys,
+        service_credentials,
+        mfa_devices,
+        details[len(access_keys) :],
+        attached,
+        groups,
+    )
 
 
 class Action(enum.StrEnum):
@@ -73,8 +100,8 @@ class Action(enum.StrEnum):
     DELETE_SIGNING_CERTIFICATE = "delete signing certificate"
     DELETE_SSH_KEY = "delete SSH public key"
     DELETE_SERVICE_CREDENTIAL = "delete service-specific credential"
-    REMOVE_VIRTUAL_MFA = "deactivate and delete virtual MFA device"
     DEACTIVATE_MFA = "deactivate MFA device"
+    DELETE_VIRTUAL_MFA = "delete virtual MFA device"
     DELETE_INLINE_POLICY = "delete inline policy"
     DETACH_POLICY = "detach managed policy"
     REMOVE_FROM_GROUP = "remove from group"
@@ -109,15 +136,18 @@ class Step:
         return cls(Action(d["action"]), d["target"], d["wave"], d.get("note", ""))
 
 
-def _mfa_step(device: MfaDevice) -> Step:
+def _mfa_steps(device: MfaDevice) -> list[Step]:
     if device.kind.deletable:
-        return Step(Action.REMOVE_VIRTUAL_MFA, device.serial, 1)
+        return [
+            Step(Action.DEACTIVATE_MFA, device.serial, 1, "virtual device"),
+            Step(Action.DELETE_VIRTUAL_MFA, device.serial, 2),
+        ]
     note = f"{device.kind.value} device: deactivated only, it cannot be deleted"
-    return Step(Action.DEACTIVATE_MFA, device.serial, 1, note)
+    return [Step(Action.DEACTIVATE_MFA, device.serial, 1, note)]
 
 
 def removal_steps(inv: Inventory) -> list[Step]:
-    """Every attachment in wave 1 (all at once), then the user itself in wave 2."""
+    """Every attachment in wave 1 (all at once), then the user (and MFA devices) in wave 2."""
     steps = []
     if inv.login_profile:
         steps.append(Step(Action.DELETE_LOGIN_PROFILE, inv.user.name, 1))
@@ -137,7 +167,7 @@ def removal_steps(inv: Inventory) -> list[Step]:
         Step(Action.DELETE_SERVICE_CREDENTIAL, c.cred_id, 1, c.service)
         for c in inv.service_credentials
     ]
-    steps += [_mfa_step(d) for d in inv.mfa_devices]
+    steps += [step for device in inv.mfa_devices for step in _mfa_steps(device)]
     steps += [Step(Action.DELETE_INLINE_POLICY, p.name, 1) for p in inv.inline_policies]
     steps += [
         Step(Action.DETACH_POLICY, p.arn, 1, "the policy itself is kept")
@@ -196,10 +226,7 @@ def _run(aws: Aws, user: str, step: Step, disabled_note: str) -> None:
             credentials.delete_ssh_public_key(aws, user, target)
         case Action.DELETE_SERVICE_CREDENTIAL:
             credentials.delete_service_credential(aws, user, target)
-        case Action.REMOVE_VIRTUAL_MFA:
-            # Already deactivated before a crash or retry: the delete below still has to run.
-            with contextlib.suppress(errors.NotFound):
-                credentials.deactivate_mfa_device(aws, user, target)
+        case Action.DELETE_VIRTUAL_MFA:
             credentials.delete_virtual_mfa_device(aws, target)
         case Action.DEACTIVATE_MFA:
             credentials.deactivate_mfa_device(aws, user, target)

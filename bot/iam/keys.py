@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.iam import errors
@@ -43,13 +44,11 @@ def last_used(aws: Aws, key_id: str) -> tuple[str, LastUsed]:
 
 def access_keys_with_last_use(aws: Aws, user: str) -> list[AccessKey]:
     """A user's keys with last use, asking for each key's last use concurrently."""
-    keys = list_access_keys(aws, user)
-    uses = aws.map(lambda key: last_used(aws, key.key_id)[1], keys)
-    return [_with_last_used(key, use) for key, use in zip(keys, uses, strict=True)]
+    return aws.map(lambda key: with_last_use(aws, key), list_access_keys(aws, user))
 
 
-def _with_last_used(key: AccessKey, use: LastUsed) -> AccessKey:
-    return AccessKey(key.key_id, key.user_name, key.status, key.created, use)
+def with_last_use(aws: Aws, key: AccessKey) -> AccessKey:
+    return replace(key, last_used=last_used(aws, key.key_id)[1])
 
 
 def create_access_key(aws: Aws, user: str) -> NewAccessKey:

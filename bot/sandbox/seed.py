@@ -158,6 +158,9 @@ def attach_everything(
     user: str,
     *,
     keys: int = 2,
+    certificates: int = 1,
+    ssh_keys: int = 1,
+    service_credentials: int = 1,
     groups: int = 2,
     managed_policies: int = 1,
     inline_policies: int = 1,
@@ -176,9 +179,14 @@ def attach_everything(
     iam.create_login_profile(
         UserName=user, Password=secrets.token_urlsafe(18), PasswordResetRequired=True
     )
-    iam.upload_signing_certificate(UserName=user, CertificateBody=certificate(user))
-    iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=ssh_public_key())
-    iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    for _ in range(certificates):
+        iam.upload_signing_certificate(UserName=user, CertificateBody=certificate(user))
+    for _ in range(ssh_keys):
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=ssh_public_key())
+    for _ in range(service_credentials):
+        iam.create_service_specific_credential(
+            UserName=user, ServiceName="codecommit.amazonaws.com"
+        )
     serial = enable_virtual_mfa(iam, user, f"{user}-phone")
     inline = [f"{user}-inline-{i}" for i in range(inline_policies)]
     for name in inline:

@@ -85,7 +85,7 @@ def execute(flow: RequestFlow, request: Any) -> RunReport | None:
     mode = request.plan.get("mode", "delete")
     planned = [Step.from_dict(d) for d in request.plan["steps"]]
     try:
-        inv: Inventory | None = take_inventory(services.aws, request.target)
+        inv: Inventory | None = take_inventory(services.aws, request.target, last_use=False)
     except errors.NotFound:
         inv = None  # already gone: every remaining step will find its target gone
     if inv is not None:
