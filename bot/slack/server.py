@@ -7,6 +7,7 @@ production uses), and works wherever Python does.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -64,7 +65,9 @@ class HttpServer:
             self._server.close()
             return
         server = self._server
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        # OSError: the loop has already closed its sockets, wake-up pipe included.
+        with contextlib.suppress(OSError):
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         self._thread.join(5)
         server.task_dispatcher.shutdown()
 
