@@ -39,6 +39,11 @@ class ConfigError(Exception):
     """A setting is missing or invalid; the message names it and never contains its value."""
 
 
+# Reversible or requester-driven commands are confirmed by the requester unless config says
+# otherwise; everything else needs ``approvals.required`` approvers.
+REQUESTER_CONFIRMS = {"rotate": 0, "deactivate": 0}
+
+
 @dataclass(frozen=True)
 class Approvals:
     required: int = 1
@@ -46,7 +51,20 @@ class Approvals:
     commands: Mapping[str, int] = field(default_factory=dict)
 
     def required_for(self, command: str) -> int:
-        return self.commands.get(command, self.required)
+        return self.commands.get(command, REQUESTER_CONFIRMS.get(command, self.required))
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """How `/iam rotate` hands over a key and retires the old one."""
+
+    grace_minutes: int = 0  # new key -> old key deactivated (0: at once, for incidents)
+    delete_after_minutes: int = 1440  # deactivated -> deleted
+    last_use_margin_minutes: int = 240  # IAM's last-use data lags real use by up to hours
+    extend_minutes: int = 1440  # what "extend" adds when the old key is still in use
+    secret_name: str = "iam-bot/{user}/access-key"
+    kms_key_id: str | None = None
+    notify_owner: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,7 @@ class Config:
     identity: Identity = field(default_factory=Identity)
     rotation_age_days: int = 90
     unused_days: int = 45
+    rotation: Rotation = field(default_factory=Rotation)
 
     def principals(self, permission: str) -> tuple[str, ...]:
         return self.permissions.get(permission, ())
@@ -127,6 +146,7 @@ def parse_config(text: str) -> Config:
             "identity",
             "rotation_age_days",
             "unused_days",
+            "rotation",
         },
     )
     raw_permissions = _mapping(data.get("permissions"), "permissions")
@@ -164,7 +184,31 @@ def parse_config(text: str) -> Config:
         tag=str(raw_identity.get("tag", Identity.tag)),
         email_tag=str(raw_identity.get("email_tag", Identity.email_tag)),
     )
+    raw_rotation = _mapping(data.get("rotation"), "rotation")
+    _known_keys(raw_rotation, "rotation", set(Rotation.__dataclass_fields__))
+    defaults = Rotation()
+    name = raw_rotation.get("secret_name", defaults.secret_name)
+    if not isinstance(name, str) or "{user}" not in name:
+        raise _fail("rotation.secret_name", "must be a string containing {user}")
+    kms = raw_rotation.get("kms_key_id")
+    if kms is not None and not isinstance(kms, str):
+        raise _fail("rotation.kms_key_id", "must be a KMS key ID or ARN")
+    rotation = Rotation(
+        **{
+            key: _count(raw_rotation.get(key), f"rotation.{key}", getattr(defaults, key), 0)
+            for key in (
+                "grace_minutes",
+                "delete_after_minutes",
+                "last_use_margin_minutes",
+                "extend_minutes",
+            )
+        },
+        secret_name=name,
+        kms_key_id=kms,
+        notify_owner=bool(raw_rotation.get("notify_owner", defaults.notify_owner)),
+    )
     return Config(
+        rotation=rotation,
         permissions=permissions,
         channels=_ids(data.get("channels"), "channels", _CHANNEL, "a channel ID"),
         audit_channel=audit,

@@ -46,7 +46,7 @@ def approvals(tmp_path, clock: Clock) -> Approvals:
     return Approvals(SqliteStore(tmp_path / "s.db"), rules, CONFIG, clock)
 
 
-def _open(approvals: Approvals, command: str = "deactivate", requester: str = "U0REQ"):
+def _open(approvals: Approvals, command: str = "delete-key", requester: str = "U0REQ"):
     return approvals.open(
         command=command,
         target="alice",
@@ -87,6 +87,13 @@ def test_per_command_quorum_needs_distinct_approvers(approvals: Approvals) -> No
 def test_zero_required_means_the_requester_confirms(approvals: Approvals) -> None:
     request = _open(approvals, "rotate", requester="U0ONCALL")
     assert approvals.approve(request.id, "U0ONCALL").now is State.APPROVED
+
+
+def test_reversible_commands_default_to_requester_confirmation() -> None:
+    assert CONFIG.approvals.required_for("deactivate") == 0
+    assert CONFIG.approvals.required_for("delete-key") == 1
+    strict = parse_config("approvals: {commands: {deactivate: {required: 1}}}")
+    assert strict.approvals.required_for("deactivate") == 1
 
 
 def test_deny_needs_reason_and_ends_it(approvals: Approvals) -> None:

@@ -60,6 +60,9 @@ def test_no_file_means_read_only_default() -> None:
         ("channles: []", "unknown key 'channles'"),
         ("permissions: [keys", "is not valid YAML"),
         ("- just a list", "top level"),
+        ("rotation: {secret_name: fixed-name}", "rotation.secret_name"),
+        ("rotation: {grace_minutes: -5}", "rotation.grace_minutes"),
+        ("rotation: {grace_hours: 5}", "unknown key 'grace_hours'"),
     ],
 )
 def test_invalid_config_names_the_setting(text: str, named: str) -> None:

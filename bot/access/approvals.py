@@ -295,7 +295,11 @@ class Approvals:
         def change(request: Request) -> Request:
             if request.state is not State.RUNNING:
                 raise Refused(describe_state(request))
-            return replace(request, state=State.DONE if ok else State.FAILED, outcome=outcome)
+            return replace(
+                request,
+                state=State.DONE if ok else State.FAILED,
+                outcome={**request.outcome, **outcome},
+            )
 
         return self._transition(request_id, change)
 
@@ -313,6 +317,16 @@ class Approvals:
                 decisions=(*request.decisions, Decision("iam-bot", "reopen", now, why)),
                 expires=now + timedelta(minutes=self._config.approvals.expire_minutes),
             )
+
+        return self._transition(request_id, change)
+
+    def note(self, request_id: str, *, line: str | None = None, **outcome: Any) -> Outcome:
+        """Merge facts into a request's outcome, in any state (later steps of a finished run);
+        ``line`` is appended to its notes within the same compare-and-set."""
+
+        def change(r: Request) -> Request:
+            lines = [*r.outcome.get("notes", []), line] if line else r.outcome.get("notes", [])
+            return replace(r, outcome={**r.outcome, **outcome, "notes": lines})
 
         return self._transition(request_id, change)
 

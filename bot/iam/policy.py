@@ -71,9 +71,20 @@ _ACCOUNT_WIDE = {
 }
 
 
+def _secrets_resource() -> str:
+    """Only the secrets the bot names: the default ``rotation.secret_name`` up to ``{user}``.
+    An operator who changes the template changes this resource in the same way."""
+    from bot.config import Rotation
+
+    prefix = Rotation().secret_name.split("{user}", 1)[0]
+    return f"arn:aws:secretsmanager:*:*:secret:{prefix}*"
+
+
 def _scope(action: str) -> tuple[str, str]:
     """(statement id, resource) for one action: each action on the narrowest resource it takes."""
     service, _, operation = action.partition(":")
+    if service == "secretsmanager":
+        return "SecretsManagerDeliveredKeys", _secrets_resource()
     if service != "iam" or operation in _ACCOUNT_WIDE:
         return f"{service.capitalize()}AccountWide", "*"
     if operation in _ON_GROUP:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot.access.approvals import utc_now
+from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore
 from bot.config import Settings, parse_config
 from bot.sandbox.aws import FaithfulAws
@@ -42,6 +44,7 @@ class RunningBot:
     jobs: Jobs
     server: HttpServer
     store: SqliteStore
+    scheduler: Scheduler
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every piece of work the requests started has finished."""
@@ -49,6 +52,7 @@ class RunningBot:
             raise TimeoutError("background work did not finish")
 
     def stop(self) -> None:
+        self.scheduler.stop()
         self.server.stop()
         self.jobs.shutdown(wait=True)
 
@@ -60,6 +64,7 @@ def start_bot(
     *,
     clock: Callable[[], datetime] | None = None,
     workers: int = 16,
+    scheduler_poll_s: float = 0.05,
 ) -> RunningBot:
     """Build and serve the app on a free loopback port; boto3 must already point at the sandbox."""
     secret = secrets.token_hex(16)
@@ -68,8 +73,17 @@ def start_bot(
     )
     jobs = Jobs(workers)
     store = SqliteStore(state_path)
-    app = build_app(settings, parse_config(config_text), store=store, jobs=jobs, clock=clock)
+    scheduler = Scheduler(store, clock or utc_now, poll_s=scheduler_poll_s)
+    app = build_app(
+        settings,
+        parse_config(config_text),
+        store=store,
+        jobs=jobs,
+        clock=clock,
+        scheduler=scheduler,
+    )
     server = HttpServer(app, host="127.0.0.1", port=0).start()
-    bot = RunningBot(slack, SlackSender(server.events_url, secret, slack), jobs, server, store)
+    sender = SlackSender(server.events_url, secret, slack)
+    bot = RunningBot(slack, sender, jobs, server, store, scheduler)
     bot.settle()
     return bot

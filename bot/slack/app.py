@@ -16,11 +16,12 @@ from slack_sdk import WebClient
 from bot.access.approvals import Approvals, utc_now
 from bot.access.identity import IdentityMap
 from bot.access.rules import Rules
+from bot.access.schedule import Scheduler
 from bot.access.store import Store, open_store
 from bot.config import Config, Settings
 from bot.iam.aws import Aws
-from bot.slack import commands, requests
-from bot.slack.commands import offboard
+from bot.slack import commands, followups, requests
+from bot.slack.commands import deactivate, keyops, offboard, rotate
 from bot.slack.context import Services
 from bot.slack.jobs import Jobs
 from bot.slack.requests import RequestFlow
@@ -68,7 +69,9 @@ def build_app(
     store: Store | None = None,
     jobs: Jobs | None = None,
     clock: Callable[[], datetime] | None = None,
+    scheduler: Scheduler | None = None,
 ) -> App:
+    """The Bolt app with every listener, and its scheduler started (pass one to control it)."""
     client = slack_client(settings)
     listener_pool = jobs or Jobs()
     app = App(
@@ -81,11 +84,21 @@ def build_app(
     services = build_services(
         config, aws or Aws(), store or open_store(settings.state_url), client, clock
     )
-    flow = RequestFlow(services, client)
-    flow.executors[offboard.COMMAND] = offboard.execute
+    flow = RequestFlow(services, client, scheduler or Scheduler(services.store, services.clock))
+    flow.executors.update(
+        {
+            offboard.COMMAND: offboard.execute,
+            deactivate.COMMAND: deactivate.execute,
+            rotate.COMMAND: rotate.execute,
+            "delete-key": keyops.execute_delete_key,
+        }
+    )
+    rotate.register_schedule(flow, flow.scheduler)
     commands.register(app, services, flow)
     requests.register(app, flow)
+    followups.register(app, flow)
     listener_pool.submit(flow.recover)
+    flow.scheduler.start()
 
     @app.error
     def log_unhandled(error: Exception) -> None:

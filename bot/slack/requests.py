@@ -16,6 +16,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.access.approvals import Outcome, Request, State
+from bot.access.schedule import Scheduler
 from bot.slack.context import Services
 from bot.slack.messages import approval as msg
 from bot.slack.replies import answer_failure
@@ -37,9 +38,10 @@ Executor = Callable[["RequestFlow", Request], RunReport | None]
 
 
 class RequestFlow:
-    def __init__(self, services: Services, client: Any) -> None:
+    def __init__(self, services: Services, client: Any, scheduler: Scheduler) -> None:
         self.services = services
         self.client = client
+        self.scheduler = scheduler
         self.executors: dict[str, Executor] = {}
 
     # --- messages ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.iam.errors import InvalidInput
-from bot.slack.commands import history, keys, offboard
+from bot.slack.commands import deactivate, history, keys, offboard, rotate, whois
 from bot.slack.commands.parse import tokens
 from bot.slack.context import Request, Services
 from bot.slack.messages.common import Reply
@@ -45,6 +45,30 @@ SUBCOMMANDS = (
         "keys",
         keys.check,
         keys.run,
+    ),
+    Subcommand(
+        "whois",
+        whois.USAGE,
+        "who owns an access key; deactivate or rotate it",
+        "keys",
+        whois.check,
+        whois.run,
+    ),
+    Subcommand(
+        "deactivate",
+        deactivate.USAGE,
+        "deactivate a (leaked) key now; you confirm it",
+        "deactivate",
+        deactivate.check,
+        deactivate.run,
+    ),
+    Subcommand(
+        "rotate",
+        rotate.USAGE,
+        "new key to Secrets Manager, old one retired",
+        "rotate",
+        rotate.check,
+        rotate.run,
     ),
     Subcommand(
         "offboard",

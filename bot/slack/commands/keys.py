@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.iam import errors, keys
 from bot.slack.commands.parse import Target, TargetKind, one_target
 from bot.slack.context import Request, Services
-from bot.slack.messages.keys import foreign_key_reply, keys_reply
+from bot.slack.messages.keys import foreign_key_reply, keys_reply, with_key_actions
 from bot.slack.replies import UserError
 
 USAGE = "keys <user | @person | me | AKIA...>"
@@ -25,7 +25,13 @@ def resolve_user(services: Services, request: Request, target: Target) -> str:
 
 
 def run(services: Services, request: Request) -> None:
-    target = one_target(request.args, USAGE)
+    show_keys(services, request, one_target(request.args, USAGE))
+
+
+def show_keys(
+    services: Services, request: Request, target: Target, *, key_actions: bool = False
+) -> None:
+    """Reply with a user's keys; with ``key_actions``, buttons to act on the key that was named."""
     owner = None
     if target.kind is TargetKind.KEY_ID:
         try:
@@ -50,4 +56,6 @@ def run(services: Services, request: Request) -> None:
         at=services.clock(),
         owner=owner,
     )
+    if key_actions and owner is not None:
+        reply = with_key_actions(reply, user, owner.key_id)
     request.respond(response_type="ephemeral", **reply.as_kwargs())

@@ -11,13 +11,20 @@ from bot.access.approvals import Request, State
 from bot.slack.messages.common import Reply, context, section
 
 APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cancel", "request:retry"
-_TITLES = {"offboard": "Offboard", "offboard-disable": "Disable"}
+_TITLES = {
+    "offboard": "Offboard IAM user {target}",
+    "offboard-disable": "Disable IAM user {target}",
+    "rotate": "Rotate the access key {key} of {target}",
+    "deactivate": "Deactivate the access key {key} of {target}",
+    "delete-key": "Delete the access key {key} of {target}",
+}
 _MAX_ITEMS_PER_ACTION = 25
 
 
 def title(request: Request) -> str:
     mode = "offboard-disable" if request.plan.get("mode") == "disable" else request.command
-    return f"{_TITLES.get(mode, mode.capitalize())} IAM user {request.target}"
+    template = _TITLES.get(mode, mode.capitalize() + " {target}")
+    return template.format(target=request.target, key=request.plan.get("key", ""))
 
 
 def plan_lines(steps: list[dict[str, Any]]) -> str:
@@ -99,6 +106,8 @@ def request_reply(request: Request, note: str | None = None) -> Reply:
     if note:
         blocks.append(section(note))
     blocks.append(section(_status(request)))
+    if request.outcome.get("notes"):
+        blocks.append(section("\n".join(request.outcome["notes"])))
     blocks += _buttons(request)
     blocks.append(context(f"request `{request.id}` · state {request.state.value}"))
     return Reply(text=f"{title(request)}: {request.state.value}", blocks=blocks)

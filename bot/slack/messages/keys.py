@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
@@ -85,6 +85,30 @@ def keys_reply(
     )
     summary = ", ".join(f"{k.key_id} {k.status.value}" for k in keys)
     return Reply(text=f"Access keys of {user}: {summary}", blocks=blocks)
+
+
+# Buttons that start a key flow from an answer; handled in bot/slack/followups.py.
+DEACTIVATE_NOW, ROTATE_NOW, DELETE_KEY = (
+    "follow-up:deactivate",
+    "follow-up:rotate",
+    "follow-up:delete-key",
+)
+
+
+def with_key_actions(reply: Reply, user: str, key_id: str) -> Reply:
+    """Incident response from the answer itself: deactivate the key now, or rotate it."""
+    buttons = ActionsBlock(
+        elements=[
+            ButtonElement(
+                text="Deactivate now",
+                action_id=DEACTIVATE_NOW,
+                value=f"{user} {key_id}",
+                style="danger",
+            ),
+            ButtonElement(text="Rotate", action_id=ROTATE_NOW, value=f"{user} {key_id}"),
+        ]
+    )
+    return Reply(text=reply.text, blocks=[*reply.blocks, buttons])
 
 
 def foreign_key_reply(owner: KeyOwner) -> Reply:

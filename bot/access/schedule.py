@@ -1,0 +1,148 @@
+"""Steps that must happen later (retire the old key after the grace period), kept in the store.
+
+A scheduled step is a record: waiting until due, then claimed by compare-and-set (so of several
+replicas, or a restart racing a running bot, exactly one runs it), then done, held (waiting for
+a person) or failed. Nothing lives only in memory, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.access.store import Record, Store
+
+log = logging.getLogger(__name__)
+
+KIND = "schedule"
+WAITING, RUNNING, DONE, HELD, FAILED, CANCELLED = (
+    "waiting",
+    "running",
+    "done",
+    "held",
+    "failed",
+    "cancelled",
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    step: str  # what to do, e.g. "deactivate-old-key"
+    request_id: str
+    due: datetime
+    state: str
+    data: dict[str, Any]
+    version: int
+
+    @classmethod
+    def from_record(cls, record: Record) -> Job:
+        d = record.data
+        return cls(
+            record.id, d["step"], d["request_id"], datetime.fromisoformat(d["due"]), record.state,
+            d.get("data", {}), record.version,
+        )  # fmt: skip
+
+    def to_record(self) -> Record:
+        data = {
+            "step": self.step,
+            "request_id": self.request_id,
+            "due": self.due.isoformat(),
+            "data": self.data,
+        }
+        return Record(self.id, KIND, self.state, data, self.version)
+
+
+Handler = Callable[[Job], str]  # returns the job's next state: done | held | failed
+
+
+class Scheduler:
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime], *, poll_s: float = 30.0
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._poll_s = poll_s
+        self.handlers: dict[str, Handler] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, step: str, request_id: str, due: datetime, **data: Any) -> Job:
+        job = Job(uuid.uuid4().hex[:12], step, request_id, due, WAITING, data, 0)
+        stored = self._store.put_if_version(job.to_record())
+        assert stored is not None
+        return Job.from_record(stored)
+
+    def get(self, job_id: str) -> Job | None:
+        record = self._store.get(job_id)
+        return Job.from_record(record) if record and record.kind == KIND else None
+
+    def jobs_for(self, request_id: str) -> list[Job]:
+        everything = self._store.list_by_state(
+            KIND, [WAITING, RUNNING, DONE, HELD, FAILED, CANCELLED]
+        )
+        return [j for j in map(Job.from_record, everything) if j.request_id == request_id]
+
+    def move(self, job: Job, state: str, *, due: datetime | None = None, **data: Any) -> Job | None:
+        """Compare-and-set the job to ``state``; None if someone else moved it first."""
+        moved = Job(
+            job.id,
+            job.step,
+            job.request_id,
+            due or job.due,
+            state,
+            {**job.data, **data},
+            job.version,
+        )
+        stored = self._store.put_if_version(moved.to_record())
+        return Job.from_record(stored) if stored else None
+
+    def run_due(self) -> int:
+        """Claim and run every job whose time has come; returns how many ran here."""
+        ran = 0
+        now = self._clock()
+        for job in map(Job.from_record, self._store.list_by_state(KIND, [WAITING])):
+            if job.due > now:
+                continue
+            claimed = self.move(job, RUNNING)
+            if claimed is None:
+                continue  # another replica or thread took it
+            ran += 1
+            try:
+                outcome = self.handlers[job.step](claimed)
+            except Exception:
+                log.exception("scheduled step %s of %s failed", job.step, job.request_id)
+                outcome = FAILED
+            current = self.get(job.id)
+            if current is not None and current.state == RUNNING:
+                self.move(current, outcome)
+        return ran
+
+    def recover(self) -> None:
+        """Jobs left running by a crash are due again (each handler is safe to repeat)."""
+        for job in map(Job.from_record, self._store.list_by_state(KIND, [RUNNING])):
+            self.move(job, WAITING)
+
+    def start(self) -> None:
+        self.recover()
+        self._thread = threading.Thread(target=self._loop, name="iam-bot-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("scheduler pass failed")
+
+
+def later(now: datetime, minutes: int) -> datetime:
+    return now + timedelta(minutes=minutes)
