@@ -135,6 +135,8 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._poll_s):

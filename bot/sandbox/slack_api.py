@@ -67,6 +67,7 @@ class FakeSlack:
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self._keys = itertools.count(1)
+        self._response_channels: dict[str, str] = {}
         self._server: ThreadingHTTPServer | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -96,8 +97,13 @@ class FakeSlack:
     def api_url(self) -> str:
         return f"{self.base_url}/api/"
 
-    def response_url(self, key: str | None = None) -> str:
-        return f"{self.base_url}/response/{key or f'r{next(self._keys)}'}"
+    def response_url(self, key: str | None = None, channel: str | None = None) -> str:
+        """A response_url for one request; what is posted to it shows in ``channel``."""
+        key = key or f"r{next(self._keys)}"
+        if channel:
+            with self._changed:
+                self._response_channels[key] = channel
+        return f"{self.base_url}/response/{key}"
 
     # --- what tests and the demo read -----------------------------------------------------------
 
@@ -281,7 +287,7 @@ class FakeSlack:
             mine = [i for i, m in enumerate(world.messages) if m.response_key == key]
             ephemeral = body.get("response_type", "ephemeral") != "in_channel"
             message = Message(
-                channel=body.get("channel", "response"),
+                channel=body.get("channel") or self._response_channels.get(key, "response"),
                 ts=self._next_ts(),
                 text=body.get("text", ""),
                 blocks=body.get("blocks") or [],

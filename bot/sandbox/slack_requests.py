@@ -97,7 +97,7 @@ class SlackSender:
             "text": text,
             "api_app_id": "A0IAMBOT",
             "is_enterprise_install": "false",
-            "response_url": self._fake.response_url(key),
+            "response_url": self._fake.response_url(key, channel=channel_id),
             "trigger_id": f"{next(_counter)}.trigger",
         }
         body = urlencode(form).encode()
@@ -132,7 +132,7 @@ class SlackSender:
             "container": container,
             "channel": {"id": message.channel, "name": "ops"},
             "trigger_id": f"{next(_counter)}.trigger",
-            "response_url": self._fake.response_url(key),
+            "response_url": self._fake.response_url(key, channel=message.channel),
             "message": {
                 "ts": message.ts,
                 "text": message.text,

@@ -223,7 +223,9 @@ def execute(flow: RequestFlow, request: Request) -> RunReport:
     flow.scheduler.add(
         RETIRE, request.id, due, old_key=old, new_key_created=delivered["new_key_created"]
     )
-    if rotation.grace_minutes:
+    if not rotation.grace_minutes:
+        flow.scheduler.run_due()  # an incident: retire the old key now, not on the next tick
+    else:
         note(
             flow,
             request.id,

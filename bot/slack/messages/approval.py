@@ -62,6 +62,15 @@ def _buttons(request: Request) -> list[Block]:
                 ],
             )
         ]
+    follow_ups = request.outcome.get("buttons") or []
+    if follow_ups and request.state is State.DONE:
+        elements = [
+            ButtonElement(
+                text=b["label"], action_id=b["action_id"], value=b["value"], style=b.get("style")
+            )
+            for b in follow_ups
+        ]
+        return [ActionsBlock(block_id=f"follow-up:{request.id}", elements=elements)]
     return []
 
 
