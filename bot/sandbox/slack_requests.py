@@ -1,4 +1,10 @@
-"""Requests to the bot as Slack sends them: form bodies signed with the real signing scheme."""
+"""Requests to the bot as Slack sends them: the same bodies and headers, signed the real way.
+
+Slash commands and interactions are form posts (interactions as one ``payload`` field of JSON),
+events are JSON; all carry ``X-Slack-Request-Timestamp`` and ``X-Slack-Signature``, so the bot's
+signature check, parsing and routing are exercised exactly as in production. Response URLs point
+at a :class:`FakeSlack`, so what the bot sends back there shows as messages.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,18 @@ from urllib.parse import urlencode, urlparse
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox.slack_api import FakeSlack, Message
+from bot.sandbox.slack_api import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    FakeSlack,
+    Message,
+)
 
-_counter = itertools.count(1)
+_counter = itertools.count(1)  # module-wide: keys stay unique when senders share one FakeSlack
+_FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True)
@@ -23,55 +38,20 @@ class Reply:
 
     status: int
     body: str
+    json: Any  # the body parsed, or None when it is empty or not JSON
     elapsed_s: float
-    response_key: str | None = None
-
-    @property
-    def json(self) -> dict[str, Any] | None:
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return None
+    response_key: str | None = None  # messages sent to the request's response_url carry it
 
 
 class SlackSender:
+    """Sends commands, button clicks, modal submissions and events to the bot's request URL."""
+
     def __init__(self, events_url: str, signing_secret: str, fake: FakeSlack) -> None:
         self._url = urlparse(events_url)
         self._signer = SignatureVerifier(signing_secret)
         self._fake = fake
 
-    def _post(
-        self,
-        body: bytes,
-        *,
-        timestamp: int | None = None,
-        signature: str | None = None,
-        headers: dict[str, str] | None = None,
-        response_key: str | None = None,
-    ) -> Reply:
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
-        sent = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature
-            or self._signer.generate_signature(timestamp=stamp, body=body),
-            **(headers or {}),
-        }
-        return self._send(body, sent, response_key)
-
-    def _send(self, body: bytes, headers: dict[str, str], response_key: str | None) -> Reply:
-        conn = http.client.HTTPConnection(self._url.hostname, self._url.port, timeout=60)
-        start = time.perf_counter()
-        try:
-            conn.request("POST", self._url.path, body=body, headers=headers)
-            answer = conn.getresponse()
-            text = answer.read().decode()
-        finally:
-            conn.close()
-        return Reply(answer.status, text, time.perf_counter() - start, response_key)
-
-    def raw(self, body: bytes, headers: dict[str, str]) -> Reply:
-        return self._send(body, headers, None)
+    # --- what Slack sends -----------------------------------------------------------------------
 
     def command(
         self,
@@ -81,31 +61,28 @@ class SlackSender:
         user_name: str | None = None,
         channel_id: str = "C0OPS",
         command: str = "/iam",
-        timestamp: int | None = None,
+        timestamp: float | None = None,
         signature: str | None = None,
     ) -> Reply:
+        """A slash command; ``timestamp``/``signature`` forge stale or bad requests."""
         key = f"cmd{next(_counter)}"
         form = {
             "token": "legacy-verification-token-unused",
-            "team_id": "T0TEAM",
-            "team_domain": "sandbox",
+            "team_id": TEAM_ID,
+            "team_domain": TEAM_DOMAIN,
             "channel_id": channel_id,
-            "channel_name": "ops",
+            "channel_name": _channel_name(channel_id),
             "user_id": user_id,
-            "user_name": user_name or user_id.lower(),
+            "user_name": user_name or self._user_name(user_id),
             "command": command,
             "text": text,
-            "api_app_id": "A0IAMBOT",
+            "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": self._fake.response_url(key, channel=channel_id),
-            "trigger_id": f"{next(_counter)}.trigger",
+            "response_url": self._fake.response_url(key, channel_id, user=user_id),
+            "trigger_id": _trigger_id(),
         }
         body = urlencode(form).encode()
-        return self._post(body, timestamp=timestamp, signature=signature, response_key=key)
-
-    def _interaction(self, payload: dict[str, Any], response_key: str | None) -> Reply:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return self._post(body, response_key=response_key)
+        return self._signed(body, _FORM, timestamp=timestamp, signature=signature, key=key)
 
     def press(
         self,
@@ -115,37 +92,58 @@ class SlackSender:
         action_id: str | None = None,
         label: str | None = None,
     ) -> Reply:
-        """Click a button of a message, found by its action_id or its label."""
+        """Click a button of ``message``, found by its action_id or its label (or both).
+
+        The payload's response_url acts on ``message`` (``replace_original``), with its own five
+        uses. A message that came by a response_url keeps its key, so ``Reply.response_key``
+        finds both it and what the click brought.
+        """
+        if message.ephemeral and message.user not in (None, user_id):
+            raise AssertionError(f"{user_id} cannot see {message.user}'s ephemeral message")
         block, button = _find_button(message, action_id, label)
         key = message.response_key or f"act{next(_counter)}"
-        container = {
+        response_url = self._fake.response_url(
+            key, message.channel, user=user_id, original_ts=message.ts
+        )
+        container: dict[str, Any] = {
             "type": "message",
             "message_ts": message.ts,
             "channel_id": message.channel,
             "is_ephemeral": message.ephemeral,
         }
+        if message.thread_ts:
+            container["thread_ts"] = message.thread_ts
+        shown: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+        }
+        if message.thread_ts:
+            shown["thread_ts"] = message.thread_ts
         payload = {
             "type": "block_actions",
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0TEAM"},
-            "api_app_id": "A0IAMBOT",
-            "team": {"id": "T0TEAM", "domain": "sandbox"},
+            "user": self._user(user_id),
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token-unused",
             "container": container,
-            "channel": {"id": message.channel, "name": "ops"},
-            "trigger_id": f"{next(_counter)}.trigger",
-            "response_url": self._fake.response_url(key, channel=message.channel),
-            "message": {
-                "ts": message.ts,
-                "text": message.text,
-                "blocks": message.blocks,
-                "type": "message",
-            },
+            "trigger_id": _trigger_id(),
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": message.channel, "name": _channel_name(message.channel)},
+            "message": shown,
+            "state": {"values": {}},
+            "response_url": response_url,
             "actions": [
                 {
                     "type": "button",
-                    "action_id": button["action_id"],
+                    "action_id": button.get("action_id", ""),
                     "block_id": block.get("block_id", ""),
+                    "text": button.get("text", {}),
                     "value": button.get("value", ""),
-                    "text": button["text"],
                     "action_ts": f"{time.time():.6f}",
                 }
             ],
@@ -153,36 +151,142 @@ class SlackSender:
         return self._interaction(payload, key)
 
     def submit_view(self, view: dict[str, Any], *, user_id: str, values: dict[str, Any]) -> Reply:
+        """Submit a modal; ``values``: ``{block_id: {action_id: {"type": .., "value": ..}}}``."""
         payload = {
             "type": "view_submission",
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0TEAM"},
-            "api_app_id": "A0IAMBOT",
-            "team": {"id": "T0TEAM", "domain": "sandbox"},
-            "trigger_id": f"{next(_counter)}.trigger",
-            "view": {**view, "state": {"values": values}},
+            "user": self._user(user_id),
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token-unused",
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "trigger_id": _trigger_id(),
+            "view": {
+                "type": "modal",
+                "callback_id": "",
+                "private_metadata": "",
+                "team_id": TEAM_ID,
+                "app_id": APP_ID,
+                "bot_id": BOT_ID,
+                **view,
+                "state": {"values": values},
+            },
+            "response_urls": [],
         }
         return self._interaction(payload, None)
 
     def event(self, body: dict[str, Any], *, retry_num: int | None = None) -> Reply:
-        headers = {"Content-Type": "application/json"}
+        """An Events API delivery; ``retry_num`` marks Slack's redelivery after a slow ack."""
+        headers = {}
         if retry_num is not None:
-            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return self._post(json.dumps(body).encode(), headers=headers)
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self._signed(json.dumps(body).encode(), "application/json", headers=headers)
+
+    def raw(self, body: bytes, headers: dict[str, str]) -> Reply:
+        """Exactly these bytes and headers, for forged, unsigned or malformed requests."""
+        return self._send(body, headers, None)
+
+    # --- how -------------------------------------------------------------------------------------
+
+    def _interaction(self, payload: dict[str, Any], key: str | None) -> Reply:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self._signed(body, _FORM, key=key)
+
+    def _signed(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: float | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+        key: str | None = None,
+    ) -> Reply:
+        # Slack sends whole seconds; the verifier reads the header with int().
+        stamp = str(int(time.time() if timestamp is None else timestamp))
+        sent = {
+            "Content-Type": content_type,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature
+            or self._signer.generate_signature(timestamp=stamp, body=body),
+            **(headers or {}),
+        }
+        return self._send(body, sent, key)
+
+    def _send(self, body: bytes, headers: dict[str, str], key: str | None) -> Reply:
+        conn = http.client.HTTPConnection(self._url.hostname, self._url.port, timeout=60)
+        path = self._url.path or "/"
+        if self._url.query:
+            path += f"?{self._url.query}"
+        start = time.perf_counter()
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            answer = conn.getresponse()
+            text = answer.read().decode(errors="replace")
+        finally:
+            conn.close()
+        elapsed = time.perf_counter() - start
+        return Reply(answer.status, text, _parse(text), elapsed, key)
+
+    def _user_name(self, user_id: str) -> str:
+        return str(self._fake.users.get(user_id, {}).get("name") or user_id.lower())
+
+    def _user(self, user_id: str) -> dict[str, str]:
+        name = self._user_name(user_id)
+        return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
 
 
-def _find_button(message: Message, action_id: str | None, label: str | None) -> tuple[dict, dict]:
-    for block in message.blocks or []:
-        for element in block.get("elements", []) if block.get("type") == "actions" else []:
-            if element.get("type") != "button":
-                continue
-            if (action_id and element.get("action_id") == action_id) or (
-                label and element.get("text", {}).get("text") == label
-            ):
-                return block, element
-    shown = [
-        e.get("text", {}).get("text")
-        for b in message.blocks or []
-        if b.get("type") == "actions"
-        for e in b.get("elements", [])
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _trigger_id() -> str:
+    return f"{next(_counter)}.{TEAM_ID[1:]}.{time.time_ns():x}"
+
+
+def _channel_name(channel_id: str) -> str:
+    """A readable name for the sandbox's channel IDs ("C0OPS" -> "ops"), as Slack sends one."""
+    if channel_id.startswith("D"):
+        return "directmessage"
+    return channel_id[1:].lstrip("0").lower() or channel_id.lower()
+
+
+def _buttons(block: dict[str, Any]) -> list[dict[str, Any]]:
+    """Buttons a person can press in a block: an actions block's, or a section's accessory."""
+    if block.get("type") == "actions":
+        elements = block.get("elements", [])
+    elif block.get("type") == "section" and block.get("accessory"):
+        elements = [block["accessory"]]
+    else:
+        elements = []
+    return [e for e in elements if isinstance(e, dict) and e.get("type") == "button"]
+
+
+def _find_button(
+    message: Message, action_id: str | None, label: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The one button matching; several matching a label is a test's ambiguity, so refused."""
+    if action_id is None and label is None:
+        raise ValueError("say which button: action_id or label")
+    found = [
+        (block, button)
+        for block in message.blocks or []
+        for button in _buttons(block)
+        if (action_id is None or button.get("action_id") == action_id)
+        and (label is None or button.get("text", {}).get("text") == label)
     ]
-    raise AssertionError(f"no button {action_id or label!r} in the message; it has {shown}")
+    wanted = " / ".join(repr(w) for w in (action_id, label) if w is not None)
+    if len(found) > 1:
+        raise AssertionError(f"{len(found)} buttons match {wanted}; give the action_id")
+    if not found:
+        shown = [
+            (b.get("text", {}).get("text"), b.get("action_id"))
+            for block in message.blocks or []
+            for b in _buttons(block)
+        ]
+        raise AssertionError(f"no button {wanted} in the message; it has {shown}")
+    return found[0]
