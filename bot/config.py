@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from croniter import croniter
 
 PERMISSIONS = (
     "keys",  # read a user's keys, whois
@@ -41,7 +42,7 @@ class ConfigError(Exception):
 
 # Reversible or requester-driven commands are confirmed by the requester unless config says
 # otherwise; everything else needs ``approvals.required`` approvers.
-REQUESTER_CONFIRMS = {"rotate": 0, "deactivate": 0}
+REQUESTER_CONFIRMS = {"rotate": 0, "deactivate": 0, "account-alias": 0}
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,23 @@ class Rotation:
 
 
 @dataclass(frozen=True)
+class Onboarding:
+    """How `/iam onboard` hands over a new user's console password (its access key goes where
+    rotation puts keys: ``rotation.secret_name``, encrypted with ``rotation.kms_key_id``)."""
+
+    secret_name: str = "iam-bot/{user}/console-password"
+
+
+@dataclass(frozen=True)
 class Identity:
     tag: str = "slack-user-id"
     email_tag: str = "email"
+
+
+@dataclass(frozen=True)
+class Audit:
+    schedule: str | None = None  # cron expression for the audit posted to audit_channel
+    dm_owners: bool = False  # also DM each linked owner about their own stale keys
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,8 @@ class Config:
     rotation_age_days: int = 90
     unused_days: int = 45
     rotation: Rotation = field(default_factory=Rotation)
+    onboarding: Onboarding = field(default_factory=Onboarding)
+    audit: Audit = field(default_factory=Audit)
 
     def principals(self, permission: str) -> tuple[str, ...]:
         return self.permissions.get(permission, ())
@@ -126,6 +143,13 @@ def _known_keys(data: dict[str, Any], where: str, known: set[str]) -> None:
         raise _fail(where, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
+def _secret_name(section: dict[str, Any], where: str, default: str) -> str:
+    name = section.get("secret_name", default)
+    if not isinstance(name, str) or "{user}" not in name:
+        raise _fail(f"{where}.secret_name", "must be a string containing {user}")
+    return name
+
+
 def parse_config(text: str) -> Config:
     try:
         data = yaml.safe_load(text)
@@ -147,6 +171,8 @@ def parse_config(text: str) -> Config:
             "rotation_age_days",
             "unused_days",
             "rotation",
+            "onboarding",
+            "audit",
         },
     )
     raw_permissions = _mapping(data.get("permissions"), "permissions")
@@ -187,9 +213,7 @@ def parse_config(text: str) -> Config:
     raw_rotation = _mapping(data.get("rotation"), "rotation")
     _known_keys(raw_rotation, "rotation", set(Rotation.__dataclass_fields__))
     defaults = Rotation()
-    name = raw_rotation.get("secret_name", defaults.secret_name)
-    if not isinstance(name, str) or "{user}" not in name:
-        raise _fail("rotation.secret_name", "must be a string containing {user}")
+    name = _secret_name(raw_rotation, "rotation", defaults.secret_name)
     kms = raw_rotation.get("kms_key_id")
     if kms is not None and not isinstance(kms, str):
         raise _fail("rotation.kms_key_id", "must be a KMS key ID or ARN")
@@ -207,8 +231,21 @@ def parse_config(text: str) -> Config:
         kms_key_id=kms,
         notify_owner=bool(raw_rotation.get("notify_owner", defaults.notify_owner)),
     )
+    raw_audit = _mapping(data.get("audit"), "audit")
+    _known_keys(raw_audit, "audit", {"schedule", "dm_owners"})
+    schedule = raw_audit.get("schedule")
+    if schedule is not None and (not isinstance(schedule, str) or not croniter.is_valid(schedule)):
+        raise _fail("audit.schedule", "must be a cron expression such as '0 9 * * 1'")
+    audit_rules = Audit(schedule=schedule, dm_owners=bool(raw_audit.get("dm_owners", False)))
+    raw_onboarding = _mapping(data.get("onboarding"), "onboarding")
+    _known_keys(raw_onboarding, "onboarding", set(Onboarding.__dataclass_fields__))
+    onboarding = Onboarding(
+        secret_name=_secret_name(raw_onboarding, "onboarding", Onboarding.secret_name)
+    )
     return Config(
+        audit=audit_rules,
         rotation=rotation,
+        onboarding=onboarding,
         permissions=permissions,
         channels=_ids(data.get("channels"), "channels", _CHANNEL, "a channel ID"),
         audit_channel=audit,

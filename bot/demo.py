@@ -79,6 +79,9 @@ def render_blocks(
         elif kind == "section":
             if block.get("text"):
                 lines.extend(_text(block["text"]["text"]).splitlines())
+            if (accessory := block.get("accessory")) and accessory.get("type") == "button":
+                buttons.append((None, accessory))
+                lines.append(f"      [{len(buttons)}] {accessory['text']['text']}")
             fields = [_text(f["text"]).replace("\n", ": ", 1) for f in block.get("fields", [])]
             for i in range(0, len(fields), 2):
                 lines.append("   " + "   ".join(f"{f:<38}" for f in fields[i : i + 2]).rstrip())
@@ -222,7 +225,7 @@ def run_demo(script: str | None = None) -> int:
         tempfile.TemporaryDirectory() as state,
     ):
         seed_demo(aws)
-        point_boto3_at(aws)
+        point_boto3_at(aws.endpoint_url)
         bot = start_bot(slack, DEMO_CONFIG, Path(state) / "demo.sqlite3")
         try:
             terminal = Terminal(bot)

@@ -2,7 +2,8 @@
 
 The code never logs a secret on purpose (secrets are wrapped in ``Secret``), but a third-party
 library's debug line or an exception message could still carry one; this filter masks anything
-shaped like a secret access key or a Slack token before it is written.
+shaped like a secret access key or a Slack token, and the value of any parameter named like a
+password, before it is written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ _SECRET_SHAPES = re.compile(
 )
 
 
+# A password has no fixed shape, so it is found by its parameter's name (Password, NewPassword,
+# ServicePassword...; not PasswordResetRequired) in the forms botocore's debug lines show: a
+# dict's repr, JSON (escaped inside a bytes repr) and a query string.
+_SECRET_FIELDS = re.compile(
+    r"(?P<name>\b[A-Za-z]*Password(?:\\*[\"'])?\s*[:=]\s*)"  # name, its closing quote, : or =
+    r"(?:(?P<open>(?P<esc>\\*)(?P<q>[\"']))(?:(?!(?P=esc)(?P=q)).)*"  # quoted: to the same quote
+    r"|[^\"'\\&\s,}]+)"  # or bare, as in a query string
+)
+
+
 def redact(text: str) -> str:
+    text = _SECRET_FIELDS.sub(lambda m: f"{m['name']}{m['open'] or ''}[redacted]", text)
     return _SECRET_SHAPES.sub("[redacted]", text)
 
 

@@ -7,11 +7,17 @@ Web API that records what the bot posted.
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 
+from bot.logs import RedactSecrets
 from bot.sandbox.aws import FaithfulAws
 from bot.sandbox.harness import RunningBot, point_boto3_at, start_bot
 from bot.sandbox.slack_api import FakeSlack, Message
@@ -44,7 +50,7 @@ protected_users: [break-glass-admin]
 @pytest.fixture(scope="session")
 def aws_sandbox() -> Iterator[FaithfulAws]:
     with FaithfulAws() as sandbox:
-        point_boto3_at(sandbox)
+        point_boto3_at(sandbox.endpoint_url)
         yield sandbox
 
 
@@ -136,3 +142,30 @@ def make_bot(aws: FaithfulAws, slack: FakeSlack, tmp_path) -> Iterator[Callable[
 @pytest.fixture
 def bot(make_bot: Callable[..., Bot]) -> Bot:
     return make_bot()
+
+
+@pytest.fixture
+def log_output():
+    """The bot's real log pipeline (the redacting handler) at its most talkative."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def leaks(value: str, *, bot: Bot, aws: FaithfulAws, state: Path, logs: str = "") -> list[str]:
+    """Where a secret value shows up: every fake Slack call, the state store file, the params
+    of every AWS call, the log. Empty when it is nowhere."""
+    places = {
+        "slack": json.dumps([c.args for c in bot.slack.calls()]),
+        "store": "\n".join(sqlite3.connect(state).iterdump()),
+        "aws calls": json.dumps([c.params for c in aws.calls()], default=str),
+        "log": logs,
+    }
+    return [where for where, text in places.items() if value in text]

@@ -34,7 +34,13 @@ SCOPES_OF = {
 }
 
 
+# WebClient helpers that call other methods rather than one API method of their own.
+COMPOSITES = {"files_upload_v2": "files.getUploadURLExternal"}
+
+
 def _api_method(client_method: str) -> str:
+    if client_method in COMPOSITES:
+        return COMPOSITES[client_method]
     source = inspect.getsource(getattr(WebClient, client_method))
     return re.search(r'api_call\(\s*"([^"]+)"', source).group(1)
 

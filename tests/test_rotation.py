@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -13,7 +11,6 @@ from pathlib import Path
 import boto3
 import pytest
 
-from bot.logs import RedactSecrets
 from tests.conftest import CONFIG, Bot, flatten
 
 NOW = datetime.now(UTC)
@@ -51,21 +48,6 @@ def _secret(user: str) -> dict[str, str]:
     return json.loads(
         client.get_secret_value(SecretId=f"iam-bot/{user}/access-key")["SecretString"]
     )
-
-
-@pytest.fixture
-def log_output():
-    """The bot's real log pipeline (the redacting handler) at its most talkative."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactSecrets())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(old_level)
 
 
 def test_rotation_delivers_through_secrets_manager_and_never_leaks(
@@ -222,13 +204,13 @@ def test_extend_postpones_the_check(make_bot, iam, aws) -> None:
 def test_whois_names_the_owner_and_offers_deactivation(bot: Bot, iam, aws) -> None:
     iam.create_user(UserName="dave")
     key = _key(iam, aws, "dave", age_days=3, used_days_ago=1)
-    reply = bot.command(f"whois {key}", user="U0CAROL")
-    answer = bot.replies(reply)[-1]
-    assert f"`{key}` belongs to IAM user *dave*" in flatten(answer)
+    carols = bot.replies(bot.command(f"whois {key}", user="U0CAROL"))[-1]
+    assert f"`{key}` belongs to IAM user *dave*" in flatten(carols)
     assert "You need the `deactivate` permission" in bot.said(
-        bot.press(answer, "Deactivate now", user="U0CAROL")
+        bot.press(carols, "Deactivate now", user="U0CAROL")
     )
-    bot.press(answer, "Deactivate now", user="U0ALICE")
+    alices = bot.replies(bot.command(f"whois {key}", user="U0ALICE"))[-1]
+    bot.press(alices, "Deactivate now", user="U0ALICE")
     request = _posted(bot, "Deactivate the access key")
     bot.press(request, "Confirm", user="U0ALICE")
     assert _statuses(iam, "dave") == {key: "Inactive"}

@@ -60,6 +60,13 @@ class IdentityMap:
             tried += f", tag {self._identity.email_tag}={email}, or a user named {local}"
         raise NotLinked(f"No IAM user is linked to <@{slack_user_id}> (looked for {tried}).")
 
+    def slack_user_for(self, iam_user: str) -> str | None:
+        """The Slack user an IAM user is tagged with, if any (for DMs about their own keys)."""
+        for user in self._index.get(None):
+            if user.name == iam_user:
+                return user.tags.get(self._identity.tag)
+        return None
+
     def _by_email(self, everyone: list[User], email: str) -> str | None:
         for user in everyone:
             if user.tags.get(self._identity.email_tag, "").lower() == email.lower():

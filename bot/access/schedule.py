@@ -69,6 +69,7 @@ class Scheduler:
         self._clock = clock
         self._poll_s = poll_s
         self.handlers: dict[str, Handler] = {}
+        self.on_tick: list[Callable[[], None]] = []  # periodic work, e.g. the scheduled audit
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -140,10 +141,11 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._poll_s):
-            try:
-                self.run_due()
-            except Exception:
-                log.exception("scheduler pass failed")
+            for work in (self.run_due, *self.on_tick):
+                try:
+                    work()
+                except Exception:
+                    log.exception("scheduler pass failed")
 
 
 def later(now: datetime, minutes: int) -> datetime:

@@ -6,6 +6,8 @@ credentials and MFA devices: each blocks DeleteUser until removed.
 
 from __future__ import annotations
 
+import secrets
+import string
 from typing import Any
 
 from bot.iam import errors
@@ -14,6 +16,7 @@ from bot.iam.models import (
     LoginProfile,
     MfaDevice,
     NewServiceCredential,
+    PasswordPolicy,
     Secret,
     ServiceCredential,
     SigningCertificate,
@@ -39,6 +42,44 @@ def create_login_profile(aws: Aws, user: str, password: Secret, *, reset_require
         Password=password.reveal(),
         PasswordResetRequired=reset_required,
     )
+
+
+def set_password(aws: Aws, user: str, password: Secret, *, reset_required: bool) -> None:
+    """Replace the console password of a user that already has a login profile."""
+    aws.call(
+        "iam",
+        "UpdateLoginProfile",
+        UserName=user,
+        Password=password.reveal(),
+        PasswordResetRequired=reset_required,
+    )
+
+
+# Symbols IAM accepts in a password (its RequireSymbols set, less the quote: a generated
+# password never needs quoting, in JSON, a shell or a log line).
+PASSWORD_SYMBOLS = "!@#$%^&*()_+-=[]{}|"
+_PASSWORD_CLASSES = (
+    string.ascii_uppercase,
+    string.ascii_lowercase,
+    string.digits,
+    PASSWORD_SYMBOLS,
+)
+MIN_PASSWORD_LENGTH = 24
+MAX_PASSWORD_LENGTH = 128  # IAM's limit
+
+
+def generate_password(policy: PasswordPolicy | None = None) -> Secret:
+    """A random password with upper and lower case letters, digits and symbols, at least 24
+    characters or the account policy's minimum: it satisfies any IAM password policy's
+    character rules. (Reuse prevention does not apply to a user's first password.)"""
+    wanted = (policy.settings.get("MinimumPasswordLength", 0) if policy else 0) or 0
+    length = min(MAX_PASSWORD_LENGTH, max(MIN_PASSWORD_LENGTH, int(wanted)))
+    rng = secrets.SystemRandom()
+    chars = [secrets.choice(cls) for cls in _PASSWORD_CLASSES]
+    alphabet = "".join(_PASSWORD_CLASSES)
+    chars += [secrets.choice(alphabet) for _ in range(length - len(chars))]
+    rng.shuffle(chars)
+    return Secret("".join(chars))
 
 
 def require_password_reset(aws: Aws, user: str) -> None:

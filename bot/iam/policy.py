@@ -50,7 +50,7 @@ def required_actions() -> list[str]:
         for path in _modules()
         for service, operation in gateway_calls(path.read_text(encoding="utf-8"))
     }
-    return sorted(actions)
+    return sorted(actions.union(*(_IMPLIED.get(a, ()) for a in actions)))
 
 
 # IAM actions scoped to a resource other than the user they act on; IAM actions with no
@@ -71,16 +71,29 @@ _ACCOUNT_WIDE = {
 }
 
 
-def _secrets_resource() -> str:
-    """Only the secrets the bot names: the default ``rotation.secret_name`` up to ``{user}``.
-    An operator who changes the template changes this resource in the same way."""
-    from bot.config import Rotation
+def _secrets_resource() -> str | tuple[str, ...]:
+    """Only the secrets the bot names: each default template (``rotation.secret_name``,
+    ``onboarding.secret_name``) up to ``{user}``. An operator who changes a template changes
+    this resource in the same way."""
+    from bot.config import Onboarding, Rotation
 
-    prefix = Rotation().secret_name.split("{user}", 1)[0]
-    return f"arn:aws:secretsmanager:*:*:secret:{prefix}*"
+    prefixes = sorted(
+        {t.split("{user}", 1)[0] for t in (Rotation().secret_name, Onboarding().secret_name)}
+    )
+    found = tuple(f"arn:aws:secretsmanager:*:*:secret:{p}*" for p in prefixes)
+    return found[0] if len(found) == 1 else found
 
 
-def _scope(action: str) -> tuple[str, str]:
+# Actions IAM authorises in addition to the one called, for parameters the bot passes: tags
+# given to CreateSecret need secretsmanager:TagResource (CreateUser's need iam:TagUser, which
+# the bot also calls directly).
+_IMPLIED = {
+    "secretsmanager:CreateSecret": ("secretsmanager:TagResource",),
+    "iam:CreateUser": ("iam:TagUser",),
+}
+
+
+def _scope(action: str) -> tuple[str, str | tuple[str, ...]]:
     """(statement id, resource) for one action: each action on the narrowest resource it takes."""
     service, _, operation = action.partition(":")
     if service == "secretsmanager":
@@ -95,14 +108,19 @@ def _scope(action: str) -> tuple[str, str]:
 
 
 def policy_document() -> dict[str, Any]:
-    statements: dict[tuple[str, str], list[str]] = {}
+    statements: dict[tuple[str, str | tuple[str, ...]], list[str]] = {}
     for action in required_actions():
         statements.setdefault(_scope(action), []).append(action)
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
-            for (sid, resource), actions in sorted(statements.items())
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": list(resource) if isinstance(resource, tuple) else resource,
+            }
+            for (sid, resource), actions in sorted(statements.items(), key=lambda kv: kv[0][0])
         ],
     }
 

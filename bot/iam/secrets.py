@@ -1,47 +1,74 @@
-"""Handing a new access key to its owner through AWS Secrets Manager, never through chat.
+"""Handing a new credential (access key, console password) to its owner through AWS Secrets
+Manager, never through chat.
 
-The secret value only ever travels from IAM's CreateAccessKey answer straight into Secrets
-Manager; what comes back (and what the bot shows, stores and logs) is the secret's ARN.
+The secret value only ever travels from IAM's answer (or the bot's password generator) straight
+into Secrets Manager; what comes back (and what the bot shows, stores and logs) is the secret's ARN.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from bot.iam import errors
 from bot.iam.aws import Aws
-from bot.iam.models import NewAccessKey
+from bot.iam.models import NewAccessKey, Secret
 
 
-def store_access_key(
-    aws: Aws, name: str, key: NewAccessKey, *, kms_key_id: str | None, token: str
+def store_secret(
+    aws: Aws,
+    name: str,
+    value: Mapping[str, str | Secret],
+    *,
+    kms_key_id: str | None,
+    token: str,
+    description: str,
+    tags: Mapping[str, str],
 ) -> str:
-    """Put the key pair in secret ``name`` (created if missing); returns the secret's ARN.
+    """Put ``value`` as JSON in secret ``name`` (created if missing); returns the secret's ARN.
 
-    ``token`` makes the write idempotent: a retry with the same token is the same version.
+    ``Secret`` values are revealed here and nowhere else. ``token`` makes the write idempotent:
+    a retry with the same token is the same version. ``description``, ``tags`` and
+    ``kms_key_id`` apply when the secret is created.
     """
-    value = json.dumps({"AccessKeyId": key.key_id, "SecretAccessKey": key.secret.reveal()})
+    plain = {k: v.reveal() if isinstance(v, Secret) else v for k, v in value.items()}
+    text = json.dumps(plain)
     try:
         answer = aws.call(
             "secretsmanager",
             "PutSecretValue",
             SecretId=name,
-            SecretString=value,
+            SecretString=text,
             ClientRequestToken=token,
         )
     except errors.NotFound:
         params: dict[str, Any] = {
             "Name": name,
-            "SecretString": value,
+            "SecretString": text,
             "ClientRequestToken": token,
-            "Description": f"Access key of IAM user {key.user_name}, delivered by iam-bot",
-            "Tags": [{"Key": "iam-bot:user", "Value": key.user_name}],
+            "Description": description,
+            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
         }
         if kms_key_id:
             params["KmsKeyId"] = kms_key_id
         answer = aws.call("secretsmanager", "CreateSecret", **params)
     return answer["ARN"]
+
+
+def store_access_key(
+    aws: Aws, name: str, key: NewAccessKey, *, kms_key_id: str | None, token: str
+) -> str:
+    """Put the key pair in secret ``name`` (created if missing); returns the secret's ARN."""
+    return store_secret(
+        aws,
+        name,
+        {"AccessKeyId": key.key_id, "SecretAccessKey": key.secret},
+        kms_key_id=kms_key_id,
+        token=token,
+        description=f"Access key of IAM user {key.user_name}, delivered by iam-bot",
+        tags={"iam-bot:user": key.user_name},
+    )
 
 
 def console_link(arn: str) -> str:

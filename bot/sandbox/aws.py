@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import functools
 import http.client
 import json
@@ -195,6 +196,34 @@ class _Request:
 
 
 @dataclass
+class RootAccount:
+    """The root user's credential report row, which moto leaves out; tests set its signals."""
+
+    mfa_active: bool = True
+    access_key_active: bool = False
+    password_last_used: datetime | None = None
+
+    def row(self, header: str) -> str:
+        used = (
+            self.password_last_used.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            if self.password_last_used
+            else "no_information"
+        )
+        values = {
+            "user": "<root_account>",
+            "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:root",
+            "user_creation_time": "2015-01-01T00:00:00+00:00",
+            "password_enabled": "not_supported",
+            "password_last_used": used,
+            "password_last_changed": "not_supported",
+            "password_next_rotation": "not_supported",
+            "mfa_active": str(self.mfa_active).lower(),
+            "access_key_1_active": str(self.access_key_active).lower(),
+        }
+        return ",".join(values.get(column, "N/A") for column in header.split(","))
+
+
+@dataclass
 class _Response:
     status: int
     headers: list[tuple[str, str]]
@@ -328,7 +357,12 @@ class FaithfulAws:
             ("iam", "CreateUser"): self._create_user,
             ("iam", "GetAccessKeyLastUsed"): self._access_key_last_used,
             ("sts", "GetAccessKeyInfo"): self._access_key_info,
+            ("iam", "GenerateCredentialReport"): self._generate_report,
+            ("iam", "GetCredentialReport"): self._credential_report,
         }
+        self._report_generated: datetime | None = None
+        self._report: _Response | None = None
+        self.root = RootAccount()
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -404,6 +438,9 @@ class FaithfulAws:
             self._page_size = self._initial_page_size
             self.foreign_keys.clear()
             self.foreign_keys.update(self._initial_foreign_keys)
+            self._report_generated = None
+            self._report = None
+            self.root = RootAccount()
         conn = _NoDelayConnection(*self._moto_address, timeout=30)
         try:
             conn.request("POST", "/moto-api/reset")
@@ -824,6 +861,45 @@ class FaithfulAws:
         return _Response(response.status, response.headers, body)
 
     # --- faithful rules: access keys of other accounts ------------------------------------
+
+    # --- credential report: moto's has a fixed 2015 GeneratedTime and no root row ----------
+
+    def _generate_report(self, req: _Request) -> _Response:
+        """IAM builds the report once and serves that snapshot until a new one is due (four
+        hours); moto rebuilds it on every fetch. Build it here, at generation, as IAM does."""
+        response = self._forward(req)
+        with self._lock:
+            now = datetime.now(UTC)
+            due = self._report_generated is None or now - self._report_generated > timedelta(
+                hours=4
+            )
+            if due:
+                self._report_generated = now
+        if due and response.status == 200:
+            built = self._forward_query(dataclasses.replace(req, action="GetCredentialReport"), {})
+            with self._lock:
+                self._report = self._with_root(built) if built.status == 200 else None
+        return response
+
+    def _with_root(self, response: _Response) -> _Response:
+        """moto's report with the root account's row and the real generation time."""
+        tree = ET.fromstring(response.body)
+        ns = f"{{{IAM_NS}}}"
+        content = tree.find(f".//{ns}Content")
+        lines = base64.b64decode(content.text or "").decode().splitlines()
+        rows = [lines[0], self.root.row(lines[0]), *lines[1:]]
+        content.text = base64.b64encode("\n".join(rows).encode()).decode()
+        tree.find(f".//{ns}GeneratedTime").text = self._report_generated.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        return _Response(200, response.headers, ET.tostring(tree, encoding="unicode").encode())
+
+    def _credential_report(self, req: _Request) -> _Response:
+        with self._lock:
+            report = self._report
+        if report is None:
+            return _error(req, "ReportNotPresent", "Credential report is not present.", 410)
+        return report
 
     def _access_key_last_used(self, req: _Request) -> _Response:
         key_id = req.params.get("AccessKeyId", "")

@@ -21,7 +21,7 @@ from bot.access.store import Store, open_store
 from bot.config import Config, Settings
 from bot.iam.aws import Aws
 from bot.slack import commands, followups, requests
-from bot.slack.commands import deactivate, keyops, offboard, rotate
+from bot.slack.commands import account, audit, deactivate, keyops, offboard, onboard, rotate
 from bot.slack.context import Services
 from bot.slack.jobs import Jobs
 from bot.slack.requests import RequestFlow
@@ -88,11 +88,14 @@ def build_app(
     flow.executors.update(
         {
             offboard.COMMAND: offboard.execute,
+            onboard.COMMAND: onboard.execute,
             deactivate.COMMAND: deactivate.execute,
             rotate.COMMAND: rotate.execute,
             "delete-key": keyops.execute_delete_key,
+            account.COMMAND: account.execute,
         }
     )
+    flow.scheduler.on_tick.append(lambda: audit.scheduled(flow))
     rotate.register_schedule(flow, flow.scheduler)
     commands.register(app, services, flow)
     requests.register(app, flow)

@@ -17,6 +17,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.access.approvals import Outcome, Request, State
 from bot.access.schedule import Scheduler
+from bot.iam.audit import CredentialReports
 from bot.slack.context import Services
 from bot.slack.messages import approval as msg
 from bot.slack.replies import answer_failure
@@ -42,6 +43,7 @@ class RequestFlow:
         self.services = services
         self.client = client
         self.scheduler = scheduler
+        self.reports = CredentialReports(services.aws, services.clock)
         self.executors: dict[str, Executor] = {}
 
     # --- messages ---------------------------------------------------------------------------

@@ -14,7 +14,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.iam.errors import InvalidInput
-from bot.slack.commands import deactivate, history, keys, offboard, rotate, whois
+from bot.slack.commands import (
+    account,
+    audit,
+    deactivate,
+    history,
+    keys,
+    offboard,
+    onboard,
+    rotate,
+    whois,
+)
 from bot.slack.commands.parse import tokens
 from bot.slack.context import Request, Services
 from bot.slack.messages.common import Reply
@@ -77,6 +87,30 @@ SUBCOMMANDS = (
         "offboard",
         offboard.check,
         offboard.run,
+    ),
+    Subcommand(
+        "onboard",
+        onboard.USAGE,
+        "a new user: groups, console password, access key (approval needed)",
+        "onboard",
+        onboard.check,
+        onboard.run,
+    ),
+    Subcommand(
+        "audit",
+        audit.USAGE,
+        "stale keys, passwords and MFA across the account",
+        "audit",
+        audit.check,
+        audit.run,
+    ),
+    Subcommand(
+        "account",
+        account.USAGE,
+        "alias, usage against quotas, password policy, SAML",
+        "account",
+        account.check,
+        account.run,
     ),
     Subcommand(
         "history",

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +25,7 @@ from bot.iam import errors, keys, secrets, users
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus
 from bot.iam.names import access_key_id, user_name
-from bot.slack.commands.keyops import open_delete_key
+from bot.slack.commands.keyops import create_delivered_key, open_delete_key
 from bot.slack.context import Request as SlackRequest
 from bot.slack.context import Services
 from bot.slack.messages.common import Reply, day, section
@@ -175,33 +174,14 @@ def execute(flow: RequestFlow, request: Request) -> RunReport:
     step = _CreateStep(user)
 
     def create(_: Any) -> str:
-        # Keys this request created in an earlier attempt, journaled the moment IAM returned
-        # them: if their secret never reached Secrets Manager nobody has it, so they go.
-        ours = {e.detail["key"] for e in store.journal(request.id) if e.event == "created"}
-        present = keys.list_access_keys(aws, user)
-        strangers = [
-            k.key_id
-            for k in present
-            if k.key_id not in ours and k.key_id not in request.plan["keys_before"]
-        ]
-        if strangers:
-            raise errors.Conflict(
-                f"key {', '.join(strangers)} appeared after the request; nothing was created"
-            )
-        for orphan in (k for k in present if k.key_id in ours):
-            keys.delete_access_key(aws, user, orphan.key_id)
-        new = keys.create_access_key(aws, user)
-        store.append_journal(request.id, step.id, "created", key=new.key_id)
-        token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"iam-bot/{request.id}/{new.key_id}"))
-        arn = secrets.store_access_key(
-            aws,
-            rotation.secret_name.format(user=user),
-            new,
-            kms_key_id=rotation.kms_key_id,
-            token=token,
+        new = create_delivered_key(
+            services, request.id, step.id, user, keys_before=request.plan["keys_before"]
         )
         services.approvals.note(
-            request.id, new_key=new.key_id, new_key_created=new.created.isoformat(), secret_arn=arn
+            request.id,
+            new_key=new.key_id,
+            new_key_created=new.created.isoformat(),
+            secret_arn=new.secret_arn,
         )
         return "done"
 

@@ -17,6 +17,7 @@ _TITLES = {
     "rotate": "Rotate the access key {key} of {target}",
     "deactivate": "Deactivate the access key {key} of {target}",
     "delete-key": "Delete the access key {key} of {target}",
+    "account-alias": "Account alias {target}",
 }
 _MAX_ITEMS_PER_ACTION = 25
 

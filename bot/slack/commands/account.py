@@ -1,0 +1,114 @@
+"""`/iam account [alias set <name> | alias delete]`: the account's facts, and its alias.
+
+Facts: alias, usage against quotas, password policy, SAML providers, fetched concurrently.
+Changing the alias (it is in every console sign-in URL) is for `admin` only and confirmed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.access.approvals import Request
+from bot.access.journal import run_journaled
+from bot.iam import account
+from bot.slack.context import Request as SlackRequest
+from bot.slack.context import Services
+from bot.slack.messages.account import account_reply
+from bot.slack.replies import UserError
+from bot.slack.requests import RequestFlow, RunReport
+
+USAGE = "account [alias set <name> | alias delete]"
+COMMAND = "account-alias"
+_ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
+
+
+def _alias_change(args: tuple[str, ...]) -> tuple[str, str | None] | None:
+    """None to show the facts, else ("set", name) or ("delete", None)."""
+    if not args:
+        return None
+    if args[:2] == ("alias", "set") and len(args) == 3:
+        if not _ALIAS.fullmatch(args[2]):
+            raise UserError(
+                "An account alias is 3-63 lowercase letters, digits and single hyphens."
+            )
+        return "set", args[2]
+    if args == ("alias", "delete"):
+        return "delete", None
+    raise UserError(f"Usage: `/iam {USAGE}`")
+
+
+def check(args: tuple[str, ...]) -> None:
+    _alias_change(args)
+
+
+def run(services: Services, request: SlackRequest) -> None:
+    change = _alias_change(request.args)
+    aws = services.aws
+    if change is None:
+        aliases, summary, policy, saml = aws.run_all(
+            lambda: account.list_account_aliases(aws),
+            lambda: account.account_summary(aws),
+            lambda: account.password_policy(aws),
+            lambda: account.saml_providers(aws),
+        )
+        reply = account_reply(aliases, summary, policy, saml)
+        request.respond(response_type="ephemeral", **reply.as_kwargs())
+        return
+    services.rules.require(request.user_id, "admin")
+    verb, name = change
+    current = account.list_account_aliases(aws)
+    if verb == "delete" and not current:
+        raise UserError("The account has no alias to delete.")
+    target = name if verb == "set" else current[0]
+    note = (
+        f"replaces `{current[0]}`"
+        if verb == "set" and current
+        else "changes the console sign-in URL"
+    )
+    opened = services.approvals.open(
+        command=COMMAND,
+        target=target,
+        requester=request.user_id,
+        reason=f"{verb} the account alias",
+        plan={
+            "verb": verb,
+            "steps": [{"action": f"{verb} account alias", "target": target, "note": note}],
+        },
+        channel=request.channel_id,
+    )
+    request.flow.post(opened)
+
+
+@dataclass(frozen=True)
+class _AliasStep:
+    verb: str
+    alias: str
+    wave: int = 1
+
+    @property
+    def id(self) -> str:
+        return f"{self.verb}_alias:{self.alias}"
+
+
+def execute(flow: RequestFlow, request: Request) -> RunReport:
+    aws = flow.services.aws
+    step = _AliasStep(request.plan["verb"], request.target)
+
+    def change(_: Any) -> str:
+        if step.verb == "set":
+            account.create_account_alias(aws, step.alias)
+        else:
+            account.delete_account_alias(aws, step.alias)
+        return "done"
+
+    result = run_journaled(flow.services.store, request.id, [step], change, aws.map)
+    if failed := result.failed:
+        return RunReport(False, f"AWS said {failed.message or failed.code}.", {})
+    done = (
+        f"The account alias is now `{step.alias}`."
+        if step.verb == "set"
+        else "The alias is deleted."
+    )
+    return RunReport(True, done, {})

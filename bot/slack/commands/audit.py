@@ -1,0 +1,111 @@
+"""`/iam audit [--days N]`: stale credentials across the account, from the credential report.
+
+Also the scheduled audit: with ``audit.schedule`` (a cron expression) the summary goes to the
+audit channel once per period, claimed in the store so restarts and replicas post it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from croniter import croniter
+
+from bot.access.store import Record
+from bot.iam import audit
+from bot.iam.audit import Finding
+from bot.slack.context import Request, Services
+from bot.slack.messages.audit import WORST, audit_csv, audit_reply
+from bot.slack.replies import UserError
+
+USAGE = "audit [--days N]"
+
+
+def _thresholds(args: tuple[str, ...]) -> tuple[int, int] | None:
+    if not args:
+        return None
+    if len(args) != 2 or args[0] != "--days" or not args[1].isdigit() or int(args[1]) < 1:
+        raise UserError(
+            f"Usage: `/iam {USAGE}` (N: flag keys older, or unused longer, than N days)"
+        )
+    return int(args[1]), int(args[1])
+
+
+def check(args: tuple[str, ...]) -> None:
+    _thresholds(args)
+
+
+def run_audit(
+    services: Services, reports: audit.CredentialReports, days: tuple[int, int] | None
+) -> tuple[list[Finding], Any]:
+    report = reports.get()
+    rotation_age, unused = days or (services.config.rotation_age_days, services.config.unused_days)
+    found = audit.findings(
+        report, rotation_age_days=rotation_age, unused_days=unused, at=services.clock()
+    )
+    # Key IDs cost a ListAccessKeys per user: fetched for the findings shown with a button.
+    return audit.name_keys(services.aws, found[:WORST]) + found[WORST:], report
+
+
+def run(services: Services, request: Request) -> None:
+    found, report = run_audit(services, request.flow.reports, _thresholds(request.args))
+    full = len(found) > WORST
+    if full:
+        dm = request.client.conversations_open(users=request.user_id)["channel"]["id"]
+        request.client.files_upload_v2(
+            channel=dm,
+            content=audit_csv(found),
+            filename="iam-audit.csv",
+            title="IAM audit findings",
+        )
+    reply = audit_reply(
+        found,
+        generated=report.generated,
+        at=services.clock(),
+        users=len(report.rows),
+        full_list_sent=full,
+    )
+    request.respond(response_type="ephemeral", **reply.as_kwargs())
+
+
+def scheduled(flow: Any) -> None:
+    """Post the audit to the audit channel once per cron period (called on every scheduler tick)."""
+    services = flow.services
+    cron, channel = services.config.audit.schedule, services.config.audit_channel
+    if not cron or not channel:
+        return
+    now = services.clock()
+    period: datetime = croniter(cron, now).get_prev(datetime)
+    claim = Record(
+        f"audit-run/{period.isoformat()}", "audit-run", "posted", {"period": period.isoformat()}
+    )
+    if services.store.put_if_version(claim) is None:
+        return  # this period's audit is already out (another replica, or before a restart)
+    found, report = run_audit(services, flow.reports, None)
+    reply = audit_reply(
+        found, generated=report.generated, at=now, users=len(report.rows), full_list_sent=False
+    )
+    flow.client.chat_postMessage(channel=channel, **reply.as_kwargs())
+    if services.config.audit.dm_owners:
+        _tell_owners(flow, found)
+
+
+def _tell_owners(flow: Any, found: list[Finding]) -> None:
+    """DM each linked key owner about their own stale keys."""
+    by_user: dict[str, list[Finding]] = {}
+    for f in found:
+        if f.key_id:
+            by_user.setdefault(f.user, []).append(f)
+    for user, mine in by_user.items():
+        slack_id = flow.services.identity.slack_user_for(user)
+        if not slack_id:
+            continue
+        lines = "\n".join(f"• `{f.key_id}`: {f.kind.value}, {f.detail}" for f in mine)
+        dm = flow.client.conversations_open(users=slack_id)["channel"]["id"]
+        flow.client.chat_postMessage(
+            channel=dm,
+            text=(
+                f"Your IAM user {user} has stale access keys:\n{lines}\n"
+                f"`/iam rotate {user}` replaces one safely."
+            ),
+        )

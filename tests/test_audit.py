@@ -1,0 +1,159 @@
+"""`/iam audit`, the scheduled audit, and `/iam account`, end to end."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.sandbox.seed import enable_virtual_mfa
+from tests.conftest import CONFIG, flatten
+
+NOW = datetime.now(UTC)
+AUDIT = CONFIG.replace(
+    "permissions:\n",
+    "permissions:\n  audit: [S0SECURITY]\n  account: ['*']\n  admin: [U0SEC1]\n",
+    1,
+)
+
+
+def _key(iam, aws, user: str, *, age: int, used: int | None) -> str:
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    aws.backdate_access_key(
+        key,
+        NOW - timedelta(days=age),
+        (NOW - timedelta(days=used), "s3", "us-east-1") if used is not None else None,
+    )
+    return key
+
+
+@pytest.fixture
+def account_with_findings(iam, aws) -> dict[str, str]:
+    for name in ("old", "idle", "fresh", "twokeys", "console", "clean"):
+        iam.create_user(UserName=name)
+    made = {
+        "old": _key(iam, aws, "old", age=200, used=1),
+        "idle": _key(iam, aws, "idle", age=80, used=60),
+        "fresh": _key(iam, aws, "fresh", age=50, used=None),
+        "twokeys-1": _key(iam, aws, "twokeys", age=20, used=1),
+        "twokeys-2": _key(iam, aws, "twokeys", age=5, used=1),
+        "clean": _key(iam, aws, "clean", age=10, used=1),
+    }
+    iam.create_login_profile(UserName="console", Password="Sandbox-Passw0rd!")
+    aws.backdate_user("console", NOW - timedelta(days=60))
+    iam.create_login_profile(UserName="clean", Password="Sandbox-Passw0rd!")
+    enable_virtual_mfa(iam, "clean", "clean-phone")
+    aws.root.mfa_active = False
+    aws.root.access_key_active = True
+    return made
+
+
+def test_audit_finds_each_kind_from_one_report(make_bot, aws, account_with_findings) -> None:
+    bot = make_bot(AUDIT)
+    arranged = len(aws.calls())
+    said = bot.said(bot.command("audit", user="U0SEC1"))
+    made = account_with_findings
+    assert f"*old* `{made['old']}`: active key older than the rotation age, 200 days old" in said
+    assert f"*idle* `{made['idle']}`: active key unused, unused for 60 days" in said
+    assert f"*fresh* `{made['fresh']}`: active key never used" in said
+    assert "*twokeys*" in said and "two active keys" in said
+    assert (
+        "*console*" in said
+        and "console password without MFA" in said
+        and "console password never used" in said
+    )
+    assert "root account without MFA" in said and "root account has an active access key" in said
+    assert "*clean*" not in said
+    assert "From the credential report of" in said and "0 min old" in said
+    calls = [c.action for c in aws.calls()[arranged:] if c.service == "iam"]
+    assert "GetAccessKeyLastUsed" not in calls  # no per-key calls: the report has it all
+    assert calls.count("ListAccessKeys") == 3  # only the users with key findings: old, idle, fresh
+    assert calls.count("GetCredentialReport") == 1
+
+    again = bot.said(bot.command("audit", user="U0SEC2"))
+    assert "active key never used" in again
+    assert [c.action for c in aws.calls()].count("GetCredentialReport") == 1  # cached: < 4 h old
+
+
+def test_each_finding_offers_its_flow(make_bot, account_with_findings) -> None:
+    bot = make_bot(AUDIT.replace("audit: [S0SECURITY]", "audit: [S0SECURITY, S0ONCALL]"))
+    answer = bot.replies(bot.command("audit", user="U0ALICE"))[-1]
+    bot.press(answer, "Rotate", user="U0ALICE")  # alice is on call: she may rotate
+    assert "Rotate the access key" in flatten(bot.channel()[-1])
+    assert account_with_findings["old"] in flatten(bot.channel()[-1])
+
+
+def test_long_lists_arrive_as_csv_by_dm(make_bot, iam, aws) -> None:
+    bot = make_bot(AUDIT)
+    keys = []
+    for i in range(12):
+        iam.create_user(UserName=f"stale{i}")
+        keys.append(_key(iam, aws, f"stale{i}", age=300 + i, used=100))
+    said = bot.said(bot.command("audit", user="U0SEC1"))
+    assert "Worst 10 of 24" in said and "The full list is in your DMs" in said
+    (upload,) = bot.slack.files()
+    assert upload["channel"].startswith("D")
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    assert len(rows) == 24 and {r["user"] for r in rows} == {f"stale{i}" for i in range(12)}
+    assert all(r["key_created"] for r in rows)  # every key identified by owner and creation time
+    assert {r["key_id"] for r in rows} - {""} <= set(keys)  # IDs fetched for the ten shown
+
+
+def test_days_override_and_bad_input(make_bot, iam, aws) -> None:
+    bot = make_bot(AUDIT)
+    iam.create_user(UserName="month")
+    key = _key(iam, aws, "month", age=31, used=1)
+    assert key not in bot.said(bot.command("audit", user="U0SEC1"))
+    assert key in bot.said(bot.command("audit --days 30", user="U0SEC1"))
+    assert "Usage: `/iam audit" in bot.command("audit --days soon", user="U0SEC1").body
+    assert "You need the `audit` permission" in bot.said(bot.command("audit", user="U0BOB"))
+
+
+def test_scheduled_audit_posts_once_per_period_across_restarts(
+    make_bot, iam, aws, account_with_findings
+) -> None:
+    now = [datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC)]
+    config = AUDIT + "audit: {schedule: '0 9 * * *', dm_owners: true}\n"
+    iam.tag_user(UserName="old", Tags=[{"Key": "slack-user-id", "Value": "U0BOB"}])
+    first = make_bot(config, clock=lambda: now[0])
+    first.slack.wait_for(lambda: [m for m in first.channel("C0AUDIT") if "IAM audit" in flatten(m)])
+    first.stop()
+    second = make_bot(config, clock=lambda: now[0])  # same store: the period is already claimed
+    second.settle()
+    time.sleep(0.3)  # several ticks of the second bot's scheduler, which must all find it claimed
+    posts = [m for m in second.channel("C0AUDIT") if "IAM audit" in flatten(m)]
+    assert len(posts) == 1
+    dms = [c for c in second.slack.calls("chat.postMessage") if c.args["channel"].startswith("D")]
+    assert len(dms) == 1 and account_with_findings["old"] in dms[0].args["text"]
+    now[0] += timedelta(days=1)
+    second.slack.wait_for(
+        lambda: len([m for m in second.channel("C0AUDIT") if "IAM audit" in flatten(m)]) == 2
+    )
+
+
+def test_account_facts(make_bot, iam) -> None:
+    bot = make_bot(AUDIT)
+    iam.create_user(UserName="someone")
+    said = bot.said(bot.command("account", user="U0BOB"))
+    assert "*Alias* none" in said
+    assert "Users: 1 of" in said
+    assert "*Password policy* none set" in said
+    iam.update_account_password_policy(MinimumPasswordLength=14, RequireSymbols=True)
+    assert "MinimumPasswordLength=14" in bot.said(bot.command("account", user="U0BOB"))
+
+
+def test_alias_change_is_admin_only_and_confirmed(make_bot, iam) -> None:
+    bot = make_bot(AUDIT)
+    assert "You need the `admin` permission" in bot.said(
+        bot.command("account alias set acme-prod", user="U0BOB")
+    )
+    assert "An account alias is" in bot.command("account alias set Bad_Alias", user="U0SEC1").body
+    bot.command("account alias set acme-prod", user="U0SEC1")
+    request = bot.channel()[-1]
+    assert iam.list_account_aliases()["AccountAliases"] == []  # not before confirmation
+    bot.press(request, "Confirm", user="U0SEC1")
+    assert iam.list_account_aliases()["AccountAliases"] == ["acme-prod"]
+    assert "*Alias* `acme-prod`" in bot.said(bot.command("account", user="U0BOB"))
