@@ -10,22 +10,18 @@ Goal: bot at least 8x faster.
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import boto3
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bot.access.journal import run_journaled
 from bot.access.store import SqliteStore
 from bot.iam.aws import Aws
 from bot.iam.inventory import removal_steps, run_step, take_inventory
-from bot.sandbox.aws import FaithfulAws
+from bot.sandbox.harness import point_boto3_at
+from bot.sandbox.process import SandboxProcess
 from bot.sandbox.seed import attach_everything
 
 DELAY_S = 0.05
@@ -88,79 +84,32 @@ def timed(fn) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
-def serve_sandbox() -> None:
-    """Child process: the sandbox AWS, so its CPU does not compete with the bot's for one GIL
-    (real AWS does its work elsewhere). Stdin commands: ``seed NAME``, ``delay S``, ``calls``."""
-    with FaithfulAws() as sandbox:
-        iam = boto3.client(
-            "iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        )  # fmt: skip
-        print(sandbox.endpoint_url, flush=True)
-        for line in sys.stdin:
-            command, _, arg = line.strip().partition(" ")
-            if command == "seed":
-                attach_everything(iam, arg, **SHAPE)
-            elif command == "delay":
-                sandbox.set_delay(float(arg))
-            elif command == "calls":
-                print(len(sandbox.calls()), flush=True)
-                continue
-            print("ok", flush=True)
-
-
-class Sandbox:
-    def __init__(self) -> None:
-        self.child = subprocess.Popen(
-            [sys.executable, __file__, "--sandbox"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.endpoint_url = self.child.stdout.readline().strip()
-
-    def ask(self, command: str) -> str:
-        self.child.stdin.write(command + "\n")
-        self.child.stdin.flush()
-        return self.child.stdout.readline().strip()
-
-    def close(self) -> None:
-        self.child.stdin.close()
-        self.child.wait(10)
-
-
 def measure(
-    sandbox: Sandbox, iam, aws: Aws, store: SqliteStore, delay: float, tag: str
+    sandbox: SandboxProcess, iam, aws: Aws, store: SqliteStore, delay: float, tag: str
 ) -> dict[str, float]:
     times = {}
     for name, user in (("seed 004, sequential", f"seq-{tag}"), ("bot executor", f"bot-{tag}")):
-        sandbox.ask(f"seed {user}")
-        before = int(sandbox.ask("calls"))
-        sandbox.ask(f"delay {delay}")
+        attach_everything(iam, user, **SHAPE)
+        before = sandbox.call_count()
+        sandbox.set_delay(delay)
         if name == "bot executor":
             elapsed, count = timed(lambda u=user: bot_executor(aws, store, u))
         else:
             elapsed, count = timed(lambda u=user: seed_004(iam, u))
-        sandbox.ask("delay 0")
-        calls = int(sandbox.ask("calls")) - before - 1  # less the "delay 0" round itself: none
+        sandbox.set_delay(0)
+        calls = sandbox.call_count() - before
         assert user not in {u["UserName"] for u in iam.list_users()["Users"]}, f"{name} left {user}"
         times[name] = elapsed
         unit = "steps" if name == "bot executor" else "calls"
-        print(f"  {name:22s} {elapsed:6.2f} s  {calls + 1:3d} AWS calls  ({count} {unit})")
+        print(f"  {name:22s} {elapsed:6.2f} s  {calls:3d} AWS calls  ({count} {unit})")
     ratio = times["seed 004, sequential"] / times["bot executor"]
     print(f"  ratio: {ratio:.1f}x")
     return {"ratio": ratio, **times}
 
 
 def main() -> None:
-    sandbox = Sandbox()
-    try:
-        os.environ.update(
-            AWS_ENDPOINT_URL=sandbox.endpoint_url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-        )
+    with SandboxProcess() as sandbox:
+        point_boto3_at(sandbox.endpoint_url)
         iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
         aws = Aws()
         with tempfile.TemporaryDirectory() as state:
@@ -171,8 +120,6 @@ def main() -> None:
             main_ratio = measure(sandbox, iam, aws, store, DELAY_S, "50ms")["ratio"]
             print("200 ms per AWS call (latency dominating, as against real IAM from afar):")
             measure(sandbox, iam, aws, store, 0.2, "200ms")
-    finally:
-        sandbox.close()
     print(
         f"goal >= 8x at {DELAY_S * 1000:.0f} ms:",
         "met" if main_ratio >= 8 else f"NOT met ({main_ratio:.1f}x)",
@@ -180,7 +127,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--sandbox"]:
-        serve_sandbox()
-    else:
-        main()
+    main()

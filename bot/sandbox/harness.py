@@ -18,7 +18,6 @@ from bot.access.approvals import utc_now
 from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore
 from bot.config import Settings, parse_config
-from bot.sandbox.aws import FaithfulAws
 from bot.sandbox.slack_api import FakeSlack
 from bot.sandbox.slack_requests import SlackSender
 from bot.slack.app import build_app
@@ -26,10 +25,10 @@ from bot.slack.jobs import Jobs
 from bot.slack.server import HttpServer
 
 
-def point_boto3_at(aws: FaithfulAws) -> None:
+def point_boto3_at(endpoint_url: str) -> None:
     """Ordinary boto3 clients read these, exactly as they would in production."""
     os.environ.update(
-        AWS_ENDPOINT_URL=aws.endpoint_url,
+        AWS_ENDPOINT_URL=endpoint_url,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",  # moto's dummy credentials
         AWS_DEFAULT_REGION="us-east-1",

@@ -1,0 +1,120 @@
+"""Stale-key audit of 1000 users: the credential report against per-user listing, 5 ms per call.
+
+Per-user listing is what seed 002 does for one user, repeated for all: ListUsers (every page),
+then ListAccessKeys per user and GetAccessKeyLastUsed per key, one after another. The bot's
+audit reads the credential report (generate, fetch) and asks ListAccessKeys only for the users
+whose findings it shows with a button. Same sandbox, same latency, same run; both paths must
+find the same stale keys.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+import boto3
+
+from bot.iam import audit as audit_module
+from bot.iam.aws import Aws
+from bot.sandbox.aws import FaithfulAws
+from bot.sandbox.harness import point_boto3_at
+from bot.slack.messages.audit import WORST
+
+USERS = 1000
+DELAY_S = 0.005
+ROTATION_AGE, UNUSED = 90, 45
+
+
+def seed(sandbox: FaithfulAws) -> None:
+    """1000 users, 1 or 2 keys each, ages 1-400 days, last used recently, long ago or never."""
+    iam = boto3.client("iam", endpoint_url=sandbox.moto_url, region_name="us-east-1")
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    for i in range(USERS):
+        user = f"user{i:04d}"
+        iam.create_user(UserName=user)
+        for _ in range(1 if rng.random() < 0.6 else 2):
+            key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+            age = rng.randint(1, 400)
+            used = rng.choice([None, rng.randint(0, age)])
+            last = (now - timedelta(days=used), "s3", "us-east-1") if used is not None else None
+            sandbox.backdate_access_key(key, now - timedelta(days=age), last)
+
+
+def per_user(iam) -> set[tuple[str, str]]:
+    """Seed 002's calls for every user; returns (user, key) of stale active keys."""
+    stale = set()
+    now = datetime.now(UTC)
+    for page in iam.get_paginator("list_users").paginate():
+        for user in page["Users"]:
+            name = user["UserName"]
+            for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+                used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])[
+                    "AccessKeyLastUsed"
+                ]
+                last = used.get("LastUsedDate")
+                age = (now - key["CreateDate"]).days
+                idle = (now - last).days if last else age
+                if key["Status"] == "Active" and (age > ROTATION_AGE or idle >= UNUSED):
+                    stale.add((name, _second(key["CreateDate"])))
+    return stale
+
+
+def report_path(aws: Aws) -> set[tuple[str, str]]:
+    report = audit_module.CredentialReports(aws).get()
+    found = audit_module.findings(
+        report, rotation_age_days=ROTATION_AGE, unused_days=UNUSED, at=datetime.now(UTC)
+    )
+    audit_module.name_keys(aws, found[:WORST])
+    return {(f.user, _second(f.key_created)) for f in found if f.key_created}
+
+
+def _second(when: datetime) -> str:
+    return when.replace(microsecond=0).isoformat()
+
+
+def measure(sandbox: FaithfulAws, label: str, run) -> tuple[float, int, set]:
+    before = len(sandbox.calls())
+    sandbox.set_delay(DELAY_S)
+    start = time.perf_counter()
+    result = run()
+    elapsed = time.perf_counter() - start
+    sandbox.set_delay(0)
+    calls = len(sandbox.calls()) - before
+    print(f"{label:34s} {elapsed:7.2f} s  {calls:5d} AWS calls  {len(result)} stale keys")
+    return elapsed, calls, result
+
+
+def main() -> None:
+    with FaithfulAws() as sandbox:
+        point_boto3_at(sandbox.endpoint_url)
+        seed(sandbox)
+        # Both paths get a ready client, as a running bot has: building one is not the audit.
+        iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+        bot_aws = Aws()
+        bot_aws.client("iam")
+        slow, slow_calls, a = measure(
+            sandbox, "per-user listing (seed 002 x 1000)", lambda: per_user(iam)
+        )
+        cold, cold_calls, _ = measure(
+            sandbox, "report built now (first in 4 h)", lambda: report_path(bot_aws)
+        )
+        fast, fast_calls, b = measure(
+            sandbox, "report already built (usual)", lambda: report_path(bot_aws)
+        )
+    assert a == b, f"the two paths disagree on {len(a ^ b)} keys"
+    fewer, faster = slow_calls / fast_calls, slow / fast
+    met = "met" if fewer >= 100 and faster >= 100 else "NOT met"
+    print(
+        f"{USERS} users, {DELAY_S * 1000:.0f} ms per call; both found the same {len(a)} stale keys"
+    )
+    print(
+        f"report already built: {fewer:.0f}x fewer calls, {faster:.0f}x faster (goal 100x: {met})"
+    )
+    cold_fewer, cold_faster = slow_calls / cold_calls, slow / cold
+    print(f"report built now:     {cold_fewer:.0f}x fewer calls, {cold_faster:.0f}x faster")
+
+
+if __name__ == "__main__":
+    main()
