@@ -180,10 +180,13 @@ def test_fail_kth_change_then_retry(bot: Bot, iam, aws, k: int) -> None:
     aws.fail(mutating_only=True, nth=k, code="ServiceFailure", status=500, times=5)
     bot.press(plan, "Approve", user="U0SEC1")
     message = _current(bot, plan)
-    if _user_exists(iam, "leaver"):
+    # The failed change may be the last (the MFA device's deletion, beside DeleteUser): the run
+    # then failed with the user already gone, and Retry is still what finishes it.
+    if "Done." not in flatten(message):
         assert "Retry" in flatten(message)
         bot.press(message, "Retry", user="U0SEC2")
     assert not _user_exists(iam, "leaver")
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
     succeeded = [
         (c.action, tuple(sorted(c.params.items())))
         for c in aws.calls()[arranged:]
