@@ -112,6 +112,7 @@ def test_form_posts_have_their_json_fields_parsed(fake: FakeSlack, client: WebCl
     assert call.token == "xoxb-test"
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # slack_sdk warns of the missing text
 def test_update_and_delete_reach_only_existing_channel_messages(
     fake: FakeSlack, client: WebClient
 ) -> None:

@@ -540,7 +540,7 @@ class FakeSlack:
             return 404, "used_url"
         if not isinstance(body, dict):
             return 400, "invalid_payload"
-        if not (body.get("text") or body.get("blocks") or body.get("delete_original")):
+        if not any(body.get(k) for k in ("text", "blocks", "attachments", "delete_original")):
             return 400, "no_text"
         if problems := block_errors(body.get("blocks"), MESSAGE_BLOCKS):
             return 400, "invalid_blocks: " + "; ".join(problems)
