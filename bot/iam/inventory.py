@@ -112,9 +112,11 @@ class Action(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Step:
-    """One change. ``id`` is stable across plans, so a journal and a re-plan can be compared."""
+    """One change of a journaled plan (removal here, creation for onboarding: any action enum).
 
-    action: Action
+    ``id`` is stable across plans and attempts, so a journal and a re-plan can be compared."""
+
+    action: enum.StrEnum
     target: str
     wave: int
     note: str = ""
@@ -132,8 +134,8 @@ class Step:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Step:
-        return cls(Action(d["action"]), d["target"], d["wave"], d.get("note", ""))
+    def from_dict(cls, d: dict[str, Any], actions: type[enum.StrEnum] = Action) -> Step:
+        return cls(actions(d["action"]), d["target"], d["wave"], d.get("note", ""))
 
 
 def _mfa_steps(device: MfaDevice) -> list[Step]:

@@ -327,7 +327,7 @@ class FakeSlack:
         self._world.messages.append(message)
         if ephemeral:
             return {"ok": True, "message_ts": message.ts}
-        return {"ok": True, "channel": channel, "ts": message.ts, "message": _shown(message)}
+        return {"ok": True, "channel": channel, "ts": message.ts, "message": shown_message(message)}
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         return self._post(args, ephemeral=False)
@@ -361,7 +361,7 @@ class FakeSlack:
             "channel": new.channel,
             "ts": new.ts,
             "text": new.text,
-            "message": _shown(new),
+            "message": shown_message(new),
         }
 
     def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -669,7 +669,8 @@ def _error(error: str, **extra: Any) -> dict[str, Any]:
     return {"ok": False, "error": error, **extra}
 
 
-def _shown(message: Message) -> dict[str, Any]:
+def shown_message(message: Message) -> dict[str, Any]:
+    """A message as Slack includes it in API answers and interaction payloads."""
     shown = {
         "type": "message",
         "user": BOT_USER_ID,

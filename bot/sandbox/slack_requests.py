@@ -21,11 +21,11 @@ from slack_sdk.signature import SignatureVerifier
 from bot.sandbox.slack_api import (
     APP_ID,
     BOT_ID,
-    BOT_USER_ID,
     TEAM_DOMAIN,
     TEAM_ID,
     FakeSlack,
     Message,
+    shown_message,
 )
 
 _counter = itertools.count(1)  # module-wide: keys stay unique when senders share one FakeSlack
@@ -113,16 +113,6 @@ class SlackSender:
         }
         if message.thread_ts:
             container["thread_ts"] = message.thread_ts
-        shown: dict[str, Any] = {
-            "type": "message",
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "ts": message.ts,
-            "text": message.text,
-            "blocks": message.blocks,
-        }
-        if message.thread_ts:
-            shown["thread_ts"] = message.thread_ts
         payload = {
             "type": "block_actions",
             "user": self._user(user_id),
@@ -134,7 +124,7 @@ class SlackSender:
             "enterprise": None,
             "is_enterprise_install": False,
             "channel": {"id": message.channel, "name": _channel_name(message.channel)},
-            "message": shown,
+            "message": shown_message(message),
             "state": {"values": {}},
             "response_url": response_url,
             "actions": [

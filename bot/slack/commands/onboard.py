@@ -20,6 +20,7 @@ from typing import Any
 from bot.access.approvals import Request
 from bot.access.journal import finished_steps, run_journaled
 from bot.iam import account, credentials, errors, keys, policies, secrets, users
+from bot.iam.inventory import Step
 from bot.iam.models import Group, User, now
 from bot.iam.names import group_name, user_name
 from bot.slack.commands.keyops import create_delivered_key
@@ -108,42 +109,21 @@ class Act(enum.StrEnum):
     CREATE_KEY = "create access key"
 
 
-@dataclass(frozen=True)
-class OnboardStep:
-    """One change; ``id`` is stable across attempts, so the journal can skip what is done."""
-
-    action: Act
-    target: str
-    wave: int
-    note: str = ""
-
-    @property
-    def id(self) -> str:
-        return f"{self.action}:{self.target}"
-
-    def shown(self) -> dict[str, str]:
-        return {"action": self.action.value, "target": self.target, "note": self.note}
-
-
-def plan_steps(plan: dict[str, Any], services: Services) -> list[OnboardStep]:
+def plan_steps(plan: dict[str, Any], services: Services) -> list[Step]:
     """The steps of a plan: what the message shows and what execution runs, from one place."""
     config = services.config
     user = plan["user"]
     tags = ", ".join(f"{k}={v}" for k, v in plan["tags"].items())
-    steps = [OnboardStep(Act.CREATE_USER, user, 1, f"tags {tags}, {REQUEST_TAG}")]
-    steps += [OnboardStep(Act.ADD_TO_GROUP, group, 2) for group in plan["groups"]]
+    steps = [Step(Act.CREATE_USER, user, 1, f"tags {tags}, {REQUEST_TAG}")]
+    steps += [Step(Act.ADD_TO_GROUP, group, 2) for group in plan["groups"]]
     if plan["console"]:
         secret = config.onboarding.secret_name.format(user=user)
         note = f"reset required at first sign-in; stored in Secrets Manager as `{secret}`"
-        steps.append(OnboardStep(Act.CREATE_PASSWORD, user, 2, note))
-        steps.append(
-            OnboardStep(Act.ATTACH_POLICY, CHANGE_PASSWORD, 2, "so they can set their own")
-        )
+        steps.append(Step(Act.CREATE_PASSWORD, user, 2, note))
+        steps.append(Step(Act.ATTACH_POLICY, CHANGE_PASSWORD, 2, "so they can set their own"))
     if plan["access_key"]:
         secret = config.rotation.secret_name.format(user=user)
-        steps.append(
-            OnboardStep(Act.CREATE_KEY, user, 2, f"stored in Secrets Manager as `{secret}`")
-        )
+        steps.append(Step(Act.CREATE_KEY, user, 2, f"stored in Secrets Manager as `{secret}`"))
     return steps
 
 
@@ -185,7 +165,7 @@ def run(services: Services, request: SlackRequest) -> None:
         "access_key": spec.access_key,
         "for": spec.for_slack_user,
     }
-    plan["steps"] = [s.shown() for s in plan_steps(plan, services)]
+    plan["steps"] = [s.to_dict() for s in plan_steps(plan, services)]
     for_whom = f" for <@{spec.for_slack_user}>" if spec.for_slack_user else ""
     opened = services.approvals.open(
         command=COMMAND,
@@ -210,7 +190,7 @@ class _Run:
         self.aws = flow.services.aws
         self.user = request.plan["user"]
 
-    def __call__(self, step: OnboardStep) -> str:
+    def __call__(self, step: Step) -> str:
         match step.action:
             case Act.CREATE_USER:
                 self.create_user(step)
@@ -231,7 +211,7 @@ class _Run:
                 raise ValueError(f"unknown onboarding step {step.action!r}")
         return "done"
 
-    def create_user(self, step: OnboardStep) -> None:
+    def create_user(self, step: Step) -> None:
         tags = {**self.request.plan["tags"], REQUEST_TAG: self.request.id}
         try:
             users.create_user(self.aws, self.user, tags)
@@ -243,7 +223,7 @@ class _Run:
                     operation=exc.operation,
                 ) from exc
 
-    def _made_earlier(self, step: OnboardStep) -> bool:
+    def _made_earlier(self, step: Step) -> bool:
         """An earlier attempt of this request started CreateUser, and the user it finds carries
         this request's tag: then the user is ours, and creating it counts as done."""
         starts = [
@@ -297,7 +277,7 @@ class _Run:
         return f"https://{name}.signin.aws.amazon.com/console"
 
 
-def _listed(steps: list[OnboardStep]) -> str:
+def _listed(steps: list[Step]) -> str:
     return ", ".join(f"{s.action} `{s.target}`" for s in steps) or "nothing"
 
 
