@@ -70,7 +70,7 @@ def test_full_removal_after_approval(bot: Bot, iam, aws) -> None:
     )
 
     history = bot.said(bot.command("history leaver"))
-    assert "Snapshot: console password, 2 access keys, 2 groups, 1 inline policies" in history
+    assert "Snapshot: console password, 2 access keys, 2 groups, 1 inline policy" in history
     assert "groups: leaver-group-0, leaver-group-1" in history
 
 

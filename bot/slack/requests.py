@@ -62,6 +62,15 @@ class RequestFlow:
                 channel=request.channel, ts=request.message_ts, **reply.as_kwargs()
             )
 
+    def dm(self, user_id: str, text: str) -> None:
+        """Tell one person something privately. A DM that fails is logged, never fatal: the
+        request's own message already says what happened."""
+        try:
+            channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+            self.client.chat_postMessage(channel=channel, text=text)
+        except Exception:
+            log.warning("could not send a DM to %s", user_id, exc_info=True)
+
     def audit(self, request: Request, event: str) -> None:
         channel = self.services.config.audit_channel
         if channel:

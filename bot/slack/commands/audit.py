@@ -101,11 +101,8 @@ def _tell_owners(flow: Any, found: list[Finding]) -> None:
         if not slack_id:
             continue
         lines = "\n".join(f"• `{f.key_id}`: {f.kind.value}, {f.detail}" for f in mine)
-        dm = flow.client.conversations_open(users=slack_id)["channel"]["id"]
-        flow.client.chat_postMessage(
-            channel=dm,
-            text=(
-                f"Your IAM user {user} has stale access keys:\n{lines}\n"
-                f"`/iam rotate {user}` replaces one safely."
-            ),
+        flow.dm(
+            slack_id,
+            f"Your IAM user {user} has stale access keys:\n{lines}\n"
+            f"`/iam rotate {user}` replaces one safely.",
         )

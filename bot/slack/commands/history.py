@@ -22,16 +22,16 @@ def check(args: tuple[str, ...]) -> None:
 
 def _snapshot_summary(data: dict) -> str:
     counts = {
-        "access keys": len(data.get("access_keys", [])),
-        "groups": len(data.get("groups", [])),
-        "inline policies": len(data.get("inline_policies", {})),
-        "managed policies": len(data.get("attached_policies", [])),
-        "MFA devices": len(data.get("mfa_devices", [])),
-        "SSH keys": len(data.get("ssh_public_keys", [])),
-        "signing certificates": len(data.get("signing_certificates", [])),
-        "service credentials": len(data.get("service_credentials", [])),
+        ("access key", "access keys"): len(data.get("access_keys", [])),
+        ("group", "groups"): len(data.get("groups", [])),
+        ("inline policy", "inline policies"): len(data.get("inline_policies", {})),
+        ("managed policy", "managed policies"): len(data.get("attached_policies", [])),
+        ("MFA device", "MFA devices"): len(data.get("mfa_devices", [])),
+        ("SSH key", "SSH keys"): len(data.get("ssh_public_keys", [])),
+        ("signing certificate", "signing certificates"): len(data.get("signing_certificates", [])),
+        ("service credential", "service credentials"): len(data.get("service_credentials", [])),
     }
-    had = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    had = ", ".join(f"{n} {one if n == 1 else many}" for (one, many), n in counts.items() if n)
     groups = ", ".join(data.get("groups", []))
     password = "console password, " if data.get("login_profile") else ""
     return f"Snapshot: {password}{had or 'nothing attached'}" + (

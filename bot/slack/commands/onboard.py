@@ -361,8 +361,4 @@ def _tell_new_user(flow: RequestFlow, request: Request, outcome: dict[str, Any])
         lines.append(f"Console password (you must change it at first sign-in): {_link(arn)}")
     if arn := outcome.get("key_secret_arn"):
         lines.append(f"Access key `{outcome['new_key']}`: {_link(arn)}")
-    try:
-        channel = flow.client.conversations_open(users=person)["channel"]["id"]
-        flow.client.chat_postMessage(channel=channel, text="\n".join(lines))
-    except Exception:
-        log.warning("could not tell %s about their new IAM user", person, exc_info=True)
+    flow.dm(person, "\n".join(lines))

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -157,21 +157,15 @@ def open_rotation(
     return flow.post(request)
 
 
-@dataclass(frozen=True)
-class _CreateStep:
-    user: str
-    wave: int = 1
-
-    @property
-    def id(self) -> str:
-        return f"create_key:{self.user}"
+class KeyChange(enum.StrEnum):
+    CREATE = "create new access key"
 
 
 def execute(flow: RequestFlow, request: Request) -> RunReport:
     services = flow.services
     aws, rotation, store = services.aws, services.config.rotation, services.store
     user, old = request.target, request.plan["key"]
-    step = _CreateStep(user)
+    step = Step(KeyChange.CREATE, user, 1)
 
     def create(_: Any) -> str:
         new = create_delivered_key(
@@ -222,10 +216,9 @@ def _tell_owner(flow: RequestFlow, request: Request, delivered: dict[str, Any], 
     slack_id = users.get_user(services.aws, request.target).tags.get(services.config.identity.tag)
     if not slack_id:
         return
-    channel = flow.client.conversations_open(users=slack_id)["channel"]["id"]
-    flow.client.chat_postMessage(
-        channel=channel,
-        text=(
+    flow.dm(
+        slack_id,
+        (
             f"Your IAM user {request.target} has a new access key `{delivered['new_key']}` "
             f"(rotated by <@{request.requester}>). "
             f"Fetch it from Secrets Manager: <{link}|{delivered['secret_arn']}>. "
