@@ -357,6 +357,8 @@ class FaithfulAws:
             ("iam", "CreateUser"): self._create_user,
             ("iam", "GetAccessKeyLastUsed"): self._access_key_last_used,
             ("sts", "GetAccessKeyInfo"): self._access_key_info,
+            ("iam", "CreateLoginProfile"): self._create_login_profile,
+            ("iam", "UpdateLoginProfile"): self._update_login_profile,
             ("iam", "GenerateCredentialReport"): self._generate_report,
             ("iam", "GetCredentialReport"): self._credential_report,
         }
@@ -821,6 +823,26 @@ class FaithfulAws:
             return _no_such_user(req, user)
         with self._lock:
             self._boundaries.pop(user, None)
+        return _result(req, None)
+
+    # --- login profiles: moto drops PasswordResetRequired on create, and an update without
+    # a new password deletes the password altogether -----------------------------------------
+
+    def _create_login_profile(self, req: _Request) -> _Response:
+        response = self._forward(req)
+        if response.status == 200:
+            reset = req.params.get("PasswordResetRequired", "false").lower() == "true"
+            self._iam_backend().users[req.params["UserName"]].password_reset_required = reset
+        return response
+
+    def _update_login_profile(self, req: _Request) -> _Response:
+        if "Password" in req.params:
+            return self._forward(req)
+        user = self._iam_backend().users.get(req.params.get("UserName", ""))
+        if user is None or not user.password:
+            return _error(req, "NoSuchEntity", "Login profile not found.", 404)
+        if "PasswordResetRequired" in req.params:
+            user.password_reset_required = req.params["PasswordResetRequired"].lower() == "true"
         return _result(req, None)
 
     def _create_user(self, req: _Request) -> _Response:
