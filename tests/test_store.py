@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -19,9 +20,9 @@ def test_create_then_compare_and_set(store: SqliteStore) -> None:
     created = store.put_if_version(Record("r1", "request", "pending", {"a": 1}))
     assert created is not None and created.version == 1
     assert store.put_if_version(Record("r1", "request", "pending", {"a": 2})) is None  # exists
-    moved = store.put_if_version(created.evolve(state="approved", a=3))
+    moved = store.put_if_version(replace(created, state="approved", data={"a": 3}))
     assert moved is not None and moved.version == 2
-    assert store.put_if_version(created.evolve(state="denied")) is None  # stale version loses
+    assert store.put_if_version(replace(created, state="denied")) is None  # stale version loses
     assert store.get("r1") == Record("r1", "request", "approved", {"a": 3}, 2)
 
 
@@ -34,7 +35,7 @@ def test_only_one_of_many_racing_writers_wins(tmp_path) -> None:
     def writer(name: str) -> None:
         store = SqliteStore(path)  # its own connection, as a second replica would have
         barrier.wait()
-        if store.put_if_version(first.evolve(state="approved", by=name)):
+        if store.put_if_version(replace(first, state="approved", data={"by": name})):
             winners.append(name)
 
     threads = [threading.Thread(target=writer, args=(f"w{i}",)) for i in range(8)]

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.access.store import Record, Store
@@ -83,12 +83,6 @@ class Scheduler:
         record = self._store.get(job_id)
         return Job.from_record(record) if record and record.kind == KIND else None
 
-    def jobs_for(self, request_id: str) -> list[Job]:
-        everything = self._store.list_by_state(
-            KIND, [WAITING, RUNNING, DONE, HELD, FAILED, CANCELLED]
-        )
-        return [j for j in map(Job.from_record, everything) if j.request_id == request_id]
-
     def move(self, job: Job, state: str, *, due: datetime | None = None, **data: Any) -> Job | None:
         """Compare-and-set the job to ``state``; None if someone else moved it first."""
         moved = Job(
@@ -146,7 +140,3 @@ class Scheduler:
                     work()
                 except Exception:
                     log.exception("scheduler pass failed")
-
-
-def later(now: datetime, minutes: int) -> datetime:
-    return now + timedelta(minutes=minutes)

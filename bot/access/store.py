@@ -32,9 +32,6 @@ class Record:
     data: dict[str, Any]
     version: int = 0
 
-    def evolve(self, *, state: str | None = None, **data: Any) -> Record:
-        return Record(self.id, self.kind, state or self.state, {**self.data, **data}, self.version)
-
 
 @dataclass(frozen=True)
 class JournalEntry:
@@ -179,13 +176,6 @@ class SqliteStore:
             JournalEntry(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], json.loads(r[5]))
             for r in rows
         ]
-
-    def records(self, kind: str) -> list[Record]:
-        rows = self._db().execute(
-            "SELECT id, kind, state, data, version FROM records WHERE kind = ? ORDER BY updated_at",
-            (kind,),
-        )
-        return [_record(row) for row in rows]
 
 
 def _record(row: tuple[Any, ...]) -> Record:

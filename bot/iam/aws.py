@@ -101,7 +101,6 @@ class Aws:
         )
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._max_workers = max_workers
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
         self._in_pool = threading.local()
 

@@ -108,12 +108,6 @@ class LoginProfile:
 
 
 @dataclass(frozen=True)
-class NewLoginProfile:
-    user_name: str
-    password: Secret = field(repr=False)
-
-
-@dataclass(frozen=True)
 class SigningCertificate:
     cert_id: str
     user_name: str

@@ -26,7 +26,7 @@ def owned_key(services: Services, key_id: str) -> tuple[str, AccessKey]:
         owner = keys.key_owner(services.aws, key_id)
     except errors.NotFound:
         raise UserError(f"No access key `{key_id}` exists in this account.") from None
-    if owner.user_name is None:
+    if owner.foreign:
         raise UserError(f"`{key_id}` belongs to AWS account {owner.account_id}, not this one.")
     user = owner.user_name
     services.rules.require_unprotected(users.get_user(services.aws, user))

@@ -38,7 +38,7 @@ def show_keys(
             owner = keys.key_owner(services.aws, target.value)
         except errors.NotFound:
             raise UserError(f"No access key `{target.value}` exists in this account.") from None
-        if owner.user_name is None:
+        if owner.foreign:
             request.respond(response_type="ephemeral", **foreign_key_reply(owner).as_kwargs())
             return
         user = owner.user_name
