@@ -151,3 +151,34 @@ def test_finish_retry_cycle(approvals: Approvals) -> None:
         approvals.retry(request.id, "U0SEC2").refusal
         == "This request has already been carried out."
     )
+
+
+def test_a_crashed_run_is_taken_over_once(approvals: Approvals) -> None:
+    request = _open(approvals)
+    approvals.approve(request.id, "U0SEC1")
+    assert approvals.take_over(approvals.get(request.id)).refusal  # approved, not running
+    approvals.start(request.id, "U0SEC1")
+    seen = approvals.get(request.id)
+    barrier = threading.Barrier(4)
+    winners = []
+
+    def restart() -> None:  # four replicas starting at once
+        barrier.wait()
+        if approvals.take_over(seen).refusal is None:
+            winners.append(1)
+
+    threads = [threading.Thread(target=restart) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+    assert approvals.get(request.id).decided_by("resume").who == "iam-bot"
+
+
+def test_nobody_retries_without_the_approve_permission(approvals: Approvals) -> None:
+    request = _open(approvals)
+    approvals.approve(request.id, "U0SEC1")
+    approvals.start(request.id, "U0SEC1")
+    approvals.finish(request.id, ok=False)
+    assert approvals.retry(request.id, "iam-bot").refusal == "Only approvers can retry this."

@@ -33,9 +33,6 @@ class State(enum.StrEnum):
     EXPIRED = "expired"
 
 
-DECIDED = {State.DENIED, State.CANCELLED, State.EXPIRED, State.DONE}
-
-
 @dataclass(frozen=True)
 class Decision:
     who: str
@@ -277,19 +274,32 @@ class Approvals:
 
         return self._transition(request_id, change)
 
-    def retry(self, request_id: str, who: str, *, verdict: str = "retry") -> Outcome:
-        """failed (or interrupted running, on restart) -> running, for approvers only."""
+    def retry(self, request_id: str, who: str) -> Outcome:
+        """failed -> running, for approvers only."""
 
         def change(request: Request) -> Request:
             if request.state is not State.FAILED:
                 raise Refused(describe_state(request))
-            if not self._rules.allowed(who, "approve") and who != "iam-bot":
+            if not self._rules.allowed(who, "approve"):
                 raise Refused("Only approvers can retry this.")
             return replace(
-                request, decisions=self._decide(request, who, verdict), state=State.RUNNING
+                request, decisions=self._decide(request, who, "retry"), state=State.RUNNING
             )
 
         return self._transition(request_id, change)
+
+    def take_over(self, request: Request) -> Outcome:
+        """Claim a run a crash left ``running``, as the caller saw it: of several callers (replicas
+        restarting together) the first wins and resumes it from the journal; the record has
+        moved on for the others, who are refused."""
+        seen = request.version
+
+        def change(request: Request) -> Request:
+            if request.state is not State.RUNNING or request.version != seen:
+                raise Refused("Another replica has already taken this run over.")
+            return replace(request, decisions=self._decide(request, "iam-bot", "resume"))
+
+        return self._transition(request.id, change)
 
     def finish(self, request_id: str, *, ok: bool, **outcome: Any) -> Outcome:
         def change(request: Request) -> Request:

@@ -143,17 +143,15 @@ class RequestFlow:
         self.refresh(shown)
 
     def recover(self) -> None:
-        """At startup: runs a crash left ``running`` are marked interrupted and resumed."""
+        """At startup: runs a crash left ``running`` are resumed from their journal."""
         approvals = self.services.approvals
         for request in approvals.in_state(State.RUNNING):
-            failed = approvals.finish(request.id, ok=False, summary="Interrupted by a restart.")
-            if failed.now is not State.FAILED:
-                continue  # another replica got there first
-            resumed = approvals.retry(request.id, BOT, verdict="resume")
-            if resumed.now is State.RUNNING:
-                log.info("resuming request %s after a restart", request.id)
-                self.audit(resumed.request, "interrupted by a restart; resuming from the journal")
-                self._execute(resumed.request)
+            claimed = approvals.take_over(request)
+            if claimed.refusal:
+                continue  # another replica took it over first
+            log.info("resuming request %s after a restart", request.id)
+            self.audit(claimed.request, "interrupted by a restart; resuming from the journal")
+            self._execute(claimed.request)
         for request in approvals.in_state(State.APPROVED):
             self.run(request.id, BOT, "resume")
 
