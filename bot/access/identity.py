@@ -62,9 +62,10 @@ class IdentityMap:
 
     def slack_user_for(self, iam_user: str) -> str | None:
         """The Slack user an IAM user is tagged with, if any (for DMs about their own keys)."""
-        for user in self._index.get(None):
-            if user.name == iam_user:
-                return user.tags.get(self._identity.tag)
+        for max_age in (None, _REFRESH_ON_MISS_S):
+            for user in self._index.get(None, max_age_s=max_age):
+                if user.name == iam_user and self._identity.tag in user.tags:
+                    return user.tags[self._identity.tag]
         return None
 
     def _by_email(self, everyone: list[User], email: str) -> str | None:

@@ -213,7 +213,7 @@ def _tell_owner(flow: RequestFlow, request: Request, delivered: dict[str, Any], 
     services = flow.services
     if not services.config.rotation.notify_owner:
         return
-    slack_id = users.get_user(services.aws, request.target).tags.get(services.config.identity.tag)
+    slack_id = services.identity.slack_user_for(request.target)
     if not slack_id:
         return
     flow.dm(
