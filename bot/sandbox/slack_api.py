@@ -248,7 +248,8 @@ class FakeSlack:
         """Answer the next ``times`` calls of ``method`` (or ``"response_url"``) with ``error``.
 
         ``ratelimited`` comes as HTTP 429 with ``Retry-After: 0``, as Slack sends it (so a
-        client's rate-limit retry handler retries at once); other errors as HTTP 200 with
+        client's rate-limit retry handler retries at once); ``http_500`` (and ``http_503``) as
+        that HTTP status, as when Slack's servers fail; other errors as HTTP 200 with
         ``ok: false``.
         """
         with self._changed:
@@ -288,7 +289,7 @@ class FakeSlack:
         with self._changed:
             status = 200
             if error := self._take_failure(method):
-                status, answer = (429 if error == "ratelimited" else 200), _error(error)
+                status, answer = _failure_status(error), _error(error)
             elif not token:
                 answer = _error("not_authed")
             elif not token.startswith("xox"):
@@ -535,7 +536,8 @@ class FakeSlack:
             return 404, "invalid_url"
         hook.uses += 1
         if error := self._take_failure("response_url"):
-            return (429 if error == "ratelimited" else 500), error
+            status = _failure_status(error)
+            return (500 if status == 200 else status), error  # a response_url has no ok:false
         if hook.uses > RESPONSE_URL_USES:
             return 404, "used_url"
         if not isinstance(body, dict):
@@ -663,6 +665,15 @@ def _element_errors(problems: list[str], where: str, element: dict[str, Any]) ->
 def _limit(problems: list[str], where: str, text: Any, most: int) -> None:
     if isinstance(text, str) and len(text) > most:
         problems.append(f"{where}: {len(text)} characters; no more than {most} allowed")
+
+
+def _failure_status(error: str) -> int:
+    """The HTTP status an injected failure comes with (see :meth:`FakeSlack.fail`)."""
+    if error == "ratelimited":
+        return 429
+    if error.startswith("http_") and error[5:].isdigit():
+        return int(error[5:])
+    return 200
 
 
 def _error(error: str, **extra: Any) -> dict[str, Any]:
