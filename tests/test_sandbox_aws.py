@@ -485,6 +485,35 @@ def test_a_failed_call_never_reaches_moto(aws: FaithfulAws, iam: Any) -> None:
     assert _user_exists(iam, "new")
 
 
+def test_a_lost_answer_takes_effect_and_a_retry_does_it_again(
+    aws: FaithfulAws, iam: Any, clients: Clients
+) -> None:
+    iam.create_user(UserName="u")
+    aws.fail("CreateAccessKey", after_forward=True)
+    with pytest.raises(ClientError) as lost:
+        iam.create_access_key(UserName="u")
+    assert _code(lost) == ("ServiceFailure", 500)
+    assert len(iam.list_access_keys(UserName="u")["AccessKeyMetadata"]) == 1  # made all the same
+
+    retrying = boto3.client(
+        "iam",
+        endpoint_url=aws.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
+    )
+    iam.delete_access_key(
+        UserName="u",
+        AccessKeyId=iam.list_access_keys(UserName="u")["AccessKeyMetadata"][0]["AccessKeyId"],
+    )
+    aws.fail("CreateAccessKey", after_forward=True)
+    answered = retrying.create_access_key(UserName="u")["AccessKey"]["AccessKeyId"]
+    listed = {k["AccessKeyId"] for k in iam.list_access_keys(UserName="u")["AccessKeyMetadata"]}
+    assert len(listed) == 2 and answered in listed  # the SDK's retry made a second key
+    assert [c.status for c in aws.calls("CreateAccessKey")][-2:] == [500, 200]
+
+
 def test_fail_mutating_only_spares_reads(aws: FaithfulAws, iam: Any) -> None:
     aws.fail(mutating_only=True, code="ConcurrentModification", status=409)
     iam.list_users()

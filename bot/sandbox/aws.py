@@ -239,6 +239,7 @@ class _FailRule:
     code: str
     status: int
     message: str
+    after_forward: bool  # the call reaches moto and takes effect; only its answer is the error
 
     def matches(self, action: str) -> bool:
         if self.mutating_only:
@@ -494,12 +495,18 @@ class FaithfulAws:
         times: int = 1,
         mutating_only: bool = False,
         message: str | None = None,
+        after_forward: bool = False,
     ) -> None:
         """Fail the ``nth`` matching call from now, and the ``times - 1`` matching ones after it.
 
         Matching: calls of ``action``, or any call when None; with ``mutating_only`` only the
         mutating ones (Create*, Delete*, ...). Calls are counted as they arrive. A failed call
         never reaches moto; the client gets the error in its protocol's shape.
+
+        With ``after_forward`` the answer is lost instead: the call reaches moto and takes
+        effect (``CreateAccessKey`` makes a key), then the client gets the error, as when AWS
+        did the work but its answer never arrived. A 5xx is retried by botocore's standard
+        mode, so the retry does the work a second time.
         """
         if nth < 1 or times < 1:
             raise ValueError("nth and times must be at least 1")
@@ -511,6 +518,7 @@ class FaithfulAws:
             code=code,
             status=status,
             message=message or f"Injected failure ({code}).",
+            after_forward=after_forward,
         )
         with self._lock:
             self._faults.append(rule)
@@ -638,10 +646,10 @@ class FaithfulAws:
             self._pass_gate(req.action)
             if delay:
                 time.sleep(delay)
+            if fault is None or fault.after_forward:
+                response = self._dispatch(req)
             if fault is not None:
                 response = _error(req, fault.code, fault.message, fault.status)
-            else:
-                response = self._dispatch(req)
         except Exception:
             log.exception("faithful layer failed on %s %s", req.service, req.action)
             response = _error(req, "InternalFailure", "The faithful layer failed.", 500)
