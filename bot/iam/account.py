@@ -1,5 +1,5 @@
-"""Account-wide facts: alias, usage against quotas, password policy, SAML, authorization details,
-and the credential report (one CSV for every user, instead of a call per user and key)."""
+"""Account-wide facts: alias, usage against quotas, password policy, SAML, and the
+credential report (one CSV for every user, instead of a call per user and key)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import io
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from bot.iam import errors
 from bot.iam.aws import Aws
@@ -42,19 +41,6 @@ def password_policy(aws: Aws) -> PasswordPolicy | None:
 def saml_providers(aws: Aws) -> list[SamlProvider]:
     items = aws.call("iam", "ListSAMLProviders").get("SAMLProviderList", [])
     return [SamlProvider(d["Arn"], d.get("CreateDate"), d.get("ValidUntil")) for d in items]
-
-
-_DETAIL_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
-
-
-def authorization_details(aws: Aws, filters: list[str] | None = None) -> dict[str, list[Any]]:
-    """All pages of GetAccountAuthorizationDetails, each list merged across pages."""
-    merged: dict[str, list[Any]] = {name: [] for name in _DETAIL_LISTS}
-    params = {"Filter": filters} if filters else {}
-    for page in aws.pages("iam", "GetAccountAuthorizationDetails", "UserDetailList", **params):
-        for name in _DETAIL_LISTS:
-            merged[name].extend(page.get(name, []))
-    return merged
 
 
 def generate_credential_report(aws: Aws) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 from bot.iam import errors
 from bot.iam.aws import Aws
 from bot.iam.models import (
+    KeyStatus,
     LoginProfile,
     MfaDevice,
-    NewServiceCredential,
     PasswordPolicy,
     Secret,
     ServiceCredential,
@@ -100,6 +100,18 @@ def list_signing_certificates(aws: Aws, user: str) -> list[SigningCertificate]:
     ]
 
 
+def set_signing_certificate_status(
+    aws: Aws, user: str, cert_id: str, status: KeyStatus
+) -> None:
+    aws.call(
+        "iam",
+        "UpdateSigningCertificate",
+        UserName=user,
+        CertificateId=cert_id,
+        Status=status.value,
+    )
+
+
 def delete_signing_certificate(aws: Aws, user: str, cert_id: str) -> None:
     aws.call("iam", "DeleteSigningCertificate", UserName=user, CertificateId=cert_id)
 
@@ -109,6 +121,12 @@ def list_ssh_public_keys(aws: Aws, user: str) -> list[SshPublicKey]:
         SshPublicKey(d["SSHPublicKeyId"], d["UserName"], d["Status"], d.get("UploadDate"))
         for d in aws.items("iam", "ListSSHPublicKeys", "SSHPublicKeys", UserName=user)
     ]
+
+
+def set_ssh_public_key_status(aws: Aws, user: str, key_id: str, status: KeyStatus) -> None:
+    aws.call(
+        "iam", "UpdateSSHPublicKey", UserName=user, SSHPublicKeyId=key_id, Status=status.value
+    )
 
 
 def delete_ssh_public_key(aws: Aws, user: str, key_id: str) -> None:
@@ -137,10 +155,16 @@ def list_service_credentials(aws: Aws, user: str) -> list[ServiceCredential]:
     return [_service_credential(d) for d in items]
 
 
-def create_service_credential(aws: Aws, user: str, service: str) -> NewServiceCredential:
-    d = aws.call("iam", "CreateServiceSpecificCredential", UserName=user, ServiceName=service)
-    d = d["ServiceSpecificCredential"]
-    return NewServiceCredential(_service_credential(d), Secret(d.get("ServicePassword", "")))
+def set_service_credential_status(
+    aws: Aws, user: str, cred_id: str, status: KeyStatus
+) -> None:
+    aws.call(
+        "iam",
+        "UpdateServiceSpecificCredential",
+        UserName=user,
+        ServiceSpecificCredentialId=cred_id,
+        Status=status.value,
+    )
 
 
 def delete_service_credential(aws: Aws, user: str, cred_id: str) -> None:

@@ -134,12 +134,6 @@ class ServiceCredential:
     expires: datetime | None = None
 
 
-@dataclass(frozen=True)
-class NewServiceCredential:
-    credential: ServiceCredential
-    password: Secret = field(repr=False)
-
-
 class MfaKind(enum.StrEnum):
     VIRTUAL = "virtual"
     HARDWARE = "hardware"

@@ -24,16 +24,6 @@ def get_inline_policy(aws: Aws, user: str, name: str) -> InlinePolicy:
     return InlinePolicy(name=d["PolicyName"], document=_document(d["PolicyDocument"]))
 
 
-def put_inline_policy(aws: Aws, user: str, policy: InlinePolicy) -> None:
-    aws.call(
-        "iam",
-        "PutUserPolicy",
-        UserName=user,
-        PolicyName=policy.name,
-        PolicyDocument=json.dumps(policy.document),
-    )
-
-
 def delete_inline_policy(aws: Aws, user: str, name: str) -> None:
     aws.call("iam", "DeleteUserPolicy", UserName=user, PolicyName=name)
 

@@ -1,4 +1,4 @@
-"""IAM users: list, read, create, delete, tags and permissions boundary."""
+"""IAM users: read (one, or all with tags), create, tag, delete, drop a permissions boundary."""
 
 from __future__ import annotations
 
@@ -26,11 +26,6 @@ def _user(d: dict[str, Any]) -> User:
     )
 
 
-def list_users(aws: Aws) -> list[User]:
-    """Every user, without tags (IAM's list calls leave them out)."""
-    return [_user(d) for d in aws.items("iam", "ListUsers", "Users")]
-
-
 def users_with_tags(aws: Aws) -> list[User]:
     """Every user with its tags in one paged call, instead of a ListUserTags per user."""
     details = aws.items("iam", "GetAccountAuthorizationDetails", "UserDetailList", Filter=["User"])
@@ -52,22 +47,10 @@ def delete_user(aws: Aws, name: str) -> None:
     aws.call("iam", "DeleteUser", UserName=name)
 
 
-def list_user_tags(aws: Aws, name: str) -> dict[str, str]:
-    return _tags(list(aws.items("iam", "ListUserTags", "Tags", UserName=name)))
-
-
 def tag_user(aws: Aws, name: str, tags: dict[str, str]) -> None:
     aws.call(
         "iam", "TagUser", UserName=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
     )
-
-
-def untag_user(aws: Aws, name: str, keys: list[str]) -> None:
-    aws.call("iam", "UntagUser", UserName=name, TagKeys=keys)
-
-
-def put_permissions_boundary(aws: Aws, name: str, policy_arn: str) -> None:
-    aws.call("iam", "PutUserPermissionsBoundary", UserName=name, PermissionsBoundary=policy_arn)
 
 
 def delete_permissions_boundary(aws: Aws, name: str) -> None:
