@@ -7,7 +7,15 @@ from typing import Any
 
 from bot.iam import errors
 from bot.iam.aws import Aws
-from bot.iam.models import AccessKey, KeyOwner, KeyStatus, LastUsed, NewAccessKey, Secret
+from bot.iam.models import (
+    AccessKey,
+    CallerIdentity,
+    KeyOwner,
+    KeyStatus,
+    LastUsed,
+    NewAccessKey,
+    Secret,
+)
 
 
 def _key(d: dict[str, Any], last_used: LastUsed | None = None) -> AccessKey:
@@ -69,8 +77,15 @@ def delete_access_key(aws: Aws, user: str, key_id: str) -> None:
     aws.call("iam", "DeleteAccessKey", UserName=user, AccessKeyId=key_id)
 
 
+def caller_identity(aws: Aws) -> CallerIdentity:
+    """The identity the bot's credentials resolve to: what startup checks before serving
+    (no credentials fail here, not at a user's first command), and the account keys belong to."""
+    answer = aws.call("sts", "GetCallerIdentity")
+    return CallerIdentity(arn=answer["Arn"], account=answer["Account"])
+
+
 def own_account(aws: Aws) -> str:
-    return aws.call("sts", "GetCallerIdentity")["Account"]
+    return caller_identity(aws).account
 
 
 def key_owner(aws: Aws, key_id: str) -> KeyOwner:

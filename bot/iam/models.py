@@ -101,6 +101,14 @@ class KeyOwner:
 
 
 @dataclass(frozen=True)
+class CallerIdentity:
+    """Who the bot runs as: its IAM user or assumed-role ARN, and its account."""
+
+    arn: str
+    account: str
+
+
+@dataclass(frozen=True)
 class LoginProfile:
     user_name: str
     created: datetime
