@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +41,28 @@ class ConfigError(Exception):
     """A setting is missing or invalid; the message names it and never contains its value."""
 
 
+# Every operation that goes through a request, by the name ``approvals.commands`` uses.
+OPERATIONS = (
+    "offboard",
+    "onboard",
+    "rotate",
+    "deactivate",
+    "delete-key",
+    "account-alias",
+    "enable",
+)
 # Reversible or requester-driven commands are confirmed by the requester unless config says
 # otherwise; everything else needs ``approvals.required`` approvers.
 REQUESTER_CONFIRMS = {"rotate": 0, "deactivate": 0, "account-alias": 0}
+# Deleting a user or a key, and giving a disabled user its credentials back, always need a
+# second person: config may ask for more approvers, never for none.
+NEEDS_APPROVER = frozenset({"offboard", "delete-key", "enable"})
+MAX_APPROVERS = 10
+# Upper bounds keep every duration far inside what datetime arithmetic can hold (a huge value
+# would pass here and fail every later command with OverflowError).
+YEAR_MINUTES = 365 * 24 * 60
+WEEK_MINUTES = 7 * 24 * 60
+MAX_DAYS = 10 * 365
 
 
 @dataclass(frozen=True)
@@ -129,11 +149,26 @@ def _ids(value: Any, where: str, pattern: re.Pattern[str], kind: str) -> tuple[s
     return tuple(value)
 
 
-def _count(value: Any, where: str, default: int, minimum: int) -> int:
+def _count(value: Any, where: str, default: int, minimum: int, maximum: int) -> int:
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(where, f"must be a whole number >= {minimum}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise _fail(where, f"must be a whole number from {minimum} to {maximum}")
+    return value
+
+
+def _flag(section: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    """A YAML boolean only: ``"no"`` in quotes is a string, and ``bool("no")`` is True."""
+    value = section.get(key, default)
+    if not isinstance(value, bool):
+        raise _fail(f"{where}.{key}", "must be true or false (unquoted)")
+    return value
+
+
+def _tag_key(section: dict[str, Any], key: str, where: str, default: str) -> str:
+    value = section.get(key, default)
+    if not isinstance(value, str) or _TAG_KEY.fullmatch(value) is None:
+        raise _fail(f"{where}.{key}", "must be an IAM tag key (1-128 letters, digits, _.:/=+-@)")
     return value
 
 
@@ -143,11 +178,65 @@ def _known_keys(data: dict[str, Any], where: str, known: set[str]) -> None:
         raise _fail(where, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
+# What Secrets Manager accepts as a name; an IAM user name is at most 64 characters.
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+_LONGEST_USER = "u" * 64
+
+
 def _secret_name(section: dict[str, Any], where: str, default: str) -> str:
+    """A name template whose only field is ``{user}``, valid for Secrets Manager once filled."""
+    where = f"{where}.secret_name"
     name = section.get("secret_name", default)
-    if not isinstance(name, str) or "{user}" not in name:
-        raise _fail(f"{where}.secret_name", "must be a string containing {user}")
+    if not isinstance(name, str):
+        raise _fail(where, "must be a string containing {user}")
+    try:
+        fields = {
+            (f, spec, conv) for _, f, spec, conv in string.Formatter().parse(name) if f is not None
+        }
+    except ValueError:
+        raise _fail(where, "is not a valid template (unbalanced { or })") from None
+    if fields != {("user", "", None)}:
+        raise _fail(where, "may use only {user}, and must use it")
+    if _SECRET_NAME.fullmatch(name.format(user=_LONGEST_USER)) is None:
+        raise _fail(where, f"once filled must match {_SECRET_NAME.pattern}")
     return name
+
+
+# A key ID, a key ARN, an alias name or an alias ARN: what CreateSecret's KmsKeyId accepts.
+_KMS_KEY = re.compile(
+    r"(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/)?"
+    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+    r"|(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:)?alias/[A-Za-z0-9/_-]{1,250}"
+)
+_TAG_KEY = re.compile(r"[\w\s.:/=+@-]{1,128}")
+
+
+def _approval_rules(raw: dict[str, Any], required: int) -> dict[str, int]:
+    """``approvals.commands``: only known operations, and never fewer than one approver for
+    the operations that need a second person."""
+    overrides = {}
+    for command, rule in _mapping(raw, "approvals.commands").items():
+        where = f"approvals.commands.{command}"
+        if command not in OPERATIONS:
+            known = ", ".join(sorted(OPERATIONS))
+            raise _fail("approvals.commands", f"unknown command {command!r} (known: {known})")
+        rule = _mapping(rule, where)
+        _known_keys(rule, where, {"required"})
+        value = _count(rule.get("required"), f"{where}.required", required, 0, MAX_APPROVERS)
+        if command in NEEDS_APPROVER and value < 1:
+            raise _fail(f"{where}.required", "must be at least 1: someone other than the requester")
+        overrides[command] = value
+    return overrides
+
+
+# (key, lowest, highest) of rotation's durations in minutes. 0 is allowed where "at once"
+# makes sense; "Extend" must add something; IAM's last-use data lags by hours, not weeks.
+_ROTATION_RANGES = (
+    ("grace_minutes", 0, YEAR_MINUTES),
+    ("delete_after_minutes", 0, YEAR_MINUTES),
+    ("last_use_margin_minutes", 0, WEEK_MINUTES),
+    ("extend_minutes", 1, YEAR_MINUTES),
+)
 
 
 def parse_config(text: str) -> Config:
@@ -188,18 +277,13 @@ def parse_config(text: str) -> Config:
         raise _fail("audit_channel", "must be a channel ID such as C0123ABC")
     raw_approvals = _mapping(data.get("approvals"), "approvals")
     _known_keys(raw_approvals, "approvals", {"required", "expire_minutes", "commands"})
-    overrides = {}
-    for command, rule in _mapping(raw_approvals.get("commands"), "approvals.commands").items():
-        where = f"approvals.commands.{command}"
-        rule = _mapping(rule, where)
-        _known_keys(rule, where, {"required"})
-        overrides[command] = _count(rule.get("required"), f"{where}.required", 1, 0)
+    required = _count(raw_approvals.get("required"), "approvals.required", 1, 1, MAX_APPROVERS)
     approvals = Approvals(
-        required=_count(raw_approvals.get("required"), "approvals.required", 1, 1),
+        required=required,
         expire_minutes=_count(
-            raw_approvals.get("expire_minutes"), "approvals.expire_minutes", 60, 1
+            raw_approvals.get("expire_minutes"), "approvals.expire_minutes", 60, 1, YEAR_MINUTES
         ),
-        commands=overrides,
+        commands=_approval_rules(raw_approvals.get("commands"), required),
     )
     protected = data.get("protected_users") or []
     if not isinstance(protected, list) or not all(isinstance(p, str) and p for p in protected):
@@ -207,36 +291,31 @@ def parse_config(text: str) -> Config:
     raw_identity = _mapping(data.get("identity"), "identity")
     _known_keys(raw_identity, "identity", {"tag", "email_tag"})
     identity = Identity(
-        tag=str(raw_identity.get("tag", Identity.tag)),
-        email_tag=str(raw_identity.get("email_tag", Identity.email_tag)),
+        tag=_tag_key(raw_identity, "tag", "identity", Identity.tag),
+        email_tag=_tag_key(raw_identity, "email_tag", "identity", Identity.email_tag),
     )
     raw_rotation = _mapping(data.get("rotation"), "rotation")
     _known_keys(raw_rotation, "rotation", set(Rotation.__dataclass_fields__))
     defaults = Rotation()
     name = _secret_name(raw_rotation, "rotation", defaults.secret_name)
     kms = raw_rotation.get("kms_key_id")
-    if kms is not None and not isinstance(kms, str):
-        raise _fail("rotation.kms_key_id", "must be a KMS key ID or ARN")
+    if kms is not None and (not isinstance(kms, str) or _KMS_KEY.fullmatch(kms) is None):
+        raise _fail("rotation.kms_key_id", "must be a KMS key ID, key ARN, alias/name or alias ARN")
     rotation = Rotation(
         **{
-            key: _count(raw_rotation.get(key), f"rotation.{key}", getattr(defaults, key), 0)
-            for key in (
-                "grace_minutes",
-                "delete_after_minutes",
-                "last_use_margin_minutes",
-                "extend_minutes",
-            )
+            key: _count(raw_rotation.get(key), f"rotation.{key}", getattr(defaults, key), low, high)
+            for key, low, high in _ROTATION_RANGES
         },
         secret_name=name,
         kms_key_id=kms,
-        notify_owner=bool(raw_rotation.get("notify_owner", defaults.notify_owner)),
+        notify_owner=_flag(raw_rotation, "notify_owner", "rotation", defaults.notify_owner),
     )
     raw_audit = _mapping(data.get("audit"), "audit")
     _known_keys(raw_audit, "audit", {"schedule", "dm_owners"})
     schedule = raw_audit.get("schedule")
     if schedule is not None and (not isinstance(schedule, str) or not croniter.is_valid(schedule)):
         raise _fail("audit.schedule", "must be a cron expression such as '0 9 * * 1'")
-    audit_rules = Audit(schedule=schedule, dm_owners=bool(raw_audit.get("dm_owners", False)))
+    audit_rules = Audit(schedule=schedule, dm_owners=_flag(raw_audit, "dm_owners", "audit", False))
     raw_onboarding = _mapping(data.get("onboarding"), "onboarding")
     _known_keys(raw_onboarding, "onboarding", set(Onboarding.__dataclass_fields__))
     onboarding = Onboarding(
@@ -252,8 +331,10 @@ def parse_config(text: str) -> Config:
         approvals=approvals,
         protected_users=tuple(protected),
         identity=identity,
-        rotation_age_days=_count(data.get("rotation_age_days"), "rotation_age_days", 90, 1),
-        unused_days=_count(data.get("unused_days"), "unused_days", 45, 1),
+        rotation_age_days=_count(
+            data.get("rotation_age_days"), "rotation_age_days", 90, 1, MAX_DAYS
+        ),
+        unused_days=_count(data.get("unused_days"), "unused_days", 45, 1, MAX_DAYS),
     )
 
 
@@ -264,6 +345,8 @@ def load_config(path: str | None) -> Config:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"IAM_BOT_CONFIG: cannot read {path} ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"IAM_BOT_CONFIG: {path} is not UTF-8 text (byte {exc.start})") from None
     return parse_config(text)
 
 

@@ -63,6 +63,42 @@ def test_no_file_means_read_only_default() -> None:
         ("rotation: {secret_name: fixed-name}", "rotation.secret_name"),
         ("rotation: {grace_minutes: -5}", "rotation.grace_minutes"),
         ("rotation: {grace_hours: 5}", "unknown key 'grace_hours'"),
+        # Booleans are YAML booleans: "no" in quotes is a string, which bool() calls true.
+        ('rotation: {notify_owner: "no"}', "rotation.notify_owner: must be true or false"),
+        ('audit: {dm_owners: "no"}', "audit.dm_owners: must be true or false"),
+        ("audit: {dm_owners: 1}", "audit.dm_owners"),
+        # Every duration has an upper bound: a huge one would overflow datetime later.
+        ("approvals: {expire_minutes: 99999999999}", "approvals.expire_minutes"),
+        ("approvals: {required: 11}", "approvals.required"),
+        ("rotation: {grace_minutes: 99999999999}", "rotation.grace_minutes"),
+        ("rotation: {delete_after_minutes: 525601}", "rotation.delete_after_minutes"),
+        ("rotation: {last_use_margin_minutes: 10081}", "rotation.last_use_margin_minutes"),
+        ("rotation: {extend_minutes: 0}", "rotation.extend_minutes"),
+        ("rotation_age_days: 99999999999", "rotation_age_days"),
+        ("unused_days: 3651", "unused_days"),
+        # Templates may use {user} only, and must name a valid secret once filled.
+        ("rotation: {secret_name: '{user}/{env}'}", "rotation.secret_name: may use only {user}"),
+        ("onboarding: {secret_name: 'pw/{user!r}'}", "onboarding.secret_name: may use only"),
+        ("onboarding: {secret_name: 'pw/{user:>9}'}", "onboarding.secret_name: may use only"),
+        ("rotation: {secret_name: 'keys/{}'}", "rotation.secret_name: may use only"),
+        ("rotation: {secret_name: 'keys/{user'}", "rotation.secret_name: is not a valid template"),
+        ("rotation: {secret_name: 'my keys/{user}'}", "rotation.secret_name: once filled"),
+        ("rotation: {secret_name: 7}", "rotation.secret_name"),
+        ("rotation: {kms_key_id: 'my key'}", "rotation.kms_key_id"),
+        ("identity: {tag: null}", "identity.tag"),
+        # Command names are the operations the bot has; a typo is not silently ignored.
+        ("approvals: {commands: {offbaord: {required: 2}}}", "unknown command 'offbaord'"),
+        (
+            "approvals: {commands: {offbaord: {required: 2}}}",
+            "account-alias, deactivate, delete-key",
+        ),
+        # Deleting a user or a key, and enabling one again, always need someone else.
+        (
+            "approvals: {commands: {offboard: {required: 0}}}",
+            "approvals.commands.offboard.required",
+        ),
+        ("approvals: {commands: {delete-key: {required: 0}}}", "commands.delete-key.required"),
+        ("approvals: {commands: {enable: {required: 0}}}", "approvals.commands.enable.required"),
     ],
 )
 def test_invalid_config_names_the_setting(text: str, named: str) -> None:
@@ -70,6 +106,39 @@ def test_invalid_config_names_the_setting(text: str, named: str) -> None:
         parse_config(text)
     assert named in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_strict_values_that_are_right_still_load() -> None:
+    config = parse_config(
+        """
+approvals:
+  expire_minutes: 525600
+  commands: {offboard: {required: 2}, delete-key: {required: 1}, enable: {}, rotate: {required: 0}}
+rotation:
+  notify_owner: no
+  secret_name: "team+keys/{user}/key.v2"
+  kms_key_id: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+  last_use_margin_minutes: 10080
+audit: {dm_owners: yes}
+rotation_age_days: 3650
+"""
+    )
+    assert config.rotation.notify_owner is False and config.audit.dm_owners is True
+    assert config.approvals.required_for("offboard") == 2
+    assert config.approvals.required_for("enable") == 1
+    assert config.approvals.required_for("rotate") == 0
+    assert config.rotation.secret_name.format(user="bob") == "team+keys/bob/key.v2"
+    assert config.approvals.expire_minutes == 525600
+    for key in ("alias/iam-bot", "1234abcd-12ab-34cd-56ef-1234567890ab"):
+        assert parse_config(f"rotation: {{kms_key_id: {key}}}").rotation.kms_key_id == key
+
+
+def test_non_utf8_config_file_is_named(tmp_path) -> None:
+    path = tmp_path / "latin1.yml"
+    path.write_bytes("permissions: {keys: ['*']}  # caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path))
+    assert str(err.value) == f"IAM_BOT_CONFIG: {path} is not UTF-8 text (byte 33)"
 
 
 def test_unreadable_config_file(tmp_path) -> None:
