@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -158,6 +159,10 @@ def test_a_crashed_run_is_taken_over_once(approvals: Approvals) -> None:
     approvals.approve(request.id, "U0SEC1")
     assert approvals.take_over(approvals.get(request.id)).refusal  # approved, not running
     approvals.start(request.id, "U0SEC1")
+    assert approvals.take_over(approvals.get(request.id)).refusal  # its runner's lease is alive
+    approvals.leases.seconds = 0.01  # the runner dies: its lease runs out, nobody renews it
+    assert approvals.renew(request.id)
+    time.sleep(0.05)
     seen = approvals.get(request.id)
     barrier = threading.Barrier(4)
     winners = []

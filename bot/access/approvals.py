@@ -4,6 +4,10 @@ pending -> approved -> running -> done | failed (failed -> running on Retry), or
 pending -> denied | cancelled | expired. Every transition is a compare-and-set in the store, so
 double clicks, two approvers in the same instant, Slack retries and a second replica all end in
 one transition; whoever loses is told the current state ("already approved by X").
+
+An approval counts for the plan version its approver saw: a plan that changed re-opens the
+request and the count starts again. A running request carries a lease (owner, end) that its
+runner renews; only a run whose lease has ended may be taken over.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.access.leases import Lease, Leases
 from bot.access.rules import Rules
 from bot.access.store import Record, Store
 from bot.config import Config
@@ -36,9 +41,29 @@ class State(enum.StrEnum):
 @dataclass(frozen=True)
 class Decision:
     who: str
-    verdict: str  # approve | deny | cancel | retry | resume | expire
+    verdict: str  # approve | deny | cancel | retry | resume | expire | reopen
     at: datetime
     reason: str = ""
+    plan_version: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "who": self.who,
+            "verdict": self.verdict,
+            "at": self.at.isoformat(),
+            "reason": self.reason,
+            "plan_version": self.plan_version,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Decision:
+        return cls(
+            d["who"],
+            d["verdict"],
+            datetime.fromisoformat(d["at"]),
+            d.get("reason", ""),
+            d.get("plan_version", 1),
+        )
 
 
 @dataclass(frozen=True)
@@ -57,11 +82,18 @@ class Request:
     channel: str = ""
     message_ts: str = ""
     outcome: dict[str, Any] = field(default_factory=dict)
+    plan_version: int = 1  # bumped whenever the plan changes; approvals count for one version
+    lease: Lease | None = None  # set while running: who runs it, and until when
     version: int = 0
 
     @property
     def approvers(self) -> list[str]:
-        return [d.who for d in self.decisions if d.verdict == "approve"]
+        """Who approved the plan as it stands now (approvals of an earlier plan do not count)."""
+        return [
+            d.who
+            for d in self.decisions
+            if d.verdict == "approve" and d.plan_version == self.plan_version
+        ]
 
     def decided_by(self, verdict: str) -> Decision | None:
         return next((d for d in reversed(self.decisions) if d.verdict == verdict), None)
@@ -76,13 +108,12 @@ class Request:
             "created": self.created.isoformat(),
             "expires": self.expires.isoformat(),
             "required": self.required,
-            "decisions": [
-                {"who": d.who, "verdict": d.verdict, "at": d.at.isoformat(), "reason": d.reason}
-                for d in self.decisions
-            ],
+            "decisions": [d.to_dict() for d in self.decisions],
             "channel": self.channel,
             "message_ts": self.message_ts,
             "outcome": self.outcome,
+            "plan_version": self.plan_version,
+            "lease": self.lease.to_dict() if self.lease else None,
         }
         return Record(self.id, KIND, self.state.value, data, self.version)
 
@@ -100,15 +131,12 @@ class Request:
             expires=datetime.fromisoformat(d["expires"]),
             required=d["required"],
             state=State(record.state),
-            decisions=tuple(
-                Decision(
-                    x["who"], x["verdict"], datetime.fromisoformat(x["at"]), x.get("reason", "")
-                )
-                for x in d["decisions"]
-            ),
+            decisions=tuple(Decision.from_dict(x) for x in d["decisions"]),
             channel=d.get("channel", ""),
             message_ts=d.get("message_ts", ""),
             outcome=d.get("outcome", {}),
+            plan_version=d.get("plan_version", 1),
+            lease=Lease.from_dict(d.get("lease")),
             version=record.version,
         )
 
@@ -131,11 +159,19 @@ class Refused(Exception):
 
 
 class Approvals:
-    def __init__(self, store: Store, rules: Rules, config: Config, clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        store: Store,
+        rules: Rules,
+        config: Config,
+        clock: Callable[[], datetime],
+        leases: Leases | None = None,
+    ):
         self._store = store
         self._rules = rules
         self._config = config
         self._clock = clock
+        self.leases = leases or Leases()
 
     def open(
         self,
@@ -187,16 +223,12 @@ class Approvals:
         while True:
             current = self.get(request_id)
             if current is None:
-                raise Refused("That request no longer exists.")
-            if current.state is State.PENDING and self._clock() >= current.expires:
-                expired = replace(
-                    current,
-                    state=State.EXPIRED,
-                    decisions=(*current.decisions, Decision("", "expire", self._clock())),
-                )
-                if self.save(expired) is None:
+                raise Refused("That request does not exist (any more).")
+            if self._is_overdue(current):
+                expired = self.save(self._expired(current))
+                if expired is None:
                     continue
-                return Outcome(self.get(request_id) or expired, None, "This request has expired.")
+                return Outcome(expired, State.EXPIRED, "This request has expired.")
             try:
                 wanted = change(current)
             except Refused as refusal:
@@ -205,36 +237,56 @@ class Approvals:
             if stored is not None:
                 return Outcome(stored, stored.state if stored.state != current.state else None)
 
+    def _is_overdue(self, request: Request) -> bool:
+        return request.state is State.PENDING and self._clock() >= request.expires
+
+    def _expired(self, request: Request) -> Request:
+        return replace(request, state=State.EXPIRED, decisions=self._decide(request, "", "expire"))
+
+    def expire_due(self) -> list[Request]:
+        """Expire every pending request whose time is up; returns those this call expired."""
+        expired = []
+        for request in self.in_state(State.PENDING):
+            if self._is_overdue(request) and (saved := self.save(self._expired(request))):
+                expired.append(saved)
+        return expired
+
     def _decide(
         self, request: Request, who: str, verdict: str, reason: str = ""
     ) -> tuple[Decision, ...]:
-        return (*request.decisions, Decision(who, verdict, self._clock(), reason))
+        decision = Decision(who, verdict, self._clock(), reason, request.plan_version)
+        return (*request.decisions, decision)
 
     def _require_pending(self, request: Request) -> None:
         if request.state is not State.PENDING:
             raise Refused(describe_state(request))
 
-    def approve(self, request_id: str, who: str) -> Outcome:
+    def approve(self, request_id: str, who: str, plan_version: int | None = None) -> Outcome:
+        """Record ``who``'s approval of the plan version they saw (None: the current one).
+        Group membership is looked up fresh: someone just removed from the approvers' group
+        cannot approve on a cached answer."""
+
         def change(request: Request) -> Request:
             self._require_pending(request)
+            if plan_version is not None and plan_version != request.plan_version:
+                raise Refused(
+                    "The plan changed after you saw it. Read the updated message, then decide."
+                )
             if request.required == 0:
-                if who != request.requester and not self._rules.allowed(who, "approve"):
+                if who != request.requester and not self._rules.allowed(who, "approve", fresh=True):
                     raise Refused("Only the requester or an approver can confirm this.")
             else:
                 if who == request.requester:
                     raise Refused(
                         "You asked for this, so your approval does not count. Ask an approver."
                     )
-                if not self._rules.allowed(who, "approve"):
+                if not self._rules.allowed(who, "approve", fresh=True):
                     raise Refused("You need the `approve` permission to approve this.")
                 if who in request.approvers:
                     raise Refused("You have already approved this; it needs another approver.")
-            decisions = self._decide(request, who, "approve")
-            approvals = sum(1 for d in decisions if d.verdict == "approve")
-            done = approvals >= max(1, request.required)
-            return replace(
-                request, decisions=decisions, state=State.APPROVED if done else State.PENDING
-            )
+            approved = replace(request, decisions=self._decide(request, who, "approve"))
+            done = len(approved.approvers) >= max(1, request.required)
+            return replace(approved, state=State.APPROVED if done else State.PENDING)
 
         return self._transition(request_id, change)
 
@@ -262,15 +314,22 @@ class Approvals:
 
         return self._transition(request_id, change)
 
+    def _run_here(self, request: Request, who: str, verdict: str) -> Request:
+        return replace(
+            request,
+            decisions=self._decide(request, who, verdict),
+            state=State.RUNNING,
+            lease=self.leases.new(),
+        )
+
     def start(self, request_id: str, who: str, *, verdict: str = "run") -> Outcome:
-        """approved -> running. Only the caller that wins this transition executes the plan."""
+        """approved -> running, leased to this process. Only the caller that wins this
+        transition executes the plan."""
 
         def change(request: Request) -> Request:
             if request.state is not State.APPROVED:
                 raise Refused(describe_state(request))
-            return replace(
-                request, decisions=self._decide(request, who, verdict), state=State.RUNNING
-            )
+            return self._run_here(request, who, verdict)
 
         return self._transition(request_id, change)
 
@@ -280,26 +339,34 @@ class Approvals:
         def change(request: Request) -> Request:
             if request.state is not State.FAILED:
                 raise Refused(describe_state(request))
-            if not self._rules.allowed(who, "approve"):
+            if not self._rules.allowed(who, "approve", fresh=True):
                 raise Refused("Only approvers can retry this.")
-            return replace(
-                request, decisions=self._decide(request, who, "retry"), state=State.RUNNING
-            )
+            return self._run_here(request, who, "retry")
 
         return self._transition(request_id, change)
 
     def take_over(self, request: Request) -> Outcome:
-        """Claim a run a crash left ``running``, as the caller saw it: of several callers (replicas
-        restarting together) the first wins and resumes it from the journal; the record has
-        moved on for the others, who are refused."""
-        seen = request.version
+        """Claim a run whose runner stopped renewing its lease (it crashed, or its replica
+        died): of several callers the first wins and resumes it from the journal. A run whose
+        lease is alive belongs to a live replica and is refused."""
 
-        def change(request: Request) -> Request:
-            if request.state is not State.RUNNING or request.version != seen:
-                raise Refused("Another replica has already taken this run over.")
-            return replace(request, decisions=self._decide(request, "iam-bot", "resume"))
+        def change(current: Request) -> Request:
+            if current.state is not State.RUNNING or not self.leases.takeable(current.lease):
+                raise Refused("Another replica is running this.")
+            return self._run_here(current, "iam-bot", "resume")
 
         return self._transition(request.id, change)
+
+    def renew(self, request_id: str) -> bool:
+        """Extend this process's lease on a running request; False if it is no longer ours."""
+
+        def change(current: Request) -> Request:
+            lease = current.lease
+            if current.state is not State.RUNNING or not lease or lease.owner != self.leases.owner:
+                raise Refused("not ours")
+            return replace(current, lease=self.leases.new())
+
+        return self._transition(request_id, change).refusal is None
 
     def finish(self, request_id: str, *, ok: bool, **outcome: Any) -> Outcome:
         def change(request: Request) -> Request:
@@ -309,6 +376,7 @@ class Approvals:
                 request,
                 state=State.DONE if ok else State.FAILED,
                 outcome={**request.outcome, **outcome},
+                lease=None,
             )
 
         return self._transition(request_id, change)
@@ -323,9 +391,11 @@ class Approvals:
             return replace(
                 request,
                 plan=plan,
+                plan_version=request.plan_version + 1,
                 state=State.PENDING,
-                decisions=(*request.decisions, Decision("iam-bot", "reopen", now, why)),
+                decisions=self._decide(request, "iam-bot", "reopen", why),
                 expires=now + timedelta(minutes=self._config.approvals.expire_minutes),
+                lease=None,
             )
 
         return self._transition(request_id, change)

@@ -6,8 +6,9 @@ group has (through the injected ``group_members``), and IAM is not asked at all.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.access.ttl import TtlCache
@@ -34,21 +35,28 @@ class Rules:
         group_members: Callable[[str], frozenset[str]],
         *,
         group_ttl_s: float = 300.0,
+        self_user: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.config = config
         self._groups = TtlCache(group_members, group_ttl_s)
+        # The IAM user the bot itself runs as, if any: always protected, or a command could
+        # rotate or deactivate the bot's own key (or offboard it) and lock it out mid-flight.
+        # Asked of AWS the first time it matters, then kept (it cannot change while running).
+        self._self_user = functools.cache(self_user)
 
-    def allowed(self, user_id: str, permission: str) -> bool:
+    def allowed(self, user_id: str, permission: str, *, fresh: bool = False) -> bool:
+        """Whether ``user_id`` holds ``permission``. ``fresh`` asks Slack for group members
+        again instead of trusting the cache: for the moment an approval is recorded."""
         for principal in self.config.principals(permission):
             if principal in ("*", user_id):
                 return True
-            if principal.startswith("S") and self._in_group(user_id, principal):
+            if principal.startswith("S") and self._in_group(user_id, principal, fresh):
                 return True
         return False
 
-    def _in_group(self, user_id: str, group_id: str) -> bool:
+    def _in_group(self, user_id: str, group_id: str, fresh: bool) -> bool:
         try:
-            return user_id in self._groups.get(group_id)
+            return user_id in self._groups.get(group_id, max_age_s=0 if fresh else None)
         except Exception:
             # A group Slack cannot resolve grants nothing; the operator sees why in the log.
             log.warning("could not resolve Slack user group %s", group_id, exc_info=True)
@@ -64,12 +72,22 @@ class Rules:
             raise Denied(f"/iam works only in {allowed}.")
 
     def is_protected(self, user: User) -> bool:
+        return self.name_is_protected(user.name, user.tags)
+
+    def name_is_protected(self, name: str, tags: Mapping[str, str] | None = None) -> bool:
+        """IAM tells user names apart without regard to case, so this does too; tag keys and
+        values likewise (``protected=True`` protects as ``protected=true`` does). Without tags
+        (a user still to be created), by name only."""
+        name = name.casefold()
+        if name == (self._self_user() or "").casefold():
+            return True
+        tags = {k.casefold(): v.casefold() for k, v in (tags or {}).items()}
         for entry in self.config.protected_users:
             if entry.startswith("tag:"):
-                key, _, value = entry[4:].partition("=")
-                if key in user.tags and (not value or user.tags[key] == value):
+                key, _, value = entry[4:].casefold().partition("=")
+                if key in tags and (not value or tags[key] == value):
                     return True
-            elif entry == user.name:
+            elif entry.casefold() == name:
                 return True
         return False
 

@@ -9,21 +9,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.access.approvals import Approvals, utc_now
 from bot.access.identity import IdentityMap
-from bot.access.rules import Rules
+from bot.access.leases import Leases
+from bot.access.rules import Denied, Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import Store, open_store
 from bot.config import Config, Settings
+from bot.iam.account import caller_user
 from bot.iam.aws import Aws
 from bot.slack import commands, followups, requests
-from bot.slack.commands import account, audit, deactivate, keyops, offboard, onboard, rotate
+from bot.slack.commands import (
+    account,
+    audit,
+    deactivate,
+    enable,
+    keyops,
+    offboard,
+    onboard,
+    rotate,
+)
 from bot.slack.context import Services
 from bot.slack.jobs import Jobs
+from bot.slack.outbox import Outbox, retry_handlers
 from bot.slack.requests import RequestFlow
 
 log = logging.getLogger(__name__)
@@ -31,7 +44,9 @@ log = logging.getLogger(__name__)
 
 def slack_client(settings: Settings) -> WebClient:
     return WebClient(
-        token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL
+        token=settings.bot_token,
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        retry_handlers=retry_handlers(),
     )
 
 
@@ -41,6 +56,7 @@ def build_services(
     store: Store,
     client: WebClient,
     clock: Callable[[], datetime] | None = None,
+    leases: Leases | None = None,
 ) -> Services:
     def group_members(group_id: str) -> frozenset[str]:
         return frozenset(client.usergroups_users_list(usergroup=group_id).get("users", []))
@@ -49,14 +65,14 @@ def build_services(
         return client.users_info(user=user_id)["user"].get("profile", {}).get("email")
 
     clock = clock or utc_now
-    rules = Rules(config, group_members)
+    rules = Rules(config, group_members, self_user=lambda: caller_user(aws))
     return Services(
         config=config,
         aws=aws,
         rules=rules,
         identity=IdentityMap(aws, config.identity, email_of),
         store=store,
-        approvals=Approvals(store, rules, config, clock),
+        approvals=Approvals(store, rules, config, clock, leases),
         clock=clock,
     )
 
@@ -70,6 +86,7 @@ def build_app(
     jobs: Jobs | None = None,
     clock: Callable[[], datetime] | None = None,
     scheduler: Scheduler | None = None,
+    leases: Leases | None = None,
 ) -> App:
     """The Bolt app with every listener, and its scheduler started (pass one to control it)."""
     client = slack_client(settings)
@@ -82,12 +99,19 @@ def build_app(
         listener_executor=listener_pool,
     )
     services = build_services(
-        config, aws or Aws(), store or open_store(settings.state_url), client, clock
+        config, aws or Aws(), store or open_store(settings.state_url), client, clock, leases
     )
-    flow = RequestFlow(services, client, scheduler or Scheduler(services.store, services.clock))
+    flow = RequestFlow(
+        services,
+        client,
+        scheduler or Scheduler(services.store, services.clock),
+        Outbox(services.store, client, listener_pool.submit),
+        listener_pool.submit,
+    )
     flow.executors.update(
         {
             offboard.COMMAND: offboard.execute,
+            enable.COMMAND: enable.execute,
             onboard.COMMAND: onboard.execute,
             deactivate.COMMAND: deactivate.execute,
             rotate.COMMAND: rotate.execute,
@@ -95,8 +119,9 @@ def build_app(
             account.COMMAND: account.execute,
         }
     )
-    flow.scheduler.on_tick.append(lambda: audit.scheduled(flow))
+    flow.scheduler.on_tick += [flow.tick, lambda: audit.scheduled(flow)]
     rotate.register_schedule(flow, flow.scheduler)
+    app.middleware(channel_rule(flow))
     commands.register(app, services, flow)
     requests.register(app, flow)
     followups.register(app, flow)
@@ -108,3 +133,22 @@ def build_app(
         log.error("unhandled error in a Slack listener", exc_info=error)
 
     return app
+
+
+def channel_rule(flow: RequestFlow) -> Callable[..., Any]:
+    """The ``channels`` rule for every button and modal, as the router applies it to commands:
+    a click from a channel where /iam does not work is answered and goes no further."""
+
+    def middleware(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        if body.get("type") != "block_actions" or not flow.services.config.channels:
+            return next()
+        channel = (body.get("channel") or {}).get("id", "")
+        try:
+            flow.services.rules.require_channel(channel)
+        except Denied as denied:
+            if body.get("response_url"):
+                flow.tell(body["response_url"], str(denied))
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from bot.access.approvals import Refused
 from bot.access.identity import NotLinked
 from bot.access.rules import Denied
 from bot.iam import errors
@@ -27,7 +28,7 @@ class UserError(Exception):
 def words_for(exc: BaseException) -> str:
     """What to tell the user about a failure. Unknown failures get a reference, not details."""
     match exc:
-        case Denied() | NotLinked() | UserError():
+        case Denied() | NotLinked() | UserError() | Refused():
             return str(exc)
         case errors.InvalidInput():
             return f"That input is not valid: {exc.message}."
@@ -65,7 +66,7 @@ def error_reply(exc: BaseException) -> Reply:
 
 def answer_failure(exc: BaseException, send: Callable[[Reply], Any]) -> None:
     """Tell the user what failed, in words; the detail goes to the log only."""
-    if isinstance(exc, Denied | NotLinked | UserError | errors.IamError):
+    if isinstance(exc, Denied | NotLinked | UserError | Refused | errors.IamError):
         log.info("refused: %s", type(exc).__name__)
     try:
         send(error_reply(exc))

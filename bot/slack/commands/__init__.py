@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 
 from bot.iam.errors import InvalidInput
 from bot.slack.commands import (
     account,
     audit,
     deactivate,
+    enable,
     history,
     keys,
     offboard,
@@ -89,6 +90,14 @@ SUBCOMMANDS = (
         offboard.run,
     ),
     Subcommand(
+        "enable",
+        enable.USAGE,
+        "undo a disable: reactivate what it deactivated (approval needed)",
+        "offboard",
+        enable.check,
+        enable.run,
+    ),
+    Subcommand(
         "onboard",
         onboard.USAGE,
         "a new user: groups, console password, access key (approval needed)",
@@ -152,10 +161,14 @@ def register(app: App, services: Services, flow: RequestFlow) -> None:
         else:
             ack(**_ephemeral(immediate))
 
-    def run_iam(command: dict[str, Any], respond: Respond, client: Any) -> None:
+    def run_iam(command: dict[str, Any], client: Any) -> None:
         spec, args, _ = _accepted(command.get("text", ""))
         if spec is None:
             return  # the ack already answered
+
+        def respond(**message: Any) -> None:
+            flow.outbox.respond(command["response_url"], message)
+
         request = Request(
             user_id=command["user_id"],
             channel_id=command.get("channel_id", ""),

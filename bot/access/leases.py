@@ -1,0 +1,95 @@
+"""Leases on running work, so that a replica can tell a crashed run from one still alive.
+
+A run (a request being executed, a scheduled step) carries its owner and the wall-clock time its
+lease ends. While the owner is alive, a heartbeat renews the lease; another replica, or this
+one after a restart, may take a run over only once its lease has ended. Wall-clock time, not the
+bot's (controllable) clock: a lease is about whether a process is alive, not about when the work
+is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Lease:
+    owner: str
+    until: float  # epoch seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"owner": self.owner, "until": self.until}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Lease | None:
+        return cls(data["owner"], float(data["until"])) if data else None
+
+    def expired(self) -> bool:
+        return self.until < time.time()
+
+
+class Leases:
+    """This process's identity as a lease owner, and the heartbeat that keeps its leases alive."""
+
+    def __init__(self, seconds: float = DEFAULT_SECONDS) -> None:
+        self.owner = f"{uuid.uuid4().hex[:8]}"
+        self.seconds = seconds
+        self._renewals: dict[int, Callable[[], bool]] = {}
+        self._ids = iter(range(1 << 62))
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def new(self) -> Lease:
+        return Lease(self.owner, time.time() + self.seconds)
+
+    def takeable(self, lease: Lease | None) -> bool:
+        """A run may be taken over when nobody holds it or its holder stopped renewing."""
+        return lease is None or lease.expired()
+
+    @contextmanager
+    def held(self, renew: Callable[[], bool]) -> Iterator[None]:
+        """Renew a lease every third of its length while the block runs. ``renew`` returns
+        False once the lease is no longer ours (then it is not called again)."""
+        with self._lock:
+            key = next(self._ids)
+            self._renewals[key] = renew
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._beat, name="iam-bot-lease", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._renewals.pop(key, None)
+
+    def _beat(self) -> None:
+        while not self._wake.wait(self.seconds / 3):
+            with self._lock:
+                due = list(self._renewals.items())
+            for key, renew in due:
+                try:
+                    kept = renew()
+                except Exception:
+                    log.exception("could not renew a lease")
+                    continue
+                if not kept:
+                    log.error("lost the lease on running work to another replica")
+                    with self._lock:
+                        self._renewals.pop(key, None)
+
+    def stop(self) -> None:
+        self._wake.set()
