@@ -72,9 +72,3 @@ def fetch_credential_report(
         waited += poll_s
     return get_credential_report(aws)
 
-
-def caller_user(aws: Aws) -> str | None:
-    """The IAM user the bot's own credentials belong to, or None when it runs as a role."""
-    arn = aws.call("sts", "GetCallerIdentity")["Arn"]
-    resource = arn.split(":", 5)[-1]
-    return resource.rsplit("/", 1)[-1] if resource.startswith("user/") else None

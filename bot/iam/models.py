@@ -107,6 +107,12 @@ class CallerIdentity:
     arn: str
     account: str
 
+    @property
+    def user_name(self) -> str | None:
+        """The IAM user behind the credentials, or None for a role (assumed or instance)."""
+        resource = self.arn.split(":", 5)[-1]
+        return resource.rsplit("/", 1)[-1] if resource.startswith("user/") else None
+
 
 @dataclass(frozen=True)
 class LoginProfile:

@@ -21,8 +21,8 @@ from bot.access.rules import Denied, Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import Store, open_store
 from bot.config import Config, Settings
-from bot.iam.account import caller_user
 from bot.iam.aws import Aws
+from bot.iam.keys import caller_identity
 from bot.slack import commands, followups, requests
 from bot.slack.commands import (
     account,
@@ -65,7 +65,7 @@ def build_services(
         return client.users_info(user=user_id)["user"].get("profile", {}).get("email")
 
     clock = clock or utc_now
-    rules = Rules(config, group_members, self_user=lambda: caller_user(aws))
+    rules = Rules(config, group_members, self_user=lambda: caller_identity(aws).user_name)
     return Services(
         config=config,
         aws=aws,
