@@ -100,9 +100,7 @@ def list_signing_certificates(aws: Aws, user: str) -> list[SigningCertificate]:
     ]
 
 
-def set_signing_certificate_status(
-    aws: Aws, user: str, cert_id: str, status: KeyStatus
-) -> None:
+def set_signing_certificate_status(aws: Aws, user: str, cert_id: str, status: KeyStatus) -> None:
     aws.call(
         "iam",
         "UpdateSigningCertificate",
@@ -124,9 +122,7 @@ def list_ssh_public_keys(aws: Aws, user: str) -> list[SshPublicKey]:
 
 
 def set_ssh_public_key_status(aws: Aws, user: str, key_id: str, status: KeyStatus) -> None:
-    aws.call(
-        "iam", "UpdateSSHPublicKey", UserName=user, SSHPublicKeyId=key_id, Status=status.value
-    )
+    aws.call("iam", "UpdateSSHPublicKey", UserName=user, SSHPublicKeyId=key_id, Status=status.value)
 
 
 def delete_ssh_public_key(aws: Aws, user: str, key_id: str) -> None:
@@ -155,9 +151,7 @@ def list_service_credentials(aws: Aws, user: str) -> list[ServiceCredential]:
     return [_service_credential(d) for d in items]
 
 
-def set_service_credential_status(
-    aws: Aws, user: str, cred_id: str, status: KeyStatus
-) -> None:
+def set_service_credential_status(aws: Aws, user: str, cred_id: str, status: KeyStatus) -> None:
     aws.call(
         "iam",
         "UpdateServiceSpecificCredential",

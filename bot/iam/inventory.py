@@ -1,4 +1,4 @@
-"""Everything attached to a user, and the steps that remove (or disable) it in IAM's order.
+"""Everything attached to a user, and the steps that remove, disable or re-enable it.
 
 IAM refuses DeleteUser while anything below is attached, but the attachments do not depend on
 each other: they can all go at once. So removal takes the same few round trips however much
@@ -6,11 +6,16 @@ there is: list everything (concurrently), remove everything (concurrently), then
 user. The one chain, a virtual MFA device deactivated before it can be deleted, fits the same
 shape: deactivation (which is what DeleteUser waits for) goes with everything else, and the
 device's deletion goes with DeleteUser.
+
+Disabling deactivates every credential that has a status and deletes the console password;
+the snapshot taken before it records each status, so enabling reactivates exactly what was
+active (MFA aside: only its owner can enable a device again).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +29,7 @@ from bot.iam.models import (
     LoginProfile,
     ManagedPolicy,
     MfaDevice,
+    MfaKind,
     ServiceCredential,
     SigningCertificate,
     SshPublicKey,
@@ -97,9 +103,16 @@ class Action(enum.StrEnum):
     DELETE_LOGIN_PROFILE = "delete login profile"
     DELETE_ACCESS_KEY = "delete access key"
     DEACTIVATE_ACCESS_KEY = "deactivate access key"
+    REACTIVATE_ACCESS_KEY = "reactivate access key"
     DELETE_SIGNING_CERTIFICATE = "delete signing certificate"
+    DEACTIVATE_SIGNING_CERTIFICATE = "deactivate signing certificate"
+    REACTIVATE_SIGNING_CERTIFICATE = "reactivate signing certificate"
     DELETE_SSH_KEY = "delete SSH public key"
+    DEACTIVATE_SSH_KEY = "deactivate SSH public key"
+    REACTIVATE_SSH_KEY = "reactivate SSH public key"
     DELETE_SERVICE_CREDENTIAL = "delete service-specific credential"
+    DEACTIVATE_SERVICE_CREDENTIAL = "deactivate service-specific credential"
+    REACTIVATE_SERVICE_CREDENTIAL = "reactivate service-specific credential"
     DEACTIVATE_MFA = "deactivate MFA device"
     DELETE_VIRTUAL_MFA = "delete virtual MFA device"
     DELETE_INLINE_POLICY = "delete inline policy"
@@ -107,6 +120,8 @@ class Action(enum.StrEnum):
     REMOVE_FROM_GROUP = "remove from group"
     DELETE_BOUNDARY = "remove permissions boundary"
     TAG_DISABLED = "tag as disabled"
+    REMOVE_TAG = "remove tag"
+    CREATE_LOGIN_PROFILE = "create console password"
     DELETE_USER = "delete user"
 
 
@@ -148,8 +163,11 @@ def _mfa_steps(device: MfaDevice) -> list[Step]:
     return [Step(Action.DEACTIVATE_MFA, device.serial, 1, note)]
 
 
-def removal_steps(inv: Inventory) -> list[Step]:
-    """Every attachment in wave 1 (all at once), then the user (and MFA devices) in wave 2."""
+def removal_steps(inv: Inventory, released_mfa: Sequence[str] = ()) -> list[Step]:
+    """Every attachment in wave 1 (all at once), then the user (and MFA devices) in wave 2.
+
+    ``released_mfa``: virtual MFA devices an earlier disable deactivated. IAM no longer lists
+    them for the user, but they still exist, and nobody else would ever delete them."""
     steps = []
     if inv.login_profile:
         steps.append(Step(Action.DELETE_LOGIN_PROFILE, inv.user.name, 1))
@@ -170,6 +188,12 @@ def removal_steps(inv: Inventory) -> list[Step]:
         for c in inv.service_credentials
     ]
     steps += [step for device in inv.mfa_devices for step in _mfa_steps(device)]
+    listed = {d.serial for d in inv.mfa_devices}
+    steps += [
+        Step(Action.DELETE_VIRTUAL_MFA, serial, 1, "deactivated by an earlier disable")
+        for serial in dict.fromkeys(released_mfa)
+        if serial not in listed
+    ]
     steps += [Step(Action.DELETE_INLINE_POLICY, p.name, 1) for p in inv.inline_policies]
     steps += [
         Step(Action.DETACH_POLICY, p.arn, 1, "the policy itself is kept")
@@ -185,23 +209,119 @@ def removal_steps(inv: Inventory) -> list[Step]:
 DISABLED_TAG = "iam-bot:disabled"
 
 
+@dataclass(frozen=True)
+class _Switch:
+    """A kind of credential IAM can switch between Active and Inactive: what disabling
+    deactivates and enabling reactivates."""
+
+    deactivate: Action
+    reactivate: Action
+    set_status: Callable[[Aws, str, str, KeyStatus], None]
+
+
+# By the kind's key in a snapshot.
+_SWITCHES = {
+    "access_keys": _Switch(
+        Action.DEACTIVATE_ACCESS_KEY, Action.REACTIVATE_ACCESS_KEY, keys.set_access_key_status
+    ),
+    "signing_certificates": _Switch(
+        Action.DEACTIVATE_SIGNING_CERTIFICATE,
+        Action.REACTIVATE_SIGNING_CERTIFICATE,
+        credentials.set_signing_certificate_status,
+    ),
+    "ssh_public_keys": _Switch(
+        Action.DEACTIVATE_SSH_KEY, Action.REACTIVATE_SSH_KEY, credentials.set_ssh_public_key_status
+    ),
+    "service_credentials": _Switch(
+        Action.DEACTIVATE_SERVICE_CREDENTIAL,
+        Action.REACTIVATE_SERVICE_CREDENTIAL,
+        credentials.set_service_credential_status,
+    ),
+}
+_SET_STATUS = {
+    **{s.deactivate: (s.set_status, KeyStatus.INACTIVE) for s in _SWITCHES.values()},
+    **{s.reactivate: (s.set_status, KeyStatus.ACTIVE) for s in _SWITCHES.values()},
+}
+
+
+@dataclass(frozen=True)
+class _Switchable:
+    id: str
+    status: str
+    note: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.status == KeyStatus.ACTIVE
+
+
+def _switchable(inv: Inventory) -> dict[str, list[_Switchable]]:
+    """Every credential of the user that has a status, by its key in a snapshot."""
+    return {
+        "access_keys": [_Switchable(k.key_id, k.status) for k in inv.access_keys],
+        "signing_certificates": [
+            _Switchable(c.cert_id, c.status) for c in inv.signing_certificates
+        ],
+        "ssh_public_keys": [_Switchable(k.key_id, k.status) for k in inv.ssh_public_keys],
+        "service_credentials": [
+            _Switchable(c.cred_id, c.status, c.service) for c in inv.service_credentials
+        ],
+    }
+
+
 def disable_steps(inv: Inventory) -> list[Step]:
-    """The reversible first stage of offboarding: nothing is deleted but the console password."""
+    """The reversible first stage of offboarding: every credential with a status deactivated,
+    every MFA device deactivated; nothing is deleted but the console password."""
     steps = []
     if inv.login_profile:
         steps.append(
             Step(Action.DELETE_LOGIN_PROFILE, inv.user.name, 1, "the password cannot be restored")
         )
     steps += [
-        Step(Action.DEACTIVATE_ACCESS_KEY, k.key_id, 1)
-        for k in inv.access_keys
-        if k.status is KeyStatus.ACTIVE
+        Step(_SWITCHES[kind].deactivate, item.id, 1, item.note)
+        for kind, items in _switchable(inv).items()
+        for item in items
+        if item.active
     ]
     steps += [
         Step(Action.DEACTIVATE_MFA, d.serial, 1, f"{d.kind.value} device") for d in inv.mfa_devices
     ]
     steps.append(Step(Action.TAG_DISABLED, inv.user.name, 1))
     return steps
+
+
+def _active_before(entries: list[Any]) -> set[str]:
+    """IDs a snapshot records as Active. Snapshots older than per-credential statuses list bare
+    IDs of certificates, SSH keys and service credentials; the disables of those days left them
+    active, so there is nothing of theirs to reactivate."""
+    return {e["id"] for e in entries if isinstance(e, dict) and e.get("status") == KeyStatus.ACTIVE}
+
+
+def enable_steps(inv: Inventory, before: dict[str, Any]) -> list[Step]:
+    """Undo a disable, from the snapshot taken ``before`` it: reactivate what was active then
+    (and still exists, inactive), give back a console password if there was one, then remove
+    the disabled tag. MFA devices are left to their owners (see :func:`deactivated_mfa`)."""
+    steps = [
+        Step(_SWITCHES[kind].reactivate, item.id, 1, item.note)
+        for kind, items in _switchable(inv).items()
+        for item in items
+        if not item.active and item.id in _active_before(before.get(kind, []))
+    ]
+    if before.get("login_profile") and not inv.login_profile:
+        note = "reset required at first sign-in; the password goes to Secrets Manager"
+        steps.append(Step(Action.CREATE_LOGIN_PROFILE, inv.user.name, 1, note))
+    if DISABLED_TAG in inv.user.tags:
+        steps.append(Step(Action.REMOVE_TAG, DISABLED_TAG, 2, "after everything else"))
+    return steps
+
+
+def deactivated_mfa(before: dict[str, Any], *, virtual_only: bool = False) -> list[str]:
+    """Serials of the MFA devices a disable deactivated, from the snapshot taken before it."""
+    return [
+        d["serial"]
+        for d in before.get("mfa_devices", [])
+        if not virtual_only or MfaKind(d["kind"]).deletable
+    ]
 
 
 def run_step(aws: Aws, user: str, step: Step, *, disabled_note: str = "") -> str:
@@ -215,13 +335,15 @@ def run_step(aws: Aws, user: str, step: Step, *, disabled_note: str = "") -> str
 
 def _run(aws: Aws, user: str, step: Step, disabled_note: str) -> None:
     target = step.target
+    if step.action in _SET_STATUS:
+        set_status, status = _SET_STATUS[Action(step.action)]
+        set_status(aws, user, target, status)
+        return
     match step.action:
         case Action.DELETE_LOGIN_PROFILE:
             credentials.delete_login_profile(aws, user)
         case Action.DELETE_ACCESS_KEY:
             keys.delete_access_key(aws, user, target)
-        case Action.DEACTIVATE_ACCESS_KEY:
-            keys.set_access_key_status(aws, user, target, KeyStatus.INACTIVE)
         case Action.DELETE_SIGNING_CERTIFICATE:
             credentials.delete_signing_certificate(aws, user, target)
         case Action.DELETE_SSH_KEY:
@@ -242,8 +364,12 @@ def _run(aws: Aws, user: str, step: Step, disabled_note: str) -> None:
             users.delete_permissions_boundary(aws, user)
         case Action.TAG_DISABLED:
             users.tag_user(aws, user, {DISABLED_TAG: disabled_note or "true"})
+        case Action.REMOVE_TAG:
+            users.untag_user(aws, user, [target])
         case Action.DELETE_USER:
             users.delete_user(aws, user)
+        case _:
+            raise ValueError(f"{step.action!r} is not a step run_step carries out")
 
 
 def snapshot(inv: Inventory) -> dict[str, Any]:
@@ -259,10 +385,13 @@ def snapshot(inv: Inventory) -> dict[str, Any]:
         },
         "login_profile": bool(inv.login_profile),
         "access_keys": [{"id": k.key_id, "status": k.status.value} for k in inv.access_keys],
-        "signing_certificates": [c.cert_id for c in inv.signing_certificates],
-        "ssh_public_keys": [k.key_id for k in inv.ssh_public_keys],
+        "signing_certificates": [
+            {"id": c.cert_id, "status": c.status} for c in inv.signing_certificates
+        ],
+        "ssh_public_keys": [{"id": k.key_id, "status": k.status} for k in inv.ssh_public_keys],
         "service_credentials": [
-            {"id": c.cred_id, "service": c.service} for c in inv.service_credentials
+            {"id": c.cred_id, "service": c.service, "status": c.status}
+            for c in inv.service_credentials
         ],
         "mfa_devices": [{"serial": d.serial, "kind": d.kind.value} for d in inv.mfa_devices],
         "inline_policies": {p.name: p.document for p in inv.inline_policies},

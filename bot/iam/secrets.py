@@ -8,10 +8,11 @@ into Secrets Manager; what comes back (and what the bot shows, stores and logs) 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from bot.iam import errors
+from bot.iam import account, credentials, errors
 from bot.iam.aws import Aws
 from bot.iam.models import NewAccessKey, Secret
 
@@ -69,6 +70,38 @@ def store_access_key(
         description=f"Access key of IAM user {key.user_name}, delivered by iam-bot",
         tags={"iam-bot:user": key.user_name},
     )
+
+
+def issue_console_password(
+    aws: Aws, user: str, name: str, *, kms_key_id: str | None, console_url: str | None = None
+) -> str:
+    """Give ``user`` a new console password, reset required at first sign-in, delivered in
+    secret ``name``; returns the secret's ARN.
+
+    Into Secrets Manager first, then IAM: if IAM fails, the secret holds a password that opens
+    nothing, and the next attempt replaces both. A login profile an earlier attempt created
+    (its answer lost) gets the stored password instead.
+    """
+    password = credentials.generate_password(account.password_policy(aws))
+    value: dict[str, str | Secret] = {"UserName": user, "Password": password}
+    if console_url:
+        value["ConsoleUrl"] = console_url
+    arn = store_secret(
+        aws,
+        name,
+        value,
+        kms_key_id=kms_key_id,
+        token=str(uuid.uuid4()),  # a new password is a new version
+        description=f"Console password of IAM user {user}, delivered by iam-bot",
+        tags={"iam-bot:user": user},
+    )
+    try:
+        credentials.create_login_profile(aws, user, password, reset_required=True)
+    except errors.Conflict as exc:
+        if exc.code != "EntityAlreadyExists":
+            raise
+        credentials.set_password(aws, user, password, reset_required=True)
+    return arn
 
 
 def console_link(arn: str) -> str:

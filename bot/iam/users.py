@@ -1,4 +1,5 @@
-"""IAM users: read (one, or all with tags), create, tag, delete, drop a permissions boundary."""
+"""IAM users: read (one, or all with tags), create, tag and untag, delete, drop a permissions
+boundary."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ def tag_user(aws: Aws, name: str, tags: dict[str, str]) -> None:
     aws.call(
         "iam", "TagUser", UserName=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
     )
+
+
+def untag_user(aws: Aws, name: str, keys: list[str]) -> None:
+    aws.call("iam", "UntagUser", UserName=name, TagKeys=keys)
 
 
 def delete_permissions_boundary(aws: Aws, name: str) -> None:
