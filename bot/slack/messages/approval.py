@@ -14,6 +14,7 @@ APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cance
 _TITLES = {
     "offboard": "Offboard IAM user {target}",
     "offboard-disable": "Disable IAM user {target}",
+    "enable": "Enable IAM user {target}",
     "rotate": "Rotate the access key {key} of {target}",
     "deactivate": "Deactivate the access key {key} of {target}",
     "delete-key": "Delete the access key {key} of {target}",
