@@ -1,17 +1,91 @@
-"""`iam-bot serve | serve --socket | demo | policy`."""
+"""`iam-bot serve | serve --socket | demo | policy`.
+
+`serve` checks every outside dependency before it takes a request (settings, config, state
+store, port, AWS identity, Slack), in that order, and stops at the first problem with one line
+naming it and exit code 2: an operator fixes a setting, not a stack trace.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import socket
+import sqlite3
 import sys
+from collections.abc import Iterator
 
 from slack_bolt.error import BoltError
 
+from bot.access.store import Record, Store, open_store
 from bot.config import ConfigError, load_config, load_settings
-from bot.logs import setup_logging
+from bot.iam import errors, keys
+from bot.iam.aws import Aws
+from bot.iam.models import CallerIdentity
+from bot.logs import redact, setup_logging
 
 log = logging.getLogger("iam-bot")
+
+# The settings hold the tokens once read. Bolt falls back to these variables by itself and, given
+# a client as well, warns at every start that it ignores the token; nothing needs them afterwards
+# (and a child process should not inherit them).
+_TOKEN_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+# Versions start at 1, so a compare-and-set on version -1 never matches: a write that proves the
+# store accepts writes (a read-only file refuses it) without changing anything.
+_WRITE_PROBE = Record(id="iam-bot:write-check", kind="check", state="check", data={}, version=-1)
+_NO_CREDENTIALS = {
+    "NoCredentialsError": "no AWS credentials found (environment, AWS_PROFILE, or a role)",
+    "EndpointConnectionError": "cannot connect to the AWS endpoint",
+}
+
+
+def _open_state(url: str) -> Store:
+    """The state store, opened and written to once, or one line saying why it cannot be."""
+    try:
+        store = open_store(url)
+        store.put_if_version(_WRITE_PROBE)
+    except ValueError as exc:  # unsupported URL; the message names IAM_BOT_STATE
+        raise ConfigError(str(exc)) from None
+    except (sqlite3.Error, RuntimeError) as exc:  # missing directory, read-only, corrupt, newer
+        raise ConfigError(f"IAM_BOT_STATE: cannot use {url} ({exc})") from None
+    return store
+
+
+@contextlib.contextmanager
+def _listening(port: int) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigError(
+            f"PORT: cannot listen on port {port} ({os.strerror(exc.errno or 0)})"
+        ) from None
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Silence a library's own logging for one startup step whose failure we report."""
+    target = logging.getLogger(logger)
+    level = target.level
+    target.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        target.setLevel(level)
+
+
+def _check_aws() -> tuple[Aws, CallerIdentity]:
+    """The AWS gateway and who it acts as: no credentials (or a wrong profile) stop startup
+    here, instead of every command answering "try again" later."""
+    try:
+        aws = Aws()
+    except Exception as exc:  # botocore's ProfileNotFound & co.; botocore stays behind aws.py
+        raise ConfigError(f"AWS configuration: {exc}") from None
+    try:
+        return aws, keys.caller_identity(aws)
+    except errors.IamError as exc:
+        reason = _NO_CREDENTIALS.get(exc.code) or f"{exc.code or 'error'}: {exc.message}"
+        raise ConfigError(f"AWS: sts:GetCallerIdentity failed: {reason}") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -19,17 +93,31 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.slack.server import HttpServer, serve_socket_mode
 
     settings = load_settings(socket_mode=args.socket, port=args.port)
+    for name in _TOKEN_VARIABLES:
+        os.environ.pop(name, None)
     config = load_config(settings.config_path)
+    store = _open_state(settings.state_url)
+    if not args.socket and settings.port:
+        with _listening(settings.port), socket.create_server(("0.0.0.0", settings.port)):
+            pass  # fail before any work starts; the server binds it again below
+    aws, caller = _check_aws()
     try:
-        app = build_app(settings, config)
+        with _quiet("slack_sdk"):  # its retries of auth.test; the failure is reported below
+            app = build_app(settings, config, aws=aws, store=store)
     except BoltError:
         raise ConfigError("SLACK_BOT_TOKEN was refused by Slack (auth.test failed)") from None
+    except OSError as exc:  # auth.test could not connect
+        url = settings.slack_api_url or "https://slack.com/api/"
+        reason = getattr(exc, "reason", None) or exc
+        raise ConfigError(f"Slack: cannot reach {url} (auth.test: {reason})") from None
+    identity = f"as {caller.arn} (account {caller.account})"
     if args.socket:
-        log.info("iam-bot: Socket Mode")
+        log.info("Socket Mode, %s", identity)
         serve_socket_mode(app, settings.app_token)
     else:
-        server = HttpServer(app, port=settings.port)
-        log.info("iam-bot: listening on port %s", server.port)
+        with _listening(settings.port):
+            server = HttpServer(app, port=settings.port)
+        log.info("listening on port %s, %s", server.port, identity)
         server.serve_forever()
     return 0
 
@@ -45,9 +133,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _policy(_: argparse.Namespace) -> int:
+    """The policy for the config the bot will run with (``IAM_BOT_CONFIG``): its secret name
+    templates and KMS key are part of the policy."""
     from bot.iam.policy import policy_json
 
-    sys.stdout.write(policy_json())
+    sys.stdout.write(policy_json(load_config(os.environ.get("IAM_BOT_CONFIG") or None)))
     return 0
 
 
@@ -65,14 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="try the bot in the terminal: embedded AWS and Slack")
     demo.add_argument("--script", help="run the commands in FILE (one per line) and exit")
     demo.set_defaults(run=_demo)
-    policy = sub.add_parser("policy", help="print the IAM policy the bot needs")
+    policy = sub.add_parser(
+        "policy", help="print the IAM policy the bot needs (for the config in IAM_BOT_CONFIG)"
+    )
     policy.set_defaults(run=_policy)
     args = parser.parse_args(argv)
     setup_logging("WARNING" if args.command == "demo" else "INFO")
+    # botocore announces where it found credentials at every start; startup logs who the bot
+    # acts as instead, from sts:GetCallerIdentity.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     try:
         return args.run(args)
     except ConfigError as exc:
-        print(f"iam-bot: {exc}", file=sys.stderr)
+        print(f"iam-bot: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -7,12 +7,23 @@ import json
 import shutil
 import subprocess
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 import pytest
 
-from bot.iam.policy import PACKAGE, gateway_calls, policy_document, required_actions
+from bot.config import parse_config
+from bot.iam.policy import (
+    PACKAGE,
+    gateway_calls,
+    policy_document,
+    reachable_calls,
+    required_actions,
+)
+from bot.sandbox.aws import Call
+from tests.conftest import CONFIG, Bot, flatten
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "deploy" / "iam-policy.json"
@@ -97,3 +108,190 @@ def test_parliament_would_catch_a_sloppy_policy(action: str, resource: str, issu
     statement = {"Effect": "Allow", "Action": [action], "Resource": resource}
     sloppy = {"Version": "2012-10-17", "Statement": [statement]}
     assert issue in {finding["issue"] for finding in _parliament(json.dumps(sloppy))}
+
+
+# --- least privilege: what commands reach, on what the config names ---------------------------
+
+# Granted once only because helpers that tests called used them: two privilege escalations and
+# actions no command needs. (UntagUser is needed again: /iam enable removes the disabled tag.)
+NEVER_NEEDED = {
+    "iam:PutUserPolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:CreateServiceSpecificCredential",
+    "iam:ListUserTags",
+    "iam:ListUsers",
+}
+CHANGE_PASSWORD = "arn:aws:iam::aws:policy/IAMUserChangePassword"
+
+
+def _statements(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in policy["Statement"]}
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def _granted(policy: dict[str, Any]) -> set[str]:
+    return {a for s in policy["Statement"] for a in s["Action"]}
+
+
+def test_policy_grants_only_actions_a_command_reaches() -> None:
+    """Each action is a gateway call some command reaches, or one IAM authorises with it."""
+    reached = {f"{service}:{operation}" for service, operation in reachable_calls()}
+    implied = {"secretsmanager:TagResource", "iam:TagUser"}
+    shipped = json.loads(SHIPPED.read_text())
+    assert _granted(shipped) - implied <= reached
+    assert not NEVER_NEEDED & _granted(shipped)
+
+
+def test_a_helper_no_command_reaches_grants_nothing(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    files = {
+        "__init__.py": "",
+        "cli.py": "def main():\n    return 0\n",
+        "slack/__init__.py": "",
+        "slack/keys.py": (
+            "from pkg.iam import users\n"
+            "from pkg.iam.reports import Reports\n\n"
+            "def handle(aws):\n"
+            "    Reports(aws).fetch()\n"
+            "    return users.get(aws, 'bob')\n"
+        ),
+        "iam/__init__.py": "",
+        "iam/users.py": (
+            "def get(aws, name):\n"
+            "    return _get(aws, name)\n\n"
+            "def _get(aws, name):\n"
+            "    return aws.call('iam', 'GetUser', UserName=name)\n\n"
+            "def escalate(aws, name):\n"
+            "    aws.call('iam', 'PutUserPolicy', UserName=name)\n"
+        ),
+        "iam/reports.py": (
+            "class Reports:\n"
+            "    def __init__(self, aws):\n"
+            "        self.aws = aws\n\n"
+            "    def fetch(self):\n"
+            "        return self.aws.call('iam', 'GetCredentialReport')\n"
+        ),
+        "iam/unused.py": "def listing(aws):\n    return aws.items('iam', 'ListUsers', 'Users')\n",
+    }
+    for name, text in files.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    assert required_actions(package) == ["iam:GetCredentialReport", "iam:GetUser"]
+
+
+def test_attach_user_policy_only_for_the_policy_onboarding_attaches() -> None:
+    statements = _statements(json.loads(SHIPPED.read_text()))
+    attach = statements.pop("IamAttachKnownPolicies")
+    assert attach["Action"] == ["iam:AttachUserPolicy"]
+    assert attach["Condition"] == {"ArnEquals": {"iam:PolicyARN": CHANGE_PASSWORD}}
+    assert all("iam:AttachUserPolicy" not in s["Action"] for s in statements.values())
+
+
+CONFIGURED = """
+rotation:
+  secret_name: "people/{user}/key"
+  kms_key_id: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+onboarding:
+  secret_name: "people/{user}/console"
+"""
+
+
+def test_policy_follows_the_config() -> None:
+    default = _statements(policy_document())
+    assert "KmsSecretsKey" not in default  # no key configured: Secrets Manager's own
+    assert default["SecretsManagerDeliveredSecrets"]["Resource"] == [
+        "arn:aws:secretsmanager:*:*:secret:iam-bot/*/access-key-??????",
+        "arn:aws:secretsmanager:*:*:secret:iam-bot/*/console-password-??????",
+    ]
+    configured = _statements(policy_document(parse_config(CONFIGURED)))
+    assert configured["SecretsManagerDeliveredSecrets"]["Resource"] == [
+        "arn:aws:secretsmanager:*:*:secret:people/*/console-??????",
+        "arn:aws:secretsmanager:*:*:secret:people/*/key-??????",
+    ]
+    assert configured["KmsSecretsKey"] == {
+        "Sid": "KmsSecretsKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
+    }
+    alias = _statements(policy_document(parse_config("rotation: {kms_key_id: alias/iam-bot}")))
+    assert alias["KmsSecretsKey"]["Condition"]["ForAnyValue:StringEquals"] == {
+        "kms:ResourceAliases": "alias/iam-bot"
+    }
+
+
+def test_parliament_finds_nothing_in_a_configured_policy() -> None:
+    # (Not for a key given by alias: parliament's action database predates the
+    # kms:ResourceAliases condition key and reports it as unknown.)
+    assert _parliament(json.dumps(policy_document(parse_config(CONFIGURED)))) == []
+
+
+def test_policy_command_follows_iam_bot_config(tmp_path: Path) -> None:
+    config = tmp_path / "iam-bot.yml"
+    config.write_text(CONFIGURED)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "policy"],
+        env={"PATH": "/usr/bin:/bin", "IAM_BOT_CONFIG": str(config)},
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == policy_document(parse_config(CONFIGURED))
+
+
+def _allowed(policy: dict[str, Any], call: Call, account: str) -> bool:
+    """Whether ``policy`` allows ``call``: its action, the secret it names, the policy it
+    attaches (the parts of IAM's evaluation this policy uses)."""
+    action = f"{call.service}:{call.action}"
+    for statement in policy["Statement"]:
+        if action not in statement["Action"]:
+            continue
+        if call.service == "secretsmanager":
+            name = call.params.get("Name") or call.params.get("SecretId")
+            arn = f"arn:aws:secretsmanager:us-east-1:{account}:secret:{name}-AbC123"
+            if not any(fnmatchcase(arn, r) for r in _as_list(statement["Resource"])):
+                continue
+        allowed_arns = statement.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN")
+        if allowed_arns and call.params.get("PolicyArn") not in _as_list(allowed_arns):
+            continue
+        return True
+    return False
+
+
+def test_every_call_of_onboard_rotate_and_offboard_is_allowed(make_bot, iam, aws) -> None:
+    """The derived policy is enough: every AWS call the bot makes for a configured secret
+    template, end to end, is one the policy for that config allows."""
+    config = CONFIG.replace("permissions:\n", "permissions:\n  onboard: [U0ALICE]\n") + CONFIGURED
+    iam.create_group(GroupName="developers")
+    aws.add_aws_managed_policy("IAMUserChangePassword")
+    bot: Bot = make_bot(config)
+    arranged = len(aws.calls())
+
+    bot.command("onboard dave developers --console --key", user="U0ALICE")
+    bot.press(_latest(bot, "Onboard dave"), "Approve", user="U0SEC1")
+    bot.command("rotate dave", user="U0ALICE")
+    bot.press(_latest(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
+    bot.command("offboard dave left the company", user="U0ALICE")
+    bot.press(_latest(bot, "Offboard"), "Approve", user="U0SEC1")
+    bot.settle()
+
+    calls = aws.calls()[arranged:]
+    made = {c.action for c in calls if 200 <= c.status < 300}
+    assert {"AttachUserPolicy", "CreateSecret", "PutSecretValue", "DeleteUser"} <= made, made
+    policy = policy_document(parse_config(config))
+    assert [c for c in calls if not _allowed(policy, c, aws.account_id)] == []
+    assert {c.params["Name"] for c in calls if c.action == "CreateSecret"} == {
+        "people/dave/console",
+        "people/dave/key",
+    }
+
+
+def _latest(bot: Bot, title: str):
+    return next(m for m in reversed(bot.channel()) if title in flatten(m))

@@ -1,31 +1,43 @@
-"""The bot's own least-privilege IAM policy, derived from the code that calls AWS.
+"""The bot's own least-privilege IAM policy, derived from the code commands can reach.
 
-Every AWS request in the package goes through ``Aws.call/pages/items`` with literal service and
-operation names, so reading the source gives exactly the actions the bot can use. The shipped
-``deploy/iam-policy.json`` is tested to equal this, so the two can never drift apart.
+Every AWS request goes through ``Aws.call/pages/items`` with literal service and operation
+names, so the source names every action the bot could use. Only the calls a command can reach
+count: starting from the Slack layer (every listener, executor and scheduled job) and the CLI
+(the startup check), the derivation follows references from function to function across the
+package; a helper nothing reaches grants nothing. Resources follow the operator's config: the
+Secrets Manager name templates and the KMS key. ``deploy/iam-policy.json`` is tested to equal
+the derivation for the default config, so the two can never drift apart.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.config import Config, parse_config
+
 PACKAGE = Path(__file__).resolve().parent.parent
 _GATEWAY_METHODS = {"call", "pages", "items"}
+# Where commands start: bot/slack/ (every Slack listener, executor and scheduled job) and the
+# CLI (startup's check of the bot's AWS identity).
+ENTRY_POINTS = ("slack", "cli.py")
 # The sandbox is the demo's and tests' own fake AWS, never run against a real account.
 _NOT_SHIPPED = {"sandbox"}
 
 
-def _literal(node: ast.expr) -> str | None:
+def _literal(node: ast.AST) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def gateway_calls(source: str) -> list[tuple[str, str]]:
-    """(service, operation) of every gateway call in a module's source."""
+def gateway_calls(tree: ast.AST | str) -> list[tuple[str, str]]:
+    """(service, operation) of every gateway call in a piece of source (or its syntax tree)."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(ast.parse(tree) if isinstance(tree, str) else tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         if node.func.attr not in _GATEWAY_METHODS or len(node.args) < 2:
@@ -36,21 +48,117 @@ def gateway_calls(source: str) -> list[tuple[str, str]]:
     return found
 
 
-def _modules() -> list[Path]:
-    return [
-        path
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if not _NOT_SHIPPED.intersection(path.relative_to(PACKAGE).parts)
-    ]
+# --- what commands can reach --------------------------------------------------------------
 
 
-def required_actions() -> list[str]:
-    actions = {
-        f"{service}:{operation}"
-        for path in _modules()
-        for service, operation in gateway_calls(path.read_text(encoding="utf-8"))
-    }
+@dataclass(frozen=True)
+class _Unit:
+    """A top-level function or class (with all its methods), or a module's own statements:
+    what it calls through the gateway and the names it refers to, resolved to other units."""
+
+    calls: frozenset[tuple[str, str]]
+    refers_to: frozenset[str]
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> dotted name it stands for, from every import in the module (lazy ones in
+    functions included). The package uses absolute imports only."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]  # `import a.b` binds `a`
+                names[alias.asname or top] = alias.name if alias.asname else top
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _references(node: ast.AST, resolve: dict[str, str]) -> Iterator[str]:
+    """Dotted names a piece of code refers to: ``name`` and ``module.name`` forms."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id in resolve:
+            yield resolve[sub.id]
+        elif (
+            isinstance(sub, ast.Attribute)
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id in resolve
+        ):
+            yield f"{resolve[sub.value.id]}.{sub.attr}"
+
+
+_DEFINITION = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def _units(root: Path) -> tuple[dict[str, _Unit], set[str]]:
+    """Every unit of the shipped package under ``root``, and the units commands start from."""
+    units: dict[str, _Unit] = {}
+    entry: set[str] = set()
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).parts
+        if _NOT_SHIPPED.intersection(relative):
+            continue
+        module = _module_name(root, path)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        definitions = [n for n in tree.body if isinstance(n, _DEFINITION)]
+        statements = [n for n in tree.body if not isinstance(n, _DEFINITION)]
+        pieces: dict[str, ast.AST] = {
+            module: ast.Module(body=statements, type_ignores=[]),
+            **{f"{module}.{n.name}": n for n in definitions},
+        }
+        resolve = {**_imports(tree), **{n.name: f"{module}.{n.name}" for n in definitions}}
+        for name, node in pieces.items():
+            units[name] = _Unit(
+                frozenset(gateway_calls(node)), frozenset(_references(node, resolve))
+            )
+        if relative[0] in ENTRY_POINTS:
+            entry.update(pieces)
+    return units, entry
+
+
+def reachable_calls(root: Path = PACKAGE) -> set[tuple[str, str]]:
+    """The gateway calls of every unit a command reaches. Importing a module runs its own
+    statements, so a reached unit also reaches its module's."""
+    units, entry = _units(root)
+    seen: set[str] = set()
+    todo = list(entry)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in units:
+            continue
+        seen.add(name)
+        todo += [*units[name].refers_to, name.rsplit(".", 1)[0]]
+    return {call for name in seen for call in units[name].calls}
+
+
+def required_actions(root: Path = PACKAGE) -> list[str]:
+    actions = {f"{service}:{operation}" for service, operation in reachable_calls(root)}
     return sorted(actions.union(*(_IMPLIED.get(a, ()) for a in actions)))
+
+
+# Actions IAM authorises in addition to the one called, for parameters the bot passes: tags
+# given to CreateSecret need secretsmanager:TagResource (CreateUser's need iam:TagUser, which
+# the bot also calls directly).
+_IMPLIED = {
+    "secretsmanager:CreateSecret": ("secretsmanager:TagResource",),
+    "iam:CreateUser": ("iam:TagUser",),
+}
+
+
+# --- each action on the narrowest resource ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scope:
+    sid: str
+    resources: tuple[str, ...]
+    condition: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (operator, key, values)
 
 
 # IAM actions scoped to a resource other than the user they act on; IAM actions with no
@@ -67,63 +175,103 @@ _ACCOUNT_WIDE = {
     "GetCredentialReport",
     "ListAccountAliases",
     "ListSAMLProviders",
-    "ListUsers",
 }
+_USERS = ("arn:aws:iam::*:user/*",)
 
 
-def _secrets_resource() -> str | tuple[str, ...]:
-    """Only the secrets the bot names: each default template (``rotation.secret_name``,
-    ``onboarding.secret_name``) up to ``{user}``. An operator who changes a template changes
-    this resource in the same way."""
-    from bot.config import Onboarding, Rotation
+def attachable_policies() -> tuple[str, ...]:
+    """The managed policies a command attaches to a user: onboarding's ``IAMUserChangePassword``
+    (so a new user can set the password it must reset). AttachUserPolicy is allowed for these
+    only: a bot that may attach any policy could make any user an administrator."""
+    from bot.slack.commands.onboard import CHANGE_PASSWORD_ARN
 
-    prefixes = sorted(
-        {t.split("{user}", 1)[0] for t in (Rotation().secret_name, Onboarding().secret_name)}
+    return (CHANGE_PASSWORD_ARN,)
+
+
+def secret_resources(config: Config) -> tuple[str, ...]:
+    """The secrets the bot names: each template with ``{user}`` as a wildcard, plus the six
+    random characters Secrets Manager appends to a secret's ARN."""
+    names = {config.rotation.secret_name, config.onboarding.secret_name}
+    return tuple(
+        sorted(
+            f"arn:aws:secretsmanager:*:*:secret:{name.replace('{user}', '*')}-??????"
+            for name in names
+        )
     )
-    found = tuple(f"arn:aws:secretsmanager:*:*:secret:{p}*" for p in prefixes)
-    return found[0] if len(found) == 1 else found
 
 
-# Actions IAM authorises in addition to the one called, for parameters the bot passes: tags
-# given to CreateSecret need secretsmanager:TagResource (CreateUser's need iam:TagUser, which
-# the bot also calls directly).
-_IMPLIED = {
-    "secretsmanager:CreateSecret": ("secretsmanager:TagResource",),
-    "iam:CreateUser": ("iam:TagUser",),
-}
+_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[^:]+:\d{12}:key/.+")
 
 
-def _scope(action: str) -> tuple[str, str | tuple[str, ...]]:
-    """(statement id, resource) for one action: each action on the narrowest resource it takes."""
+def kms_scope(key: str) -> _Scope:
+    """Secrets Manager encrypts with the configured key on the bot's behalf, which needs
+    GenerateDataKey and Decrypt on that key, and only through Secrets Manager."""
+    via = ("StringLike", "kms:ViaService", ("secretsmanager.*.amazonaws.com",))
+    if _KEY_ARN.fullmatch(key):
+        return _Scope("KmsSecretsKey", (key,), (via,))
+    if key.startswith(("alias/", "arn:")):  # an alias, by name or ARN: the key it names
+        alias = "alias/" + key.split(":alias/", 1)[-1].removeprefix("alias/")
+        return _Scope(
+            "KmsSecretsKey",
+            ("arn:aws:kms:*:*:key/*",),
+            (via, ("ForAnyValue:StringEquals", "kms:ResourceAliases", (alias,))),
+        )
+    return _Scope("KmsSecretsKey", (f"arn:aws:kms:*:*:key/{key}",), (via,))
+
+
+def _scope(action: str, config: Config) -> _Scope:
+    """Each action on the narrowest resource it takes."""
     service, _, operation = action.partition(":")
     if service == "secretsmanager":
-        return "SecretsManagerDeliveredKeys", _secrets_resource()
+        return _Scope("SecretsManagerDeliveredSecrets", secret_resources(config))
     if service != "iam" or operation in _ACCOUNT_WIDE:
-        return f"{service.capitalize()}AccountWide", "*"
+        return _Scope(f"{service.capitalize()}AccountWide", ("*",))
+    if operation == "AttachUserPolicy":
+        arns = ("ArnEquals", "iam:PolicyARN", attachable_policies())
+        return _Scope("IamAttachKnownPolicies", _USERS, (arns,))
     if operation in _ON_GROUP:
-        return "IamGroups", "arn:aws:iam::*:group/*"
+        return _Scope("IamGroups", ("arn:aws:iam::*:group/*",))
     if operation in _ON_MFA:
-        return "IamMfaDevices", "arn:aws:iam::*:mfa/*"
-    return "IamUsers", "arn:aws:iam::*:user/*"
+        return _Scope("IamMfaDevices", ("arn:aws:iam::*:mfa/*",))
+    return _Scope("IamUsers", _USERS)
 
 
-def policy_document() -> dict[str, Any]:
-    statements: dict[tuple[str, str | tuple[str, ...]], list[str]] = {}
-    for action in required_actions():
-        statements.setdefault(_scope(action), []).append(action)
+def _one_or_list(values: tuple[str, ...]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)
+
+
+def _statement(scope: _Scope, actions: list[str]) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": scope.sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": _one_or_list(scope.resources),
+    }
+    if scope.condition:
+        statement["Condition"] = {}
+        for operator, key, values in scope.condition:
+            statement["Condition"].setdefault(operator, {})[key] = _one_or_list(values)
+    return statement
+
+
+def policy_document(config: Config | None = None, root: Path = PACKAGE) -> dict[str, Any]:
+    """The policy for ``config`` (default: the built-in defaults)."""
+    config = config or parse_config("")
+    actions = required_actions(root)
+    grouped: dict[_Scope, list[str]] = {}
+    for action in actions:
+        grouped.setdefault(_scope(action, config), []).append(action)
+    key = config.rotation.kms_key_id
+    if key and any(action.startswith("secretsmanager:") for action in actions):
+        grouped[kms_scope(key)] = ["kms:Decrypt", "kms:GenerateDataKey"]
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": sid,
-                "Effect": "Allow",
-                "Action": actions,
-                "Resource": list(resource) if isinstance(resource, tuple) else resource,
-            }
-            for (sid, resource), actions in sorted(statements.items(), key=lambda kv: kv[0][0])
+            _statement(scope, actions)
+            for scope, actions in sorted(grouped.items(), key=lambda kv: kv[0].sid)
         ],
     }
 
 
-def policy_json() -> str:
-    return json.dumps(policy_document(), indent=2) + "\n"
+def policy_json(config: Config | None = None) -> str:
+    return json.dumps(policy_document(config), indent=2) + "\n"
