@@ -361,6 +361,7 @@ class Settings:
     config_path: str | None = None
     state_url: str = "sqlite:///iam-bot.sqlite3"
     port: int = 3000
+    lease_seconds: float = 60.0  # a running request whose runner is silent this long is taken over
 
 
 def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
@@ -383,6 +384,12 @@ def load_settings(
         raise ConfigError("PORT must be a number") from None
     if not 0 <= port_number <= 65535:
         raise ConfigError("PORT must be between 0 and 65535")
+    try:
+        lease = float(env.get("IAM_BOT_LEASE_SECONDS") or Settings.lease_seconds)
+    except ValueError:
+        raise ConfigError("IAM_BOT_LEASE_SECONDS must be a number of seconds") from None
+    if not 1 <= lease <= 3600:
+        raise ConfigError("IAM_BOT_LEASE_SECONDS must be between 1 and 3600")
     return Settings(
         bot_token=_require(env, "SLACK_BOT_TOKEN", "xoxb-"),
         signing_secret="" if socket_mode else _require(env, "SLACK_SIGNING_SECRET"),
@@ -391,4 +398,5 @@ def load_settings(
         config_path=env.get("IAM_BOT_CONFIG") or None,
         state_url=env.get("IAM_BOT_STATE") or Settings.state_url,
         port=port_number,
+        lease_seconds=lease,
     )

@@ -48,6 +48,7 @@ def test_killed_mid_run_resumes_on_restart(aws, slack, iam, tmp_path: Path) -> N
         "SLACK_API_URL": slack.api_url,
         "IAM_BOT_CONFIG": str(config),
         "IAM_BOT_STATE": f"sqlite:///{tmp_path}/state.sqlite3",
+        "IAM_BOT_LEASE_SECONDS": "2",  # the dead runner's lease runs out soon after the restart
     }
     port = _free_port()
     make_full_user(iam)
@@ -67,6 +68,9 @@ def test_killed_mid_run_resumes_on_restart(aws, slack, iam, tmp_path: Path) -> N
     aws.release("DeleteAccessKey")  # the held deletions now reach AWS with nobody listening
     assert iam.get_user(UserName="leaver")  # the crash left the user half-removed
 
+    def shown() -> str:
+        return flatten(next(m for m in slack.messages("C0OPS") if m.ts == plan.ts))
+
     second = _serve(port, env)
     try:
         audit = slack.wait_for(
@@ -77,6 +81,7 @@ def test_killed_mid_run_resumes_on_restart(aws, slack, iam, tmp_path: Path) -> N
             ),
             timeout=30,
         )
+        slack.wait_for(lambda: "Done." in shown())  # the message is its own delivery
     finally:
         second.terminate()
         second.wait(10)
@@ -93,4 +98,4 @@ def test_killed_mid_run_resumes_on_restart(aws, slack, iam, tmp_path: Path) -> N
     assert len(succeeded) == len(set(succeeded)), "a change succeeded twice"
     assert aws.count("DeleteUser") == 1
     assert "interrupted by a restart; resuming" in audit
-    assert "Done." in flatten(next(m for m in slack.messages("C0OPS") if m.ts == plan.ts))
+    assert "Done." in shown()

@@ -98,13 +98,20 @@ def build_app(
         process_before_response=True,  # ack on the request thread; AWS work on the job pool
         listener_executor=listener_pool,
     )
+    lease = leases or Leases(settings.lease_seconds)
     services = build_services(
-        config, aws or Aws(), store or open_store(settings.state_url), client, clock, leases
+        config,
+        aws or Aws(),
+        store or open_store(settings.state_url),
+        client,
+        clock,
+        lease,
     )
     flow = RequestFlow(
         services,
         client,
-        scheduler or Scheduler(services.store, services.clock),
+        # The tick also takes over runs whose lease ran out: tick at least once per lease.
+        scheduler or Scheduler(services.store, services.clock, poll_s=min(30.0, lease.seconds)),
         Outbox(services.store, client, listener_pool.submit),
         listener_pool.submit,
     )
