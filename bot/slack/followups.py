@@ -18,6 +18,7 @@ from bot.access.schedule import HELD, RUNNING, WAITING
 from bot.iam.inventory import Action
 from bot.slack.commands import rotate
 from bot.slack.commands.keyops import open_delete_key, open_key_request, owned_key
+from bot.slack.messages.common import action_pattern
 from bot.slack.messages.keys import DEACTIVATE_NOW, DELETE_KEY, ROTATE_NOW
 from bot.slack.replies import UserError, answer_failure
 from bot.slack.requests import RequestFlow
@@ -44,7 +45,8 @@ def register(app: App, flow: RequestFlow) -> None:
                     ),
                 )
 
-        app.action(action_id)(ack=ack_only, lazy=[lazy])
+        # A row of such buttons (one "Delete" per key) numbers the repeats: see Reply.
+        app.action(action_pattern(action_id))(ack=ack_only, lazy=[lazy])
 
     def deactivate(value: str, user: str, channel: str) -> None:
         owner, key = owned_key(flow.services, value.split()[1])

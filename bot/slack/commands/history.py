@@ -7,7 +7,7 @@ from slack_sdk.models.blocks import Block, HeaderBlock
 from bot.iam.names import user_name
 from bot.slack.commands.offboard import snapshot_id
 from bot.slack.context import Request, Services
-from bot.slack.messages.approval import title
+from bot.slack.messages.approval import title, with_reason
 from bot.slack.messages.common import Reply, context, section
 from bot.slack.replies import UserError
 
@@ -49,7 +49,7 @@ def run(services: Services, request: Request) -> None:
         approvers = ", ".join(f"<@{u}>" for u in item.approvers) or "nobody"
         lines = [
             f"*{title(item)}* · {item.state.value} · {item.created:%Y-%m-%d %H:%M} UTC",
-            f"by <@{item.requester}>: {item.reason} · approved by {approvers}",
+            with_reason(f"by <@{item.requester}> · approved by {approvers}", item.reason),
         ]
         if item.outcome.get("summary"):
             lines.append(item.outcome["summary"])

@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.access.approvals import Request, State
-from bot.slack.messages.common import Reply, context, section
+from bot.slack.messages.common import Reply, context, escape, quoted, section
 
 APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cancel", "request:retry"
 _TITLES = {
@@ -32,8 +32,8 @@ def title(request: Request) -> str:
 def plan_lines(steps: list[dict[str, Any]]) -> str:
     by_action: dict[str, list[str]] = defaultdict(list)
     for step in steps:
-        note = f" ({step['note']})" if step.get("note") else ""
-        by_action[step["action"]].append(f"`{step['target']}`{note}")
+        note = f" ({escape(step['note'])})" if step.get("note") else ""
+        by_action[step["action"]].append(f"`{escape(step['target'])}`{note}")
     lines = []
     for action, targets in by_action.items():
         shown = targets[:_MAX_ITEMS_PER_ACTION]
@@ -45,11 +45,12 @@ def plan_lines(steps: list[dict[str, Any]]) -> str:
 def _buttons(request: Request) -> list[Block]:
     if request.state is State.PENDING:
         label = "Confirm" if request.required == 0 else "Approve"
+        seen = f"{request.id}:{request.plan_version}"  # an approval counts for this plan only
         return [
             ActionsBlock(
                 block_id=f"request:{request.id}",
                 elements=[
-                    ButtonElement(text=label, action_id=APPROVE, value=request.id, style="primary"),
+                    ButtonElement(text=label, action_id=APPROVE, value=seen, style="primary"),
                     ButtonElement(text="Deny", action_id=DENY, value=request.id, style="danger"),
                     ButtonElement(text="Cancel", action_id=CANCEL, value=request.id),
                 ],
@@ -100,7 +101,11 @@ def _status(request: Request) -> str:
             return f":x: {summary} An approver can retry; finished steps are not repeated."
         case State.DENIED:
             d = request.decided_by("deny")
-            return f":no_entry: Denied by <@{d.who}>: {d.reason}" if d else ":no_entry: Denied."
+            return (
+                with_reason(f":no_entry: Denied by <@{d.who}>", d.reason)
+                if d
+                else ":no_entry: Denied."
+            )
         case State.CANCELLED:
             return ":heavy_minus_sign: Cancelled by the requester."
         case State.EXPIRED:
@@ -111,7 +116,7 @@ def request_reply(request: Request, note: str | None = None) -> Reply:
     steps = request.plan.get("steps", [])
     blocks: list[Block] = [
         HeaderBlock(text=title(request)[:150]),
-        section(f"*Requested by* <@{request.requester}>\n*Reason* {request.reason}"),
+        section(with_reason(f"*Requested by* <@{request.requester}>\n*Reason*", request.reason)),
         section(f"*Plan* ({len(steps)} steps)\n{plan_lines(steps)}"),
     ]
     if note:
@@ -124,5 +129,11 @@ def request_reply(request: Request, note: str | None = None) -> Reply:
     return Reply(text=f"{title(request)}: {request.state.value}", blocks=blocks)
 
 
+def with_reason(event: str, reason: str) -> str:
+    """An event of the bot's own words, then what a person typed, quoted below it."""
+    return f"{event}:\n{quoted(reason)}"
+
+
 def audit_line(request: Request, event: str) -> str:
+    """``event`` is the bot's own mrkdwn: user text in it goes through :func:`with_reason`."""
     return f"`{request.id}` {title(request)}: {event}"

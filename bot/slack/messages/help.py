@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import HeaderBlock
 
-from bot.slack.messages.common import Reply, context, section
+from bot.slack.messages.common import Reply, context, escape, section
 
 
 def usage_reply(commands: list[tuple[str, str]], problem: str | None = None) -> Reply:
-    lines = "\n".join(f"`/iam {usage}`  {summary}" for usage, summary in commands)
+    # Placeholders such as <user> would read as mrkdwn control sequences: escaped too.
+    lines = "\n".join(f"`/iam {escape(usage)}`  {summary}" for usage, summary in commands)
     blocks = [HeaderBlock(text="/iam: AWS IAM from Slack")]
-    if problem:
+    if problem:  # it may quote what the user typed
+        problem = escape(problem)
         blocks.append(section(f":warning: {problem}"))
     blocks += [section(lines), context("Destructive commands ask for confirmation and approval.")]
-    return Reply(text=problem or "Usage: /iam <command>", blocks=blocks)
+    return Reply(text=problem or "Usage: /iam &lt;command&gt;", blocks=blocks)
