@@ -1,9 +1,12 @@
-"""Logging set-up with a last line of defence against secrets.
+"""Logging set-up with a last line of defence against secrets, and against forged entries.
 
 The code never logs a secret on purpose (secrets are wrapped in ``Secret``), but a third-party
 library's debug line or an exception message could still carry one; this filter masks anything
 shaped like a secret access key or a Slack token, and the value of any parameter named like a
 password, before it is written.
+
+A message can carry text a user typed; the formatter keeps every entry on its own line, so a
+reason with a line break cannot write what looks like a second entry.
 """
 
 from __future__ import annotations
@@ -46,9 +49,36 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# Everything str.splitlines() breaks at, which is what a log viewer may break at too.
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+TRACEBACK_MARK = "| "
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks written as escapes (``\\n``), as ``repr`` writes them."""
+    return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class OneLineEntries(logging.Formatter):
+    """Each entry is one line, and what follows it (a traceback) is marked as its own.
+
+    The message's line breaks are escaped; a traceback stays readable as lines, each starting
+    with ``TRACEBACK_MARK``, so not even an exception's text can start a line that reads as an
+    entry.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry, _, after = super().format(record).partition("\n")
+        return "\n".join([entry, *(TRACEBACK_MARK + line for line in after.splitlines())])
+
+
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(OneLineEntries("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
