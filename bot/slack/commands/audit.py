@@ -14,21 +14,24 @@ from croniter import croniter
 from bot.access.store import Record
 from bot.iam import audit
 from bot.iam.audit import Finding
+from bot.slack.commands.parse import whole_number
 from bot.slack.context import Request, Services
 from bot.slack.messages.audit import WORST, audit_csv, audit_reply
 from bot.slack.replies import UserError
 
 USAGE = "audit [--days N]"
+MAX_DAYS = 3650  # ten years: longer than any key has existed; also keeps date arithmetic sane
 
 
 def _thresholds(args: tuple[str, ...]) -> tuple[int, int] | None:
     if not args:
         return None
-    if len(args) != 2 or args[0] != "--days" or not args[1].isdigit() or int(args[1]) < 1:
+    if len(args) != 2 or args[0] != "--days":
         raise UserError(
             f"Usage: `/iam {USAGE}` (N: flag keys older, or unused longer, than N days)"
         )
-    return int(args[1]), int(args[1])
+    days = whole_number(args[1], least=1, most=MAX_DAYS, usage=USAGE)
+    return days, days
 
 
 def check(args: tuple[str, ...]) -> None:

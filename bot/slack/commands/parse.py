@@ -12,6 +12,8 @@ from bot.slack.replies import UserError
 # A Slack mention or link (`<@U123|alice>`) is one token even if its label has spaces.
 _TOKEN = re.compile(r"<[^>]*>|\S+")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+# ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "٣" (which it reads).
+_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def tokens(text: str) -> tuple[str, ...]:
@@ -48,3 +50,10 @@ def one_target(args: tuple[str, ...], usage: str) -> Target:
     if len(args) != 1:
         raise UserError(f"Usage: `/iam {usage}`")
     return target(args[0])
+
+
+def whole_number(token: str, *, least: int, most: int, usage: str) -> int:
+    """A number typed by a user, within ``least``..``most``; anything else is a usage error."""
+    if _NUMBER.fullmatch(token) is None or not least <= int(token) <= most:
+        raise UserError(f"Usage: `/iam {usage}` (a whole number from {least} to {most})")
+    return int(token)
