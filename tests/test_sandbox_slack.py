@@ -275,6 +275,60 @@ def test_block_kit_limits_are_refused(fake: FakeSlack, client: WebClient) -> Non
     assert client.views_open(trigger_id="1.x", view=modal)["ok"]  # modals may hold 100
 
 
+@pytest.mark.parametrize(
+    ("blocks", "problem"),
+    [
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [button("Delete A", "del", "A"), button("Delete B", "del", "B")],
+                }
+            ],
+            "duplicate action_id 'del'",
+        ),
+        ([section("")], "at least 1 character"),
+        ([{"type": "section"}], "needs text or fields"),
+        ([{"type": "header", "text": {"type": "mrkdwn", "text": "*h*"}}], "plain_text"),
+        ([{"type": "actions", "elements": []}], "1 to 25 allowed"),
+        ([{"type": "context", "elements": [{"type": "mrkdwn", "text": "x"}] * 11}], "1 to 10"),
+        ([{"type": "actions", "elements": [{**button("x", "a"), "style": "red"}]}], "style"),
+        ([{"type": "carousel"}], "Block Kit type"),
+    ],
+)
+def test_what_slack_refuses_in_blocks_is_refused(
+    fake: FakeSlack, client: WebClient, blocks: list, problem: str
+) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_postMessage(channel="C0OPS", text="x", blocks=blocks)
+    assert raised.value.response["error"] == "invalid_blocks"
+    assert problem in " ".join(raised.value.response["errors"])
+    hook = WebhookClient(fake.response_url("k1", "C0OPS", user="U0ALICE"))
+    answer = hook.send(text="x", blocks=blocks)
+    assert answer.status_code == 400 and problem in answer.body
+    assert fake.messages() == []
+    # Two buttons of one action in different blocks are fine, as in Slack.
+    apart = [{"type": "actions", "elements": [button("Delete A", "del", "A")]}] * 2
+    assert client.chat_postMessage(channel="C0OPS", text="x", blocks=apart)["ok"]
+
+
+def test_modal_titles_and_metadata_have_limits(client: WebClient) -> None:
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "t" * 25}, "blocks": []}
+    assert error_of(lambda: client.views_open(trigger_id="1.x", view=view)) == "invalid_blocks"
+    view = {**view, "title": {"type": "plain_text", "text": "Deny"}, "private_metadata": "m" * 3001}
+    assert error_of(lambda: client.views_open(trigger_id="1.x", view=view)) == "invalid_blocks"
+
+
+def test_an_ack_slack_would_refuse_fails_the_sender(fake: FakeSlack) -> None:
+    echo = Echo({"text": "x", "blocks": [section("")]})
+    try:
+        with pytest.raises(AssertionError, match="Slack would refuse the bot's answer"):
+            SlackSender(echo.url, SECRET, fake).command("keys alice")
+    finally:
+        echo.server.shutdown()
+        echo.server.server_close()
+
+
 # --- response URLs ---------------------------------------------------------------------------
 
 

@@ -439,7 +439,7 @@ class FakeSlack:
             return _error("invalid_arguments")
         if method != "views.update" and not args.get("trigger_id"):
             return _error("invalid_trigger_id")
-        if problems := block_errors(view.get("blocks"), MODAL_BLOCKS):
+        if problems := view_errors(view):
             return _error("invalid_blocks", errors=problems)
         views = self._world.views
         if method == "views.update":
@@ -604,11 +604,18 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def block_errors(blocks: Any, max_blocks: int) -> list[str]:
-    """Where ``blocks`` break Block Kit's limits; Slack refuses such a message (invalid_blocks).
+_BLOCK_TYPES = frozenset(
+    {"actions", "context", "divider", "file", "header", "image", "input", "rich_text", "section"}
+)
+_BUTTON_STYLES = (None, "primary", "danger")
 
-    slack_sdk validates some limits only in ``to_dict()`` and misses others (the block count),
-    so the fake checks what Slack would, and a test sees the refusal the user would get.
+
+def block_errors(blocks: Any, max_blocks: int) -> list[str]:
+    """Where ``blocks`` break Block Kit's rules; Slack refuses such a message (invalid_blocks).
+
+    slack_sdk validates some limits only in ``to_dict()`` and misses others (the block count,
+    repeated IDs, empty texts), so the fake checks what Slack would, and a test sees the
+    refusal the user would get.
     """
     if blocks is None:
         return []
@@ -620,46 +627,116 @@ def block_errors(blocks: Any, max_blocks: int) -> list[str]:
     block_ids: set[str] = set()
     for n, block in enumerate(blocks):
         where = f"[{n}]"
-        if not isinstance(block, dict) or not block.get("type"):
-            problems.append(f"{where} a block must be an object with a type")
+        if not isinstance(block, dict) or block.get("type") not in _BLOCK_TYPES:
+            problems.append(f"{where} a block must be an object of a Block Kit type")
             continue
         if (block_id := block.get("block_id")) is not None:
             if block_id in block_ids:
                 problems.append(f"{where} duplicate block_id {block_id!r}")
             block_ids.add(block_id)
             _limit(problems, f"{where}.block_id", block_id, 255)
-        kind = block["type"]
-        if kind == "section":
-            _limit(problems, f"{where}.text", (block.get("text") or {}).get("text"), 3000)
-            fields = block.get("fields") or []
-            if len(fields) > 10:
-                problems.append(f"{where}.fields: {len(fields)} fields; no more than 10 allowed")
-            for i, item in enumerate(fields):
-                _limit(problems, f"{where}.fields[{i}]", (item or {}).get("text"), 2000)
-            if isinstance(block.get("accessory"), dict):
-                _element_errors(problems, f"{where}.accessory", block["accessory"])
-        elif kind == "header":
-            _limit(problems, f"{where}.text", (block.get("text") or {}).get("text"), 150)
-        elif kind == "actions":
-            elements = block.get("elements") or []
-            if len(elements) > 25:
-                problems.append(f"{where}.elements: {len(elements)}; no more than 25 allowed")
-            action_ids: set[str] = set()
-            for i, element in enumerate(elements):
-                if isinstance(element, dict):
-                    if (action_id := element.get("action_id")) in action_ids:
-                        problems.append(f"{where}.elements[{i}] duplicate action_id {action_id!r}")
-                    if action_id is not None:
-                        action_ids.add(action_id)
-                    _element_errors(problems, f"{where}.elements[{i}]", element)
+        _BLOCK_CHECKS.get(block["type"], _no_check)(problems, where, block)
     return problems
 
 
-def _element_errors(problems: list[str], where: str, element: dict[str, Any]) -> None:
+def view_errors(view: dict[str, Any]) -> list[str]:
+    """Where a modal breaks Block Kit's rules (its title, buttons, metadata and blocks)."""
+    problems = block_errors(view.get("blocks"), MODAL_BLOCKS)
+    _text_errors(problems, "title", view.get("title"), 24, plain=True)
+    for name in ("submit", "close"):
+        if view.get(name) is not None:
+            _text_errors(problems, name, view[name], 24, plain=True)
+    _limit(problems, "callback_id", view.get("callback_id"), 255)
+    _limit(problems, "private_metadata", view.get("private_metadata"), 3000)
+    return problems
+
+
+def _no_check(problems: list[str], where: str, block: dict[str, Any]) -> None:
+    pass
+
+
+def _section(problems: list[str], where: str, block: dict[str, Any]) -> None:
+    fields = block.get("fields") or []
+    if block.get("text") is None and not fields:
+        problems.append(f"{where} a section needs text or fields")
+    if block.get("text") is not None:
+        _text_errors(problems, f"{where}.text", block["text"], 3000)
+    if len(fields) > 10:
+        problems.append(f"{where}.fields: {len(fields)} fields; no more than 10 allowed")
+    for i, item in enumerate(fields):
+        _text_errors(problems, f"{where}.fields[{i}]", item, 2000)
+    if block.get("accessory") is not None:
+        _element_errors(problems, f"{where}.accessory", block["accessory"])
+
+
+def _header(problems: list[str], where: str, block: dict[str, Any]) -> None:
+    _text_errors(problems, f"{where}.text", block.get("text"), 150, plain=True)
+
+
+def _context(problems: list[str], where: str, block: dict[str, Any]) -> None:
+    elements = block.get("elements") or []
+    if not 1 <= len(elements) <= 10:
+        problems.append(f"{where}.elements: {len(elements)}; 1 to 10 allowed")
+    for i, element in enumerate(elements):
+        if isinstance(element, dict) and element.get("type") != "image":
+            _text_errors(problems, f"{where}.elements[{i}]", element, 3000)
+
+
+def _actions(problems: list[str], where: str, block: dict[str, Any]) -> None:
+    elements = block.get("elements") or []
+    if not 1 <= len(elements) <= 25:
+        problems.append(f"{where}.elements: {len(elements)}; 1 to 25 allowed")
+    action_ids: set[str] = set()
+    for i, element in enumerate(elements):
+        _element_errors(problems, f"{where}.elements[{i}]", element)
+        action_id = element.get("action_id") if isinstance(element, dict) else None
+        if action_id is not None and action_id in action_ids:
+            problems.append(f"{where}.elements[{i}] duplicate action_id {action_id!r}")
+        if action_id is not None:
+            action_ids.add(action_id)
+
+
+def _input(problems: list[str], where: str, block: dict[str, Any]) -> None:
+    _text_errors(problems, f"{where}.label", block.get("label"), 2000, plain=True)
+    if not isinstance(block.get("element"), dict):
+        problems.append(f"{where}.element: an input needs one element")
+    else:
+        _element_errors(problems, f"{where}.element", block["element"])
+
+
+_BLOCK_CHECKS = {
+    "section": _section,
+    "header": _header,
+    "context": _context,
+    "actions": _actions,
+    "input": _input,
+}
+
+
+def _element_errors(problems: list[str], where: str, element: Any) -> None:
+    if not isinstance(element, dict) or not element.get("type"):
+        problems.append(f"{where}: an element must be an object with a type")
+        return
     _limit(problems, f"{where}.action_id", element.get("action_id"), 255)
-    if element.get("type") == "button":
-        _limit(problems, f"{where}.text", (element.get("text") or {}).get("text"), 75)
+    if element["type"] == "button":
+        _text_errors(problems, f"{where}.text", element.get("text"), 75, plain=True)
         _limit(problems, f"{where}.value", element.get("value"), 2000)
+        _limit(problems, f"{where}.url", element.get("url"), 3000)
+        if element.get("style") not in _BUTTON_STYLES:
+            problems.append(f"{where}.style: {element.get('style')!r} is not primary or danger")
+
+
+def _text_errors(
+    problems: list[str], where: str, text: Any, most: int, *, plain: bool = False
+) -> None:
+    """A text object: plain_text (or mrkdwn where allowed) of 1 to ``most`` characters."""
+    kinds = ("plain_text",) if plain else ("plain_text", "mrkdwn")
+    if not isinstance(text, dict) or text.get("type") not in kinds:
+        problems.append(f"{where}: must be a {' or '.join(kinds)} text object")
+    elif not isinstance(text.get("text"), str) or not text["text"]:
+        problems.append(f"{where}: must have at least 1 character")
+    else:
+        _limit(problems, where, text["text"], most)
 
 
 def _limit(problems: list[str], where: str, text: Any, most: int) -> None:

@@ -8,6 +8,8 @@ at a :class:`FakeSlack`, so what the bot sends back there shows as messages.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import itertools
 import json
@@ -16,16 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
-from slack_sdk.signature import SignatureVerifier
-
 from bot.sandbox.slack_api import (
     APP_ID,
     BOT_ID,
+    MESSAGE_BLOCKS,
     TEAM_DOMAIN,
     TEAM_ID,
     FakeSlack,
     Message,
+    block_errors,
     shown_message,
+    view_errors,
 )
 
 _counter = itertools.count(1)  # module-wide: keys stay unique when senders share one FakeSlack
@@ -48,7 +51,7 @@ class SlackSender:
 
     def __init__(self, events_url: str, signing_secret: str, fake: FakeSlack) -> None:
         self._url = urlparse(events_url)
-        self._signer = SignatureVerifier(signing_secret)
+        self._secret = signing_secret.encode()
         self._fake = fake
 
     # --- what Slack sends -----------------------------------------------------------------------
@@ -176,6 +179,27 @@ class SlackSender:
         """Exactly these bytes and headers, for forged, unsigned or malformed requests."""
         return self._send(body, headers, None)
 
+    def signed(self, body: bytes, content_type: str) -> Reply:
+        """Any bytes, signed the real way, for bodies Slack would never send (not UTF-8, a
+        form labelled JSON): only a holder of the signing secret could send them."""
+        return self._signed(body, content_type)
+
+    def declared(self, length: int, sent: bytes, headers: dict[str, str]) -> Reply:
+        """Headers declaring a ``length``-byte body of which only ``sent`` follows: a server
+        that answers refused the rest without waiting to read it (or it would time out)."""
+        conn = http.client.HTTPConnection(self._url.hostname, self._url.port, timeout=10)
+        start = time.perf_counter()
+        try:
+            conn.putrequest("POST", self._url.path or "/")
+            for name, value in {**headers, "Content-Length": str(length)}.items():
+                conn.putheader(name, value)
+            conn.endheaders(sent)
+            answer = conn.getresponse()
+            text = answer.read().decode(errors="replace")
+        finally:
+            conn.close()
+        return Reply(answer.status, text, _parse(text), time.perf_counter() - start)
+
     # --- how -------------------------------------------------------------------------------------
 
     def _interaction(self, payload: dict[str, Any], key: str | None) -> Reply:
@@ -192,17 +216,20 @@ class SlackSender:
         headers: dict[str, str] | None = None,
         key: str | None = None,
     ) -> Reply:
-        # Slack sends whole seconds; the verifier reads the header with int().
+        # Slack sends whole seconds, and signs the raw bytes of the body.
         stamp = str(int(time.time() if timestamp is None else timestamp))
+        mac = hmac.new(self._secret, b"v0:%s:%s" % (stamp.encode(), body), hashlib.sha256)
         sent = {
             "Content-Type": content_type,
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
             "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature
-            or self._signer.generate_signature(timestamp=stamp, body=body),
+            "X-Slack-Signature": signature or f"v0={mac.hexdigest()}",
             **(headers or {}),
         }
-        return self._send(body, sent, key)
+        reply = self._send(body, sent, key)
+        if problems := ack_errors(reply.json):
+            raise AssertionError(f"Slack would refuse the bot's answer: {problems}")
+        return reply
 
     def _send(self, body: bytes, headers: dict[str, str], key: str | None) -> Reply:
         conn = http.client.HTTPConnection(self._url.hostname, self._url.port, timeout=60)
@@ -225,6 +252,17 @@ class SlackSender:
     def _user(self, user_id: str) -> dict[str, str]:
         name = self._user_name(user_id)
         return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
+
+
+def ack_errors(answer: Any) -> list[str]:
+    """What Slack refuses in an ack's body: a message's blocks, or a modal it opens or updates
+    (``response_action``). The user would see an error instead of the answer."""
+    if not isinstance(answer, dict):
+        return []
+    problems = block_errors(answer.get("blocks"), MESSAGE_BLOCKS)
+    if isinstance(answer.get("view"), dict):
+        problems += view_errors(answer["view"])
+    return problems
 
 
 def _parse(text: str) -> Any:
