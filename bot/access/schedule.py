@@ -2,7 +2,9 @@
 
 A scheduled step is a record: waiting until due, then claimed by compare-and-set (so of several
 replicas, or a restart racing a running bot, exactly one runs it), then done, held (waiting for
-a person) or failed. Nothing lives only in memory, so a restart loses nothing.
+a person) or failed. Nothing lives only in memory, so a restart loses nothing. A claimed step
+carries a lease its runner renews; only a step whose lease ran out (its replica died) is put
+back to waiting, so a replica starting beside a live one never runs its step a second time.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.access.leases import Lease, Leases
 from bot.access.store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -63,11 +66,17 @@ Handler = Callable[[Job], str]  # returns the job's next state: done | held | fa
 
 class Scheduler:
     def __init__(
-        self, store: Store, clock: Callable[[], datetime], *, poll_s: float = 30.0
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        *,
+        poll_s: float = 30.0,
+        leases: Leases | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._poll_s = poll_s
+        self.leases = leases or Leases()
         self.handlers: dict[str, Handler] = {}
         self.on_tick: list[Callable[[], None]] = []  # periodic work, e.g. the scheduled audit
         self._stop = threading.Event()
@@ -99,32 +108,46 @@ class Scheduler:
 
     def run_due(self) -> int:
         """Claim and run every job whose time has come; returns how many ran here."""
-        ran = 0
         now = self._clock()
-        for job in map(Job.from_record, self._store.list_by_state(KIND, [WAITING])):
-            if job.due > now:
-                continue
-            claimed = self.move(job, RUNNING)
-            if claimed is None:
-                continue  # another replica or thread took it
-            ran += 1
+        due = [
+            job
+            for job in map(Job.from_record, self._store.list_by_state(KIND, [WAITING]))
+            if job.due <= now
+        ]
+        return sum(self.run(job, self.handlers[job.step]) for job in due)
+
+    def run(self, job: Job, handler: Handler) -> bool:
+        """Claim ``job`` as last seen (waiting, or held for a person's decision) and run
+        ``handler`` on it under a lease; False when someone else moved it first."""
+        claimed = self.move(job, RUNNING, lease=self.leases.new().to_dict())
+        if claimed is None:
+            return False
+        with self.leases.held(lambda: self._renew(job.id)):
             try:
-                outcome = self.handlers[job.step](claimed)
+                outcome = handler(claimed)
             except Exception:
                 log.exception("scheduled step %s of %s failed", job.step, job.request_id)
                 outcome = FAILED
-            current = self.get(job.id)
-            if current is not None and current.state == RUNNING:
-                self.move(current, outcome)
-        return ran
+        current = self.get(job.id)
+        if current is not None and current.state == RUNNING:
+            self.move(current, outcome, lease=None)
+        return True
+
+    def _renew(self, job_id: str) -> bool:
+        job = self.get(job_id)
+        lease = Lease.from_dict(job.data.get("lease")) if job else None
+        if job is None or job.state != RUNNING or not lease or lease.owner != self.leases.owner:
+            return False
+        return self.move(job, RUNNING, lease=self.leases.new().to_dict()) is not None
 
     def recover(self) -> None:
-        """Jobs left running by a crash are due again (each handler is safe to repeat)."""
+        """Jobs whose runner died (lease ran out) are due again (each handler is safe to
+        repeat); jobs a live replica is running are left to it."""
         for job in map(Job.from_record, self._store.list_by_state(KIND, [RUNNING])):
-            self.move(job, WAITING)
+            if self.leases.takeable(Lease.from_dict(job.data.get("lease"))):
+                self.move(job, WAITING, lease=None)
 
     def start(self) -> None:
-        self.recover()
         self._thread = threading.Thread(target=self._loop, name="iam-bot-scheduler", daemon=True)
         self._thread.start()
 
@@ -135,7 +158,7 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._poll_s):
-            for work in (self.run_due, *self.on_tick):
+            for work in (self.recover, self.run_due, *self.on_tick):
                 try:
                     work()
                 except Exception:

@@ -111,7 +111,8 @@ def build_app(
         services,
         client,
         # The tick also takes over runs whose lease ran out: tick at least once per lease.
-        scheduler or Scheduler(services.store, services.clock, poll_s=min(30.0, lease.seconds)),
+        scheduler
+        or Scheduler(services.store, services.clock, poll_s=min(30.0, lease.seconds), leases=lease),
         Outbox(services.store, client, listener_pool.submit),
         listener_pool.submit,
     )
