@@ -136,13 +136,15 @@ def test_full_offboard_after_disable_removes_the_user_and_the_mfa_device(
     _disable(bot)
 
     full = _post(bot, f"offboard {USER} left the company")
-    assert made.mfa_serial in flatten(full)
     bot.press(full, "Approve", user="U0SEC2")
 
     assert "Done." in flatten(_current(bot, full))
     assert not _user_exists(iam)
     assert aws.count("DeleteUser") == 1
+    # The disable deactivated the device, so IAM no longer lists it for the user; the plan
+    # still has to name it, or nobody ever deletes it.
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+    assert made.mfa_serial in flatten(full)
 
 
 def _secret(name: str) -> dict[str, str]:
@@ -184,6 +186,17 @@ def test_enable_restores_what_the_disable_deactivated(
     made_calls = _changes(aws, arranged)
     assert made_calls.count("CreateLoginProfile") == 1
     assert "EnableMFADevice" not in made_calls
+
+
+def test_enable_after_two_disables_restores_what_the_first_one_saw(bot: Bot, iam) -> None:
+    _leaver(iam)
+    before = _statuses(iam)
+    _disable(bot)
+    _disable(bot)  # a second engineer, the user already switched off
+    plan = _post(bot, f"enable {USER} back")
+    bot.press(plan, "Approve", user="U0SEC2")
+    assert "Done." in flatten(_current(bot, plan))
+    assert _statuses(iam) == before and _has_login_profile(iam)
 
 
 def test_enable_without_a_disable_is_refused(bot: Bot, iam, aws) -> None:

@@ -191,7 +191,7 @@ def removal_steps(inv: Inventory, released_mfa: Sequence[str] = ()) -> list[Step
     listed = {d.serial for d in inv.mfa_devices}
     steps += [
         Step(Action.DELETE_VIRTUAL_MFA, serial, 1, "deactivated by an earlier disable")
-        for serial in dict.fromkeys(released_mfa)
+        for serial in released_mfa
         if serial not in listed
     ]
     steps += [Step(Action.DELETE_INLINE_POLICY, p.name, 1) for p in inv.inline_policies]
@@ -290,24 +290,31 @@ def disable_steps(inv: Inventory) -> list[Step]:
     return steps
 
 
-def _active_before(entries: list[Any]) -> set[str]:
-    """IDs a snapshot records as Active. Snapshots older than per-credential statuses list bare
-    IDs of certificates, SSH keys and service credentials; the disables of those days left them
-    active, so there is nothing of theirs to reactivate."""
-    return {e["id"] for e in entries if isinstance(e, dict) and e.get("status") == KeyStatus.ACTIVE}
+def _active_before(before: Sequence[dict[str, Any]], kind: str) -> set[str]:
+    """IDs of ``kind`` any of the snapshots records as Active. Snapshots older than
+    per-credential statuses list bare IDs of certificates, SSH keys and service credentials; the
+    disables of those days left them active, so there is nothing of theirs to reactivate."""
+    return {
+        e["id"]
+        for snap in before
+        for e in snap.get(kind, [])
+        if isinstance(e, dict) and e.get("status") == KeyStatus.ACTIVE
+    }
 
 
-def enable_steps(inv: Inventory, before: dict[str, Any]) -> list[Step]:
-    """Undo a disable, from the snapshot taken ``before`` it: reactivate what was active then
-    (and still exists, inactive), give back a console password if there was one, then remove
-    the disabled tag. MFA devices are left to their owners (see :func:`deactivated_mfa`)."""
+def enable_steps(inv: Inventory, before: Sequence[dict[str, Any]]) -> list[Step]:
+    """Undo the disables whose snapshots (taken before each) are ``before``: reactivate what
+    was active then (and still exists, inactive), give back a console password if there was
+    one, then remove the disabled tag. Several snapshots, because a second disable sees a
+    user the first one already switched off. MFA devices are left to their owners (see
+    :func:`deactivated_mfa`)."""
     steps = [
         Step(_SWITCHES[kind].reactivate, item.id, 1, item.note)
         for kind, items in _switchable(inv).items()
         for item in items
-        if not item.active and item.id in _active_before(before.get(kind, []))
+        if not item.active and item.id in _active_before(before, kind)
     ]
-    if before.get("login_profile") and not inv.login_profile:
+    if any(snap.get("login_profile") for snap in before) and not inv.login_profile:
         note = "reset required at first sign-in; the password goes to Secrets Manager"
         steps.append(Step(Action.CREATE_LOGIN_PROFILE, inv.user.name, 1, note))
     if DISABLED_TAG in inv.user.tags:
@@ -315,13 +322,15 @@ def enable_steps(inv: Inventory, before: dict[str, Any]) -> list[Step]:
     return steps
 
 
-def deactivated_mfa(before: dict[str, Any], *, virtual_only: bool = False) -> list[str]:
-    """Serials of the MFA devices a disable deactivated, from the snapshot taken before it."""
-    return [
+def deactivated_mfa(before: Sequence[dict[str, Any]], *, virtual_only: bool = False) -> list[str]:
+    """Serials of the MFA devices disables deactivated, from the snapshots taken before them."""
+    serials = (
         d["serial"]
-        for d in before.get("mfa_devices", [])
+        for snap in before
+        for d in snap.get("mfa_devices", [])
         if not virtual_only or MfaKind(d["kind"]).deletable
-    ]
+    )
+    return list(dict.fromkeys(serials))
 
 
 def run_step(aws: Aws, user: str, step: Step, *, disabled_note: str = "") -> str:

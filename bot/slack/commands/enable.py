@@ -11,6 +11,8 @@ device only with two codes from it, so its owner enrolls it again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any
 
 from bot.access.approvals import Request, State
@@ -71,30 +73,37 @@ def _inventory(services: Services, name: str) -> Inventory:
         raise UserError(f"No IAM user named `{name}`.") from None
 
 
-def _disable_to_undo(services: Services, inv: Inventory) -> tuple[Request, dict[str, Any]]:
-    """The user's latest finished disable and the snapshot taken before it, unless an enable
-    has finished since."""
+@dataclass(frozen=True)
+class _Undo:
+    """The disables an enable undoes: those finished since the user was last enabled (a second
+    disable finds the user already switched off), newest first, and their snapshots."""
+
+    disables: list[Request]
+    snapshots: list[dict[str, Any]]
+
+    @property
+    def latest(self) -> str:
+        return self.disables[0].id
+
+
+def _undo(services: Services, inv: Inventory) -> _Undo:
     name = inv.user.name
-    latest = next(
-        (
-            r
-            for r in requests_about(services, inv.user, State.DONE)
-            if is_disable(r) or r.command == COMMAND
-        ),
-        None,
-    )
-    before = saved_snapshot(services, latest.id) if latest and is_disable(latest) else None
-    if latest is None or before is None:
+    done = requests_about(services, inv.user, State.DONE)
+    since_enabled = takewhile(lambda r: r.command != COMMAND, done)
+    disables = [r for r in since_enabled if is_disable(r)]
+    snapshots = [s for s in (saved_snapshot(services, r.id) for r in disables) if s]
+    if not snapshots:
+        enabled = any(r.command == COMMAND for r in done)
         raise UserError(
             f"`{name}` has not been disabled with `/iam offboard {name} <reason> --disable`"
-            f"{' since it was last enabled' if latest else ''}: there is nothing to enable. "
+            f"{' since it was last enabled' if enabled else ''}: there is nothing to enable. "
             "Nothing was changed."
         )
-    return latest, before
+    return _Undo(disables, snapshots)
 
 
-def _mfa_note(before: dict[str, Any]) -> str | None:
-    serials = deactivated_mfa(before)
+def _mfa_note(undo: _Undo) -> str | None:
+    serials = deactivated_mfa(undo.snapshots)
     if not serials:
         return None
     listed = ", ".join(f"`{s}`" for s in serials)
@@ -108,11 +117,11 @@ def run(services: Services, request: SlackRequest) -> None:
     name, reason = _parse(request.args)
     inv = _inventory(services, name)
     services.rules.require_unprotected(inv.user)
-    disable, before = _disable_to_undo(services, inv)
-    steps = enable_steps(inv, before)
+    undo = _undo(services, inv)
+    steps = enable_steps(inv, undo.snapshots)
     if not steps:
         raise UserError(
-            f"Everything the disable of `{inv.user.name}` (request `{disable.id}`) deactivated "
+            f"Everything the disable of `{inv.user.name}` (request `{undo.latest}`) deactivated "
             "is active again or gone: there is nothing to enable. Nothing was changed."
         )
     opened = services.approvals.open(
@@ -120,10 +129,10 @@ def run(services: Services, request: SlackRequest) -> None:
         target=inv.user.name,
         requester=request.user_id,
         reason=reason,
-        plan={"disable": disable.id, "steps": [s.to_dict() for s in steps]},
+        plan={"disable": undo.latest, "steps": [s.to_dict() for s in steps]},
         channel=request.channel_id,
     )
-    if note := _mfa_note(before):
+    if note := _mfa_note(undo):
         opened = services.approvals.note(opened.id, line=note).request
     request.flow.post(opened)
 
@@ -157,13 +166,13 @@ def execute(flow: RequestFlow, request: Request) -> RunReport | None:
     services = flow.services
     try:
         inv = _inventory(services, request.target)
-        disable, before = _disable_to_undo(services, inv)
+        undo = _undo(services, inv)
     except UserError as exc:
         return RunReport(False, str(exc), {})
-    if disable.id != request.plan["disable"]:
+    if undo.latest != request.plan["disable"]:
         why = "was enabled or disabled again since this was requested"
         return RunReport(False, f"`{request.target}` {why}. Nothing was changed.", {})
-    if reopen_if_changed(flow, request, enable_steps(inv, before)):
+    if reopen_if_changed(flow, request, enable_steps(inv, undo.snapshots)):
         return None
     planned = [Step.from_dict(d) for d in request.plan["steps"]]
     result = run_plan(flow, request, planned, _step_runner(flow, request))

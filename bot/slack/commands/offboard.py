@@ -77,10 +77,8 @@ def _released_mfa(services: Services, user: User) -> list[str]:
     """Virtual MFA devices this user's disables (done or failed part way) deactivated: IAM
     lists them for nobody now."""
     disables = requests_about(services, user, State.DONE, State.FAILED)
-    snapshots = (saved_snapshot(services, r.id) for r in disables if is_disable(r))
-    return [
-        serial for snap in snapshots if snap for serial in deactivated_mfa(snap, virtual_only=True)
-    ]
+    snapshots = [saved_snapshot(services, r.id) for r in disables if is_disable(r)]
+    return deactivated_mfa([s for s in snapshots if s], virtual_only=True)
 
 
 def _steps(services: Services, inv: Inventory, mode: str) -> list[Step]:
