@@ -4,20 +4,26 @@ journal, and creating a key whose secret goes straight to Secrets Manager."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.access.approvals import Request
 from bot.access.journal import run_journaled
+from bot.access.store import Store
 from bot.iam import errors, keys, secrets, users
+from bot.iam.aws import Aws
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey
 from bot.slack.context import Services
 from bot.slack.replies import UserError
 from bot.slack.requests import RequestFlow, RunReport
+
+log = logging.getLogger(__name__)
 
 
 def owned_key(services: Services, key_id: str) -> tuple[str, AccessKey]:
@@ -46,13 +52,19 @@ def open_key_request(
     reason: str,
     channel: str,
     steps: list[dict[str, Any]],
+    origin: str = "",
 ) -> Request:
+    """Open and post a one-key request; ``origin`` names the request that asked for it (a
+    rotation asking to delete its old key), so that it can tell whether it already did."""
+    plan: dict[str, Any] = {"key": key, "steps": steps}
+    if origin:
+        plan["origin"] = origin
     request = flow.services.approvals.open(
         command=command,
         target=user,
         requester=requester,
         reason=reason,
-        plan={"key": key, "steps": steps},
+        plan=plan,
         channel=channel,
     )
     return flow.post(request)
@@ -77,7 +89,14 @@ def delete_key_steps(key: str) -> list[dict[str, Any]]:
 
 
 def open_delete_key(
-    flow: RequestFlow, user: str, key: str, *, requester: str, reason: str, channel: str
+    flow: RequestFlow,
+    user: str,
+    key: str,
+    *,
+    requester: str,
+    reason: str,
+    channel: str,
+    origin: str = "",
 ) -> Request:
     return open_key_request(
         flow,
@@ -88,6 +107,7 @@ def open_delete_key(
         reason=reason,
         channel=channel,
         steps=delete_key_steps(key),
+        origin=origin,
     )
 
 
@@ -106,38 +126,172 @@ class DeliveredKey:
     secret_arn: str
 
 
+# How long after its intent is journaled a CreateAccessKey can still make a key: far beyond
+# botocore's 5 attempts of at most 35 s each with their backoff, plus clock skew between the
+# bot's host (the journal's time) and IAM (the key's CreateDate).
+CALL_WINDOW = timedelta(minutes=10)
+CLOCK_SKEW = timedelta(minutes=1)
+CREATING, DELIVERED = "creating", "delivered"
+
+
+@dataclass(frozen=True)
+class _Intent:
+    """One journaled CreateAccessKey: when it was about to be sent, and the keys present then."""
+
+    at: datetime
+    before: frozenset[str]
+
+    def could_have_made(self, key: AccessKey) -> bool:
+        return (
+            key.key_id not in self.before
+            and self.at - CLOCK_SKEW <= key.created <= self.at + CALL_WINDOW
+        )
+
+
+class _KeyJournal:
+    """The journal entries of one key-creating step: its intents and the key it delivered."""
+
+    def __init__(self, store: Store, request_id: str, step_id: str) -> None:
+        self.store, self.request_id, self.step_id = store, request_id, step_id
+        self.entries = [e for e in store.journal(request_id) if e.step == step_id]
+
+    def intents(self) -> list[_Intent]:
+        return [
+            _Intent(e.at, frozenset(e.detail["before"]))
+            for e in self.entries
+            if e.event == CREATING
+        ]
+
+    def delivered(self) -> DeliveredKey | None:
+        last = next((e for e in reversed(self.entries) if e.event == DELIVERED), None)
+        if last is None:
+            return None
+        d = last.detail
+        return DeliveredKey(d["key"], datetime.fromisoformat(d["created"]), d["secret_arn"])
+
+    def intend(self, present: list[AccessKey]) -> None:
+        self.store.append_journal(
+            self.request_id, self.step_id, CREATING, before=sorted(k.key_id for k in present)
+        )
+        self.entries = [e for e in self.store.journal(self.request_id) if e.step == self.step_id]
+
+    def deliver(self, key: DeliveredKey) -> None:
+        self.store.append_journal(
+            self.request_id,
+            self.step_id,
+            DELIVERED,
+            key=key.key_id,
+            created=key.created.isoformat(),
+            secret_arn=key.secret_arn,
+        )
+
+
 def create_delivered_key(
     services: Services, request_id: str, step_id: str, user: str, *, keys_before: Collection[str]
 ) -> DeliveredKey:
     """Create a key for ``user`` and put it straight into Secrets Manager (``rotation``'s secret
-    name and KMS key), as journaled step ``step_id`` of request ``request_id``.
+    name and KMS key), as journaled step ``step_id`` of request ``request_id``, so that no active
+    key whose secret nobody holds remains, whatever answer is lost or process killed.
 
-    Keys this step created in an earlier attempt are journaled the moment IAM returned them: if
-    their secret never reached Secrets Manager nobody has it, so they are deleted first. A key
-    that is neither ``keys_before`` nor ours appeared behind the request's back: nothing is made.
+    Before each CreateAccessKey the intent is journaled with the user's keys at that moment;
+    once the secret is stored, the key is journaled as delivered. IAM's answer can be lost after
+    it made the key (the SDK's retry then makes another, or hits the two-key limit), and the
+    bot can die with the call in flight. So, before and after creating, and on every resume,
+    the user's keys are listed and each is classed:
+
+    - in ``keys_before`` (the request's own snapshot) or the delivered key: kept;
+    - not present before an intent, and created between that intent and ``CALL_WINDOW`` after
+      it: made by this step's call, its secret held by nobody: deleted;
+    - anything else appeared behind the request's back: before creating, that refuses the
+      step (nothing is made); after delivery it is left alone.
+
+    What cannot be told apart: a key someone else created for this same user inside an
+    intent's window. Access keys carry no tags and CreateAccessKey takes no idempotency token,
+    so nothing in IAM says who made it. Such a key is deleted as ours: the window is the call's
+    own duration (or until a crashed bot resumes, bounded by ``CALL_WINDOW``), the user's keys
+    are being replaced by this very request, and leaving a key whose secret the bot cannot
+    vouch for is what this step must never do. A key created later than every window is
+    someone else's for sure, and is refused, as before.
     """
-    aws, store, rotation = services.aws, services.store, services.config.rotation
-    ours = {
-        e.detail["key"]
-        for e in store.journal(request_id)
-        if e.step == step_id and e.event == "created"
-    }
+    aws = services.aws
+    journal = _KeyJournal(services.store, request_id, step_id)
     present = keys.list_access_keys(aws, user)
-    strangers = [k.key_id for k in present if k.key_id not in ours and k.key_id not in keys_before]
-    if strangers:
-        raise errors.Conflict(
-            f"key {', '.join(strangers)} appeared after the request; nothing was created"
+    delivered = journal.delivered()
+    if delivered is None or delivered.key_id not in {k.key_id for k in present}:
+        delivered = _create_and_deliver(services, journal, user, present, keys_before)
+    _delete_orphans(aws, user, journal, keys.list_access_keys(aws, user), keys_before, delivered)
+    return delivered
+
+
+def _create_and_deliver(
+    services: Services,
+    journal: _KeyJournal,
+    user: str,
+    present: list[AccessKey],
+    keys_before: Collection[str],
+) -> DeliveredKey:
+    aws, rotation = services.aws, services.config.rotation
+    for attempt in (1, 2):
+        strangers = [
+            k.key_id
+            for k in present
+            if k.key_id not in keys_before
+            and not any(i.could_have_made(k) for i in journal.intents())
+        ]
+        if strangers:
+            raise errors.Conflict(
+                f"key {', '.join(strangers)} appeared after the request; nothing was created"
+            )
+        present = _delete_orphans(aws, user, journal, present, keys_before, None)
+        journal.intend(present)
+        try:
+            new = keys.create_access_key(aws, user)
+            break
+        except errors.LimitExceeded:
+            if attempt == 2:
+                raise
+            present = keys.list_access_keys(aws, user)  # a lost answer's key took the room
+    token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"iam-bot/{journal.request_id}/{new.key_id}"))
+    try:
+        arn = secrets.store_access_key(
+            aws,
+            rotation.secret_name.format(user=user),
+            new,
+            kms_key_id=rotation.kms_key_id,
+            token=token,
         )
-    for orphan in (k for k in present if k.key_id in ours):
-        keys.delete_access_key(aws, user, orphan.key_id)
-    new = keys.create_access_key(aws, user)
-    store.append_journal(request_id, step_id, "created", key=new.key_id)
-    token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"iam-bot/{request_id}/{new.key_id}"))
-    arn = secrets.store_access_key(
-        aws,
-        rotation.secret_name.format(user=user),
-        new,
-        kms_key_id=rotation.kms_key_id,
-        token=token,
-    )
-    return DeliveredKey(new.key_id, new.created, arn)
+    except errors.IamError:
+        with contextlib.suppress(errors.IamError):  # else the next attempt deletes it
+            _discard(aws, user, new.key_id)
+        raise
+    delivered = DeliveredKey(new.key_id, new.created, arn)
+    journal.deliver(delivered)
+    return delivered
+
+
+def _delete_orphans(
+    aws: Aws,
+    user: str,
+    journal: _KeyJournal,
+    present: list[AccessKey],
+    keys_before: Collection[str],
+    delivered: DeliveredKey | None,
+) -> list[AccessKey]:
+    """Delete the keys this step's calls made but never delivered; the keys that remain."""
+    kept = []
+    for key in present:
+        ours = key.key_id not in keys_before and any(
+            i.could_have_made(key) for i in journal.intents()
+        )
+        if ours and (delivered is None or key.key_id != delivered.key_id):
+            _discard(aws, user, key.key_id)
+        else:
+            kept.append(key)
+    return kept
+
+
+def _discard(aws: Aws, user: str, key_id: str) -> None:
+    """Delete a key whose secret nobody holds."""
+    log.warning("deleting access key %s of %s: its secret was never stored", key_id, user)
+    with contextlib.suppress(errors.NotFound):
+        keys.delete_access_key(aws, user, key_id)

@@ -1,0 +1,224 @@
+"""Exactly once for key creation and the rest of a rotation: lost answers, kill -9, re-runs.
+
+A CreateAccessKey whose answer is lost (IAM made the key, the SDK retried) and a bot killed
+with the call in flight must both end with one new key, the one in Secrets Manager. A restart
+in the middle of a rotation must not repeat what was already done, and a failed step must be
+told as failed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.sandbox.slack_api import Message
+from bot.sandbox.slack_requests import SlackSender
+from tests.conftest import CONFIG, Bot, flatten
+from tests.test_onboard import ONBOARD
+from tests.test_resume import SECRET, _free_port, _serve
+from tests.test_rotation import _current, _key, _posted, _secret, _statuses
+
+# Old keys are deleted an hour after deactivation, without an approval request when the config
+# says so (then DeleteAccessKey runs in the scheduled job itself).
+LATER_DELETE = CONFIG + "rotation: {delete_after_minutes: 60}\n"
+DIRECT_DELETE = LATER_DELETE.replace(
+    "  expire_minutes: 60\n", "  expire_minutes: 60\n  commands:\n    delete-key: {required: 0}\n"
+)
+
+
+def _rotate(bot: Bot, user: str = "dave") -> Message:
+    bot.command(f"rotate {user}", user="U0ALICE")
+    plan = _posted(bot, "Rotate the access key")
+    bot.press(plan, "Confirm", user="U0ALICE")
+    return plan
+
+
+def _one_new_key_in_the_secret(iam, user: str, old: set[str]) -> str:
+    """The user's only new key: active, and the very one Secrets Manager holds."""
+    new = {k: s for k, s in _statuses(iam, user).items() if k not in old}
+    assert list(new.values()) == ["Active"], f"new keys of {user}: {new}"
+    (key_id,) = new
+    assert _secret(user)["AccessKeyId"] == key_id
+    return key_id
+
+
+def _lines(text: str, words: str) -> int:
+    return sum(words in line for line in text.splitlines())
+
+
+# --- a lost CreateAccessKey answer ------------------------------------------------------------
+
+
+def test_rotation_with_a_lost_create_answer_ends_with_the_stored_key_only(
+    bot: Bot, iam, aws
+) -> None:
+    iam.create_user(UserName="dave")
+    old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    aws.fail("CreateAccessKey", after_forward=True)  # IAM makes a key; its answer is lost
+
+    plan = _rotate(bot)
+
+    new = _one_new_key_in_the_secret(iam, "dave", {old})
+    assert _statuses(iam, "dave") == {old: "Inactive", new: "Active"}
+    shown = flatten(_current(bot, plan))
+    assert f"New key `{new}`" in shown and "Done." in shown
+    assert f"Old key `{old}` deactivated" in shown
+    assert "appeared after the request" not in shown
+
+
+def test_onboarding_with_a_lost_create_answer_ends_with_one_key(make_bot, iam, aws) -> None:
+    aws.add_aws_managed_policy("IAMUserChangePassword")
+    bot = make_bot(ONBOARD)
+    bot.command("onboard dave --key", user="U0ALICE")
+    plan = _posted(bot, "Onboard dave")
+    aws.fail("CreateAccessKey", after_forward=True)  # botocore's retry makes a second key
+
+    bot.press(plan, "Approve", user="U0SEC1")
+
+    new = _one_new_key_in_the_secret(iam, "dave", set())
+    shown = flatten(_current(bot, plan))
+    assert f"Access key `{new}`" in shown and "Done." in shown
+    assert len(aws.calls("CreateAccessKey")) == 2  # the lost one, and the one delivered
+
+
+def test_a_key_created_behind_the_requests_back_is_refused_not_deleted(bot: Bot, iam, aws) -> None:
+    iam.create_user(UserName="dave")
+    old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    bot.command("rotate dave", user="U0ALICE")
+    plan = _posted(bot, "Rotate the access key")
+    stranger = _key(iam, aws, "dave", age_days=0, used_days_ago=None)  # after the plan, by hand
+
+    bot.press(plan, "Confirm", user="U0ALICE")
+
+    assert _statuses(iam, "dave") == {old: "Active", stranger: "Active"}
+    assert f"{stranger} appeared after the request" in flatten(_current(bot, plan))
+
+
+# --- kill -9 -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _served(tmp_path: Path, slack, config: str) -> Iterator[tuple[subprocess.Popen, SlackSender]]:
+    """`iam-bot serve` as production runs it; killed with SIGKILL if the test has not."""
+    path = tmp_path / "iam-bot.yml"
+    path.write_text(config)
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "IAM_BOT_CONFIG": str(path),
+        "IAM_BOT_STATE": f"sqlite:///{tmp_path}/state.sqlite3",
+    }
+    port = _free_port()
+    process = _serve(port, env)
+    try:
+        yield process, SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET, slack)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+
+def _kill_while_held(tmp_path: Path, slack, aws, config: str, action: str) -> Message:
+    """Ask for a rotation of dave, confirm it, and kill -9 the bot while ``action`` is in flight;
+    the held call then reaches AWS with nobody listening. The rotation's message."""
+    with _served(tmp_path, slack, config) as (_, sender):
+        assert sender.command("rotate dave", user_id="U0ALICE").status == 200
+        plan = slack.wait_for(
+            lambda: [m for m in slack.messages("C0OPS") if "Rotate" in flatten(m)]
+        )[0]
+        aws.hold(action)
+        assert sender.press(plan, user_id="U0ALICE", label="Confirm").status == 200
+        assert aws.wait_held(action)
+    aws.release(action)
+    return plan
+
+
+def _resume(tmp_path: Path, slack, config: str, plan: Message) -> str:
+    """Start the bot again and wait until the rotation is done; its message's text."""
+
+    def finished() -> str:
+        text = flatten(next(m for m in slack.messages("C0OPS") if m.ts == plan.ts))
+        return text if "Done." in text else ""
+
+    with _served(tmp_path, slack, config):
+        return slack.wait_for(finished, timeout=30)
+
+
+def test_killed_while_creating_the_key_resumes_with_one_key(aws, slack, iam, tmp_path) -> None:
+    iam.create_user(UserName="dave")
+    old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    plan = _kill_while_held(tmp_path, slack, aws, CONFIG, "CreateAccessKey")
+    assert len(_statuses(iam, "dave")) == 2  # the killed call made a key nobody holds
+
+    shown = _resume(tmp_path, slack, CONFIG, plan)
+
+    new = _one_new_key_in_the_secret(iam, "dave", {old})
+    assert f"New key `{new}`" in shown
+    assert _statuses(iam, "dave") == {old: "Inactive", new: "Active"}
+
+
+def test_killed_while_retiring_repeats_nothing_of_the_rotation(
+    aws, slack, iam, make_bot, tmp_path
+) -> None:
+    iam.create_user(UserName="dave", Tags=[{"Key": "slack-user-id", "Value": "U0BOB"}])
+    old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    plan = _kill_while_held(tmp_path, slack, aws, LATER_DELETE, "UpdateAccessKey")
+    _resume(tmp_path, slack, LATER_DELETE, plan)
+
+    now = [datetime.now(UTC)]  # the same state file, an hour later: the deletion is due
+    bot = make_bot(LATER_DELETE, clock=lambda: now[0])
+    slack.wait_for(lambda: "deactivated" in flatten(_current(bot, plan)))
+    now[0] += timedelta(minutes=61)
+    slack.wait_for(lambda: "posted for approval" in flatten(_current(bot, plan)))
+    bot.settle()
+
+    new = _one_new_key_in_the_secret(iam, "dave", {old})
+    shown = flatten(_current(bot, plan))
+    assert _lines(shown, f"New key `{new}`") == 1
+    assert _lines(shown, f"Old key `{old}` deactivated") == 1
+    assert _lines(shown, "posted for approval") == 1
+    assert len([m for m in bot.channel() if "Delete the access key" in flatten(m)]) == 1
+    dms = [c for c in slack.calls("chat.postMessage") if c.args["channel"].startswith("D")]
+    assert [new in c.args["text"] for c in dms] == [True]
+    audit = "\n".join(flatten(m) for m in bot.channel("C0AUDIT"))
+    assert _lines(audit, f"Old key `{old}` deactivated") == 1
+
+
+# --- results of journaled runs ---------------------------------------------------------------
+
+
+def test_a_failed_deletion_of_the_old_key_is_told_and_can_be_retried(make_bot, iam, aws) -> None:
+    now = [datetime.now(UTC) + timedelta(minutes=1)]  # the new key is due for retiring now
+    bot = make_bot(DIRECT_DELETE, clock=lambda: now[0])
+    iam.create_user(UserName="dave")
+    old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    plan = _rotate(bot)
+    assert _statuses(iam, "dave")[old] == "Inactive"
+    aws.fail("DeleteAccessKey", code="AccessDenied", status=403)
+
+    now[0] += timedelta(minutes=61)
+    failed = bot.slack.wait_for(
+        lambda: _current(bot, plan) if "Could not" in flatten(_current(bot, plan)) else None
+    )
+    bot.settle()
+
+    shown = flatten(failed)
+    assert f"Could not delete access key `{old}`" in shown and "Injected failure" in shown
+    assert "deleted." not in shown
+    assert _statuses(iam, "dave")[old] == "Inactive"  # still there
+
+    def ended() -> list[tuple[str, str]]:
+        jobs = bot.store.list_by_state("schedule", ["failed", "done"])
+        return [(j.data["step"], j.state) for j in jobs] if len(jobs) == 2 else []
+
+    assert bot.slack.wait_for(ended) == [("retire-old-key", "done"), ("delete-old-key", "failed")]
+
+    bot.press(failed, "Delete key", user="U0ALICE")  # the retry the message offers
+    bot.press(_posted(bot, "Delete the access key"), "Confirm", user="U0ALICE")
+    assert old not in _statuses(iam, "dave")
