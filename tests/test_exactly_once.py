@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.slack_api import Message
 from bot.sandbox.slack_requests import SlackSender
 from tests.conftest import CONFIG, Bot, flatten
@@ -97,6 +99,31 @@ def test_a_key_created_behind_the_requests_back_is_refused_not_deleted(bot: Bot,
 
     assert _statuses(iam, "dave") == {old: "Active", stranger: "Active"}
     assert f"{stranger} appeared after the request" in flatten(_current(bot, plan))
+
+
+@pytest.mark.parametrize(("minutes", "taken_for_ours"), [(1, True), (11, False)])
+def test_a_key_made_after_a_failed_attempt_is_ours_only_within_the_calls_window(
+    bot: Bot, iam, aws, minutes: int, taken_for_ours: bool
+) -> None:
+    """IAM cannot say who made a key: one made while this step's call could still have made it
+    is deleted as a key nobody holds; one made later than any such call is refused, kept."""
+    iam.create_user(UserName="dave")
+    old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    aws.fail("CreateAccessKey", code="AccessDenied", status=403)
+    plan = _rotate(bot)
+    assert "Injected failure (AccessDenied)" in flatten(_current(bot, plan))
+    other = _key(iam, aws, "dave", age_days=0, used_days_ago=None)
+    aws.backdate_access_key(other, datetime.now(UTC) + timedelta(minutes=minutes))
+
+    bot.press(_current(bot, plan), "Retry", user="U0SEC1")
+
+    shown = flatten(_current(bot, plan))
+    if taken_for_ours:
+        new = _one_new_key_in_the_secret(iam, "dave", {old})
+        assert other != new and "Done." in shown
+    else:
+        assert _statuses(iam, "dave") == {old: "Active", other: "Active"}
+        assert f"{other} appeared after the request; nothing was created" in shown
 
 
 # --- kill -9 -----------------------------------------------------------------------------------

@@ -162,6 +162,10 @@ class _KeyJournal:
             if e.event == CREATING
         ]
 
+    def made(self, key: AccessKey) -> bool:
+        """Whether one of this step's CreateAccessKey calls can have made ``key``."""
+        return any(intent.could_have_made(key) for intent in self.intents())
+
     def delivered(self) -> DeliveredKey | None:
         last = next((e for e in reversed(self.entries) if e.event == DELIVERED), None)
         if last is None:
@@ -205,13 +209,16 @@ def create_delivered_key(
     - anything else appeared behind the request's back: before creating, that refuses the
       step (nothing is made); after delivery it is left alone.
 
-    What cannot be told apart: a key someone else created for this same user inside an
-    intent's window. Access keys carry no tags and CreateAccessKey takes no idempotency token,
-    so nothing in IAM says who made it. Such a key is deleted as ours: the window is the call's
-    own duration (or until a crashed bot resumes, bounded by ``CALL_WINDOW``), the user's keys
-    are being replaced by this very request, and leaving a key whose secret the bot cannot
-    vouch for is what this step must never do. A key created later than every window is
-    someone else's for sure, and is refused, as before.
+    What cannot be told apart: a key someone else created for this same user after an intent
+    and before this step finished. Access keys carry no tags and CreateAccessKey takes no
+    idempotency token, so nothing in IAM says who made it. Such a key is deleted as ours. The
+    exposure is short: the step sweeps right after its own call returns, so the window is that
+    call's duration, or, after a crash or a failure, until the resume or Retry, and never more
+    than ``CALL_WINDOW`` after the intent; within it the user's keys are being replaced by this
+    very request; and an active key whose secret the bot cannot vouch for is what this step
+    must never leave. A key created later than ``CALL_WINDOW`` after every intent is someone
+    else's for sure, and refuses the step, as a key made between the request and the first
+    intent always did.
     """
     aws = services.aws
     journal = _KeyJournal(services.store, request_id, step_id)
@@ -233,10 +240,7 @@ def _create_and_deliver(
     aws, rotation = services.aws, services.config.rotation
     for attempt in (1, 2):
         strangers = [
-            k.key_id
-            for k in present
-            if k.key_id not in keys_before
-            and not any(i.could_have_made(k) for i in journal.intents())
+            k.key_id for k in present if k.key_id not in keys_before and not journal.made(k)
         ]
         if strangers:
             raise errors.Conflict(
@@ -280,9 +284,7 @@ def _delete_orphans(
     """Delete the keys this step's calls made but never delivered; the keys that remain."""
     kept = []
     for key in present:
-        ours = key.key_id not in keys_before and any(
-            i.could_have_made(key) for i in journal.intents()
-        )
+        ours = key.key_id not in keys_before and journal.made(key)
         if ours and (delivered is None or key.key_id != delivered.key_id):
             _discard(aws, user, key.key_id)
         else:

@@ -2,12 +2,15 @@
 
 1. Confirm (by the requester unless config asks for approvers).
 2. Create the new key and put it straight into Secrets Manager; the message shows only the new
-   key ID and the secret's ARN. Creation and delivery are one journaled step: a key left by an
-   attempt that crashed before its secret was stored is an orphan nobody holds, and is
-   deleted before trying again.
+   key ID and the secret's ARN. A key IAM made but whose secret was never stored (an answer
+   lost, a crash mid-call) is found and deleted (see ``create_delivered_key``).
 3. After the grace period (a scheduled step in the store), check the old key is no longer
    used; if it is, hold and ask ("deactivate anyway" / "extend"); else deactivate it.
 4. After a second period, delete it, through an approval request unless config says none.
+
+Every step, from the key's creation to the deletion request, is journaled in the rotation's
+journal, and what it makes (a scheduled job, the delete-key request) is looked up before it is
+made: a restart re-runs the request or a scheduled job, and each step still happens once.
 """
 
 from __future__ import annotations
