@@ -1,0 +1,132 @@
+"""Slack failing cannot strand or mis-report a request: telling people is its own, retried step.
+
+Each test makes the fake Slack answer one of the bot's calls with a 429 (with Retry-After) or a
+500, at the moment that used to break things, and checks what people end up seeing and what
+AWS ends up holding.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import Bot, flatten
+from tests.test_offboard import _current, _user_exists, make_full_user
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+TOLD_WRONGLY = ("Something went wrong", "Nothing more was changed", "Already approved")
+
+
+def _plan(bot: Bot, text: str = "offboard leaver left the company"):
+    bot.command(text)
+    return bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks])[0]
+
+
+def _told(bot: Bot, user: str) -> str:
+    return "\n".join(flatten(m) for m in bot.slack.messages(seen_by=user) if m.ephemeral)
+
+
+def _shown(bot: Bot, message, words: str) -> str:
+    return bot.slack.wait_for(lambda: words in (text := flatten(_current(bot, message))) and text)
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "http_500"])
+def test_a_failed_update_at_approve_still_runs_and_tells_the_truth(bot: Bot, iam, error) -> None:
+    make_full_user(iam)
+    plan = _plan(bot)
+    bot.slack.fail("chat.update", error)
+    bot.press(plan, "Approve", user="U0SEC1")
+    assert not _user_exists(iam, "leaver")
+    assert "leaver removed" in _shown(bot, plan, "Done.")
+    assert not any(words in _told(bot, "U0SEC1") for words in TOLD_WRONGLY)
+    bot.press(plan, "Approve", user="U0SEC2")  # a second approver, from the old buttons
+    assert "already been carried out" in bot.slack.wait_for(lambda: _told(bot, "U0SEC2"))
+
+
+def test_slack_down_for_a_while_delays_messages_but_not_the_work(
+    bot: Bot, iam, caplog: pytest.LogCaptureFixture
+) -> None:
+    """More failures than the client's own retries: the outbox logs at ERROR with the request
+    and delivers later; the removal itself never waited."""
+    make_full_user(iam)
+    plan = _plan(bot)
+    request_id = flatten(plan).rsplit("request `", 1)[1].split("`")[0]
+    bot.slack.fail("chat.update", "http_500", times=5)
+    bot.slack.fail("chat.postMessage", "http_500", times=5)
+    with caplog.at_level(logging.ERROR):
+        bot.press(plan, "Approve", user="U0SEC1")
+        assert not _user_exists(iam, "leaver")  # the work did not wait for Slack
+        assert "leaver removed" in _shown(bot, plan, "Done.")
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(request_id in line and "retrying" in line for line in errors), errors
+    audit = bot.slack.wait_for(lambda: [m for m in bot.channel("C0AUDIT") if "done:" in flatten(m)])
+    assert len(audit) == 1
+
+
+def test_a_failed_progress_update_does_not_fail_the_offboarding(bot: Bot, iam, aws) -> None:
+    make_full_user(iam)
+    plan = _plan(bot)
+    aws.hold("DeleteUser")  # stop before the last wave, so progress updates are due
+    bot.slack.fail("chat.update", "http_500", times=4)
+    bot.sender.press(plan, user_id="U0SEC1", label="Approve")
+    assert aws.wait_held("DeleteUser")
+    aws.release("DeleteUser")
+    bot.settle()
+    assert not _user_exists(iam, "leaver")
+    text = _shown(bot, plan, "Done.")
+    assert "Failed unexpectedly" not in text
+
+
+def test_a_failed_update_during_retry_leaves_nothing_running(bot: Bot, iam, aws) -> None:
+    make_full_user(iam)
+    plan = _plan(bot)
+    aws.fail("DeleteUser", code="ServiceFailure", status=500, times=5)  # beyond botocore's retries
+    bot.press(plan, "Approve", user="U0SEC1")
+    assert "Retry" in _shown(bot, plan, "An approver can retry")
+    failed = _current(bot, plan)
+    bot.slack.fail("chat.update", "http_500", times=3)
+    bot.press(failed, "Retry", user="U0SEC2")
+    assert not _user_exists(iam, "leaver")
+    assert "leaver removed" in _shown(bot, plan, "Done.")
+    assert "state running" not in flatten(_current(bot, plan))
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "http_500"])
+def test_a_failed_post_of_the_request_still_shows_it(bot: Bot, iam, error) -> None:
+    make_full_user(iam)
+    bot.slack.fail("chat.postMessage", error, times=4)  # beyond the client's own retries
+    bot.command("offboard leaver left the company")
+    plan = bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks], timeout=20)[0]
+    assert "Approve" in flatten(plan)
+    bot.press(plan, "Approve", user="U0SEC1")
+    assert not _user_exists(iam, "leaver")
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "http_500"])
+def test_a_failed_response_url_answer_is_retried(bot: Bot, iam, error) -> None:
+    iam.create_user(UserName="alice")
+    iam.create_access_key(UserName="alice")
+    bot.slack.fail("response_url", error, times=4)  # beyond the client's own retries
+    reply = bot.command("keys alice")
+    shown = bot.slack.wait_for(lambda: bot.replies(reply), timeout=20)
+    assert "Access keys of alice" in flatten(shown[0])
+
+
+def test_the_scheduled_audit_survives_a_slack_failure(make_bot, iam) -> None:
+    now = [datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC)]
+    config = "permissions: {audit: ['*']}\naudit_channel: C0AUDIT\naudit: {schedule: '0 9 * * *'}\n"
+    iam.create_user(UserName="someone")
+    key = iam.create_access_key(UserName="someone")["AccessKey"]["AccessKeyId"]
+    assert key
+    bot = make_bot(config, clock=lambda: now[0], state="audit.sqlite3")
+    bot.slack.fail("chat.postMessage", "http_500", times=4)
+    posts = bot.slack.wait_for(
+        lambda: [m for m in bot.channel("C0AUDIT") if "IAM audit" in flatten(m)], timeout=20
+    )
+    assert len(posts) == 1
+    now[0] += timedelta(minutes=5)  # later ticks of the same period post nothing more
+    bot.settle()
+    assert len([m for m in bot.channel("C0AUDIT") if "IAM audit" in flatten(m)]) == 1
