@@ -120,14 +120,15 @@ class RequestFlow:
     # --- clicks -----------------------------------------------------------------------------
 
     def _settle(self, outcome: Outcome, tell: Callable[[str], None], event: str) -> None:
+        """Tell the clicker if the click was refused; show and announce what it changed."""
         if outcome.refusal:
             tell(outcome.refusal)
-        if outcome.now is not None:
-            self.refresh(outcome.request)
-            if outcome.now is State.EXPIRED:
+            if outcome.now is State.EXPIRED:  # the click found it overdue and expired it
+                self.refresh(outcome.request)
                 self.audit(outcome.request, "expired without approval")
-            elif not outcome.refusal:
-                self.audit(outcome.request, event)
+            return
+        self.refresh(outcome.request)
+        self.audit(outcome.request, event)
 
     def approve(self, value: str, user: str, tell: Callable[[str], None]) -> None:
         request_id, _, version = value.partition(":")

@@ -1,0 +1,176 @@
+"""The two-person rule without holes: approvals bound to the plan they saw, protection and
+permissions checked again right before acting, names compared as IAM compares them, the bot's
+own user untouchable, and no replica taking over a run that is alive."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.sandbox.seed import ssh_public_key
+from tests.conftest import CONFIG, Bot, flatten
+from tests.test_offboard import _current, _user_exists, make_full_user
+
+TWO_APPROVERS = CONFIG.replace("required: 1", "required: 2")
+
+
+def _plan(bot: Bot, text: str = "offboard leaver left the company", user: str = "U0ALICE"):
+    bot.command(text, user=user)
+    return bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks])[-1]
+
+
+def _told(bot: Bot, user: str) -> str:
+    return "\n".join(flatten(m) for m in bot.slack.messages(seen_by=user) if m.ephemeral)
+
+
+def test_a_changed_plan_starts_the_count_again(make_bot, iam) -> None:
+    bot = make_bot(TWO_APPROVERS)
+    make_full_user(iam)
+    first = _plan(bot)
+    bot.press(first, "Approve", user="U0SEC1")
+    assert "1 more approval" in flatten(_current(bot, first))
+    # Something the approvers never saw:
+    iam.upload_ssh_public_key(UserName="leaver", SSHPublicKeyBody=ssh_public_key())
+    bot.press(_current(bot, first), "Approve", user="U0SEC2")
+    reopened = _current(bot, first)
+    text = flatten(reopened)
+    assert "Changed since approval" in text and "2 more approvals" in text
+    assert _user_exists(iam, "leaver")
+    # The old buttons carry the old plan: an approval from them counts for nothing.
+    bot.press(first, "Approve", user="U0SEC2")
+    assert "The plan changed after you saw it" in _told(bot, "U0SEC2")
+    assert "2 more approvals" in flatten(_current(bot, first))
+    # The first approver may approve the new plan; one approval alone does not run it.
+    bot.press(reopened, "Approve", user="U0SEC1")
+    assert "already approved" not in _told(bot, "U0SEC1")
+    assert "1 more approval" in flatten(_current(bot, first))
+    assert _user_exists(iam, "leaver")
+    bot.press(_current(bot, first), "Approve", user="U0SEC2")
+    assert not _user_exists(iam, "leaver")
+    assert "Done." in flatten(_current(bot, first))
+
+
+def test_protection_added_after_the_request_is_honoured(make_bot, iam) -> None:
+    bot = make_bot(CONFIG.replace("[break-glass-admin]", '[break-glass-admin, "tag:protected"]'))
+    make_full_user(iam)
+    plan = _plan(bot)
+    iam.tag_user(UserName="leaver", Tags=[{"Key": "protected", "Value": "yes"}])
+    bot.press(plan, "Approve", user="U0SEC1")
+    assert _user_exists(iam, "leaver")
+    assert iam.list_access_keys(UserName="leaver")["AccessKeyMetadata"]
+    assert "is a protected user" in flatten(_current(bot, plan))
+
+
+@pytest.mark.parametrize(
+    ("protected", "name", "tags"),
+    [
+        ("Break-Glass-Admin", "break-glass-admin", []),
+        ("break-glass-admin", "BREAK-GLASS-ADMIN", []),
+        ('"tag:protected=true"', "tagged", [{"Key": "protected", "Value": "True"}]),
+        ('"tag:Protected=TRUE"', "tagged", [{"Key": "protected", "Value": "true"}]),
+    ],
+)
+def test_protected_names_and_tags_compare_as_iam_does(
+    make_bot, iam, aws, protected: str, name: str, tags
+) -> None:
+    bot = make_bot(CONFIG.replace("[break-glass-admin]", f"[{protected}]"))
+    iam.create_user(UserName=name, Tags=tags)
+    iam.create_access_key(UserName=name)
+    reply = bot.command(f"offboard {name} left")
+    assert "is a protected user" in bot.said(reply)
+    assert bot.channel() == []
+    assert _user_exists(iam, name)
+
+
+def test_the_bot_never_touches_its_own_user(bot: Bot, iam, aws) -> None:
+    # The sandbox's credentials belong to IAM user "moto", as STS tells the bot.
+    iam.create_user(UserName="moto")
+    key = iam.create_access_key(UserName="moto")["AccessKey"]["AccessKeyId"]
+    for text in (f"deactivate {key} leaked", "rotate moto", "offboard moto bye"):
+        assert "is a protected user" in bot.said(bot.command(text)), text
+    keys = iam.list_access_keys(UserName="moto")["AccessKeyMetadata"]
+    assert [k["Status"] for k in keys] == ["Active"]
+    assert bot.channel() == []
+
+
+def test_the_channel_rule_applies_to_clicks(make_bot, iam) -> None:
+    config = CONFIG + "channels: [C0OPS]\n"
+    first = make_bot(config, state="shared.sqlite3")
+    make_full_user(iam)
+    plan = _plan(first)
+    first.stop()
+    moved = make_bot(CONFIG + "channels: [C0SEC]\n", state="shared.sqlite3")  # the rule changed
+    moved.press(plan, "Approve", user="U0SEC1")
+    assert "/iam works only in" in _told(moved, "U0SEC1")
+    assert _user_exists(iam, "leaver")
+    assert "Waiting" in flatten(_current(moved, plan))
+
+
+def test_an_approver_removed_from_the_group_cannot_approve(bot: Bot, iam) -> None:
+    make_full_user(iam)
+    iam.create_user(UserName="someone")
+    bot.command("keys someone", user="U0SEC1")  # the group's members are now cached
+    plan = _plan(bot)
+    bot.slack.groups["S0SECURITY"].remove("U0SEC1")
+    try:
+        bot.press(plan, "Approve", user="U0SEC1")
+    finally:
+        bot.slack.groups["S0SECURITY"].append("U0SEC1")
+    assert "You need the `approve` permission" in _told(bot, "U0SEC1")
+    assert _user_exists(iam, "leaver")
+
+
+def test_an_approval_whose_approver_lost_the_right_does_not_run(make_bot, iam) -> None:
+    """Two approvals needed; the first approver leaves the group before the second approves."""
+    bot = make_bot(TWO_APPROVERS)
+    make_full_user(iam)
+    plan = _plan(bot)
+    bot.press(plan, "Approve", user="U0SEC1")
+    bot.slack.groups["S0SECURITY"].remove("U0SEC1")
+    try:
+        bot.press(_current(bot, plan), "Approve", user="U0SEC2")
+    finally:
+        bot.slack.groups["S0SECURITY"].append("U0SEC1")
+    assert _user_exists(iam, "leaver")
+    assert "no longer has the `approve` permission" in flatten(_current(bot, plan))
+
+
+def test_an_expired_request_shows_it_and_its_buttons_go(make_bot, iam) -> None:
+    now = [datetime(2026, 11, 23, 3, 0, tzinfo=UTC)]
+    bot = make_bot(clock=lambda: now[0])
+    make_full_user(iam)
+    plan = _plan(bot)
+    now[0] += timedelta(minutes=61)
+    shown = bot.slack.wait_for(lambda: "Expired" in (t := flatten(_current(bot, plan))) and t)
+    assert "Approve" not in shown and "Waiting" not in shown
+    bot.press(plan, "Approve", user="U0SEC1")
+    assert "expired" in _told(bot, "U0SEC1")
+    assert _user_exists(iam, "leaver")
+    audit = "\n".join(flatten(m) for m in bot.channel("C0AUDIT"))
+    assert "expired without approval" in audit
+
+
+def test_a_second_replica_does_not_take_over_a_live_run(make_bot, iam, aws) -> None:
+    first = make_bot(state="shared.sqlite3")
+    make_full_user(iam)
+    arranged = len(aws.calls())
+    plan = _plan(first)
+    aws.hold("DeleteAccessKey")
+    first.sender.press(plan, user_id="U0SEC1", label="Approve")
+    assert aws.wait_held("DeleteAccessKey", count=2)
+    second = make_bot(state="shared.sqlite3")  # a rolling restart: the new one is up first
+    second.settle()
+    aws.release("DeleteAccessKey")
+    first.settle()
+    second.settle()
+    assert not _user_exists(iam, "leaver")
+    mutations = [
+        (c.action, tuple(sorted(c.params.items())))
+        for c in aws.calls()[arranged:]
+        if c.action.startswith(("Delete", "Detach", "Remove", "Deactivate"))
+    ]
+    assert len(mutations) == len(set(mutations)), "a change was sent twice"
+    assert aws.count("DeleteUser") == 1
+    done = [m for m in first.channel("C0AUDIT") if "done:" in flatten(m)]
+    assert len(done) == 1
