@@ -81,7 +81,7 @@ class RequestFlow:
     def post(self, request: Request) -> Request:
         """Show a newly opened request in its channel and announce it."""
         self.refresh(request)
-        self.audit(request, f"requested by <@{request.requester}>: {request.reason}")
+        self.audit(request, msg.with_reason(f"requested by <@{request.requester}>", request.reason))
         return request
 
     def refresh(self, request: Request, note: str | None = None) -> None:
@@ -145,7 +145,7 @@ class RequestFlow:
 
     def deny(self, value: str, user: str, reason: str, tell: Callable[[str], None]) -> None:
         outcome = self.services.approvals.deny(value.partition(":")[0], user, reason)
-        self._settle(outcome, tell, f"denied by <@{user}>: {reason}")
+        self._settle(outcome, tell, msg.with_reason(f"denied by <@{user}>", reason))
 
     def retry(self, value: str, user: str, tell: Callable[[str], None]) -> None:
         outcome = self.services.approvals.retry(value.partition(":")[0], user)
