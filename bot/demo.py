@@ -43,6 +43,7 @@ TOUR = Path(__file__).with_name("demo_tour.txt")
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
+_BUTTON = re.compile(r"[0-9]{1,4}")  # ASCII digits: str.isdigit() takes "²", int() does not
 _EMOJI = {
     ":warning:": "⚠",
     ":zzz:": "💤",
@@ -132,7 +133,7 @@ class Terminal:
             reply = self.bot.sender.command(line[4:].strip(), user_id=self.user_id)
             self._show_ack(reply.json)
             self._settle()
-        elif line.isdigit() or line.startswith("press "):
+        elif _BUTTON.fullmatch(line) or line.startswith("press "):
             self._press(line.removeprefix("press ").strip())
         else:
             self._print(["  type /iam <command>, a button number, `as <person>` or `quit`"])
@@ -187,7 +188,7 @@ class Terminal:
         )
 
     def _press(self, which: str) -> None:
-        if not which.isdigit() or not 1 <= int(which) <= len(self._buttons):
+        if not _BUTTON.fullmatch(which) or not 1 <= int(which) <= len(self._buttons):
             self._print(["  no such button"])
             return
         message, button = self._buttons[int(which) - 1]

@@ -71,4 +71,3 @@ def fetch_credential_report(
         sleep(poll_s)
         waited += poll_s
     return get_credential_report(aws)
-

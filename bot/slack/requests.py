@@ -13,6 +13,7 @@ so a Slack failure delays what people see, never what the bot does or records.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -132,7 +133,7 @@ class RequestFlow:
 
     def approve(self, value: str, user: str, tell: Callable[[str], None]) -> None:
         request_id, _, version = value.partition(":")
-        plan_version = int(version) if version.isdigit() else None
+        plan_version = int(version) if re.fullmatch(r"[0-9]{1,9}", version) else None
         outcome = self.services.approvals.approve(request_id, user, plan_version)
         verb = "confirmed" if outcome.request.required == 0 else "approved"
         self._settle(outcome, tell, f"{verb} by <@{user}>")
