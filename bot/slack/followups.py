@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 
-from bot.access.schedule import HELD, RUNNING, WAITING
+from bot.access.schedule import HELD, WAITING
 from bot.iam.inventory import Action
 from bot.slack.commands import rotate
 from bot.slack.commands.keyops import open_delete_key, open_key_request, owned_key
@@ -31,19 +32,14 @@ def register(app: App, flow: RequestFlow) -> None:
         ack()
 
     def clicked(action_id: str, permission: str, fn: Callable[[str, str, str], None]) -> None:
-        def lazy(body: dict[str, Any], respond: Respond) -> None:
+        def lazy(body: dict[str, Any]) -> None:
             user = body["user"]["id"]
             channel = (body.get("channel") or {}).get("id", "")
             try:
                 rules.require(user, permission)
                 fn(body["actions"][0]["value"], user, channel)
             except Exception as exc:
-                answer_failure(
-                    exc,
-                    lambda r: respond(
-                        response_type="ephemeral", replace_original=False, **r.as_kwargs()
-                    ),
-                )
+                answer_failure(exc, lambda reply: flow.tell(body["response_url"], reply.text))
 
         # A row of such buttons (one "Delete" per key) numbers the repeats: see Reply.
         app.action(action_pattern(action_id))(ack=ack_only, lazy=[lazy])
@@ -81,13 +77,9 @@ def register(app: App, flow: RequestFlow) -> None:
 
     def deactivate_anyway(job_id: str, user: str, channel: str) -> None:
         job = flow.scheduler.get(job_id)
-        claimed = flow.scheduler.move(job, RUNNING) if job and job.state == HELD else None
-        if claimed is None:
+        force = partial(rotate.retire_old_key, flow, force=True, by=user)
+        if job is None or job.state != HELD or not flow.scheduler.run(job, force):
             raise UserError("That step is no longer waiting for a decision.")
-        state = rotate.retire_old_key(flow, claimed, force=True, by=user)
-        current = flow.scheduler.get(job_id)
-        if current and current.state == RUNNING:
-            flow.scheduler.move(current, state)
 
     def extend(job_id: str, user: str, channel: str) -> None:
         job = flow.scheduler.get(job_id)

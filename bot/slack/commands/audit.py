@@ -11,7 +11,6 @@ from typing import Any
 
 from croniter import croniter
 
-from bot.access.store import Record
 from bot.iam import audit
 from bot.iam.audit import Finding
 from bot.slack.commands.parse import whole_number
@@ -79,17 +78,16 @@ def scheduled(flow: Any) -> None:
         return
     now = services.clock()
     period: datetime = croniter(cron, now).get_prev(datetime)
-    claim = Record(
-        f"audit-run/{period.isoformat()}", "audit-run", "posted", {"period": period.isoformat()}
-    )
-    if services.store.put_if_version(claim) is None:
+    claim = f"audit-run/{period.isoformat()}"
+    if services.store.get(claim) is not None:
         return  # this period's audit is already out (another replica, or before a restart)
     found, report = run_audit(services, flow.reports, None)
     reply = audit_reply(
         found, generated=report.generated, at=now, users=len(report.rows), full_list_sent=False
     )
-    flow.client.chat_postMessage(channel=channel, **reply.as_kwargs())
-    if services.config.audit.dm_owners:
+    # The outbox entry is the claim: of two replicas only one creates it, and once created
+    # it is delivered (and retried) even if Slack fails now, so no period's report is lost.
+    if flow.outbox.post(channel, reply.as_kwargs(), id=claim) and services.config.audit.dm_owners:
         _tell_owners(flow, found)
 
 
