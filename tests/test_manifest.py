@@ -11,7 +11,7 @@ import yaml
 from slack_sdk import WebClient
 
 from bot.iam.policy import PACKAGE
-from bot.slack.commands import SLASH_COMMAND
+from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS
 
 MANIFEST = yaml.safe_load((Path(__file__).resolve().parent.parent / "manifest.yml").read_text())
 
@@ -76,6 +76,12 @@ def test_every_registered_command_is_declared() -> None:
         "mentions must arrive as <@U...> for /iam keys @person"
     )
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_the_usage_hint_names_every_subcommand() -> None:
+    (iam,) = MANIFEST["features"]["slash_commands"]
+    hinted = set(iam["usage_hint"].replace("·", " ").split())
+    assert hinted == {s.name for s in SUBCOMMANDS} | {"help"}
 
 
 def test_scopes_are_exactly_what_the_calls_need() -> None:
