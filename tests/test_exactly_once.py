@@ -25,12 +25,8 @@ from tests.test_onboard import ONBOARD
 from tests.test_resume import SECRET, _free_port, _serve
 from tests.test_rotation import _current, _key, _posted, _secret, _statuses
 
-# Old keys are deleted an hour after deactivation, without an approval request when the config
-# says so (then DeleteAccessKey runs in the scheduled job itself).
+# Old keys are put up for deletion an hour after deactivation (not while a test looks).
 LATER_DELETE = CONFIG + "rotation: {delete_after_minutes: 60}\n"
-DIRECT_DELETE = LATER_DELETE.replace(
-    "  expire_minutes: 60\n", "  expire_minutes: 60\n  commands:\n    delete-key: {required: 0}\n"
-)
 
 
 def _rotate(bot: Bot, user: str = "dave") -> Message:
@@ -141,6 +137,7 @@ def _served(tmp_path: Path, slack, config: str) -> Iterator[tuple[subprocess.Pop
         "SLACK_API_URL": slack.api_url,
         "IAM_BOT_CONFIG": str(path),
         "IAM_BOT_STATE": f"sqlite:///{tmp_path}/state.sqlite3",
+        "IAM_BOT_LEASE_SECONDS": "2",  # the killed bot's leases run out soon after the restart
     }
     port = _free_port()
     process = _serve(port, env)
@@ -181,7 +178,7 @@ def test_killed_while_creating_the_key_resumes_with_one_key(aws, slack, iam, tmp
     iam.create_user(UserName="dave")
     old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
     plan = _kill_while_held(tmp_path, slack, aws, CONFIG, "CreateAccessKey")
-    assert len(_statuses(iam, "dave")) == 2  # the killed call made a key nobody holds
+    slack.wait_for(lambda: len(_statuses(iam, "dave")) == 2)  # a key nobody holds
 
     shown = _resume(tmp_path, slack, CONFIG, plan)
 
@@ -220,32 +217,57 @@ def test_killed_while_retiring_repeats_nothing_of_the_rotation(
 # --- results of journaled runs ---------------------------------------------------------------
 
 
+def _scheduled_steps(bot: Bot, count: int) -> list[tuple[str, str]]:
+    """(step, state) of the scheduled jobs once ``count`` of them have ended."""
+
+    def ended() -> list[tuple[str, str]]:
+        jobs = bot.store.list_by_state("schedule", ["failed", "done"])
+        return [(j.data["step"], j.state) for j in jobs] if len(jobs) == count else []
+
+    return bot.slack.wait_for(ended)
+
+
+def test_a_failed_deactivation_of_the_old_key_is_told_and_can_be_retried(
+    make_bot, iam, aws
+) -> None:
+    bot = make_bot(LATER_DELETE, clock=lambda: datetime.now(UTC) + timedelta(minutes=1))
+    iam.create_user(UserName="dave")
+    old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    aws.fail("UpdateAccessKey", code="AccessDenied", status=403)
+
+    plan = _rotate(bot)
+
+    assert _scheduled_steps(bot, 1) == [("retire-old-key", "failed")]
+    failed = _current(bot, plan)
+    shown = flatten(failed)
+    assert f"Could not deactivate access key `{old}`" in shown and "AccessDenied" in shown
+    assert "deactivated;" not in shown and _statuses(iam, "dave")[old] == "Active"
+
+    bot.press(failed, "Deactivate now", user="U0ALICE")  # the retry the message offers
+    bot.press(_posted(bot, "Deactivate the access key"), "Confirm", user="U0ALICE")
+    assert _statuses(iam, "dave")[old] == "Inactive"
+
+
 def test_a_failed_deletion_of_the_old_key_is_told_and_can_be_retried(make_bot, iam, aws) -> None:
     now = [datetime.now(UTC) + timedelta(minutes=1)]  # the new key is due for retiring now
-    bot = make_bot(DIRECT_DELETE, clock=lambda: now[0])
+    bot = make_bot(LATER_DELETE, clock=lambda: now[0])
     iam.create_user(UserName="dave")
     old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
     plan = _rotate(bot)
     assert _statuses(iam, "dave")[old] == "Inactive"
+    now[0] += timedelta(minutes=61)
+    deletion = bot.slack.wait_for(
+        lambda: [m for m in bot.channel() if "Delete the access key" in flatten(m)]
+    )[0]
+    assert _scheduled_steps(bot, 2) == [("retire-old-key", "done"), ("delete-old-key", "done")]
     aws.fail("DeleteAccessKey", code="AccessDenied", status=403)
 
-    now[0] += timedelta(minutes=61)
-    failed = bot.slack.wait_for(
-        lambda: _current(bot, plan) if "Could not" in flatten(_current(bot, plan)) else None
-    )
-    bot.settle()
+    bot.press(deletion, "Approve", user="U0SEC1")
 
-    shown = flatten(failed)
-    assert f"Could not delete access key `{old}`" in shown and "Injected failure" in shown
-    assert "deleted." not in shown
-    assert _statuses(iam, "dave")[old] == "Inactive"  # still there
-
-    def ended() -> list[tuple[str, str]]:
-        jobs = bot.store.list_by_state("schedule", ["failed", "done"])
-        return [(j.data["step"], j.state) for j in jobs] if len(jobs) == 2 else []
-
-    assert bot.slack.wait_for(ended) == [("retire-old-key", "done"), ("delete-old-key", "failed")]
-
-    bot.press(failed, "Delete key", user="U0ALICE")  # the retry the message offers
-    bot.press(_posted(bot, "Delete the access key"), "Confirm", user="U0ALICE")
+    shown = flatten(_current(bot, deletion))
+    assert "Injected failure (AccessDenied)" in shown and "Retry" in shown
+    assert "deleted" not in shown and "deleted" not in flatten(_current(bot, plan))
+    assert old in _statuses(iam, "dave")
+    bot.press(_current(bot, deletion), "Retry", user="U0SEC2")
+    assert f"`{old}` deleted" in flatten(_current(bot, deletion))
     assert old not in _statuses(iam, "dave")

@@ -6,7 +6,7 @@
    lost, a crash mid-call) is found and deleted (see ``create_delivered_key``).
 3. After the grace period (a scheduled step in the store), check the old key is no longer
    used; if it is, hold and ask ("deactivate anyway" / "extend"); else deactivate it.
-4. After a second period, delete it, through an approval request unless config says none.
+4. After a second period, ask for approval to delete it (a key's deletion always needs one).
 
 Every step, from the key's creation to the deletion request, is journaled in the rotation's
 journal, and what it makes (a scheduled job, the delete-key request) is looked up before it is
@@ -176,7 +176,7 @@ class KeyChange(enum.StrEnum):
     SCHEDULE_DELETE = "schedule the deletion of"
     NOTE_DEACTIVATED = "announce the deactivation of"
     ASK_DELETE = "ask for approval to delete"
-    NOTE_DELETE = "announce the deletion of"
+    NOTE_DELETE = "announce the deletion request of"
 
 
 def _run_once(
@@ -403,30 +403,24 @@ def _button(label: str, action_id: str, user: str, key: str) -> dict[str, str]:
 
 
 def delete_old_key(flow: RequestFlow, job: Job) -> str:
-    """Scheduled: delete the retired key, through an approval request if config wants one.
+    """Scheduled: ask for approval to delete the retired key (deleting a key always needs a
+    second person), and say so on the rotation's message.
 
-    Safe to repeat: the deletion (or the approval request) and its announcement are journaled
-    steps of the rotation. A failed deletion is announced as failed, with a button to try
-    again, and the job ends failed."""
-    services = flow.services
-    request = services.approvals.get(job.request_id)
+    Safe to repeat: both are journaled steps of the rotation, and the request is looked up
+    before it is opened. If either fails, the message says so, with a button to ask again,
+    and the job ends failed."""
+    request = flow.services.approvals.get(job.request_id)
     old = job.data["old_key"]
-    direct = services.config.approvals.required_for("delete-key") == 0
-    first = Step(Action.DELETE_ACCESS_KEY if direct else KeyChange.ASK_DELETE, old, 1)
-    done = f"Old key `{old}` deleted." if direct else f"Deletion of `{old}` posted for approval."
 
     def do(step: Step) -> None:
         match step.action:
-            case Action.DELETE_ACCESS_KEY:
-                run_step(services.aws, request.target, step)
             case KeyChange.ASK_DELETE:
                 _ask_delete_once(flow, request, old)
             case KeyChange.NOTE_DELETE:
-                note(flow, request.id, f":wastebasket: {done}")
+                note(flow, request.id, f":wastebasket: Deletion of `{old}` posted for approval.")
 
-    if problem := _failure(
-        _run_once(flow, request.id, [first, Step(KeyChange.NOTE_DELETE, old, 2)], do)
-    ):
+    steps = [Step(KeyChange.ASK_DELETE, old, 1), Step(KeyChange.NOTE_DELETE, old, 2)]
+    if problem := _failure(_run_once(flow, request.id, steps, do)):
         note(
             flow,
             request.id,
