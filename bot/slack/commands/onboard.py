@@ -27,6 +27,7 @@ from bot.slack.commands.keyops import create_delivered_key
 from bot.slack.commands.parse import TargetKind, target
 from bot.slack.context import Request as SlackRequest
 from bot.slack.context import Services
+from bot.slack.messages.common import escape
 from bot.slack.replies import UserError
 from bot.slack.requests import RequestFlow, RunReport
 
@@ -77,7 +78,7 @@ def parse(args: tuple[str, ...]) -> OnboardArgs:
                 raise _usage("`--for` names one person. ")
             person = named
         elif word.startswith("--"):
-            raise _usage(f"`{word}` is not an option of onboard. ")
+            raise _usage(f"`{escape(word)}` is not an option of onboard. ")
         elif word.startswith("<"):
             raise _usage("A mention goes after `--for`. ")
         else:
