@@ -9,6 +9,11 @@ from urllib.parse import unquote
 from bot.iam.aws import Aws
 from bot.iam.models import Group, InlinePolicy, ManagedPolicy
 
+# AWS's managed policy that lets a user change their own password: a new console user needs it
+# to set the password they must reset. The only policy the bot ever attaches.
+CHANGE_PASSWORD = "IAMUserChangePassword"
+CHANGE_PASSWORD_ARN = f"arn:aws:iam::aws:policy/{CHANGE_PASSWORD}"
+
 
 def _document(doc: str | dict[str, Any]) -> dict[str, Any]:
     # botocore decodes policy documents; a raw answer is URL-encoded JSON.

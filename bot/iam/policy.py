@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, parse_config
+from bot.iam.policies import CHANGE_PASSWORD_ARN
 
 PACKAGE = Path(__file__).resolve().parent.parent
 _GATEWAY_METHODS = {"call", "pages", "items"}
@@ -183,8 +184,6 @@ def attachable_policies() -> tuple[str, ...]:
     """The managed policies a command attaches to a user: onboarding's ``IAMUserChangePassword``
     (so a new user can set the password it must reset). AttachUserPolicy is allowed for these
     only: a bot that may attach any policy could make any user an administrator."""
-    from bot.slack.commands.onboard import CHANGE_PASSWORD_ARN
-
     return (CHANGE_PASSWORD_ARN,)
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import enum
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.access.approvals import Request
 from bot.access.journal import finished_steps, run_journaled
-from bot.iam import account, credentials, errors, keys, policies, secrets, users
+from bot.iam import account, errors, keys, policies, secrets, users
 from bot.iam.inventory import Step
 from bot.iam.models import Group, User, now
 from bot.iam.names import group_name, user_name
@@ -36,8 +35,6 @@ log = logging.getLogger(__name__)
 USAGE = "onboard <user> [group ...] [--console] [--key] [--for @person]"
 COMMAND = "onboard"
 MAX_GROUPS = 10  # IAM's quota of groups per user
-CHANGE_PASSWORD = "IAMUserChangePassword"
-CHANGE_PASSWORD_ARN = f"arn:aws:iam::aws:policy/{CHANGE_PASSWORD}"
 CREATED_BY, REQUEST_TAG = "created-by", "iam-bot:request"
 
 
@@ -121,7 +118,8 @@ def plan_steps(plan: dict[str, Any], services: Services) -> list[Step]:
         secret = config.onboarding.secret_name.format(user=user)
         note = f"reset required at first sign-in; stored in Secrets Manager as `{secret}`"
         steps.append(Step(Act.CREATE_PASSWORD, user, 2, note))
-        steps.append(Step(Act.ATTACH_POLICY, CHANGE_PASSWORD, 2, "so they can set their own"))
+        own = "so they can set their own"
+        steps.append(Step(Act.ATTACH_POLICY, policies.CHANGE_PASSWORD, 2, own))
     if plan["access_key"]:
         secret = config.rotation.secret_name.format(user=user)
         steps.append(Step(Act.CREATE_KEY, user, 2, f"stored in Secrets Manager as `{secret}`"))
@@ -200,7 +198,7 @@ class _Run:
             case Act.CREATE_PASSWORD:
                 self.create_password()
             case Act.ATTACH_POLICY:
-                policies.attach_policy(self.aws, self.user, CHANGE_PASSWORD_ARN)
+                policies.attach_policy(self.aws, self.user, policies.CHANGE_PASSWORD_ARN)
             case Act.CREATE_KEY:
                 new = create_delivered_key(
                     self.services, self.request.id, step.id, self.user, keys_before=()
@@ -238,32 +236,15 @@ class _Run:
         return found.tags.get(REQUEST_TAG) == self.request.id
 
     def create_password(self) -> None:
-        """Into Secrets Manager first, then IAM: if IAM fails, the secret holds a password that
-        opens nothing, and the next attempt replaces both."""
         config = self.services.config
-        policy, url = self.aws.run_all(
-            lambda: account.password_policy(self.aws), lambda: self._console_url()
-        )
-        password = credentials.generate_password(policy)
-        value = {"UserName": self.user, "Password": password}
-        if url:
-            value["ConsoleUrl"] = url
-        arn = secrets.store_secret(
+        url = self._console_url()
+        arn = secrets.issue_console_password(
             self.aws,
+            self.user,
             config.onboarding.secret_name.format(user=self.user),
-            value,
             kms_key_id=config.rotation.kms_key_id,
-            token=str(uuid.uuid4()),  # a new password is a new version
-            description=f"Console password of IAM user {self.user}, delivered by iam-bot",
-            tags={"iam-bot:user": self.user},
+            console_url=url,
         )
-        try:
-            credentials.create_login_profile(self.aws, self.user, password, reset_required=True)
-        except errors.Conflict as exc:
-            if exc.code != "EntityAlreadyExists":
-                raise
-            # An earlier attempt's profile (its answer lost): the stored password replaces it.
-            credentials.set_password(self.aws, self.user, password, reset_required=True)
         self.services.approvals.note(
             self.request.id, password_secret_arn=arn, console_url=url or ""
         )
