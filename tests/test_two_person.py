@@ -174,3 +174,27 @@ def test_a_second_replica_does_not_take_over_a_live_run(make_bot, iam, aws) -> N
     assert aws.count("DeleteUser") == 1
     done = [m for m in first.channel("C0AUDIT") if "done:" in flatten(m)]
     assert len(done) == 1
+
+
+def test_a_scheduled_step_checks_protection_again(make_bot, iam, aws) -> None:
+    """A rotation confirmed before the user was protected: the old key is not deactivated
+    when its grace period ends, and the message says why."""
+    now = [datetime.now(UTC)]
+    config = CONFIG.replace("[break-glass-admin]", '[break-glass-admin, "tag:protected"]')
+    bot = make_bot(config + "rotation: {grace_minutes: 60}\n", clock=lambda: now[0])
+    iam.create_user(UserName="dave")
+    old = iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"]
+    bot.command("rotate dave", user="U0ALICE")
+    plan = bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks])[-1]
+    bot.press(plan, "Confirm", user="U0ALICE")
+    iam.tag_user(UserName="dave", Tags=[{"Key": "protected", "Value": "yes"}])
+    now[0] += timedelta(minutes=61)
+    shown = bot.slack.wait_for(
+        lambda: "not deactivated" in (t := flatten(_current(bot, plan))) and t
+    )
+    assert "is a protected user" in shown
+    statuses = {
+        k["AccessKeyId"]: k["Status"]
+        for k in iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]
+    }
+    assert statuses[old] == "Active"

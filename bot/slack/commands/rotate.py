@@ -331,9 +331,12 @@ def retire_old_key(flow: RequestFlow, job: Job, *, force: bool = False, by: str 
     old, request_id = job.data["old_key"], job.request_id
     deactivate = Step(Action.DEACTIVATE_ACCESS_KEY, old, 1)
     already = deactivate.id in finished_steps(services.store, request_id)
+    request = services.approvals.get(request_id)
+    if not already and (why := flow.still_allowed(request)):  # the rules, as they stand now
+        note(flow, request_id, f":no_entry: Old key `{old}` not deactivated: {why}")
+        return FAILED
     if not force and not already and (use := _old_key_in_use(flow, job)):
         return _hold(flow, job, use)
-    request = services.approvals.get(request_id)
     anyway = f" by <@{by}>, although recently used" if force else ""
 
     def do(step: Step) -> None:
