@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: $(STAMP)  ## the bot on an embedded AWS (moto) and Slack, in the terminal
-	$(BIN)/iam-bot demo $(if $(SCRIPT),--script $(SCRIPT))
+	$(BIN)/python -m sandbox.demo $(if $(SCRIPT),--script $(SCRIPT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -23,7 +23,7 @@ test: lint  ## lint, then every test
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  ## the benchmarks in bench/, each printing its figures
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/*.py; do PYTHONPATH=. $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import boto3
 
-from bot.sandbox.harness import point_boto3_at
-from bot.sandbox.process import SandboxProcess
-from bot.sandbox.slack_api import FakeSlack
-from bot.sandbox.slack_requests import SlackSender
+from sandbox.harness import point_boto3_at
+from sandbox.process import SandboxProcess
+from sandbox.slack_api import FakeSlack
+from sandbox.slack_requests import SlackSender
 
 CONCURRENT = 50
 AWS_DELAY_S = 1.0

@@ -17,9 +17,9 @@ import boto3
 
 from bot.iam import audit as audit_module
 from bot.iam.aws import Aws
-from bot.sandbox.aws import FaithfulAws
-from bot.sandbox.harness import point_boto3_at
 from bot.slack.messages.audit import WORST
+from sandbox.aws import FaithfulAws
+from sandbox.harness import point_boto3_at
 
 USERS = 1000
 DELAY_S = 0.005

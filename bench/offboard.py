@@ -20,9 +20,9 @@ from bot.access.journal import run_journaled
 from bot.access.store import SqliteStore
 from bot.iam.aws import Aws
 from bot.iam.inventory import removal_steps, run_step, take_inventory
-from bot.sandbox.harness import point_boto3_at
-from bot.sandbox.process import SandboxProcess
-from bot.sandbox.seed import attach_everything
+from sandbox.harness import point_boto3_at
+from sandbox.process import SandboxProcess
+from sandbox.seed import attach_everything
 
 DELAY_S = 0.05
 SHAPE = {  # 2+1+2+3+2+1+4+8+8 = 31 attachments, plus the boundary and tags

@@ -122,16 +122,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    try:
-        from bot.demo import run_demo
-    except ImportError as exc:  # the production image has no moto
-        raise ConfigError(
-            f"the demo needs the demo extra: pip install 'iam-bot[demo]' ({exc.name})"
-        ) from None
-    return run_demo(script=args.script)
-
-
 def _policy(_: argparse.Namespace) -> int:
     """The policy for the config the bot will run with (``IAM_BOT_CONFIG``): its secret name
     templates and KMS key are part of the policy."""
@@ -152,15 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         "--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)"
     )
     serve.set_defaults(run=_serve)
-    demo = sub.add_parser("demo", help="try the bot in the terminal: embedded AWS and Slack")
-    demo.add_argument("--script", help="run the commands in FILE (one per line) and exit")
-    demo.set_defaults(run=_demo)
     policy = sub.add_parser(
         "policy", help="print the IAM policy the bot needs (for the config in IAM_BOT_CONFIG)"
     )
     policy.set_defaults(run=_policy)
     args = parser.parse_args(argv)
-    setup_logging("WARNING" if args.command == "demo" else "INFO")
+    setup_logging("INFO")
     # botocore announces where it found credentials at every start; startup logs who the bot
     # acts as instead, from sts:GetCallerIdentity.
     logging.getLogger("botocore").setLevel(logging.WARNING)

@@ -18,10 +18,10 @@ import boto3
 import pytest
 
 from bot.logs import RedactSecrets
-from bot.sandbox.aws import FaithfulAws
-from bot.sandbox.harness import RunningBot, point_boto3_at, start_bot
-from bot.sandbox.slack_api import FakeSlack, Message
-from bot.sandbox.slack_requests import Reply
+from sandbox.aws import FaithfulAws
+from sandbox.harness import RunningBot, point_boto3_at, start_bot
+from sandbox.slack_api import FakeSlack, Message
+from sandbox.slack_requests import Reply
 
 PEOPLE = {
     "U0ALICE": {"name": "alice", "email": "alice@example.com"},

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.sandbox.seed import enable_virtual_mfa
+from sandbox.seed import enable_virtual_mfa
 from tests.conftest import CONFIG, flatten
 
 NOW = datetime.now(UTC)

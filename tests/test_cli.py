@@ -11,11 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(
-    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+    *args: str, env: dict[str, str] | None = None, stdin: str = "", module: str = "bot"
 ) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IAM_BOT_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", module, *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -30,7 +30,7 @@ def test_demo_script_shows_keys_and_a_full_approval(tmp_path: Path) -> None:
     script.write_text(
         "/iam keys dave\n/iam offboard carol left\n1\nas seclead\n1\n/iam history carol\n/iam keys carol\n"
     )
-    result = _run("demo", "--script", str(script))
+    result = _run("--script", str(script), module="sandbox.demo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "== Access keys of dave ==" in out and "Two active keys" in out and "400 days" in out
@@ -42,11 +42,21 @@ def test_demo_script_shows_keys_and_a_full_approval(tmp_path: Path) -> None:
 
 
 def test_demo_without_a_terminal_plays_the_tour() -> None:
-    result = _run("demo")
+    result = _run(module="sandbox.demo")
     assert result.returncode == 0, result.stderr
     assert (
         "alice> /iam keys alice" in result.stdout and "== Access keys of alice ==" in result.stdout
     )
+
+
+def test_demo_names_a_missing_script_in_one_line(tmp_path: Path) -> None:
+    result = _run("--script", str(tmp_path / "nothing.txt"), module="sandbox.demo")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"demo: no such script file: {tmp_path / 'nothing.txt'}"
+
+
+def test_the_shipped_cli_has_no_demo() -> None:
+    assert _run("demo").returncode == 2  # the demo lives with the test peers, outside the package
 
 
 def test_policy_command_prints_the_shipped_policy() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from bot.sandbox.aws import is_mutating
-from bot.sandbox.seed import Attached, attach_everything
+from sandbox.aws import is_mutating
+from sandbox.seed import Attached, attach_everything
 from tests.conftest import Bot, flatten, leaks
 
 USER = "leaver"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.slack_api import Message
-from bot.sandbox.slack_requests import SlackSender
+from sandbox.slack_api import Message
+from sandbox.slack_requests import SlackSender
 from tests.conftest import CONFIG, Bot, flatten
 from tests.test_onboard import ONBOARD
 from tests.test_resume import SECRET, _free_port, _serve

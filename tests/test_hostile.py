@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.logs import setup_logging
-from bot.sandbox.slack_api import Message
+from sandbox.slack_api import Message
 from tests.conftest import Bot, flatten
 
 PINGS_AND_LINKS = (

@@ -13,7 +13,7 @@ import pytest
 from bot.iam import account, credentials, errors, inventory, keys, policies, users
 from bot.iam.aws import Aws
 from bot.iam.models import KeyStatus, MfaKind
-from bot.sandbox.seed import attach_everything
+from sandbox.seed import attach_everything
 
 DOC = {
     "Version": "2012-10-17",

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.sandbox.aws import is_mutating
-from bot.sandbox.seed import Attached, attach_everything
+from sandbox.aws import is_mutating
+from sandbox.seed import Attached, attach_everything
 from tests.conftest import Bot, flatten
 
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from bot.config import ConfigError, parse_config
 from bot.iam.errors import InvalidInput
 from bot.logs import redact
-from bot.sandbox.aws import is_mutating
 from bot.slack.commands import onboard
 from bot.slack.replies import UserError
+from sandbox.aws import is_mutating
 from tests.conftest import CONFIG, Bot, flatten, leaks
 
 ONBOARD = CONFIG.replace("permissions:\n", "permissions:\n  onboard: [S0SECURITY, U0ALICE]\n")

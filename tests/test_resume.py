@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bot.sandbox.slack_requests import SlackSender
+from sandbox.slack_requests import SlackSender
 from tests.conftest import CONFIG, flatten
 from tests.test_offboard import make_full_user
 

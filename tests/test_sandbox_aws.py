@@ -22,8 +22,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.paginate import Paginator
 
-from bot.sandbox.aws import PAGED_ACTIONS, REDACTED, FaithfulAws
-from bot.sandbox.seed import DEMO_PEOPLE, certificate, seed_demo, ssh_public_key
+from sandbox.aws import PAGED_ACTIONS, REDACTED, FaithfulAws
+from sandbox.seed import DEMO_PEOPLE, certificate, seed_demo, ssh_public_key
 
 NOW = datetime.now(UTC)
 POLICY = json.dumps(

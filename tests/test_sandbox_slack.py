@@ -27,8 +27,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.sandbox.slack_api import RESPONSE_URL_USES, ApiCall, FakeSlack, Message
-from bot.sandbox.slack_requests import SlackSender
+from sandbox.slack_api import RESPONSE_URL_USES, ApiCall, FakeSlack, Message
+from sandbox.slack_requests import SlackSender
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 USERS = {

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.access.store import SqliteStore
-from bot.sandbox.aws import FaithfulAws
-from bot.sandbox.slack_api import FakeSlack
+from sandbox.aws import FaithfulAws
+from sandbox.slack_api import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.sandbox.seed import ssh_public_key
+from sandbox.seed import ssh_public_key
 from tests.conftest import CONFIG, Bot, flatten
 from tests.test_offboard import _current, _user_exists, make_full_user
 

@@ -27,8 +27,6 @@ _GATEWAY_METHODS = {"call", "pages", "items"}
 # Where commands start: bot/slack/ (every Slack listener, executor and scheduled job) and the
 # CLI (startup's check of the bot's AWS identity).
 ENTRY_POINTS = ("slack", "cli.py")
-# The sandbox is the demo's and tests' own fake AWS, never run against a real account.
-_NOT_SHIPPED = {"sandbox"}
 
 
 def _literal(node: ast.AST) -> str | None:
@@ -102,9 +100,6 @@ def _units(root: Path) -> tuple[dict[str, _Unit], set[str]]:
     units: dict[str, _Unit] = {}
     entry: set[str] = set()
     for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root).parts
-        if _NOT_SHIPPED.intersection(relative):
-            continue
         module = _module_name(root, path)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         definitions = [n for n in tree.body if isinstance(n, _DEFINITION)]
@@ -118,7 +113,7 @@ def _units(root: Path) -> tuple[dict[str, _Unit], set[str]]:
             units[name] = _Unit(
                 frozenset(gateway_calls(node)), frozenset(_references(node, resolve))
             )
-        if relative[0] in ENTRY_POINTS:
+        if path.relative_to(root).parts[0] in ENTRY_POINTS:
             entry.update(pieces)
     return units, entry
 

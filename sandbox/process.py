@@ -2,7 +2,7 @@
 
 moto, the faithful layer and the bot all do CPU work per call; in one process they take turns
 on one interpreter lock, so a benchmark would mostly measure that contention. Real AWS does its
-work elsewhere: so does this. Run as ``python -m bot.sandbox.process``; controlled over stdin.
+work elsewhere: so does this. Run as ``python -m sandbox.process``; controlled over stdin.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bot.sandbox.aws import FaithfulAws
+from sandbox.aws import FaithfulAws
 
 
 def serve() -> None:
@@ -29,7 +29,7 @@ def serve() -> None:
 class SandboxProcess:
     def __init__(self) -> None:
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "bot.sandbox.process"],
+            [sys.executable, "-m", "sandbox.process"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -1,4 +1,4 @@
-"""`iam-bot demo`: the real bot on an embedded AWS and Slack, driven from the terminal.
+"""`python -m sandbox.demo` (`make demo`): the real bot on an embedded AWS and Slack.
 
 Everything production runs, runs here: the Bolt app behind the waitress HTTP server, receiving
 slash commands and button presses signed with the real scheme, calling IAM through boto3. Only
@@ -8,6 +8,7 @@ API records what the bot posts, which this module renders as text.
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 import tempfile
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox.aws import FaithfulAws
-from bot.sandbox.harness import RunningBot, point_boto3_at, start_bot
-from bot.sandbox.seed import DEMO_PEOPLE, seed_demo
-from bot.sandbox.slack_api import FakeSlack, Message
+from bot.logs import setup_logging
+from sandbox.aws import FaithfulAws
+from sandbox.harness import RunningBot, point_boto3_at, start_bot
+from sandbox.seed import DEMO_PEOPLE, seed_demo
+from sandbox.slack_api import FakeSlack, Message
 
 DEMO_CONFIG = """\
 permissions:
@@ -236,3 +238,24 @@ def run_demo(script: str | None = None) -> int:
         finally:
             bot.stop()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.demo",
+        description="iam-bot on an embedded AWS (moto) and Slack, in the terminal.",
+    )
+    parser.add_argument("--script", help="run the commands in FILE (one per line) and exit")
+    args = parser.parse_args(argv)
+    if args.script and not Path(args.script).is_file():
+        print(f"demo: no such script file: {args.script}", file=sys.stderr)
+        return 2
+    setup_logging("WARNING")
+    try:
+        return run_demo(script=args.script)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Demo data: a small, realistic account for ``iam-bot demo`` (and tests that want one).
+"""Demo data: a small, realistic account for the demo (``make demo``) (and tests that want one).
 
 Everything is created through boto3 against the faithful layer, like any client would, except
 what no API can set (key ages and last use, user ages), which is backdated inside moto. Each
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from bot.sandbox.aws import FaithfulAws
+from sandbox.aws import FaithfulAws
 
 #: Slack user id -> (display name, e-mail) of the demo's people. The security lead has no IAM
 #: user; dave is linked by his e-mail's local part only (no tags).

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
-from bot.sandbox.slack_api import (
+from sandbox.slack_api import (
     APP_ID,
     BOT_ID,
     MESSAGE_BLOCKS,

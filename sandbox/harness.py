@@ -18,11 +18,11 @@ from bot.access.approvals import utc_now
 from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore
 from bot.config import Settings, parse_config
-from bot.sandbox.slack_api import FakeSlack
-from bot.sandbox.slack_requests import SlackSender
 from bot.slack.app import build_app
 from bot.slack.jobs import Jobs
 from bot.slack.server import HttpServer
+from sandbox.slack_api import FakeSlack
+from sandbox.slack_requests import SlackSender
 
 
 def point_boto3_at(endpoint_url: str) -> None:
