@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from croniter import croniter
 
+from bot.ops.operation import Operation
+
 PERMISSIONS = (
     "keys",  # read a user's keys, whois
     "rotate",  # rotate keys
@@ -41,22 +43,6 @@ class ConfigError(Exception):
     """A setting is missing or invalid; the message names it and never contains its value."""
 
 
-# Every operation that goes through a request, by the name ``approvals.commands`` uses.
-OPERATIONS = (
-    "offboard",
-    "onboard",
-    "rotate",
-    "deactivate",
-    "delete-key",
-    "account-alias",
-    "enable",
-)
-# Reversible or requester-driven commands are confirmed by the requester unless config says
-# otherwise; everything else needs ``approvals.required`` approvers.
-REQUESTER_CONFIRMS = {"rotate": 0, "deactivate": 0, "account-alias": 0}
-# Deleting a user or a key, and giving a disabled user its credentials back, always need a
-# second person: config may ask for more approvers, never for none.
-NEEDS_APPROVER = frozenset({"offboard", "delete-key", "enable"})
 MAX_APPROVERS = 10
 # Upper bounds keep every duration far inside what datetime arithmetic can hold (a huge value
 # would pass here and fail every later command with OverflowError).
@@ -72,7 +58,8 @@ class Approvals:
     commands: Mapping[str, int] = field(default_factory=dict)
 
     def required_for(self, command: str) -> int:
-        return self.commands.get(command, REQUESTER_CONFIRMS.get(command, self.required))
+        default = 0 if Operation(command).requester_confirms else self.required
+        return self.commands.get(command, default)
 
 
 @dataclass(frozen=True)
@@ -217,13 +204,13 @@ def _approval_rules(raw: dict[str, Any], required: int) -> dict[str, int]:
     overrides = {}
     for command, rule in _mapping(raw, "approvals.commands").items():
         where = f"approvals.commands.{command}"
-        if command not in OPERATIONS:
-            known = ", ".join(sorted(OPERATIONS))
+        if command not in set(Operation):
+            known = ", ".join(sorted(Operation))
             raise _fail("approvals.commands", f"unknown command {command!r} (known: {known})")
         rule = _mapping(rule, where)
         _known_keys(rule, where, {"required"})
         value = _count(rule.get("required"), f"{where}.required", required, 0, MAX_APPROVERS)
-        if command in NEEDS_APPROVER and value < 1:
+        if Operation(command).needs_approver and value < 1:
             raise _fail(f"{where}.required", "must be at least 1: someone other than the requester")
         overrides[command] = value
     return overrides

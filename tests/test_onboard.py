@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from bot.config import ConfigError, parse_config
 from bot.iam.errors import InvalidInput
 from bot.logs import redact
+from bot.ops.context import UserError
 from bot.slack.commands import onboard
-from bot.slack.replies import UserError
 from sandbox.aws import is_mutating
 from tests.conftest import CONFIG, Bot, flatten, leaks
 

@@ -21,23 +21,18 @@ from bot.access.rules import Denied, Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import Store, open_store
 from bot.config import Config, Settings
+from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.keys import caller_identity
+from bot.ops.context import Ops, Services
+from bot.ops.registry import schedule_all
+from bot.ops.runner import Runner
 from bot.slack import commands, followups, requests
-from bot.slack.commands import (
-    account,
-    audit,
-    deactivate,
-    enable,
-    keyops,
-    offboard,
-    onboard,
-    rotate,
-)
-from bot.slack.context import Services
+from bot.slack.commands import audit
 from bot.slack.jobs import Jobs
+from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import Outbox, retry_handlers
-from bot.slack.requests import RequestFlow
+from bot.slack.requests import Decisions
 
 log = logging.getLogger(__name__)
 
@@ -107,34 +102,25 @@ def build_app(
         clock,
         lease,
     )
-    flow = RequestFlow(
+    outbox = Outbox(services.store, client, listener_pool.submit)
+    notifier = SlackNotifier(config, services.approvals, client, outbox)
+    ops = Ops(
         services,
-        client,
         # The tick also takes over runs whose lease ran out: tick at least once per lease.
         scheduler
         or Scheduler(services.store, services.clock, poll_s=min(30.0, lease.seconds), leases=lease),
-        Outbox(services.store, client, listener_pool.submit),
-        listener_pool.submit,
+        notifier,
+        CredentialReports(services.aws, services.clock),
     )
-    flow.executors.update(
-        {
-            offboard.COMMAND: offboard.execute,
-            enable.COMMAND: enable.execute,
-            onboard.COMMAND: onboard.execute,
-            deactivate.COMMAND: deactivate.execute,
-            rotate.COMMAND: rotate.execute,
-            "delete-key": keyops.execute_delete_key,
-            account.COMMAND: account.execute,
-        }
-    )
-    flow.scheduler.on_tick += [flow.tick, lambda: audit.scheduled(flow)]
-    rotate.register_schedule(flow, flow.scheduler)
-    app.middleware(channel_rule(flow))
-    commands.register(app, services, flow)
-    requests.register(app, flow)
-    followups.register(app, flow)
-    listener_pool.submit(flow.recover)
-    flow.scheduler.start()
+    runner = Runner(ops, listener_pool.submit)
+    schedule_all(ops)
+    ops.scheduler.on_tick += [runner.tick, outbox.deliver_due, lambda: audit.scheduled(ops, outbox)]
+    app.middleware(channel_rule(services.rules, notifier))
+    commands.register(app, ops, notifier)
+    requests.register(app, Decisions(services.approvals, runner, notifier))
+    followups.register(app, ops, notifier)
+    listener_pool.submit(runner.recover)
+    ops.scheduler.start()
 
     @app.error
     def log_unhandled(error: Exception) -> None:
@@ -143,19 +129,19 @@ def build_app(
     return app
 
 
-def channel_rule(flow: RequestFlow) -> Callable[..., Any]:
+def channel_rule(rules: Rules, notifier: SlackNotifier) -> Callable[..., Any]:
     """The ``channels`` rule for every button and modal, as the router applies it to commands:
     a click from a channel where /iam does not work is answered and goes no further."""
 
     def middleware(body: dict[str, Any], next: Callable[[], Any]) -> Any:
-        if body.get("type") != "block_actions" or not flow.services.config.channels:
+        if body.get("type") != "block_actions" or not rules.config.channels:
             return next()
         channel = (body.get("channel") or {}).get("id", "")
         try:
-            flow.services.rules.require_channel(channel)
+            rules.require_channel(channel)
         except Denied as denied:
             if body.get("response_url"):
-                flow.tell(body["response_url"], str(denied))
+                notifier.tell(body["response_url"], str(denied))
             return BoltResponse(status=200, body="")
         return next()
 

@@ -1,34 +1,13 @@
-"""What every Slack handler gets: the services it may use and the request it is answering."""
+"""What a slash command's handler gets, after the ack: who asked, where, the words, and the
+workflows' world to act in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from bot.access.approvals import Approvals
-from bot.access.identity import IdentityMap
-from bot.access.rules import Rules
-from bot.access.store import Store
-from bot.config import Config
-from bot.iam.aws import Aws
-
-if TYPE_CHECKING:
-    from bot.slack.requests import RequestFlow
-
-
-@dataclass(frozen=True)
-class Services:
-    """Long-lived collaborators, built once at startup and shared by every request."""
-
-    config: Config
-    aws: Aws
-    rules: Rules
-    identity: IdentityMap
-    store: Store
-    approvals: Approvals
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+from bot.ops.context import Ops
 
 
 @dataclass(frozen=True)
@@ -40,4 +19,4 @@ class Request:
     args: tuple[str, ...]
     respond: Callable[..., Any]
     client: Any
-    flow: RequestFlow
+    ops: Ops

@@ -16,17 +16,18 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.access.schedule import HELD, WAITING
-from bot.iam.inventory import Action
-from bot.slack.commands import rotate
-from bot.slack.commands.keyops import open_delete_key, open_key_request, owned_key
+from bot.ops import deactivate, delete_key, rotate
+from bot.ops.context import Ops, UserError
+from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.keys import owned_key
+from bot.slack.commands.rotate import two_keys_reply
 from bot.slack.messages.common import action_pattern
-from bot.slack.messages.keys import DEACTIVATE_NOW, DELETE_KEY, ROTATE_NOW
-from bot.slack.replies import UserError, answer_failure
-from bot.slack.requests import RequestFlow
+from bot.slack.notifier import SlackNotifier
+from bot.slack.replies import answer_failure
 
 
-def register(app: App, flow: RequestFlow) -> None:
-    rules = flow.services.rules
+def register(app: App, ops: Ops, notifier: SlackNotifier) -> None:
+    rules = ops.services.rules
 
     def ack_only(ack: Ack) -> None:
         ack()
@@ -39,64 +40,50 @@ def register(app: App, flow: RequestFlow) -> None:
                 rules.require(user, permission)
                 fn(body["actions"][0]["value"], user, channel)
             except Exception as exc:
-                answer_failure(exc, lambda reply: flow.tell(body["response_url"], reply.text))
+                answer_failure(exc, lambda reply: notifier.tell(body["response_url"], reply.text))
 
         # A row of such buttons (one "Delete" per key) numbers the repeats: see Reply.
         app.action(action_pattern(action_id))(ack=ack_only, lazy=[lazy])
 
-    def deactivate(value: str, user: str, channel: str) -> None:
-        owner, key = owned_key(flow.services, value.split()[1])
-        step = {
-            "action": Action.DEACTIVATE_ACCESS_KEY.value,
-            "target": key.key_id,
-            "note": "reversible",
-        }
-        open_key_request(
-            flow,
-            "deactivate",
-            owner,
-            key.key_id,
-            requester=user,
-            reason="from /iam whois",
-            channel=channel,
-            steps=[step],
-        )
+    def deactivate_now(value: str, user: str, channel: str) -> None:
+        key = KeyRef.decode(value)
+        deactivate.open_request(ops, key.key_id, "from /iam whois", requester=user, channel=channel)
 
     def rotate_now(value: str, user: str, channel: str) -> None:
-        owner, key = value.split()
+        key = KeyRef.decode(value)
         try:
-            rotate.open_rotation(flow, owner, key, requester=user, channel=channel)
+            rotate.open_request(ops, key.user, key.key_id, requester=user, channel=channel)
         except rotate.TwoKeys as exc:
-            raise UserError(rotate.two_keys_reply(exc).text) from None
+            raise UserError(two_keys_reply(exc).text) from None
 
-    def delete_key(value: str, user: str, channel: str) -> None:
-        owner, key = owned_key(flow.services, value.split()[1])
-        open_delete_key(
-            flow, owner, key.key_id, requester=user, reason="no longer needed", channel=channel
+    def delete_now(value: str, user: str, channel: str) -> None:
+        owner, key = owned_key(ops.services, KeyRef.decode(value).key_id)
+        delete_key.open_request(
+            ops, owner, key.key_id, requester=user, reason="no longer needed", channel=channel
         )
 
     def deactivate_anyway(job_id: str, user: str, channel: str) -> None:
-        job = flow.scheduler.get(job_id)
-        force = partial(rotate.retire_old_key, flow, force=True, by=user)
-        if job is None or job.state != HELD or not flow.scheduler.run(job, force):
+        job = ops.scheduler.get(job_id)
+        force = partial(rotate.retire_old_key, ops, force=True, by=user)
+        if job is None or job.state != HELD or not ops.scheduler.run(job, force):
             raise UserError("That step is no longer waiting for a decision.")
 
     def extend(job_id: str, user: str, channel: str) -> None:
-        job = flow.scheduler.get(job_id)
-        minutes = flow.services.config.rotation.extend_minutes
-        due = flow.services.clock() + timedelta(minutes=minutes)
-        if job is None or job.state != HELD or flow.scheduler.move(job, WAITING, due=due) is None:
+        job = ops.scheduler.get(job_id)
+        minutes = ops.services.config.rotation.extend_minutes
+        due = ops.services.clock() + timedelta(minutes=minutes)
+        if job is None or job.state != HELD or ops.scheduler.move(job, WAITING, due=due) is None:
             raise UserError("That step is no longer waiting for a decision.")
         line = (
             f":hourglass: <@{user}> gave the old key {minutes} more minutes (to {due:%H:%M} UTC)."
         )
-        rotate.note(flow, job.request_id, line, buttons=[])
+        ops.note(job.request_id, line, buttons=[])
 
-    for action_id, permission, fn in (
-        (DEACTIVATE_NOW, "deactivate", deactivate),
-        (ROTATE_NOW, "rotate", rotate_now),
-        (DELETE_KEY, "deactivate", delete_key),
-        (rotate.FORCE, "rotate", deactivate_anyway),
-        (rotate.EXTEND, "rotate", extend),
+    for kind, permission, fn in (
+        (FollowUp.DEACTIVATE_NOW, "deactivate", deactivate_now),
+        (FollowUp.ROTATE_NOW, "rotate", rotate_now),
+        (FollowUp.DELETE_KEY, "deactivate", delete_now),
+        (FollowUp.DEACTIVATE_ANYWAY, "rotate", deactivate_anyway),
+        (FollowUp.EXTEND, "rotate", extend),
     ):
-        clicked(action_id, permission, fn)
+        clicked(kind.value, permission, fn)

@@ -16,13 +16,10 @@ from bot.access.approvals import Refused
 from bot.access.identity import NotLinked
 from bot.access.rules import Denied
 from bot.iam import errors
+from bot.ops.context import UserError
 from bot.slack.messages.common import Reply, plain
 
 log = logging.getLogger(__name__)
-
-
-class UserError(Exception):
-    """A problem with what the user asked, in words meant for them."""
 
 
 def words_for(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.iam.errors import InvalidInput
+from bot.ops.context import Ops, Services, UserError
 from bot.slack.commands import (
     account,
     audit,
@@ -27,11 +28,11 @@ from bot.slack.commands import (
     whois,
 )
 from bot.slack.commands.parse import tokens
-from bot.slack.context import Request, Services
+from bot.slack.context import Request
 from bot.slack.messages.common import Reply
 from bot.slack.messages.help import usage_reply
-from bot.slack.replies import UserError, answer_failure, error_reply
-from bot.slack.requests import RequestFlow
+from bot.slack.notifier import SlackNotifier
+from bot.slack.replies import answer_failure, error_reply
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,9 @@ def _accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | No
     return spec, words[1:], None
 
 
-def register(app: App, services: Services, flow: RequestFlow) -> None:
+def register(app: App, ops: Ops, notifier: SlackNotifier) -> None:
+    services = ops.services
+
     def ack_iam(ack: Ack, command: dict[str, Any]) -> None:
         _, _, immediate = _accepted(command.get("text", ""))
         if immediate is None:
@@ -167,7 +170,7 @@ def register(app: App, services: Services, flow: RequestFlow) -> None:
             return  # the ack already answered
 
         def respond(**message: Any) -> None:
-            flow.outbox.respond(command["response_url"], message)
+            notifier.outbox.respond(command["response_url"], message)
 
         request = Request(
             user_id=command["user_id"],
@@ -175,7 +178,7 @@ def register(app: App, services: Services, flow: RequestFlow) -> None:
             args=args,
             respond=respond,
             client=client,
-            flow=flow,
+            ops=ops,
         )
         try:
             services.rules.require_channel(request.channel_id)

@@ -6,19 +6,12 @@ Changing the alias (it is in every console sign-in URL) is for `admin` only and 
 
 from __future__ import annotations
 
-import enum
 import re
-from typing import Any
 
-from bot.access.approvals import Request
-from bot.access.journal import run_journaled
 from bot.iam import account
-from bot.iam.inventory import Step
+from bot.ops.context import Services, UserError
 from bot.slack.context import Request as SlackRequest
-from bot.slack.context import Services
 from bot.slack.messages.account import account_reply
-from bot.slack.replies import UserError
-from bot.slack.requests import RequestFlow, RunReport
 
 USAGE = "account [alias set <name> | alias delete]"
 COMMAND = "account-alias"
@@ -79,32 +72,4 @@ def run(services: Services, request: SlackRequest) -> None:
         },
         channel=request.channel_id,
     )
-    request.flow.post(opened)
-
-
-class AliasChange(enum.StrEnum):
-    SET = "set account alias"
-    DELETE = "delete account alias"
-
-
-def execute(flow: RequestFlow, request: Request) -> RunReport:
-    aws = flow.services.aws
-    verb = AliasChange.SET if request.plan["verb"] == "set" else AliasChange.DELETE
-    step = Step(verb, request.target, 1)
-
-    def change(_: Any) -> str:
-        if verb is AliasChange.SET:
-            account.create_account_alias(aws, step.target)
-        else:
-            account.delete_account_alias(aws, step.target)
-        return "done"
-
-    result = run_journaled(flow.services.store, request.id, [step], change, aws.map)
-    if failed := result.failed:
-        return RunReport(False, f"AWS said {failed.message or failed.code}.", {})
-    done = (
-        f"The account alias is now `{step.target}`."
-        if verb is AliasChange.SET
-        else "The alias is deleted."
-    )
-    return RunReport(True, done, {})
+    request.ops.post(opened)

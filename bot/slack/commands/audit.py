@@ -13,10 +13,11 @@ from croniter import croniter
 
 from bot.iam import audit
 from bot.iam.audit import Finding
+from bot.ops.context import Ops, Services, UserError
 from bot.slack.commands.parse import whole_number
-from bot.slack.context import Request, Services
+from bot.slack.context import Request
 from bot.slack.messages.audit import WORST, audit_csv, audit_reply
-from bot.slack.replies import UserError
+from bot.slack.outbox import Outbox
 
 USAGE = "audit [--days N]"
 MAX_DAYS = 3650  # ten years: longer than any key has existed; also keeps date arithmetic sane
@@ -50,7 +51,7 @@ def run_audit(
 
 
 def run(services: Services, request: Request) -> None:
-    found, report = run_audit(services, request.flow.reports, _thresholds(request.args))
+    found, report = run_audit(services, request.ops.reports, _thresholds(request.args))
     full = len(found) > WORST
     if full:
         dm = request.client.conversations_open(users=request.user_id)["channel"]["id"]
@@ -70,9 +71,9 @@ def run(services: Services, request: Request) -> None:
     request.respond(response_type="ephemeral", **reply.as_kwargs())
 
 
-def scheduled(flow: Any) -> None:
+def scheduled(ops: Ops, outbox: Outbox) -> None:
     """Post the audit to the audit channel once per cron period (called on every scheduler tick)."""
-    services = flow.services
+    services = ops.services
     cron, channel = services.config.audit.schedule, services.config.audit_channel
     if not cron or not channel:
         return
@@ -81,28 +82,28 @@ def scheduled(flow: Any) -> None:
     claim = f"audit-run/{period.isoformat()}"
     if services.store.get(claim) is not None:
         return  # this period's audit is already out (another replica, or before a restart)
-    found, report = run_audit(services, flow.reports, None)
+    found, report = run_audit(services, ops.reports, None)
     reply = audit_reply(
         found, generated=report.generated, at=now, users=len(report.rows), full_list_sent=False
     )
     # The outbox entry is the claim: of two replicas only one creates it, and once created
     # it is delivered (and retried) even if Slack fails now, so no period's report is lost.
-    if flow.outbox.post(channel, reply.as_kwargs(), id=claim) and services.config.audit.dm_owners:
-        _tell_owners(flow, found)
+    if outbox.post(channel, reply.as_kwargs(), id=claim) and services.config.audit.dm_owners:
+        _tell_owners(ops, found)
 
 
-def _tell_owners(flow: Any, found: list[Finding]) -> None:
+def _tell_owners(ops: Ops, found: list[Finding]) -> None:
     """DM each linked key owner about their own stale keys."""
     by_user: dict[str, list[Finding]] = {}
     for f in found:
         if f.key_id:
             by_user.setdefault(f.user, []).append(f)
     for user, mine in by_user.items():
-        slack_id = flow.services.identity.slack_user_for(user)
+        slack_id = ops.services.identity.slack_user_for(user)
         if not slack_id:
             continue
         lines = "\n".join(f"• `{f.key_id}`: {f.kind.value}, {f.detail}" for f in mine)
-        flow.dm(
+        ops.dm(
             slack_id,
             f"Your IAM user {user} has stale access keys:\n{lines}\n"
             f"`/iam rotate {user}` replaces one safely.",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.iam.names import user_name
-from bot.slack.commands.offboard import snapshot_id
-from bot.slack.context import Request, Services
+from bot.ops.context import Services, UserError
+from bot.ops.offboard import snapshot_id
+from bot.slack.context import Request
 from bot.slack.messages.approval import title, with_reason
 from bot.slack.messages.common import Reply, context, section
-from bot.slack.replies import UserError
 
 USAGE = "history <user>"
 

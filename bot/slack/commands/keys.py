@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.iam import errors, keys
+from bot.ops.context import Services, UserError
 from bot.slack.commands.parse import Target, TargetKind, one_target
-from bot.slack.context import Request, Services
+from bot.slack.context import Request
 from bot.slack.messages.keys import foreign_key_reply, keys_reply, with_key_actions
-from bot.slack.replies import UserError
 
 USAGE = "keys <user | @person | me | AKIA...>"
 

@@ -1,39 +1,13 @@
-"""`/iam offboard <user> <reason> [--disable]`: remove (or first disable) a user, approval-gated.
-
-Nothing changes before approval. At execution the user is inventoried again: if anything
-appeared that the approvers did not see, the request goes back to them with the difference.
-A snapshot of what the user had is stored before the first change.
-"""
+"""`/iam offboard <user> <reason> [--disable]`: ask for a user's removal (or disable)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from bot.access.approvals import Request, State
-from bot.access.journal import RunResult, finished_steps, run_journaled
-from bot.access.store import Record
-from bot.iam import errors
-from bot.iam.inventory import (
-    Inventory,
-    Step,
-    deactivated_mfa,
-    disable_steps,
-    removal_steps,
-    run_step,
-    snapshot,
-    take_inventory,
-)
-from bot.iam.models import User
 from bot.iam.names import user_name
-from bot.slack.context import Request as SlackRequest
-from bot.slack.context import Services
-from bot.slack.messages.approval import plan_lines
-from bot.slack.replies import UserError
-from bot.slack.requests import RequestFlow, RunReport
+from bot.ops import offboard
+from bot.ops.context import Services, UserError
+from bot.slack.context import Request
 
 USAGE = "offboard <user> <reason> [--disable]"
-COMMAND = "offboard"
 
 
 def _parse(args: tuple[str, ...]) -> tuple[str, str, bool]:
@@ -48,161 +22,13 @@ def check(args: tuple[str, ...]) -> None:
     _parse(args)
 
 
-def is_disable(request: Request) -> bool:
-    return request.command == COMMAND and request.plan.get("mode") == "disable"
-
-
-def requests_about(services: Services, user: User, *states: State) -> list[Request]:
-    """Requests about this IAM user in ``states``, newest first. Only those since it was
-    created: a name can be reused, and an earlier user's requests say nothing about this one."""
-    name = user.name.lower()  # IAM user names are unique regardless of case
-    return sorted(
-        (
-            r
-            for r in services.approvals.in_state(*states)
-            if r.target.lower() == name and r.created >= user.created
-        ),
-        key=lambda r: r.created,
-        reverse=True,
-    )
-
-
-def saved_snapshot(services: Services, request_id: str) -> dict[str, Any] | None:
-    """What the user had before a request changed anything, if it saved a snapshot."""
-    record = services.store.get(snapshot_id(request_id))
-    return record.data if record else None
-
-
-def _released_mfa(services: Services, user: User) -> list[str]:
-    """Virtual MFA devices this user's disables (done or failed part way) deactivated: IAM
-    lists them for nobody now."""
-    disables = requests_about(services, user, State.DONE, State.FAILED)
-    snapshots = [saved_snapshot(services, r.id) for r in disables if is_disable(r)]
-    return deactivated_mfa([s for s in snapshots if s], virtual_only=True)
-
-
-def _steps(services: Services, inv: Inventory, mode: str) -> list[Step]:
-    if mode == "disable":
-        return disable_steps(inv)
-    return removal_steps(inv, _released_mfa(services, inv.user))
-
-
-def _inventory(services: Services, user: str) -> Inventory:
-    try:
-        return take_inventory(services.aws, user)
-    except errors.NotFound:
-        raise UserError(f"No IAM user named `{user}`.") from None
-
-
-def run(services: Services, request: SlackRequest) -> None:
+def run(services: Services, request: Request) -> None:
     user, reason, disable = _parse(request.args)
-    inv = _inventory(services, user)
-    services.rules.require_unprotected(inv.user)
-    mode = "disable" if disable else "delete"
-    plan = {"mode": mode, "steps": [s.to_dict() for s in _steps(services, inv, mode)]}
-    opened = services.approvals.open(
-        command=COMMAND,
-        target=inv.user.name,  # IAM's spelling, whatever the case typed
+    offboard.open_request(
+        request.ops,
+        user,
+        reason,
+        disable=disable,
         requester=request.user_id,
-        reason=reason,
-        plan=plan,
         channel=request.channel_id,
     )
-    request.flow.post(opened)
-
-
-SNAPSHOT = "snapshot"
-
-
-def snapshot_id(request_id: str) -> str:
-    return f"{request_id}/snapshot"
-
-
-def reopen_if_changed(flow: RequestFlow, request: Request, fresh: list[Step]) -> bool:
-    """Send the request back to its approvers if the plan now has steps they did not see
-    (and no earlier attempt finished); True if it did, and then nothing may run."""
-    known = {Step.from_dict(d).id for d in request.plan["steps"]}
-    known |= finished_steps(flow.services.store, request.id)
-    unseen = [s for s in fresh if s.id not in known]
-    if not unseen:
-        return False
-    plan = {**request.plan, "steps": [s.to_dict() for s in fresh]}
-    why = "appeared after approval: " + ", ".join(s.id for s in unseen)
-    reopened = flow.services.approvals.reopen(request.id, plan, why)
-    note = ":warning: *Changed since approval, so nothing was done.* New:\n" + plan_lines(
-        [s.to_dict() for s in unseen]
-    )
-    flow.refresh(reopened.request, note)
-    flow.audit(reopened.request, "re-opened for approval: " + why)
-    return True
-
-
-def run_plan(
-    flow: RequestFlow, request: Request, steps: list[Step], do: Callable[[Step], str]
-) -> RunResult:
-    """Run a request's steps journaled (a retry runs only what has not finished), showing
-    progress on the request's message after each wave."""
-    total = len(steps)
-
-    def progressed(results: list[Any]) -> None:
-        flow.progress(request, f"{len(results)}/{total} steps done.")
-
-    return run_journaled(
-        flow.services.store,
-        request.id,
-        steps,
-        do=do,
-        fan_out=flow.services.aws.map,
-        on_wave_done=progressed,
-    )
-
-
-def run_report(result: RunResult, done_what: str, tail: str = "") -> RunReport:
-    """The outcome of :func:`run_plan`: the failed step, or ``done_what``, the counts and
-    ``tail``."""
-    gone = sum(1 for r in result.results if r.status == "gone")
-    detail = {
-        "steps_run": len(result.results),
-        "already_gone": gone,
-        "seconds": round(result.seconds, 2),
-    }
-    if failed := result.failed:
-        return RunReport(
-            False,
-            f"Step *{failed.step.action.value} `{failed.step.target}`* failed: AWS said "
-            f"{failed.message or failed.code}.",
-            {**detail, "failed_step": failed.step.id},
-        )
-    done = len(result.results) - gone
-    return RunReport(
-        True,
-        f"{done_what}: {done} steps done, {gone} already gone, "
-        f"{result.skipped} finished earlier, in {result.seconds:.1f} s.{tail}",
-        detail,
-    )
-
-
-def execute(flow: RequestFlow, request: Request) -> RunReport | None:
-    services = flow.services
-    mode = request.plan.get("mode", "delete")
-    planned = [Step.from_dict(d) for d in request.plan["steps"]]
-    try:
-        inv: Inventory | None = take_inventory(services.aws, request.target, last_use=False)
-    except errors.NotFound:
-        inv = None  # already gone: every remaining step will find its target gone
-    if inv is not None:
-        if reopen_if_changed(flow, request, _steps(services, inv, mode)):
-            return None
-        record = Record(snapshot_id(request.id), SNAPSHOT, "saved", snapshot(inv))
-        services.store.put_if_version(record)  # the first attempt's stays: it saw the user whole
-
-    note = f"disabled by iam-bot request {request.id}"
-    result = run_plan(
-        flow,
-        request,
-        planned,
-        lambda step: run_step(services.aws, request.target, step, disabled_note=note),
-    )
-    verb = "disabled" if mode == "disable" else "removed"
-    tail = f" `/iam history {request.target}` shows what was there."
-    return run_report(result, f"{request.target} {verb}", tail)

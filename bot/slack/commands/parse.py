@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.iam import names
-from bot.slack.replies import UserError
+from bot.ops.context import UserError
 
 # A Slack mention or link (`<@U123|alice>`) is one token even if its label has spaces.
 _TOKEN = re.compile(r"<[^>]*>|\S+")

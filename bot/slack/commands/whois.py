@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.iam.names import access_key_id
+from bot.ops.context import Services, UserError
 from bot.slack.commands.keys import show_keys
 from bot.slack.commands.parse import Target, TargetKind
-from bot.slack.context import Request, Services
-from bot.slack.replies import UserError
+from bot.slack.context import Request
 
 USAGE = "whois <AKIA...>"
 

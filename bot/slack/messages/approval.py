@@ -8,25 +8,15 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.access.approvals import Request, State
+from bot.ops.registry import REGISTRY
 from bot.slack.messages.common import Reply, context, escape, quoted, section
 
 APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cancel", "request:retry"
-_TITLES = {
-    "offboard": "Offboard IAM user {target}",
-    "offboard-disable": "Disable IAM user {target}",
-    "enable": "Enable IAM user {target}",
-    "rotate": "Rotate the access key {key} of {target}",
-    "deactivate": "Deactivate the access key {key} of {target}",
-    "delete-key": "Delete the access key {key} of {target}",
-    "account-alias": "Account alias {target}",
-}
 _MAX_ITEMS_PER_ACTION = 25
 
 
 def title(request: Request) -> str:
-    mode = "offboard-disable" if request.plan.get("mode") == "disable" else request.command
-    template = _TITLES.get(mode, mode.capitalize() + " {target}")
-    return template.format(target=request.target, key=request.plan.get("key", ""))
+    return REGISTRY[request.command].title(request)
 
 
 def plan_lines(steps: list[dict[str, Any]]) -> str:
@@ -112,15 +102,16 @@ def _status(request: Request) -> str:
             return ":hourglass: Expired without approval. Nothing was changed."
 
 
-def request_reply(request: Request, note: str | None = None) -> Reply:
+def request_reply(request: Request) -> Reply:
     steps = request.plan.get("steps", [])
     blocks: list[Block] = [
         HeaderBlock(text=title(request)[:150]),
         section(with_reason(f"*Requested by* <@{request.requester}>\n*Reason*", request.reason)),
         section(f"*Plan* ({len(steps)} steps)\n{plan_lines(steps)}"),
     ]
-    if note:
-        blocks.append(section(note))
+    if request.state is State.PENDING and (new := request.plan.get("unseen")):
+        changed = ":warning: *Changed since approval, so nothing was done.* New:\n"
+        blocks.append(section(changed + plan_lines(new)))
     blocks.append(section(_status(request)))
     if request.outcome.get("notes"):
         blocks.append(section("\n".join(request.outcome["notes"])))

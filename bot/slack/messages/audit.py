@@ -11,11 +11,14 @@ from slack_sdk.models.blocks import Block, ButtonElement, HeaderBlock, SectionBl
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.audit import Finding
+from bot.ops.followups import FollowUp, KeyRef
 from bot.slack.messages.common import Reply, context, section
-from bot.slack.messages.keys import DEACTIVATE_NOW, ROTATE_NOW
 
 WORST = 10
-_BUTTON = {"rotate": ("Rotate", ROTATE_NOW), "deactivate": ("Deactivate", DEACTIVATE_NOW)}
+_BUTTON = {
+    "rotate": ("Rotate", FollowUp.ROTATE_NOW),
+    "deactivate": ("Deactivate", FollowUp.DEACTIVATE_NOW),
+}
 
 
 def _offender(finding: Finding) -> SectionBlock:
@@ -25,7 +28,9 @@ def _offender(finding: Finding) -> SectionBlock:
     if finding.action in _BUTTON and finding.key_id:
         label, action_id = _BUTTON[finding.action]
         accessory = ButtonElement(
-            text=label, action_id=action_id, value=f"{finding.user} {finding.key_id}"
+            text=label,
+            action_id=action_id.value,
+            value=KeyRef(finding.user, finding.key_id).encode(),
         )
     elif finding.action == "offboard":
         text += f" · `/iam offboard {finding.user} <reason>`"

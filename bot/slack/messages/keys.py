@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBl
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
+from bot.ops.followups import FollowUp, KeyRef
 from bot.slack.messages.common import Reply, context, day, days, section
 
 
@@ -87,25 +88,22 @@ def keys_reply(
     return Reply(text=f"Access keys of {user}: {summary}", blocks=blocks)
 
 
-# Buttons that start a key flow from an answer; handled in bot/slack/followups.py.
-DEACTIVATE_NOW, ROTATE_NOW, DELETE_KEY = (
-    "follow-up:deactivate",
-    "follow-up:rotate",
-    "follow-up:delete-key",
-)
-
-
 def with_key_actions(reply: Reply, user: str, key_id: str) -> Reply:
     """Incident response from the answer itself: deactivate the key now, or rotate it."""
+    key = KeyRef(user, key_id).encode()
     buttons = ActionsBlock(
         elements=[
             ButtonElement(
                 text="Deactivate now",
-                action_id=DEACTIVATE_NOW,
-                value=f"{user} {key_id}",
+                action_id=FollowUp.DEACTIVATE_NOW.value,
+                value=key,
                 style="danger",
             ),
-            ButtonElement(text="Rotate", action_id=ROTATE_NOW, value=f"{user} {key_id}"),
+            ButtonElement(
+                text="Rotate",
+                action_id=FollowUp.ROTATE_NOW.value,
+                value=KeyRef(user, key_id).encode(),
+            ),
         ]
     )
     return Reply(text=reply.text, blocks=[*reply.blocks, buttons])

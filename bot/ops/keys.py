@@ -19,9 +19,7 @@ from bot.iam import errors, keys, secrets, users
 from bot.iam.aws import Aws
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey
-from bot.slack.context import Services
-from bot.slack.replies import UserError
-from bot.slack.requests import RequestFlow, RunReport
+from bot.ops.context import Ops, RunReport, Services, UserError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ def owned_key(services: Services, key_id: str) -> tuple[str, AccessKey]:
 
 
 def open_key_request(
-    flow: RequestFlow,
+    ops: Ops,
     command: str,
     user: str,
     key: str,
@@ -59,7 +57,7 @@ def open_key_request(
     plan: dict[str, Any] = {"key": key, "steps": steps}
     if origin:
         plan["origin"] = origin
-    request = flow.services.approvals.open(
+    request = ops.services.approvals.open(
         command=command,
         target=user,
         requester=requester,
@@ -67,14 +65,14 @@ def open_key_request(
         plan=plan,
         channel=channel,
     )
-    return flow.post(request)
+    return ops.post(request)
 
 
-def run_one_step(flow: RequestFlow, request: Request, action: Action, done: str) -> RunReport:
+def run_one_step(ops: Ops, request: Request, action: Action, done: str) -> RunReport:
     step = Step(action, request.plan["key"], 1)
-    aws = flow.services.aws
+    aws = ops.services.aws
     result = run_journaled(
-        flow.services.store, request.id, [step], lambda s: run_step(aws, request.target, s), aws.map
+        ops.services.store, request.id, [step], lambda s: run_step(aws, request.target, s), aws.map
     )
     if failed := result.failed:
         return RunReport(
@@ -82,39 +80,6 @@ def run_one_step(flow: RequestFlow, request: Request, action: Action, done: str)
         )
     gone = result.results and result.results[0].status == "gone"
     return RunReport(True, f"`{step.target}` was already gone." if gone else done, {})
-
-
-def delete_key_steps(key: str) -> list[dict[str, Any]]:
-    return [{"action": Action.DELETE_ACCESS_KEY.value, "target": key, "note": "cannot be undone"}]
-
-
-def open_delete_key(
-    flow: RequestFlow,
-    user: str,
-    key: str,
-    *,
-    requester: str,
-    reason: str,
-    channel: str,
-    origin: str = "",
-) -> Request:
-    return open_key_request(
-        flow,
-        "delete-key",
-        user,
-        key,
-        requester=requester,
-        reason=reason,
-        channel=channel,
-        steps=delete_key_steps(key),
-        origin=origin,
-    )
-
-
-def execute_delete_key(flow: RequestFlow, request: Request) -> RunReport:
-    return run_one_step(
-        flow, request, Action.DELETE_ACCESS_KEY, f"`{request.plan['key']}` deleted."
-    )
 
 
 @dataclass(frozen=True)

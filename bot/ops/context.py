@@ -1,0 +1,130 @@
+"""What every workflow gets: the services, the scheduler, and a way to tell people.
+
+Workflows never talk to chat themselves. They change the request (its outcome, its notes) and
+ask the :class:`Notifier` to show it; the chat layer decides how a person, a link or a message
+looks, and delivers it on its own time (a failed delivery never fails the work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.access.approvals import Approvals, Request
+from bot.access.identity import IdentityMap
+from bot.access.rules import Denied, Rules
+from bot.access.schedule import Scheduler
+from bot.access.store import Store
+from bot.config import Config
+from bot.iam import errors, users
+from bot.iam.audit import CredentialReports
+from bot.iam.aws import Aws
+from bot.ops.operation import Operation
+
+
+class UserError(Exception):
+    """A problem with what the user asked, in words meant for them."""
+
+
+@dataclass(frozen=True)
+class Services:
+    """Long-lived collaborators, built once at startup and shared by every request."""
+
+    config: Config
+    aws: Aws
+    rules: Rules
+    identity: IdentityMap
+    store: Store
+    approvals: Approvals
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """How a run ended: ``summary`` for people, ``detail`` kept in the request's outcome."""
+
+    ok: bool
+    summary: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Notifier(Protocol):
+    """How a workflow tells people; implemented by the chat layer."""
+
+    def opened(self, request: Request) -> None:
+        """A request was opened: show it, and announce who asked and why."""
+
+    def show(self, request: Request) -> None:
+        """Bring the request's message up to date."""
+
+    def announce(self, request: Request, event: str) -> None:
+        """Record ``event`` about the request where the team follows what the bot does."""
+
+    def dm(self, user_id: str, text: str) -> None: ...
+
+    def person(self, user_id: str) -> str:
+        """How a chat user is named in a text (a mention, in Slack)."""
+
+    def link(self, url: str, text: str) -> str:
+        """How a link is written in a text."""
+
+
+@dataclass(frozen=True)
+class Ops:
+    """A workflow's whole world."""
+
+    services: Services
+    scheduler: Scheduler
+    notify: Notifier
+    reports: CredentialReports
+
+    def post(self, request: Request) -> Request:
+        self.notify.opened(request)
+        return request
+
+    def refresh(self, request: Request) -> None:
+        self.notify.show(request)
+
+    def audit(self, request: Request, event: str) -> None:
+        self.notify.announce(request, event)
+
+    def dm(self, user_id: str, text: str) -> None:
+        self.notify.dm(user_id, text)
+
+    def progress(self, request: Request, text: str) -> None:
+        self.refresh(self.services.approvals.note(request.id, progress=text).request)
+
+    def note(self, request_id: str, line: str, **facts: Any) -> None:
+        """Add a line to the request's message (and ``facts`` to its outcome); announce it."""
+        updated = self.services.approvals.note(request_id, line=line, **facts).request
+        self.refresh(updated)
+        self.audit(updated, line)
+
+    def still_allowed(self, request: Request) -> str | None:
+        """Why the request may no longer run, checked right before acting: the channel rule,
+        the requester's permission, each approver's permission, and the target's protection
+        may all have changed since it was approved. None when it may run."""
+        rules = self.services.rules
+        operation = Operation(request.command)
+        try:
+            rules.require_channel(request.channel)
+        except Denied as denied:
+            return str(denied)
+        if not any(rules.allowed(request.requester, p, fresh=True) for p in operation.permissions):
+            return f"{self.notify.person(request.requester)} may no longer ask for this."
+        if request.required:
+            valid = [a for a in request.approvers if rules.allowed(a, "approve", fresh=True)]
+            if len(valid) < request.required:
+                return "an approver no longer has the `approve` permission; approve it again."
+        if operation is Operation.ACCOUNT_ALIAS:
+            return None
+        if operation is Operation.ONBOARD:  # the user does not exist yet
+            protected = rules.name_is_protected(request.target)
+        else:
+            try:
+                protected = rules.is_protected(users.get_user(self.services.aws, request.target))
+            except errors.NotFound:
+                return None  # already gone: every step will find its target gone
+        return f"`{request.target}` is a protected user." if protected else None

@@ -1,0 +1,166 @@
+"""Enabling: undo a disable (`/iam offboard <user> <reason> --disable`), approval-gated.
+
+It works from the snapshot the disable stored before its first change: the access keys,
+signing certificates, SSH keys and service-specific credentials that were active then (and
+still exist) are reactivated; a user that had a console password gets a new one, reset
+required at first sign-in, delivered through Secrets Manager (the old one was deleted and is
+not kept anywhere); the disabled tag goes last. MFA devices stay deactivated: IAM enables a
+device only with two codes from it, so its owner enrolls it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import takewhile
+from typing import Any
+
+from bot.access.approvals import Request, State
+from bot.iam import errors, secrets
+from bot.iam.inventory import (
+    Action,
+    Inventory,
+    Step,
+    deactivated_mfa,
+    enable_steps,
+    run_step,
+    take_inventory,
+)
+from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.ops.offboard import COMMAND as OFFBOARD
+from bot.ops.offboard import (
+    is_disable,
+    reopen_if_changed,
+    requests_about,
+    run_plan,
+    run_report,
+    saved_snapshot,
+)
+from bot.ops.operation import Operation
+
+COMMAND = Operation.ENABLE
+
+
+def _inventory(services: Services, name: str) -> Inventory:
+    """The user as it is now; a clear refusal if it does not exist (or was removed)."""
+    try:
+        return take_inventory(services.aws, name, last_use=False)
+    except errors.NotFound:
+        removals = [
+            r
+            for r in services.approvals.in_state(State.DONE)
+            if r.command == OFFBOARD and not is_disable(r) and r.target.lower() == name.lower()
+        ]
+        if removals:
+            raise UserError(
+                f"`{name}` was removed by request `{removals[-1].id}`: a removed user cannot "
+                "be enabled. Nothing was changed."
+            ) from None
+        raise UserError(f"No IAM user named `{name}`.") from None
+
+
+@dataclass(frozen=True)
+class _Undo:
+    """The disables an enable undoes: those finished since the user was last enabled (a second
+    disable finds the user already switched off), newest first, and their snapshots."""
+
+    disables: list[Request]
+    snapshots: list[dict[str, Any]]
+
+    @property
+    def latest(self) -> str:
+        return self.disables[0].id
+
+
+def _undo(services: Services, inv: Inventory) -> _Undo:
+    name = inv.user.name
+    done = requests_about(services, inv.user, State.DONE)
+    since_enabled = takewhile(lambda r: r.command != COMMAND, done)
+    disables = [r for r in since_enabled if is_disable(r)]
+    snapshots = [s for s in (saved_snapshot(services, r.id) for r in disables) if s]
+    if not snapshots:
+        enabled = any(r.command == COMMAND for r in done)
+        raise UserError(
+            f"`{name}` has not been disabled with `/iam offboard {name} <reason> --disable`"
+            f"{' since it was last enabled' if enabled else ''}: there is nothing to enable. "
+            "Nothing was changed."
+        )
+    return _Undo(disables, snapshots)
+
+
+def _mfa_note(undo: _Undo) -> str | None:
+    serials = deactivated_mfa(undo.snapshots)
+    if not serials:
+        return None
+    listed = ", ".join(f"`{s}`" for s in serials)
+    return (
+        f":warning: Not reactivated: MFA device {listed}. IAM enables a device only with two "
+        "codes from it, so its owner must enroll it again."
+    )
+
+
+def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: str) -> Request:
+    """The plan for undoing ``name``'s disables, as a request for approval."""
+    services = ops.services
+    inv = _inventory(services, name)
+    services.rules.require_unprotected(inv.user)
+    undo = _undo(services, inv)
+    steps = enable_steps(inv, undo.snapshots)
+    if not steps:
+        raise UserError(
+            f"Everything the disable of `{inv.user.name}` (request `{undo.latest}`) deactivated "
+            "is active again or gone: there is nothing to enable. Nothing was changed."
+        )
+    opened = services.approvals.open(
+        command=COMMAND,
+        target=inv.user.name,
+        requester=requester,
+        reason=reason,
+        plan={"disable": undo.latest, "steps": [s.to_dict() for s in steps]},
+        channel=channel,
+    )
+    if note := _mfa_note(undo):
+        opened = services.approvals.note(opened.id, line=note).request
+    return ops.post(opened)
+
+
+def _step_runner(ops: Ops, request: Request) -> Callable[[Step], str]:
+    """Runs each step; the console password, which needs the bot's config, is done here."""
+    services = ops.services
+    config = services.config
+
+    def do(step: Step) -> str:
+        if step.action is not Action.CREATE_LOGIN_PROFILE:
+            return run_step(services.aws, request.target, step)
+        arn = secrets.issue_console_password(
+            services.aws,
+            request.target,
+            config.onboarding.secret_name.format(user=request.target),
+            kms_key_id=config.rotation.kms_key_id,
+        )
+        services.approvals.note(
+            request.id,
+            password_secret_arn=arn,
+            line=f":key: New console password (change required at first sign-in) in Secrets "
+            f"Manager: <{secrets.console_link(arn)}|{arn}>",
+        )
+        return "done"
+
+    return do
+
+
+def execute(ops: Ops, request: Request) -> RunReport | None:
+    services = ops.services
+    try:
+        inv = _inventory(services, request.target)
+        undo = _undo(services, inv)
+    except UserError as exc:
+        return RunReport(False, str(exc), {})
+    if undo.latest != request.plan["disable"]:
+        why = "was enabled or disabled again since this was requested"
+        return RunReport(False, f"`{request.target}` {why}. Nothing was changed.", {})
+    if reopen_if_changed(ops, request, enable_steps(inv, undo.snapshots)):
+        return None
+    planned = [Step.from_dict(d) for d in request.plan["steps"]]
+    result = run_plan(ops, request, planned, _step_runner(ops, request))
+    return run_report(result, f"{request.target} enabled")

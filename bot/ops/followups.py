@@ -1,0 +1,47 @@
+"""What people can do next from an answer or a request's outcome, and on which key.
+
+A workflow offers follow-ups by kind (:class:`FollowUp`) with a :class:`KeyRef` or a scheduled
+step's ID as their subject; the chat layer draws them as buttons and routes each click back by
+its kind. One encoding for what a button carries, written and read in one place.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class FollowUp(enum.StrEnum):
+    """The value is what the chat layer uses to route a click (a Slack action_id)."""
+
+    DEACTIVATE_NOW = "follow-up:deactivate"
+    ROTATE_NOW = "follow-up:rotate"
+    DELETE_KEY = "follow-up:delete-key"
+    DEACTIVATE_ANYWAY = "rotation:deactivate-anyway"  # subject: the held retire step's job ID
+    EXTEND = "rotation:extend"  # subject: the held retire step's job ID
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """An access key and the IAM user it belongs to."""
+
+    user: str
+    key_id: str
+
+    def encode(self) -> str:
+        return f"{self.user} {self.key_id}"
+
+    @classmethod
+    def decode(cls, value: str) -> KeyRef:
+        user, key_id = value.split()
+        return cls(user, key_id)
+
+
+def offer(
+    label: str, kind: FollowUp, subject: KeyRef | str, style: str | None = None
+) -> dict[str, Any]:
+    """A follow-up as a request's outcome keeps it (the message shows it as a button);
+    ``style``: "primary" or "danger"."""
+    value = subject.encode() if isinstance(subject, KeyRef) else subject
+    return {"label": label, "action_id": kind.value, "value": value, "style": style}

@@ -1,0 +1,292 @@
+"""Onboarding: a new IAM user, its groups, console password and access key.
+
+Approval-gated: nothing is created before approval. Then, journaled and resumable: the user
+with its tags first; then, at once, its groups, its console password (reset required at first
+sign-in, with ``IAMUserChangePassword`` attached so that it can) and its access key.
+Credentials go straight to Secrets Manager, never to chat, logs or the store: the password is
+put there *before* IAM gets it, so a password nobody holds never exists; the key's secret as
+rotation delivers it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.access.approvals import Request
+from bot.access.journal import finished_steps, run_journaled
+from bot.iam import account, errors, keys, policies, secrets, users
+from bot.iam.inventory import Step
+from bot.iam.models import Group, User, now
+from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.ops.keys import create_delivered_key
+from bot.ops.operation import Operation
+
+log = logging.getLogger(__name__)
+
+COMMAND = Operation.ONBOARD
+MAX_GROUPS = 10  # IAM's quota of groups per user
+CREATED_BY, REQUEST_TAG = "created-by", "iam-bot:request"
+
+
+@dataclass(frozen=True)
+class OnboardArgs:
+    user: str
+    groups: tuple[str, ...]
+    console: bool
+    access_key: bool
+    for_slack_user: str | None
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+class Act(enum.StrEnum):
+    CREATE_USER = "create user"
+    ADD_TO_GROUP = "add to group"
+    CREATE_PASSWORD = "create console password"
+    ATTACH_POLICY = "attach managed policy"
+    CREATE_KEY = "create access key"
+
+
+def plan_steps(plan: dict[str, Any], services: Services) -> list[Step]:
+    """The steps of a plan: what the message shows and what execution runs, from one place."""
+    config = services.config
+    user = plan["user"]
+    tags = ", ".join(f"{k}={v}" for k, v in plan["tags"].items())
+    steps = [Step(Act.CREATE_USER, user, 1, f"tags {tags}, {REQUEST_TAG}")]
+    steps += [Step(Act.ADD_TO_GROUP, group, 2) for group in plan["groups"]]
+    if plan["console"]:
+        secret = config.onboarding.secret_name.format(user=user)
+        note = f"reset required at first sign-in; stored in Secrets Manager as `{secret}`"
+        steps.append(Step(Act.CREATE_PASSWORD, user, 2, note))
+        own = "so they can set their own"
+        steps.append(Step(Act.ATTACH_POLICY, policies.CHANGE_PASSWORD, 2, own))
+    if plan["access_key"]:
+        secret = config.rotation.secret_name.format(user=user)
+        steps.append(Step(Act.CREATE_KEY, user, 2, f"stored in Secrets Manager as `{secret}`"))
+    return steps
+
+
+def _prospective(name: str, tags: dict[str, str]) -> User:
+    """The user as it would be, for the protected-user rules (by name or by tag)."""
+    return User(name=name, user_id="", arn="", created=now(), tags=tags)
+
+
+def _exists(fetch: Callable[[], Any]) -> Any | None:
+    try:
+        return fetch()
+    except errors.NotFound:
+        return None
+
+
+def open_request(ops: Ops, spec: OnboardArgs, *, requester: str, channel: str) -> Request:
+    """The plan for a new user, as a request for approval; nothing exists before it runs."""
+    services = ops.services
+    aws = services.aws
+    tags = {CREATED_BY: requester}
+    if spec.for_slack_user:
+        tags = {services.config.identity.tag: spec.for_slack_user, **tags}
+    services.rules.require_unprotected(_prospective(spec.user, tags))
+    existing, *found = aws.run_all(
+        lambda: _exists(lambda: users.get_user(aws, spec.user)),
+        *(lambda g=g: _exists(lambda: policies.get_group(aws, g)) for g in spec.groups),
+    )
+    if existing is not None:
+        raise UserError(f"An IAM user named `{spec.user}` already exists. Nothing was changed.")
+    missing = [g for g, group in zip(spec.groups, found, strict=True) if group is None]
+    if missing:
+        listed = ", ".join(f"`{g}`" for g in missing)
+        raise UserError(f"No IAM group named {listed}. Nothing was changed.")
+    groups: list[Group] = found
+    plan: dict[str, Any] = {
+        "user": spec.user,
+        "tags": tags,
+        "groups": [g.name for g in groups],  # IAM's spelling
+        "console": spec.console,
+        "access_key": spec.access_key,
+        "for": spec.for_slack_user,
+    }
+    plan["steps"] = [s.to_dict() for s in plan_steps(plan, services)]
+    for_whom = f" for {ops.notify.person(spec.for_slack_user)}" if spec.for_slack_user else ""
+    opened = services.approvals.open(
+        command=COMMAND,
+        target=spec.user,
+        requester=requester,
+        reason=f"new IAM user{for_whom}",
+        plan=plan,
+        channel=channel,
+    )
+    return ops.post(opened)
+
+
+# --- execution ----------------------------------------------------------------------------------
+
+
+class _Run:
+    """The step runners of one execution of one request."""
+
+    def __init__(self, ops: Ops, request: Request) -> None:
+        self.ops, self.request = ops, request
+        self.services = ops.services
+        self.aws = ops.services.aws
+        self.user = request.plan["user"]
+
+    def __call__(self, step: Step) -> str:
+        match step.action:
+            case Act.CREATE_USER:
+                self.create_user(step)
+            case Act.ADD_TO_GROUP:
+                policies.add_user_to_group(self.aws, self.user, step.target)
+            case Act.CREATE_PASSWORD:
+                self.create_password()
+            case Act.ATTACH_POLICY:
+                policies.attach_policy(self.aws, self.user, policies.CHANGE_PASSWORD_ARN)
+            case Act.CREATE_KEY:
+                new = create_delivered_key(
+                    self.services, self.request.id, step.id, self.user, keys_before=()
+                )
+                self.services.approvals.note(
+                    self.request.id, new_key=new.key_id, key_secret_arn=new.secret_arn
+                )
+            case _:
+                raise ValueError(f"unknown onboarding step {step.action!r}")
+        return "done"
+
+    def create_user(self, step: Step) -> None:
+        tags = {**self.request.plan["tags"], REQUEST_TAG: self.request.id}
+        try:
+            users.create_user(self.aws, self.user, tags)
+        except errors.Conflict as exc:
+            if exc.code != "EntityAlreadyExists" or not self._made_earlier(step):
+                raise errors.Conflict(
+                    f"an IAM user named {self.user} was created by someone else meanwhile",
+                    code=exc.code,
+                    operation=exc.operation,
+                ) from exc
+
+    def _made_earlier(self, step: Step) -> bool:
+        """An earlier attempt of this request started CreateUser, and the user it finds carries
+        this request's tag: then the user is ours, and creating it counts as done."""
+        starts = [
+            e
+            for e in self.services.store.journal(self.request.id)
+            if e.step == step.id and e.event == "start"
+        ]
+        if len(starts) < 2:  # this attempt's own start is already journaled
+            return False
+        found = users.get_user(self.aws, self.user)
+        return found.tags.get(REQUEST_TAG) == self.request.id
+
+    def create_password(self) -> None:
+        config = self.services.config
+        url = self._console_url()
+        arn = secrets.issue_console_password(
+            self.aws,
+            self.user,
+            config.onboarding.secret_name.format(user=self.user),
+            kms_key_id=config.rotation.kms_key_id,
+            console_url=url,
+        )
+        self.services.approvals.note(
+            self.request.id, password_secret_arn=arn, console_url=url or ""
+        )
+
+    def _console_url(self) -> str | None:
+        try:
+            aliases = account.list_account_aliases(self.aws)
+            name = aliases[0] if aliases else keys.own_account(self.aws)
+        except errors.IamError:
+            log.warning("could not name the account for the sign-in URL", exc_info=True)
+            return None
+        return f"https://{name}.signin.aws.amazon.com/console"
+
+
+def _listed(steps: list[Step]) -> str:
+    return ", ".join(f"{s.action} `{s.target}`" for s in steps) or "nothing"
+
+
+def execute(ops: Ops, request: Request) -> RunReport:
+    services = ops.services
+    steps = plan_steps(request.plan, services)
+    total = len(steps)
+
+    def progressed(results: list[Any]) -> None:
+        done = len(finished_steps(services.store, request.id) & {s.id for s in steps})
+        ops.progress(request, f"{done}/{total} steps done.")
+
+    result = run_journaled(
+        services.store,
+        request.id,
+        steps,
+        do=_Run(ops, request),
+        fan_out=services.aws.map,
+        on_wave_done=progressed,
+    )
+    finished = finished_steps(services.store, request.id)
+    done = [s for s in steps if s.id in finished]
+    detail = {"steps_run": len(result.results), "seconds": round(result.seconds, 2)}
+    if result.failed:
+        failed = [r for r in result.results if r.status == "failed"]
+        what = "; ".join(
+            f"*{r.step.action} `{r.step.target}`* failed: AWS said {r.message or r.code}"
+            for r in failed
+        )
+        left = [s for s in steps if s.id not in finished and s not in [r.step for r in failed]]
+        return RunReport(
+            False,
+            f"{what}. Done: {_listed(done)}." + (f" Not started: {_listed(left)}." if left else ""),
+            {**detail, "failed_step": failed[0].step.id},
+        )
+    outcome = services.approvals.get(request.id).outcome
+    _note_secrets(ops, request, outcome)
+    _tell_new_user(ops, request, outcome)
+    groups = request.plan["groups"]
+    got = [f"group{'s' if len(groups) > 1 else ''} {', '.join(groups)}"] if groups else []
+    got += ["a console password"] if request.plan["console"] else []
+    got += ["an access key"] if request.plan["access_key"] else []
+    with_what = f" with {', '.join(got)}" if got else ""
+    return RunReport(
+        True,
+        f"IAM user {request.target} created{with_what}, in {result.seconds:.1f} s; "
+        f"{result.skipped} steps had finished earlier.",
+        detail,
+    )
+
+
+def _link(arn: str) -> str:
+    return f"<{secrets.console_link(arn)}|{arn}>"
+
+
+def _note_secrets(ops: Ops, request: Request, outcome: dict[str, Any]) -> None:
+    approvals = ops.services.approvals
+    if arn := outcome.get("password_secret_arn"):
+        approvals.note(
+            request.id,
+            line=f":key: Console password (change required at first sign-in) in Secrets Manager: "
+            f"{_link(arn)}",
+        )
+    if arn := outcome.get("key_secret_arn"):
+        approvals.note(
+            request.id,
+            line=f":key: Access key `{outcome['new_key']}`; its secret is in Secrets Manager: "
+            f"{_link(arn)}",
+        )
+
+
+def _tell_new_user(ops: Ops, request: Request, outcome: dict[str, Any]) -> None:
+    """DM the person the user is for where to find their credentials (never the credentials)."""
+    person = request.plan.get("for")
+    if not person:
+        return
+    lines = [f"Your IAM user *{request.target}* is ready (requested by <@{request.requester}>)."]
+    if url := outcome.get("console_url"):
+        lines.append(f"Sign in at {url}")
+    if arn := outcome.get("password_secret_arn"):
+        lines.append(f"Console password (you must change it at first sign-in): {_link(arn)}")
+    if arn := outcome.get("key_secret_arn"):
+        lines.append(f"Access key `{outcome['new_key']}`: {_link(arn)}")
+    ops.dm(person, "\n".join(lines))

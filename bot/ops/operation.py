@@ -1,0 +1,47 @@
+"""The names of the approval-gated operations and the rules that belong to each name.
+
+Kept apart from the registry (which imports every workflow) so that the config can check
+``approvals.commands`` against these names without importing the workflows.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Operation(enum.StrEnum):
+    OFFBOARD = "offboard"
+    ENABLE = "enable"
+    ONBOARD = "onboard"
+    ROTATE = "rotate"
+    DEACTIVATE = "deactivate"
+    DELETE_KEY = "delete-key"
+    ACCOUNT_ALIAS = "account-alias"
+
+    @property
+    def requester_confirms(self) -> bool:
+        """Reversible or requester-driven: confirmed by the requester unless config says
+        otherwise; everything else needs ``approvals.required`` approvers."""
+        return self in (Operation.ROTATE, Operation.DEACTIVATE, Operation.ACCOUNT_ALIAS)
+
+    @property
+    def needs_approver(self) -> bool:
+        """Deleting a user or a key (and undoing a disable) always needs someone other than
+        the requester: config may not lower it to zero."""
+        return self in (Operation.OFFBOARD, Operation.DELETE_KEY, Operation.ENABLE)
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """Who may ask for it (any one of these permissions), checked again before it runs."""
+        return _PERMISSIONS[self]
+
+
+_PERMISSIONS = {
+    Operation.OFFBOARD: ("offboard",),
+    Operation.ENABLE: ("offboard",),
+    Operation.ONBOARD: ("onboard",),
+    Operation.ROTATE: ("rotate",),
+    Operation.DEACTIVATE: ("deactivate",),
+    Operation.DELETE_KEY: ("deactivate", "rotate"),  # a rotation ends by deleting the old key
+    Operation.ACCOUNT_ALIAS: ("admin",),
+}

@@ -1,0 +1,62 @@
+"""The one table of approval-gated operations: how each is titled, runs, and what it does later.
+
+Every other layer reads an operation from here: the runner its ``execute``, the scheduler its
+later steps, the chat layer its title. Adding an operation is a workflow module and one entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.access.approvals import Request
+from bot.access.schedule import Job
+from bot.ops import account_alias, deactivate, delete_key, enable, offboard, onboard, rotate
+from bot.ops.context import Ops, RunReport
+from bot.ops.operation import Operation
+
+Execute = Callable[[Ops, Request], RunReport | None]
+LaterStep = Callable[[Ops, Job], str]  # returns the job's next state: done | held | failed
+
+
+@dataclass(frozen=True)
+class Spec:
+    operation: Operation
+    title: Callable[[Request], str]
+    execute: Execute
+    later: Mapping[str, LaterStep] = field(default_factory=dict)  # scheduled steps, by name
+
+
+def _key_title(verb: str) -> Callable[[Request], str]:
+    return lambda r: f"{verb} the access key {r.plan.get('key', '')} of {r.target}"
+
+
+REGISTRY: Mapping[str, Spec] = {
+    spec.operation: spec
+    for spec in (
+        Spec(
+            Operation.OFFBOARD,
+            lambda r: f"{'Disable' if offboard.is_disable(r) else 'Offboard'} IAM user {r.target}",
+            offboard.execute,
+        ),
+        Spec(Operation.ENABLE, lambda r: f"Enable IAM user {r.target}", enable.execute),
+        Spec(Operation.ONBOARD, lambda r: f"Onboard {r.target}", onboard.execute),
+        Spec(
+            Operation.ROTATE,
+            _key_title("Rotate"),
+            rotate.execute,
+            {rotate.RETIRE: rotate.retire_old_key, rotate.DELETE: rotate.delete_old_key},
+        ),
+        Spec(Operation.DEACTIVATE, _key_title("Deactivate"), deactivate.execute),
+        Spec(Operation.DELETE_KEY, _key_title("Delete"), delete_key.execute),
+        Spec(Operation.ACCOUNT_ALIAS, lambda r: f"Account alias {r.target}", account_alias.execute),
+    )
+}
+assert set(REGISTRY) == set(Operation), "every operation has exactly one entry"
+
+
+def schedule_all(ops: Ops) -> None:
+    """Give the scheduler every operation's later steps."""
+    for spec in REGISTRY.values():
+        for name, step in spec.later.items():
+            ops.scheduler.handlers[name] = lambda job, step=step: step(ops, job)

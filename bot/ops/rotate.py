@@ -1,0 +1,388 @@
+"""Key rotation in AWS's order, with the secret never in chat.
+
+1. Confirm (by the requester unless config asks for approvers).
+2. Create the new key and put it straight into Secrets Manager; the message shows only the new
+   key ID and the secret's ARN. A key IAM made but whose secret was never stored (an answer
+   lost, a crash mid-call) is found and deleted (see ``create_delivered_key``).
+3. After the grace period (a scheduled step in the store), check the old key is no longer
+   used; if it is, hold and ask ("deactivate anyway" / "extend"); else deactivate it.
+4. After a second period, ask for approval to delete it (a key's deletion always needs one).
+
+Every step, from the key's creation to the deletion request, is journaled in the rotation's
+journal, and what it makes (a scheduled job, the delete-key request) is looked up before it is
+made: a restart re-runs the request or a scheduled job, and each step still happens once.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.access.approvals import Request
+from bot.access.journal import RunResult, finished_steps, run_journaled
+from bot.access.schedule import CANCELLED, DONE, FAILED, HELD, RUNNING, WAITING, Job
+from bot.access.schedule import KIND as SCHEDULE
+from bot.iam import errors, keys, secrets, users
+from bot.iam.inventory import Action, Step, run_step
+from bot.iam.models import AccessKey, KeyStatus, LastUsed
+from bot.ops import delete_key
+from bot.ops.context import Ops, RunReport, UserError
+from bot.ops.followups import FollowUp, KeyRef, offer
+from bot.ops.keys import create_delivered_key
+from bot.ops.operation import Operation
+
+COMMAND = Operation.ROTATE
+RETIRE, DELETE = "retire-old-key", "delete-old-key"
+
+
+def describe_key(key: AccessKey) -> str:
+    use = key.last_used
+    used = f"last used {use.when:%Y-%m-%d}" if use and use.when else "never used"
+    return f"{key.status.value}, created {key.created:%Y-%m-%d}, {used}"
+
+
+class TwoKeys(UserError):
+    """The user is at IAM's two-key limit: one must go before a new one can be made."""
+
+    def __init__(self, user: str, found: list[AccessKey]) -> None:
+        super().__init__(f"{user} already has two keys, IAM's limit.")
+        self.user, self.found = user, found
+
+    @property
+    def spare(self) -> list[AccessKey]:
+        """The keys that can go (inactive or never used); a person picks, never the bot."""
+        return [
+            k
+            for k in self.found
+            if k.status is KeyStatus.INACTIVE or not (k.last_used and k.last_used.when)
+        ]
+
+
+def _pick(user: str, found: list[AccessKey], wanted: str | None) -> AccessKey:
+    """The key to replace; never guessed, and there must be room for the new one."""
+    if len(found) >= 2:
+        raise TwoKeys(user, found)
+    if not found:
+        raise UserError(f"{user} has no access key to rotate.")
+    if wanted and found[0].key_id != wanted:
+        raise UserError(f"`{wanted}` is not a key of {user}.")
+    return found[0]
+
+
+def open_request(
+    ops: Ops, user: str, wanted: str | None, *, requester: str, channel: str
+) -> Request:
+    services = ops.services
+    try:
+        target = users.get_user(services.aws, user)
+    except errors.NotFound:
+        raise UserError(f"No IAM user named `{user}`.") from None
+    services.rules.require_unprotected(target)
+    found = keys.access_keys_with_last_use(services.aws, user)
+    old = _pick(user, found, wanted)
+    rotation = services.config.rotation
+    secret = rotation.secret_name.format(user=user)
+    grace = f"after {rotation.grace_minutes} minutes" if rotation.grace_minutes else "right away"
+    steps = [
+        {
+            "action": "create new access key",
+            "target": user,
+            "note": f"secret stored in Secrets Manager as `{secret}`",
+        },
+        {
+            "action": "deactivate old key",
+            "target": old.key_id,
+            "note": f"{grace}, once it is no longer used ({describe_key(old)})",
+        },
+        {
+            "action": "delete old key",
+            "target": old.key_id,
+            "note": f"{rotation.delete_after_minutes} minutes after deactivation",
+        },
+    ]
+    request = services.approvals.open(
+        command=COMMAND,
+        target=user,
+        requester=requester,
+        reason="key rotation",
+        plan={"key": old.key_id, "keys_before": [k.key_id for k in found], "steps": steps},
+        channel=channel,
+    )
+    return ops.post(request)
+
+
+class KeyChange(enum.StrEnum):
+    """The rotation's own journaled steps (the key changes themselves are inventory Actions).
+
+    A value, then the step's target, completes "Could not ..." in a failure message."""
+
+    CREATE = "create a new key for"
+    NOTE_NEW_KEY = "announce the new key of"
+    TELL_OWNER = "tell the owner of"
+    SCHEDULE_RETIRE = "schedule the retirement of"
+    NOTE_GRACE = "announce the grace period of"
+    HOLD = "hold"
+    SCHEDULE_DELETE = "schedule the deletion of"
+    NOTE_DEACTIVATED = "announce the deactivation of"
+    ASK_DELETE = "ask for approval to delete"
+    NOTE_DELETE = "announce the deletion request of"
+
+
+def _run_once(
+    ops: Ops, request_id: str, steps: list[Step], do: Callable[[Step], None]
+) -> RunResult:
+    """Run ``steps`` (one per wave, in order) through the request's journal: a re-run after a
+    crash (a recovered request or scheduled job runs again) skips every step that finished."""
+
+    def one(step: Step) -> str:
+        do(step)
+        return "done"
+
+    return run_journaled(ops.services.store, request_id, steps, one, ops.services.aws.map)
+
+
+def _failure(result: RunResult) -> str | None:
+    """What went wrong in a journaled run, for a person; None when it succeeded."""
+    if (failed := result.failed) is None:
+        return None
+    return (
+        f"Could not {failed.step.action} `{failed.step.target}`: {failed.message or failed.code}."
+    )
+
+
+def execute(ops: Ops, request: Request) -> RunReport:
+    """Create and deliver the new key, then announce it, tell its owner and schedule the old
+    key's retirement: each step journaled, so a re-run after a restart repeats none of them."""
+    services = ops.services
+    user, old = request.target, request.plan["key"]
+    grace = services.config.rotation.grace_minutes
+    steps = [
+        Step(KeyChange.CREATE, user, 1),
+        Step(KeyChange.NOTE_NEW_KEY, user, 2),
+        Step(KeyChange.TELL_OWNER, user, 3),
+        Step(KeyChange.SCHEDULE_RETIRE, old, 4),
+    ]
+    if grace:
+        steps.append(Step(KeyChange.NOTE_GRACE, old, 5))
+
+    def do(step: Step) -> None:
+        match step.action:
+            case KeyChange.CREATE:
+                new = create_delivered_key(
+                    services, request.id, step.id, user, keys_before=request.plan["keys_before"]
+                )
+                services.approvals.note(
+                    request.id,
+                    new_key=new.key_id,
+                    new_key_created=new.created.isoformat(),
+                    secret_arn=new.secret_arn,
+                )
+            case KeyChange.NOTE_NEW_KEY:
+                delivered = services.approvals.get(request.id).outcome
+                line = (
+                    f":key: New key `{delivered['new_key']}`; its secret is in Secrets Manager: "
+                    f"{_secret_link(delivered['secret_arn'])}"
+                )
+                services.approvals.note(request.id, line=line)
+            case KeyChange.TELL_OWNER:
+                _tell_owner(ops, services.approvals.get(request.id))
+            case KeyChange.SCHEDULE_RETIRE:
+                created = services.approvals.get(request.id).outcome["new_key_created"]
+                due = datetime.fromisoformat(created) + timedelta(minutes=grace)
+                _schedule_once(ops, RETIRE, request.id, due, old_key=old, new_key_created=created)
+            case KeyChange.NOTE_GRACE:
+                due = _due(ops, RETIRE, request.id)
+                ops.note(
+                    request.id,
+                    f":hourglass: Old key `{old}` is checked and deactivated at "
+                    f"{due:%Y-%m-%d %H:%M} UTC.",
+                )
+
+    if problem := _failure(_run_once(ops, request.id, steps, do)):
+        return RunReport(False, problem, {})
+    if not grace:
+        ops.scheduler.run_due()  # an incident: retire the old key now, not on the next tick
+    return RunReport(True, f"New key for {user} delivered; old key `{old}` is being retired.", {})
+
+
+def _secret_link(arn: str) -> str:
+    return f"<{secrets.console_link(arn)}|{arn}>"
+
+
+def _tell_owner(ops: Ops, request: Request) -> None:
+    """DM the key's owner where to find the new secret (never the secret itself)."""
+    services = ops.services
+    if not services.config.rotation.notify_owner:
+        return
+    slack_id = services.identity.slack_user_for(request.target)
+    if not slack_id:
+        return
+    delivered = request.outcome
+    ops.dm(
+        slack_id,
+        (
+            f"Your IAM user {request.target} has a new access key `{delivered['new_key']}` "
+            f"(rotated by <@{request.requester}>). "
+            f"Fetch it from Secrets Manager: {_secret_link(delivered['secret_arn'])}. "
+            f"The old key `{request.plan['key']}` will be deactivated soon."
+        ),
+    )
+
+
+def _scheduled(ops: Ops, step: str, request_id: str) -> Job | None:
+    """The job ``step`` of a request, in whatever state, if one was ever scheduled."""
+    records = ops.services.store.list_by_state(
+        SCHEDULE, [WAITING, RUNNING, DONE, HELD, FAILED, CANCELLED]
+    )
+    jobs = (Job.from_record(r) for r in records)
+    return next((j for j in jobs if j.step == step and j.request_id == request_id), None)
+
+
+def _due(ops: Ops, step: str, request_id: str) -> datetime:
+    """When a step an earlier journaled step scheduled is due."""
+    job = _scheduled(ops, step, request_id)
+    assert job is not None, f"{step} of {request_id} was journaled as scheduled"
+    return job.due
+
+
+def _schedule_once(ops: Ops, step: str, request_id: str, due: datetime, **data: Any) -> Job:
+    """Schedule ``step`` unless it already is: a crash between scheduling and journaling it
+    must not leave two jobs (two retirements, two deletion requests)."""
+    return _scheduled(ops, step, request_id) or ops.scheduler.add(step, request_id, due, **data)
+
+
+def _old_key_in_use(ops: Ops, job: Job) -> LastUsed | None:
+    """When the old key was last used, if that is too close to the new key's creation to be
+    sure it is no longer in use (IAM's last-use data lags real use)."""
+    rotation = ops.services.config.rotation
+    _, use = keys.last_used(ops.services.aws, job.data["old_key"])
+    new_created = datetime.fromisoformat(job.data["new_key_created"])
+    margin = timedelta(minutes=rotation.last_use_margin_minutes)
+    return use if use.when is not None and use.when > new_created - margin else None
+
+
+def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> str:
+    """Scheduled: deactivate the old key unless it is still in use (then hold and ask).
+
+    Safe to repeat (a job a crash left running is run again): the deactivation, the deletion's
+    scheduling and the announcement are journaled steps of the rotation, each done once."""
+    services = ops.services
+    old, request_id = job.data["old_key"], job.request_id
+    deactivate = Step(Action.DEACTIVATE_ACCESS_KEY, old, 1)
+    already = deactivate.id in finished_steps(services.store, request_id)
+    request = services.approvals.get(request_id)
+    if not already and (why := ops.still_allowed(request)):  # the rules, as they stand now
+        ops.note(request_id, f":no_entry: Old key `{old}` not deactivated: {why}")
+        return FAILED
+    if not force and not already and (use := _old_key_in_use(ops, job)):
+        return _hold(ops, job, use)
+    anyway = f" by <@{by}>, although recently used" if force else ""
+
+    def do(step: Step) -> None:
+        match step.action:
+            case Action.DEACTIVATE_ACCESS_KEY:
+                run_step(services.aws, request.target, step)
+            case KeyChange.SCHEDULE_DELETE:
+                due = services.clock() + timedelta(
+                    minutes=services.config.rotation.delete_after_minutes
+                )
+                _schedule_once(ops, DELETE, request_id, due, old_key=old)
+            case KeyChange.NOTE_DEACTIVATED:
+                due = _due(ops, DELETE, request_id)
+                line = (
+                    f":white_check_mark: Old key `{old}` deactivated{anyway}; "
+                    f"deletion due {due:%H:%M} UTC."
+                )
+                ops.note(request_id, line, buttons=[])
+
+    steps = [
+        deactivate,
+        Step(KeyChange.SCHEDULE_DELETE, old, 2),
+        Step(KeyChange.NOTE_DEACTIVATED, old, 3),
+    ]
+    if problem := _failure(_run_once(ops, request_id, steps, do)):
+        ops.note(
+            request_id,
+            f":x: {problem}",
+            buttons=[
+                offer(
+                    "Deactivate now", FollowUp.DEACTIVATE_NOW, KeyRef(request.target, old), "danger"
+                )
+            ],
+        )
+        return FAILED
+    return DONE
+
+
+def _hold(ops: Ops, job: Job, use: LastUsed) -> str:
+    """Hold the job and ask whether to deactivate anyway or wait longer; asked once per due
+    time (Extend moves it), however often a crash makes the job run again."""
+    rotation = ops.services.config.rotation
+    old = job.data["old_key"]
+
+    def ask(_: Step) -> None:
+        buttons = [
+            offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, "danger"),
+            offer(f"Extend {rotation.extend_minutes} min", FollowUp.EXTEND, job.id),
+        ]
+        ops.note(
+            job.request_id,
+            f":warning: Old key `{old}` was used at {use.when:%Y-%m-%d %H:%M} UTC "
+            f"({use.service or '?'}), "
+            "too close to the new key's creation to be sure it is no longer in use. Held.",
+            buttons=buttons,
+        )
+
+    held = Step(KeyChange.HOLD, f"{old} until {job.due:%Y-%m-%d %H:%M:%S}", 1)
+    return HELD if _run_once(ops, job.request_id, [held], ask).ok else FAILED
+
+
+def delete_old_key(ops: Ops, job: Job) -> str:
+    """Scheduled: ask for approval to delete the retired key (deleting a key always needs a
+    second person), and say so on the rotation's message.
+
+    Safe to repeat: both are journaled steps of the rotation, and the request is looked up
+    before it is opened. If either fails, the message says so, with a button to ask again,
+    and the job ends failed."""
+    request = ops.services.approvals.get(job.request_id)
+    old = job.data["old_key"]
+
+    def do(step: Step) -> None:
+        match step.action:
+            case KeyChange.ASK_DELETE:
+                _ask_delete_once(ops, request, old)
+            case KeyChange.NOTE_DELETE:
+                ops.note(request.id, f":wastebasket: Deletion of `{old}` posted for approval.")
+
+    steps = [Step(KeyChange.ASK_DELETE, old, 1), Step(KeyChange.NOTE_DELETE, old, 2)]
+    if problem := _failure(_run_once(ops, request.id, steps, do)):
+        ops.note(
+            request.id,
+            f":x: {problem}",
+            buttons=[
+                offer("Delete key", FollowUp.DELETE_KEY, KeyRef(request.target, old), "danger")
+            ],
+        )
+        return FAILED
+    return DONE
+
+
+def _ask_delete_once(ops: Ops, rotation: Request, old: str) -> None:
+    """Open the delete-key request unless this rotation already did (a crash between opening
+    it and journaling that must not post a second one)."""
+    asked = any(
+        r.command == "delete-key" and r.plan.get("origin") == rotation.id
+        for r in ops.services.approvals.history(rotation.target)
+    )
+    if not asked:
+        delete_key.open_request(
+            ops,
+            rotation.target,
+            old,
+            requester=rotation.requester,
+            reason="end of key rotation",
+            channel=rotation.channel,
+            origin=rotation.id,
+        )

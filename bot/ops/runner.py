@@ -1,0 +1,82 @@
+"""Running approved requests: exactly once, under a lease, resumed when their runner died.
+
+The one caller that wins the approved -> running transition executes the request, through the
+operation's ``execute`` in the registry, while a heartbeat renews its lease. Runs whose lease ran
+out (their replica died) are taken over on the scheduler's tick and at startup; pending requests
+whose time is up are expired there too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot.access.approvals import Request, State
+from bot.ops.context import Ops, RunReport
+from bot.ops.registry import REGISTRY
+
+log = logging.getLogger(__name__)
+
+BOT = "iam-bot"
+
+
+class Runner:
+    def __init__(self, ops: Ops, submit: Callable[..., Any]) -> None:
+        self.ops = ops
+        self.submit = submit
+
+    def run(self, request_id: str, user: str, verdict: str) -> None:
+        """approved -> running; only the caller that wins the transition executes."""
+        outcome = self.ops.services.approvals.start(request_id, user, verdict=verdict)
+        if outcome.now is State.RUNNING:
+            self.execute(outcome.request)
+
+    def execute(self, request: Request) -> None:
+        """Run a request this process has just moved to running, and record how it ended."""
+        ops, approvals = self.ops, self.ops.services.approvals
+        ops.refresh(request)
+        with approvals.leases.held(lambda: approvals.renew(request.id)):
+            report = self._report(request)
+        if report is None:
+            return  # the operation re-opened the request for approval
+        done = approvals.finish(request.id, ok=report.ok, summary=report.summary, **report.detail)
+        if done.refusal:
+            log.error("request %s could not be finished: %s", request.id, done.refusal)
+            return
+        ops.refresh(done.request)
+        ops.audit(done.request, ("done: " if report.ok else "failed: ") + report.summary)
+
+    def _report(self, request: Request) -> RunReport | None:
+        try:
+            if why := self.ops.still_allowed(request):
+                return RunReport(False, f"Not run: {why}")
+            return REGISTRY[request.command].execute(self.ops, request)
+        except Exception as exc:
+            log.exception("request %s failed", request.id)
+            return RunReport(
+                False, "Failed unexpectedly (see the bot's log).", {"error": type(exc).__name__}
+            )
+
+    def tick(self) -> None:
+        """On the scheduler's tick: expire what is overdue, take over runs whose runner died,
+        start approved runs nobody started."""
+        for expired in self.ops.services.approvals.expire_due():
+            self.ops.refresh(expired)
+            self.ops.audit(expired, "expired without approval")
+        self.recover()
+
+    def recover(self) -> None:
+        """Runs a dead replica left ``running`` are resumed from their journal, once."""
+        approvals = self.ops.services.approvals
+        for request in approvals.in_state(State.RUNNING):
+            if not approvals.leases.takeable(request.lease):
+                continue  # a live replica is running it
+            claimed = approvals.take_over(request)
+            if claimed.refusal:
+                continue  # another replica took it over first
+            log.info("resuming request %s: its runner stopped", request.id)
+            self.ops.audit(claimed.request, "interrupted by a restart; resuming from the journal")
+            self.submit(self.execute, claimed.request)
+        for request in approvals.in_state(State.APPROVED):
+            self.submit(self.run, request.id, BOT, "resume")
