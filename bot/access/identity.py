@@ -21,12 +21,16 @@ _REFRESH_ON_MISS_S = 10.0
 
 @dataclass(frozen=True)
 class NotLinked(Exception):
-    """No IAM user could be matched to a Slack user; ``reason`` says what was tried."""
+    """No IAM user could be matched to the Slack user ``slack_user_id``; ``tried`` says what
+    was looked for. The chat layer words it, naming the person its own way."""
 
-    reason: str
+    slack_user_id: str
+    tried: str
 
     def __str__(self) -> str:
-        return self.reason
+        return (
+            f"No IAM user is linked to Slack user {self.slack_user_id} (looked for {self.tried})."
+        )
 
 
 class IdentityMap:
@@ -58,7 +62,7 @@ class IdentityMap:
         if email:
             local = email.partition("@")[0]
             tried += f", tag {self._identity.email_tag}={email}, or a user named {local}"
-        raise NotLinked(f"No IAM user is linked to <@{slack_user_id}> (looked for {tried}).")
+        raise NotLinked(slack_user_id, tried)
 
     def slack_user_for(self, iam_user: str) -> str | None:
         """The Slack user an IAM user is tagged with, if any (for DMs about their own keys)."""

@@ -20,9 +20,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Denied(Exception):
-    """The requester may not do this. ``reason`` is shown to them as is."""
+    """The requester may not do this. ``reason`` says why in words that name nobody; when the
+    channel is why, ``channels`` are the ones /iam works in, for the chat layer to link."""
 
     reason: str
+    channels: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.reason
@@ -68,8 +70,8 @@ class Rules:
 
     def require_channel(self, channel_id: str) -> None:
         if self.config.channels and channel_id not in self.config.channels:
-            allowed = ", ".join(f"<#{c}>" for c in self.config.channels)
-            raise Denied(f"/iam works only in {allowed}.")
+            allowed = self.config.channels
+            raise Denied(f"/iam works only in {', '.join(allowed)}.", channels=allowed)
 
     def is_protected(self, user: User) -> bool:
         return self.name_is_protected(user.name, user.tags)

@@ -17,7 +17,7 @@ from bot.access.identity import NotLinked
 from bot.access.rules import Denied
 from bot.iam import errors
 from bot.ops.context import UserError
-from bot.slack.messages.common import Reply, plain
+from bot.slack.messages.common import Reply, channel_link, mention, plain
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 def words_for(exc: BaseException) -> str:
     """What to tell the user about a failure. Unknown failures get a reference, not details."""
     match exc:
-        case Denied() | NotLinked() | UserError() | Refused():
+        case Denied(channels=channels) if channels:
+            return f"/iam works only in {', '.join(map(channel_link, channels))}."
+        case NotLinked(slack_user_id=user, tried=tried):
+            return f"No IAM user is linked to {mention(user)} (looked for {tried})."
+        case Denied() | UserError() | Refused():
             return str(exc)
         case errors.InvalidInput():
             return f"That input is not valid: {exc.message}."

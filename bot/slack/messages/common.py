@@ -84,6 +84,15 @@ def fit(blocks: list[Block]) -> list[Block]:
     return [*kept, context(f"…and {len(blocks) - len(kept)} more not shown.")]
 
 
+def mention(user_id: str) -> str:
+    """A Slack user named in a message: shown by their current display name."""
+    return f"<@{user_id}>"
+
+
+def channel_link(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
 def plain(text: str) -> Reply:
     return Reply(text=text, blocks=[section(text)])
 
