@@ -1,21 +1,26 @@
-"""Stale-credential findings from the credential report: one CSV for the whole account.
+"""Stale credentials: the rules for "old", "unused" and "two active keys", and the findings of the
+credential report, one CSV for the whole account.
 
-Per-user listing costs a ListAccessKeys per user and a GetAccessKeyLastUsed per key; the report
-carries the same facts for every user in one document. Only users with key findings are then
-asked for their key IDs (the report has slots, not IDs), so each finding names the exact key.
+:func:`key_flags` is the one place those rules live: ``/iam keys`` shows them on a user's keys
+and the audit reads them off the report. Per-user listing costs a ListAccessKeys per user and a
+GetAccessKeyLastUsed per key; the report carries the same facts for every user in one document.
+Only users with key findings are then asked for their key IDs (the report has slots, not IDs), so
+each finding names the exact key.
 """
 
 from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Generic, Protocol, TypeVar
 
 from bot.iam import account, keys
 from bot.iam.aws import Aws
-from bot.iam.models import CredentialReport, age_days
+from bot.iam.models import CredentialReport, KeyStatus, LastUsed, age_days
+from bot.ops.operation import Operation
 
 REGENERATE_AFTER = timedelta(hours=4)  # IAM will not build a new report sooner
 ROOT = "<root_account>"
@@ -33,14 +38,69 @@ class Kind(enum.StrEnum):
     ROOT_RECENTLY_USED = "root account password used recently"
 
 
-# The normal flow that deals with each kind of finding.
-ACTION = {
-    Kind.OLD_KEY: "rotate",
-    Kind.UNUSED_KEY: "deactivate",
-    Kind.NEVER_USED_KEY: "deactivate",
-    Kind.TWO_ACTIVE_KEYS: "deactivate",
-    Kind.PASSWORD_NEVER_USED: "offboard",
+# The operation that deals with each kind of finding.
+FIX = {
+    Kind.OLD_KEY: Operation.ROTATE,
+    Kind.UNUSED_KEY: Operation.DEACTIVATE,
+    Kind.NEVER_USED_KEY: Operation.DEACTIVATE,
+    Kind.TWO_ACTIVE_KEYS: Operation.DEACTIVATE,
+    Kind.PASSWORD_NEVER_USED: Operation.OFFBOARD,
 }
+
+
+class KeyFacts(Protocol):
+    """What the rules read of a key: an :class:`~bot.iam.models.AccessKey`, or a slot of the
+    credential report. ``last_used`` None means not known (nothing is said about use)."""
+
+    @property
+    def status(self) -> KeyStatus: ...
+
+    @property
+    def created(self) -> datetime: ...
+
+    @property
+    def last_used(self) -> LastUsed | None: ...
+
+
+K = TypeVar("K", bound=KeyFacts)
+
+
+@dataclass(frozen=True)
+class Flag(Generic[K]):
+    """One rule a user's keys break. ``key`` is None for the user as a whole (two active
+    keys); ``days`` is the key's age (old, never used) or how long since its last use."""
+
+    kind: Kind
+    key: K | None
+    days: int = 0
+
+
+def key_flags(
+    user_keys: Sequence[K], *, rotation_age_days: int, unused_days: int, at: datetime
+) -> list[Flag[K]]:
+    """Which rules one user's keys break, key by key, then the user's own. Only active keys
+    count: an inactive key is neither a risk to rotate nor one to deactivate."""
+    flags: list[Flag[K]] = []
+    active = [k for k in user_keys if k.status is KeyStatus.ACTIVE]
+    for key in active:
+        age = age_days(key.created, at)
+        if age > rotation_age_days:
+            flags.append(Flag(Kind.OLD_KEY, key, age))
+        if unused := _unused(key, age, unused_days=unused_days, at=at):
+            flags.append(unused)
+    if len(active) >= 2:
+        flags.append(Flag(Kind.TWO_ACTIVE_KEYS, None))
+    return flags
+
+
+def _unused(key: K, age: int, *, unused_days: int, at: datetime) -> Flag[K] | None:
+    use = key.last_used
+    if use is None:
+        return None  # not known
+    if use.when is None:
+        return Flag(Kind.NEVER_USED_KEY, key, age) if age >= unused_days else None
+    idle = age_days(use.when, at)
+    return Flag(Kind.UNUSED_KEY, key, idle) if idle >= unused_days else None
 
 
 @dataclass(frozen=True)
@@ -54,8 +114,26 @@ class Finding:
     key_created: datetime | None = None
 
     @property
-    def action(self) -> str | None:
-        return ACTION.get(self.kind)
+    def fix(self) -> Operation | None:
+        return FIX.get(self.kind)
+
+
+@dataclass(frozen=True)
+class _ReportKey:
+    """One of the two key slots of a user's row in the credential report."""
+
+    slot: int
+    status: KeyStatus
+    created: datetime
+    last_used: LastUsed
+
+
+_DETAIL = {
+    Kind.OLD_KEY: "{} days old",
+    Kind.NEVER_USED_KEY: "never used in {} days",
+    Kind.UNUSED_KEY: "unused for {} days",
+    Kind.TWO_ACTIVE_KEYS: "two active keys",
+}
 
 
 def _when(value: str) -> datetime | None:
@@ -69,6 +147,25 @@ def _true(value: str) -> bool:
     return value.strip().lower() == "true"
 
 
+def _report_keys(row: dict[str, str]) -> list[_ReportKey]:
+    found = []
+    for n in (1, 2):
+        created = _when(row.get(f"access_key_{n}_last_rotated", ""))
+        if created is not None:
+            active = _true(row.get(f"access_key_{n}_active", ""))
+            used = LastUsed(_when(row.get(f"access_key_{n}_last_used_date", "")))
+            status = KeyStatus.ACTIVE if active else KeyStatus.INACTIVE
+            found.append(_ReportKey(n, status, created, used))
+    return found
+
+
+def _finding(user: str, flag: Flag[_ReportKey]) -> Finding:
+    detail = _DETAIL[flag.kind].format(flag.days)
+    if flag.key is None:
+        return Finding(flag.kind, user, flag.days, detail)
+    return Finding(flag.kind, user, flag.days, detail, flag.key.slot, key_created=flag.key.created)
+
+
 def findings(
     report: CredentialReport, *, rotation_age_days: int, unused_days: int, at: datetime
 ) -> list[Finding]:
@@ -78,42 +175,10 @@ def findings(
         if user == ROOT:
             found += _root_findings(row, at)
             continue
-        active = [n for n in (1, 2) if _true(row.get(f"access_key_{n}_active", ""))]
-        for n in active:
-            created = _when(row.get(f"access_key_{n}_last_rotated", ""))
-            used = _when(row.get(f"access_key_{n}_last_used_date", ""))
-            if created is None:
-                continue
-            age = age_days(created, at)
-            if age > rotation_age_days:
-                found.append(
-                    Finding(Kind.OLD_KEY, user, age, f"{age} days old", n, key_created=created)
-                )
-            if used is None and age >= unused_days:
-                found.append(
-                    Finding(
-                        Kind.NEVER_USED_KEY,
-                        user,
-                        age,
-                        f"never used in {age} days",
-                        n,
-                        key_created=created,
-                    )
-                )
-            elif used is not None and age_days(used, at) >= unused_days:
-                idle = age_days(used, at)
-                found.append(
-                    Finding(
-                        Kind.UNUSED_KEY,
-                        user,
-                        idle,
-                        f"unused for {idle} days",
-                        n,
-                        key_created=created,
-                    )
-                )
-        if len(active) == 2:
-            found.append(Finding(Kind.TWO_ACTIVE_KEYS, user, 0, "two active keys"))
+        flags = key_flags(
+            _report_keys(row), rotation_age_days=rotation_age_days, unused_days=unused_days, at=at
+        )
+        found += [_finding(user, flag) for flag in flags]
         if _true(row.get("password_enabled", "")):
             if not _true(row.get("mfa_active", "")):
                 found.append(Finding(Kind.CONSOLE_WITHOUT_MFA, user, 0, "console password, no MFA"))

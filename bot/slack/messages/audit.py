@@ -12,12 +12,13 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.audit import Finding
 from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.operation import Operation
 from bot.slack.messages.common import Reply, context, section
 
 WORST = 10
 _BUTTON = {
-    "rotate": ("Rotate", FollowUp.ROTATE_NOW),
-    "deactivate": ("Deactivate", FollowUp.DEACTIVATE_NOW),
+    Operation.ROTATE: ("Rotate", FollowUp.ROTATE_NOW),
+    Operation.DEACTIVATE: ("Deactivate", FollowUp.DEACTIVATE_NOW),
 }
 
 
@@ -25,15 +26,15 @@ def _offender(finding: Finding) -> SectionBlock:
     key = f" `{finding.key_id}`" if finding.key_id else ""
     text = f"*{finding.user}*{key}: {finding.kind.value}, {finding.detail}"
     accessory = None
-    if finding.action in _BUTTON and finding.key_id:
-        label, action_id = _BUTTON[finding.action]
+    if finding.fix in _BUTTON and finding.key_id:
+        label, action_id = _BUTTON[finding.fix]
         accessory = ButtonElement(
             text=label,
             action_id=action_id.value,
             value=KeyRef(finding.user, finding.key_id).encode(),
         )
-    elif finding.action == "offboard":
-        text += f" · `/iam offboard {finding.user} <reason>`"
+    elif finding.fix is Operation.OFFBOARD:
+        text += f" · `/iam {finding.fix} {finding.user} <reason>`"
     return SectionBlock(text=MarkdownTextObject(text=text), accessory=accessory)
 
 
@@ -75,6 +76,6 @@ def audit_csv(found: list[Finding]) -> str:
     for f in found:
         created = f.key_created.isoformat() if f.key_created else ""
         writer.writerow(
-            [f.user, f.key_id or "", created, f.kind.value, f.detail, f.days, f.action or ""]
+            [f.user, f.key_id or "", created, f.kind.value, f.detail, f.days, f.fix or ""]
         )
     return out.getvalue()

@@ -7,6 +7,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
+from bot.iam.audit import Flag, Kind, key_flags
 from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
 from bot.ops.followups import FollowUp, KeyRef
 from bot.slack.messages.common import Reply, context, day, days, section
@@ -20,20 +21,12 @@ def _last_used(key: AccessKey) -> str:
     return f"{day(use.when)} ({days(age_days(use.when))} ago)" + (f" · {where}" if where else "")
 
 
-def key_flags(
-    key: AccessKey, *, rotation_age_days: int, unused_days: int, at: datetime
-) -> list[str]:
-    """The warnings a reviewer should notice first."""
-    flags = []
-    if key.status is KeyStatus.ACTIVE and age_days(key.created, at) > rotation_age_days:
-        flags.append(f":warning: older than {rotation_age_days} days: rotate it")
-    use = key.last_used
-    if use is not None:
-        last = use.when or key.created
-        if age_days(last, at) >= unused_days:
-            never = "never used" if use.when is None else "unused"
-            flags.append(f":zzz: {never} for {days(age_days(last, at))}")
-    return flags
+def _flag_line(flag: Flag[AccessKey], rotation_age_days: int) -> str:
+    """A key's flag as a reviewer should notice it first."""
+    if flag.kind is Kind.OLD_KEY:
+        return f":warning: older than {rotation_age_days} days: rotate it"
+    never = "never used" if flag.kind is Kind.NEVER_USED_KEY else "unused"
+    return f":zzz: {never} for {days(flag.days)}"
 
 
 def _key_block(key: AccessKey, flags: list[str], highlight: bool) -> SectionBlock:
@@ -69,17 +62,17 @@ def keys_reply(
     if not keys:
         blocks.append(section(f"*{user}* has no access keys."))
         return Reply(text=f"{user} has no access keys.", blocks=blocks)
-    active = [k for k in keys if k.status is KeyStatus.ACTIVE]
-    if len(active) > 1:
+    flags = key_flags(keys, rotation_age_days=rotation_age_days, unused_days=unused_days, at=at)
+    if any(flag.kind is Kind.TWO_ACTIVE_KEYS for flag in flags):
         blocks.append(
             section(
                 ":rotating_light: *Two active keys.* Finish the rotation: deactivate the old one."
             )
         )
     for key in keys:
-        flags = key_flags(key, rotation_age_days=rotation_age_days, unused_days=unused_days, at=at)
+        lines = [_flag_line(f, rotation_age_days) for f in flags if f.key is key]
         blocks.append(
-            _key_block(key, flags, highlight=owner is not None and key.key_id == owner.key_id)
+            _key_block(key, lines, highlight=owner is not None and key.key_id == owner.key_id)
         )
     blocks.append(
         context(f"Rotation age {rotation_age_days} days · unused after {unused_days} days")
