@@ -9,15 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.access.approvals import Approvals, utc_now
 from bot.access.identity import IdentityMap
 from bot.access.leases import Leases
-from bot.access.rules import Denied, Rules
+from bot.access.rules import Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import Store, open_store
 from bot.config import Config, Settings
@@ -27,12 +26,13 @@ from bot.iam.keys import caller_identity
 from bot.ops.context import Ops, Services
 from bot.ops.registry import schedule_all
 from bot.ops.runner import Runner
-from bot.slack import commands, followups, requests
+from bot.slack import listeners
 from bot.slack.commands import audit
+from bot.slack.decisions import Decisions
 from bot.slack.jobs import Jobs
+from bot.slack.listeners.guard import Context
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import Outbox, retry_handlers
-from bot.slack.requests import Decisions
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +115,7 @@ def build_app(
     runner = Runner(ops, listener_pool.submit)
     schedule_all(ops)
     ops.scheduler.on_tick += [runner.tick, outbox.deliver_due, lambda: audit.scheduled(ops, outbox)]
-    app.middleware(channel_rule(services.rules, notifier))
-    commands.register(app, ops, notifier)
-    requests.register(app, Decisions(services.approvals, runner, notifier))
-    followups.register(app, ops, notifier)
+    listeners.register(app, Context(ops, notifier, Decisions(services.approvals, runner, notifier)))
     listener_pool.submit(runner.recover)
     ops.scheduler.start()
 
@@ -127,22 +124,3 @@ def build_app(
         log.error("unhandled error in a Slack listener", exc_info=error)
 
     return app
-
-
-def channel_rule(rules: Rules, notifier: SlackNotifier) -> Callable[..., Any]:
-    """The ``channels`` rule for every button and modal, as the router applies it to commands:
-    a click from a channel where /iam does not work is answered and goes no further."""
-
-    def middleware(body: dict[str, Any], next: Callable[[], Any]) -> Any:
-        if body.get("type") != "block_actions" or not rules.config.channels:
-            return next()
-        channel = (body.get("channel") or {}).get("id", "")
-        try:
-            rules.require_channel(channel)
-        except Denied as denied:
-            if body.get("response_url"):
-                notifier.tell(body["response_url"], str(denied))
-            return BoltResponse(status=200, body="")
-        return next()
-
-    return middleware

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot.access.approvals import Approvals, Request
 from bot.config import Config
 from bot.slack.messages import approval as msg
+from bot.slack.messages.common import Reply
 from bot.slack.outbox import Outbox
 
 
@@ -23,7 +24,7 @@ class SlackNotifier:
     ) -> None:
         self._config = config
         self._approvals = approvals
-        self._client = client
+        self.client = client
         self.outbox = outbox
         outbox.handlers["message"] = self._deliver_message
 
@@ -50,11 +51,10 @@ class SlackNotifier:
     def link(self, url: str, text: str) -> str:
         return f"<{url}|{text}>"
 
-    def tell(self, response_url: str, text: str) -> None:
-        """An ephemeral answer to whoever clicked, through the click's response URL."""
-        self.outbox.respond(
-            response_url, {"response_type": "ephemeral", "replace_original": False, "text": text}
-        )
+    def reply(self, response_url: str, reply: Reply) -> None:
+        """An answer only whoever typed or clicked sees, through that input's response URL."""
+        answer = {"response_type": "ephemeral", "replace_original": False, **reply.as_kwargs()}
+        self.outbox.respond(response_url, answer)
 
     def _deliver_message(self, payload: dict[str, Any]) -> None:
         """The outbox's handler: the request's message as the request stands now."""
@@ -63,7 +63,7 @@ class SlackNotifier:
             return
         reply = msg.request_reply(request).as_kwargs()
         if request.message_ts:
-            self._client.chat_update(channel=request.channel, ts=request.message_ts, **reply)
+            self.client.chat_update(channel=request.channel, ts=request.message_ts, **reply)
             return
-        answer = self._client.chat_postMessage(channel=request.channel, **reply)
+        answer = self.client.chat_postMessage(channel=request.channel, **reply)
         self._approvals.set_message(request.id, answer["channel"], answer["ts"])

@@ -1,20 +1,16 @@
-"""The `/iam` router: every subcommand, and the checks every one of them shares.
+"""The `/iam` subcommands: each one's usage, permission, input check and handler.
 
-The ack runs on the request thread and only parses text, so it answers within Slack's three
-seconds whatever AWS is doing; permission checks and all AWS work run after it, on the job pool.
+``check`` only parses (no I/O), so the ack can run it within Slack's three seconds; ``run``
+works after the ack (see :mod:`bot.slack.listeners.commands`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from slack_bolt import Ack, App
 
 from bot.iam.errors import InvalidInput
-from bot.ops.context import Ops, Services, UserError
+from bot.ops.context import Services, UserError
 from bot.slack.commands import (
     account,
     audit,
@@ -31,10 +27,7 @@ from bot.slack.commands.parse import tokens
 from bot.slack.context import Request
 from bot.slack.messages.common import Reply
 from bot.slack.messages.help import usage_reply
-from bot.slack.notifier import SlackNotifier
-from bot.slack.replies import answer_failure, error_reply
-
-log = logging.getLogger(__name__)
+from bot.slack.replies import error_reply
 
 SLASH_COMMAND = "/iam"
 
@@ -135,11 +128,7 @@ _TABLE = {s.name: s for s in SUBCOMMANDS}
 _HELP = [("help", "this card")] + [(s.usage, s.summary) for s in SUBCOMMANDS]
 
 
-def _ephemeral(reply: Reply) -> dict[str, Any]:
-    return {"response_type": "ephemeral", **reply.as_kwargs()}
-
-
-def _accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | None]:
+def accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | None]:
     """The subcommand to run, or the immediate reply (usage card or input error) instead."""
     words = tokens(text)
     name = words[0].lower() if words else ""
@@ -152,39 +141,3 @@ def _accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | No
     except (InvalidInput, UserError) as exc:
         return None, (), error_reply(exc)
     return spec, words[1:], None
-
-
-def register(app: App, ops: Ops, notifier: SlackNotifier) -> None:
-    services = ops.services
-
-    def ack_iam(ack: Ack, command: dict[str, Any]) -> None:
-        _, _, immediate = _accepted(command.get("text", ""))
-        if immediate is None:
-            ack()
-        else:
-            ack(**_ephemeral(immediate))
-
-    def run_iam(command: dict[str, Any], client: Any) -> None:
-        spec, args, _ = _accepted(command.get("text", ""))
-        if spec is None:
-            return  # the ack already answered
-
-        def respond(**message: Any) -> None:
-            notifier.outbox.respond(command["response_url"], message)
-
-        request = Request(
-            user_id=command["user_id"],
-            channel_id=command.get("channel_id", ""),
-            args=args,
-            respond=respond,
-            client=client,
-            ops=ops,
-        )
-        try:
-            services.rules.require_channel(request.channel_id)
-            services.rules.require(request.user_id, spec.permission)
-            spec.run(services, request)
-        except Exception as exc:
-            answer_failure(exc, lambda reply: respond(**_ephemeral(reply)))
-
-    app.command(SLASH_COMMAND)(ack=ack_iam, lazy=[run_iam])

@@ -1,0 +1,126 @@
+"""Every button: a request's Approve/Deny/Cancel/Retry, and the follow-ups that start or steer
+a key flow from an earlier answer ("Deactivate now", "Rotate", "Delete key", "Deactivate
+anyway", "Extend"). A follow-up opens the same request the slash command would, so
+confirmation and approval rules apply unchanged."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from slack_bolt import App
+
+from bot.access.schedule import HELD, WAITING
+from bot.ops import deactivate, delete_key, rotate
+from bot.ops.context import UserError
+from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.keys import owned_key
+from bot.slack.commands.rotate import two_keys_reply
+from bot.slack.listeners.guard import Context, Tell, ack_only, channel_of, guarded, user_of
+from bot.slack.listeners.views import deny_modal
+from bot.slack.messages import approval as msg
+from bot.slack.messages.common import action_pattern, plain
+
+
+def _value(body: dict[str, Any]) -> str:
+    return body["actions"][0]["value"]
+
+
+def _text(tell: Tell) -> Any:
+    return lambda text: tell(plain(text))
+
+
+# --- a request's own buttons: who may act is the request's rule (approvals checks it) ----------
+
+
+def approve(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    context.decisions.approve(_value(body), user_of(body), _text(tell))
+
+
+def cancel(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    context.decisions.cancel(_value(body), user_of(body), _text(tell))
+
+
+def retry(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    context.decisions.retry(_value(body), user_of(body), _text(tell))
+
+
+def ask_deny_reason(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    """A denial needs a reason: ask for it in a modal (its submission is in views.py)."""
+    client = context.notifier.client
+    client.views_open(trigger_id=body["trigger_id"], view=deny_modal(_value(body)))
+
+
+# --- follow-ups: each needs the permission of the request it opens -----------------------------
+
+
+def deactivate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    key = KeyRef.decode(_value(body))
+    deactivate.open_request(
+        context.ops,
+        key.key_id,
+        "from /iam whois",
+        requester=user_of(body),
+        channel=channel_of(body),
+    )
+
+
+def rotate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    key = KeyRef.decode(_value(body))
+    try:
+        rotate.open_request(
+            context.ops, key.user, key.key_id, requester=user_of(body), channel=channel_of(body)
+        )
+    except rotate.TwoKeys as exc:
+        raise UserError(two_keys_reply(exc).text) from None
+
+
+def delete_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    owner, key = owned_key(context.ops.services, KeyRef.decode(_value(body)).key_id)
+    delete_key.open_request(
+        context.ops,
+        owner,
+        key.key_id,
+        requester=user_of(body),
+        reason="no longer needed",
+        channel=channel_of(body),
+    )
+
+
+def deactivate_anyway(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    scheduler = context.ops.scheduler
+    job = scheduler.get(_value(body))
+    force = partial(rotate.retire_old_key, context.ops, force=True, by=user_of(body))
+    if job is None or job.state != HELD or not scheduler.run(job, force):
+        raise UserError("That step is no longer waiting for a decision.")
+
+
+def extend(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    ops = context.ops
+    job = ops.scheduler.get(_value(body))
+    minutes = ops.services.config.rotation.extend_minutes
+    due = ops.services.clock() + timedelta(minutes=minutes)
+    if job is None or job.state != HELD or ops.scheduler.move(job, WAITING, due=due) is None:
+        raise UserError("That step is no longer waiting for a decision.")
+    who = context.notifier.person(user_of(body))
+    line = f":hourglass: {who} gave the old key {minutes} more minutes (to {due:%H:%M} UTC)."
+    ops.note(job.request_id, line, buttons=[])
+
+
+def _follow_up(app: App, context: Context, kind: FollowUp, work: Any, permission: str) -> None:
+    # A row of such buttons (one "Delete" per key) numbers the repeats: see Reply.
+    lazy = guarded(context, work, lambda _: permission)
+    app.action(action_pattern(kind.value))(ack=ack_only, lazy=[lazy])
+
+
+def register(app: App, context: Context) -> None:
+    app.action(msg.APPROVE)(ack=ack_only, lazy=[guarded(context, approve)])
+    app.action(msg.CANCEL)(ack=ack_only, lazy=[guarded(context, cancel)])
+    app.action(msg.RETRY)(ack=ack_only, lazy=[guarded(context, retry)])
+    app.action(msg.DENY)(ack=ack_only, lazy=[guarded(context, ask_deny_reason)])
+    _follow_up(app, context, FollowUp.DEACTIVATE_NOW, deactivate_now, "deactivate")
+    _follow_up(app, context, FollowUp.ROTATE_NOW, rotate_now, "rotate")
+    _follow_up(app, context, FollowUp.DELETE_KEY, delete_now, "deactivate")
+    _follow_up(app, context, FollowUp.DEACTIVATE_ANYWAY, deactivate_anyway, "rotate")
+    _follow_up(app, context, FollowUp.EXTEND, extend, "rotate")

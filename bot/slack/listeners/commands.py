@@ -1,0 +1,51 @@
+"""The `/iam` slash command: the ack parses only (no I/O), the work runs after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.slack.commands import SLASH_COMMAND, accepted
+from bot.slack.context import Request
+from bot.slack.listeners.guard import Context, Tell, guarded
+
+
+def ack_iam(ack: Ack, command: dict[str, Any]) -> None:
+    """Within Slack's three seconds whatever AWS is doing: bad input is answered right here."""
+    _, _, immediate = accepted(command.get("text", ""))
+    if immediate is None:
+        ack()
+    else:
+        ack(response_type="ephemeral", **immediate.as_kwargs())
+
+
+def run_iam(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    spec, args, _ = accepted(body.get("text", ""))
+    assert spec is not None  # guarded: input the ack answered never gets here
+
+    def respond(**message: Any) -> None:
+        context.notifier.outbox.respond(body["response_url"], message)
+
+    request = Request(
+        user_id=body["user_id"],
+        channel_id=body.get("channel_id", ""),
+        args=args,
+        respond=respond,
+        client=context.notifier.client,
+        ops=context.ops,
+    )
+    spec.run(context.ops.services, request)
+
+
+def _permission(body: dict[str, Any]) -> str | None:
+    spec, _, _ = accepted(body.get("text", ""))
+    return spec.permission if spec else None
+
+
+def _runs(body: dict[str, Any]) -> bool:
+    return accepted(body.get("text", ""))[0] is not None
+
+
+def register(app: App, context: Context) -> None:
+    app.command(SLASH_COMMAND)(ack=ack_iam, lazy=[guarded(context, run_iam, _permission, _runs)])
