@@ -1,10 +1,11 @@
 """Offboarding a user with ~30 attachments, every AWS call delayed 50 ms.
 
 Baseline: seed 004's script, as written: each kind listed and each item removed one call after
-another, then DeleteUser. Bot: its executor as it runs after approval: inventory (every list at
-once, then every detail at once), every removal at once in one wave, then DeleteUser, each step
-journaled. Same process, same faithful moto, same latency proxy, same user built the same way.
-Goal: bot at least 8x faster.
+another, then DeleteUser. Bot: the real runner and executor, on a request opened and approved
+through the real approvals (not timed), from the moment it starts running: the checks before
+acting, the re-inventory against the approved plan, the snapshot, every removal at once in one
+wave, then DeleteUser, each step journaled. Only the Slack side is silent. Same process, same
+faithful moto, same latency proxy, same user built the same way. Goal: bot at least 8x faster.
 """
 
 from __future__ import annotations
@@ -12,19 +13,29 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import boto3
 
-from bot.access.journal import run_journaled
+from bot.access.approvals import Approvals, Request, State, utc_now
+from bot.access.identity import IdentityMap
+from bot.access.rules import Rules
+from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore
+from bot.config import parse_config
+from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
-from bot.iam.inventory import removal_steps, run_step, take_inventory
+from bot.ops import offboard
+from bot.ops.context import Ops, Services
+from bot.ops.runner import Runner
 from sandbox.harness import point_boto3_at
 from sandbox.process import SandboxProcess
 from sandbox.seed import attach_everything
 
 DELAY_S = 0.05
+CONFIG = "permissions: {offboard: ['*'], approve: ['*']}\n"
 SHAPE = {  # 2+1+2+3+2+1+4+8+8 = 31 attachments, plus the boundary and tags
     "keys": 2,
     "certificates": 2,
@@ -70,12 +81,54 @@ def seed_004(iam, user: str) -> int:
     return calls
 
 
-def bot_executor(aws: Aws, store: SqliteStore, user: str) -> int:
-    """What the bot runs once a request is approved (minus the Slack message updates)."""
-    steps = removal_steps(take_inventory(aws, user, last_use=False))
-    result = run_journaled(store, f"bench-{user}", steps, lambda s: run_step(aws, user, s), aws.map)
-    assert result.ok, result.failed
-    return len(steps)
+class Silent:
+    """A notifier that tells nobody: the benchmark measures the work, not Slack."""
+
+    def opened(self, request: Request) -> None: ...
+
+    def show(self, request: Request) -> None: ...
+
+    def announce(self, request: Request, event: str) -> None: ...
+
+    def dm(self, user_id: str, text: str) -> None: ...
+
+    def person(self, user_id: str) -> str:
+        return user_id
+
+    def link(self, url: str, text: str) -> str:
+        return text
+
+
+def bot_ops(aws: Aws, store: SqliteStore) -> Ops:
+    config = parse_config(CONFIG)
+    rules = Rules(config, lambda group: frozenset())
+    services = Services(
+        config=config,
+        aws=aws,
+        rules=rules,
+        identity=IdentityMap(aws, config.identity, lambda user: None),
+        store=store,
+        approvals=Approvals(store, rules, config, utc_now),
+    )
+    return Ops(services, Scheduler(store, utc_now), Silent(), CredentialReports(aws))
+
+
+def bot_executor(ops: Ops, user: str) -> Callable[[], int]:
+    """Open and approve the request (not timed); the returned run is what is timed."""
+    request = offboard.open_request(
+        ops, user, "benchmark", disable=False, requester="U0ASKER", channel="C0BENCH"
+    )
+    approvals = ops.services.approvals
+    approvals.approve(request.id, "U0APPROVER")
+    running = approvals.start(request.id, "U0APPROVER").request
+
+    def run() -> int:
+        Runner(ops, submit=lambda *_: None).execute(running)
+        done = approvals.get(request.id)
+        assert done is not None and done.state is State.DONE, done and done.outcome
+        return len(done.plan["steps"])
+
+    return run
 
 
 def timed(fn) -> tuple[float, int]:
@@ -84,18 +137,14 @@ def timed(fn) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
-def measure(
-    sandbox: SandboxProcess, iam, aws: Aws, store: SqliteStore, delay: float, tag: str
-) -> dict[str, float]:
+def measure(sandbox: SandboxProcess, iam, ops: Ops, delay: float, tag: str) -> dict[str, float]:
     times = {}
     for name, user in (("seed 004, sequential", f"seq-{tag}"), ("bot executor", f"bot-{tag}")):
         attach_everything(iam, user, **SHAPE)
+        work = bot_executor(ops, user) if name == "bot executor" else partial(seed_004, iam, user)
         before = sandbox.call_count()
         sandbox.set_delay(delay)
-        if name == "bot executor":
-            elapsed, count = timed(lambda u=user: bot_executor(aws, store, u))
-        else:
-            elapsed, count = timed(lambda u=user: seed_004(iam, u))
+        elapsed, count = timed(work)
         sandbox.set_delay(0)
         calls = sandbox.call_count() - before
         assert user not in {u["UserName"] for u in iam.list_users()["Users"]}, f"{name} left {user}"
@@ -111,15 +160,14 @@ def main() -> None:
     with SandboxProcess() as sandbox:
         point_boto3_at(sandbox.endpoint_url)
         iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
-        aws = Aws()
         with tempfile.TemporaryDirectory() as state:
-            store = SqliteStore(Path(state) / "bench.sqlite3")
+            ops = bot_ops(Aws(), SqliteStore(Path(state) / "bench.sqlite3"))
             print("no added latency (the sandbox's own cost per call):")
-            measure(sandbox, iam, aws, store, 0.0, "cpu")
+            measure(sandbox, iam, ops, 0.0, "cpu")
             print(f"{DELAY_S * 1000:.0f} ms per AWS call:")
-            main_ratio = measure(sandbox, iam, aws, store, DELAY_S, "50ms")["ratio"]
+            main_ratio = measure(sandbox, iam, ops, DELAY_S, "50ms")["ratio"]
             print("200 ms per AWS call (latency dominating, as against real IAM from afar):")
-            measure(sandbox, iam, aws, store, 0.2, "200ms")
+            measure(sandbox, iam, ops, 0.2, "200ms")
     print(
         f"goal >= 8x at {DELAY_S * 1000:.0f} ms:",
         "met" if main_ratio >= 8 else f"NOT met ({main_ratio:.1f}x)",
