@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.iam import credentials, errors, keys, policies, users
@@ -245,26 +246,39 @@ _SET_STATUS = {
 
 
 @dataclass(frozen=True)
-class _Switchable:
+class Switchable:
+    """A credential with a status, as the inventory or a snapshot has it; ``service`` only for
+    a service-specific credential. ``status`` is "" in snapshots older than per-credential
+    statuses: they listed bare IDs of certificates and SSH keys, and service credentials
+    without one."""
+
     id: str
-    status: str
-    note: str = ""
+    status: str = ""
+    service: str = ""
 
     @property
     def active(self) -> bool:
         return self.status == KeyStatus.ACTIVE
 
+    def to_dict(self) -> dict[str, str]:
+        service = {"service": self.service} if self.service else {}
+        return {"id": self.id, **service, "status": self.status}
 
-def _switchable(inv: Inventory) -> dict[str, list[_Switchable]]:
+    @classmethod
+    def from_dict(cls, d: dict[str, str] | str) -> Switchable:
+        if isinstance(d, str):
+            return cls(d)
+        return cls(d["id"], d.get("status", ""), d.get("service", ""))
+
+
+def _switchable(inv: Inventory) -> dict[str, list[Switchable]]:
     """Every credential of the user that has a status, by its key in a snapshot."""
     return {
-        "access_keys": [_Switchable(k.key_id, k.status) for k in inv.access_keys],
-        "signing_certificates": [
-            _Switchable(c.cert_id, c.status) for c in inv.signing_certificates
-        ],
-        "ssh_public_keys": [_Switchable(k.key_id, k.status) for k in inv.ssh_public_keys],
+        "access_keys": [Switchable(k.key_id, k.status.value) for k in inv.access_keys],
+        "signing_certificates": [Switchable(c.cert_id, c.status) for c in inv.signing_certificates],
+        "ssh_public_keys": [Switchable(k.key_id, k.status) for k in inv.ssh_public_keys],
         "service_credentials": [
-            _Switchable(c.cred_id, c.status, c.service) for c in inv.service_credentials
+            Switchable(c.cred_id, c.status, c.service) for c in inv.service_credentials
         ],
     }
 
@@ -278,7 +292,7 @@ def disable_steps(inv: Inventory) -> list[Step]:
             Step(Action.DELETE_LOGIN_PROFILE, inv.user.name, 1, "the password cannot be restored")
         )
     steps += [
-        Step(_SWITCHES[kind].deactivate, item.id, 1, item.note)
+        Step(_SWITCHES[kind].deactivate, item.id, 1, item.service)
         for kind, items in _switchable(inv).items()
         for item in items
         if item.active
@@ -290,31 +304,26 @@ def disable_steps(inv: Inventory) -> list[Step]:
     return steps
 
 
-def _active_before(before: Sequence[dict[str, Any]], kind: str) -> set[str]:
-    """IDs of ``kind`` any of the snapshots records as Active. Snapshots older than
-    per-credential statuses list bare IDs of certificates, SSH keys and service credentials; the
-    disables of those days left them active, so there is nothing of theirs to reactivate."""
-    return {
-        e["id"]
-        for snap in before
-        for e in snap.get(kind, [])
-        if isinstance(e, dict) and e.get("status") == KeyStatus.ACTIVE
-    }
+def _active_before(before: Sequence[Snapshot], kind: str) -> set[str]:
+    """IDs of ``kind`` any of the snapshots records as Active (see :class:`Switchable` for the
+    older snapshots: the disables of those days left such credentials active, so there is
+    nothing of theirs to reactivate)."""
+    return {c.id for snap in before for c in snap.switchable()[kind] if c.active}
 
 
-def enable_steps(inv: Inventory, before: Sequence[dict[str, Any]]) -> list[Step]:
+def enable_steps(inv: Inventory, before: Sequence[Snapshot]) -> list[Step]:
     """Undo the disables whose snapshots (taken before each) are ``before``: reactivate what
     was active then (and still exists, inactive), give back a console password if there was
     one, then remove the disabled tag. Several snapshots, because a second disable sees a
     user the first one already switched off. MFA devices are left to their owners (see
     :func:`deactivated_mfa`)."""
     steps = [
-        Step(_SWITCHES[kind].reactivate, item.id, 1, item.note)
+        Step(_SWITCHES[kind].reactivate, item.id, 1, item.service)
         for kind, items in _switchable(inv).items()
         for item in items
         if not item.active and item.id in _active_before(before, kind)
     ]
-    if any(snap.get("login_profile") for snap in before) and not inv.login_profile:
+    if any(snap.login_profile for snap in before) and not inv.login_profile:
         note = "reset required at first sign-in; the password goes to Secrets Manager"
         steps.append(Step(Action.CREATE_LOGIN_PROFILE, inv.user.name, 1, note))
     if DISABLED_TAG in inv.user.tags:
@@ -322,13 +331,13 @@ def enable_steps(inv: Inventory, before: Sequence[dict[str, Any]]) -> list[Step]
     return steps
 
 
-def deactivated_mfa(before: Sequence[dict[str, Any]], *, virtual_only: bool = False) -> list[str]:
+def deactivated_mfa(before: Sequence[Snapshot], *, virtual_only: bool = False) -> list[str]:
     """Serials of the MFA devices disables deactivated, from the snapshots taken before them."""
     serials = (
-        d["serial"]
+        d.serial
         for snap in before
-        for d in snap.get("mfa_devices", [])
-        if not virtual_only or MfaKind(d["kind"]).deletable
+        for d in snap.mfa_devices
+        if not virtual_only or d.kind.deletable
     )
     return list(dict.fromkeys(serials))
 
@@ -381,29 +390,99 @@ def _run(aws: Aws, user: str, step: Step, disabled_note: str) -> None:
             raise ValueError(f"{step.action!r} is not a step run_step carries out")
 
 
-def snapshot(inv: Inventory) -> dict[str, Any]:
-    """What the user had, to see or rebuild it later. IDs, names and documents; never secrets."""
-    return {
-        "user": {
-            "name": inv.user.name,
-            "arn": inv.user.arn,
-            "created": inv.user.created.isoformat(),
-            "path": inv.user.path,
-            "boundary": inv.user.boundary_arn,
-            "tags": inv.user.tags,
-        },
-        "login_profile": bool(inv.login_profile),
-        "access_keys": [{"id": k.key_id, "status": k.status.value} for k in inv.access_keys],
-        "signing_certificates": [
-            {"id": c.cert_id, "status": c.status} for c in inv.signing_certificates
-        ],
-        "ssh_public_keys": [{"id": k.key_id, "status": k.status} for k in inv.ssh_public_keys],
-        "service_credentials": [
-            {"id": c.cred_id, "service": c.service, "status": c.status}
-            for c in inv.service_credentials
-        ],
-        "mfa_devices": [{"serial": d.serial, "kind": d.kind.value} for d in inv.mfa_devices],
-        "inline_policies": {p.name: p.document for p in inv.inline_policies},
-        "attached_policies": [p.arn for p in inv.attached_policies],
-        "groups": [g.name for g in inv.groups],
-    }
+@dataclass(frozen=True)
+class SnapshotUser:
+    name: str
+    arn: str
+    created: datetime
+    path: str
+    boundary: str | None
+    tags: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "arn": self.arn,
+            "created": self.created.isoformat(),
+            "path": self.path,
+            "boundary": self.boundary,
+            "tags": self.tags,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SnapshotUser:
+        created = datetime.fromisoformat(d["created"])
+        return cls(d["name"], d["arn"], created, d["path"], d["boundary"], d["tags"])
+
+
+@dataclass(frozen=True)
+class SnapshotMfa:
+    serial: str
+    kind: MfaKind
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a user had, stored before an offboarding's first change: to show it later
+    (``/iam history``) and to undo a disable. IDs, names, statuses and documents; never secrets.
+
+    Stored as :meth:`to_dict`; :meth:`from_dict` also reads the snapshots of earlier versions."""
+
+    user: SnapshotUser
+    login_profile: bool
+    access_keys: tuple[Switchable, ...]
+    signing_certificates: tuple[Switchable, ...]
+    ssh_public_keys: tuple[Switchable, ...]
+    service_credentials: tuple[Switchable, ...]
+    mfa_devices: tuple[SnapshotMfa, ...]
+    inline_policies: dict[str, Any]  # name -> policy document
+    attached_policies: tuple[str, ...]  # ARNs
+    groups: tuple[str, ...]
+
+    def switchable(self) -> dict[str, tuple[Switchable, ...]]:
+        """The credentials with a status, by their key in the stored snapshot."""
+        return {kind: getattr(self, kind) for kind in _SWITCHES}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.user.to_dict(),
+            "login_profile": self.login_profile,
+            **{kind: [c.to_dict() for c in found] for kind, found in self.switchable().items()},
+            "mfa_devices": [{"serial": d.serial, "kind": d.kind.value} for d in self.mfa_devices],
+            "inline_policies": self.inline_policies,
+            "attached_policies": list(self.attached_policies),
+            "groups": list(self.groups),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Snapshot:
+        switchable = {
+            kind: tuple(Switchable.from_dict(c) for c in d.get(kind, [])) for kind in _SWITCHES
+        }
+        return cls(
+            user=SnapshotUser.from_dict(d["user"]),
+            login_profile=bool(d.get("login_profile")),
+            mfa_devices=tuple(
+                SnapshotMfa(m["serial"], MfaKind(m["kind"])) for m in d.get("mfa_devices", [])
+            ),
+            inline_policies=d.get("inline_policies", {}),
+            attached_policies=tuple(d.get("attached_policies", [])),
+            groups=tuple(d.get("groups", [])),
+            **switchable,
+        )
+
+
+def snapshot(inv: Inventory) -> Snapshot:
+    """What the user has now (see :class:`Snapshot`)."""
+    user = inv.user
+    return Snapshot(
+        user=SnapshotUser(
+            user.name, user.arn, user.created, user.path, user.boundary_arn, user.tags
+        ),
+        login_profile=bool(inv.login_profile),
+        mfa_devices=tuple(SnapshotMfa(d.serial, d.kind) for d in inv.mfa_devices),
+        inline_policies={p.name: p.document for p in inv.inline_policies},
+        attached_policies=tuple(p.arn for p in inv.attached_policies),
+        groups=tuple(g.name for g in inv.groups),
+        **{kind: tuple(found) for kind, found in _switchable(inv).items()},
+    )

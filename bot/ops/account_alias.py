@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Any
 
 from bot.access.approvals import Request
 from bot.access.journal import run_journaled
 from bot.iam import account
 from bot.iam.inventory import Step
-from bot.ops.context import Ops, RunReport
+from bot.ops.context import Ops, RunReport, UserError
+from bot.ops.operation import Operation
+from bot.ops.plan import Plan
 
 
 class AliasChange(enum.StrEnum):
@@ -17,9 +20,47 @@ class AliasChange(enum.StrEnum):
     DELETE = "delete account alias"
 
 
+@dataclass(frozen=True, kw_only=True)
+class AliasPlan(Plan):
+    verb: str  # "set" or "delete"; the alias itself is the request's target
+
+    @property
+    def change(self) -> AliasChange:
+        return AliasChange.SET if self.verb == "set" else AliasChange.DELETE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verb": self.verb, **super().to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AliasPlan:
+        return cls(verb=d["verb"], **cls.listed(d))
+
+
+def open_request(ops: Ops, alias: str | None, *, requester: str, channel: str) -> Request:
+    """Setting the alias to ``alias`` (None: deleting the current one), as a request its
+    requester confirms."""
+    current = account.list_account_aliases(ops.services.aws)
+    if alias is None and not current:
+        raise UserError("The account has no alias to delete.")
+    verb = "delete" if alias is None else "set"
+    target = current[0] if alias is None else alias
+    note = f"replaces `{current[0]}`" if alias and current else "changes the console sign-in URL"
+    step = {"action": f"{verb} account alias", "target": target, "note": note}
+    plan = AliasPlan(verb=verb, steps=(step,))
+    opened = ops.services.approvals.open(
+        command=Operation.ACCOUNT_ALIAS,
+        target=target,
+        requester=requester,
+        reason=f"{verb} the account alias",
+        plan=plan.to_dict(),
+        channel=channel,
+    )
+    return ops.post(opened)
+
+
 def execute(ops: Ops, request: Request) -> RunReport:
     aws = ops.services.aws
-    verb = AliasChange.SET if request.plan["verb"] == "set" else AliasChange.DELETE
+    verb = AliasPlan.of(request).change
     step = Step(verb, request.target, 1)
 
     def change(_: Any) -> str:

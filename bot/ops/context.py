@@ -18,7 +18,7 @@ from bot.access.rules import Denied, Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import Store
 from bot.config import Config
-from bot.iam import errors, users
+from bot.iam import errors, secrets, users
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.ops.operation import Operation
@@ -92,6 +92,11 @@ class Ops:
 
     def dm(self, user_id: str, text: str) -> None:
         self.notify.dm(user_id, text)
+
+    def secret_link(self, arn: str) -> str:
+        """A secret's ARN, linked to its page in the AWS console (where it is read, never
+        in chat)."""
+        return self.notify.link(secrets.console_link(arn), arn)
 
     def progress(self, request: Request, text: str) -> None:
         self.refresh(self.services.approvals.note(request.id, progress=text).request)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from bot.access.approvals import Request
 from bot.iam.inventory import Action
 from bot.ops.context import Ops, RunReport
-from bot.ops.keys import open_key_request, run_one_step
+from bot.ops.keys import KeyPlan, key_step, open_key_request, run_one_step
 from bot.ops.operation import Operation
-
-_STEP = {"action": Action.DELETE_ACCESS_KEY.value, "note": "cannot be undone"}
 
 
 def open_request(
@@ -21,20 +19,19 @@ def open_request(
     channel: str,
     origin: str = "",
 ) -> Request:
+    """``origin``: the request asking for it, if any (see :class:`~bot.ops.keys.KeyPlan`)."""
+    step = key_step(Action.DELETE_ACCESS_KEY, key, "cannot be undone")
     return open_key_request(
         ops,
         Operation.DELETE_KEY,
         user,
-        key,
+        KeyPlan(key=key, steps=(step,), origin=origin),
         requester=requester,
         reason=reason,
         channel=channel,
-        steps=[
-            {"action": Action.DELETE_ACCESS_KEY.value, "target": key, "note": "cannot be undone"}
-        ],
-        origin=origin,
     )
 
 
 def execute(ops: Ops, request: Request) -> RunReport:
-    return run_one_step(ops, request, Action.DELETE_ACCESS_KEY, f"`{request.plan['key']}` deleted.")
+    key = KeyPlan.of(request).key
+    return run_one_step(ops, request, Action.DELETE_ACCESS_KEY, f"`{key}` deleted.")

@@ -20,6 +20,7 @@ from bot.iam import errors, secrets
 from bot.iam.inventory import (
     Action,
     Inventory,
+    Snapshot,
     Step,
     deactivated_mfa,
     enable_steps,
@@ -37,8 +38,21 @@ from bot.ops.offboard import (
     saved_snapshot,
 )
 from bot.ops.operation import Operation
+from bot.ops.plan import Plan
 
 COMMAND = Operation.ENABLE
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnablePlan(Plan):
+    disable_id: str  # the newest disable request it undoes: if another came since, it must not run
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"disable": self.disable_id, **super().to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EnablePlan:
+        return cls(disable_id=d["disable"], **cls.listed(d))
 
 
 def _inventory(services: Services, name: str) -> Inventory:
@@ -65,7 +79,7 @@ class _Undo:
     disable finds the user already switched off), newest first, and their snapshots."""
 
     disables: list[Request]
-    snapshots: list[dict[str, Any]]
+    snapshots: list[Snapshot]
 
     @property
     def latest(self) -> str:
@@ -116,7 +130,7 @@ def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: s
         target=inv.user.name,
         requester=requester,
         reason=reason,
-        plan={"disable": undo.latest, "steps": [s.to_dict() for s in steps]},
+        plan=EnablePlan(disable_id=undo.latest, steps=tuple(s.to_dict() for s in steps)).to_dict(),
         channel=channel,
     )
     if note := _mfa_note(undo):
@@ -142,7 +156,7 @@ def _step_runner(ops: Ops, request: Request) -> Callable[[Step], str]:
             request.id,
             password_secret_arn=arn,
             line=f":key: New console password (change required at first sign-in) in Secrets "
-            f"Manager: <{secrets.console_link(arn)}|{arn}>",
+            f"Manager: {ops.secret_link(arn)}",
         )
         return "done"
 
@@ -156,11 +170,12 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
         undo = _undo(services, inv)
     except UserError as exc:
         return RunReport(False, str(exc), {})
-    if undo.latest != request.plan["disable"]:
+    plan = EnablePlan.of(request)
+    if undo.latest != plan.disable_id:
         why = "was enabled or disabled again since this was requested"
         return RunReport(False, f"`{request.target}` {why}. Nothing was changed.", {})
-    if reopen_if_changed(ops, request, enable_steps(inv, undo.snapshots)):
+    if reopen_if_changed(ops, request, plan, enable_steps(inv, undo.snapshots)):
         return None
-    planned = [Step.from_dict(d) for d in request.plan["steps"]]
+    planned = [Step.from_dict(d) for d in plan.steps]
     result = run_plan(ops, request, planned, _step_runner(ops, request))
     return run_report(result, f"{request.target} enabled")

@@ -38,10 +38,30 @@ class KeyRef:
         return cls(user, key_id)
 
 
-def offer(
-    label: str, kind: FollowUp, subject: KeyRef | str, style: str | None = None
-) -> dict[str, Any]:
-    """A follow-up as a request's outcome keeps it (the message shows it as a button);
-    ``style``: "primary" or "danger"."""
+@dataclass(frozen=True)
+class Offer:
+    """A follow-up as a request's outcome keeps it; the message shows it as a button.
+    ``style``: "primary", "danger" or None."""
+
+    label: str
+    kind: FollowUp
+    value: str
+    style: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "action_id": self.kind.value,
+            "value": self.value,
+            "style": self.style,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Offer:
+        return cls(d["label"], FollowUp(d["action_id"]), d["value"], d.get("style"))
+
+
+def offer(label: str, kind: FollowUp, subject: KeyRef | str, style: str | None = None) -> Offer:
+    """A follow-up on a key (a :class:`KeyRef`) or on a scheduled step (its job ID)."""
     value = subject.encode() if isinstance(subject, KeyRef) else subject
-    return {"label": label, "action_id": kind.value, "value": value, "style": style}
+    return Offer(label, kind, value, style)

@@ -20,6 +20,8 @@ from bot.iam.aws import Aws
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey
 from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.ops.operation import Operation
+from bot.ops.plan import Plan, StepDict
 
 log = logging.getLogger(__name__)
 
@@ -40,36 +42,53 @@ def owned_key(services: Services, key_id: str) -> tuple[str, AccessKey]:
     return user, found[0]
 
 
+@dataclass(frozen=True, kw_only=True)
+class KeyPlan(Plan):
+    """The plan of a one-key request (deactivate, delete-key). ``origin`` names the request
+    that asked for it (a rotation asking to delete its old key), so that it can tell whether
+    it already did."""
+
+    key: str
+    origin: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        origin = {"origin": self.origin} if self.origin else {}
+        return {"key": self.key, **super().to_dict(), **origin}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> KeyPlan:
+        return cls(key=d["key"], origin=d.get("origin", ""), **cls.listed(d))
+
+
 def open_key_request(
     ops: Ops,
-    command: str,
+    operation: Operation,
     user: str,
-    key: str,
+    plan: KeyPlan,
     *,
     requester: str,
     reason: str,
     channel: str,
-    steps: list[dict[str, Any]],
-    origin: str = "",
 ) -> Request:
-    """Open and post a one-key request; ``origin`` names the request that asked for it (a
-    rotation asking to delete its old key), so that it can tell whether it already did."""
-    plan: dict[str, Any] = {"key": key, "steps": steps}
-    if origin:
-        plan["origin"] = origin
+    """Open and post a one-key request."""
     request = ops.services.approvals.open(
-        command=command,
+        command=operation,
         target=user,
         requester=requester,
         reason=reason,
-        plan=plan,
+        plan=plan.to_dict(),
         channel=channel,
     )
     return ops.post(request)
 
 
+def key_step(action: Action, key: str, note: str) -> StepDict:
+    """The one step of a one-key request, as its message lists it."""
+    return {"action": action.value, "target": key, "note": note}
+
+
 def run_one_step(ops: Ops, request: Request, action: Action, done: str) -> RunReport:
-    step = Step(action, request.plan["key"], 1)
+    step = Step(action, KeyPlan.of(request).key, 1)
     aws = ops.services.aws
     result = run_journaled(
         ops.services.store, request.id, [step], lambda s: run_step(aws, request.target, s), aws.map

@@ -7,7 +7,9 @@ A snapshot of what the user had is stored before the first change.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.access.approvals import Request, State
@@ -16,6 +18,7 @@ from bot.access.store import Record
 from bot.iam import errors
 from bot.iam.inventory import (
     Inventory,
+    Snapshot,
     Step,
     deactivated_mfa,
     disable_steps,
@@ -27,12 +30,30 @@ from bot.iam.inventory import (
 from bot.iam.models import User
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.operation import Operation
+from bot.ops.plan import Plan
 
 COMMAND = Operation.OFFBOARD
 
 
+class Mode(enum.StrEnum):
+    DELETE = "delete"
+    DISABLE = "disable"  # the reversible first stage: `/iam enable` undoes it
+
+
+@dataclass(frozen=True, kw_only=True)
+class OffboardPlan(Plan):
+    mode: Mode = Mode.DELETE  # requests from before disabling existed have none: deletes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode.value, **super().to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OffboardPlan:
+        return cls(mode=Mode(d.get("mode", Mode.DELETE)), **cls.listed(d))
+
+
 def is_disable(request: Request) -> bool:
-    return request.command == COMMAND and request.plan.get("mode") == "disable"
+    return request.command == COMMAND and OffboardPlan.of(request).mode is Mode.DISABLE
 
 
 def requests_about(services: Services, user: User, *states: State) -> list[Request]:
@@ -50,10 +71,10 @@ def requests_about(services: Services, user: User, *states: State) -> list[Reque
     )
 
 
-def saved_snapshot(services: Services, request_id: str) -> dict[str, Any] | None:
+def saved_snapshot(services: Services, request_id: str) -> Snapshot | None:
     """What the user had before a request changed anything, if it saved a snapshot."""
     record = services.store.get(snapshot_id(request_id))
-    return record.data if record else None
+    return Snapshot.from_dict(record.data) if record else None
 
 
 def _released_mfa(services: Services, user: User) -> list[str]:
@@ -64,8 +85,8 @@ def _released_mfa(services: Services, user: User) -> list[str]:
     return deactivated_mfa([s for s in snapshots if s], virtual_only=True)
 
 
-def _steps(services: Services, inv: Inventory, mode: str) -> list[Step]:
-    if mode == "disable":
+def _steps(services: Services, inv: Inventory, mode: Mode) -> list[Step]:
+    if mode is Mode.DISABLE:
         return disable_steps(inv)
     return removal_steps(inv, _released_mfa(services, inv.user))
 
@@ -84,14 +105,14 @@ def open_request(
     services = ops.services
     inv = _inventory(services, user)
     services.rules.require_unprotected(inv.user)
-    mode = "disable" if disable else "delete"
-    plan = {"mode": mode, "steps": [s.to_dict() for s in _steps(services, inv, mode)]}
+    mode = Mode.DISABLE if disable else Mode.DELETE
+    steps = tuple(s.to_dict() for s in _steps(services, inv, mode))
     opened = services.approvals.open(
         command=COMMAND,
         target=inv.user.name,  # IAM's spelling, whatever the case typed
         requester=requester,
         reason=reason,
-        plan=plan,
+        plan=OffboardPlan(mode=mode, steps=steps).to_dict(),
         channel=channel,
     )
     return ops.post(opened)
@@ -104,18 +125,18 @@ def snapshot_id(request_id: str) -> str:
     return f"{request_id}/snapshot"
 
 
-def reopen_if_changed(ops: Ops, request: Request, fresh: list[Step]) -> bool:
-    """Send the request back to its approvers if the plan now has steps they did not see
+def reopen_if_changed(ops: Ops, request: Request, plan: Plan, fresh: list[Step]) -> bool:
+    """Send the request back to its approvers if its ``plan`` now has steps they did not see
     (and no earlier attempt finished); True if it did, and then nothing may run."""
-    known = {Step.from_dict(d).id for d in request.plan["steps"]}
+    known = {Step.from_dict(d).id for d in plan.steps}
     known |= finished_steps(ops.services.store, request.id)
     unseen = [s for s in fresh if s.id not in known]
     if not unseen:
         return False
-    steps, new = [s.to_dict() for s in fresh], [s.to_dict() for s in unseen]
-    plan = {**request.plan, "steps": steps, "unseen": new}  # the message shows what is new
+    steps, new = tuple(s.to_dict() for s in fresh), tuple(s.to_dict() for s in unseen)
+    replanned = replace(plan, steps=steps, unseen=new)  # the message shows what is new
     why = "appeared after approval: " + ", ".join(s.id for s in unseen)
-    reopened = ops.services.approvals.reopen(request.id, plan, why)
+    reopened = ops.services.approvals.reopen(request.id, replanned.to_dict(), why)
     ops.refresh(reopened.request)
     ops.audit(reopened.request, "re-opened for approval: " + why)
     return True
@@ -166,16 +187,16 @@ def run_report(result: RunResult, done_what: str, tail: str = "") -> RunReport:
 
 def execute(ops: Ops, request: Request) -> RunReport | None:
     services = ops.services
-    mode = request.plan.get("mode", "delete")
-    planned = [Step.from_dict(d) for d in request.plan["steps"]]
+    plan = OffboardPlan.of(request)
+    planned = [Step.from_dict(d) for d in plan.steps]
     try:
         inv: Inventory | None = take_inventory(services.aws, request.target, last_use=False)
     except errors.NotFound:
         inv = None  # already gone: every remaining step will find its target gone
     if inv is not None:
-        if reopen_if_changed(ops, request, _steps(services, inv, mode)):
+        if reopen_if_changed(ops, request, plan, _steps(services, inv, plan.mode)):
             return None
-        record = Record(snapshot_id(request.id), SNAPSHOT, "saved", snapshot(inv))
+        record = Record(snapshot_id(request.id), SNAPSHOT, "saved", snapshot(inv).to_dict())
         services.store.put_if_version(record)  # the first attempt's stays: it saw the user whole
 
     note = f"disabled by iam-bot request {request.id}"
@@ -185,6 +206,6 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
         planned,
         lambda step: run_step(services.aws, request.target, step, disabled_note=note),
     )
-    verb = "disabled" if mode == "disable" else "removed"
+    verb = "disabled" if plan.mode is Mode.DISABLE else "removed"
     tail = f" `/iam history {request.target}` shows what was there."
     return run_report(result, f"{request.target} {verb}", tail)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.access.approvals import Request
@@ -24,6 +24,8 @@ from bot.iam.models import Group, User, now
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.keys import create_delivered_key
 from bot.ops.operation import Operation
+from bot.ops.outcome import Outcome
+from bot.ops.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,46 @@ class OnboardArgs:
     groups: tuple[str, ...]
     console: bool
     access_key: bool
-    for_slack_user: str | None
+    for_user: str | None
 
 
 # --- the plan -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnboardPlan(Plan):
+    """The user to create: its name, tags and groups as IAM spells them, which credentials
+    it gets, and the chat user it is for (told where to find them), if any."""
+
+    user: str
+    tags: dict[str, str]
+    groups: tuple[str, ...]
+    console: bool
+    access_key: bool
+    for_user: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "tags": self.tags,
+            "groups": list(self.groups),
+            "console": self.console,
+            "access_key": self.access_key,
+            "for": self.for_user,
+            **super().to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OnboardPlan:
+        return cls(
+            user=d["user"],
+            tags=d["tags"],
+            groups=tuple(d["groups"]),
+            console=d["console"],
+            access_key=d["access_key"],
+            for_user=d.get("for"),
+            **cls.listed(d),
+        )
 
 
 class Act(enum.StrEnum):
@@ -52,20 +90,20 @@ class Act(enum.StrEnum):
     CREATE_KEY = "create access key"
 
 
-def plan_steps(plan: dict[str, Any], services: Services) -> list[Step]:
+def plan_steps(plan: OnboardPlan, services: Services) -> list[Step]:
     """The steps of a plan: what the message shows and what execution runs, from one place."""
     config = services.config
-    user = plan["user"]
-    tags = ", ".join(f"{k}={v}" for k, v in plan["tags"].items())
+    user = plan.user
+    tags = ", ".join(f"{k}={v}" for k, v in plan.tags.items())
     steps = [Step(Act.CREATE_USER, user, 1, f"tags {tags}, {REQUEST_TAG}")]
-    steps += [Step(Act.ADD_TO_GROUP, group, 2) for group in plan["groups"]]
-    if plan["console"]:
+    steps += [Step(Act.ADD_TO_GROUP, group, 2) for group in plan.groups]
+    if plan.console:
         secret = config.onboarding.secret_name.format(user=user)
         note = f"reset required at first sign-in; stored in Secrets Manager as `{secret}`"
         steps.append(Step(Act.CREATE_PASSWORD, user, 2, note))
         own = "so they can set their own"
         steps.append(Step(Act.ATTACH_POLICY, policies.CHANGE_PASSWORD, 2, own))
-    if plan["access_key"]:
+    if plan.access_key:
         secret = config.rotation.secret_name.format(user=user)
         steps.append(Step(Act.CREATE_KEY, user, 2, f"stored in Secrets Manager as `{secret}`"))
     return steps
@@ -88,8 +126,8 @@ def open_request(ops: Ops, spec: OnboardArgs, *, requester: str, channel: str) -
     services = ops.services
     aws = services.aws
     tags = {CREATED_BY: requester}
-    if spec.for_slack_user:
-        tags = {services.config.identity.tag: spec.for_slack_user, **tags}
+    if spec.for_user:
+        tags = {services.config.identity.tag: spec.for_user, **tags}
     services.rules.require_unprotected(_prospective(spec.user, tags))
     existing, *found = aws.run_all(
         lambda: _exists(lambda: users.get_user(aws, spec.user)),
@@ -102,22 +140,22 @@ def open_request(ops: Ops, spec: OnboardArgs, *, requester: str, channel: str) -
         listed = ", ".join(f"`{g}`" for g in missing)
         raise UserError(f"No IAM group named {listed}. Nothing was changed.")
     groups: list[Group] = found
-    plan: dict[str, Any] = {
-        "user": spec.user,
-        "tags": tags,
-        "groups": [g.name for g in groups],  # IAM's spelling
-        "console": spec.console,
-        "access_key": spec.access_key,
-        "for": spec.for_slack_user,
-    }
-    plan["steps"] = [s.to_dict() for s in plan_steps(plan, services)]
-    for_whom = f" for {ops.notify.person(spec.for_slack_user)}" if spec.for_slack_user else ""
+    plan = OnboardPlan(
+        user=spec.user,
+        tags=tags,
+        groups=tuple(g.name for g in groups),  # IAM's spelling
+        console=spec.console,
+        access_key=spec.access_key,
+        for_user=spec.for_user,
+    )
+    plan = replace(plan, steps=tuple(s.to_dict() for s in plan_steps(plan, services)))
+    for_whom = f" for {ops.notify.person(spec.for_user)}" if spec.for_user else ""
     opened = services.approvals.open(
         command=COMMAND,
         target=spec.user,
         requester=requester,
         reason=f"new IAM user{for_whom}",
-        plan=plan,
+        plan=plan.to_dict(),
         channel=channel,
     )
     return ops.post(opened)
@@ -133,7 +171,8 @@ class _Run:
         self.ops, self.request = ops, request
         self.services = ops.services
         self.aws = ops.services.aws
-        self.user = request.plan["user"]
+        self.plan = OnboardPlan.of(request)
+        self.user = self.plan.user
 
     def __call__(self, step: Step) -> str:
         match step.action:
@@ -157,7 +196,7 @@ class _Run:
         return "done"
 
     def create_user(self, step: Step) -> None:
-        tags = {**self.request.plan["tags"], REQUEST_TAG: self.request.id}
+        tags = {**self.plan.tags, REQUEST_TAG: self.request.id}
         try:
             users.create_user(self.aws, self.user, tags)
         except errors.Conflict as exc:
@@ -211,7 +250,8 @@ def _listed(steps: list[Step]) -> str:
 
 def execute(ops: Ops, request: Request) -> RunReport:
     services = ops.services
-    steps = plan_steps(request.plan, services)
+    plan = OnboardPlan.of(request)
+    steps = plan_steps(plan, services)
     total = len(steps)
 
     def progressed(results: list[Any]) -> None:
@@ -241,13 +281,13 @@ def execute(ops: Ops, request: Request) -> RunReport:
             f"{what}. Done: {_listed(done)}." + (f" Not started: {_listed(left)}." if left else ""),
             {**detail, "failed_step": failed[0].step.id},
         )
-    outcome = services.approvals.get(request.id).outcome
+    outcome = Outcome.of(services.approvals.get(request.id))
     _note_secrets(ops, request, outcome)
-    _tell_new_user(ops, request, outcome)
-    groups = request.plan["groups"]
+    _tell_new_user(ops, request, plan, outcome)
+    groups = plan.groups
     got = [f"group{'s' if len(groups) > 1 else ''} {', '.join(groups)}"] if groups else []
-    got += ["a console password"] if request.plan["console"] else []
-    got += ["an access key"] if request.plan["access_key"] else []
+    got += ["a console password"] if plan.console else []
+    got += ["an access key"] if plan.access_key else []
     with_what = f" with {', '.join(got)}" if got else ""
     return RunReport(
         True,
@@ -257,36 +297,35 @@ def execute(ops: Ops, request: Request) -> RunReport:
     )
 
 
-def _link(arn: str) -> str:
-    return f"<{secrets.console_link(arn)}|{arn}>"
-
-
-def _note_secrets(ops: Ops, request: Request, outcome: dict[str, Any]) -> None:
+def _note_secrets(ops: Ops, request: Request, outcome: Outcome) -> None:
     approvals = ops.services.approvals
-    if arn := outcome.get("password_secret_arn"):
+    if arn := outcome.password_secret_arn:
         approvals.note(
             request.id,
             line=f":key: Console password (change required at first sign-in) in Secrets Manager: "
-            f"{_link(arn)}",
+            f"{ops.secret_link(arn)}",
         )
-    if arn := outcome.get("key_secret_arn"):
+    if arn := outcome.key_secret_arn:
         approvals.note(
             request.id,
-            line=f":key: Access key `{outcome['new_key']}`; its secret is in Secrets Manager: "
-            f"{_link(arn)}",
+            line=f":key: Access key `{outcome.new_key}`; its secret is in Secrets Manager: "
+            f"{ops.secret_link(arn)}",
         )
 
 
-def _tell_new_user(ops: Ops, request: Request, outcome: dict[str, Any]) -> None:
+def _tell_new_user(ops: Ops, request: Request, plan: OnboardPlan, outcome: Outcome) -> None:
     """DM the person the user is for where to find their credentials (never the credentials)."""
-    person = request.plan.get("for")
+    person = plan.for_user
     if not person:
         return
-    lines = [f"Your IAM user *{request.target}* is ready (requested by <@{request.requester}>)."]
-    if url := outcome.get("console_url"):
+    by = ops.notify.person(request.requester)
+    lines = [f"Your IAM user *{request.target}* is ready (requested by {by})."]
+    if url := outcome.console_url:
         lines.append(f"Sign in at {url}")
-    if arn := outcome.get("password_secret_arn"):
-        lines.append(f"Console password (you must change it at first sign-in): {_link(arn)}")
-    if arn := outcome.get("key_secret_arn"):
-        lines.append(f"Access key `{outcome['new_key']}`: {_link(arn)}")
+    if arn := outcome.password_secret_arn:
+        lines.append(
+            f"Console password (you must change it at first sign-in): {ops.secret_link(arn)}"
+        )
+    if arn := outcome.key_secret_arn:
+        lines.append(f"Access key `{outcome.new_key}`: {ops.secret_link(arn)}")
     ops.dm(person, "\n".join(lines))

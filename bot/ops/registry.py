@@ -13,6 +13,7 @@ from bot.access.approvals import Request
 from bot.access.schedule import Job
 from bot.ops import account_alias, deactivate, delete_key, enable, offboard, onboard, rotate
 from bot.ops.context import Ops, RunReport
+from bot.ops.keys import KeyPlan
 from bot.ops.operation import Operation
 
 Execute = Callable[[Ops, Request], RunReport | None]
@@ -27,8 +28,8 @@ class Spec:
     later: Mapping[str, LaterStep] = field(default_factory=dict)  # scheduled steps, by name
 
 
-def _key_title(verb: str) -> Callable[[Request], str]:
-    return lambda r: f"{verb} the access key {r.plan.get('key', '')} of {r.target}"
+def _key_title(verb: str, plan: type[KeyPlan | rotate.RotatePlan]) -> Callable[[Request], str]:
+    return lambda r: f"{verb} the access key {plan.of(r).key} of {r.target}"
 
 
 REGISTRY: Mapping[str, Spec] = {
@@ -43,12 +44,12 @@ REGISTRY: Mapping[str, Spec] = {
         Spec(Operation.ONBOARD, lambda r: f"Onboard {r.target}", onboard.execute),
         Spec(
             Operation.ROTATE,
-            _key_title("Rotate"),
+            _key_title("Rotate", rotate.RotatePlan),
             rotate.execute,
             {rotate.RETIRE: rotate.retire_old_key, rotate.DELETE: rotate.delete_old_key},
         ),
-        Spec(Operation.DEACTIVATE, _key_title("Deactivate"), deactivate.execute),
-        Spec(Operation.DELETE_KEY, _key_title("Delete"), delete_key.execute),
+        Spec(Operation.DEACTIVATE, _key_title("Deactivate", KeyPlan), deactivate.execute),
+        Spec(Operation.DELETE_KEY, _key_title("Delete", KeyPlan), delete_key.execute),
         Spec(Operation.ACCOUNT_ALIAS, lambda r: f"Account alias {r.target}", account_alias.execute),
     )
 }

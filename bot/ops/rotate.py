@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,17 +25,35 @@ from bot.access.approvals import Request
 from bot.access.journal import RunResult, finished_steps, run_journaled
 from bot.access.schedule import CANCELLED, DONE, FAILED, HELD, RUNNING, WAITING, Job
 from bot.access.schedule import KIND as SCHEDULE
-from bot.iam import errors, keys, secrets, users
+from bot.iam import errors, keys, users
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus, LastUsed
 from bot.ops import delete_key
 from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.followups import FollowUp, KeyRef, offer
-from bot.ops.keys import create_delivered_key
+from bot.ops.keys import KeyPlan, create_delivered_key
 from bot.ops.operation import Operation
+from bot.ops.outcome import Outcome, offering
+from bot.ops.plan import Plan
 
 COMMAND = Operation.ROTATE
 RETIRE, DELETE = "retire-old-key", "delete-old-key"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotatePlan(Plan):
+    """``key``: the key to replace; ``keys_before``: the user's keys when it was planned (any
+    other key that appears is not the new key's, and the rotation does not touch it)."""
+
+    key: str
+    keys_before: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "keys_before": list(self.keys_before), **super().to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RotatePlan:
+        return cls(key=d["key"], keys_before=tuple(d["keys_before"]), **cls.listed(d))
 
 
 def describe_key(key: AccessKey) -> str:
@@ -85,7 +104,7 @@ def open_request(
     rotation = services.config.rotation
     secret = rotation.secret_name.format(user=user)
     grace = f"after {rotation.grace_minutes} minutes" if rotation.grace_minutes else "right away"
-    steps = [
+    steps = (
         {
             "action": "create new access key",
             "target": user,
@@ -101,13 +120,14 @@ def open_request(
             "target": old.key_id,
             "note": f"{rotation.delete_after_minutes} minutes after deactivation",
         },
-    ]
+    )
+    plan = RotatePlan(key=old.key_id, keys_before=tuple(k.key_id for k in found), steps=steps)
     request = services.approvals.open(
         command=COMMAND,
         target=user,
         requester=requester,
         reason="key rotation",
-        plan={"key": old.key_id, "keys_before": [k.key_id for k in found], "steps": steps},
+        plan=plan.to_dict(),
         channel=channel,
     )
     return ops.post(request)
@@ -156,7 +176,8 @@ def execute(ops: Ops, request: Request) -> RunReport:
     """Create and deliver the new key, then announce it, tell its owner and schedule the old
     key's retirement: each step journaled, so a re-run after a restart repeats none of them."""
     services = ops.services
-    user, old = request.target, request.plan["key"]
+    plan = RotatePlan.of(request)
+    user, old = request.target, plan.key
     grace = services.config.rotation.grace_minutes
     steps = [
         Step(KeyChange.CREATE, user, 1),
@@ -171,7 +192,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
         match step.action:
             case KeyChange.CREATE:
                 new = create_delivered_key(
-                    services, request.id, step.id, user, keys_before=request.plan["keys_before"]
+                    services, request.id, step.id, user, keys_before=plan.keys_before
                 )
                 services.approvals.note(
                     request.id,
@@ -180,18 +201,21 @@ def execute(ops: Ops, request: Request) -> RunReport:
                     secret_arn=new.secret_arn,
                 )
             case KeyChange.NOTE_NEW_KEY:
-                delivered = services.approvals.get(request.id).outcome
+                delivered = Outcome.of(services.approvals.get(request.id))
                 line = (
-                    f":key: New key `{delivered['new_key']}`; its secret is in Secrets Manager: "
-                    f"{_secret_link(delivered['secret_arn'])}"
+                    f":key: New key `{delivered.new_key}`; its secret is in Secrets Manager: "
+                    f"{ops.secret_link(delivered.secret_arn)}"
                 )
                 services.approvals.note(request.id, line=line)
             case KeyChange.TELL_OWNER:
                 _tell_owner(ops, services.approvals.get(request.id))
             case KeyChange.SCHEDULE_RETIRE:
-                created = services.approvals.get(request.id).outcome["new_key_created"]
-                due = datetime.fromisoformat(created) + timedelta(minutes=grace)
-                _schedule_once(ops, RETIRE, request.id, due, old_key=old, new_key_created=created)
+                created = Outcome.of(services.approvals.get(request.id)).new_key_created
+                assert created is not None, "the new key was journaled as created"
+                due = created + timedelta(minutes=grace)
+                _schedule_once(
+                    ops, RETIRE, request.id, due, old_key=old, new_key_created=created.isoformat()
+                )
             case KeyChange.NOTE_GRACE:
                 due = _due(ops, RETIRE, request.id)
                 ops.note(
@@ -207,10 +231,6 @@ def execute(ops: Ops, request: Request) -> RunReport:
     return RunReport(True, f"New key for {user} delivered; old key `{old}` is being retired.", {})
 
 
-def _secret_link(arn: str) -> str:
-    return f"<{secrets.console_link(arn)}|{arn}>"
-
-
 def _tell_owner(ops: Ops, request: Request) -> None:
     """DM the key's owner where to find the new secret (never the secret itself)."""
     services = ops.services
@@ -219,14 +239,14 @@ def _tell_owner(ops: Ops, request: Request) -> None:
     slack_id = services.identity.slack_user_for(request.target)
     if not slack_id:
         return
-    delivered = request.outcome
+    delivered = Outcome.of(request)
     ops.dm(
         slack_id,
         (
-            f"Your IAM user {request.target} has a new access key `{delivered['new_key']}` "
-            f"(rotated by <@{request.requester}>). "
-            f"Fetch it from Secrets Manager: {_secret_link(delivered['secret_arn'])}. "
-            f"The old key `{request.plan['key']}` will be deactivated soon."
+            f"Your IAM user {request.target} has a new access key `{delivered.new_key}` "
+            f"(rotated by {ops.notify.person(request.requester)}). "
+            f"Fetch it from Secrets Manager: {ops.secret_link(delivered.secret_arn)}. "
+            f"The old key `{RotatePlan.of(request).key}` will be deactivated soon."
         ),
     )
 
@@ -278,7 +298,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
         return FAILED
     if not force and not already and (use := _old_key_in_use(ops, job)):
         return _hold(ops, job, use)
-    anyway = f" by <@{by}>, although recently used" if force else ""
+    anyway = f" by {ops.notify.person(by)}, although recently used" if force else ""
 
     def do(step: Step) -> None:
         match step.action:
@@ -295,7 +315,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
                     f":white_check_mark: Old key `{old}` deactivated{anyway}; "
                     f"deletion due {due:%H:%M} UTC."
                 )
-                ops.note(request_id, line, buttons=[])
+                ops.note(request_id, line, **offering())
 
     steps = [
         deactivate,
@@ -303,15 +323,9 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
         Step(KeyChange.NOTE_DEACTIVATED, old, 3),
     ]
     if problem := _failure(_run_once(ops, request_id, steps, do)):
-        ops.note(
-            request_id,
-            f":x: {problem}",
-            buttons=[
-                offer(
-                    "Deactivate now", FollowUp.DEACTIVATE_NOW, KeyRef(request.target, old), "danger"
-                )
-            ],
-        )
+        ref = KeyRef(request.target, old)
+        again = offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, "danger")
+        ops.note(request_id, f":x: {problem}", **offering(again))
         return FAILED
     return DONE
 
@@ -323,16 +337,16 @@ def _hold(ops: Ops, job: Job, use: LastUsed) -> str:
     old = job.data["old_key"]
 
     def ask(_: Step) -> None:
-        buttons = [
+        buttons = offering(
             offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, "danger"),
             offer(f"Extend {rotation.extend_minutes} min", FollowUp.EXTEND, job.id),
-        ]
+        )
         ops.note(
             job.request_id,
             f":warning: Old key `{old}` was used at {use.when:%Y-%m-%d %H:%M} UTC "
             f"({use.service or '?'}), "
             "too close to the new key's creation to be sure it is no longer in use. Held.",
-            buttons=buttons,
+            **buttons,
         )
 
     held = Step(KeyChange.HOLD, f"{old} until {job.due:%Y-%m-%d %H:%M:%S}", 1)
@@ -358,13 +372,8 @@ def delete_old_key(ops: Ops, job: Job) -> str:
 
     steps = [Step(KeyChange.ASK_DELETE, old, 1), Step(KeyChange.NOTE_DELETE, old, 2)]
     if problem := _failure(_run_once(ops, request.id, steps, do)):
-        ops.note(
-            request.id,
-            f":x: {problem}",
-            buttons=[
-                offer("Delete key", FollowUp.DELETE_KEY, KeyRef(request.target, old), "danger")
-            ],
-        )
+        again = offer("Delete key", FollowUp.DELETE_KEY, KeyRef(request.target, old), "danger")
+        ops.note(request.id, f":x: {problem}", **offering(again))
         return FAILED
     return DONE
 
@@ -373,7 +382,7 @@ def _ask_delete_once(ops: Ops, rotation: Request, old: str) -> None:
     """Open the delete-key request unless this rotation already did (a crash between opening
     it and journaling that must not post a second one)."""
     asked = any(
-        r.command == "delete-key" and r.plan.get("origin") == rotation.id
+        r.command == Operation.DELETE_KEY and KeyPlan.of(r).origin == rotation.id
         for r in ops.services.approvals.history(rotation.target)
     )
     if not asked:

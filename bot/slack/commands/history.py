@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
+from bot.iam.inventory import Snapshot
 from bot.iam.names import user_name
 from bot.ops.context import Services, UserError
-from bot.ops.offboard import snapshot_id
+from bot.ops.offboard import saved_snapshot
+from bot.ops.outcome import Outcome
 from bot.slack.context import Request
 from bot.slack.messages.approval import title, with_reason
 from bot.slack.messages.common import Reply, context, section
@@ -20,20 +22,20 @@ def check(args: tuple[str, ...]) -> None:
     user_name(args[0])
 
 
-def _snapshot_summary(data: dict) -> str:
+def _snapshot_summary(snap: Snapshot) -> str:
     counts = {
-        ("access key", "access keys"): len(data.get("access_keys", [])),
-        ("group", "groups"): len(data.get("groups", [])),
-        ("inline policy", "inline policies"): len(data.get("inline_policies", {})),
-        ("managed policy", "managed policies"): len(data.get("attached_policies", [])),
-        ("MFA device", "MFA devices"): len(data.get("mfa_devices", [])),
-        ("SSH key", "SSH keys"): len(data.get("ssh_public_keys", [])),
-        ("signing certificate", "signing certificates"): len(data.get("signing_certificates", [])),
-        ("service credential", "service credentials"): len(data.get("service_credentials", [])),
+        ("access key", "access keys"): len(snap.access_keys),
+        ("group", "groups"): len(snap.groups),
+        ("inline policy", "inline policies"): len(snap.inline_policies),
+        ("managed policy", "managed policies"): len(snap.attached_policies),
+        ("MFA device", "MFA devices"): len(snap.mfa_devices),
+        ("SSH key", "SSH keys"): len(snap.ssh_public_keys),
+        ("signing certificate", "signing certificates"): len(snap.signing_certificates),
+        ("service credential", "service credentials"): len(snap.service_credentials),
     }
     had = ", ".join(f"{n} {one if n == 1 else many}" for (one, many), n in counts.items() if n)
-    groups = ", ".join(data.get("groups", []))
-    password = "console password, " if data.get("login_profile") else ""
+    groups = ", ".join(snap.groups)
+    password = "console password, " if snap.login_profile else ""
     return f"Snapshot: {password}{had or 'nothing attached'}" + (
         f" · groups: {groups}" if groups else ""
     )
@@ -51,11 +53,10 @@ def run(services: Services, request: Request) -> None:
             f"*{title(item)}* · {item.state.value} · {item.created:%Y-%m-%d %H:%M} UTC",
             with_reason(f"by <@{item.requester}> · approved by {approvers}", item.reason),
         ]
-        if item.outcome.get("summary"):
-            lines.append(item.outcome["summary"])
-        snap = services.store.get(snapshot_id(item.id))
-        if snap is not None:
-            lines.append(_snapshot_summary(snap.data))
+        if summary := Outcome.of(item).summary:
+            lines.append(summary)
+        if snap := saved_snapshot(services, item.id):
+            lines.append(_snapshot_summary(snap))
         blocks.append(section("\n".join(lines)))
     if len(past) > 20:
         blocks.append(context(f"{len(past) - 20} older requests not shown."))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.access.approvals import Request, State
+from bot.ops.outcome import Outcome
+from bot.ops.plan import Plan
 from bot.ops.registry import REGISTRY
 from bot.slack.messages.common import Reply, context, escape, quoted, section
 
@@ -19,7 +22,7 @@ def title(request: Request) -> str:
     return REGISTRY[request.command].title(request)
 
 
-def plan_lines(steps: list[dict[str, Any]]) -> str:
+def plan_lines(steps: Sequence[dict[str, Any]]) -> str:
     by_action: dict[str, list[str]] = defaultdict(list)
     for step in steps:
         note = f" ({escape(step['note'])})" if step.get("note") else ""
@@ -32,7 +35,7 @@ def plan_lines(steps: list[dict[str, Any]]) -> str:
     return "\n".join(lines) or "• nothing attached"
 
 
-def _buttons(request: Request) -> list[Block]:
+def _buttons(request: Request, outcome: Outcome) -> list[Block]:
     if request.state is State.PENDING:
         label = "Confirm" if request.required == 0 else "Approve"
         seen = f"{request.id}:{request.plan_version}"  # an approval counts for this plan only
@@ -55,19 +58,17 @@ def _buttons(request: Request) -> list[Block]:
                 ],
             )
         ]
-    follow_ups = request.outcome.get("buttons") or []
+    follow_ups = outcome.offers
     if follow_ups and request.state is State.DONE:
         elements = [
-            ButtonElement(
-                text=b["label"], action_id=b["action_id"], value=b["value"], style=b.get("style")
-            )
-            for b in follow_ups
+            ButtonElement(text=o.label, action_id=o.kind.value, value=o.value, style=o.style)
+            for o in follow_ups
         ]
         return [ActionsBlock(block_id=f"follow-up:{request.id}", elements=elements)]
     return []
 
 
-def _status(request: Request) -> str:
+def _status(request: Request, outcome: Outcome) -> str:
     approvers = ", ".join(f"<@{u}>" for u in request.approvers)
     match request.state:
         case State.PENDING:
@@ -82,12 +83,11 @@ def _status(request: Request) -> str:
         case State.APPROVED:
             return f":white_check_mark: Approved by {approvers}. Starting…"
         case State.RUNNING:
-            progress = request.outcome.get("progress", "")
-            return f":gear: Running (approved by {approvers}). {progress}".rstrip()
+            return f":gear: Running (approved by {approvers}). {outcome.progress}".rstrip()
         case State.DONE:
-            return f":white_check_mark: Done. {request.outcome.get('summary', '')}".rstrip()
+            return f":white_check_mark: Done. {outcome.summary}".rstrip()
         case State.FAILED:
-            summary = request.outcome.get("summary", "Failed.")
+            summary = outcome.summary or "Failed."
             return f":x: {summary} An approver can retry; finished steps are not repeated."
         case State.DENIED:
             d = request.decided_by("deny")
@@ -103,19 +103,20 @@ def _status(request: Request) -> str:
 
 
 def request_reply(request: Request) -> Reply:
-    steps = request.plan.get("steps", [])
+    plan, outcome = Plan.of(request), Outcome.of(request)
+    steps = plan.steps
     blocks: list[Block] = [
         HeaderBlock(text=title(request)[:150]),
         section(with_reason(f"*Requested by* <@{request.requester}>\n*Reason*", request.reason)),
         section(f"*Plan* ({len(steps)} steps)\n{plan_lines(steps)}"),
     ]
-    if request.state is State.PENDING and (new := request.plan.get("unseen")):
+    if request.state is State.PENDING and (new := plan.unseen):
         changed = ":warning: *Changed since approval, so nothing was done.* New:\n"
         blocks.append(section(changed + plan_lines(new)))
-    blocks.append(section(_status(request)))
-    if request.outcome.get("notes"):
-        blocks.append(section("\n".join(request.outcome["notes"])))
-    blocks += _buttons(request)
+    blocks.append(section(_status(request, outcome)))
+    if outcome.notes:
+        blocks.append(section("\n".join(outcome.notes)))
+    blocks += _buttons(request, outcome)
     blocks.append(context(f"request `{request.id}` · state {request.state.value}"))
     return Reply(text=f"{title(request)}: {request.state.value}", blocks=blocks)
 

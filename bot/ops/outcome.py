@@ -1,0 +1,55 @@
+"""What a request's run left in its outcome, read back typed.
+
+Runs write their facts into ``request.outcome`` as they go (``Approvals.note`` merges keyword
+facts and appends lines; ``Approvals.finish`` adds the summary and the run's statistics); the
+message, ``/iam history`` and the later steps of a workflow read them through :class:`Outcome`.
+The stored keys are those of the records written before this type existed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.access.approvals import Request
+from bot.ops.followups import Offer
+
+
+@dataclass(frozen=True)
+class Outcome:
+    summary: str = ""  # how the run ended, for people
+    progress: str = ""  # while running: how far it got
+    notes: tuple[str, ...] = ()  # lines added to the message, in order
+    offers: tuple[Offer, ...] = ()  # follow-ups the finished request offers
+    new_key: str = ""  # rotation and onboarding: the access key they made
+    new_key_created: datetime | None = None  # rotation: when IAM made it
+    secret_arn: str = ""  # rotation: the secret holding the new key
+    key_secret_arn: str = ""  # onboarding: the secret holding the new user's key
+    password_secret_arn: str = ""  # onboarding and enable: the console password's secret
+    console_url: str = ""  # onboarding: where the new user signs in
+
+    @classmethod
+    def of(cls, request: Request) -> Outcome:
+        return cls.from_dict(request.outcome)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Outcome:
+        created = d.get("new_key_created")
+        return cls(
+            summary=d.get("summary", ""),
+            progress=d.get("progress", ""),
+            notes=tuple(d.get("notes", ())),
+            offers=tuple(Offer.from_dict(b) for b in d.get("buttons") or ()),
+            new_key=d.get("new_key", ""),
+            new_key_created=datetime.fromisoformat(created) if created else None,
+            secret_arn=d.get("secret_arn", ""),
+            key_secret_arn=d.get("key_secret_arn", ""),
+            password_secret_arn=d.get("password_secret_arn", ""),
+            console_url=d.get("console_url", ""),
+        )
+
+
+def offering(*offers: Offer) -> dict[str, Any]:
+    """The outcome fact that shows ``offers`` as the request's buttons; none removes them."""
+    return {"buttons": [o.to_dict() for o in offers]}
