@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 
 from bot.iam import account
+from bot.ops import account_alias
 from bot.ops.context import Services, UserError
-from bot.slack.context import Request as SlackRequest
+from bot.slack.context import Request
 from bot.slack.messages.account import account_reply
 
 USAGE = "account [alias set <name> | alias delete]"
-COMMAND = "account-alias"
 _ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
 
 
@@ -37,7 +37,7 @@ def check(args: tuple[str, ...]) -> None:
     _alias_change(args)
 
 
-def run(services: Services, request: SlackRequest) -> None:
+def run(services: Services, request: Request) -> None:
     change = _alias_change(request.args)
     aws = services.aws
     if change is None:
@@ -51,25 +51,6 @@ def run(services: Services, request: SlackRequest) -> None:
         request.respond(response_type="ephemeral", **reply.as_kwargs())
         return
     services.rules.require(request.user_id, "admin")
-    verb, name = change
-    current = account.list_account_aliases(aws)
-    if verb == "delete" and not current:
-        raise UserError("The account has no alias to delete.")
-    target = name if verb == "set" else current[0]
-    note = (
-        f"replaces `{current[0]}`"
-        if verb == "set" and current
-        else "changes the console sign-in URL"
+    account_alias.open_request(
+        request.ops, change[1], requester=request.user_id, channel=request.channel_id
     )
-    opened = services.approvals.open(
-        command=COMMAND,
-        target=target,
-        requester=request.user_id,
-        reason=f"{verb} the account alias",
-        plan={
-            "verb": verb,
-            "steps": [{"action": f"{verb} account alias", "target": target, "note": note}],
-        },
-        channel=request.channel_id,
-    )
-    request.ops.post(opened)
