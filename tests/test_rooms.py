@@ -1,0 +1,131 @@
+"""The rooms stay apart: nothing in bot/iam, bot/access or bot/ops speaks Slack.
+
+Those rooms say what happened with IDs and plain words; only bot/slack turns a user ID into a
+mention, a channel ID into a link or a URL into a link. A module there that writes Slack markup
+or imports Slack's SDK (or the Slack room) fails here, with the line.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOMS = ("iam", "access", "ops")
+MODULES = sorted(p for room in ROOMS for p in (ROOT / "bot" / room).rglob("*.py"))
+
+# A mention (<@U..>), a channel link (<#C..>), a special mention (<!here>), a link (<url|text>).
+MARKUP = re.compile(r"<[@#!]|<[^<>|\s]+\|[^<>]*>")
+SLACK_PACKAGES = ("slack_sdk", "slack_bolt", "bot.slack")
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """The ids of every docstring node: prose may show what markup looks like."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def _strings(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """Every string the code builds, an f-string with ``{}`` for each value it fills in."""
+    skip = _docstrings(tree)
+    parts_of_fstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = ""
+            for part in node.values:
+                parts_of_fstrings.add(id(part))
+                is_text = isinstance(part, ast.Constant) and isinstance(part.value, str)
+                text += part.value if is_text else "{}"
+            yield node.lineno, text
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skip | parts_of_fstrings
+        ):
+            yield node.lineno, node.value
+
+
+def _imports(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """Every name imported, in full (``from bot import slack`` gives ``bot.slack``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield from ((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
+
+
+def _is_slack(module: str) -> bool:
+    return any(module == p or module.startswith(f"{p}.") for p in SLACK_PACKAGES)
+
+
+def _parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def test_the_rooms_have_modules() -> None:
+    assert {p.parent.name for p in MODULES} >= set(ROOMS)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_no_slack_markup(path: Path) -> None:
+    found = [
+        f"{_name(path)}:{line}: {text!r}"
+        for line, text in _strings(_parse(path))
+        if MARKUP.search(text)
+    ]
+    assert not found
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_no_slack_imports(path: Path) -> None:
+    found = [
+        f"{_name(path)}:{line}: {module}"
+        for line, module in _imports(_parse(path))
+        if _is_slack(module)
+    ]
+    assert not found
+
+
+@pytest.mark.parametrize(
+    ("text", "markup"),
+    [
+        ("<@{}>", True),
+        ("<#{}>", True),
+        ("<!here>", True),
+        ("<{}|{}>", True),
+        ("<https://example.com|console>", True),
+        ("<root_account>", False),
+        ("keys <user | @person | me>", False),
+        ("offboard <user> <reason>", False),
+    ],
+)
+def test_what_counts_as_markup(text: str, markup: bool) -> None:
+    assert bool(MARKUP.search(text)) is markup
+
+
+@pytest.mark.parametrize(
+    ("source", "slack"),
+    [
+        ("import slack_sdk", True),
+        ("from slack_bolt import App", True),
+        ("from bot import slack", True),
+        ("from bot.slack.messages import common", True),
+        ("import slack_sdk_extras", False),
+        ("from bot.iam import audit", False),
+    ],
+)
+def test_what_counts_as_a_slack_import(source: str, slack: bool) -> None:
+    assert any(_is_slack(module) for _, module in _imports(ast.parse(source))) is slack
