@@ -12,6 +12,7 @@ from bot.access.approvals import Approvals, State
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
 from bot.config import parse_config
+from bot.slack.replies import refusal_words
 
 CONFIG = parse_config(
     """
@@ -75,7 +76,7 @@ def test_approval_by_group_member_and_by_user(approvals: Approvals) -> None:
     outcome = approvals.approve(request.id, "U0SEC1")
     assert outcome.now is State.APPROVED and outcome.refusal is None
     second = approvals.approve(request.id, "U0BOSS")
-    assert second.refusal == "Already approved by <@U0SEC1>."
+    assert refusal_words(second) == "Already approved by <@U0SEC1>."
 
 
 def test_per_command_quorum_needs_distinct_approvers(approvals: Approvals) -> None:
@@ -101,7 +102,7 @@ def test_deny_needs_reason_and_ends_it(approvals: Approvals) -> None:
     request = _open(approvals)
     assert approvals.deny(request.id, "U0SEC1", "  ").refusal == "A denial needs a reason."
     assert approvals.deny(request.id, "U0SEC1", "not yet").now is State.DENIED
-    assert approvals.approve(request.id, "U0SEC2").refusal == "Already denied by <@U0SEC1>."
+    assert refusal_words(approvals.approve(request.id, "U0SEC2")) == "Already denied by <@U0SEC1>."
 
 
 def test_only_requester_cancels(approvals: Approvals) -> None:

@@ -3,7 +3,8 @@
 pending -> approved -> running -> done | failed (failed -> running on Retry), or
 pending -> denied | cancelled | expired. Every transition is a compare-and-set in the store, so
 double clicks, two approvers in the same instant, Slack retries and a second replica all end in
-one transition; whoever loses is told the current state ("already approved by X").
+one transition; whoever loses is refused with the current state (the chat layer says "already
+approved by X").
 
 An approval counts for the plan version its approver saw: a plan that changed re-opens the
 request and the count starts again. A running request carries a lease (owner, end) that its
@@ -142,20 +143,33 @@ class Request:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """The result of a click: the request as it now stands, and whether this click changed it.
+class Transition:
+    """The result of a transition (a click, a run starting or ending): the request as it now
+    stands, and whether this call changed it.
 
     ``refusal`` is set when the click was not allowed or came too late; it is meant for the
-    person who clicked. ``now`` is the state this call moved the request to (None if unchanged).
+    person who clicked, and names nobody. ``moved_on`` marks a refusal because the request is
+    past what the click could change (approved, denied, carried out...): what to tell then
+    names who decided, so the chat layer words it from ``request``. ``now`` is the state this
+    call moved the request to (None if unchanged).
     """
 
     request: Request
     now: State | None = None
     refusal: str | None = None
+    moved_on: bool = False
 
 
 class Refused(Exception):
-    pass
+    """Why a request may not change; ``moved_on`` as in :class:`Transition`."""
+
+    def __init__(self, reason: str, *, moved_on: bool = False) -> None:
+        super().__init__(reason)
+        self.moved_on = moved_on
+
+    @classmethod
+    def state_of(cls, request: Request) -> Refused:
+        return cls(describe_state(request), moved_on=True)
 
 
 class Approvals:
@@ -218,7 +232,7 @@ class Approvals:
             for r in self._store.list_by_state(KIND, [s.value for s in states])
         ]
 
-    def _transition(self, request_id: str, change: Callable[[Request], Request]) -> Outcome:
+    def _transition(self, request_id: str, change: Callable[[Request], Request]) -> Transition:
         """Apply ``change`` by compare-and-set; if another writer won, re-read and decide again."""
         while True:
             current = self.get(request_id)
@@ -228,14 +242,14 @@ class Approvals:
                 expired = self.save(self._expired(current))
                 if expired is None:
                     continue
-                return Outcome(expired, State.EXPIRED, "This request has expired.")
+                return Transition(expired, State.EXPIRED, "This request has expired.")
             try:
                 wanted = change(current)
             except Refused as refusal:
-                return Outcome(current, None, str(refusal))
+                return Transition(current, None, str(refusal), refusal.moved_on)
             stored = self.save(wanted)
             if stored is not None:
-                return Outcome(stored, stored.state if stored.state != current.state else None)
+                return Transition(stored, stored.state if stored.state != current.state else None)
 
     def _is_overdue(self, request: Request) -> bool:
         return request.state is State.PENDING and self._clock() >= request.expires
@@ -259,9 +273,9 @@ class Approvals:
 
     def _require_pending(self, request: Request) -> None:
         if request.state is not State.PENDING:
-            raise Refused(describe_state(request))
+            raise Refused.state_of(request)
 
-    def approve(self, request_id: str, who: str, plan_version: int | None = None) -> Outcome:
+    def approve(self, request_id: str, who: str, plan_version: int | None = None) -> Transition:
         """Record ``who``'s approval of the plan version they saw (None: the current one).
         Group membership is looked up fresh: someone just removed from the approvers' group
         cannot approve on a cached answer."""
@@ -290,7 +304,7 @@ class Approvals:
 
         return self._transition(request_id, change)
 
-    def deny(self, request_id: str, who: str, reason: str) -> Outcome:
+    def deny(self, request_id: str, who: str, reason: str) -> Transition:
         def change(request: Request) -> Request:
             self._require_pending(request)
             if who != request.requester and not self._rules.allowed(who, "approve"):
@@ -303,7 +317,7 @@ class Approvals:
 
         return self._transition(request_id, change)
 
-    def cancel(self, request_id: str, who: str) -> Outcome:
+    def cancel(self, request_id: str, who: str) -> Transition:
         def change(request: Request) -> Request:
             self._require_pending(request)
             if who != request.requester:
@@ -322,30 +336,30 @@ class Approvals:
             lease=self.leases.new(),
         )
 
-    def start(self, request_id: str, who: str, *, verdict: str = "run") -> Outcome:
+    def start(self, request_id: str, who: str, *, verdict: str = "run") -> Transition:
         """approved -> running, leased to this process. Only the caller that wins this
         transition executes the plan."""
 
         def change(request: Request) -> Request:
             if request.state is not State.APPROVED:
-                raise Refused(describe_state(request))
+                raise Refused.state_of(request)
             return self._run_here(request, who, verdict)
 
         return self._transition(request_id, change)
 
-    def retry(self, request_id: str, who: str) -> Outcome:
+    def retry(self, request_id: str, who: str) -> Transition:
         """failed -> running, for approvers only."""
 
         def change(request: Request) -> Request:
             if request.state is not State.FAILED:
-                raise Refused(describe_state(request))
+                raise Refused.state_of(request)
             if not self._rules.allowed(who, "approve", fresh=True):
                 raise Refused("Only approvers can retry this.")
             return self._run_here(request, who, "retry")
 
         return self._transition(request_id, change)
 
-    def take_over(self, request: Request) -> Outcome:
+    def take_over(self, request: Request) -> Transition:
         """Claim a run whose runner stopped renewing its lease (it crashed, or its replica
         died): of several callers the first wins and resumes it from the journal. A run whose
         lease is alive belongs to a live replica and is refused."""
@@ -368,10 +382,10 @@ class Approvals:
 
         return self._transition(request_id, change).refusal is None
 
-    def finish(self, request_id: str, *, ok: bool, **outcome: Any) -> Outcome:
+    def finish(self, request_id: str, *, ok: bool, **outcome: Any) -> Transition:
         def change(request: Request) -> Request:
             if request.state is not State.RUNNING:
-                raise Refused(describe_state(request))
+                raise Refused.state_of(request)
             return replace(
                 request,
                 state=State.DONE if ok else State.FAILED,
@@ -381,12 +395,12 @@ class Approvals:
 
         return self._transition(request_id, change)
 
-    def reopen(self, request_id: str, plan: dict[str, Any], why: str) -> Outcome:
+    def reopen(self, request_id: str, plan: dict[str, Any], why: str) -> Transition:
         """The world changed after approval: back to pending with the new plan, approvals reset."""
 
         def change(request: Request) -> Request:
             if request.state not in (State.APPROVED, State.RUNNING):
-                raise Refused(describe_state(request))
+                raise Refused.state_of(request)
             now = self._clock()
             return replace(
                 request,
@@ -400,7 +414,7 @@ class Approvals:
 
         return self._transition(request_id, change)
 
-    def note(self, request_id: str, *, line: str | None = None, **outcome: Any) -> Outcome:
+    def note(self, request_id: str, *, line: str | None = None, **outcome: Any) -> Transition:
         """Merge facts into a request's outcome, in any state (later steps of a finished run);
         ``line`` is appended to its notes within the same compare-and-set."""
 
@@ -410,25 +424,24 @@ class Approvals:
 
         return self._transition(request_id, change)
 
-    def set_message(self, request_id: str, channel: str, ts: str) -> Outcome:
+    def set_message(self, request_id: str, channel: str, ts: str) -> Transition:
         return self._transition(request_id, lambda r: replace(r, channel=channel, message_ts=ts))
 
 
 def describe_state(request: Request) -> str:
-    """What someone clicking a button on this request should be told."""
+    """What someone clicking a button on this request should be told, naming nobody (the chat
+    layer adds who approved or denied it)."""
     match request.state:
         case State.PENDING:
             return "This request is still waiting for approval."
         case State.APPROVED | State.RUNNING:
-            who = ", ".join(f"<@{u}>" for u in request.approvers) or "the requester"
-            return f"Already approved by {who}."
+            return "Already approved."
         case State.DONE:
             return "This request has already been carried out."
         case State.FAILED:
             return "This request failed; an approver can retry it."
         case State.DENIED:
-            d = request.decided_by("deny")
-            return f"Already denied by <@{d.who}>." if d else "Already denied."
+            return "Already denied."
         case State.CANCELLED:
             return "The requester cancelled this request."
         case State.EXPIRED:

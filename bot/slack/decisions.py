@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.access.approvals import Approvals, Outcome, State
+from bot.access.approvals import Approvals, State, Transition
 from bot.ops.runner import Runner
 from bot.slack.messages import approval as msg
 from bot.slack.notifier import SlackNotifier
+from bot.slack.replies import refusal_words
 
 _VERSION = re.compile(r"[0-9]{1,9}")
 
@@ -25,10 +26,10 @@ class Decisions:
         self.runner = runner
         self.notifier = notifier
 
-    def _settle(self, outcome: Outcome, tell: Callable[[str], None], event: str) -> None:
+    def _settle(self, outcome: Transition, tell: Callable[[str], None], event: str) -> None:
         """Tell the clicker if the click was refused; show and announce what it changed."""
         if outcome.refusal:
-            tell(outcome.refusal)
+            tell(refusal_words(outcome))
             if outcome.now is State.EXPIRED:  # the click found it overdue and expired it
                 self.notifier.show(outcome.request)
                 self.notifier.announce(outcome.request, "expired without approval")
@@ -57,7 +58,7 @@ class Decisions:
     def retry(self, value: str, user: str, tell: Callable[[str], None]) -> None:
         outcome = self.approvals.retry(value.partition(":")[0], user)
         if outcome.refusal:
-            tell(outcome.refusal)
+            tell(refusal_words(outcome))
             return
         self.notifier.announce(outcome.request, f"retry by {self.notifier.person(user)}")
         self.runner.execute(outcome.request)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bot.access.approvals import Refused
+from bot.access.approvals import Refused, State, Transition
 from bot.access.identity import NotLinked
 from bot.access.rules import Denied
 from bot.iam import errors
@@ -53,6 +53,20 @@ def words_for(exc: BaseException) -> str:
             )
     ref = _reference(exc)
     return f"Something went wrong on the bot's side (ref `{ref}`). Nothing more was changed."
+
+
+def refusal_words(outcome: Transition) -> str:
+    """What to tell whoever clicked a request's button when the click changed nothing: the
+    access layer's words, naming who approved or denied it when that is why."""
+    request, refusal = outcome.request, outcome.refusal or ""
+    if not outcome.moved_on:
+        return refusal
+    if request.state in (State.APPROVED, State.RUNNING):
+        who = ", ".join(map(mention, request.approvers)) or "the requester"
+        return f"Already approved by {who}."
+    if request.state is State.DENIED and (denial := request.decided_by("deny")):
+        return f"Already denied by {mention(denial.who)}."
+    return refusal
 
 
 def _reference(exc: BaseException) -> str:
