@@ -98,6 +98,9 @@ class Silent:
     def link(self, url: str, text: str) -> str:
         return text
 
+    def explain(self, refusal: Exception) -> str:
+        return str(refusal)
+
 
 def bot_ops(aws: Aws, store: SqliteStore) -> Ops:
     config = parse_config(CONFIG)

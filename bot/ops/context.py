@@ -70,6 +70,9 @@ class Notifier(Protocol):
     def link(self, url: str, text: str) -> str:
         """How a link is written in a text."""
 
+    def explain(self, refusal: Exception) -> str:
+        """How a refusal reads (a denial names the channels it allows, linked in Slack)."""
+
 
 @dataclass(frozen=True)
 class Ops:
@@ -116,7 +119,7 @@ class Ops:
         try:
             rules.require_channel(request.channel)
         except Denied as denied:
-            return str(denied)
+            return self.notify.explain(denied)
         if not any(rules.allowed(request.requester, p, fresh=True) for p in operation.permissions):
             return f"{self.notify.person(request.requester)} may no longer ask for this."
         if request.required:

@@ -14,8 +14,9 @@ from slack_sdk import WebClient
 from bot.access.approvals import Approvals, Request
 from bot.config import Config
 from bot.slack.messages import approval as msg
-from bot.slack.messages.common import Reply
+from bot.slack.messages.common import Reply, mention
 from bot.slack.outbox import Outbox
+from bot.slack.replies import words_for
 
 
 class SlackNotifier:
@@ -46,10 +47,13 @@ class SlackNotifier:
         self.outbox.dm(user_id, text)
 
     def person(self, user_id: str) -> str:
-        return f"<@{user_id}>"
+        return mention(user_id)
 
     def link(self, url: str, text: str) -> str:
         return f"<{url}|{text}>"
+
+    def explain(self, refusal: Exception) -> str:
+        return words_for(refusal)
 
     def reply(self, response_url: str, reply: Reply) -> None:
         """An answer only whoever typed or clicked sees, through that input's response URL."""

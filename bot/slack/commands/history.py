@@ -11,7 +11,7 @@ from bot.ops.offboard import saved_snapshot
 from bot.ops.outcome import Outcome
 from bot.slack.context import Request
 from bot.slack.messages.approval import title, with_reason
-from bot.slack.messages.common import Reply, context, section
+from bot.slack.messages.common import Reply, context, mention, section
 
 USAGE = "history <user>"
 
@@ -48,10 +48,10 @@ def run(services: Services, request: Request) -> None:
     if not past:
         blocks.append(section(f"No /iam requests about *{user}*."))
     for item in past[:20]:
-        approvers = ", ".join(f"<@{u}>" for u in item.approvers) or "nobody"
+        approvers = ", ".join(mention(u) for u in item.approvers) or "nobody"
         lines = [
             f"*{title(item)}* · {item.state.value} · {item.created:%Y-%m-%d %H:%M} UTC",
-            with_reason(f"by <@{item.requester}> · approved by {approvers}", item.reason),
+            with_reason(f"by {mention(item.requester)} · approved by {approvers}", item.reason),
         ]
         if summary := Outcome.of(item).summary:
             lines.append(summary)

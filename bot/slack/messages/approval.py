@@ -12,7 +12,7 @@ from bot.access.approvals import Request, State
 from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
 from bot.ops.registry import REGISTRY
-from bot.slack.messages.common import Reply, context, escape, quoted, section
+from bot.slack.messages.common import Reply, context, escape, mention, quoted, section
 
 APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cancel", "request:retry"
 _MAX_ITEMS_PER_ACTION = 25
@@ -69,7 +69,7 @@ def _buttons(request: Request, outcome: Outcome) -> list[Block]:
 
 
 def _status(request: Request, outcome: Outcome) -> str:
-    approvers = ", ".join(f"<@{u}>" for u in request.approvers)
+    approvers = ", ".join(mention(u) for u in request.approvers)
     match request.state:
         case State.PENDING:
             need = max(1, request.required) - len(request.approvers)
@@ -92,7 +92,7 @@ def _status(request: Request, outcome: Outcome) -> str:
         case State.DENIED:
             d = request.decided_by("deny")
             return (
-                with_reason(f":no_entry: Denied by <@{d.who}>", d.reason)
+                with_reason(f":no_entry: Denied by {mention(d.who)}", d.reason)
                 if d
                 else ":no_entry: Denied."
             )
@@ -105,9 +105,10 @@ def _status(request: Request, outcome: Outcome) -> str:
 def request_reply(request: Request) -> Reply:
     plan, outcome = Plan.of(request), Outcome.of(request)
     steps = plan.steps
+    asker = mention(request.requester)
     blocks: list[Block] = [
         HeaderBlock(text=title(request)[:150]),
-        section(with_reason(f"*Requested by* <@{request.requester}>\n*Reason*", request.reason)),
+        section(with_reason(f"*Requested by* {asker}\n*Reason*", request.reason)),
         section(f"*Plan* ({len(steps)} steps)\n{plan_lines(steps)}"),
     ]
     if request.state is State.PENDING and (new := plan.unseen):
