@@ -6,6 +6,7 @@ works after the ack (see :mod:`bot.slack.listeners.commands`).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -128,13 +129,21 @@ _TABLE = {s.name: s for s in SUBCOMMANDS}
 _HELP = [("help", "this card")] + [(s.usage, s.summary) for s in SUBCOMMANDS]
 
 
+def _not_a_command(name: str) -> str:
+    """Why ``name`` was not run, with the subcommand it most likely meant if it is a typo of
+    one (a 0.7 likeness takes `kyes` and `adit`, not `frobnicate` for `rotate`)."""
+    close = difflib.get_close_matches(name, [*_TABLE, "help"], n=1, cutoff=0.7)
+    meant = f" Did you mean `{close[0]}`?" if close else ""
+    return f"`{name}` is not an /iam command.{meant}"
+
+
 def accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | None]:
     """The subcommand to run, or the immediate reply (usage card or input error) instead."""
     words = tokens(text)
     name = words[0].lower() if words else ""
     spec = _TABLE.get(name)
     if spec is None:
-        problem = None if name in ("", "help") else f"`{name}` is not an /iam command."
+        problem = None if name in ("", "help") else _not_a_command(name)
         return None, (), usage_reply(_HELP, problem)
     try:
         spec.check(words[1:])

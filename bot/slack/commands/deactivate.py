@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.iam.names import access_key_id
 from bot.ops import deactivate
 from bot.ops.context import Services, UserError
+from bot.slack.commands.parse import key_id
 from bot.slack.context import Request
 
 USAGE = "deactivate <AKIA...> [reason]"
@@ -13,11 +13,15 @@ USAGE = "deactivate <AKIA...> [reason]"
 def check(args: tuple[str, ...]) -> None:
     if not args:
         raise UserError(f"Usage: `/iam {USAGE}`")
-    access_key_id(args[0])
+    key_id(args[0])
 
 
 def run(services: Services, request: Request) -> None:
     reason = " ".join(request.args[1:]) or "leaked key"
     deactivate.open_request(
-        request.ops, request.args[0], reason, requester=request.user_id, channel=request.channel_id
+        request.ops,
+        key_id(request.args[0]),
+        reason,
+        requester=request.user_id,
+        channel=request.channel_id,
     )

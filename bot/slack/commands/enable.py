@@ -1,19 +1,20 @@
-"""`/iam enable <user> <reason>`: ask for a disable to be undone."""
+"""`/iam enable <user | @person | me> <reason>`: ask for a disable to be undone."""
 
 from __future__ import annotations
 
-from bot.iam.names import user_name
 from bot.ops import enable
 from bot.ops.context import Services, UserError
+from bot.slack.commands.parse import Target, user_word
+from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 
-USAGE = "enable <user> <reason>"
+USAGE = "enable <user | @person | me> <reason>"
 
 
-def _parse(args: tuple[str, ...]) -> tuple[str, str]:
+def _parse(args: tuple[str, ...]) -> tuple[Target, str]:
     if len(args) < 2:
         raise UserError(f"Usage: `/iam {USAGE}` (a reason is required)")
-    return user_name(args[0]), " ".join(args[1:])
+    return user_word(args[0]), " ".join(args[1:])
 
 
 def check(args: tuple[str, ...]) -> None:
@@ -21,7 +22,11 @@ def check(args: tuple[str, ...]) -> None:
 
 
 def run(services: Services, request: Request) -> None:
-    name, reason = _parse(request.args)
+    who, reason = _parse(request.args)
     enable.open_request(
-        request.ops, name, reason, requester=request.user_id, channel=request.channel_id
+        request.ops,
+        iam_user(services, request, who),
+        reason,
+        requester=request.user_id,
+        channel=request.channel_id,
     )

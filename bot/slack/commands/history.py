@@ -1,25 +1,31 @@
-"""`/iam history <user>`: past requests about a user, and the snapshot of what was removed."""
+"""`/iam history <user | @person | me>`: past requests about a user, and the snapshot of what
+was removed."""
 
 from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.iam.inventory import Snapshot
-from bot.iam.names import user_name
 from bot.ops.context import Services, UserError
 from bot.ops.offboard import saved_snapshot
 from bot.ops.outcome import Outcome
+from bot.slack.commands.parse import Target, user_word
+from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.approval import title, with_reason
 from bot.slack.messages.common import Reply, context, mention, section
 
-USAGE = "history <user>"
+USAGE = "history <user | @person | me>"
+
+
+def _parse(args: tuple[str, ...]) -> Target:
+    if len(args) != 1:
+        raise UserError(f"Usage: `/iam {USAGE}`")
+    return user_word(args[0])
 
 
 def check(args: tuple[str, ...]) -> None:
-    if len(args) != 1:
-        raise UserError(f"Usage: `/iam {USAGE}`")
-    user_name(args[0])
+    _parse(args)
 
 
 def _snapshot_summary(snap: Snapshot) -> str:
@@ -42,7 +48,7 @@ def _snapshot_summary(snap: Snapshot) -> str:
 
 
 def run(services: Services, request: Request) -> None:
-    user = request.args[0]
+    user = iam_user(services, request, _parse(request.args))
     past = sorted(services.approvals.history(user), key=lambda r: r.created, reverse=True)
     blocks: list[Block] = [HeaderBlock(text=f"History of {user}")]
     if not past:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.iam import errors, keys
 from bot.ops.context import Services, UserError
 from bot.slack.commands.parse import Target, TargetKind, one_target
+from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.keys import foreign_key_reply, keys_reply, with_key_actions
 
@@ -13,15 +14,6 @@ USAGE = "keys <user | @person | me | AKIA...>"
 
 def check(args: tuple[str, ...]) -> None:
     one_target(args, USAGE)
-
-
-def resolve_user(services: Services, request: Request, target: Target) -> str:
-    """The IAM user a target names (a key ID is resolved separately, it may be foreign)."""
-    if target.kind is TargetKind.ME:
-        return services.identity.iam_user_for(request.user_id)
-    if target.kind is TargetKind.SLACK_USER:
-        return services.identity.iam_user_for(target.value)
-    return target.value
 
 
 def run(services: Services, request: Request) -> None:
@@ -43,7 +35,7 @@ def show_keys(
             return
         user = owner.user_name
     else:
-        user = resolve_user(services, request, target)
+        user = iam_user(services, request, target)
     try:
         found = keys.access_keys_with_last_use(services.aws, user)
     except errors.NotFound:

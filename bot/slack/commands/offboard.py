@@ -1,21 +1,23 @@
-"""`/iam offboard <user> <reason> [--disable]`: ask for a user's removal (or disable)."""
+"""`/iam offboard <user | @person | me> <reason> [--disable]`: ask for a user's removal (or
+disable)."""
 
 from __future__ import annotations
 
-from bot.iam.names import user_name
 from bot.ops import offboard
 from bot.ops.context import Services, UserError
+from bot.slack.commands.parse import Target, user_word
+from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 
-USAGE = "offboard <user> <reason> [--disable]"
+USAGE = "offboard <user | @person | me> <reason> [--disable]"
 
 
-def _parse(args: tuple[str, ...]) -> tuple[str, str, bool]:
+def _parse(args: tuple[str, ...]) -> tuple[Target, str, bool]:
     disable = "--disable" in args
     words = [a for a in args if a != "--disable"]
     if len(words) < 2:
         raise UserError(f"Usage: `/iam {USAGE}` (a reason is required)")
-    return user_name(words[0]), " ".join(words[1:]), disable
+    return user_word(words[0]), " ".join(words[1:]), disable
 
 
 def check(args: tuple[str, ...]) -> None:
@@ -23,10 +25,10 @@ def check(args: tuple[str, ...]) -> None:
 
 
 def run(services: Services, request: Request) -> None:
-    user, reason, disable = _parse(request.args)
+    who, reason, disable = _parse(request.args)
     offboard.open_request(
         request.ops,
-        user,
+        iam_user(services, request, who),
         reason,
         disable=disable,
         requester=request.user_id,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.iam.names import group_name, user_name
+from bot.iam.names import group_name
 from bot.ops import onboard
 from bot.ops.context import Services, UserError
 from bot.ops.onboard import MAX_GROUPS, OnboardArgs
-from bot.slack.commands.parse import TargetKind, target
+from bot.slack.commands.parse import TargetKind, target, user_word
 from bot.slack.context import Request
 from bot.slack.messages.common import escape
 
@@ -45,14 +45,16 @@ def parse(args: tuple[str, ...]) -> OnboardArgs:
             words.append(word)
     if not words:
         raise _usage()
-    user = user_name(words[0])
+    user = user_word(words[0])
+    if user.kind is not TargetKind.IAM_USER:  # `me`: whoever asks already has their user
+        raise _usage("Name the new IAM user; the person it is for goes after `--for`. ")
     groups: list[str] = []
     for name in words[1:]:
         if group_name(name).lower() not in (g.lower() for g in groups):
             groups.append(name)  # IAM group names are unique regardless of case
     if len(groups) > MAX_GROUPS:
         raise UserError(f"An IAM user can be in at most {MAX_GROUPS} groups.")
-    return OnboardArgs(user, tuple(groups), console, access_key, person)
+    return OnboardArgs(user.value, tuple(groups), console, access_key, person)
 
 
 def check(args: tuple[str, ...]) -> None:

@@ -33,17 +33,37 @@ class Target:
     value: str
 
 
-def target(token: str) -> Target:
-    """An IAM user named directly, by Slack mention, as `me`, or by one of its access key IDs."""
+def _unquoted(token: str) -> str:
+    """A word in backticks, as the bot prints names and key IDs, is the word itself."""
+    return token[1:-1] if len(token) > 2 and token[0] == token[-1] == "`" else token
+
+
+def user_word(token: str) -> Target:
+    """An IAM user as a person names one: by name (bare or in backticks, as the bot prints it;
+    `` `me` `` is a user named me), by Slack mention, or as `me`. Only the shape is checked
+    here (no I/O, before the ack); who `me` or a mention is, :func:`bot.slack.commands.who.iam_user`
+    looks up after it."""
+    if (name := _unquoted(token)) != token:
+        return Target(TargetKind.IAM_USER, names.user_name(name))
     if token.lower() == "me":
         return Target(TargetKind.ME, "")
     if mention := _MENTION.fullmatch(token):
         return Target(TargetKind.SLACK_USER, mention.group(1))
     if token.startswith("<"):
         raise UserError("That is not a person: mention a user with @, or give an IAM user name.")
-    if token[:4].upper() in ("AKIA", "ASIA"):
-        return Target(TargetKind.KEY_ID, names.access_key_id(token))
     return Target(TargetKind.IAM_USER, names.user_name(token))
+
+
+def key_id(token: str) -> str:
+    """An access key ID, bare or in backticks as the bot prints it."""
+    return names.access_key_id(_unquoted(token))
+
+
+def target(token: str) -> Target:
+    """An IAM user named as :func:`user_word` reads it, or by one of its access key IDs."""
+    if _unquoted(token)[:4].upper() in ("AKIA", "ASIA"):
+        return Target(TargetKind.KEY_ID, key_id(token))
+    return user_word(token)
 
 
 def one_target(args: tuple[str, ...], usage: str) -> Target:

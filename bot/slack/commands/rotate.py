@@ -1,30 +1,34 @@
-"""`/iam rotate <user> [key-id]`: on-call key rotation, confirmed by the requester."""
+"""`/iam rotate <user | @person | me> [key-id]`: on-call key rotation, confirmed by the
+requester."""
 
 from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
-from bot.iam.names import access_key_id, user_name
 from bot.ops import rotate
 from bot.ops.context import Services, UserError
 from bot.ops.followups import FollowUp, KeyRef
+from bot.slack.commands.parse import Target, key_id, user_word
+from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.common import Reply, section
 
-USAGE = "rotate <user> [AKIA...]"
+USAGE = "rotate <user | @person | me> [AKIA...]"
+
+
+def _parse(args: tuple[str, ...]) -> tuple[Target, str | None]:
+    if not 1 <= len(args) <= 2:
+        raise UserError(f"Usage: `/iam {USAGE}`")
+    return user_word(args[0]), key_id(args[1]) if len(args) == 2 else None
 
 
 def check(args: tuple[str, ...]) -> None:
-    if not 1 <= len(args) <= 2:
-        raise UserError(f"Usage: `/iam {USAGE}`")
-    user_name(args[0])
-    if len(args) == 2:
-        access_key_id(args[1])
+    _parse(args)
 
 
 def run(services: Services, request: Request) -> None:
-    user = request.args[0]
-    wanted = request.args[1] if len(request.args) == 2 else None
+    who, wanted = _parse(request.args)
+    user = iam_user(services, request, who)
     try:
         rotate.open_request(
             request.ops, user, wanted, requester=request.user_id, channel=request.channel_id

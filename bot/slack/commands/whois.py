@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bot.iam.names import access_key_id
 from bot.ops.context import Services, UserError
 from bot.slack.commands.keys import show_keys
-from bot.slack.commands.parse import Target, TargetKind
+from bot.slack.commands.parse import Target, TargetKind, key_id
 from bot.slack.context import Request
 
 USAGE = "whois <AKIA...>"
@@ -14,8 +13,10 @@ USAGE = "whois <AKIA...>"
 def check(args: tuple[str, ...]) -> None:
     if len(args) != 1:
         raise UserError(f"Usage: `/iam {USAGE}`")
-    access_key_id(args[0])
+    key_id(args[0])
 
 
 def run(services: Services, request: Request) -> None:
-    show_keys(services, request, Target(TargetKind.KEY_ID, request.args[0]), key_actions=True)
+    show_keys(
+        services, request, Target(TargetKind.KEY_ID, key_id(request.args[0])), key_actions=True
+    )
