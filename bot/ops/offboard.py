@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.access.approvals import Request, State
-from bot.access.journal import RunResult, finished_steps, run_journaled
+from bot.access.journal import RunResult, StepResult, finished_steps, run_journaled
 from bot.access.store import Record
 from bot.iam import errors
 from bot.iam.inventory import (
@@ -30,6 +30,7 @@ from bot.iam.inventory import (
 from bot.iam.models import User
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.operation import Operation
+from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
 
 COMMAND = Operation.OFFBOARD
@@ -160,9 +161,9 @@ def run_plan(ops: Ops, request: Request, steps: list[Step], do: Callable[[Step],
     )
 
 
-def run_report(result: RunResult, done_what: str, tail: str = "") -> RunReport:
-    """The outcome of :func:`run_plan`: the failed step, or ``done_what``, the counts and
-    ``tail``."""
+def run_report(result: RunResult, done_what: str) -> RunReport:
+    """The outcome of :func:`run_plan`: the failed step, or ``done_what`` and the counts that
+    are not zero (a first run says nothing of steps gone before or finished earlier)."""
     gone = sum(1 for r in result.results if r.status == "gone")
     detail = {
         "steps_run": len(result.results),
@@ -172,17 +173,31 @@ def run_report(result: RunResult, done_what: str, tail: str = "") -> RunReport:
     if failed := result.failed:
         return RunReport(
             False,
-            f"Step *{failed.step.action.value} `{failed.step.target}`* failed: AWS said "
-            f"{failed.message or failed.code}.",
+            f"Step *{failed.step.action.value} `{failed.step.target}`* failed: {_aws_said(failed)}",
             {**detail, "failed_step": failed.step.id},
         )
-    done = len(result.results) - gone
-    return RunReport(
-        True,
-        f"{done_what}: {done} steps done, {gone} already gone, "
-        f"{result.skipped} finished earlier, in {result.seconds:.1f} s.{tail}",
-        detail,
-    )
+    counts = {
+        "done": len(result.results) - gone,
+        "already gone": gone,
+        "finished earlier": result.skipped,
+    }
+    return RunReport(True, f"{done_what}: {_counted(counts)}, in {result.seconds:.1f} s.", detail)
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """The counts that are not zero, the unit once: "13 steps done, 2 already gone"."""
+    shown = [(n, what) for what, n in counts.items() if n]
+    if not shown:
+        return "nothing to do"
+    (n, what), rest = shown[0], shown[1:]
+    unit = "step" if n == 1 else "steps"
+    return ", ".join([f"{n} {unit} {what}", *(f"{m} {w}" for m, w in rest)])
+
+
+def _aws_said(failed: StepResult) -> str:
+    """AWS's own words as one sentence: its messages often end with a period already."""
+    said = (failed.message or failed.code).rstrip()
+    return f"AWS said {said}" + ("" if said.endswith((".", "!", "?")) else ".")
 
 
 def execute(ops: Ops, request: Request) -> RunReport | None:
@@ -207,5 +222,15 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
         lambda step: run_step(services.aws, request.target, step, disabled_note=note),
     )
     verb = "disabled" if plan.mode is Mode.DISABLE else "removed"
-    tail = f" `/iam history {request.target}` shows what was there."
-    return run_report(result, f"{request.target} {verb}", tail)
+    report = run_report(result, f"{request.target} {verb}")
+    if report.ok:
+        _point_to_history(services, request)
+    return report
+
+
+def _point_to_history(services: Services, request: Request) -> None:
+    """Say under the request's message where its snapshot is shown: `/iam history` shows the
+    summary without this line, which there would point at itself. Once, even if re-run."""
+    line = f"`/iam history {request.target}` shows what was there."
+    if line not in Outcome.of(services.approvals.get(request.id)).notes:
+        services.approvals.note(request.id, line=line)

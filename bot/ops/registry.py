@@ -28,6 +28,12 @@ class Spec:
     later: Mapping[str, LaterStep] = field(default_factory=dict)  # scheduled steps, by name
 
 
+def _alias_title(request: Request) -> str:
+    if account_alias.AliasPlan.of(request).change is account_alias.AliasChange.SET:
+        return f"Set the account alias to {request.target}"
+    return f"Delete the account alias {request.target}"
+
+
 def _key_title(verb: str, plan: type[KeyPlan | rotate.RotatePlan]) -> Callable[[Request], str]:
     return lambda r: f"{verb} the access key {plan.of(r).key} of {r.target}"
 
@@ -50,7 +56,7 @@ REGISTRY: Mapping[str, Spec] = {
         ),
         Spec(Operation.DEACTIVATE, _key_title("Deactivate", KeyPlan), deactivate.execute),
         Spec(Operation.DELETE_KEY, _key_title("Delete", KeyPlan), delete_key.execute),
-        Spec(Operation.ACCOUNT_ALIAS, lambda r: f"Account alias {r.target}", account_alias.execute),
+        Spec(Operation.ACCOUNT_ALIAS, _alias_title, account_alias.execute),
     )
 }
 assert set(REGISTRY) == set(Operation), "every operation has exactly one entry"

@@ -246,8 +246,24 @@ def _tell_owner(ops: Ops, request: Request) -> None:
             f"Your IAM user {request.target} has a new access key `{delivered.new_key}` "
             f"(rotated by {ops.notify.person(request.requester)}). "
             f"Fetch it from Secrets Manager: {ops.secret_link(delivered.secret_arn)}. "
-            f"The old key `{RotatePlan.of(request).key}` will be deactivated soon."
+            f"{_old_key_fate(ops, request)}"
         ),
+    )
+
+
+def _old_key_fate(ops: Ops, request: Request) -> str:
+    """What happens to the old key, true when the owner reads it: with no grace period the
+    check and deactivation run right after delivery, so it is not "soon" but now."""
+    old = RotatePlan.of(request).key
+    grace = ops.services.config.rotation.grace_minutes
+    if not grace:
+        return f"The old key `{old}` is being checked and deactivated now: use the new one."
+    created = Outcome.of(request).new_key_created
+    assert created is not None, "the new key was journaled as created"
+    due = created + timedelta(minutes=grace)
+    return (
+        f"The old key `{old}` is checked and deactivated at {due:%Y-%m-%d %H:%M} UTC: "
+        "switch to the new one before then."
     )
 
 
