@@ -7,8 +7,14 @@ one transition; whoever loses is refused with the current state (the chat layer 
 approved by X").
 
 An approval counts for the plan version its approver saw: a plan that changed re-opens the
-request and the count starts again. A running request carries a lease (owner, end) that its
-runner renews; only a run whose lease has ended may be taken over.
+request and the count starts again. A requester's own click on a request they confirm
+(``required`` 0) is a confirmation, recorded as such, never an approval. A running request
+carries a lease (owner, end) that its runner renews; only a run whose lease has ended may be
+taken over.
+
+One request per operation and subject at a time: while a request is open (pending, approved or
+running), a second one for the same operation on the same target (and key) is refused with
+:class:`AlreadyOpen`, which carries the open one (see :meth:`Approvals.open`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from bot.access.store import Record, Store
 from bot.config import Config
 
 KIND = "request"
+OPEN_LOCK = "open-lock"
+OPENING_GRACE = timedelta(minutes=1)  # how long a lock may name a request not yet written
 
 
 class State(enum.StrEnum):
@@ -37,6 +45,9 @@ class State(enum.StrEnum):
     DENIED = "denied"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+
+
+OPEN = (State.PENDING, State.APPROVED, State.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -85,16 +96,27 @@ class Request:
     outcome: dict[str, Any] = field(default_factory=dict)
     plan_version: int = 1  # bumped whenever the plan changes; approvals count for one version
     lease: Lease | None = None  # set while running: who runs it, and until when
+    asked: tuple[str, ...] = ()  # who could approve it when it was opened (config principals)
     version: int = 0
+
+    def _current(self, *verdicts: str) -> list[Decision]:
+        return [
+            d
+            for d in self.decisions
+            if d.verdict in verdicts and d.plan_version == self.plan_version
+        ]
 
     @property
     def approvers(self) -> list[str]:
-        """Who approved the plan as it stands now (approvals of an earlier plan do not count)."""
-        return [
-            d.who
-            for d in self.decisions
-            if d.verdict == "approve" and d.plan_version == self.plan_version
-        ]
+        """Who approved the plan as it stands now (approvals of an earlier plan do not count).
+        Never the requester: their own click is a confirmation (:attr:`confirmed`)."""
+        return [d.who for d in self._current("approve") if d.who != self.requester]
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the requester confirmed the plan as it stands now (records written before
+        confirmations had their own verdict say "approve")."""
+        return any(d.who == self.requester for d in self._current("confirm", "approve"))
 
     def decided_by(self, verdict: str) -> Decision | None:
         return next((d for d in reversed(self.decisions) if d.verdict == verdict), None)
@@ -115,6 +137,7 @@ class Request:
             "outcome": self.outcome,
             "plan_version": self.plan_version,
             "lease": self.lease.to_dict() if self.lease else None,
+            "asked": list(self.asked),
         }
         return Record(self.id, KIND, self.state.value, data, self.version)
 
@@ -138,6 +161,7 @@ class Request:
             outcome=d.get("outcome", {}),
             plan_version=d.get("plan_version", 1),
             lease=Lease.from_dict(d.get("lease")),
+            asked=tuple(d.get("asked", ())),
             version=record.version,
         )
 
@@ -172,6 +196,24 @@ class Refused(Exception):
         return cls(describe_state(request), moved_on=True)
 
 
+class AlreadyOpen(Refused):
+    """A request for the same operation and subject is still open. ``request`` is that one,
+    for the chat layer to link; None in the instant another caller is opening it."""
+
+    def __init__(self, request: Request | None) -> None:
+        super().__init__("A request for this is already open.")
+        self.request = request
+
+
+def subject(command: str, target: str, plan: dict[str, Any]) -> str:
+    """What a request acts on, for "one open request at a time": the operation and its target
+    as IAM compares names (case-insensitively), and the key when the plan names one, so two
+    keys of one user are two subjects (a rotation names the key it replaces: a user has at
+    most one key to rotate, since at two keys a rotation cannot start)."""
+    key = plan.get("key")
+    return f"{command}/{target.casefold()}" + (f"/{key}" if key else "")
+
+
 class Approvals:
     def __init__(
         self,
@@ -197,6 +239,8 @@ class Approvals:
         plan: dict[str, Any],
         channel: str,
     ) -> Request:
+        """Open a request and store it; :class:`AlreadyOpen` if one for the same subject is
+        still open (:meth:`_claim`)."""
         now = self._clock()
         request = Request(
             id=uuid.uuid4().hex[:12],
@@ -209,10 +253,42 @@ class Approvals:
             expires=now + timedelta(minutes=self._config.approvals.expire_minutes),
             required=self._config.approvals.required_for(command),
             channel=channel,
+            asked=tuple(p for p in self._config.principals("approve") if p != requester),
         )
+        self._claim(request)
         stored = self._store.put_if_version(request.to_record())
         assert stored is not None, "request ids are unique"
         return Request.from_record(stored)
+
+    def _claim(self, request: Request) -> None:
+        """Point the subject's open-lock at ``request``, unless it points at another request
+        that is still open: then :class:`AlreadyOpen` with that one.
+
+        The lock is one record per subject, written by compare-and-set, so of two callers
+        opening the same thing at once exactly one wins and the other sees the winner. It is
+        never released: a lock whose request is no longer open (done, failed, denied,
+        cancelled, expired or overdue) is free, so no transition can forget to free it and a
+        crash cannot strand it. The lock is written before its request; a lock naming a
+        request not written yet is held for :data:`OPENING_GRACE` (its opener is between
+        the two writes, or died there)."""
+        lock_id = f"{OPEN_LOCK}/{subject(request.command, request.target, request.plan)}"
+        now = self._clock()
+        while True:
+            lock = self._store.get(lock_id)
+            if lock is not None and lock.data["request"] != request.id:
+                holder = self.get(lock.data["request"])
+                if holder is None and now - datetime.fromisoformat(lock.data["at"]) < OPENING_GRACE:
+                    raise AlreadyOpen(None)
+                if holder is not None and self.is_open(holder):
+                    raise AlreadyOpen(holder)
+            data = {"request": request.id, "at": now.isoformat()}
+            claim = Record(lock_id, OPEN_LOCK, "held", data, lock.version if lock else 0)
+            if self._store.put_if_version(claim) is not None:
+                return
+
+    def is_open(self, request: Request) -> bool:
+        """Pending (and not overdue), approved or running: a second one would duplicate it."""
+        return request.state in OPEN and not self._is_overdue(request)
 
     def get(self, request_id: str) -> Request | None:
         record = self._store.get(request_id)
@@ -298,8 +374,9 @@ class Approvals:
                     raise Refused("You need the `approve` permission to approve this.")
                 if who in request.approvers:
                     raise Refused("You have already approved this; it needs another approver.")
-            approved = replace(request, decisions=self._decide(request, who, "approve"))
-            done = len(approved.approvers) >= max(1, request.required)
+            verdict = "confirm" if who == request.requester else "approve"
+            approved = replace(request, decisions=self._decide(request, who, verdict))
+            done = approved.confirmed or len(approved.approvers) >= max(1, request.required)
             return replace(approved, state=State.APPROVED if done else State.PENDING)
 
         return self._transition(request_id, change)
@@ -348,7 +425,14 @@ class Approvals:
         return self._transition(request_id, change)
 
     def retry(self, request_id: str, who: str) -> Transition:
-        """failed -> running, for approvers only."""
+        """failed -> running, for approvers only; refused while a newer request for the same
+        subject is open (the retry takes the subject's lock back first)."""
+        failed = self.get(request_id)
+        if failed is not None and failed.state is State.FAILED:
+            try:
+                self._claim(failed)
+            except AlreadyOpen as newer:
+                return Transition(failed, None, str(newer))
 
         def change(request: Request) -> Request:
             if request.state is not State.FAILED:

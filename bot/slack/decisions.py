@@ -41,7 +41,8 @@ class Decisions:
         request_id, _, version = value.partition(":")
         plan_version = int(version) if _VERSION.fullmatch(version) else None
         outcome = self.approvals.approve(request_id, user, plan_version)
-        verb = "confirmed" if outcome.request.required == 0 else "approved"
+        # the requester's own click confirms; anyone else's approves (see Request.confirmed)
+        verb = "confirmed" if user == outcome.request.requester else "approved"
         self._settle(outcome, tell, f"{verb} by {self.notifier.person(user)}")
         if outcome.now is State.APPROVED:
             self.runner.run(request_id, user, "run")

@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bot.access.approvals import Refused, State, Transition
+from bot.access.approvals import AlreadyOpen, Refused, Request, State, Transition
 from bot.access.identity import NotLinked
 from bot.access.rules import Denied
 from bot.iam import errors
 from bot.ops.context import UserError
+from bot.slack.messages.approval import go_ahead, title
 from bot.slack.messages.common import Reply, channel_link, mention, plain
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ def words_for(exc: BaseException) -> str:
             return f"/iam works only in {', '.join(map(channel_link, channels))}."
         case NotLinked(slack_user_id=user, tried=tried):
             return f"No IAM user is linked to {mention(user)} (looked for {tried})."
+        case AlreadyOpen(request=Request() as already):
+            return already_open(already)
         case Denied() | UserError() | Refused():
             return str(exc)
         case errors.InvalidInput():
@@ -55,6 +58,17 @@ def words_for(exc: BaseException) -> str:
     return f"Something went wrong on the bot's side (ref `{ref}`). Nothing more was changed."
 
 
+def already_open(request: Request) -> str:
+    """A second request for what ``request`` already asks, refused: where the open one is.
+    The failure path has no Slack client to ask for the message's permalink, so it names the
+    request and links its channel (`/iam pending` links the message itself)."""
+    return (
+        f"This is asked for already, and not over: *{title(request)}*, request `{request.id}` "
+        f"in {channel_link(request.channel)} by {mention(request.requester)} "
+        f"({request.state.value}). Nothing new was opened."
+    )
+
+
 def refusal_words(outcome: Transition) -> str:
     """What to tell whoever clicked a request's button when the click changed nothing: the
     access layer's words, naming who approved or denied it when that is why."""
@@ -62,8 +76,7 @@ def refusal_words(outcome: Transition) -> str:
     if not outcome.moved_on:
         return refusal
     if request.state in (State.APPROVED, State.RUNNING):
-        who = ", ".join(map(mention, request.approvers)) or "the requester"
-        return f"Already approved by {who}."
+        return f"Already {go_ahead(request)}."
     if request.state is State.DENIED and (denial := request.decided_by("deny")):
         return f"Already denied by {mention(denial.who)}."
     return refusal

@@ -1,4 +1,13 @@
-"""How an approval-gated request looks in the channel, in each of its states."""
+"""How an approval-gated request looks in the channel, in each of its states.
+
+Who can act is named in the message while it waits: the requester when they confirm it
+themselves (``required`` 0), else the approvers the config named when it was opened (users as
+mentions, user groups as ``<!subteam^S..>``, ``*`` as "anyone", which pings nobody). Each is
+pinged once: the message is posted once (chat.postMessage) and only updated after that
+(chat.update), and Slack notifies a mention when a message is posted, never when it is edited.
+So the names stay in every rendering, readable as names, and ping only on the first; a
+reopened request (its plan changed) does not ping again.
+"""
 
 from __future__ import annotations
 
@@ -35,20 +44,26 @@ def plan_lines(steps: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) or "• nothing attached"
 
 
+def decision_buttons(
+    request: Request, *, approve: bool = True, deny: bool = True, cancel: bool = True
+) -> ActionsBlock:
+    """A pending request's buttons, wherever it is shown (its message, `/iam pending`): the
+    same action_ids and values, so the same listeners decide it."""
+    label = "Confirm" if request.required == 0 else "Approve"
+    seen = f"{request.id}:{request.plan_version}"  # an approval counts for this plan only
+    shown = [
+        (approve, ButtonElement(text=label, action_id=APPROVE, value=seen, style="primary")),
+        (deny, ButtonElement(text="Deny", action_id=DENY, value=request.id, style="danger")),
+        (cancel, ButtonElement(text="Cancel", action_id=CANCEL, value=request.id)),
+    ]
+    return ActionsBlock(
+        block_id=f"request:{request.id}", elements=[button for wanted, button in shown if wanted]
+    )
+
+
 def _buttons(request: Request, outcome: Outcome) -> list[Block]:
     if request.state is State.PENDING:
-        label = "Confirm" if request.required == 0 else "Approve"
-        seen = f"{request.id}:{request.plan_version}"  # an approval counts for this plan only
-        return [
-            ActionsBlock(
-                block_id=f"request:{request.id}",
-                elements=[
-                    ButtonElement(text=label, action_id=APPROVE, value=seen, style="primary"),
-                    ButtonElement(text="Deny", action_id=DENY, value=request.id, style="danger"),
-                    ButtonElement(text="Cancel", action_id=CANCEL, value=request.id),
-                ],
-            )
-        ]
+        return [decision_buttons(request)]
     if request.state is State.FAILED:
         return [
             ActionsBlock(
@@ -68,22 +83,49 @@ def _buttons(request: Request, outcome: Outcome) -> list[Block]:
     return []
 
 
+def principal(entry: str) -> str:
+    """A config principal as Slack shows it: a user group by its handle, a user by name."""
+    if entry == "*":
+        return "anyone"
+    return f"<!subteam^{entry}>" if entry.startswith("S") else mention(entry)
+
+
+def waiting_for(request: Request) -> str:
+    """Who a pending request waits on, named (see the module docstring for why this pings
+    once)."""
+    if request.required == 0:
+        return f"{mention(request.requester)} to confirm"
+    more = approvals_needed(request)
+    return f"{more} from {', '.join(map(principal, request.asked))}" if request.asked else more
+
+
+def approvals_needed(request: Request) -> str:
+    need = max(1, request.required) - len(request.approvers)
+    return f"{need} more approval" + ("s" if need > 1 else "")
+
+
+def go_ahead(request: Request) -> str:
+    """Who let the request go ahead: the requester's own confirmation is never called an
+    approval."""
+    if request.confirmed:
+        return f"confirmed by {mention(request.requester)}"
+    return "approved by " + (", ".join(map(mention, request.approvers)) or "nobody")
+
+
 def _status(request: Request, outcome: Outcome) -> str:
     approvers = ", ".join(mention(u) for u in request.approvers)
     match request.state:
         case State.PENDING:
-            need = max(1, request.required) - len(request.approvers)
-            more = f"{need} more approval" + ("s" if need > 1 else "")
-            who = "the requester's confirmation" if request.required == 0 else more
             got = f" Approved so far by {approvers}." if approvers else ""
             expires = (
                 f"<!date^{int(request.expires.timestamp())}^{{time}}|{request.expires:%H:%M} UTC>"
             )
-            return f":hourglass: Waiting for {who}; expires {expires}.{got}"
+            return f":hourglass: Waiting for {waiting_for(request)}; expires {expires}.{got}"
         case State.APPROVED:
-            return f":white_check_mark: Approved by {approvers}. Starting…"
+            ahead = go_ahead(request)
+            return f":white_check_mark: {ahead[0].upper()}{ahead[1:]}. Starting…"
         case State.RUNNING:
-            return f":gear: Running (approved by {approvers}). {outcome.progress}".rstrip()
+            return f":gear: Running ({go_ahead(request)}). {outcome.progress}".rstrip()
         case State.DONE:
             return f":white_check_mark: Done. {outcome.summary}".rstrip()
         case State.FAILED:
