@@ -21,6 +21,7 @@ from bot.slack.commands import (
     keys,
     offboard,
     onboard,
+    pending,
     rotate,
     whois,
 )
@@ -115,6 +116,14 @@ SUBCOMMANDS = (
         "account",
         account.check,
         account.run,
+    ),
+    Subcommand(
+        "pending",
+        pending.USAGE,
+        "requests waiting on you, and yours still open, with their buttons",
+        "",
+        pending.check,
+        pending.run,
     ),
     Subcommand(
         "history",

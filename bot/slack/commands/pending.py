@@ -1,0 +1,106 @@
+"""`/iam pending`: the requests waiting on me, and the ones I opened that are not over yet.
+
+Needs no permission of its own: it shows only what the caller may already act on (requests
+they opened, and, with `approve`, the pending ones they may decide), so it tells nobody
+anything new, and an approver without `keys` still finds what waits on them.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block, HeaderBlock
+
+from bot.access.approvals import Approvals, Request, State
+from bot.ops.context import Services, UserError
+from bot.slack.context import Request as SlashCommand
+from bot.slack.messages.approval import approvals_needed, decision_buttons, title
+from bot.slack.messages.common import Reply, channel_link, context, escape, mention, section
+
+USAGE = "pending"
+SHOWN = 10  # per list: each request is two blocks, and a reply holds at most 50
+
+
+def check(args: tuple[str, ...]) -> None:
+    if args:
+        raise UserError(f"Usage: `/iam {USAGE}`")
+
+
+def waiting_on(services: Services, user: str) -> list[Request]:
+    """Pending requests ``user`` may approve and has not yet: never their own, nor one its
+    requester confirms (an approver could, but it waits on its requester)."""
+    if not services.rules.allowed(user, "approve"):
+        return []
+    return [
+        r
+        for r in _live(services.approvals, State.PENDING)
+        if r.required and r.requester != user and user not in r.approvers
+    ]
+
+
+def opened_by(services: Services, user: str) -> list[Request]:
+    """``user``'s requests that are not over: waiting, approved, running, or failed (which an
+    approver may retry)."""
+    states = (State.PENDING, State.APPROVED, State.RUNNING, State.FAILED)
+    return [r for r in _live(services.approvals, *states) if r.requester == user]
+
+
+def _live(approvals: Approvals, *states: State) -> list[Request]:
+    """Requests in ``states``, newest first; a pending one past its expiry is over already."""
+    found = approvals.in_state(*states)
+    alive = [r for r in found if r.state is not State.PENDING or approvals.is_open(r)]
+    return sorted(alive, key=lambda r: r.created, reverse=True)
+
+
+def run(services: Services, request: SlashCommand) -> None:
+    user = request.user_id
+    waiting, mine = waiting_on(services, user), opened_by(services, user)
+    blocks: list[Block] = [HeaderBlock(text="Pending requests")]
+    blocks += _listed(request, waiting, "*Waiting on you*", "Nothing is waiting on you.", user)
+    blocks += _listed(request, mine, "*Asked by you*", "You have no open requests.", user)
+    reply = Reply(text=f"{len(waiting)} waiting on you, {len(mine)} asked by you", blocks=blocks)
+    request.respond(response_type="ephemeral", **reply.as_kwargs())
+
+
+def _listed(
+    request: SlashCommand, found: list[Request], heading: str, none: str, user: str
+) -> list[Block]:
+    if not found:
+        return [section(f"{heading}\n{none}")]
+    blocks: list[Block] = [section(heading)]
+    for item in found[:SHOWN]:
+        blocks.append(section(_entry(item, _link(request, item))))
+        if item.state is State.PENDING:
+            mine = item.requester == user
+            # what this person may click: an approver decides, a requester confirms or cancels
+            confirm = not mine or item.required == 0
+            blocks.append(decision_buttons(item, approve=confirm, deny=not mine, cancel=mine))
+    if len(found) > SHOWN:
+        blocks.append(context(f"…and {len(found) - SHOWN} more."))
+    return blocks
+
+
+def _entry(item: Request, link: str | None) -> str:
+    name = f"<{link}|{escape(title(item))}>" if link else f"{escape(title(item))}"
+    where = "" if link else f" in {channel_link(item.channel)}"
+    state = _state(item)
+    return f"*{name}*{where} · {state}\nby {mention(item.requester)} · request `{item.id}`"
+
+
+def _state(item: Request) -> str:
+    """Where it stands, naming nobody: the request message pinged who can act already."""
+    if item.state is not State.PENDING:
+        return item.state.value
+    if item.required == 0:
+        return "waiting for confirmation"
+    return f"waiting for {approvals_needed(item)}"
+
+
+def _link(request: SlashCommand, item: Request) -> str | None:
+    """The request message's permalink; None before it is posted or when Slack cannot say."""
+    if not item.message_ts:
+        return None
+    try:
+        answer = request.client.chat_getPermalink(channel=item.channel, message_ts=item.message_ts)
+    except SlackApiError:
+        return None
+    return answer.get("permalink")
