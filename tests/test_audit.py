@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sandbox.seed import enable_virtual_mfa
-from tests.conftest import CONFIG, flatten
+from tests.fixtures.aws import NOW, aged_key
+from tests.fixtures.slack import CONFIG, direct_messages, flatten
 
-NOW = datetime.now(UTC)
 AUDIT = CONFIG.replace(
     "permissions:\n",
     "permissions:\n  audit: [S0SECURITY]\n  account: ['*']\n  admin: [U0SEC1]\n",
@@ -20,27 +20,17 @@ AUDIT = CONFIG.replace(
 )
 
 
-def _key(iam, aws, user: str, *, age: int, used: int | None) -> str:
-    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-    aws.backdate_access_key(
-        key,
-        NOW - timedelta(days=age),
-        (NOW - timedelta(days=used), "s3", "us-east-1") if used is not None else None,
-    )
-    return key
-
-
 @pytest.fixture
 def account_with_findings(iam, aws) -> dict[str, str]:
     for name in ("old", "idle", "fresh", "twokeys", "console", "clean"):
         iam.create_user(UserName=name)
     made = {
-        "old": _key(iam, aws, "old", age=200, used=1),
-        "idle": _key(iam, aws, "idle", age=80, used=60),
-        "fresh": _key(iam, aws, "fresh", age=50, used=None),
-        "twokeys-1": _key(iam, aws, "twokeys", age=20, used=1),
-        "twokeys-2": _key(iam, aws, "twokeys", age=5, used=1),
-        "clean": _key(iam, aws, "clean", age=10, used=1),
+        "old": aged_key(iam, aws, "old", age_days=200, used_days_ago=1),
+        "idle": aged_key(iam, aws, "idle", age_days=80, used_days_ago=60),
+        "fresh": aged_key(iam, aws, "fresh", age_days=50, used_days_ago=None),
+        "twokeys-1": aged_key(iam, aws, "twokeys", age_days=20, used_days_ago=1),
+        "twokeys-2": aged_key(iam, aws, "twokeys", age_days=5, used_days_ago=1),
+        "clean": aged_key(iam, aws, "clean", age_days=10, used_days_ago=1),
     }
     iam.create_login_profile(UserName="console", Password="Sandbox-Passw0rd!")
     aws.backdate_user("console", NOW - timedelta(days=60))
@@ -91,7 +81,7 @@ def test_long_lists_arrive_as_csv_by_dm(make_bot, iam, aws) -> None:
     keys = []
     for i in range(12):
         iam.create_user(UserName=f"stale{i}")
-        keys.append(_key(iam, aws, f"stale{i}", age=300 + i, used=100))
+        keys.append(aged_key(iam, aws, f"stale{i}", age_days=300 + i, used_days_ago=100))
     said = bot.said(bot.command("audit", user="U0SEC1"))
     assert "Worst 10 of 24" in said and "The full list is in your DMs" in said
     (upload,) = bot.slack.files()
@@ -105,7 +95,7 @@ def test_long_lists_arrive_as_csv_by_dm(make_bot, iam, aws) -> None:
 def test_days_override_and_bad_input(make_bot, iam, aws) -> None:
     bot = make_bot(AUDIT)
     iam.create_user(UserName="month")
-    key = _key(iam, aws, "month", age=31, used=1)
+    key = aged_key(iam, aws, "month", age_days=31, used_days_ago=1)
     assert key not in bot.said(bot.command("audit", user="U0SEC1"))
     assert key in bot.said(bot.command("audit --days 30", user="U0SEC1"))
     assert "Usage: `/iam audit" in bot.command("audit --days soon", user="U0SEC1").body
@@ -126,8 +116,8 @@ def test_scheduled_audit_posts_once_per_period_across_restarts(
     time.sleep(0.3)  # several ticks of the second bot's scheduler, which must all find it claimed
     posts = [m for m in second.channel("C0AUDIT") if "IAM audit" in flatten(m)]
     assert len(posts) == 1
-    dms = [c for c in second.slack.calls("chat.postMessage") if c.args["channel"].startswith("D")]
-    assert len(dms) == 1 and account_with_findings["old"] in dms[0].args["text"]
+    dms = direct_messages(second.slack)
+    assert len(dms) == 1 and account_with_findings["old"] in dms[0]
     now[0] += timedelta(days=1)
     second.slack.wait_for(
         lambda: len([m for m in second.channel("C0AUDIT") if "IAM audit" in flatten(m)]) == 2

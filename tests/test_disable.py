@@ -4,45 +4,34 @@ disable took (a new console password through Secrets Manager, never in chat)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import boto3
 import pytest
 
-from sandbox.aws import is_mutating
 from sandbox.seed import Attached, attach_everything
-from tests.conftest import Bot, flatten, leaks
+from tests.fixtures.aws import (
+    changes_since,
+    iam_password,
+    key_statuses,
+    stored_secret,
+    succeeded_changes,
+    user_exists,
+)
+from tests.fixtures.slack import Bot, current, flatten, leaks, open_request, retry_if_failed
 
 USER = "leaver"
 
 
-def _post(bot: Bot, text: str, *, user: str = "U0ALICE"):
-    """Run a command that opens a request; the request's message in the channel."""
-    before = {m.ts for m in bot.channel()}
-    reply = bot.command(text, user=user)
-    posted = [m for m in bot.channel() if m.ts not in before]
-    assert len(posted) == 1, bot.said(reply)
-    return posted[0]
-
-
-def _current(bot: Bot, message):
-    return next(m for m in bot.channel() if m.ts == message.ts)
-
-
 def _disable(bot: Bot) -> None:
-    plan = _post(bot, f"offboard {USER} on leave --disable")
+    plan = open_request(bot, f"offboard {USER} on leave --disable")
     bot.press(plan, "Approve", user="U0SEC1")
-    assert "Done." in flatten(_current(bot, plan))
+    assert "Done." in flatten(current(bot, plan))
 
 
-def _statuses(iam) -> dict[str, dict[str, str]]:
+def _credential_statuses(iam) -> dict[str, dict[str, str]]:
     """The status of every credential of the user that has one, by kind, as IAM reports it."""
     return {
-        "access keys": {
-            k["AccessKeyId"]: k["Status"]
-            for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
-        },
+        "access keys": key_statuses(iam, USER),
         "signing certificates": {
             c["CertificateId"]: c["Status"]
             for c in iam.list_signing_certificates(UserName=USER)["Certificates"]
@@ -68,20 +57,8 @@ def _has_login_profile(iam) -> bool:
     return True
 
 
-def _user_exists(iam) -> bool:
-    try:
-        iam.get_user(UserName=USER)
-    except iam.exceptions.NoSuchEntityException:
-        return False
-    return True
-
-
 def _tags(iam) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=USER)["Tags"]}
-
-
-def _changes(aws, since: int) -> list[str]:
-    return [c.action for c in aws.calls()[since:] if is_mutating(c.action)]
 
 
 def _leaver(iam) -> Attached:
@@ -108,8 +85,8 @@ def _leaver(iam) -> Attached:
 
 def test_disable_deactivates_every_credential(bot: Bot, iam) -> None:
     made = _leaver(iam)
-    before = _statuses(iam)
-    plan = _post(bot, f"offboard {USER} on leave --disable")
+    before = _credential_statuses(iam)
+    plan = open_request(bot, f"offboard {USER} on leave --disable")
     text = flatten(plan)
     for kind, items in before.items():
         for item, status in items.items():
@@ -118,15 +95,15 @@ def test_disable_deactivates_every_credential(bot: Bot, iam) -> None:
 
     bot.press(plan, "Approve", user="U0SEC1")
 
-    assert "Done." in flatten(_current(bot, plan))
-    after = _statuses(iam)
+    assert "Done." in flatten(current(bot, plan))
+    after = _credential_statuses(iam)
     for kind, items in after.items():
         assert items.keys() == before[kind].keys(), kind
         assert set(items.values()) == {"Inactive"}, kind
     assert iam.list_mfa_devices(UserName=USER)["MFADevices"] == []
     assert not _has_login_profile(iam)
     assert "iam-bot:disabled" in _tags(iam)
-    assert _user_exists(iam)
+    assert user_exists(iam, USER)
 
 
 def test_full_offboard_after_disable_removes_the_user_and_the_mfa_device(
@@ -135,11 +112,11 @@ def test_full_offboard_after_disable_removes_the_user_and_the_mfa_device(
     made = _leaver(iam)
     _disable(bot)
 
-    full = _post(bot, f"offboard {USER} left the company")
+    full = open_request(bot, f"offboard {USER} left the company")
     bot.press(full, "Approve", user="U0SEC2")
 
-    assert "Done." in flatten(_current(bot, full))
-    assert not _user_exists(iam)
+    assert "Done." in flatten(current(bot, full))
+    assert not user_exists(iam, USER)
     assert aws.count("DeleteUser") == 1
     # The disable deactivated the device, so IAM no longer lists it for the user; the plan
     # still has to name it, or nobody ever deletes it.
@@ -147,56 +124,51 @@ def test_full_offboard_after_disable_removes_the_user_and_the_mfa_device(
     assert made.mfa_serial in flatten(full)
 
 
-def _secret(name: str) -> dict[str, str]:
-    client = boto3.client("secretsmanager", region_name="us-east-1")
-    return json.loads(client.get_secret_value(SecretId=name)["SecretString"])
-
-
 def test_enable_restores_what_the_disable_deactivated(
     bot: Bot, iam, aws, tmp_path: Path, log_output
 ) -> None:
     made = _leaver(iam)
-    before = _statuses(iam)
+    before = _credential_statuses(iam)
     _disable(bot)
 
-    plan = _post(bot, f"enable {USER} back from leave")
+    plan = open_request(bot, f"enable {USER} back from leave")
     text = flatten(plan)
     assert "Enable IAM user leaver" in text and "back from leave" in text
     assert made.mfa_serial in text and "must enroll it again" in text
     assert "create console password" in text and "reactivate SSH public key" in text
     arranged = len(aws.calls())
-    assert _statuses(iam) != before  # nothing before approval
+    assert _credential_statuses(iam) != before  # nothing before approval
     bot.press(plan, "Approve", user="U0SEC2")
 
-    done = flatten(_current(bot, plan))
+    done = flatten(current(bot, plan))
     assert "Done." in done and "leaver enabled" in done
-    assert _statuses(iam) == before
+    assert _credential_statuses(iam) == before
     assert iam.list_mfa_devices(UserName=USER)["MFADevices"] == []  # left to its owner
     profile = iam.get_login_profile(UserName=USER)["LoginProfile"]
     assert profile["PasswordResetRequired"] is True
     assert "iam-bot:disabled" not in _tags(iam)
 
-    secret = _secret("iam-bot/leaver/console-password")
+    secret = stored_secret("iam-bot/leaver/console-password")
     password = secret["Password"]
     assert secret["UserName"] == USER
-    assert password == aws._iam_backend().get_user(USER).password  # the stored one opens it
+    assert password == iam_password(aws, USER)  # the stored one opens it
     assert "arn:aws:secretsmanager:" in done and "console-password" in done
     state = tmp_path / "state.sqlite3"
     assert leaks(password, bot=bot, aws=aws, state=state, logs=log_output.getvalue()) == []
-    made_calls = _changes(aws, arranged)
+    made_calls = changes_since(aws, arranged)
     assert made_calls.count("CreateLoginProfile") == 1
     assert "EnableMFADevice" not in made_calls
 
 
 def test_enable_after_two_disables_restores_what_the_first_one_saw(bot: Bot, iam) -> None:
     _leaver(iam)
-    before = _statuses(iam)
+    before = _credential_statuses(iam)
     _disable(bot)
     _disable(bot)  # a second engineer, the user already switched off
-    plan = _post(bot, f"enable {USER} back")
+    plan = open_request(bot, f"enable {USER} back")
     bot.press(plan, "Approve", user="U0SEC2")
-    assert "Done." in flatten(_current(bot, plan))
-    assert _statuses(iam) == before and _has_login_profile(iam)
+    assert "Done." in flatten(current(bot, plan))
+    assert _credential_statuses(iam) == before and _has_login_profile(iam)
 
 
 def test_enable_without_a_disable_is_refused(bot: Bot, iam, aws) -> None:
@@ -207,26 +179,26 @@ def test_enable_without_a_disable_is_refused(bot: Bot, iam, aws) -> None:
     said = bot.said(bot.command("enable ghost please"))
     assert "No IAM user named `ghost`" in said
     assert bot.channel() == []
-    assert _changes(aws, arranged) == []
+    assert changes_since(aws, arranged) == []
 
 
 def test_enable_after_a_full_offboard_is_refused(bot: Bot, iam, aws) -> None:
     _leaver(iam)
     _disable(bot)
-    full = _post(bot, f"offboard {USER} left")
+    full = open_request(bot, f"offboard {USER} left")
     bot.press(full, "Approve", user="U0SEC2")
     posted = len(bot.channel())
     arranged = len(aws.calls())
     said = bot.said(bot.command(f"enable {USER} came back"))
     assert "was removed by request" in said and "cannot be enabled" in said
     assert len(bot.channel()) == posted
-    assert _changes(aws, arranged) == []
+    assert changes_since(aws, arranged) == []
 
 
 def test_a_second_enable_is_refused(bot: Bot, iam) -> None:
     _leaver(iam)
     _disable(bot)
-    plan = _post(bot, f"enable {USER} back")
+    plan = open_request(bot, f"enable {USER} back")
     bot.press(plan, "Approve", user="U0SEC1")
     said = bot.said(bot.command(f"enable {USER} again"))
     assert "since it was last enabled" in said
@@ -235,14 +207,14 @@ def test_a_second_enable_is_refused(bot: Bot, iam) -> None:
 def test_requester_cannot_approve_their_own_enable(bot: Bot, iam) -> None:
     _leaver(iam)
     _disable(bot)
-    disabled = _statuses(iam)
-    plan = _post(bot, f"enable {USER} back", user="U0SEC1")
+    disabled = _credential_statuses(iam)
+    plan = open_request(bot, f"enable {USER} back", user="U0SEC1")
     said = bot.said(bot.press(plan, "Approve", user="U0SEC1"))
     assert "your approval does not count" in said
     assert "You need the `offboard` permission" in bot.said(
         bot.command(f"enable {USER} back", user="U0CAROL")
     )
-    assert _statuses(iam) == disabled and not _has_login_profile(iam)
+    assert _credential_statuses(iam) == disabled and not _has_login_profile(iam)
 
 
 @pytest.mark.parametrize("k", range(1, 9))
@@ -250,22 +222,15 @@ def test_enable_fails_kth_change_then_retry(bot: Bot, iam, aws, k: int) -> None:
     """Fail the k-th change of the enable, for every k; Retry finishes and nothing that
     succeeded is done twice."""
     _leaver(iam)
-    before = _statuses(iam)
+    before = _credential_statuses(iam)
     _disable(bot)
-    plan = _post(bot, f"enable {USER} back")
+    plan = open_request(bot, f"enable {USER} back")
     arranged = len(aws.calls())
     aws.fail(mutating_only=True, nth=k, code="ServiceFailure", status=500, times=5)
     bot.press(plan, "Approve", user="U0SEC1")
-    message = _current(bot, plan)
-    if "Done." not in flatten(message):
-        assert "Retry" in flatten(message)
-        bot.press(message, "Retry", user="U0SEC2")
-    assert "Done." in flatten(_current(bot, plan))
-    assert _statuses(iam) == before and _has_login_profile(iam)
+    retry_if_failed(bot, plan)
+    assert "Done." in flatten(current(bot, plan))
+    assert _credential_statuses(iam) == before and _has_login_profile(iam)
     assert "iam-bot:disabled" not in _tags(iam)
-    succeeded = [
-        (c.action, tuple(sorted(c.params.items())))
-        for c in aws.calls()[arranged:]
-        if is_mutating(c.action) and c.status < 300 and c.service == "iam"
-    ]
+    succeeded = succeeded_changes(aws, arranged, service="iam")
     assert len(succeeded) == len(set(succeeded))

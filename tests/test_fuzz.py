@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from bot.iam.names import ACCESS_KEY_ID, USER_NAME
 from bot.slack.commands import SUBCOMMANDS as COMMANDS
-from tests.conftest import Bot, flatten
-from tests.test_hostile import FORGED_STATUS, PINGS_AND_LINKS, unescaped
+from tests.fixtures.hostile import FORGED_STATUS, PINGS_AND_LINKS, unescaped
+from tests.fixtures.slack import Bot, current, flatten
 
 NAMES = [c.name for c in COMMANDS] + ["help", ""]
 SUBCOMMANDS = st.one_of(
@@ -106,7 +106,7 @@ def test_reasons_and_denials_show_quoted_and_inert(
     values = {"reason": {"reason": {"type": "plain_text_input", "value": denial}}}
     reply = bot.sender.submit_view(view, user_id="U0SEC1", values=values)
     bot.settle()
-    shown = flatten(next(m for m in bot.channel() if m.ts == plan.ts))
+    shown = flatten(current(bot, plan))
     if not denial.strip():
         assert "A denial needs a reason" in reply.body
         assert "Denied" not in shown

@@ -15,38 +15,10 @@ import pytest
 
 from bot.logs import setup_logging
 from sandbox.slack_api import Message
-from tests.conftest import Bot, flatten
+from tests.fixtures.hostile import FORGED_STATUS, PINGS_AND_LINKS, unescaped
+from tests.fixtures.slack import Bot, audit_log, current, flatten, posted
 
-PINGS_AND_LINKS = (
-    "<!channel>",
-    "<!here>",
-    "<!everyone>",
-    "<!subteam^S0SECURITY>",
-    "<@U0CEO>",
-    "<https://evil.example|click here>",
-)
 HOSTILE = " ".join(PINGS_AND_LINKS) + " & more"
-FORGED_STATUS = ":white_check_mark: Done. leaver removed: 13 steps done"
-# The bot's own control sequences: mentions of the people involved, and localized dates.
-OWN_SEQUENCES = re.compile(r"<@U0(?:ALICE|BOB|SEC1|SEC2)>|<!date\^[0-9]+\^\{time\}\|[^<>]*>")
-
-
-def unescaped(text: str) -> list[str]:
-    """Angle brackets that are not the bot's own (a quote's leading ">" is the bot's too)."""
-    left = OWN_SEQUENCES.sub("", text)
-    return [line for line in left.splitlines() if "<" in line or ">" in line.removeprefix(">")]
-
-
-def _posted(bot: Bot, title: str, channel: str = "C0OPS") -> Message:
-    return next(m for m in reversed(bot.channel(channel)) if title in flatten(m))
-
-
-def _current(bot: Bot, message: Message) -> Message:
-    return next(m for m in bot.channel(message.channel) if m.ts == message.ts)
-
-
-def _audit(bot: Bot) -> str:
-    return "\n".join(flatten(m) for m in bot.channel("C0AUDIT"))
 
 
 def _deny(bot: Bot, message: Message, reason: str, *, user: str = "U0SEC1") -> None:
@@ -83,7 +55,7 @@ def test_the_audit_channel_quotes_reasons_too(bot: Bot, iam) -> None:
     iam.create_user(UserName="leaver")
     bot.command(f"offboard leaver {HOSTILE}", user="U0ALICE")
     _deny(bot, bot.channel()[-1], f"no\n{FORGED_STATUS}\n<!here> <https://evil.example|x>")
-    audit = _audit(bot)
+    audit = audit_log(bot)
     assert "requested by <@U0ALICE>" in audit and "denied by <@U0SEC1>" in audit
     assert unescaped(audit) == []
     assert not [line for line in audit.splitlines() if line.startswith(":white_check_mark:")]
@@ -92,9 +64,9 @@ def test_the_audit_channel_quotes_reasons_too(bot: Bot, iam) -> None:
 def test_a_deny_reason_cannot_forge_a_status_line(bot: Bot, iam) -> None:
     key = _leaked_key(iam)
     bot.command(f"rotate dave {key}", user="U0ALICE")
-    plan = _posted(bot, "Rotate the access key")
+    plan = posted(bot, "Rotate the access key")
     _deny(bot, plan, f"not now\n{FORGED_STATUS}\n<!channel> see <https://evil.example|the fix>")
-    shown = flatten(_current(bot, plan))
+    shown = flatten(current(bot, plan))
     lines = shown.splitlines()
     assert ":no_entry: Denied by <@U0SEC1>:" in lines
     assert [line for line in lines if "Done." in line] == [f">{FORGED_STATUS}"]
@@ -140,7 +112,7 @@ def test_audit_days_must_be_a_plain_number_in_range(bot: Bot, aws, days: str) ->
 def test_two_rotations_in_a_row_offer_a_delete_button_for_each_key(bot: Bot, iam) -> None:
     old = _leaked_key(iam)
     bot.command("rotate dave", user="U0ALICE")
-    bot.press(_posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
+    bot.press(posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
     keys = {k["AccessKeyId"] for k in iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]}
     (new,) = keys - {old}
 
@@ -154,7 +126,7 @@ def test_two_rotations_in_a_row_offer_a_delete_button_for_each_key(bot: Bot, iam
     }
     assert labels == {f"Delete {old}", f"Delete {new}"}
     bot.press(answer, f"Delete {new}", user="U0ALICE")  # the second, renumbered, still works
-    assert new in flatten(_posted(bot, "Delete the access key"))
+    assert new in flatten(posted(bot, "Delete the access key"))
 
 
 # --- HTTP --------------------------------------------------------------------------------------
@@ -253,7 +225,7 @@ def test_user_text_cannot_forge_a_log_line(bot: Bot, iam) -> None:
     with bot_log("DEBUG") as stream:  # the most any library ever writes
         key = _leaked_key(iam)
         bot.command(f"rotate dave {key}", user="U0ALICE")
-        _deny(bot, _posted(bot, "Rotate the access key"), f"no\n{forged}\r{forged}")
+        _deny(bot, posted(bot, "Rotate the access key"), f"no\n{forged}\r{forged}")
         try:
             raise ValueError(f"bad\n{forged}")
         except ValueError:

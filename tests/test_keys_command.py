@@ -4,38 +4,21 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import CONFIG, Bot
-
-NOW = datetime.now(UTC)
+from tests.fixtures.aws import aged_key
+from tests.fixtures.slack import CONFIG, Bot
 
 
 def _user(iam, name: str, tags: dict[str, str] | None = None) -> None:
     iam.create_user(UserName=name, Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
 
 
-def _key(
-    iam,
-    aws,
-    user: str,
-    *,
-    age_days: int,
-    used_days_ago: int | None = None,
-    where=("s3", "us-east-1"),
-) -> str:
-    key_id = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-    used = (NOW - timedelta(days=used_days_ago), *where) if used_days_ago is not None else None
-    aws.backdate_access_key(key_id, NOW - timedelta(days=age_days), used)
-    return key_id
-
-
 def test_lists_every_key_with_status_age_last_use_and_flags(bot: Bot, iam, aws) -> None:
     _user(iam, "dave")
-    old = _key(iam, aws, "dave", age_days=400, used_days_ago=1, where=("iam", "eu-west-1"))
-    new = _key(iam, aws, "dave", age_days=10)
+    old = aged_key(iam, aws, "dave", age_days=400, used_days_ago=1, where=("iam", "eu-west-1"))
+    new = aged_key(iam, aws, "dave", age_days=10)
     said = bot.said(bot.command("keys dave"))
     assert old in said and new in said
     assert "400 days" in said and "10 days" in said
@@ -47,7 +30,7 @@ def test_lists_every_key_with_status_age_last_use_and_flags(bot: Bot, iam, aws) 
 
 def test_unused_key_is_flagged(bot: Bot, iam, aws) -> None:
     _user(iam, "carol")
-    _key(iam, aws, "carol", age_days=80, used_days_ago=60)
+    aged_key(iam, aws, "carol", age_days=80, used_days_ago=60)
     said = bot.said(bot.command("keys carol"))
     assert "unused for 60 days" in said
     assert "older than" not in said
@@ -60,7 +43,7 @@ def test_user_without_keys(bot: Bot, iam) -> None:
 
 def test_every_page_is_followed(bot: Bot, iam, aws) -> None:
     _user(iam, "dave")
-    keys = [_key(iam, aws, "dave", age_days=5), _key(iam, aws, "dave", age_days=6)]
+    keys = [aged_key(iam, aws, "dave", age_days=5), aged_key(iam, aws, "dave", age_days=6)]
     aws.set_page_size(1)
     said = bot.said(bot.command("keys dave"))
     assert all(k in said for k in keys)
@@ -69,7 +52,7 @@ def test_every_page_is_followed(bot: Bot, iam, aws) -> None:
 
 def test_mention_maps_through_the_slack_id_tag(bot: Bot, iam, aws) -> None:
     _user(iam, "carol-iam", {"slack-user-id": "U0CAROL"})
-    key = _key(iam, aws, "carol-iam", age_days=3)
+    key = aged_key(iam, aws, "carol-iam", age_days=3)
     said = bot.said(bot.command("keys <@U0CAROL|carol>"))
     assert "Access keys of carol-iam" in said and key in said
 
@@ -89,7 +72,7 @@ def test_me_without_any_link_says_what_was_tried(bot: Bot) -> None:
 
 def test_key_id_shows_its_owner_first(bot: Bot, iam, aws) -> None:
     _user(iam, "dave")
-    key = _key(iam, aws, "dave", age_days=30, used_days_ago=2)
+    key = aged_key(iam, aws, "dave", age_days=30, used_days_ago=2)
     said = bot.said(bot.command(f"keys {key}"))
     assert said.index(f"`{key}` belongs to IAM user *dave*") < said.index("*Status*")
 
@@ -168,7 +151,7 @@ def test_aws_failure_reaches_the_user_without_details(bot: Bot, iam, aws, caplog
 
 def test_throttling_is_retried_by_botocore(bot: Bot, iam, aws) -> None:
     _user(iam, "dave")
-    key = _key(iam, aws, "dave", age_days=1)
+    key = aged_key(iam, aws, "dave", age_days=1)
     aws.fail("GetAccessKeyLastUsed", code="Throttling", status=400, times=2)
     assert key in bot.said(bot.command("keys dave"))
 

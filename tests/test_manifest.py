@@ -5,15 +5,15 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-from pathlib import Path
 
 import yaml
 from slack_sdk import WebClient
 
 from bot.iam.policy import PACKAGE
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS
+from tests.fixtures.project import ROOT
 
-MANIFEST = yaml.safe_load((Path(__file__).resolve().parent.parent / "manifest.yml").read_text())
+MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
 # Scopes each Web API method needs (api.slack.com/methods). users.info is used for the e-mail.
 SCOPES_OF = {

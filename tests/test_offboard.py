@@ -7,38 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sandbox.aws import is_mutating
-from sandbox.seed import Attached, attach_everything
-from tests.conftest import Bot, flatten
-
-
-def make_full_user(iam, name: str = "leaver") -> Attached:
-    return attach_everything(iam, name)
-
-
-def _request(bot: Bot, text: str = "offboard leaver left the company", user: str = "U0ALICE"):
-    reply = bot.command(text, user=user)
-    posted = bot.channel()
-    assert len(posted) == 1, bot.said(reply)
-    return posted[0]
-
-
-def _current(bot: Bot, message):
-    return next(m for m in bot.channel() if m.ts == message.ts)
-
-
-def _user_exists(iam, name: str) -> bool:
-    try:
-        iam.get_user(UserName=name)
-    except iam.exceptions.NoSuchEntityException:
-        return False
-    return True
+from tests.fixtures.aws import changes_since, make_full_user, succeeded_changes, user_exists
+from tests.fixtures.slack import Bot, audit_log, current, flatten, open_request, retry_if_failed
 
 
 def test_full_removal_after_approval(bot: Bot, iam, aws) -> None:
     made = make_full_user(iam)
     arranged = len(aws.calls())
-    plan = _request(bot)
+    plan = open_request(bot)
     text = flatten(plan)
     for item in [
         *made.keys,
@@ -50,21 +26,21 @@ def test_full_removal_after_approval(bot: Bot, iam, aws) -> None:
     ]:
         assert item in text, item
     assert "*Requested by* <@U0ALICE>" in text and "left the company" in text
-    assert _user_exists(iam, "leaver")  # nothing changes before approval
-    assert not [c for c in aws.calls()[arranged:] if is_mutating(c.action)]
+    assert user_exists(iam, "leaver")  # nothing changes before approval
+    assert changes_since(aws, arranged) == []
 
     bot.press(plan, "Approve", user="U0SEC1")
 
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
     for group in made.groups:
         assert iam.get_group(GroupName=group)["Group"]["GroupName"] == group
     for arn in made.managed_policies:
         assert iam.get_policy(PolicyArn=arn)["Policy"]["Arn"] == arn
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
-    done = flatten(_current(bot, plan))
+    done = flatten(current(bot, plan))
     assert "Done." in done and "leaver removed" in done
     assert aws.count("DeleteUser") == 1
-    audit = "\n".join(flatten(m) for m in bot.channel("C0AUDIT"))
+    audit = audit_log(bot)
     assert (
         "requested by <@U0ALICE>" in audit and "approved by <@U0SEC1>" in audit and "done:" in audit
     )
@@ -76,17 +52,17 @@ def test_full_removal_after_approval(bot: Bot, iam, aws) -> None:
 
 def test_requester_and_outsiders_cannot_approve(bot: Bot, iam) -> None:
     make_full_user(iam)
-    plan = _request(bot, user="U0SEC1")  # an approver asking
+    plan = open_request(bot, user="U0SEC1")  # an approver asking
     said = bot.said(bot.press(plan, "Approve", user="U0SEC1"))
     assert "your approval does not count" in said
     said = bot.said(bot.press(plan, "Approve", user="U0BOB"))
     assert "You need the `approve` permission" in said
-    assert _user_exists(iam, "leaver")
+    assert user_exists(iam, "leaver")
 
 
 def test_deny_asks_for_a_reason_and_stops_it(bot: Bot, iam) -> None:
     make_full_user(iam)
-    plan = _request(bot)
+    plan = open_request(bot)
     bot.press(plan, "Deny", user="U0SEC2")
     view = bot.slack.calls("views.open")[-1].args["view"]
     reply = bot.sender.submit_view(
@@ -101,11 +77,11 @@ def test_deny_asks_for_a_reason_and_stops_it(bot: Bot, iam) -> None:
         values={"reason": {"reason": {"type": "plain_text_input", "value": "wait for HR"}}},
     )
     bot.settle()
-    text = flatten(_current(bot, plan))
+    text = flatten(current(bot, plan))
     assert "Denied by <@U0SEC2>" in text and "wait for HR" in text
-    assert "Approve" not in [b.get("text", {}).get("text") for b in _buttons(_current(bot, plan))]
+    assert "Approve" not in [b.get("text", {}).get("text") for b in _buttons(current(bot, plan))]
     assert "Already denied by <@U0SEC2>" in bot.said(bot.press(plan, "Approve", user="U0SEC1"))
-    assert _user_exists(iam, "leaver")
+    assert user_exists(iam, "leaver")
 
 
 def _buttons(message) -> list[dict]:
@@ -114,26 +90,26 @@ def _buttons(message) -> list[dict]:
 
 def test_requester_can_cancel(bot: Bot, iam) -> None:
     make_full_user(iam)
-    plan = _request(bot)
+    plan = open_request(bot)
     assert "Only the requester" in bot.said(bot.press(plan, "Cancel", user="U0SEC1"))
     bot.press(plan, "Cancel", user="U0ALICE")
-    assert "Cancelled by the requester" in flatten(_current(bot, plan))
-    assert _user_exists(iam, "leaver")
+    assert "Cancelled by the requester" in flatten(current(bot, plan))
+    assert user_exists(iam, "leaver")
 
 
 def test_expired_request_refuses_clicks(make_bot, iam) -> None:
     now = [datetime.now(UTC)]
     bot = make_bot(clock=lambda: now[0])
     make_full_user(iam)
-    plan = _request(bot)
+    plan = open_request(bot)
     now[0] += timedelta(minutes=61)
     assert "This request has expired" in bot.said(bot.press(plan, "Approve", user="U0SEC1"))
-    assert _user_exists(iam, "leaver")
+    assert user_exists(iam, "leaver")
 
 
 def test_concurrent_approvals_execute_once(bot: Bot, iam, aws) -> None:
     make_full_user(iam)
-    plan = _request(bot)
+    plan = open_request(bot)
     barrier = threading.Barrier(4)
 
     def click(user: str) -> None:
@@ -148,7 +124,7 @@ def test_concurrent_approvals_execute_once(bot: Bot, iam, aws) -> None:
     for t in threads:
         t.join()
     bot.settle()
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
     assert aws.count("DeleteUser", ok_only=False) == 1
     assert aws.count("DeleteAccessKey", ok_only=False) == 2
 
@@ -159,16 +135,16 @@ def test_new_key_after_request_needs_reapproval(bot: Bot, iam, aws) -> None:
         UserName="leaver",
         AccessKeyId=iam.list_access_keys(UserName="leaver")["AccessKeyMetadata"][0]["AccessKeyId"],
     )
-    plan = _request(bot)
+    plan = open_request(bot)
     sneaky = iam.create_access_key(UserName="leaver")["AccessKey"]["AccessKeyId"]
     arranged = len(aws.calls())
     bot.press(plan, "Approve", user="U0SEC1")
-    text = flatten(_current(bot, plan))
+    text = flatten(current(bot, plan))
     assert "Changed since approval, so nothing was done" in text and sneaky in text
-    assert _user_exists(iam, "leaver")
-    assert not [c for c in aws.calls()[arranged:] if is_mutating(c.action)]
-    bot.press(_current(bot, plan), "Approve", user="U0SEC2")
-    assert not _user_exists(iam, "leaver")
+    assert user_exists(iam, "leaver")
+    assert changes_since(aws, arranged) == []
+    bot.press(current(bot, plan), "Approve", user="U0SEC2")
+    assert not user_exists(iam, "leaver")
 
 
 @pytest.mark.parametrize("k", range(1, 17))
@@ -176,32 +152,25 @@ def test_fail_kth_change_then_retry(bot: Bot, iam, aws, k: int) -> None:
     """Fail the k-th change, for every k in the plan; Retry finishes and nothing succeeds twice."""
     make_full_user(iam)
     arranged = len(aws.calls())
-    plan = _request(bot)
+    plan = open_request(bot)
     aws.fail(mutating_only=True, nth=k, code="ServiceFailure", status=500, times=5)
     bot.press(plan, "Approve", user="U0SEC1")
-    message = _current(bot, plan)
     # The failed change may be the last (the MFA device's deletion, beside DeleteUser): the run
     # then failed with the user already gone, and Retry is still what finishes it.
-    if "Done." not in flatten(message):
-        assert "Retry" in flatten(message)
-        bot.press(message, "Retry", user="U0SEC2")
-    assert not _user_exists(iam, "leaver")
+    retry_if_failed(bot, plan)
+    assert not user_exists(iam, "leaver")
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
-    succeeded = [
-        (c.action, tuple(sorted(c.params.items())))
-        for c in aws.calls()[arranged:]
-        if is_mutating(c.action) and c.status < 300
-    ]
+    succeeded = succeeded_changes(aws, arranged)
     assert len(succeeded) == len(set(succeeded))
-    assert "Done." in flatten(_current(bot, plan))
+    assert "Done." in flatten(current(bot, plan))
 
 
 def test_disable_is_reversible_first_stage(bot: Bot, iam) -> None:
     made = make_full_user(iam)
-    plan = _request(bot, "offboard leaver on leave --disable")
+    plan = open_request(bot, "offboard leaver on leave --disable")
     assert "Disable IAM user leaver" in flatten(plan)
     bot.press(plan, "Approve", user="U0SEC1")
-    assert _user_exists(iam, "leaver")
+    assert user_exists(iam, "leaver")
     statuses = {k["Status"] for k in iam.list_access_keys(UserName="leaver")["AccessKeyMetadata"]}
     assert statuses == {"Inactive"}
     with pytest.raises(iam.exceptions.NoSuchEntityException):
@@ -211,9 +180,9 @@ def test_disable_is_reversible_first_stage(bot: Bot, iam) -> None:
     assert "iam-bot:disabled" in tags
     # Later, the full offboarding still works.
     bot.slack.clear()
-    full = _request(bot)
+    full = open_request(bot)
     bot.press(full, "Approve", user="U0SEC2")
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
     assert made.keys[0] in flatten(full)
 
 
@@ -233,7 +202,7 @@ def test_refusals_change_nothing(bot: Bot, iam, aws, text: str, words: str) -> N
     reply = bot.command(text)
     assert words in bot.said(reply)
     assert bot.channel() == []
-    assert not [c for c in aws.calls()[arranged:] if is_mutating(c.action)]
+    assert changes_since(aws, arranged) == []
 
 
 def test_offboard_needs_the_permission(bot: Bot, iam) -> None:

@@ -4,11 +4,8 @@ refusals that change nothing, and a failed step resumed by Retry."""
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 from pathlib import Path
 
-import boto3
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,9 +16,18 @@ from bot.logs import redact
 from bot.ops.context import UserError
 from bot.slack.commands import onboard
 from sandbox.aws import is_mutating
-from tests.conftest import CONFIG, Bot, flatten, leaks
+from tests.fixtures.aws import changes_since, iam_password, stored_secret, user_exists
+from tests.fixtures.slack import (
+    ONBOARD,
+    Bot,
+    current,
+    direct_messages,
+    flatten,
+    leaks,
+    posted,
+    request_id,
+)
 
-ONBOARD = CONFIG.replace("permissions:\n", "permissions:\n  onboard: [S0SECURITY, U0ALICE]\n")
 CHANGE_PASSWORD = "arn:aws:iam::aws:policy/IAMUserChangePassword"
 FULL = "onboard dave developers readers --console --key --for <@U0BOB|bob>"
 
@@ -34,42 +40,12 @@ def bot(make_bot, iam, aws) -> Bot:
     return make_bot(ONBOARD)
 
 
-def _posted(bot: Bot):
-    return next(m for m in reversed(bot.channel()) if "Onboard dave" in flatten(m))
-
-
-def _current(bot: Bot, message):
-    return next(m for m in bot.channel() if m.ts == message.ts)
-
-
-def _secret(name: str) -> dict[str, str]:
-    client = boto3.client("secretsmanager", region_name="us-east-1")
-    return json.loads(client.get_secret_value(SecretId=name)["SecretString"])
-
-
-def _exists(iam, user: str) -> bool:
-    try:
-        iam.get_user(UserName=user)
-    except iam.exceptions.NoSuchEntityException:
-        return False
-    return True
-
-
-def _changes(aws, since: int) -> list[str]:
-    return [c.action for c in aws.calls()[since:] if is_mutating(c.action)]
-
-
-def _iam_password(aws, user: str) -> str:
-    """The password IAM holds (moto's model: no API reveals it), to prove the secret opens it."""
-    return aws._iam_backend().get_user(user).password
-
-
 def test_onboard_after_approval_delivers_credentials_and_never_leaks(
     bot: Bot, iam, aws, tmp_path: Path, log_output
 ) -> None:
     arranged = len(aws.calls())
     bot.command(FULL, user="U0ALICE")
-    plan = _posted(bot)
+    plan = posted(bot, "Onboard dave")
     text = flatten(plan)
     for item in (
         "developers",
@@ -82,7 +58,9 @@ def test_onboard_after_approval_delivers_credentials_and_never_leaks(
         "Approve",
     ):
         assert item in text, item
-    assert not _exists(iam, "dave") and _changes(aws, arranged) == []  # nothing before approval
+    assert (
+        not user_exists(iam, "dave") and changes_since(aws, arranged) == []
+    )  # nothing before approval
 
     bot.press(plan, "Approve", user="U0SEC1")
 
@@ -99,20 +77,20 @@ def test_onboard_after_approval_delivers_credentials_and_never_leaks(
     assert [p["PolicyArn"] for p in attached] == [CHANGE_PASSWORD]
     [key] = iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]
 
-    console = _secret("iam-bot/dave/console-password")
+    console = stored_secret("iam-bot/dave/console-password")
     password = console["Password"]
-    assert console["UserName"] == "dave" and password == _iam_password(aws, "dave")
+    assert console["UserName"] == "dave" and password == iam_password(aws, "dave")
     assert console["ConsoleUrl"] == f"https://{aws.account_id}.signin.aws.amazon.com/console"
     assert len(password) >= 20
     for kind in (str.isupper, str.islower, str.isdigit, lambda c: not c.isalnum()):
         assert any(kind(c) for c in password)
-    access = _secret("iam-bot/dave/access-key")
+    access = stored_secret("iam-bot/dave/access-key")
     assert access["AccessKeyId"] == key["AccessKeyId"]
 
-    done = flatten(_current(bot, plan))
+    done = flatten(current(bot, plan))
     assert "Done. IAM user dave created" in done and done.count("arn:aws:secretsmanager") >= 2
-    [dm] = [c for c in bot.slack.calls("chat.postMessage") if c.args["channel"].startswith("D")]
-    assert "console-password" in dm.args["text"] and key["AccessKeyId"] in dm.args["text"]
+    [dm] = direct_messages(bot.slack)
+    assert "console-password" in dm and key["AccessKeyId"] in dm
 
     state, logs = tmp_path / "state.sqlite3", log_output.getvalue()
     for value in (password, access["SecretAccessKey"]):
@@ -143,8 +121,8 @@ def test_refusals_after_the_ack_change_nothing(
     iam.create_user(UserName="taken")
     arranged = len(aws.calls())
     assert words in bot.said(bot.command(text, user=user))
-    assert bot.channel() == [] and _changes(aws, arranged) == []
-    assert not _exists(iam, "dave")
+    assert bot.channel() == [] and changes_since(aws, arranged) == []
+    assert not user_exists(iam, "dave")
 
 
 @pytest.mark.parametrize(
@@ -176,21 +154,21 @@ def test_check_only_ever_refuses_in_words(args: list[str]) -> None:
 
 def test_requester_cannot_approve_their_own_onboarding(bot: Bot, iam, aws) -> None:
     bot.command("onboard dave developers --console", user="U0SEC1")
-    plan = _posted(bot)
+    plan = posted(bot, "Onboard dave")
     assert "your approval does not count" in bot.said(bot.press(plan, "Approve", user="U0SEC1"))
-    assert not _exists(iam, "dave")
+    assert not user_exists(iam, "dave")
     bot.press(plan, "Approve", user="U0SEC2")
-    assert _exists(iam, "dave")
+    assert user_exists(iam, "dave")
 
 
 def test_failed_step_then_retry_creates_nothing_twice(bot: Bot, iam, aws, tmp_path: Path) -> None:
     bot.command(FULL, user="U0ALICE")
-    plan = _posted(bot)
+    plan = posted(bot, "Onboard dave")
     arranged = len(aws.calls())
     aws.fail("CreateLoginProfile", code="ServiceFailure", status=500, times=5)  # outlasts retries
     bot.press(plan, "Approve", user="U0SEC1")
 
-    failed = flatten(_current(bot, plan))
+    failed = flatten(current(bot, plan))
     assert "*create console password `dave`* failed" in failed
     done_part = failed.split("Done:", 1)[1]
     for step in ("create user `dave`", "add to group `developers`", "create access key `dave`"):
@@ -198,11 +176,11 @@ def test_failed_step_then_retry_creates_nothing_twice(bot: Bot, iam, aws, tmp_pa
     with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.get_login_profile(UserName="dave")
 
-    bot.press(_current(bot, plan), "Retry", user="U0SEC2")
+    bot.press(current(bot, plan), "Retry", user="U0SEC2")
 
-    assert "Done. IAM user dave created" in flatten(_current(bot, plan))
-    password = _secret("iam-bot/dave/console-password")["Password"]
-    assert password == _iam_password(aws, "dave")  # the stored password is the one that works
+    assert "Done. IAM user dave created" in flatten(current(bot, plan))
+    password = stored_secret("iam-bot/dave/console-password")["Password"]
+    assert password == iam_password(aws, "dave")  # the stored password is the one that works
     ok = [c for c in aws.calls()[arranged:] if is_mutating(c.action) and c.status < 300]
     made = [c.action for c in ok]
     assert made.count("CreateUser") == 1 and made.count("CreateAccessKey") == 1
@@ -216,10 +194,6 @@ def test_failed_step_then_retry_creates_nothing_twice(bot: Bot, iam, aws, tmp_pa
     assert leaks(password, bot=bot, aws=aws, state=tmp_path / "state.sqlite3") == []
 
 
-def _request_id(message) -> str:
-    return re.search(r"request `(\w+)`", flatten(message)).group(1)
-
-
 @pytest.mark.parametrize("ours", [True, False])
 def test_existing_user_on_retry_counts_only_if_this_request_made_it(
     bot: Bot, iam, aws, ours: bool
@@ -227,23 +201,23 @@ def test_existing_user_on_retry_counts_only_if_this_request_made_it(
     """A CreateUser whose answer was lost leaves a user tagged with the request: done on Retry.
     A user someone else made meanwhile is not adopted: nothing is added to it."""
     bot.command("onboard dave developers --key", user="U0ALICE")
-    plan = _posted(bot)
+    plan = posted(bot, "Onboard dave")
     aws.fail("CreateUser", code="ServiceFailure", status=500, times=5)
     bot.press(plan, "Approve", user="U0SEC1")
-    assert not _exists(iam, "dave")
-    tag = {"Key": "iam-bot:request", "Value": _request_id(plan) if ours else "someone-else"}
+    assert not user_exists(iam, "dave")
+    tag = {"Key": "iam-bot:request", "Value": request_id(plan) if ours else "someone-else"}
     iam.create_user(UserName="dave", Tags=[tag])
     arranged = len(aws.calls())
 
-    bot.press(_current(bot, plan), "Retry", user="U0SEC2")
+    bot.press(current(bot, plan), "Retry", user="U0SEC2")
 
-    text = flatten(_current(bot, plan))
+    text = flatten(current(bot, plan))
     if ours:
         assert "Done." in text
         assert len(iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]) == 1
     else:
         assert "created by someone else meanwhile" in text and "Done: nothing" in text
-        assert _changes(aws, arranged) == ["CreateUser"]
+        assert changes_since(aws, arranged) == ["CreateUser"]
         assert iam.list_groups_for_user(UserName="dave")["Groups"] == []
 
 

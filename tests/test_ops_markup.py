@@ -6,14 +6,7 @@ from __future__ import annotations
 import boto3
 
 from bot.iam.secrets import console_link
-from tests.conftest import CONFIG, Bot, flatten
-
-ONBOARD = CONFIG.replace("permissions:\n", "permissions:\n  onboard: [U0ALICE]\n")
-
-
-def _dms(bot: Bot) -> list[str]:
-    calls = bot.slack.calls("chat.postMessage")
-    return [c.args["text"] for c in calls if c.args["channel"].startswith("D")]
+from tests.fixtures.slack import ONBOARD, Bot, direct_messages, flatten, posted
 
 
 def _secret_arn(name: str) -> str:
@@ -22,37 +15,33 @@ def _secret_arn(name: str) -> str:
     ]
 
 
-def _posted(bot: Bot, title: str):
-    return next(m for m in reversed(bot.channel()) if title in flatten(m))
-
-
 def test_rotation_tells_the_owner_who_rotated_and_links_the_secret(bot: Bot, iam) -> None:
     iam.create_user(UserName="dave", Tags=[{"Key": "slack-user-id", "Value": "U0BOB"}])
     old = iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"]
     bot.command("rotate dave", user="U0ALICE")
-    bot.press(_posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
+    bot.press(posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
 
     arn = _secret_arn("iam-bot/dave/access-key")
     [new] = {
         k["AccessKeyId"] for k in iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]
     } - {old}
-    assert _dms(bot) == [
+    assert direct_messages(bot.slack) == [
         f"Your IAM user dave has a new access key `{new}` (rotated by <@U0ALICE>). "
         f"Fetch it from Secrets Manager: <{console_link(arn)}|{arn}>. "
-        f"The old key `{old}` will be deactivated soon."
+        f"The old key `{old}` is being checked and deactivated now: use the new one."
     ]
 
 
 def test_onboarding_tells_the_new_user_who_asked_and_links_the_secret(make_bot, iam) -> None:
     bot = make_bot(ONBOARD)
     bot.command("onboard erin --key --for <@U0BOB|bob>", user="U0ALICE")
-    bot.press(_posted(bot, "Onboard erin"), "Approve", user="U0SEC1")
+    bot.press(posted(bot, "Onboard erin"), "Approve", user="U0SEC1")
 
     arn = _secret_arn("iam-bot/erin/access-key")
     [key] = iam.list_access_keys(UserName="erin")["AccessKeyMetadata"]
     link = f"<{console_link(arn)}|{arn}>"
-    assert _dms(bot) == [
+    assert direct_messages(bot.slack) == [
         "Your IAM user *erin* is ready (requested by <@U0ALICE>).\n"
         f"Access key `{key['AccessKeyId']}`: {link}"
     ]
-    assert f"its secret is in Secrets Manager: {link}" in flatten(_posted(bot, "Onboard erin"))
+    assert f"its secret is in Secrets Manager: {link}" in flatten(posted(bot, "Onboard erin"))

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fixtures.project import ROOT
 
 
 def test_the_wheel_holds_no_test_peers_and_no_demo(tmp_path: Path) -> None:

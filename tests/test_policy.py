@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
 import subprocess
 import sys
 from fnmatch import fnmatchcase
@@ -23,9 +22,9 @@ from bot.iam.policy import (
     required_actions,
 )
 from sandbox.aws import Call
-from tests.conftest import CONFIG, Bot, flatten
+from tests.fixtures.project import ROOT, dev_tool
+from tests.fixtures.slack import ONBOARD, Bot, posted
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "deploy" / "iam-policy.json"
 
 
@@ -80,13 +79,8 @@ def test_no_aws_call_escapes_the_gateway() -> None:
 
 
 def _parliament(policy: str) -> list[dict]:
-    exe = shutil.which("parliament", path=str(Path(sys.executable).parent)) or shutil.which(
-        "parliament"
-    )
-    if exe is None:
-        pytest.fail("parliament is not installed (it is in the dev extra)")
     result = subprocess.run(
-        [exe, "--string", policy, "--json"],
+        [dev_tool("parliament"), "--string", policy, "--json"],
         stdin=subprocess.DEVNULL,  # parliament refuses to run when stdin is not a terminal
         capture_output=True,
         text=True,
@@ -236,7 +230,7 @@ def test_policy_command_follows_iam_bot_config(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "policy"],
         env={"PATH": "/usr/bin:/bin", "IAM_BOT_CONFIG": str(config)},
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
@@ -268,18 +262,18 @@ def _allowed(policy: dict[str, Any], call: Call, account: str) -> bool:
 def test_every_call_of_onboard_rotate_and_offboard_is_allowed(make_bot, iam, aws) -> None:
     """The derived policy is enough: every AWS call the bot makes for a configured secret
     template, end to end, is one the policy for that config allows."""
-    config = CONFIG.replace("permissions:\n", "permissions:\n  onboard: [U0ALICE]\n") + CONFIGURED
+    config = ONBOARD + CONFIGURED
     iam.create_group(GroupName="developers")
     aws.add_aws_managed_policy("IAMUserChangePassword")
     bot: Bot = make_bot(config)
     arranged = len(aws.calls())
 
     bot.command("onboard dave developers --console --key", user="U0ALICE")
-    bot.press(_latest(bot, "Onboard dave"), "Approve", user="U0SEC1")
+    bot.press(posted(bot, "Onboard dave"), "Approve", user="U0SEC1")
     bot.command("rotate dave", user="U0ALICE")
-    bot.press(_latest(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
+    bot.press(posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
     bot.command("offboard dave left the company", user="U0ALICE")
-    bot.press(_latest(bot, "Offboard"), "Approve", user="U0SEC1")
+    bot.press(posted(bot, "Offboard"), "Approve", user="U0SEC1")
     bot.settle()
 
     calls = aws.calls()[arranged:]
@@ -291,7 +285,3 @@ def test_every_call_of_onboard_rotate_and_offboard_is_allowed(make_bot, iam, aws
         "people/dave/console",
         "people/dave/key",
     }
-
-
-def _latest(bot: Bot, title: str):
-    return next(m for m in reversed(bot.channel()) if title in flatten(m))

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fixtures.project import ROOT
+
 ROOMS = ("iam", "access", "ops")
 MODULES = sorted(p for room in ROOMS for p in (ROOT / "bot" / room).rglob("*.py"))
 

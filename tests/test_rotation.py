@@ -8,75 +8,45 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pytest
 
-from tests.conftest import CONFIG, Bot, flatten
+from tests.fixtures.aws import NOW, aged_key, key_statuses, stored_secret
+from tests.fixtures.slack import (
+    CONFIG,
+    Bot,
+    audit_log,
+    current,
+    direct_messages,
+    flatten,
+    posted,
+)
 
-NOW = datetime.now(UTC)
 ROTATION = CONFIG + "rotation: {grace_minutes: 60, delete_after_minutes: 60}\n"
-
-
-def _key(iam, aws, user: str, *, age_days: int, used_days_ago: float | None) -> str:
-    key_id = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-    used = (
-        (NOW - timedelta(days=used_days_ago), "s3", "us-east-1")
-        if used_days_ago is not None
-        else None
-    )
-    aws.backdate_access_key(key_id, NOW - timedelta(days=age_days), used)
-    return key_id
-
-
-def _statuses(iam, user: str) -> dict[str, str]:
-    return {
-        k["AccessKeyId"]: k["Status"]
-        for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-    }
-
-
-def _posted(bot: Bot, title: str):
-    return next(m for m in reversed(bot.channel()) if title in flatten(m))
-
-
-def _current(bot: Bot, message):
-    return next(m for m in bot.channel() if m.ts == message.ts)
-
-
-def _secret(user: str) -> dict[str, str]:
-    client = boto3.client("secretsmanager", region_name="us-east-1")
-    return json.loads(
-        client.get_secret_value(SecretId=f"iam-bot/{user}/access-key")["SecretString"]
-    )
 
 
 def test_rotation_delivers_through_secrets_manager_and_never_leaks(
     bot: Bot, iam, aws, tmp_path: Path, log_output
 ) -> None:
     iam.create_user(UserName="dave", Tags=[{"Key": "slack-user-id", "Value": "U0BOB"}])
-    old = _key(iam, aws, "dave", age_days=400, used_days_ago=30)
+    old = aged_key(iam, aws, "dave", age_days=400, used_days_ago=30)
     bot.command("rotate dave", user="U0ALICE")
-    plan = _posted(bot, "Rotate the access key")
+    plan = posted(bot, "Rotate the access key")
     text = flatten(plan)
     assert (
         old in text and "iam-bot/dave/access-key" in text and "400 days" not in text
     )  # dates, not ages
-    assert _statuses(iam, "dave") == {old: "Active"}  # nothing before confirmation
+    assert key_statuses(iam, "dave") == {old: "Active"}  # nothing before confirmation
 
     bot.press(plan, "Confirm", user="U0ALICE")
 
-    secret = _secret("dave")
+    secret = stored_secret("iam-bot/dave/access-key")
     new = secret["AccessKeyId"]
-    assert _statuses(iam, "dave") == {old: "Inactive", new: "Active"}  # grace 0: retired at once
-    done = flatten(_current(bot, plan))
+    assert key_statuses(iam, "dave") == {old: "Inactive", new: "Active"}  # grace 0: retired at once
+    done = flatten(current(bot, plan))
     assert f"New key `{new}`" in done and "arn:aws:secretsmanager" in done
     assert f"Old key `{old}` deactivated" in done
-    dm = [c for c in bot.slack.calls("chat.postMessage") if c.args["channel"].startswith("D")]
-    assert (
-        len(dm) == 1
-        and new in dm[0].args["text"]
-        and "arn:aws:secretsmanager" in dm[0].args["text"]
-    )
+    dm = direct_messages(bot.slack)
+    assert len(dm) == 1 and new in dm[0] and "arn:aws:secretsmanager" in dm[0]
 
     value = secret["SecretAccessKey"]
     assert len(value) >= 40
@@ -94,9 +64,9 @@ def test_rotation_delivers_through_secrets_manager_and_never_leaks(
 
 def test_double_click_confirm_makes_one_key(bot: Bot, iam, aws) -> None:
     iam.create_user(UserName="dave")
-    _key(iam, aws, "dave", age_days=100, used_days_ago=20)
+    aged_key(iam, aws, "dave", age_days=100, used_days_ago=20)
     bot.command("rotate dave", user="U0ALICE")
-    plan = _posted(bot, "Rotate the access key")
+    plan = posted(bot, "Rotate the access key")
     barrier = threading.Barrier(3)
 
     def click() -> None:
@@ -111,13 +81,13 @@ def test_double_click_confirm_makes_one_key(bot: Bot, iam, aws) -> None:
         t.join()
     bot.settle()
     assert aws.count("CreateAccessKey") - arranged == 1
-    assert len(_statuses(iam, "dave")) == 2
+    assert len(key_statuses(iam, "dave")) == 2
 
 
 def test_two_key_limit_offers_deleting_the_spare_one_first(bot: Bot, iam, aws) -> None:
     iam.create_user(UserName="dave")
-    used = _key(iam, aws, "dave", age_days=300, used_days_ago=1)
-    spare = _key(iam, aws, "dave", age_days=10, used_days_ago=None)
+    used = aged_key(iam, aws, "dave", age_days=300, used_days_ago=1)
+    spare = aged_key(iam, aws, "dave", age_days=10, used_days_ago=None)
     arranged = len(aws.calls())
     reply = bot.command("rotate dave", user="U0ALICE")
     answer = bot.replies(reply)[-1]
@@ -128,14 +98,14 @@ def test_two_key_limit_offers_deleting_the_spare_one_first(bot: Bot, iam, aws) -
     ]
 
     bot.press(answer, f"Delete {spare}", user="U0ALICE")
-    request = _posted(bot, "Delete the access key")
+    request = posted(bot, "Delete the access key")
     assert "your approval does not count" in bot.said(bot.press(request, "Approve", user="U0ALICE"))
     bot.press(request, "Approve", user="U0SEC1")
-    assert _statuses(iam, "dave") == {used: "Active"}
+    assert key_statuses(iam, "dave") == {used: "Active"}
 
     bot.command("rotate dave", user="U0ALICE")
-    bot.press(_posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
-    assert len(_statuses(iam, "dave")) == 2
+    bot.press(posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
+    assert len(key_statuses(iam, "dave")) == 2
 
 
 def test_grace_and_deletion_are_scheduled_and_survive_a_restart(make_bot, iam, aws) -> None:
@@ -143,44 +113,44 @@ def test_grace_and_deletion_are_scheduled_and_survive_a_restart(make_bot, iam, a
     clock = lambda: now[0]  # noqa: E731
     bot = make_bot(ROTATION, clock=clock)
     iam.create_user(UserName="dave")
-    old = _key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    old = aged_key(iam, aws, "dave", age_days=200, used_days_ago=10)
     bot.command("rotate dave", user="U0ALICE")
-    plan = _posted(bot, "Rotate the access key")
+    plan = posted(bot, "Rotate the access key")
     bot.press(plan, "Confirm", user="U0ALICE")
-    new = _secret("dave")["AccessKeyId"]
-    assert _statuses(iam, "dave") == {old: "Active", new: "Active"}  # grace: both work for now
-    assert "checked and deactivated at" in flatten(_current(bot, plan))
+    new = stored_secret("iam-bot/dave/access-key")["AccessKeyId"]
+    assert key_statuses(iam, "dave") == {old: "Active", new: "Active"}  # grace: both work for now
+    assert "checked and deactivated at" in flatten(current(bot, plan))
     bot.stop()
 
     restarted = make_bot(ROTATION, clock=clock)  # same state file
     now[0] += timedelta(minutes=61)
-    restarted.slack.wait_for(lambda: _statuses(iam, "dave")[old] == "Inactive")
+    restarted.slack.wait_for(lambda: key_statuses(iam, "dave")[old] == "Inactive")
     restarted.settle()
     now[0] += timedelta(minutes=61)
     deletion = restarted.slack.wait_for(
         lambda: [m for m in restarted.channel() if "Delete the access key" in flatten(m)]
     )[0]
     restarted.press(deletion, "Approve", user="U0SEC2")
-    assert _statuses(iam, "dave") == {new: "Active"}
-    audit = "\n".join(flatten(m) for m in restarted.channel("C0AUDIT"))
+    assert key_statuses(iam, "dave") == {new: "Active"}
+    audit = audit_log(restarted)
     assert f"Old key `{old}` deactivated" in audit and "posted for approval" in audit
 
 
 def test_old_key_still_in_use_is_held_until_someone_decides(bot: Bot, iam, aws) -> None:
     iam.create_user(UserName="dave")
-    old = _key(iam, aws, "dave", age_days=200, used_days_ago=0.01)  # used minutes ago
+    old = aged_key(iam, aws, "dave", age_days=200, used_days_ago=0.01)  # used minutes ago
     bot.command("rotate dave", user="U0ALICE")
-    plan = _posted(bot, "Rotate the access key")
+    plan = posted(bot, "Rotate the access key")
     bot.press(plan, "Confirm", user="U0ALICE")
-    held = _current(bot, plan)
+    held = current(bot, plan)
     assert "Held" in flatten(held)
-    assert _statuses(iam, "dave")[old] == "Active"
+    assert key_statuses(iam, "dave")[old] == "Active"
     assert "You need the `rotate` permission" in bot.said(
         bot.press(held, "Deactivate anyway", user="U0SEC1")
     )
     bot.press(held, "Deactivate anyway", user="U0BOB")
-    assert _statuses(iam, "dave")[old] == "Inactive"
-    assert "deactivated by <@U0BOB>, although recently used" in flatten(_current(bot, plan))
+    assert key_statuses(iam, "dave")[old] == "Inactive"
+    assert "deactivated by <@U0BOB>, although recently used" in flatten(current(bot, plan))
     assert "no longer waiting" in bot.said(bot.press(held, "Deactivate anyway", user="U0BOB"))
 
 
@@ -188,22 +158,22 @@ def test_extend_postpones_the_check(make_bot, iam, aws) -> None:
     now = [datetime.now(UTC) + timedelta(seconds=5)]  # just after the new key's creation
     bot = make_bot(clock=lambda: now[0])
     iam.create_user(UserName="dave")
-    old = _key(iam, aws, "dave", age_days=200, used_days_ago=0.01)
+    old = aged_key(iam, aws, "dave", age_days=200, used_days_ago=0.01)
     bot.command("rotate dave", user="U0ALICE")
-    plan = _posted(bot, "Rotate the access key")
+    plan = posted(bot, "Rotate the access key")
     bot.press(plan, "Confirm", user="U0ALICE")
-    bot.press(_current(bot, plan), "Extend 1440 min", user="U0ALICE")
-    assert "gave the old key 1440 more minutes" in flatten(_current(bot, plan))
+    bot.press(current(bot, plan), "Extend 1440 min", user="U0ALICE")
+    assert "gave the old key 1440 more minutes" in flatten(current(bot, plan))
     aws.backdate_access_key(
         old, NOW - timedelta(days=200), (NOW - timedelta(days=3), "s3", "us-east-1")
     )
     now[0] += timedelta(minutes=1441)
-    bot.slack.wait_for(lambda: _statuses(iam, "dave")[old] == "Inactive")
+    bot.slack.wait_for(lambda: key_statuses(iam, "dave")[old] == "Inactive")
 
 
 def test_whois_names_the_owner_and_offers_deactivation(bot: Bot, iam, aws) -> None:
     iam.create_user(UserName="dave")
-    key = _key(iam, aws, "dave", age_days=3, used_days_ago=1)
+    key = aged_key(iam, aws, "dave", age_days=3, used_days_ago=1)
     carols = bot.replies(bot.command(f"whois {key}", user="U0CAROL"))[-1]
     assert f"`{key}` belongs to IAM user *dave*" in flatten(carols)
     assert "You need the `deactivate` permission" in bot.said(
@@ -211,9 +181,9 @@ def test_whois_names_the_owner_and_offers_deactivation(bot: Bot, iam, aws) -> No
     )
     alices = bot.replies(bot.command(f"whois {key}", user="U0ALICE"))[-1]
     bot.press(alices, "Deactivate now", user="U0ALICE")
-    request = _posted(bot, "Deactivate the access key")
+    request = posted(bot, "Deactivate the access key")
     bot.press(request, "Confirm", user="U0ALICE")
-    assert _statuses(iam, "dave") == {key: "Inactive"}
+    assert key_statuses(iam, "dave") == {key: "Inactive"}
 
 
 def test_whois_of_another_accounts_key(bot: Bot, aws) -> None:
@@ -225,23 +195,23 @@ def test_whois_of_another_accounts_key(bot: Bot, aws) -> None:
 
 def test_deactivate_fast_path_then_delete_with_approval(bot: Bot, iam, aws) -> None:
     iam.create_user(UserName="dave")
-    key = _key(iam, aws, "dave", age_days=30, used_days_ago=1)
+    key = aged_key(iam, aws, "dave", age_days=30, used_days_ago=1)
     bot.command(f"deactivate {key} pasted in a public gist", user="U0BOB")
-    request = _posted(bot, "Deactivate the access key")
+    request = posted(bot, "Deactivate the access key")
     assert "pasted in a public gist" in flatten(request)
     assert "Only the requester or an approver" in bot.said(
         bot.press(request, "Confirm", user="U0CAROL")
     )
     bot.press(request, "Confirm", user="U0BOB")
-    assert _statuses(iam, "dave") == {key: "Inactive"}
-    done = _current(bot, request)
+    assert key_statuses(iam, "dave") == {key: "Inactive"}
+    done = current(bot, request)
     assert "is now inactive" in flatten(done)
-    audit = "\n".join(flatten(m) for m in bot.channel("C0AUDIT"))
+    audit = audit_log(bot)
     assert "Deactivate the access key" in audit and "done:" in audit
     bot.press(done, "Delete key", user="U0BOB")
-    deletion = _posted(bot, "Delete the access key")
+    deletion = posted(bot, "Delete the access key")
     bot.press(deletion, "Approve", user="U0SEC1")
-    assert _statuses(iam, "dave") == {}
+    assert key_statuses(iam, "dave") == {}
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from botocore.paginate import Paginator
 
 from sandbox.aws import PAGED_ACTIONS, REDACTED, FaithfulAws
 from sandbox.seed import DEMO_PEOPLE, certificate, seed_demo, ssh_public_key
+from tests.fixtures.aws import user_exists
 
 NOW = datetime.now(UTC)
 POLICY = json.dumps(
@@ -72,15 +73,6 @@ def iam(aws: FaithfulAws, clients: Clients) -> Any:
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     response = exc.value.response
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
-
-
-def _user_exists(iam: Any, name: str) -> bool:
-    try:
-        iam.get_user(UserName=name)
-    except ClientError as exc:
-        assert exc.response["Error"]["Code"] == "NoSuchEntity"
-        return False
-    return True
 
 
 # --- DeleteUser refuses while anything is attached --------------------------------------------
@@ -186,11 +178,11 @@ def test_delete_user_is_refused_while_anything_is_attached(
         iam.delete_user(UserName="leaver")
     assert _code(refused) == ("DeleteConflict", 409)
     assert refused.value.response["Error"]["Message"] == f"Cannot delete entity, {words}."
-    assert _user_exists(iam, "leaver")
+    assert user_exists(iam, "leaver")
 
     detach(iam, "leaver", handle)
     iam.delete_user(UserName="leaver")
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
     assert [c.status for c in aws.calls("DeleteUser")] == [409, 200]
 
 
@@ -230,7 +222,7 @@ def test_permissions_boundary_and_tags_do_not_block(iam: Any) -> None:
     iam.create_user(UserName="leaver", Tags=[{"Key": "email", "Value": "l@example.com"}])
     iam.put_user_permissions_boundary(UserName="leaver", PermissionsBoundary=arn)
     iam.delete_user(UserName="leaver")
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
 
 
 def test_permissions_boundary_of_a_user(iam: Any) -> None:
@@ -480,9 +472,9 @@ def test_a_failed_call_never_reaches_moto(aws: FaithfulAws, iam: Any) -> None:
         with pytest.raises(ClientError) as throttled:
             iam.create_user(UserName="new")
         assert _code(throttled) == ("Throttling", 400)
-        assert not _user_exists(iam, "new")
+        assert not user_exists(iam, "new")
     iam.create_user(UserName="new")
-    assert _user_exists(iam, "new")
+    assert user_exists(iam, "new")
 
 
 def test_a_lost_answer_takes_effect_and_a_retry_does_it_again(

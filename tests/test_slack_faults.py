@@ -12,38 +12,29 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import Bot, flatten
-from tests.test_offboard import _current, _user_exists, make_full_user
+from tests.fixtures.aws import make_full_user, user_exists
+from tests.fixtures.slack import Bot, current, flatten, open_request, request_id, told
 
 pytestmark = pytest.mark.usefixtures("aws")
 
 TOLD_WRONGLY = ("Something went wrong", "Nothing more was changed", "Already approved")
 
 
-def _plan(bot: Bot, text: str = "offboard leaver left the company"):
-    bot.command(text)
-    return bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks])[0]
-
-
-def _told(bot: Bot, user: str) -> str:
-    return "\n".join(flatten(m) for m in bot.slack.messages(seen_by=user) if m.ephemeral)
-
-
 def _shown(bot: Bot, message, words: str) -> str:
-    return bot.slack.wait_for(lambda: words in (text := flatten(_current(bot, message))) and text)
+    return bot.slack.wait_for(lambda: words in (text := flatten(current(bot, message))) and text)
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "http_500"])
 def test_a_failed_update_at_approve_still_runs_and_tells_the_truth(bot: Bot, iam, error) -> None:
     make_full_user(iam)
-    plan = _plan(bot)
+    plan = open_request(bot)
     bot.slack.fail("chat.update", error)
     bot.press(plan, "Approve", user="U0SEC1")
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
     assert "leaver removed" in _shown(bot, plan, "Done.")
-    assert not any(words in _told(bot, "U0SEC1") for words in TOLD_WRONGLY)
+    assert not any(words in told(bot, "U0SEC1") for words in TOLD_WRONGLY)
     bot.press(plan, "Approve", user="U0SEC2")  # a second approver, from the old buttons
-    assert "already been carried out" in bot.slack.wait_for(lambda: _told(bot, "U0SEC2"))
+    assert "already been carried out" in bot.slack.wait_for(lambda: told(bot, "U0SEC2"))
 
 
 def test_slack_down_for_a_while_delays_messages_but_not_the_work(
@@ -52,46 +43,46 @@ def test_slack_down_for_a_while_delays_messages_but_not_the_work(
     """More failures than the client's own retries: the outbox logs at ERROR with the request
     and delivers later; the removal itself never waited."""
     make_full_user(iam)
-    plan = _plan(bot)
-    request_id = flatten(plan).rsplit("request `", 1)[1].split("`")[0]
+    plan = open_request(bot)
+    request = request_id(plan)
     bot.slack.fail("chat.update", "http_500", times=5)
     bot.slack.fail("chat.postMessage", "http_500", times=5)
     with caplog.at_level(logging.ERROR):
         bot.press(plan, "Approve", user="U0SEC1")
-        assert not _user_exists(iam, "leaver")  # the work did not wait for Slack
+        assert not user_exists(iam, "leaver")  # the work did not wait for Slack
         assert "leaver removed" in _shown(bot, plan, "Done.")
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert any(request_id in line and "retrying" in line for line in errors), errors
+    assert any(request in line and "retrying" in line for line in errors), errors
     audit = bot.slack.wait_for(lambda: [m for m in bot.channel("C0AUDIT") if "done:" in flatten(m)])
     assert len(audit) == 1
 
 
 def test_a_failed_progress_update_does_not_fail_the_offboarding(bot: Bot, iam, aws) -> None:
     make_full_user(iam)
-    plan = _plan(bot)
+    plan = open_request(bot)
     aws.hold("DeleteUser")  # stop before the last wave, so progress updates are due
     bot.slack.fail("chat.update", "http_500", times=4)
     bot.sender.press(plan, user_id="U0SEC1", label="Approve")
     assert aws.wait_held("DeleteUser")
     aws.release("DeleteUser")
     bot.settle()
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
     text = _shown(bot, plan, "Done.")
     assert "Failed unexpectedly" not in text
 
 
 def test_a_failed_update_during_retry_leaves_nothing_running(bot: Bot, iam, aws) -> None:
     make_full_user(iam)
-    plan = _plan(bot)
+    plan = open_request(bot)
     aws.fail("DeleteUser", code="ServiceFailure", status=500, times=5)  # beyond botocore's retries
     bot.press(plan, "Approve", user="U0SEC1")
     assert "Retry" in _shown(bot, plan, "An approver can retry")
-    failed = _current(bot, plan)
+    failed = current(bot, plan)
     bot.slack.fail("chat.update", "http_500", times=3)
     bot.press(failed, "Retry", user="U0SEC2")
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
     assert "leaver removed" in _shown(bot, plan, "Done.")
-    assert "state running" not in flatten(_current(bot, plan))
+    assert "state running" not in flatten(current(bot, plan))
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "http_500"])
@@ -102,7 +93,7 @@ def test_a_failed_post_of_the_request_still_shows_it(bot: Bot, iam, error) -> No
     plan = bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks], timeout=20)[0]
     assert "Approve" in flatten(plan)
     bot.press(plan, "Approve", user="U0SEC1")
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "http_500"])

@@ -19,8 +19,8 @@ import pytest
 from bot.access.store import SqliteStore
 from sandbox.aws import FaithfulAws
 from sandbox.slack_api import FakeSlack
+from tests.fixtures.project import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
 
 

@@ -9,57 +9,48 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sandbox.seed import ssh_public_key
-from tests.conftest import CONFIG, Bot, flatten
-from tests.test_offboard import _current, _user_exists, make_full_user
+from tests.fixtures.aws import key_statuses, make_full_user, user_exists
+from tests.fixtures.slack import CONFIG, Bot, audit_log, current, flatten, open_request, told
 
 TWO_APPROVERS = CONFIG.replace("required: 1", "required: 2")
-
-
-def _plan(bot: Bot, text: str = "offboard leaver left the company", user: str = "U0ALICE"):
-    bot.command(text, user=user)
-    return bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks])[-1]
-
-
-def _told(bot: Bot, user: str) -> str:
-    return "\n".join(flatten(m) for m in bot.slack.messages(seen_by=user) if m.ephemeral)
 
 
 def test_a_changed_plan_starts_the_count_again(make_bot, iam) -> None:
     bot = make_bot(TWO_APPROVERS)
     make_full_user(iam)
-    first = _plan(bot)
+    first = open_request(bot)
     bot.press(first, "Approve", user="U0SEC1")
-    assert "1 more approval" in flatten(_current(bot, first))
+    assert "1 more approval" in flatten(current(bot, first))
     # Something the approvers never saw:
     iam.upload_ssh_public_key(UserName="leaver", SSHPublicKeyBody=ssh_public_key())
-    bot.press(_current(bot, first), "Approve", user="U0SEC2")
-    reopened = _current(bot, first)
+    bot.press(current(bot, first), "Approve", user="U0SEC2")
+    reopened = current(bot, first)
     text = flatten(reopened)
     assert "Changed since approval" in text and "2 more approvals" in text
-    assert _user_exists(iam, "leaver")
+    assert user_exists(iam, "leaver")
     # The old buttons carry the old plan: an approval from them counts for nothing.
     bot.press(first, "Approve", user="U0SEC2")
-    assert "The plan changed after you saw it" in _told(bot, "U0SEC2")
-    assert "2 more approvals" in flatten(_current(bot, first))
+    assert "The plan changed after you saw it" in told(bot, "U0SEC2")
+    assert "2 more approvals" in flatten(current(bot, first))
     # The first approver may approve the new plan; one approval alone does not run it.
     bot.press(reopened, "Approve", user="U0SEC1")
-    assert "already approved" not in _told(bot, "U0SEC1")
-    assert "1 more approval" in flatten(_current(bot, first))
-    assert _user_exists(iam, "leaver")
-    bot.press(_current(bot, first), "Approve", user="U0SEC2")
-    assert not _user_exists(iam, "leaver")
-    assert "Done." in flatten(_current(bot, first))
+    assert "already approved" not in told(bot, "U0SEC1")
+    assert "1 more approval" in flatten(current(bot, first))
+    assert user_exists(iam, "leaver")
+    bot.press(current(bot, first), "Approve", user="U0SEC2")
+    assert not user_exists(iam, "leaver")
+    assert "Done." in flatten(current(bot, first))
 
 
 def test_protection_added_after_the_request_is_honoured(make_bot, iam) -> None:
     bot = make_bot(CONFIG.replace("[break-glass-admin]", '[break-glass-admin, "tag:protected"]'))
     make_full_user(iam)
-    plan = _plan(bot)
+    plan = open_request(bot)
     iam.tag_user(UserName="leaver", Tags=[{"Key": "protected", "Value": "yes"}])
     bot.press(plan, "Approve", user="U0SEC1")
-    assert _user_exists(iam, "leaver")
+    assert user_exists(iam, "leaver")
     assert iam.list_access_keys(UserName="leaver")["AccessKeyMetadata"]
-    assert "is a protected user" in flatten(_current(bot, plan))
+    assert "is a protected user" in flatten(current(bot, plan))
 
 
 @pytest.mark.parametrize(
@@ -80,7 +71,7 @@ def test_protected_names_and_tags_compare_as_iam_does(
     reply = bot.command(f"offboard {name} left")
     assert "is a protected user" in bot.said(reply)
     assert bot.channel() == []
-    assert _user_exists(iam, name)
+    assert user_exists(iam, name)
 
 
 def test_the_bot_never_touches_its_own_user(bot: Bot, iam, aws) -> None:
@@ -98,56 +89,56 @@ def test_the_channel_rule_applies_to_clicks(make_bot, iam) -> None:
     config = CONFIG + "channels: [C0OPS]\n"
     first = make_bot(config, state="shared.sqlite3")
     make_full_user(iam)
-    plan = _plan(first)
+    plan = open_request(first)
     first.stop()
     moved = make_bot(CONFIG + "channels: [C0SEC]\n", state="shared.sqlite3")  # the rule changed
     moved.press(plan, "Approve", user="U0SEC1")
-    assert "/iam works only in" in _told(moved, "U0SEC1")
-    assert _user_exists(iam, "leaver")
-    assert "Waiting" in flatten(_current(moved, plan))
+    assert "/iam works only in" in told(moved, "U0SEC1")
+    assert user_exists(iam, "leaver")
+    assert "Waiting" in flatten(current(moved, plan))
 
 
 def test_an_approver_removed_from_the_group_cannot_approve(bot: Bot, iam) -> None:
     make_full_user(iam)
     iam.create_user(UserName="someone")
     bot.command("keys someone", user="U0SEC1")  # the group's members are now cached
-    plan = _plan(bot)
+    plan = open_request(bot)
     bot.slack.groups["S0SECURITY"].remove("U0SEC1")
     try:
         bot.press(plan, "Approve", user="U0SEC1")
     finally:
         bot.slack.groups["S0SECURITY"].append("U0SEC1")
-    assert "You need the `approve` permission" in _told(bot, "U0SEC1")
-    assert _user_exists(iam, "leaver")
+    assert "You need the `approve` permission" in told(bot, "U0SEC1")
+    assert user_exists(iam, "leaver")
 
 
 def test_an_approval_whose_approver_lost_the_right_does_not_run(make_bot, iam) -> None:
     """Two approvals needed; the first approver leaves the group before the second approves."""
     bot = make_bot(TWO_APPROVERS)
     make_full_user(iam)
-    plan = _plan(bot)
+    plan = open_request(bot)
     bot.press(plan, "Approve", user="U0SEC1")
     bot.slack.groups["S0SECURITY"].remove("U0SEC1")
     try:
-        bot.press(_current(bot, plan), "Approve", user="U0SEC2")
+        bot.press(current(bot, plan), "Approve", user="U0SEC2")
     finally:
         bot.slack.groups["S0SECURITY"].append("U0SEC1")
-    assert _user_exists(iam, "leaver")
-    assert "no longer has the `approve` permission" in flatten(_current(bot, plan))
+    assert user_exists(iam, "leaver")
+    assert "no longer has the `approve` permission" in flatten(current(bot, plan))
 
 
 def test_an_expired_request_shows_it_and_its_buttons_go(make_bot, iam) -> None:
     now = [datetime(2026, 11, 23, 3, 0, tzinfo=UTC)]
     bot = make_bot(clock=lambda: now[0])
     make_full_user(iam)
-    plan = _plan(bot)
+    plan = open_request(bot)
     now[0] += timedelta(minutes=61)
-    shown = bot.slack.wait_for(lambda: "Expired" in (t := flatten(_current(bot, plan))) and t)
+    shown = bot.slack.wait_for(lambda: "Expired" in (t := flatten(current(bot, plan))) and t)
     assert "Approve" not in shown and "Waiting" not in shown
     bot.press(plan, "Approve", user="U0SEC1")
-    assert "expired" in _told(bot, "U0SEC1")
-    assert _user_exists(iam, "leaver")
-    audit = "\n".join(flatten(m) for m in bot.channel("C0AUDIT"))
+    assert "expired" in told(bot, "U0SEC1")
+    assert user_exists(iam, "leaver")
+    audit = audit_log(bot)
     assert "expired without approval" in audit
 
 
@@ -155,7 +146,7 @@ def test_a_second_replica_does_not_take_over_a_live_run(make_bot, iam, aws) -> N
     first = make_bot(state="shared.sqlite3")
     make_full_user(iam)
     arranged = len(aws.calls())
-    plan = _plan(first)
+    plan = open_request(first)
     aws.hold("DeleteAccessKey")
     first.sender.press(plan, user_id="U0SEC1", label="Approve")
     assert aws.wait_held("DeleteAccessKey", count=2)
@@ -164,7 +155,7 @@ def test_a_second_replica_does_not_take_over_a_live_run(make_bot, iam, aws) -> N
     aws.release("DeleteAccessKey")
     first.settle()
     second.settle()
-    assert not _user_exists(iam, "leaver")
+    assert not user_exists(iam, "leaver")
     mutations = [
         (c.action, tuple(sorted(c.params.items())))
         for c in aws.calls()[arranged:]
@@ -184,17 +175,12 @@ def test_a_scheduled_step_checks_protection_again(make_bot, iam, aws) -> None:
     bot = make_bot(config + "rotation: {grace_minutes: 60}\n", clock=lambda: now[0])
     iam.create_user(UserName="dave")
     old = iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"]
-    bot.command("rotate dave", user="U0ALICE")
-    plan = bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks])[-1]
+    plan = open_request(bot, "rotate dave")
     bot.press(plan, "Confirm", user="U0ALICE")
     iam.tag_user(UserName="dave", Tags=[{"Key": "protected", "Value": "yes"}])
     now[0] += timedelta(minutes=61)
     shown = bot.slack.wait_for(
-        lambda: "not deactivated" in (t := flatten(_current(bot, plan))) and t
+        lambda: "not deactivated" in (t := flatten(current(bot, plan))) and t
     )
     assert "is a protected user" in shown
-    statuses = {
-        k["AccessKeyId"]: k["Status"]
-        for k in iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]
-    }
-    assert statuses[old] == "Active"
+    assert key_statuses(iam, "dave")[old] == "Active"
