@@ -36,6 +36,13 @@ class StepResult:
     code: str = ""
     message: str = ""
 
+    @property
+    def aws_said(self) -> str:
+        """AWS's own words about a failure as one sentence (its messages often end with a
+        period already, so one is added only when missing)."""
+        said = (self.message or self.code).rstrip()
+        return f"AWS said {said}" + ("" if said.endswith((".", "!", "?")) else ".")
+
 
 @dataclass(frozen=True)
 class RunResult:

@@ -72,7 +72,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
 
     result = run_journaled(ops.services.store, request.id, [step], change, aws.map)
     if failed := result.failed:
-        return RunReport(False, f"AWS said {failed.message or failed.code}.", {})
+        return RunReport(False, failed.aws_said, {})
     done = (
         f"The account alias is now `{step.target}`."
         if verb is AliasChange.SET

@@ -94,9 +94,7 @@ def run_one_step(ops: Ops, request: Request, action: Action, done: str) -> RunRe
         ops.services.store, request.id, [step], lambda s: run_step(aws, request.target, s), aws.map
     )
     if failed := result.failed:
-        return RunReport(
-            False, f"AWS said {failed.message or failed.code}.", {"failed_step": step.id}
-        )
+        return RunReport(False, failed.aws_said, {"failed_step": step.id})
     gone = result.results and result.results[0].status == "gone"
     return RunReport(True, f"`{step.target}` was already gone." if gone else done, {})
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.access.approvals import Request, State
-from bot.access.journal import RunResult, StepResult, finished_steps, run_journaled
+from bot.access.journal import RunResult, finished_steps, run_journaled
 from bot.access.store import Record
 from bot.iam import errors
 from bot.iam.inventory import (
@@ -173,7 +173,7 @@ def run_report(result: RunResult, done_what: str) -> RunReport:
     if failed := result.failed:
         return RunReport(
             False,
-            f"Step *{failed.step.action.value} `{failed.step.target}`* failed: {_aws_said(failed)}",
+            f"Step *{failed.step.action.value} `{failed.step.target}`* failed: {failed.aws_said}",
             {**detail, "failed_step": failed.step.id},
         )
     counts = {
@@ -192,12 +192,6 @@ def _counted(counts: dict[str, int]) -> str:
     (n, what), rest = shown[0], shown[1:]
     unit = "step" if n == 1 else "steps"
     return ", ".join([f"{n} {unit} {what}", *(f"{m} {w}" for m, w in rest)])
-
-
-def _aws_said(failed: StepResult) -> str:
-    """AWS's own words as one sentence: its messages often end with a period already."""
-    said = (failed.message or failed.code).rstrip()
-    return f"AWS said {said}" + ("" if said.endswith((".", "!", "?")) else ".")
 
 
 def execute(ops: Ops, request: Request) -> RunReport | None:

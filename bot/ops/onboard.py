@@ -272,7 +272,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
     if result.failed:
         failed = [r for r in result.results if r.status == "failed"]
         what = "; ".join(
-            f"*{r.step.action} `{r.step.target}`* failed: AWS said {r.message or r.code}"
+            f"*{r.step.action} `{r.step.target}`* failed: {r.aws_said.removesuffix('.')}"
             for r in failed
         )
         left = [s for s in steps if s.id not in finished and s not in [r.step for r in failed]]

@@ -167,9 +167,7 @@ def _failure(result: RunResult) -> str | None:
     """What went wrong in a journaled run, for a person; None when it succeeded."""
     if (failed := result.failed) is None:
         return None
-    return (
-        f"Could not {failed.step.action} `{failed.step.target}`: {failed.message or failed.code}."
-    )
+    return f"Could not {failed.step.action} `{failed.step.target}`: {failed.aws_said}"
 
 
 def execute(ops: Ops, request: Request) -> RunReport:

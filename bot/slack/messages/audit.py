@@ -24,7 +24,8 @@ _BUTTON = {
 
 def _offender(finding: Finding) -> SectionBlock:
     key = f" `{finding.key_id}`" if finding.key_id else ""
-    text = f"*{finding.user}*{key}: {finding.kind.value}, {finding.detail}"
+    said = [finding.kind.value] + ([finding.detail] if finding.detail != finding.kind.value else [])
+    text = f"*{finding.user}*{key}: {', '.join(said)}"
     accessory = None
     if finding.fix in _BUTTON and finding.key_id:
         label, action_id = _BUTTON[finding.fix]
