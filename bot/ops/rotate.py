@@ -15,13 +15,14 @@ made: a restart re-runs the request or a scheduled job, and each step still happ
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access.approvals import Request
+from bot.access.approvals import AlreadyOpen, Request
 from bot.access.journal import RunResult, finished_steps, run_journaled
 from bot.access.schedule import CANCELLED, DONE, FAILED, HELD, RUNNING, WAITING, Job
 from bot.access.schedule import KIND as SCHEDULE
@@ -394,12 +395,15 @@ def delete_old_key(ops: Ops, job: Job) -> str:
 
 def _ask_delete_once(ops: Ops, rotation: Request, old: str) -> None:
     """Open the delete-key request unless this rotation already did (a crash between opening
-    it and journaling that must not post a second one)."""
+    it and journaling that must not post a second one), or someone already asked to delete
+    the key (one open request per key: theirs stands for this one)."""
     asked = any(
         r.command == Operation.DELETE_KEY and KeyPlan.of(r).origin == rotation.id
         for r in ops.services.approvals.history(rotation.target)
     )
-    if not asked:
+    if asked:
+        return
+    with contextlib.suppress(AlreadyOpen):
         delete_key.open_request(
             ops,
             rotation.target,

@@ -12,7 +12,7 @@ from bot.ops.outcome import Outcome
 from bot.slack.commands.parse import Target, user_word
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
-from bot.slack.messages.approval import title, with_reason
+from bot.slack.messages.approval import go_ahead, title, with_reason
 from bot.slack.messages.common import Reply, context, mention, section
 
 USAGE = "history <user | @person | me>"
@@ -54,10 +54,9 @@ def run(services: Services, request: Request) -> None:
     if not past:
         blocks.append(section(f"No /iam requests about *{user}*."))
     for item in past[:20]:
-        approvers = ", ".join(mention(u) for u in item.approvers) or "nobody"
         lines = [
             f"*{title(item)}* · {item.state.value} · {item.created:%Y-%m-%d %H:%M} UTC",
-            with_reason(f"by {mention(item.requester)} · approved by {approvers}", item.reason),
+            with_reason(f"by {mention(item.requester)} · {go_ahead(item)}", item.reason),
         ]
         if summary := Outcome.of(item).summary:
             lines.append(summary)
