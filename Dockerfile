@@ -29,8 +29,8 @@ USER 10001:10001
 # After the chown: a new volume starts as a copy of /data, owner included.
 VOLUME /data
 EXPOSE 3000
-# slim has no curl: ask /healthz with Python's own urllib. HTTP mode only: for
-# `serve --socket` (no HTTP server) run with --no-healthcheck; change the port via PORT, not --port.
+# slim has no curl: ask /healthz with Python's own urllib; change the port via PORT, not --port.
+# `serve --socket` answers it on --health-port (default 8080): run that mode with -e PORT=8080.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '3000')}/healthz\", timeout=2)"]
 ENTRYPOINT ["iam-bot"]

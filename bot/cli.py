@@ -53,13 +53,19 @@ def _open_state(url: str) -> Store:
 
 
 @contextlib.contextmanager
-def _listening(port: int) -> Iterator[None]:
+def _listening(port: int, setting: str = "PORT") -> Iterator[None]:
     try:
         yield
     except OSError as exc:
         raise ConfigError(
-            f"PORT: cannot listen on port {port} ({os.strerror(exc.errno or 0)})"
+            f"{setting}: cannot listen on port {port} ({os.strerror(exc.errno or 0)})"
         ) from None
+
+
+def _port_free(port: int, setting: str) -> None:
+    """Fail before any work starts; the server binds the port again when it serves."""
+    with _listening(port, setting), socket.create_server(("0.0.0.0", port)):
+        pass
 
 
 @contextlib.contextmanager
@@ -93,13 +99,15 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.slack.server import HttpServer, serve_socket_mode
 
     settings = load_settings(socket_mode=args.socket, port=args.port)
+    setup_logging("INFO", settings.log_format)
     for name in _TOKEN_VARIABLES:
         os.environ.pop(name, None)
     config = load_config(settings.config_path)
     store = _open_state(settings.state_url)
-    if not args.socket and settings.port:
-        with _listening(settings.port), socket.create_server(("0.0.0.0", settings.port)):
-            pass  # fail before any work starts; the server binds it again below
+    if args.socket and args.health_port:
+        _port_free(args.health_port, "--health-port")
+    elif not args.socket and settings.port:
+        _port_free(settings.port, "PORT")
     aws, caller = _check_aws()
     try:
         with _quiet("slack_sdk"):  # its retries of auth.test; the failure is reported below
@@ -112,8 +120,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"Slack: cannot reach {url} (auth.test: {reason})") from None
     identity = f"as {caller.arn} (account {caller.account})"
     if args.socket:
-        log.info("Socket Mode, %s", identity)
-        serve_socket_mode(app, settings.app_token)
+        log.info("Socket Mode, %s; health on port %s", identity, args.health_port)
+        serve_socket_mode(app, settings.app_token, args.health_port)
     else:
         with _listening(settings.port):
             server = HttpServer(app, port=settings.port)
@@ -140,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default $PORT or 3000)")
     serve.add_argument(
         "--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)"
+    )
+    serve.add_argument(
+        "--health-port",
+        type=int,
+        default=8080,
+        help="Socket Mode: port of /healthz, /readyz and /metrics (default 8080)",
     )
     serve.set_defaults(run=_serve)
     policy = sub.add_parser(

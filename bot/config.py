@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from croniter import croniter
 
+from bot.logs import LOG_FORMATS
 from bot.ops.operation import Operation
 
 PERMISSIONS = (
@@ -349,6 +350,7 @@ class Settings:
     state_url: str = "sqlite:///iam-bot.sqlite3"
     port: int = 3000
     lease_seconds: float = 60.0  # a running request whose runner is silent this long is taken over
+    log_format: str = "text"  # or "json": one JSON object per line, for log pipelines
 
 
 def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
@@ -377,6 +379,9 @@ def load_settings(
         raise ConfigError("IAM_BOT_LEASE_SECONDS must be a number of seconds") from None
     if not 1 <= lease <= 3600:
         raise ConfigError("IAM_BOT_LEASE_SECONDS must be between 1 and 3600")
+    log_format = env.get("LOG_FORMAT") or Settings.log_format
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of: {', '.join(LOG_FORMATS)}")
     return Settings(
         bot_token=_require(env, "SLACK_BOT_TOKEN", "xoxb-"),
         signing_secret="" if socket_mode else _require(env, "SLACK_SIGNING_SECRET"),
@@ -386,4 +391,5 @@ def load_settings(
         state_url=env.get("IAM_BOT_STATE") or Settings.state_url,
         port=port_number,
         lease_seconds=lease,
+        log_format=log_format,
     )

@@ -5,14 +5,24 @@ library's debug line or an exception message could still carry one; this filter 
 shaped like a secret access key or a Slack token, and the value of any parameter named like a
 password, before it is written.
 
-A message can carry text a user typed; the formatter keeps every entry on its own line, so a
+A message can carry text a user typed; both formats keep every entry on its own line, so a
 reason with a line break cannot write what looks like a second entry.
+
+Each entry also says which piece of work it belongs to (:class:`Scope`: the Slack request's ID,
+who sent it, the command): set where a Slack request arrives and carried into the jobs it starts,
+so the JSON lines of one click, from its ack to the AWS calls of the run it starts, share an ID.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 _SECRET_SHAPES = re.compile(
     r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"  # AWS secret access key
@@ -76,9 +86,82 @@ class OneLineEntries(logging.Formatter):
         return "\n".join([entry, *(TRACEBACK_MARK + line for line in after.splitlines())])
 
 
-def setup_logging(level: str = "INFO") -> None:
+@dataclass
+class Scope:
+    """The piece of work a log entry belongs to: one Slack request and the jobs it started.
+
+    ``outcome`` is known only at the end (:func:`finish`), which calls ``on_finish`` once: how
+    the serving layer counts commands by outcome. ``account`` stays empty until the bot serves
+    more than one AWS account.
+    """
+
+    request_id: str = ""
+    user: str = ""
+    command: str = ""
+    account: str = ""
+    outcome: str = ""
+    on_finish: Callable[[Scope], None] | None = field(default=None, repr=False, compare=False)
+
+
+_SCOPE: ContextVar[Scope | None] = ContextVar("iam_bot_scope", default=None)
+SCOPE_FIELDS = ("request_id", "user", "command", "account", "outcome")
+
+
+@contextlib.contextmanager
+def scoped(scope: Scope) -> Iterator[Scope]:
+    """Log entries written in this block (and in jobs submitted from it) belong to ``scope``."""
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
+
+
+def current_scope() -> Scope | None:
+    return _SCOPE.get()
+
+
+def finish(outcome: str) -> None:
+    """The current piece of work ended with ``outcome`` (ok, refused, failed); once only."""
+    scope = _SCOPE.get()
+    if scope is None or scope.outcome:
+        return
+    scope.outcome = outcome
+    if scope.on_finish is not None:
+        scope.on_finish(scope)
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the scope's fields (empty when
+    unknown) and, after a failure, the traceback as one string."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        scope = _SCOPE.get() or Scope()
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **{name: getattr(scope, name) for name in SCOPE_FIELDS},
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry)  # non-ASCII escaped too: no character a viewer breaks at
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
+    """Every entry to stderr, as text lines or (``json``) JSON lines; secrets masked in both."""
     handler = logging.StreamHandler()
-    handler.setFormatter(OneLineEntries("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if log_format == "json"
+        else OneLineEntries("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]

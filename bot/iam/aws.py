@@ -3,7 +3,8 @@
 Every AWS request goes through :meth:`Aws.call`, :meth:`Aws.pages` or :meth:`Aws.items` with
 the operation written as a literal, so that :mod:`bot.iam.policy` can read the exact set of
 actions the bot needs from the source. Retries are botocore's (standard mode), pagination is
-botocore's paginators, and errors leave this module only as :mod:`bot.iam.errors` types.
+botocore's paginators, and errors leave this module only as :mod:`bot.iam.errors` types. Every
+attempt (a retry is one more) is reported to the hooks given to :meth:`Aws.watch`: the metrics.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+# (service, operation, outcome): outcome is "ok", "throttled" or "error"
+AttemptHook = Callable[[str, str, str], None]
 
 # IAM's list operations all page the same way; botocore only ships a paginator for most of them.
 _IAM_MARKER_PAGING = {
@@ -53,6 +56,17 @@ _THROTTLED = {
     "RequestLimitExceeded",
 }
 _INVALID = {"ValidationError", "InvalidInput", "MalformedPolicyDocument", "PasswordPolicyViolation"}
+
+
+def attempt_outcome(response: tuple[Any, dict[str, Any]] | None, caught: Exception | None) -> str:
+    """How one HTTP attempt ended, from botocore's ``needs-retry`` event: no answer at all
+    (connection failure, timeout) is an error."""
+    if caught is not None or response is None:
+        return "error"
+    http, parsed = response
+    if str(parsed.get("Error", {}).get("Code", "")) in _THROTTLED or http.status_code == 429:
+        return "throttled"
+    return "ok" if http.status_code < 300 else "error"
 
 
 def translate(exc: Exception, service: str, operation: str) -> errors.IamError:
@@ -103,14 +117,28 @@ class Aws:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
         self._in_pool = threading.local()
+        self._hooks: list[AttemptHook] = []
+
+    def watch(self, hook: AttemptHook) -> None:
+        """Call ``hook`` after every HTTP attempt of every client, retries included."""
+        self._hooks.append(hook)
+
+    def _attempted(
+        self, operation: Any, response: Any = None, caught_exception: Any = None, **_: Any
+    ) -> None:
+        """botocore's ``needs-retry`` event, emitted after each attempt; returns None, which
+        leaves the retry decision to the retry mode."""
+        outcome = attempt_outcome(response, caught_exception)
+        for hook in self._hooks:
+            hook(operation.service_model.service_name, operation.name, outcome)
 
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
                 region = self._session.region_name or "us-east-1"
-                self._clients[service] = self._session.client(
-                    service, region_name=region, config=self._config
-                )
+                client = self._session.client(service, region_name=region, config=self._config)
+                client.meta.events.register("needs-retry", self._attempted)
+                self._clients[service] = client
             return self._clients[service]
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:

@@ -22,9 +22,15 @@ BOT = "iam-bot"
 
 
 class Runner:
-    def __init__(self, ops: Ops, submit: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        ops: Ops,
+        submit: Callable[..., Any],
+        on_takeover: Callable[[], object] = lambda: None,
+    ) -> None:
         self.ops = ops
         self.submit = submit
+        self.on_takeover = on_takeover  # counts takeovers (the metrics)
 
     def run(self, request_id: str, user: str, verdict: str) -> None:
         """approved -> running; only the caller that wins the transition executes."""
@@ -76,6 +82,7 @@ class Runner:
             if claimed.refusal:
                 continue  # another replica took it over first
             log.info("resuming request %s: its runner stopped", request.id)
+            self.on_takeover()
             self.ops.audit(claimed.request, "interrupted by a restart; resuming from the journal")
             self.submit(self.execute, claimed.request)
         for request in approvals.in_state(State.APPROVED):

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.access.approvals import Approvals, utc_now
@@ -23,6 +22,7 @@ from bot.config import Config, Settings
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.keys import caller_identity
+from bot.metrics import Metrics
 from bot.ops.context import Ops, Services
 from bot.ops.registry import schedule_all
 from bot.ops.runner import Runner
@@ -33,8 +33,11 @@ from bot.slack.jobs import Jobs
 from bot.slack.listeners.guard import Context
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import Outbox, retry_handlers
+from bot.slack.server import BotApp, Probe, Readiness
 
 log = logging.getLogger(__name__)
+# A record nobody writes: reading it proves the store answers.
+_READY_PROBE_ID = "iam-bot:ready-check"
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -82,11 +85,22 @@ def build_app(
     clock: Callable[[], datetime] | None = None,
     scheduler: Scheduler | None = None,
     leases: Leases | None = None,
-) -> App:
+) -> BotApp:
     """The Bolt app with every listener, and its scheduler started (pass one to control it)."""
     client = slack_client(settings)
     listener_pool = jobs or Jobs()
-    app = App(
+    aws = aws or Aws()
+    store = store or open_store(settings.state_url)
+    metrics = Metrics()
+    app = BotApp(
+        metrics=metrics,
+        readiness=Readiness(
+            [
+                Probe("store", lambda: store.get(_READY_PROBE_ID), ttl=0),
+                Probe("aws", lambda: caller_identity(aws)),
+                Probe("slack", client.auth_test),
+            ]
+        ),
         client=client,
         signing_secret=settings.signing_secret or None,
         request_verification_enabled=bool(settings.signing_secret),
@@ -94,14 +108,10 @@ def build_app(
         listener_executor=listener_pool,
     )
     lease = leases or Leases(settings.lease_seconds)
-    services = build_services(
-        config,
-        aws or Aws(),
-        store or open_store(settings.state_url),
-        client,
-        clock,
-        lease,
-    )
+    services = build_services(config, aws, store, client, clock, lease)
+    aws.watch(metrics.aws_attempt)
+    metrics.watch_jobs(listener_pool.queued, listener_pool.running)
+    metrics.watch_requests(store, services.approvals)
     outbox = Outbox(services.store, client, listener_pool.submit)
     notifier = SlackNotifier(config, services.approvals, client, outbox)
     ops = Ops(
@@ -112,7 +122,7 @@ def build_app(
         notifier,
         CredentialReports(services.aws, services.clock),
     )
-    runner = Runner(ops, listener_pool.submit)
+    runner = Runner(ops, listener_pool.submit, on_takeover=metrics.lease_takeovers.inc)
     schedule_all(ops)
     ops.scheduler.on_tick += [runner.tick, outbox.deliver_due, lambda: audit.scheduled(ops, outbox)]
     listeners.register(app, Context(ops, notifier, Decisions(services.approvals, runner, notifier)))

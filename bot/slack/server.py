@@ -3,26 +3,39 @@
 waitress is a production WSGI server in pure Python: multi-threaded (Bolt's listeners are
 synchronous), no C build, runs in-process (so the demo and the tests use the very server that
 production uses), and works wherever Python does.
+
+Beside Slack's endpoint the server answers operators: ``/healthz`` (the process is alive),
+``/readyz`` (the store, AWS and Slack answer; in Socket Mode, the socket is connected) and
+``/metrics`` (Prometheus). In Socket Mode nothing else listens, so these run on a side port.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
+import math
 import re
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Self
 
 import waitress
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
+
+from bot.logs import Scope, finish, scoped
+from bot.metrics import Metrics
+from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS, accepted
+from bot.slack.commands.parse import tokens
 
 log = logging.getLogger(__name__)
 
@@ -94,30 +107,157 @@ def _slack_body(environ: dict[str, Any], verifier: SignatureVerifier | None) -> 
     return body
 
 
-def wsgi_app(app: App) -> WsgiApp:
-    """Slack's single endpoint plus a health check for load balancers and Docker.
+# --- readiness --------------------------------------------------------------------------------
+
+
+class Probe:
+    """Whether one dependency answers, asked at most once per ``ttl`` seconds, so a load
+    balancer probing every second does not hammer STS or Slack. One question at a time: a
+    probe that finds one in flight waits for its answer instead of asking again."""
+
+    def __init__(
+        self,
+        name: str,
+        check: Callable[[], object],
+        *,
+        ttl: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name, self._check, self._ttl, self._clock = name, check, ttl, clock
+        self._lock = threading.Lock()
+        self._failure: str | None = None
+        self._at = -math.inf
+        self._asking: threading.Event | None = None
+
+    def ask(self) -> threading.Event:
+        """Set once a fresh enough answer is known: at once if the last one still is."""
+        with self._lock:
+            if self._clock() - self._at < self._ttl:
+                answered = threading.Event()
+                answered.set()
+                return answered
+            if self._asking is None:
+                self._asking = threading.Event()
+                threading.Thread(target=self._run, name=f"probe-{self.name}", daemon=True).start()
+            return self._asking
+
+    def failure(self) -> str | None:
+        """Why the last answer was not a good one (None: it was)."""
+        with self._lock:
+            return self._failure
+
+    def _run(self) -> None:
+        try:
+            self._check()
+            failure = None
+        except Exception as exc:
+            failure = type(exc).__name__
+            if self._failure is None:
+                log.warning("not ready: %s does not answer", self.name, exc_info=exc)
+        with self._lock:
+            if failure is None and self._failure is not None:
+                log.info("%s answers again", self.name)
+            self._failure, self._at = failure, self._clock()
+            asking, self._asking = self._asking, None
+        if asking is not None:
+            asking.set()
+
+
+class Readiness:
+    """Every probe asked at once, answered within ``timeout`` seconds all told: a hung
+    dependency makes readiness fail fast rather than the load balancer's probe time out."""
+
+    def __init__(self, probes: Iterable[Probe], timeout: float = 2.0) -> None:
+        self._probes = list(probes)
+        self._timeout = timeout
+
+    def add(self, probe: Probe) -> None:
+        self._probes.append(probe)
+
+    def failures(self) -> dict[str, str]:
+        """What does not answer, and why, by probe name; empty when ready."""
+        asked = [(probe, probe.ask()) for probe in self._probes]
+        deadline = time.monotonic() + self._timeout
+        failed = {}
+        for probe, answered in asked:
+            if not answered.wait(max(0.0, deadline - time.monotonic())):
+                failed[probe.name] = f"no answer in {self._timeout:g} s"
+            elif why := probe.failure():
+                failed[probe.name] = why
+        return failed
+
+
+# --- operators' endpoints ----------------------------------------------------------------------
+
+
+def _answer(
+    start_response: Callable[..., Any], status: HTTPStatus, body: bytes, content_type: str
+) -> list[bytes]:
+    start_response(
+        f"{status.value} {status.phrase}",
+        [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def _ready(readiness: Readiness, start_response: Callable[..., Any]) -> list[bytes]:
+    """200 when every dependency answers; 503 naming the ones that do not (the detail is in
+    the log: this endpoint may be reachable from outside)."""
+    failed = readiness.failures()
+    status = HTTPStatus.SERVICE_UNAVAILABLE if failed else HTTPStatus.OK
+    body = {"ready": False, "failed": failed} if failed else {"ready": True}
+    return _answer(start_response, status, json.dumps(body).encode() + b"\n", "application/json")
+
+
+def operations_app(app: BotApp, otherwise: WsgiApp | None = None) -> WsgiApp:
+    """``/healthz``, ``/readyz`` and ``/metrics``; anything else goes to ``otherwise`` (404
+    without one)."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        if method in ("GET", "HEAD"):
+            if path == "/healthz":
+                return _answer(start_response, HTTPStatus.OK, b"ok\n", "text/plain")
+            if path == "/readyz":
+                return _ready(app.readiness, start_response)
+            if path == "/metrics":
+                body, content_type = app.metrics.exposition()
+                return _answer(start_response, HTTPStatus.OK, body, content_type)
+        if otherwise is not None:
+            return otherwise(environ, start_response)
+        return _answer(start_response, HTTPStatus.NOT_FOUND, b"Not Found\n", "text/plain")
+
+    return serve
+
+
+# --- Slack's endpoint --------------------------------------------------------------------------
+
+
+def wsgi_app(app: BotApp) -> WsgiApp:
+    """Slack's single endpoint plus the operators' endpoints.
 
     Requests to Slack's endpoint are read (at most ``MAX_BODY_BYTES``), and their signature and
     shape checked, before Bolt sees them: a malformed request gets a 4xx and one log line, not a
-    500 and a traceback, and a forged one never has its body parsed or logged.
+    500 and a traceback, and a forged one never has its body parsed or logged. The time from
+    such a request reaching this app (waitress has read it) to its ack is ``iambot_ack_seconds``.
     """
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = _verifier(app)
 
     def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
-            return [b"ok\n"]
-        if path == EVENTS_PATH and method == "POST":
-            try:
-                body = _slack_body(environ, verifier)
-            except Refused as refused:
-                return _refuse(environ, start_response, refused)
-            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
-        return slack(environ, start_response)
+        if environ.get("PATH_INFO") != EVENTS_PATH or environ.get("REQUEST_METHOD") != "POST":
+            return slack(environ, start_response)
+        arrived = time.perf_counter()
+        try:
+            body = _slack_body(environ, verifier)
+        except Refused as refused:
+            return _refuse(environ, start_response, refused)
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        ack = slack(environ, start_response)
+        app.metrics.ack_seconds.observe(time.perf_counter() - arrived)
+        return ack
 
-    return serve
+    return operations_app(app, serve)
 
 
 def _refuse(
@@ -125,20 +265,70 @@ def _refuse(
 ) -> Iterable[bytes]:
     status = refused.status
     log.warning("refused a request from %s: %d %s", environ.get("REMOTE_ADDR"), status, refused.why)
-    text = f"{status.phrase}\n".encode()
-    start_response(
-        f"{status.value} {status.phrase}",
-        [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))],
-    )
-    return [text]
+    return _answer(start_response, status, f"{status.phrase}\n".encode(), "text/plain")
 
 
-class HttpServer:
-    """The production HTTP server, startable in a thread for the demo and the tests."""
+# --- each Slack request's scope: its log fields, and its outcome counted -----------------------
 
-    def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000, threads: int = 16):
+_SUBCOMMANDS = frozenset(s.name for s in SUBCOMMANDS) | {"help"}
+
+
+def _text(body: dict[str, Any]) -> str:
+    return str(body.get("text") or "")
+
+
+def _subcommand(text: str) -> str:
+    """The label of a slash command: its subcommand, "help", or "unknown" (what people mistype
+    never becomes a label, so the metric's series stay few)."""
+    words = tokens(text)
+    name = words[0].lower() if words else "help"
+    return name if name in _SUBCOMMANDS else "unknown"
+
+
+def _scope_of(body: dict[str, Any], metrics: Metrics) -> Scope:
+    """A slash command's scope counts its outcome; a click or a modal is named for the logs."""
+    scope = Scope(request_id=uuid.uuid4().hex[:16])
+    if body.get("command") == SLASH_COMMAND:
+        scope.user, scope.command = body.get("user_id", ""), _subcommand(_text(body))
+        scope.on_finish = lambda done: metrics.command(done.command, done.outcome)
+    elif isinstance(user := body.get("user"), dict):
+        action = (body.get("actions") or [{}])[0].get("action_id")
+        scope.user = user.get("id", "")
+        scope.command = action or (body.get("view") or {}).get("callback_id", "")
+    return scope
+
+
+class BotApp(App):
+    """The Bolt app as served: its own metrics registry (so several bots in one process never
+    share counts), its readiness probes, and a scope around each Slack request (HTTP and Socket
+    Mode alike) under which the request and the jobs it starts log."""
+
+    def __init__(self, *, metrics: Metrics, readiness: Readiness, **bolt: Any) -> None:
+        super().__init__(**bolt)
+        self.metrics, self.readiness = metrics, readiness
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        """A slash command's outcome is counted where it becomes known: here when the ack
+        answered it (the usage card, or input refused), else when its work ends
+        (:func:`bot.slack.listeners.guard.guarded`)."""
+        scope = _scope_of(req.body, self.metrics)
+        with scoped(scope):
+            response = super().dispatch(req)
+            acked = scope.on_finish is not None and not req.lazy_only  # a command's ack
+            if acked and accepted(_text(req.body))[0] is None:  # answered there: no work follows
+                finish("ok" if scope.command == "help" else "refused")
+        return response
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+class WsgiServer:
+    """A waitress server, startable in a thread for the demo and the tests."""
+
+    def __init__(self, wsgi: WsgiApp, host: str, port: int, threads: int) -> None:
         self._server = waitress.create_server(
-            wsgi_app(app),
+            wsgi,
             host=host,
             port=port,
             threads=threads,
@@ -151,14 +341,10 @@ class HttpServer:
     def port(self) -> int:
         return int(self._server.effective_port)
 
-    @property
-    def events_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{EVENTS_PATH}"
-
     def serve_forever(self) -> None:
         self._server.run()
 
-    def start(self) -> HttpServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
         self._thread.start()
         return self
@@ -176,8 +362,31 @@ class HttpServer:
         server.task_dispatcher.shutdown()
 
 
-def serve_socket_mode(app: App, app_token: str) -> None:
-    """Socket Mode: Slack pushes over a websocket the bot opens, for installs behind a firewall."""
+class HttpServer(WsgiServer):
+    """The production HTTP server: Slack's endpoint and the operators' endpoints."""
+
+    def __init__(
+        self, app: BotApp, host: str = "0.0.0.0", port: int = 3000, threads: int = 16
+    ) -> None:
+        super().__init__(wsgi_app(app), host, port, threads)
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{EVENTS_PATH}"
+
+
+def serve_socket_mode(app: BotApp, app_token: str, health_port: int) -> None:
+    """Socket Mode: Slack pushes over a websocket the bot opens, for installs behind a firewall.
+    The operators' endpoints run on ``health_port``; ready includes the socket being connected
+    (slack_sdk's client says whether it is)."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    SocketModeHandler(app, app_token).start()
+    handler = SocketModeHandler(app, app_token)
+
+    def connected() -> None:
+        if not handler.client.is_connected():
+            raise ConnectionError("the Socket Mode websocket is not connected")
+
+    app.readiness.add(Probe("socket", connected, ttl=0))
+    WsgiServer(operations_app(app), "0.0.0.0", health_port, threads=4).start()
+    handler.start()

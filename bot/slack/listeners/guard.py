@@ -13,7 +13,11 @@ from typing import Any
 
 from slack_bolt import Ack
 
-from bot.ops.context import Ops
+from bot.access.approvals import Refused
+from bot.access.identity import NotLinked
+from bot.access.rules import Denied
+from bot.logs import finish
+from bot.ops.context import Ops, UserError
 from bot.slack.decisions import Decisions
 from bot.slack.messages.common import Reply
 from bot.slack.notifier import SlackNotifier
@@ -68,5 +72,12 @@ def guarded(
             work(context, body, tell)
         except Exception as exc:
             answer_failure(exc, tell)
+            finish("refused" if isinstance(exc, _REFUSALS) else "failed")
+        else:
+            finish("ok")
 
     return lazy
+
+
+# What the bot's own rules say no with; anything else (AWS errors included) is a failure.
+_REFUSALS = (Denied, NotLinked, UserError, Refused)
