@@ -22,6 +22,9 @@ from bot.slack.messages.common import Reply, channel_link, mention, plain
 
 log = logging.getLogger(__name__)
 
+# What the bot's own rules say no with, in words meant for the person (not failures).
+REFUSALS = (Denied, NotLinked, UserError, Refused)
+
 
 def words_for(exc: BaseException) -> str:
     """What to tell the user about a failure. Unknown failures get a reference, not details."""
@@ -94,7 +97,7 @@ def error_reply(exc: BaseException) -> Reply:
 
 def answer_failure(exc: BaseException, send: Callable[[Reply], Any]) -> None:
     """Tell the user what failed, in words; the detail goes to the log only."""
-    if isinstance(exc, Denied | NotLinked | UserError | Refused | errors.IamError):
+    if isinstance(exc, (*REFUSALS, errors.IamError)):
         log.info("refused: %s", type(exc).__name__)
     try:
         send(error_reply(exc))

@@ -13,15 +13,12 @@ from typing import Any
 
 from slack_bolt import Ack
 
-from bot.access.approvals import Refused
-from bot.access.identity import NotLinked
-from bot.access.rules import Denied
 from bot.logs import finish
-from bot.ops.context import Ops, UserError
+from bot.ops.context import Ops
 from bot.slack.decisions import Decisions
 from bot.slack.messages.common import Reply
 from bot.slack.notifier import SlackNotifier
-from bot.slack.replies import answer_failure
+from bot.slack.replies import REFUSALS, answer_failure
 
 Tell = Callable[[Reply], None]
 Work = Callable[["Context", dict[str, Any], Tell], None]
@@ -72,12 +69,8 @@ def guarded(
             work(context, body, tell)
         except Exception as exc:
             answer_failure(exc, tell)
-            finish("refused" if isinstance(exc, _REFUSALS) else "failed")
+            finish("refused" if isinstance(exc, REFUSALS) else "failed")
         else:
             finish("ok")
 
     return lazy
-
-
-# What the bot's own rules say no with; anything else (AWS errors included) is a failure.
-_REFUSALS = (Denied, NotLinked, UserError, Refused)
