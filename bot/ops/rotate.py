@@ -114,7 +114,7 @@ def open_request(
         {
             "action": "deactivate old key",
             "target": old.key_id,
-            "note": f"{grace}, once it is no longer used ({describe_key(old)})",
+            "note": f"{grace}, once it is no longer used; now {describe_key(old)}",
         },
         {
             "action": "delete old key",

@@ -151,7 +151,7 @@ def request_reply(request: Request) -> Reply:
     blocks: list[Block] = [
         HeaderBlock(text=title(request)[:150]),
         section(with_reason(f"*Requested by* {asker}\n*Reason*", request.reason)),
-        section(f"*Plan* ({len(steps)} steps)\n{plan_lines(steps)}"),
+        section(f"*Plan* ({len(steps)} step{'' if len(steps) == 1 else 's'})\n{plan_lines(steps)}"),
     ]
     if request.state is State.PENDING and (new := plan.unseen):
         changed = ":warning: *Changed since approval, so nothing was done.* New:\n"
