@@ -60,7 +60,7 @@ def deactivate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
     deactivate.open_request(
         context.ops,
         key.key_id,
-        "from /iam whois",
+        "",  # a button carries no reason: recorded as none given, not made up
         requester=user_of(body),
         channel=channel_of(body),
     )
@@ -83,7 +83,7 @@ def delete_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
         owner,
         key.key_id,
         requester=user_of(body),
-        reason="no longer needed",
+        reason="",  # as above
         channel=channel_of(body),
     )
 

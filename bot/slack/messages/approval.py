@@ -165,7 +165,10 @@ def request_reply(request: Request) -> Reply:
 
 
 def with_reason(event: str, reason: str) -> str:
-    """An event of the bot's own words, then what a person typed, quoted below it."""
+    """An event of the bot's own words, then what a person typed, quoted below it; a reason
+    nobody gave is said to be missing, never made up."""
+    if not reason.strip():
+        return f"{event}: _no reason given_"
     return f"{event}:\n{quoted(reason)}"
 
 
