@@ -35,6 +35,7 @@ APP_ID = "A0IAMBOT"
 RESPONSE_URL_USES = 5  # Slack allows five posts to one response_url
 MESSAGE_BLOCKS = 50  # Block Kit: blocks per message ...
 MODAL_BLOCKS = 100  # ... and per modal
+HOME_BLOCKS = 100  # ... and per App Home view
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")
 _KEY = re.compile(r"[A-Za-z0-9._-]+")
 _POLL_S = 0.05  # wait_for re-checks this often, for predicates on state outside this fake
@@ -83,6 +84,7 @@ class _World:
     calls: list[ApiCall] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)  # user -> published Home
     files: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
@@ -202,9 +204,15 @@ class FakeSlack:
             return [dict(f) for f in self._world.files]
 
     def views(self) -> list[dict[str, Any]]:
-        """Modals opened, pushed or updated, latest version of each, in order of opening."""
+        """Modals opened, pushed or updated, latest version of each, in order of opening (Home
+        views are apart: :meth:`home`)."""
         with self._changed:
             return list(self._world.views.values())
+
+    def home(self, user: str) -> dict[str, Any] | None:
+        """The App Home view last published for ``user`` (views.publish), as Slack stores it."""
+        with self._changed:
+            return self._world.homes.get(user)
 
     def dm_channel(self, user: str) -> str:
         """The DM channel ID ``conversations.open`` gives for ``user`` (stable per user)."""
@@ -466,6 +474,30 @@ class FakeSlack:
         views[view_id] = stored
         return {"ok": True, "view": stored}
 
+    def _publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """views.publish: a user's Home tab, replaced whole; a user Slack does not know gets
+        ``user_not_found``, and anything but a ``home`` view is refused."""
+        view, user = args.get("view"), str(args.get("user_id") or "")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return _error("invalid_arguments")
+        if user not in self.users:
+            return _error("user_not_found")
+        if problems := home_errors(view):
+            return _error("invalid_blocks", errors=problems)
+        stored = {
+            "callback_id": "",
+            "private_metadata": "",
+            **view,
+            "id": self._world.homes.get(user, {}).get("id") or f"V{next(self._ids):08d}",
+            "team_id": TEAM_ID,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            "hash": f"{next(self._ids)}.hash",
+            "state": {"values": {}},
+        }
+        self._world.homes[user] = stored
+        return {"ok": True, "view": stored}
+
     def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("filename") or not str(args.get("length", "")).isdigit():
             return _error("invalid_arguments")
@@ -599,6 +631,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "views.open": lambda s, a: s._views("views.open", a),
     "views.push": lambda s, a: s._views("views.push", a),
     "views.update": lambda s, a: s._views("views.update", a),
+    "views.publish": FakeSlack._publish,
     "files.getUploadURLExternal": FakeSlack._upload_url,
     "files.completeUploadExternal": FakeSlack._complete_upload,
 }
@@ -646,6 +679,14 @@ def view_errors(view: dict[str, Any]) -> list[str]:
     for name in ("submit", "close"):
         if view.get(name) is not None:
             _text_errors(problems, name, view[name], 24, plain=True)
+    _limit(problems, "callback_id", view.get("callback_id"), 255)
+    _limit(problems, "private_metadata", view.get("private_metadata"), 3000)
+    return problems
+
+
+def home_errors(view: dict[str, Any]) -> list[str]:
+    """Where an App Home view breaks Block Kit's rules: its blocks (100 at most) and metadata."""
+    problems = block_errors(view.get("blocks"), HOME_BLOCKS)
     _limit(problems, "callback_id", view.get("callback_id"), 255)
     _limit(problems, "private_metadata", view.get("private_metadata"), 3000)
     return problems

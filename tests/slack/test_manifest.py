@@ -29,6 +29,7 @@ SCOPES_OF = {
     "views.open": set(),
     "views.update": set(),
     "views.push": set(),
+    "views.publish": set(),  # the App Home tab: no scope, and its event app_home_opened none
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
 }
@@ -89,3 +90,11 @@ def test_scopes_are_exactly_what_the_calls_need() -> None:
     assert not unknown, f"add the scopes of {unknown} to SCOPES_OF and manifest.yml"
     needed = {"commands"}.union(*(SCOPES_OF[m] for m in called))
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_the_home_tab_and_its_event_are_declared() -> None:
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    events = MANIFEST["settings"]["event_subscriptions"]
+    assert events["bot_events"] == ["app_home_opened"]
+    assert events["request_url"] == MANIFEST["settings"]["interactivity"]["request_url"]
+    assert "views.publish" in web_api_methods_called()

@@ -3,6 +3,10 @@
 A listener's work runs after the ack (a Bolt lazy listener) inside :func:`guarded`: the
 ``channels`` rule and the permission the input needs are checked there, for slash commands and
 buttons alike, and any failure becomes a short answer to whoever typed or clicked.
+
+A click in the App Home tab has no channel and no response URL: the rule is checked against
+the channel of the request its button decides, or, for a button that opens one, the channel
+the Home view names for it (see :mod:`bot.slack.messages.home`); its answer comes by DM.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from typing import Any
 
 from slack_bolt import Ack
 
+from bot.access.approvals import Request
 from bot.logs import finish
 from bot.ops.context import Ops
 from bot.slack.decisions import Decisions
+from bot.slack.messages import approval as msg
 from bot.slack.messages.common import Reply
 from bot.slack.notifier import SlackNotifier
 from bot.slack.replies import REFUSALS, answer_failure
@@ -40,8 +46,44 @@ def user_of(body: dict[str, Any]) -> str:
 
 
 def channel_of(body: dict[str, Any]) -> str:
-    """Where a slash command was typed or a button pressed ("" for a modal)."""
-    return body.get("channel_id") or (body.get("channel") or {}).get("id", "")
+    """Where a slash command was typed or a button pressed; for a click in the Home tab, where
+    its view posts the requests it opens; "" for a modal."""
+    return (
+        body.get("channel_id")
+        or (body.get("channel") or {}).get("id")
+        or _home_view(body).get("private_metadata", "")
+    )
+
+
+def _home_view(body: dict[str, Any]) -> dict[str, Any]:
+    view = body.get("view") or {}
+    return view if view.get("type") == "home" else {}
+
+
+_REQUEST_BUTTONS = (msg.APPROVE, msg.DENY, msg.CANCEL, msg.RETRY)
+
+
+def _ruled_channel(context: Context, body: dict[str, Any]) -> str:
+    """The channel the ``channels`` rule is checked against: a request decided from the Home
+    tab is allowed exactly where deciding it from its own message would be."""
+    if _home_view(body) and (request := _decided(context, body)):
+        return request.channel
+    return channel_of(body)
+
+
+def _decided(context: Context, body: dict[str, Any]) -> Request | None:
+    """The request a click on one of its own buttons decides (the value starts with its ID)."""
+    action = (body.get("actions") or [{}])[0]
+    if action.get("action_id") not in _REQUEST_BUTTONS:
+        return None
+    return context.decisions.approvals.get(str(action.get("value", "")).partition(":")[0])
+
+
+def _teller(context: Context, body: dict[str, Any]) -> Tell:
+    """Answers go back by the input's response URL; a Home click has none, so by DM."""
+    if url := body.get("response_url"):
+        return lambda reply: context.notifier.reply(url, reply)
+    return lambda reply: context.notifier.dm(user_of(body), reply.text)
 
 
 def guarded(
@@ -59,11 +101,9 @@ def guarded(
         if not applies(body):
             return
 
-        def tell(reply: Reply) -> None:
-            context.notifier.reply(body["response_url"], reply)
-
+        tell = _teller(context, body)
         try:
-            rules.require_channel(channel_of(body))
+            rules.require_channel(_ruled_channel(context, body))
             if needed := permission(body):
                 rules.require(user_of(body), needed)
             work(context, body, tell)

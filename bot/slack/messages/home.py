@@ -1,0 +1,121 @@
+"""The App Home tab: what waits on me, what I asked for, my own keys, and the latest requests.
+
+Its buttons are the very ones the request message and `/iam keys` carry (same action_ids and
+values), so the same listeners act on them. A Home view has no channel, so it says in its
+``private_metadata`` where a request opened from it (Rotate) is posted; the channel rule is
+checked against that channel, or for a request's own buttons against the request's channel
+(:mod:`bot.slack.listeners.guard`). Slack gives a Home click no response URL: what the clicker
+must hear (a refusal, an error) comes by DM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, HeaderBlock
+from slack_sdk.models.views import View
+
+from bot.access.approvals import Request, State
+from bot.config import Config
+from bot.iam.models import AccessKey, KeyStatus
+from bot.ops.followups import FollowUp, KeyRef
+from bot.slack.messages.approval import approvals_needed, decision_buttons, title
+from bot.slack.messages.common import channel_link, context, escape, mention, section
+from bot.slack.messages.keys import keys_reply
+
+# Per list, each request takes at most two blocks: 3 lists of 10, the keys (at most 2, IAM's
+# quota) and the headings stay well under the 100 blocks Slack allows a Home view.
+SHOWN = 10
+
+
+@dataclass(frozen=True)
+class MyKeys:
+    """The IAM user linked to the person, and its keys."""
+
+    user: str
+    keys: list[AccessKey]
+
+
+@dataclass(frozen=True)
+class Home:
+    """What one person's Home tab shows; ``None`` for a part they may not see."""
+
+    waiting: list[Request]  # pending, theirs to decide
+    mine: list[Request]  # opened by them, not over
+    keys: MyKeys | str | None  # their keys, or the sentence saying why none are shown
+    recent: list[Request] | None  # the latest requests, for holders of `keys`
+    can_rotate: bool
+    new_requests_in: str  # the channel a request opened from Home is posted in
+
+
+def home_view(home: Home, config: Config, at: datetime) -> dict[str, Any]:
+    blocks: list[Block] = [HeaderBlock(text="IAM requests and keys")]
+    blocks += _requests(home.waiting, "*Waiting on you*", "Nothing is waiting on you.", mine=False)
+    blocks.append(DividerBlock())
+    blocks += _requests(home.mine, "*Asked by you*", "You have no open requests.")
+    if home.keys is not None:
+        blocks += [DividerBlock(), *_keys(home.keys, home.can_rotate, config, at)]
+    if home.recent is not None:
+        lines = "\n".join(map(_line, home.recent[:SHOWN])) or "No requests yet."
+        blocks += [DividerBlock(), section(f"*Latest requests*\n{lines}")]
+    view = View(type="home", blocks=blocks, private_metadata=home.new_requests_in)
+    return view.to_dict()
+
+
+def _requests(found: list[Request], heading: str, none: str, *, mine: bool = True) -> list[Block]:
+    """Each request with the buttons this person may press, as `/iam pending` gives them: an
+    approver decides, a requester confirms (when that is theirs to do) or cancels."""
+    if not found:
+        return [section(f"{heading}\n{none}")]
+    blocks: list[Block] = [section(heading)]
+    for item in found[:SHOWN]:
+        blocks.append(section(_line(item)))
+        if item.state is State.PENDING:
+            confirm = not mine or item.required == 0
+            blocks.append(decision_buttons(item, approve=confirm, deny=not mine, cancel=mine))
+    if len(found) > SHOWN:
+        blocks.append(context(f"…and {len(found) - SHOWN} more: `/iam pending` lists them."))
+    return blocks
+
+
+def _line(item: Request) -> str:
+    where = f" in {channel_link(item.channel)}" if item.channel else ""
+    return (
+        f"*{escape(title(item))}*{where} · {_state(item)}\n"
+        f"by {mention(item.requester)} · request `{item.id}`"
+    )
+
+
+def _state(item: Request) -> str:
+    if item.state is not State.PENDING:
+        return item.state.value
+    if item.required == 0:
+        return "waiting for confirmation"
+    return f"waiting for {approvals_needed(item)}"
+
+
+def _keys(keys: MyKeys | str, can_rotate: bool, config: Config, at: datetime) -> list[Block]:
+    if isinstance(keys, str):
+        return [section(f"*Your access keys*\n{keys}")]
+    shown = keys_reply(
+        keys.user,
+        keys.keys,
+        rotation_age_days=config.rotation_age_days,
+        unused_days=config.unused_days,
+        at=at,
+    ).blocks
+    if not can_rotate:
+        return shown
+    return shown + [_rotate(keys.user, key) for key in keys.keys if key.status is KeyStatus.ACTIVE]
+
+
+def _rotate(user: str, key: AccessKey) -> ActionsBlock:
+    """The Rotate of `/iam whois`: the same follow-up, opening the same request."""
+    button = ButtonElement(
+        text=f"Rotate {key.key_id}",
+        action_id=FollowUp.ROTATE_NOW.value,
+        value=KeyRef(user, key.key_id).encode(),
+    )
+    return ActionsBlock(block_id=f"rotate:{key.key_id}", elements=[button])
