@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlparse
 from sandbox.slack_api import (
     APP_ID,
     BOT_ID,
+    BOT_USER_ID,
     MESSAGE_BLOCKS,
     TEAM_DOMAIN,
     TEAM_ID,
@@ -175,6 +176,45 @@ class SlackSender:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return self._signed(json.dumps(body).encode(), "application/json", headers=headers)
 
+    def open_home(self, user_id: str) -> Reply:
+        """``user_id`` opens the app's Home tab: an ``app_home_opened`` event, with the view
+        published for them before (Slack sends it when there is one)."""
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": self._fake.dm_channel(user_id),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        if (view := self._fake.home(user_id)) is not None:
+            event["view"] = view
+        return self.event(_event_envelope(event))
+
+    def press_home(
+        self, user_id: str, *, action_id: str | None = None, label: str | None = None
+    ) -> Reply:
+        """Click a button in the Home view published for ``user_id``. Slack sends the view and
+        no channel, message or response_url: the bot answers some other way (a DM, a new view)."""
+        view = self._fake.home(user_id)
+        if view is None:
+            raise AssertionError(f"no Home view was published for {user_id}")
+        shown = Message(channel="", ts="", text="", blocks=view.get("blocks", []))
+        block, button = _find_button(shown, action_id, label)
+        payload = {
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token-unused",
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": _trigger_id(),
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view,
+            "actions": [_pressed(block, button)],
+        }
+        return self._interaction(payload, None)
+
     def raw(self, body: bytes, headers: dict[str, str]) -> Reply:
         """Exactly these bytes and headers, for forged, unsigned or malformed requests."""
         return self._send(body, headers, None)
@@ -263,6 +303,36 @@ def ack_errors(answer: Any) -> list[str]:
     if isinstance(answer.get("view"), dict):
         problems += view_errors(answer["view"])
     return problems
+
+
+def _event_envelope(event: dict[str, Any]) -> dict[str, Any]:
+    """An Events API delivery of ``event``, as Slack wraps it."""
+    n = next(_counter)
+    return {
+        "token": "legacy-verification-token-unused",
+        "team_id": TEAM_ID,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{n:08d}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True, "enterprise_id": None}
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def _pressed(block: dict[str, Any], button: dict[str, Any]) -> dict[str, Any]:
+    """A clicked button as a block_actions payload names it."""
+    return {
+        "type": "button",
+        "action_id": button.get("action_id", ""),
+        "block_id": block.get("block_id", ""),
+        "text": button.get("text", {}),
+        "value": button.get("value", ""),
+        "action_ts": f"{time.time():.6f}",
+    }
 
 
 def _parse(text: str) -> Any:
