@@ -12,14 +12,16 @@ import argparse
 import re
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.config import parse_config
 from bot.logs import setup_logging
 from sandbox.aws import FaithfulAws
-from sandbox.harness import RunningBot, point_boto3_at, start_bot
+from sandbox.harness import RunningBot, ShiftedClock, point_boto3_at, start_bot
 from sandbox.seed import DEMO_PEOPLE, seed_demo
 from sandbox.slack_api import FakeSlack, Message
 
@@ -39,13 +41,22 @@ approvals:
   required: 1
   expire_minutes: 60
 protected_users: [break-glass-admin]
+rotation:
+  grace_minutes: 60    # `wait 2h` shows the old key checked and deactivated
+audit:
+  schedule: "0 9 * * *"  # `wait 1d` shows the scheduled audit in #audit
 """
 DEMO_GROUPS = {"S0ONCALL": ["U0ALICE", "U0DAVE"], "S0SECURITY": ["U0SECLEAD", "U0CAROL"]}
 TOUR = Path(__file__).with_name("demo_tour.txt")
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
+_LINK = re.compile(r"<https?://[^|>]*\|([^>]*)>")
+_GROUP = re.compile(r"<!subteam\^(S[A-Z0-9]+)(?:\|([^>]*))?>")
 _BUTTON = re.compile(r"[0-9]{1,4}")  # ASCII digits: str.isdigit() takes "²", int() does not
+_WAIT = re.compile(r"wait\s+([0-9]{1,4})\s*([mhd])")
+_UNITS = {"m": ("minutes", 1), "h": ("hours", 60), "d": ("days", 1440)}
+_KEY_NAME = re.compile(r"\{([a-z0-9.-]+)\}")
 _EMOJI = {
     ":warning:": "⚠",
     ":zzz:": "💤",
@@ -59,21 +70,28 @@ _EMOJI = {
     ":gear:": "⚙",
     ":no_entry:": "⛔",
     ":heavy_minus_sign:": "-",
+    ":key:": "🔑",
+    ":wastebasket:": "🗑",
 }
 
 
 def _text(mrkdwn: str) -> str:
-    """Slack mrkdwn as plain terminal text: emoji as glyphs, *bold* unmarked, dates readable."""
+    """Slack mrkdwn as plain terminal text: emoji as glyphs, *bold* unmarked, dates, links and
+    group mentions readable, escaped characters as typed."""
     for code, glyph in _EMOJI.items():
         mrkdwn = mrkdwn.replace(code, glyph)
     mrkdwn = _DATE.sub(r"\1", mrkdwn)
+    mrkdwn = _LINK.sub(r"\1", mrkdwn)
+    mrkdwn = _GROUP.sub(lambda m: m.group(2) or f"@{m.group(1)}", mrkdwn)
+    mrkdwn = mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return _BOLD.sub(r"\1", mrkdwn)
 
 
 def render_blocks(
-    blocks: list[dict[str, Any]], buttons: list[tuple[Message | None, dict]]
+    blocks: list[dict[str, Any]], buttons: list[dict[str, Any]], first: int = 1
 ) -> list[str]:
-    """Blocks as terminal lines; each button gets the next number in ``buttons``."""
+    """Blocks as terminal lines; each button joins ``buttons`` and shows its number on the
+    screen (``first`` for the first one: several messages share one numbering)."""
     lines: list[str] = []
     for block in blocks:
         kind = block.get("type")
@@ -83,8 +101,8 @@ def render_blocks(
             if block.get("text"):
                 lines.extend(_text(block["text"]["text"]).splitlines())
             if (accessory := block.get("accessory")) and accessory.get("type") == "button":
-                buttons.append((None, accessory))
-                lines.append(f"      [{len(buttons)}] {accessory['text']['text']}")
+                buttons.append(accessory)
+                lines.append(f"      [{first + len(buttons) - 1}] {accessory['text']['text']}")
             fields = [_text(f["text"]).replace("\n", ": ", 1) for f in block.get("fields", [])]
             for i in range(0, len(fields), 2):
                 lines.append("   " + "   ".join(f"{f:<38}" for f in fields[i : i + 2]).rstrip())
@@ -98,10 +116,38 @@ def render_blocks(
             labels = []
             for element in block["elements"]:
                 if element.get("type") == "button":
-                    buttons.append((None, element))
-                    labels.append(f"[{len(buttons)}] {element['text']['text']}")
+                    buttons.append(element)
+                    labels.append(f"[{first + len(buttons) - 1}] {element['text']['text']}")
             lines.append("   " + "   ".join(labels))
     return lines
+
+
+def welcome(keys: dict[str, str]) -> list[str]:
+    """Who the demo's people are and what each may do, read from the demo's own rules."""
+    permissions = parse_config(DEMO_CONFIG).permissions
+    everyone = [name for name, who in permissions.items() if "*" in who]
+    lines = [
+        "iam-bot demo: the real bot on an embedded AWS (moto) and Slack.",
+        f"Everyone may use: {', '.join(everyone)}. Besides that:",
+    ]
+    for user_id, (name, _) in DEMO_PEOPLE.items():
+        own = [p for p, who in permissions.items() if "*" not in who and _member(user_id, who)]
+        lines.append(f"  {name:<8} {', '.join(own) or 'nothing more'}")
+    names = ", ".join(f"{{{name}}}" for name in keys)
+    return [
+        *lines,
+        "Type /iam <command> (try /iam help), a button's number to press it, `as <person>` to",
+        "type as someone else, `wait 25h` (m, h, d) to let time pass, `quit` to leave.",
+        f"Demo keys by name: {names}.",
+    ]
+
+
+def _member(user_id: str, who: Iterable[str]) -> bool:
+    return any(user_id == w or user_id in DEMO_GROUPS.get(w, []) for w in who)
+
+
+#: The next input line (the prompt shows at a terminal); None when there are no more.
+Ask = Callable[[str], str | None]
 
 
 @dataclass
@@ -109,10 +155,29 @@ class Terminal:
     """Types commands as a chosen Slack user and prints what that user would see."""
 
     bot: RunningBot
+    clock: ShiftedClock
+    ask: Ask
+    keys: dict[str, str] = field(default_factory=dict)  # seeded key IDs by stable name
+    echo: bool = True  # print each line read, as it was not typed at a terminal
     user_id: str = "U0ALICE"
     out: Any = sys.stdout
     _seen: dict[tuple[str, str], Any] = field(default_factory=dict)
-    _buttons: list[tuple[Message | None, dict]] = field(default_factory=list)
+    _views: set[str] = field(default_factory=set)
+    _buttons: list[tuple[Message, int]] = field(default_factory=list)  # message, its nth button
+
+    def run(self) -> None:
+        """Read and run lines until there are none or one says quit."""
+        while (line := self.ask(self.prompt())) is not None and self.handle(line):
+            pass
+
+    def prompt(self) -> str:
+        return f"{self._name(self.user_id)}> "
+
+    def prime(self) -> None:
+        """What the bot posted while starting (its first scheduled audit) counts as seen."""
+        self.bot.catch_up()
+        self._fresh()
+        self._views = {view["id"] for view in self.bot.slack.views()}
 
     def _name(self, user_id: str) -> str:
         return DEMO_PEOPLE.get(user_id, (user_id, ""))[0]
@@ -126,19 +191,26 @@ class Terminal:
         line = line.strip()
         if not line or line.startswith("#"):
             return True
-        self._print([f"{self._name(self.user_id)}> {line}"])
+        if self.echo:
+            self._print([f"{self.prompt()}{line}"])
         if line in ("quit", "exit"):
             return False
+        if unknown := [n for n in _KEY_NAME.findall(line) if n not in self.keys]:
+            self._print([f"  no demo key {{{unknown[0]}}}; there are {', '.join(self.keys)}"])
+            return True
+        line = _KEY_NAME.sub(lambda m: self.keys[m.group(1)], line)
         if line.startswith("as "):
             self._switch(line[3:].strip())
         elif line.startswith("/iam"):
-            reply = self.bot.sender.command(line[4:].strip(), user_id=self.user_id)
-            self._show_ack(reply.json)
-            self._settle()
+            self._command(line[4:].strip())
         elif _BUTTON.fullmatch(line) or line.startswith("press "):
             self._press(line.removeprefix("press ").strip())
+        elif wait := _WAIT.fullmatch(line):
+            self._wait(int(wait.group(1)), wait.group(2))
         else:
-            self._print(["  type /iam <command>, a button number, `as <person>` or `quit`"])
+            self._print(
+                ["  type /iam <command>, a button number, `as <person>`, `wait 25h` or `quit`"]
+            )
         return True
 
     def _switch(self, who: str) -> None:
@@ -150,20 +222,48 @@ class Terminal:
         people = ", ".join(name for name, _ in DEMO_PEOPLE.values())
         self._print([f"  no such person; try one of: {people}"])
 
-    def _show_ack(self, body: dict[str, Any] | None) -> None:
-        if body and (body.get("blocks") or body.get("text")):
-            self._show([(None, body.get("blocks") or [], body.get("text", ""))])
+    def _command(self, text: str) -> None:
+        """The ack shows as the ephemeral message it is in Slack, so its buttons work too."""
+        reply = self.bot.sender.command(text, user_id=self.user_id)
+        body = reply.json if isinstance(reply.json, dict) else {}
+        shown = []
+        if body.get("blocks") or body.get("text"):
+            ack = Message(
+                channel="C0OPS",
+                ts=f"ack.{reply.response_key}",
+                text=str(body.get("text") or ""),
+                blocks=list(body.get("blocks") or []),
+                ephemeral=True,
+                user=self.user_id,
+                response_key=reply.response_key,
+            )
+            shown.append(ack)
+        self.bot.settle()
+        self._show(shown + self._fresh())
+        self._modals()
 
-    def _show(self, shown: list[tuple[Message | None, list[dict], str]]) -> None:
+    def _wait(self, amount: int, unit: str) -> None:
+        name, minutes = _UNITS[unit]
+        self.clock.advance(timedelta(minutes=amount * minutes))
+        self._print(
+            [f"  (time passes: {amount} {name}; it is now {self.clock():%Y-%m-%d %H:%M} UTC)"]
+        )
+        self.bot.catch_up()
+        self._show(self._fresh())
+
+    def _show(self, messages: list[Message]) -> None:
         """Print messages; their buttons replace the numbered ones, if they bring any."""
-        buttons: list[tuple[Message | None, dict]] = []
-        for message, blocks, text in shown:
-            if message is not None:
-                where = "only you" if message.ephemeral else f"#{message.channel}"
-                self._print([f"  [{where}]"])
-            start = len(buttons)
-            lines = render_blocks(blocks, buttons) if blocks else [_text(text)]
-            buttons[start:] = [(message, button) for _, button in buttons[start:]]
+        buttons: list[tuple[Message, int]] = []
+        for message in messages:
+            where = "only you" if message.ephemeral else f"#{message.channel}"
+            self._print([f"  [{where}]"])
+            found: list[dict[str, Any]] = []
+            lines = (
+                render_blocks(message.blocks, found, first=len(buttons) + 1)
+                if message.blocks
+                else _text(message.text).splitlines()
+            )
+            buttons += [(message, n) for n in range(1, len(found) + 1)]
             self._print("  " + self._people(line) for line in lines)
         if buttons:
             self._buttons = buttons
@@ -171,70 +271,104 @@ class Terminal:
     def _people(self, line: str) -> str:
         return _MENTION.sub(lambda m: "@" + DEMO_PEOPLE.get(m.group(1), (m.group(1), ""))[0], line)
 
-    def _settle(self) -> None:
-        """Wait for the work the command started, then show every new or changed message."""
-        self.bot.settle()
+    def _fresh(self) -> list[Message]:
+        """Every message this user can see that is new or changed since last looked at."""
         fresh = []
-        for message in self.bot.slack.messages():
+        for message in self.bot.slack.messages(seen_by=self.user_id):
             key = (message.channel, message.ts)
             state = (message.text, repr(message.blocks))
             if self._seen.get(key) != state:
                 self._seen[key] = state
                 fresh.append(message)
-        self._show(
-            [
-                (m, m.blocks or [], m.text or "")
-                for m in fresh
-                if not m.ephemeral or m.user in (None, self.user_id)
-            ]
-        )
+        return fresh
 
     def _press(self, which: str) -> None:
         if not _BUTTON.fullmatch(which) or not 1 <= int(which) <= len(self._buttons):
             self._print(["  no such button"])
             return
-        message, button = self._buttons[int(which) - 1]
-        if message is None:
-            self._print(["  that button is in a reply that cannot be pressed in the demo"])
+        message, number = self._buttons[int(which) - 1]
+        if message.ephemeral and message.user not in (None, self.user_id):
+            self._print([f"  that button is in a message only {self._name(message.user)} sees"])
             return
-        self.bot.sender.press(message, user_id=self.user_id, action_id=button["action_id"])
-        self._settle()
+        self.bot.sender.press(message, user_id=self.user_id, number=number)
+        self.bot.settle()
+        self._show(self._fresh())
+        self._modals()
+
+    def _modals(self) -> None:
+        """A modal the bot opened asks its inputs (a script's next lines), then is submitted."""
+        for view in self.bot.slack.views():
+            if view["id"] not in self._views:
+                self._views.add(view["id"])
+                self._modal(view)
+
+    def _modal(self, view: dict[str, Any]) -> None:
+        self._print([f"  [modal] == {view['title']['text']} =="])
+        values: dict[str, Any] = {}
+        for block in view.get("blocks", []):
+            if block.get("type") != "input":
+                self._print("  " + line for line in render_blocks([block], []))
+                continue
+            label, element = block["label"]["text"], block["element"]
+            answer = self.ask(f"  {label} ")
+            if answer is None:
+                self._print(["  (modal closed)"])
+                return
+            if self.echo:
+                self._print([f"  {label} {answer}"])
+            values[block["block_id"]] = {
+                element["action_id"]: {"type": element["type"], "value": answer}
+            }
+        reply = self.bot.sender.submit_view(view, user_id=self.user_id, values=values)
+        if isinstance(reply.json, dict) and reply.json.get("response_action") == "errors":
+            self._print(f"  ✖ {error} (modal closed)" for error in reply.json["errors"].values())
+            return
+        self.bot.settle()
+        self._show(self._fresh())
 
 
-def _lines(script: str | None) -> Iterable[str]:
+def _reader(script: str | None) -> tuple[Ask, bool]:
+    """Where lines come from, and whether to echo them (they were not typed at a terminal)."""
     if script:
-        return Path(script).read_text(encoding="utf-8").splitlines()
+        return _from(Path(script).read_text(encoding="utf-8").splitlines()), True
     if sys.stdin.isatty():
-        return _prompt()
+        import readline  # noqa: F401  (line editing and history for input())
+
+        return _typed, False
     piped = sys.stdin.read().splitlines()
-    return piped or TOUR.read_text(encoding="utf-8").splitlines()
+    return _from(piped or TOUR.read_text(encoding="utf-8").splitlines()), True
 
 
-def _prompt() -> Iterable[str]:
-    print("iam-bot demo: embedded AWS (moto) and Slack. Try `/iam keys alice`, `/iam help`, ")
-    print("`as bob` to type as someone else, a button number to press it, `quit` to leave.")
-    while True:
-        try:
-            yield input("> ")
-        except EOFError:
-            return
+def _from(lines: list[str]) -> Ask:
+    remaining: Iterator[str] = iter(lines)
+    return lambda _prompt: next(remaining, None)
 
 
-def run_demo(script: str | None = None) -> int:
+def _typed(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        print()
+        return None
+
+
+def run_demo(ask: Ask, *, echo: bool = True, out: Any = sys.stdout) -> int:
+    """The demo, reading its lines from ``ask`` (a test can answer what it sees)."""
     people = {uid: {"name": name, "email": email} for uid, (name, email) in DEMO_PEOPLE.items()}
     with (
         FaithfulAws() as aws,
         FakeSlack(users=people, groups=DEMO_GROUPS) as slack,
         tempfile.TemporaryDirectory() as state,
     ):
-        seed_demo(aws)
+        keys = seed_demo(aws)
         point_boto3_at(aws.endpoint_url)
-        bot = start_bot(slack, DEMO_CONFIG, Path(state) / "demo.sqlite3")
+        clock = ShiftedClock()
+        bot = start_bot(slack, DEMO_CONFIG, Path(state) / "demo.sqlite3", clock=clock)
         try:
-            terminal = Terminal(bot)
-            for line in _lines(script):
-                if not terminal.handle(line):
-                    break
+            terminal = Terminal(bot, clock, ask, keys, echo, out=out)
+            terminal.prime()
+            print("\n".join(welcome(keys)), file=out)
+            terminal.run()
         finally:
             bot.stop()
     return 0
@@ -252,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging("WARNING")
     try:
-        return run_demo(script=args.script)
+        ask, echo = _reader(args.script)
+        return run_demo(ask, echo=echo)
     except KeyboardInterrupt:
         return 130
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.access.approvals import utc_now
 from bot.access.schedule import Scheduler
-from bot.access.store import SqliteStore
+from bot.access.store import SqliteStore, Store
 from bot.config import Settings, parse_config
 from bot.slack.app import build_app
 from bot.slack.jobs import Jobs
@@ -36,19 +37,63 @@ def point_boto3_at(endpoint_url: str) -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
+class ShiftedClock:
+    """The real time plus however far :meth:`advance` moved it, for the bot's ``clock``: the
+    demo's ``wait 25h`` shows what the bot does a day later (a rotation's grace period, a key's
+    delayed deletion, a request's expiry, the scheduled audit)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self._offset
+
+    def advance(self, by: timedelta) -> None:
+        self._offset += by
+
+
+class SchedulerPasses:
+    """Counts the scheduler's passes (its last ``on_tick`` hook), so a caller that moved the
+    clock can wait for a pass that ran wholly after the move."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def tick(self) -> None:
+        with self._changed:
+            self._count += 1
+            self._changed.notify_all()
+
+    def wait(self, passes: int, timeout: float) -> bool:
+        with self._changed:
+            target = self._count + passes
+            return self._changed.wait_for(lambda: self._count >= target, timeout)
+
+
 @dataclass
 class RunningBot:
     slack: FakeSlack
     sender: SlackSender
     jobs: Jobs
     server: HttpServer
-    store: SqliteStore
+    store: Store
     scheduler: Scheduler
+    passes: SchedulerPasses
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every piece of work the requests started has finished."""
         if not self.jobs.wait_idle(timeout):
             raise TimeoutError("background work did not finish")
+
+    def catch_up(self, timeout: float = 30.0) -> None:
+        """After the clock moved: wait for the scheduler to look at the new time (two passes,
+        so one started after the move), then for the work it started; twice, as a step that
+        ran may have scheduled or delivered more."""
+        for _ in range(2):
+            if not self.passes.wait(2, timeout):
+                raise TimeoutError("the scheduler did not run")
+            self.settle(timeout)
 
     def stop(self) -> None:
         self.scheduler.stop()
@@ -64,14 +109,16 @@ def start_bot(
     clock: Callable[[], datetime] | None = None,
     workers: int = 16,
     scheduler_poll_s: float = 0.05,
+    store: Store | None = None,
 ) -> RunningBot:
-    """Build and serve the app on a free loopback port; boto3 must already point at the sandbox."""
+    """Build and serve the app on a free loopback port; boto3 must already point at the sandbox.
+    The state is the SQLite file at ``state_path`` unless a ``store`` (e.g. DynamoDB) is given."""
     secret = secrets.token_hex(16)
     settings = Settings(
         bot_token="xoxb-sandbox", signing_secret=secret, slack_api_url=slack.api_url
     )
     jobs = Jobs(workers)
-    store = SqliteStore(state_path)
+    store = store or SqliteStore(state_path)
     scheduler = Scheduler(store, clock or utc_now, poll_s=scheduler_poll_s)
     app = build_app(
         settings,
@@ -81,8 +128,10 @@ def start_bot(
         clock=clock,
         scheduler=scheduler,
     )
+    passes = SchedulerPasses()
+    scheduler.on_tick.append(passes.tick)  # after the app's own hooks: the end of a pass
     server = HttpServer(app, host="127.0.0.1", port=0).start()
     sender = SlackSender(server.events_url, secret, slack)
-    bot = RunningBot(slack, sender, jobs, server, store, scheduler)
+    bot = RunningBot(slack, sender, jobs, server, store, scheduler, passes)
     bot.settle()
     return bot

@@ -2,9 +2,10 @@
 
 Everything is created through boto3 against the faithful layer, like any client would, except
 what no API can set (key ages and last use, user ages), which is backdated inside moto. Each
-person shows one thing the bot should notice: alice's key is old but in use, bob's is new and
-unused, carol has everything an offboarding must remove, dave has two active keys (one over
-400 days old), and break-glass-admin is a protected account.
+person shows one thing the bot should notice: alice's key is old but in use (used
+minutes ago: a rotation holds it until someone decides), bob's is new and unused, carol has
+everything an offboarding must remove, dave has two active keys (one over 400 days old), and
+break-glass-admin is a protected account.
 """
 
 from __future__ import annotations
@@ -51,18 +52,26 @@ _BOUNDARY = {
 }
 
 
-def seed_demo(aws: FaithfulAws) -> None:
-    """Fill an empty FaithfulAws with the demo account (users, keys, groups, policies)."""
+def seed_demo(aws: FaithfulAws) -> dict[str, str]:
+    """Fill an empty FaithfulAws with the demo account (users, keys, groups, policies).
+
+    Returns the seeded key IDs by a stable name (``dave.old-key``): IAM makes up new IDs on
+    every run, and a demo script needs to name the leaked key it looks up.
+    """
     iam = _iam(aws)
     now = datetime.now(UTC)
 
     def days(n: float) -> datetime:
         return now - timedelta(days=n)
 
+    def minutes(n: float) -> datetime:
+        return now - timedelta(minutes=n)
+
     for group in ("developers", "oncall"):
         iam.create_group(GroupName=group)
     read_only = aws.add_aws_managed_policy("ReadOnlyAccess")
     admin = aws.add_aws_managed_policy("AdministratorAccess")
+    aws.add_aws_managed_policy("IAMUserChangePassword")  # what `/iam onboard --console` attaches
     boundary = iam.create_policy(
         PolicyName="developer-boundary",
         PolicyDocument=json.dumps(_BOUNDARY),
@@ -71,11 +80,11 @@ def seed_demo(aws: FaithfulAws) -> None:
 
     _user(iam, "alice", {"slack-user-id": "U0ALICE", "email": "alice@example.com"})
     aws.backdate_user("alice", days(540))
-    _key(aws, iam, "alice", days(200), (days(3), "s3", "us-east-1"))
+    keys = {"alice.key": _key(aws, iam, "alice", days(200), (minutes(30), "s3", "us-east-1"))}
 
     _user(iam, "bob", {"email": "bob@example.com"})
     aws.backdate_user("bob", days(21))
-    _key(aws, iam, "bob", days(20), None)
+    keys["bob.key"] = _key(aws, iam, "bob", days(20), None)
 
     _user(iam, "carol", {"slack-user-id": "U0CAROL"})
     aws.backdate_user("carol", days(300), password_last_used=days(2))
@@ -93,17 +102,20 @@ def seed_demo(aws: FaithfulAws) -> None:
     )
     iam.attach_user_policy(UserName="carol", PolicyArn=read_only)
     iam.put_user_permissions_boundary(UserName="carol", PermissionsBoundary=boundary)
-    _key(aws, iam, "carol", days(80), (days(60), "ec2", "eu-west-1"))
+    keys["carol.key"] = _key(aws, iam, "carol", days(80), (days(60), "ec2", "eu-west-1"))
 
     _user(iam, "dave", None)
     aws.backdate_user("dave", days(800))
-    _key(aws, iam, "dave", days(400), (days(1), "iam", "us-east-1"))
-    _key(aws, iam, "dave", days(10), None)
+    keys["dave.old-key"] = _key(aws, iam, "dave", days(400), (days(1), "iam", "us-east-1"))
+    keys["dave.new-key"] = _key(aws, iam, "dave", days(10), None)
 
     _user(iam, "break-glass-admin", {"purpose": "emergency access"})
     aws.backdate_user("break-glass-admin", days(1000))
     iam.attach_user_policy(UserName="break-glass-admin", PolicyArn=admin)
-    _key(aws, iam, "break-glass-admin", days(700), (days(330), "iam", "us-east-1"))
+    keys["break-glass-admin.key"] = _key(
+        aws, iam, "break-glass-admin", days(700), (days(330), "iam", "us-east-1")
+    )
+    return keys
 
 
 def certificate(common_name: str = "iam-bot-sandbox") -> str:

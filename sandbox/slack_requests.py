@@ -95,8 +95,11 @@ class SlackSender:
         user_id: str,
         action_id: str | None = None,
         label: str | None = None,
+        number: int | None = None,
     ) -> Reply:
-        """Click a button of ``message``, found by its action_id or its label (or both).
+        """Click a button of ``message``, found by its action_id or its label (or both), or by
+        ``number``: its place among the message's buttons from 1, as the demo numbers them
+        (a list of findings repeats one action_id, one button per finding).
 
         The payload's response_url acts on ``message`` (``replace_original``), with its own five
         uses. A message that came by a response_url keeps its key, so ``Reply.response_key``
@@ -104,7 +107,7 @@ class SlackSender:
         """
         if message.ephemeral and message.user not in (None, user_id):
             raise AssertionError(f"{user_id} cannot see {message.user}'s ephemeral message")
-        block, button = _find_button(message, action_id, label)
+        block, button = _find_button(message, action_id, label, number)
         key = message.response_key or f"act{next(_counter)}"
         response_url = self._fake.response_url(
             key, message.channel, user=user_id, original_ts=message.ts
@@ -365,11 +368,16 @@ def _buttons(block: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _find_button(
-    message: Message, action_id: str | None, label: str | None
+    message: Message, action_id: str | None, label: str | None, number: int | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The one button matching; several matching a label is a test's ambiguity, so refused."""
+    if number is not None:
+        every = [(block, button) for block in message.blocks or [] for button in _buttons(block)]
+        if not 1 <= number <= len(every):
+            raise AssertionError(f"no button {number}: the message has {len(every)}")
+        return every[number - 1]
     if action_id is None and label is None:
-        raise ValueError("say which button: action_id or label")
+        raise ValueError("say which button: action_id, label or number")
     found = [
         (block, button)
         for block in message.blocks or []

@@ -1,0 +1,116 @@
+"""The terminal demo reaches every flow: every button of every card it shows can be pressed,
+a modal asks for its input, and `wait` moves the bot's clock so scheduled steps run."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.demo import run_demo
+
+_BUTTON = re.compile(r"\[(\d+)\] ([^\[]+?)(?=\s+\[\d+\]|$)")
+#: What the walk starts from; the walker then presses every button these lead to.
+_ROOTS = [
+    "/iam offboard bob moved teams",  # denied: the first Deny is pressed before anything else
+    "/iam rotate alice",
+    "wait 2h",  # alice's key was used minutes ago: the rotation holds it
+    "/iam whois {dave.old-key}",
+    "/iam audit",
+    "wait 25h",  # the held key's deletion is due, and the scheduled audit
+]
+_FINISH = ("Confirm", "Approve")  # pressed again on later cards, so their requests go through
+_PRESSES = 12  # per root: enough to reach every card it leads to
+_APPROVER = "carol"  # the requester (alice) confirms; an approval needs someone else
+
+
+class Walker:
+    """Answers the demo's prompts: types the roots, then on each screen presses every kind of
+    button (by its label) not pressed before (Deny first), then Confirm or Approve (as the
+    approver), and gives a modal its reason. It sees what the demo printed since its last answer."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self.out = out
+        self.read = 0
+        self.buttons: dict[str, int] = {}  # label -> number on the screen now
+        self.shown: set[str] = set()
+        self.pressed: set[str] = set()
+        self.tried: set[str] = set()  # on the screen now
+        self.lines = self._lines()
+
+    def __call__(self, prompt: str) -> str | None:
+        self._look()
+        if not prompt.endswith("> "):  # a modal's input
+            return "not this week"
+        return next(self.lines, None)
+
+    def _look(self) -> None:
+        text = self.out.getvalue()
+        fresh, self.read = text[self.read :], len(text)
+        screen = {}
+        for line in fresh.splitlines():
+            for number, label in _BUTTON.findall(line):
+                screen[label.strip()] = int(number)
+        self.shown |= set(screen)
+        if screen:
+            self.buttons, self.tried = screen, set()
+
+    def _next_press(self) -> str | None:
+        untried = [label for label in self.buttons if label not in self.tried]
+        new = sorted((lb for lb in untried if lb not in self.pressed), key=lambda lb: lb != "Deny")
+        return next(iter(new), None) or next((lb for lb in untried if lb in _FINISH), None)
+
+    def _lines(self) -> Iterator[str]:
+        for root in _ROOTS:
+            for _ in range(4):  # a root's screen again, for its buttons a deeper walk hid
+                yield "as alice"
+                yield root
+                for _ in range(_PRESSES):
+                    if (label := self._next_press()) is None:
+                        break
+                    self.pressed.add(label)
+                    self.tried.add(label)
+                    yield f"as {_APPROVER if label == 'Approve' else 'alice'}"
+                    yield str(self.buttons[label])
+                if self.shown <= self.pressed:
+                    break
+
+
+@pytest.fixture
+def demo_env(aws: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's state is one per process: the demo's own AWS starts from the ``aws`` fixture's
+    reset. The demo points boto3 at its AWS through the environment; that is put back after."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_every_button_of_every_card_can_be_pressed() -> None:
+    out = io.StringIO()
+    walker = Walker(out)
+    assert run_demo(walker, out=out) == 0
+    text = out.getvalue()
+    assert "Traceback" not in text and "no such button" not in text
+    assert "cannot be pressed" not in text
+    assert walker.shown <= walker.pressed, walker.shown - walker.pressed
+    assert {"Deactivate now", "Rotate", "Confirm", "Approve", "Deny", "Cancel"} <= walker.pressed
+    assert {"Deactivate anyway", "Extend 1440 min"} <= walker.pressed  # a held rotation
+    assert "[modal] == Deny request ==" in text and "Why? not this week" in text
+    assert "Denied by @alice" in text and "Done. bob removed" not in text
+    assert "time passes: 25 hours" in text and "== IAM audit ==" in text
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_script_names_demo_keys_and_waits() -> None:
+    out = io.StringIO()
+    lines = iter(["/iam whois {dave.old-key}", "/iam keys {nobody.key}", "wait 90m", "quit"])
+    assert run_demo(lambda _prompt: next(lines, None), out=out) == 0
+    text = out.getvalue()
+    assert "belongs to IAM user dave" in text
+    assert "no demo key {nobody.key}; there are alice.key" in text
+    assert "(time passes: 90 minutes;" in text
+    assert "carol    approve" in text and "bob      nothing more" in text  # the welcome
