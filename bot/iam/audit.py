@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
-from bot.iam import account, keys
+from bot.iam import account, errors, keys
 from bot.iam.aws import Aws
-from bot.iam.models import CredentialReport, KeyStatus, LastUsed, age_days
+from bot.iam.models import AccessKey, CredentialReport, KeyStatus, LastUsed, age_days
 from bot.ops.operation import Operation
 
 REGENERATE_AFTER = timedelta(hours=4)  # IAM will not build a new report sooner
@@ -209,21 +209,28 @@ def name_keys(aws: Aws, found: list[Finding]) -> list[Finding]:
     """Give key findings their key IDs: one ListAccessKeys per flagged user, concurrently.
 
     The report numbers a user's keys 1 and 2; a key is matched by its creation time, which is
-    what the report calls ``last_rotated``."""
+    what the report calls ``last_rotated``. The report can be hours old: a user removed since
+    is dropped (there is nothing left to fix), a key deleted since keeps no ID (no button)."""
+
+    def keys_of(user: str) -> list[AccessKey] | None:
+        try:
+            return keys.list_access_keys(aws, user)
+        except errors.NotFound:
+            return None
+
     flagged = sorted({f.user for f in found if f.slot is not None})
-    listed = dict(
-        zip(flagged, aws.map(lambda user: keys.list_access_keys(aws, user), flagged), strict=True)
-    )
+    listed = dict(zip(flagged, aws.map(keys_of, flagged), strict=True))
+    gone = {user for user, present in listed.items() if present is None}
 
     def named(finding: Finding) -> Finding:
         if finding.slot is None or finding.key_created is None:
             return finding
-        for key in listed.get(finding.user, []):
+        for key in listed.get(finding.user) or []:
             if abs((key.created - finding.key_created).total_seconds()) < 1:
                 return replace(finding, key_id=key.key_id)
         return finding
 
-    return [named(f) for f in found]
+    return [named(f) for f in found if f.user not in gone]
 
 
 class CredentialReports:
