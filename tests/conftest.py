@@ -9,16 +9,15 @@ Web API that records what the bot posted.
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
 
-from bot.logs import RedactSecrets
 from sandbox.aws import FaithfulAws
 from sandbox.harness import point_boto3_at, start_bot
 from sandbox.slack_api import FakeSlack
+from tests.fixtures.logs import captured_log
 from tests.fixtures.slack import CONFIG, GROUPS, PEOPLE, Bot
 
 
@@ -74,15 +73,7 @@ def bot(make_bot: Callable[..., Bot]) -> Bot:
 
 
 @pytest.fixture
-def log_output():
+def log_output() -> Iterator[io.StringIO]:
     """The bot's real log pipeline (the redacting handler) at its most talkative."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactSecrets())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(old_level)
+    with captured_log() as stream:
+        yield stream

@@ -1,14 +1,18 @@
-"""The approval state machine: who may decide, expiry, and exactly one winner under races."""
+"""The approval state machine: who may decide, expiry, exactly one winner under races, one open
+request per operation and subject, and a requester's own click recorded as a confirmation."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from bot.access.approvals import Approvals, State
+from bot.access.approvals import AlreadyOpen, Approvals, State
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
 from bot.config import parse_config
@@ -48,15 +52,37 @@ def approvals(tmp_path, clock: Clock) -> Approvals:
     return Approvals(SqliteStore(tmp_path / "s.db"), rules, CONFIG, clock)
 
 
-def _open(approvals: Approvals, command: str = "delete-key", requester: str = "U0REQ"):
+def _open(
+    approvals: Approvals,
+    command: str = "delete-key",
+    requester: str = "U0REQ",
+    *,
+    plan: dict[str, Any] | None = None,
+):
     return approvals.open(
         command=command,
         target="alice",
         requester=requester,
         reason="left",
-        plan={"steps": []},
+        plan=plan or {"steps": []},
         channel="C1",
     )
+
+
+def _at_once(actions: list[Callable[[], None]]) -> None:
+    """Run ``actions`` each in its own thread, released together by a barrier: the race that
+    approvers clicking at once, or replicas starting at once, make."""
+    barrier = threading.Barrier(len(actions))
+
+    def run(action: Callable[[], None]) -> None:
+        barrier.wait()
+        action()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def test_requester_never_counts_even_if_an_approver(approvals: Approvals) -> None:
@@ -121,22 +147,16 @@ def test_expired_requests_refuse_every_click(approvals: Approvals, clock: Clock)
 
 def test_racing_approvers_and_runners_one_execution(approvals: Approvals) -> None:
     request = _open(approvals)
-    barrier = threading.Barrier(6)
     approved, started = [], []
 
     def click(user: str) -> None:
-        barrier.wait()
         if approvals.approve(request.id, user).now is State.APPROVED:
             approved.append(user)
         if approvals.start(request.id, user).now is State.RUNNING:
             started.append(user)
 
     users = ["U0SEC1", "U0SEC2", "U0BOSS", "U0SEC1", "U0SEC2", "U0BOSS"]
-    threads = [threading.Thread(target=click, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _at_once([functools.partial(click, u) for u in users])
     assert len(approved) == 1 and len(started) == 1
     assert approvals.get(request.id).state is State.RUNNING
 
@@ -165,19 +185,13 @@ def test_a_crashed_run_is_taken_over_once(approvals: Approvals) -> None:
     assert approvals.renew(request.id)
     time.sleep(0.05)
     seen = approvals.get(request.id)
-    barrier = threading.Barrier(4)
     winners = []
 
-    def restart() -> None:  # four replicas starting at once
-        barrier.wait()
+    def restart() -> None:
         if approvals.take_over(seen).refusal is None:
             winners.append(1)
 
-    threads = [threading.Thread(target=restart) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _at_once([restart] * 4)  # four replicas starting at once
     assert len(winners) == 1
     assert approvals.get(request.id).decided_by("resume").who == "iam-bot"
 
@@ -188,3 +202,62 @@ def test_nobody_retries_without_the_approve_permission(approvals: Approvals) -> 
     approvals.start(request.id, "U0SEC1")
     approvals.finish(request.id, ok=False)
     assert approvals.retry(request.id, "iam-bot").refusal == "Only approvers can retry this."
+
+
+def test_an_approver_listed_by_name_is_not_asked_to_approve_their_own_request(
+    approvals: Approvals,
+) -> None:
+    opened = _open(approvals, requester="U0BOSS")
+    assert opened.asked == ("S0SECURITY",)
+
+
+def test_the_confirmation_has_its_own_verdict(approvals: Approvals) -> None:
+    opened = _open(approvals, command="rotate", requester="U0ONCALL")
+    confirmed = approvals.approve(opened.id, "U0ONCALL").request
+    assert [d.verdict for d in confirmed.decisions] == ["confirm"]
+    assert confirmed.confirmed and confirmed.approvers == []
+    again = approvals.approve(opened.id, "U0ONCALL")
+    assert refusal_words(again) == "Already confirmed by <@U0ONCALL>."
+
+
+def test_duplicate_key_deletions_do_not_pile_up_but_two_keys_are_two_subjects(
+    approvals: Approvals,
+) -> None:
+    _open(approvals, command="delete-key", plan={"key": "AKIAONE", "steps": []})
+    with pytest.raises(AlreadyOpen) as refused:
+        _open(approvals, command="delete-key", plan={"key": "AKIAONE", "steps": []})
+    assert refused.value.request is not None
+    _open(approvals, command="delete-key", plan={"key": "AKIATWO", "steps": []})
+
+
+def test_two_identical_opens_at_once_make_one_request(approvals: Approvals) -> None:
+    opened, refused = [], []
+
+    def open_one() -> None:
+        try:
+            opened.append(_open(approvals))
+        except AlreadyOpen:
+            refused.append(1)
+
+    _at_once([open_one] * 6)
+    assert (len(opened), len(refused)) == (1, 5)
+    assert len(approvals.in_state(State.PENDING)) == 1
+
+
+def test_every_end_frees_the_subject(approvals: Approvals, clock: Clock) -> None:
+    denied = _open(approvals)
+    approvals.deny(denied.id, "U0SEC1", "no")
+    expired = _open(approvals)
+    clock.now += timedelta(minutes=61)  # overdue frees it even before expire_due marks it
+    done = _open(approvals)
+    approvals.approve(done.id, "U0SEC1")
+    approvals.start(done.id, "U0SEC1")
+    approvals.finish(done.id, ok=False)
+    after_failure = _open(approvals)
+    assert approvals.get(expired.id).state is State.PENDING  # left for expire_due to announce
+    # the failed one may not run again beside the newer request
+    assert approvals.retry(done.id, "U0SEC1").refusal == "A request for this is already open."
+    approvals.cancel(after_failure.id, "U0REQ")
+    assert approvals.retry(done.id, "U0SEC1").now is State.RUNNING
+    with pytest.raises(AlreadyOpen):
+        _open(approvals)  # the retried run holds it again

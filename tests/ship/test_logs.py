@@ -1,55 +1,71 @@
-"""LOG_FORMAT: a bad value stops `iam-bot serve` with one line; the text format masks secrets
-as the JSON format does."""
+"""The log as an operator reads it: JSON lines carry the request's scope (into the jobs it
+starts) and no secret; the text format masks secrets as the JSON format does, and both keep
+each entry on its own lines. (A bad LOG_FORMAT stopping startup is in test_startup.py.)"""
 
 from __future__ import annotations
 
 import io
+import json
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Iterator
 
-from bot.logs import JsonLines, OneLineEntries, RedactSecrets, Scope, scoped
+import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from bot.logs import JsonLines, OneLineEntries, Scope, scoped
+from tests.fixtures.aws import stored_secret, user_with_key
+from tests.fixtures.logs import captured_log
+from tests.fixtures.slack import Bot, open_request
+
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # shaped like a secret access key
 
 
-def test_a_bad_log_format_stops_startup_with_one_line() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IAM_BOT_"))}
-    env |= {"SLACK_BOT_TOKEN": "xoxb-1-2-log", "SLACK_SIGNING_SECRET": "s", "LOG_FORMAT": "yaml"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """The bot's JSON log pipeline (formatter and redacting filter) at its most talkative."""
+    with captured_log(JsonLines()) as stream:
+        yield stream
+
+
+def test_json_log_lines_carry_the_scope_and_never_a_secret(bot: Bot, iam, json_log) -> None:
+    user_with_key(iam)
+    bot.command("keys dave", user="U0BOB")
+    bot.press(open_request(bot, "rotate dave"), "Confirm", user="U0ALICE")
+
+    lines = json_log.getvalue().splitlines()
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all(
+        {"time", "level", "logger", "message", "request_id", "user", "command", "account"}
+        <= entry.keys()
+        for entry in entries
     )
-    assert (result.returncode, result.stderr.splitlines()) == (
-        2,
-        ["iam-bot: LOG_FORMAT must be one of: text, json"],
-    )
+    keys = [e for e in entries if e["command"] == "keys"]
+    assert keys and {e["user"] for e in keys} == {"U0BOB"}
+    assert len({e["request_id"] for e in keys}) == 1 and keys[0]["request_id"]
+    # the AWS calls of /iam keys (made on the job pool) are logged under the command's ID
+    assert any("ListAccessKeys" in e["message"] for e in keys)
+    assert any(e["outcome"] == "ok" for e in keys)
+    # the click that confirms the rotation is a scope of its own, its AWS work included
+    click = [e for e in entries if e["command"].startswith("request:")]
+    assert click and len({e["request_id"] for e in click}) == 1
+    assert any("CreateAccessKey" in e["message"] for e in click)
+
+    secret = stored_secret("iam-bot/dave/access-key")["SecretAccessKey"]
+    assert len(secret) >= 40 and secret not in json_log.getvalue()
+    assert "xoxb-" not in json_log.getvalue()
 
 
 def _logged(formatter: logging.Formatter) -> str:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(formatter)
-    handler.addFilter(RedactSecrets())
-    logger = logging.getLogger("tests.i13")
-    logger.addHandler(handler)
-    try:
-        with scoped(Scope(request_id="r1", user="U0ALICE", command="keys")):
-            logger.warning("key %s\u2028fake entry", SECRET)
-            try:
-                raise RuntimeError(f"token xoxb-123-456-abc and {SECRET}")
-            except RuntimeError:
-                logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
+    """What one scoped warning and one exception, both carrying secrets and a forged line
+    break, look like in the log written with ``formatter`` (only this test's logger: nothing
+    else running may add a line)."""
+    logger = logging.getLogger("tests.logs")
+    scope = Scope(request_id="r1", user="U0ALICE", command="keys")
+    with captured_log(formatter, logger=logger.name) as stream, scoped(scope):
+        logger.warning("key %s\u2028fake entry", SECRET)
+        try:
+            raise RuntimeError(f"token xoxb-123-456-abc and {SECRET}")
+        except RuntimeError:
+            logger.exception("failed")
     return stream.getvalue()
 
 

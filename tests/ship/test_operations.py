@@ -1,26 +1,23 @@
-"""Operations (issue 13): /metrics counts what happened, JSON log lines carry the request's scope
-and no secret, /readyz says whether the store, AWS and Slack answer. All against the running bot."""
+"""What an operator scrapes and probes: /metrics counts what happened, /readyz says whether the
+store, AWS and Slack answer, /healthz that the process is alive. All against the running bot
+(the JSON log lines are in test_logs.py)."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from typing import Any
 
-import boto3
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.logs import JsonLines, RedactSecrets
+from tests.fixtures.aws import user_with_key
+from tests.fixtures.slack import Bot, open_request
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def get(bot: Any, path: str) -> tuple[int, bytes]:
+def get(bot: Bot, path: str) -> tuple[int, bytes]:
+    """An operator's GET of the bot's own endpoint: status and body, an error status included."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}{path}", timeout=10) as r:
             return r.status, r.read()
@@ -28,7 +25,8 @@ def get(bot: Any, path: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def scrape(bot: Any) -> Samples:
+def scrape(bot: Bot) -> Samples:
+    """Every sample /metrics shows now, parsed by Prometheus's own parser, by name and labels."""
     status, body = get(bot, "/metrics")
     assert status == 200
     return {
@@ -46,21 +44,14 @@ def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
 
 
-def new_message(bot: Any, before: set[str]) -> Any:
-    [message] = [m for m in bot.channel() if m.ts not in before]
-    return message
-
-
 def test_metrics_count_a_keys_command_and_an_approval(bot, iam) -> None:
-    iam.create_user(UserName="dave")
-    iam.create_access_key(UserName="dave")
+    user_with_key(iam)
     before = scrape(bot)
 
     bot.command("keys dave")
-    seen = {m.ts for m in bot.channel()}
-    bot.command("offboard dave left the company")
+    plan = open_request(bot, "offboard dave left the company")
     waiting = scrape(bot)
-    bot.press(new_message(bot, seen), "Approve", user="U0SEC1")
+    bot.press(plan, "Approve", user="U0SEC1")
     after = scrape(bot)
 
     assert moved(before, after, "iambot_commands_total", subcommand="keys", outcome="ok") == 1
@@ -129,55 +120,6 @@ def test_each_bot_has_its_own_registry(make_bot) -> None:
     first.command("help")
     assert value(scrape(first), "iambot_commands_total", subcommand="help", outcome="ok") == 1
     assert value(scrape(second), "iambot_commands_total", subcommand="help", outcome="ok") == 0
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    """The bot's JSON log pipeline (formatter and redacting filter) at its most talkative."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonLines())
-    handler.addFilter(RedactSecrets())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-
-
-def test_json_log_lines_carry_the_scope_and_never_a_secret(bot, iam, aws, json_log) -> None:
-    iam.create_user(UserName="dave")
-    iam.create_access_key(UserName="dave")
-    bot.command("keys dave", user="U0BOB")
-    seen = {m.ts for m in bot.channel()}
-    bot.command("rotate dave")
-    bot.press(new_message(bot, seen), "Confirm", user="U0ALICE")
-
-    lines = json_log.getvalue().splitlines()
-    entries = [json.loads(line) for line in lines]  # every line is one JSON object
-    assert all(
-        {"time", "level", "logger", "message", "request_id", "user", "command", "account"}
-        <= entry.keys()
-        for entry in entries
-    )
-    keys = [e for e in entries if e["command"] == "keys"]
-    assert keys and {e["user"] for e in keys} == {"U0BOB"}
-    assert len({e["request_id"] for e in keys}) == 1 and keys[0]["request_id"]
-    # the AWS calls of /iam keys (made on the job pool) are logged under the command's ID
-    assert any("ListAccessKeys" in e["message"] for e in keys)
-    assert any(e["outcome"] == "ok" for e in keys)
-    # the click that confirms the rotation is a scope of its own, its AWS work included
-    click = [e for e in entries if e["command"].startswith("request:")]
-    assert click and len({e["request_id"] for e in click}) == 1
-    assert any("CreateAccessKey" in e["message"] for e in click)
-
-    secrets = boto3.client("secretsmanager", endpoint_url=aws.endpoint_url, region_name="us-east-1")
-    stored = secrets.get_secret_value(SecretId="iam-bot/dave/access-key")["SecretString"]
-    secret = json.loads(stored)["SecretAccessKey"]
-    assert len(secret) >= 40 and secret not in json_log.getvalue()
-    assert "xoxb-" not in json_log.getvalue()
 
 
 def test_ready_when_store_aws_and_slack_answer(bot) -> None:

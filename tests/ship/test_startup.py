@@ -120,6 +120,10 @@ def test_config_that_lets_a_requester_delete_a_user_alone(tmp_path: Path) -> Non
     )
 
 
+def test_a_bad_log_format_stops_startup_with_one_line() -> None:
+    _refused(_serve(_env(LOG_FORMAT="yaml")), "iam-bot: LOG_FORMAT must be one of: text, json")
+
+
 def test_unsupported_state_scheme() -> None:
     _refused(
         _serve(_env(IAM_BOT_STATE="postgres://db/iam-bot")),

@@ -15,6 +15,7 @@ import pytest
 
 from bot.logs import setup_logging
 from sandbox.slack_api import Message
+from tests.fixtures.aws import user_with_key
 from tests.fixtures.hostile import FORGED_STATUS, PINGS_AND_LINKS, unescaped
 from tests.fixtures.slack import Bot, audit_log, current, flatten, posted
 
@@ -29,18 +30,13 @@ def _deny(bot: Bot, message: Message, reason: str, *, user: str = "U0SEC1") -> N
     bot.settle()
 
 
-def _leaked_key(iam, user: str = "dave") -> str:
-    iam.create_user(UserName=user)
-    return iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-
-
 # --- user text in messages ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("command", ["offboard leaver {reason}", "deactivate {key} {reason}"])
 def test_a_hostile_reason_shows_as_typed_and_pings_no_one(bot: Bot, iam, command: str) -> None:
     iam.create_user(UserName="leaver")
-    key = _leaked_key(iam)
+    key = user_with_key(iam)
     bot.command(command.format(reason=HOSTILE, key=key), user="U0ALICE")
     plan = bot.channel()[-1]
     shown = flatten(plan)
@@ -62,7 +58,7 @@ def test_the_audit_channel_quotes_reasons_too(bot: Bot, iam) -> None:
 
 
 def test_a_deny_reason_cannot_forge_a_status_line(bot: Bot, iam) -> None:
-    key = _leaked_key(iam)
+    key = user_with_key(iam)
     bot.command(f"rotate dave {key}", user="U0ALICE")
     plan = posted(bot, "Rotate the access key")
     _deny(bot, plan, f"not now\n{FORGED_STATUS}\n<!channel> see <https://evil.example|the fix>")
@@ -76,7 +72,7 @@ def test_a_deny_reason_cannot_forge_a_status_line(bot: Bot, iam) -> None:
 
 
 def test_history_quotes_reasons(bot: Bot, iam) -> None:
-    key = _leaked_key(iam)
+    key = user_with_key(iam)
     bot.command(f"deactivate {key} {HOSTILE}", user="U0ALICE")
     reply = bot.command("history dave", user="U0ALICE")
     shown = "\n".join(flatten(m) for m in bot.replies(reply))
@@ -110,7 +106,7 @@ def test_audit_days_must_be_a_plain_number_in_range(bot: Bot, aws, days: str) ->
 
 
 def test_two_rotations_in_a_row_offer_a_delete_button_for_each_key(bot: Bot, iam) -> None:
-    old = _leaked_key(iam)
+    old = user_with_key(iam)
     bot.command("rotate dave", user="U0ALICE")
     bot.press(posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
     keys = {k["AccessKeyId"] for k in iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]}
@@ -223,7 +219,7 @@ def test_malformed_requests_get_a_4xx_and_one_log_line(
 def test_user_text_cannot_forge_a_log_line(bot: Bot, iam) -> None:
     forged = "2026-01-01 00:00:00,000 ERROR bot.slack.requests: forged entry"
     with bot_log("DEBUG") as stream:  # the most any library ever writes
-        key = _leaked_key(iam)
+        key = user_with_key(iam)
         bot.command(f"rotate dave {key}", user="U0ALICE")
         _deny(bot, posted(bot, "Rotate the access key"), f"no\n{forged}\r{forged}")
         try:

@@ -1,79 +1,47 @@
-"""Input, the same everywhere (issue 11): every argument that names a user takes a name, a
-backticked name as the bot prints it, a Slack mention and `me`; a mention nobody can be matched
-to gets a sentence saying so; a typo of a subcommand gets the one it most likely meant."""
+"""Input, the same everywhere: every argument that names a user takes a name, a backticked
+name as the bot prints it, a Slack mention and `me`; a mention nobody can be matched to gets a
+sentence saying so; a typo of a subcommand gets the one it most likely meant."""
 
 from __future__ import annotations
 
 import pytest
 
-from sandbox.slack_api import Message
-from tests.conftest import Bot
-
-
-def _text(message: Message) -> str:
-    """A message's text and every text in its blocks, as one string."""
-    texts = [message.text or ""]
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            texts.extend([node["text"]] if isinstance(node.get("text"), str) else [])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.blocks or [])
-    return "\n".join(texts)
-
-
-def _opened(bot: Bot, text: str, *, user: str = "U0ALICE") -> str:
-    """Run a command that must open a request; the text of the one message it posted."""
-    before = {m.ts for m in bot.channel()}
-    reply = bot.command(text, user=user)
-    fresh = [m for m in bot.channel() if m.ts not in before]
-    assert len(fresh) == 1, bot.said(reply)
-    return _text(fresh[0])
-
-
-def _user_with_key(iam, name: str, tags: dict[str, str] | None = None) -> str:
-    iam.create_user(UserName=name, Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
-    return iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+from tests.fixtures.aws import user_with_key
+from tests.fixtures.slack import Bot, flatten, open_request
 
 
 def test_rotate_me_rotates_the_requesters_own_user(bot: Bot, iam) -> None:
-    key = _user_with_key(iam, "alice")  # linked to U0ALICE by her e-mail's local part
-    text = _opened(bot, "rotate me", user="U0ALICE")
+    key = user_with_key(iam, "alice")  # linked to U0ALICE by her e-mail's local part
+    text = flatten(open_request(bot, "rotate me", user="U0ALICE"))
     assert f"Rotate the access key {key} of alice" in text
 
 
 def test_rotate_a_mention_rotates_the_linked_user(bot: Bot, iam) -> None:
-    key = _user_with_key(iam, "dave", {"slack-user-id": "U0BOB"})
-    text = _opened(bot, "rotate <@U0BOB|bob>", user="U0ALICE")
+    key = user_with_key(iam, "dave", tags={"slack-user-id": "U0BOB"})
+    text = flatten(open_request(bot, "rotate <@U0BOB|bob>", user="U0ALICE"))
     assert f"Rotate the access key {key} of dave" in text
 
 
 def test_offboard_takes_a_name_as_the_bot_prints_it(bot: Bot, iam) -> None:
     iam.create_user(UserName="carol")
-    text = _opened(bot, "offboard `carol` left the company")
+    text = flatten(open_request(bot, "offboard `carol` left the company"))
     assert "Offboard IAM user carol" in text and "`carol`" in text
 
 
 @pytest.mark.parametrize("word", ["alice", "`alice`", "<@U0ALICE|alice>", "<@U0ALICE>", "me"])
 def test_every_way_of_naming_a_user_names_the_same_one(bot: Bot, iam, word: str) -> None:
-    _user_with_key(iam, "alice")
+    user_with_key(iam, "alice")
     assert "Access keys of alice" in bot.said(bot.command(f"keys {word}", user="U0ALICE"))
     assert "History of alice" in bot.said(bot.command(f"history {word}", user="U0ALICE"))
 
 
 def test_disable_and_enable_take_a_mention_and_me(bot: Bot, iam) -> None:
     iam.create_user(UserName="dave", Tags=[{"Key": "slack-user-id", "Value": "U0BOB"}])
-    before = {m.ts for m in bot.channel()}
-    bot.command("offboard <@U0BOB|bob> on leave --disable", user="U0ALICE")
-    [disable] = [m for m in bot.channel() if m.ts not in before]
-    assert "Disable IAM user dave" in _text(disable)
+    disable = open_request(bot, "offboard <@U0BOB|bob> on leave --disable", user="U0ALICE")
+    assert "Disable IAM user dave" in flatten(disable)
     bot.press(disable, "Approve", user="U0SEC1")
-    assert "Enable IAM user dave" in _opened(bot, "enable me back from leave", user="U0BOB")
+    enable = open_request(bot, "enable me back from leave", user="U0BOB")
+    assert "Enable IAM user dave" in flatten(enable)
 
 
 def test_a_mention_with_no_iam_user_gets_a_clear_sentence(bot: Bot, aws, log_output) -> None:
@@ -114,10 +82,11 @@ def test_the_shape_is_checked_in_the_ack_before_any_lookup(
 
 
 def test_key_ids_in_backticks_are_key_ids(bot: Bot, iam) -> None:
-    key = _user_with_key(iam, "dave")
+    key = user_with_key(iam, "dave")
     said = bot.said(bot.command(f"whois `{key}`"))
     assert f"`{key}` belongs to IAM user *dave*" in said
-    assert f"Deactivate the access key {key} of dave" in _opened(bot, f"deactivate `{key}` leaked")
+    deactivate = open_request(bot, f"deactivate `{key}` leaked")
+    assert f"Deactivate the access key {key} of dave" in flatten(deactivate)
 
 
 def test_a_typo_of_a_subcommand_gets_the_one_it_meant_before_the_card(bot: Bot, aws) -> None:
