@@ -1,4 +1,4 @@
-"""`iam-bot serve | serve --socket | demo | policy`.
+"""`iam-bot serve | serve --socket | demo | policy | store create`.
 
 `serve` checks every outside dependency before it takes a request (settings, config, state
 store, port, AWS identity, Slack), in that order, and stops at the first problem with one line
@@ -40,10 +40,10 @@ _NO_CREDENTIALS = {
 }
 
 
-def _open_state(url: str) -> Store:
+def _open_state(url: str, retention_days: int) -> Store:
     """The state store, opened and written to once, or one line saying why it cannot be."""
     try:
-        store = open_store(url)
+        store = open_store(url, retention_days=retention_days)
         store.put_if_version(_WRITE_PROBE)
     except ValueError as exc:  # unsupported URL; the message names IAM_BOT_STATE
         raise ConfigError(str(exc)) from None
@@ -103,7 +103,7 @@ def _serve(args: argparse.Namespace) -> int:
     for name in _TOKEN_VARIABLES:
         os.environ.pop(name, None)
     config = load_config(settings.config_path)
-    store = _open_state(settings.state_url)
+    store = _open_state(settings.state_url, settings.retention_days)
     if args.socket and args.health_port:
         _port_free(args.health_port, "--health-port")
     elif not args.socket and settings.port:
@@ -139,6 +139,20 @@ def _policy(_: argparse.Namespace) -> int:
     return 0
 
 
+def _store_create(args: argparse.Namespace) -> int:
+    """A development table; production tables come from the deploy template."""
+    from bot.access import dynamo
+
+    url = args.state or os.environ.get("IAM_BOT_STATE") or ""
+    try:
+        table = dynamo.table_name(url)
+        dynamo.create_table(table)
+    except (ValueError, RuntimeError) as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"created DynamoDB table {table} (index {dynamo.INDEX}, TTL on {dynamo.TTL_ATTRIBUTE})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="iam-bot", description="Manage AWS IAM from Slack, safely."
@@ -160,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         "policy", help="print the IAM policy the bot needs (for the config in IAM_BOT_CONFIG)"
     )
     policy.set_defaults(run=_policy)
+    store = sub.add_parser("store", help="the state store").add_subparsers(
+        dest="action", required=True
+    )
+    create = store.add_parser(
+        "create", help="create the DynamoDB table of IAM_BOT_STATE=dynamodb://TABLE (development)"
+    )
+    create.add_argument("--state", help="dynamodb://TABLE (default $IAM_BOT_STATE)")
+    create.set_defaults(run=_store_create)
     args = parser.parse_args(argv)
     setup_logging("INFO")
     # botocore announces where it found credentials at every start; startup logs who the bot

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from croniter import croniter
 
+from bot.access.dynamo import DEFAULT_RETENTION_DAYS
 from bot.logs import LOG_FORMATS
 from bot.ops.operation import Operation
 
@@ -351,6 +352,9 @@ class Settings:
     port: int = 3000
     lease_seconds: float = 60.0  # a running request whose runner is silent this long is taken over
     log_format: str = "text"  # or "json": one JSON object per line, for log pipelines
+    # DynamoDB state: finished records expire this long after they finish (the audit channel
+    # and the logs keep the lasting trail).
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
 
 def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
@@ -360,6 +364,13 @@ def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
     if prefix and not value.startswith(prefix):
         raise ConfigError(f"{name} must start with {prefix} (value not shown)")
     return value
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    raw = env.get("IAM_BOT_RETENTION_DAYS") or str(Settings.retention_days)
+    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+        raise ConfigError("IAM_BOT_RETENTION_DAYS must be a number of days between 1 and 3650")
+    return int(raw)
 
 
 def load_settings(
@@ -382,6 +393,7 @@ def load_settings(
     log_format = env.get("LOG_FORMAT") or Settings.log_format
     if log_format not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be one of: {', '.join(LOG_FORMATS)}")
+    retention_days = _retention_days(env)
     return Settings(
         bot_token=_require(env, "SLACK_BOT_TOKEN", "xoxb-"),
         signing_secret="" if socket_mode else _require(env, "SLACK_SIGNING_SECRET"),
@@ -392,4 +404,5 @@ def load_settings(
         port=port_number,
         lease_seconds=lease,
         log_format=log_format,
+        retention_days=retention_days,
     )

@@ -182,8 +182,10 @@ def _record(row: tuple[Any, ...]) -> Record:
     return Record(id=row[0], kind=row[1], state=row[2], data=json.loads(row[3]), version=row[4])
 
 
-def open_store(url: str) -> SqliteStore:
-    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a plain path."""
+def open_store(url: str, *, retention_days: int | None = None) -> Store:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, a plain path, or
+    ``dynamodb://TABLE`` (region and endpoint from the usual AWS settings), whose finished records
+    expire ``retention_days`` after they finish (SQLite keeps everything)."""
     parsed = urlparse(url)
     if parsed.scheme in ("", "file"):
         return SqliteStore(parsed.path or url)
@@ -194,6 +196,13 @@ def open_store(url: str) -> SqliteStore:
                 "IAM_BOT_STATE: use sqlite:///relative/path.db or sqlite:////abs/path.db"
             )
         return SqliteStore(path)
+    if parsed.scheme == "dynamodb":
+        from bot.access import dynamo  # it imports this module
+
+        return dynamo.DynamoStore(
+            dynamo.table_name(url),
+            retention_days=retention_days or dynamo.DEFAULT_RETENTION_DAYS,
+        )
     raise ValueError(
         f"IAM_BOT_STATE: unsupported store scheme {parsed.scheme!r} (supported: sqlite)"
     )
