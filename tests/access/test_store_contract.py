@@ -4,6 +4,9 @@ proxy) pass the same tests. Each test opens the store through ``open_store`` as 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -15,7 +18,6 @@ import pytest
 
 from bot.access import dynamo
 from bot.access.store import Record, Store, open_store
-from bot.cli import main
 
 Opener = Callable[[], Store]
 
@@ -26,8 +28,9 @@ def reopen(request, tmp_path) -> Opener:
         url = f"sqlite:///{tmp_path}/state.sqlite3"
     else:
         request.getfixturevalue("aws")  # moto, emptied, with boto3 pointed at it
-        url = f"dynamodb://iam-bot-{uuid.uuid4().hex[:8]}"
-        assert main(["store", "create", "--state", url]) == 0  # as a developer makes one
+        table = f"iam-bot-{uuid.uuid4().hex[:8]}"
+        dynamo.create_table(table)  # what `iam-bot store create` does
+        url = f"dynamodb://{table}"
     return lambda: open_store(url)
 
 
@@ -248,27 +251,44 @@ def test_listing_is_a_query_never_a_scan(table: str, aws) -> None:
     assert [c.action for c in aws.calls()[before:]] == ["Query", "Query"]
 
 
-def test_store_urls_and_missing_tables(aws, capsys) -> None:
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``iam-bot`` as an operator runs it, against the sandbox AWS that boto3 points at."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_store_urls_and_missing_tables(aws) -> None:
     for url in ["dynamodb://", "dynamodb://a/b", "dynamodb://x", "dynamodb://t?x=1"]:
         with pytest.raises(ValueError, match=r"dynamodb://TABLE"):
             open_store(url)
     with pytest.raises(RuntimeError, match="missing-table"):
         open_store("dynamodb://missing-table")
-    assert main(["store", "create", "--state", "sqlite:///x.db"]) == 2
-    assert "use dynamodb://TABLE" in capsys.readouterr().err
-    assert main(["store", "create", "--state", "dynamodb://twice"]) == 0
-    assert main(["store", "create", "--state", "dynamodb://twice"]) == 2
-    assert "ResourceInUseException" in capsys.readouterr().err
 
 
-def test_serve_stops_at_a_missing_table_or_a_bad_retention(aws, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", "test")
-    monkeypatch.setenv("IAM_BOT_STATE", "dynamodb://missing-table")
-    assert main(["serve", "--port", "0"]) == 2
-    err = capsys.readouterr().err
-    assert "IAM_BOT_STATE: cannot use dynamodb://missing-table" in err
-    assert "ResourceNotFoundException" in err and len(err.splitlines()) == 1
-    monkeypatch.setenv("IAM_BOT_RETENTION_DAYS", "forever")
-    assert main(["serve", "--port", "0"]) == 2
-    assert "IAM_BOT_RETENTION_DAYS must be a number of days" in capsys.readouterr().err
+def test_store_create_makes_the_table_of_iam_bot_state(aws) -> None:
+    made = _cli("store", "create", IAM_BOT_STATE="dynamodb://dev-table")
+    assert made.returncode == 0, made.stderr
+    assert "created DynamoDB table dev-table" in made.stdout
+    assert open_store("dynamodb://dev-table").get("x") is None
+    again = _cli("store", "create", "--state", "dynamodb://dev-table")
+    assert again.returncode == 2 and len(again.stderr.splitlines()) == 1
+    assert "ResourceInUseException" in again.stderr
+    sqlite = _cli("store", "create", "--state", "sqlite:///x.db")
+    assert (sqlite.returncode, "use dynamodb://TABLE" in sqlite.stderr) == (2, True)
+
+
+def test_serve_stops_at_a_missing_table_or_a_bad_retention(aws) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "test", "PORT": "0"}
+    missing = _cli("serve", IAM_BOT_STATE="dynamodb://missing-table", **env)
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
+    assert "IAM_BOT_STATE: cannot use dynamodb://missing-table" in missing.stderr
+    assert "ResourceNotFoundException" in missing.stderr
+    bad = _cli("serve", IAM_BOT_RETENTION_DAYS="forever", **env)
+    assert bad.returncode == 2
+    assert "IAM_BOT_RETENTION_DAYS must be a number of days" in bad.stderr

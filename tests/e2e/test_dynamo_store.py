@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from bot.access import dynamo
 from bot.access.store import open_store
-from bot.cli import main
 from sandbox.harness import start_bot
 from tests.fixtures.aws import make_full_user, user_exists
 from tests.fixtures.slack import (
@@ -27,10 +27,9 @@ from tests.fixtures.slack import (
 
 
 @pytest.fixture
-def table(aws, monkeypatch) -> str:
+def table(aws) -> str:
     name = f"iam-bot-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("IAM_BOT_STATE", f"dynamodb://{name}")
-    assert main(["store", "create"]) == 0  # the table of IAM_BOT_STATE
+    dynamo.create_table(name)  # what `iam-bot store create` does
     return name
 
 
