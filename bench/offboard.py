@@ -14,6 +14,7 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -100,6 +101,9 @@ class Silent:
 
     def explain(self, refusal: Exception) -> str:
         return str(refusal)
+
+    def when(self, moment: datetime) -> str:
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def bot_ops(aws: Aws, store: SqliteStore) -> Ops:

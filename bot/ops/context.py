@@ -73,6 +73,10 @@ class Notifier(Protocol):
     def explain(self, refusal: Exception) -> str:
         """How a refusal reads (a denial names the channels it allows, linked in Slack)."""
 
+    def when(self, moment: datetime) -> str:
+        """How a moment is written: in Slack, in each reader's own time zone, with the date
+        when it is not today."""
+
 
 @dataclass(frozen=True)
 class Ops:

@@ -36,6 +36,7 @@ from bot.ops.keys import KeyPlan, create_delivered_key
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome, offering
 from bot.ops.plan import Plan
+from bot.ops.wording import duration
 
 COMMAND = Operation.ROTATE
 RETIRE, DELETE = "retire-old-key", "delete-old-key"
@@ -104,7 +105,7 @@ def open_request(
     old = _pick(user, found, wanted)
     rotation = services.config.rotation
     secret = rotation.secret_name.format(user=user)
-    grace = f"after {rotation.grace_minutes} minutes" if rotation.grace_minutes else "right away"
+    grace = f"after {duration(rotation.grace_minutes)}" if rotation.grace_minutes else "right away"
     steps = (
         {
             "action": "create new access key",
@@ -119,7 +120,7 @@ def open_request(
         {
             "action": "delete old key",
             "target": old.key_id,
-            "note": f"{rotation.delete_after_minutes} minutes after deactivation",
+            "note": f"{duration(rotation.delete_after_minutes)} after deactivation",
         },
     )
     plan = RotatePlan(key=old.key_id, keys_before=tuple(k.key_id for k in found), steps=steps)
@@ -220,7 +221,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
                 ops.note(
                     request.id,
                     f":hourglass: Old key `{old}` is checked and deactivated at "
-                    f"{due:%Y-%m-%d %H:%M} UTC.",
+                    f"{ops.notify.when(due)}.",
                 )
 
     if problem := _failure(_run_once(ops, request.id, steps, do)):
@@ -261,7 +262,7 @@ def _old_key_fate(ops: Ops, request: Request) -> str:
     assert created is not None, "the new key was journaled as created"
     due = created + timedelta(minutes=grace)
     return (
-        f"The old key `{old}` is checked and deactivated at {due:%Y-%m-%d %H:%M} UTC: "
+        f"The old key `{old}` is checked and deactivated at {ops.notify.when(due)}: "
         "switch to the new one before then."
     )
 
@@ -328,7 +329,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
                 due = _due(ops, DELETE, request_id)
                 line = (
                     f":white_check_mark: Old key `{old}` deactivated{anyway}; "
-                    f"deletion due {due:%H:%M} UTC."
+                    f"deletion due {ops.notify.when(due)}."
                 )
                 ops.note(request_id, line, **offering())
 
@@ -354,11 +355,11 @@ def _hold(ops: Ops, job: Job, use: LastUsed) -> str:
     def ask(_: Step) -> None:
         buttons = offering(
             offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, "danger"),
-            offer(f"Extend {rotation.extend_minutes} min", FollowUp.EXTEND, job.id),
+            offer(f"Extend {duration(rotation.extend_minutes)}", FollowUp.EXTEND, job.id),
         )
         ops.note(
             job.request_id,
-            f":warning: Old key `{old}` was used at {use.when:%Y-%m-%d %H:%M} UTC "
+            f":warning: Old key `{old}` was used at {ops.notify.when(use.when)} "
             f"({use.service or '?'}), "
             "too close to the new key's creation to be sure it is no longer in use. Held.",
             **buttons,

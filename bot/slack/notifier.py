@@ -7,6 +7,7 @@ answers to clicks are their own lanes. Nothing here waits for Slack.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -14,7 +15,7 @@ from slack_sdk import WebClient
 from bot.access.approvals import Approvals, Request
 from bot.config import Config
 from bot.slack.messages import approval as msg
-from bot.slack.messages.common import Reply, mention
+from bot.slack.messages.common import Reply, mention, slack_date
 from bot.slack.outbox import Outbox
 from bot.slack.replies import words_for
 
@@ -54,6 +55,9 @@ class SlackNotifier:
 
     def explain(self, refusal: Exception) -> str:
         return words_for(refusal)
+
+    def when(self, moment: datetime) -> str:
+        return slack_date(moment)
 
     def reply(self, response_url: str, reply: Reply) -> None:
         """An answer only whoever typed or clicked sees, through that input's response URL."""

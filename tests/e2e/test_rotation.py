@@ -162,8 +162,8 @@ def test_extend_postpones_the_check(make_bot, iam, aws) -> None:
     bot.command("rotate dave", user="U0ALICE")
     plan = posted(bot, "Rotate the access key")
     bot.press(plan, "Confirm", user="U0ALICE")
-    bot.press(current(bot, plan), "Extend 1440 min", user="U0ALICE")
-    assert "gave the old key 1440 more minutes" in flatten(current(bot, plan))
+    bot.press(current(bot, plan), "Extend 24 hours", user="U0ALICE")
+    assert "gave the old key 24 hours more, until <!date^" in flatten(current(bot, plan))
     aws.backdate_access_key(
         old, NOW - timedelta(days=200), (NOW - timedelta(days=3), "s3", "us-east-1")
     )

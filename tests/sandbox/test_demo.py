@@ -98,7 +98,7 @@ def test_every_button_of_every_card_can_be_pressed() -> None:
     assert "cannot be pressed" not in text
     assert walker.shown <= walker.pressed, walker.shown - walker.pressed
     assert {"Deactivate now", "Rotate", "Confirm", "Approve", "Deny", "Cancel"} <= walker.pressed
-    assert {"Deactivate anyway", "Extend 1440 min"} <= walker.pressed  # a held rotation
+    assert {"Deactivate anyway", "Extend 24 hours"} <= walker.pressed  # a held rotation
     assert "[modal] == Deny request ==" in text and "Why? not this week" in text
     assert "Denied by @alice" in text and "Done. bob removed" not in text
     assert "time passes: 25 hours" in text and "== IAM audit ==" in text

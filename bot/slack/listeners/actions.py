@@ -16,11 +16,12 @@ from bot.ops import deactivate, delete_key, rotate
 from bot.ops.context import UserError
 from bot.ops.followups import FollowUp, KeyRef
 from bot.ops.keys import owned_key
+from bot.ops.wording import duration
 from bot.slack.commands.rotate import two_keys_reply
 from bot.slack.listeners.guard import Context, Tell, ack_only, channel_of, guarded, user_of
 from bot.slack.listeners.views import deny_modal
 from bot.slack.messages import approval as msg
-from bot.slack.messages.common import action_pattern, plain
+from bot.slack.messages.common import action_pattern, plain, slack_date
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -104,7 +105,7 @@ def extend(context: Context, body: dict[str, Any], tell: Tell) -> None:
     if job is None or job.state != HELD or ops.scheduler.move(job, WAITING, due=due) is None:
         raise UserError("That step is no longer waiting for a decision.")
     who = context.notifier.person(user_of(body))
-    line = f":hourglass: {who} gave the old key {minutes} more minutes (to {due:%H:%M} UTC)."
+    line = f":hourglass: {who} gave the old key {duration(minutes)} more, until {slack_date(due)}."
     ops.note(job.request_id, line, buttons=[])
 
 

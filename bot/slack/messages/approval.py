@@ -21,7 +21,7 @@ from bot.access.approvals import Request, State
 from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
 from bot.ops.registry import REGISTRY
-from bot.slack.messages.common import Reply, context, escape, mention, quoted, section
+from bot.slack.messages.common import Reply, context, escape, mention, quoted, section, slack_date
 
 APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cancel", "request:retry"
 _MAX_ITEMS_PER_ACTION = 25
@@ -117,9 +117,7 @@ def _status(request: Request, outcome: Outcome) -> str:
     match request.state:
         case State.PENDING:
             got = f" Approved so far by {approvers}." if approvers else ""
-            expires = (
-                f"<!date^{int(request.expires.timestamp())}^{{time}}|{request.expires:%H:%M} UTC>"
-            )
+            expires = slack_date(request.expires)
             return f":hourglass: Waiting for {waiting_for(request)}; expires {expires}.{got}"
         case State.APPROVED:
             ahead = go_ahead(request)

@@ -89,6 +89,13 @@ def mention(user_id: str) -> str:
     return f"<@{user_id}>"
 
 
+def slack_date(moment: datetime) -> str:
+    """A moment each reader sees in their own time zone ("today at 3:00 PM", "Dec 1st at
+    9:00 AM"); the fallback, for clients that cannot, is UTC with the date."""
+    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
 def channel_link(channel_id: str) -> str:
     return f"<#{channel_id}>"
 
