@@ -289,10 +289,10 @@ def execute(ops: Ops, request: Request) -> RunReport:
     got += ["a console password"] if plan.console else []
     got += ["an access key"] if plan.access_key else []
     with_what = f" with {', '.join(got)}" if got else ""
+    earlier = f"; {result.skipped} of its steps had finished earlier" if result.skipped else ""
     return RunReport(
         True,
-        f"IAM user {request.target} created{with_what}, in {result.seconds:.1f} s; "
-        f"{result.skipped} steps had finished earlier.",
+        f"IAM user {request.target} created{with_what}, in {result.seconds:.1f} s{earlier}.",
         detail,
     )
 
