@@ -31,11 +31,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
 from bot.access.store import JournalEntry, Record
+from bot.iam.aws import Aws
 
 INDEX = "by_state"
 TTL_ATTRIBUTE = "expires_at"
@@ -46,7 +43,6 @@ FINISHED = frozenset({"done", "failed", "denied", "cancelled", "expired", "sent"
 _RECORD_SEQ = 0
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _DAY_S = 86_400
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 # Key names go through placeholders: DynamoDB reserves many plain words in expressions.
 _KEY_NAMES = {"#id": "id", "#seq": "seq"}
 _ABSENT = {  # create-only: the item with this key must not exist yet
@@ -65,14 +61,10 @@ def table_name(url: str) -> str:
 
 def client() -> Any:
     """A plain DynamoDB client: region and endpoint from the usual AWS settings (``AWS_REGION``,
-    ``AWS_ENDPOINT_URL``...), standard retries as the IAM gateway has, a pool for the workers."""
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": 5},
-        max_pool_connections=64,
-        connect_timeout=5,
-        read_timeout=30,
-    )
-    return boto3.client("dynamodb", config=config)
+    ``AWS_ENDPOINT_URL``...). It comes from the gateway only for its client configuration
+    (standard retries, a pool for the workers): boto3 stays behind bot/iam/aws.py, and the
+    store's calls are not the IAM work the bot's derived policy covers."""
+    return Aws().client("dynamodb")
 
 
 def create_table(table: str) -> None:
@@ -80,7 +72,7 @@ def create_table(table: str) -> None:
     tables come from the deploy template. Waits until the table is active."""
     try:
         _create(table, client())
-    except (ClientError, BotoCoreError) as exc:
+    except Exception as exc:  # botocore's errors; botocore stays behind aws.py
         raise RuntimeError(f"DynamoDB table {table!r}: {exc}") from None
 
 
@@ -130,7 +122,7 @@ class DynamoStore:
         try:
             dynamodb = client()
             table = dynamodb.describe_table(TableName=self._table)["Table"]
-        except (ClientError, BotoCoreError) as exc:
+        except Exception as exc:  # botocore's errors; botocore stays behind aws.py
             raise RuntimeError(f"DynamoDB table {self._table!r}: {exc}") from None
         indexes = {i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])}
         if INDEX not in indexes:
@@ -239,10 +231,8 @@ class DynamoStore:
         """A conditional put; False when the condition failed (someone else wrote first)."""
         try:
             self._db.put_item(TableName=self._table, Item=item, **condition)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-                return False
-            raise
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
         return True
 
     def _expiry(self) -> dict[str, str]:
