@@ -49,6 +49,8 @@ def _open_state(url: str, retention_days: int) -> Store:
         raise ConfigError(str(exc)) from None
     except (sqlite3.Error, RuntimeError) as exc:  # missing directory, read-only, corrupt, newer
         raise ConfigError(f"IAM_BOT_STATE: cannot use {url} ({exc})") from None
+    except Exception as exc:  # a table the bot may not write (AccessDenied), an endpoint down
+        raise ConfigError(f"IAM_BOT_STATE: cannot use {url} ({type(exc).__name__})") from None
     return store
 
 

@@ -204,5 +204,5 @@ def open_store(url: str, *, retention_days: int | None = None) -> Store:
             retention_days=retention_days or dynamo.DEFAULT_RETENTION_DAYS,
         )
     raise ValueError(
-        f"IAM_BOT_STATE: unsupported store scheme {parsed.scheme!r} (supported: sqlite)"
+        f"IAM_BOT_STATE: unsupported store scheme {parsed.scheme!r} (supported: sqlite, dynamodb)"
     )

@@ -90,7 +90,7 @@ def build_app(
     client = slack_client(settings)
     listener_pool = jobs or Jobs()
     aws = aws or Aws()
-    store = store or open_store(settings.state_url)
+    store = store or open_store(settings.state_url, retention_days=settings.retention_days)
     metrics = Metrics()
     app = BotApp(
         metrics=metrics,

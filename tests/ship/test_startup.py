@@ -127,7 +127,7 @@ def test_a_bad_log_format_stops_startup_with_one_line() -> None:
 def test_unsupported_state_scheme() -> None:
     _refused(
         _serve(_env(IAM_BOT_STATE="postgres://db/iam-bot")),
-        "iam-bot: IAM_BOT_STATE: unsupported store scheme 'postgres' (supported: sqlite)",
+        "iam-bot: IAM_BOT_STATE: unsupported store scheme 'postgres' (supported: sqlite, dynamodb)",
     )
 
 
