@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import Block, HeaderBlock
 from bot.access.approvals import Approvals, Request, State
 from bot.ops.context import Services, UserError
 from bot.slack.context import Request as SlashCommand
-from bot.slack.messages.approval import approvals_needed, decision_buttons, title
+from bot.slack.messages.approval import decision_buttons, standing, title
 from bot.slack.messages.common import Reply, channel_link, context, escape, mention, section
 
 USAGE = "pending"
@@ -82,17 +82,8 @@ def _listed(
 def _entry(item: Request, link: str | None) -> str:
     name = f"<{link}|{escape(title(item))}>" if link else f"{escape(title(item))}"
     where = "" if link else f" in {channel_link(item.channel)}"
-    state = _state(item)
+    state = standing(item)
     return f"*{name}*{where} · {state}\nby {mention(item.requester)} · request `{item.id}`"
-
-
-def _state(item: Request) -> str:
-    """Where it stands, naming nobody: the request message pinged who can act already."""
-    if item.state is not State.PENDING:
-        return item.state.value
-    if item.required == 0:
-        return "waiting for confirmation"
-    return f"waiting for {approvals_needed(item)}"
 
 
 def _link(request: SlashCommand, item: Request) -> str | None:

@@ -173,3 +173,12 @@ def with_reason(event: str, reason: str) -> str:
 def audit_line(request: Request, event: str) -> str:
     """``event`` is the bot's own mrkdwn: user text in it goes through :func:`with_reason`."""
     return f"`{request.id}` {title(request)}: {event}"
+
+
+def standing(request: Request) -> str:
+    """Where a request stands, in a few words naming nobody (its message pinged who can act)."""
+    if request.state is not State.PENDING:
+        return request.state.value
+    if request.required == 0:
+        return "waiting for confirmation"
+    return f"waiting for {approvals_needed(request)}"

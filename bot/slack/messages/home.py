@@ -21,7 +21,7 @@ from bot.access.approvals import Request, State
 from bot.config import Config
 from bot.iam.models import AccessKey, KeyStatus
 from bot.ops.followups import FollowUp, KeyRef
-from bot.slack.messages.approval import approvals_needed, decision_buttons, title
+from bot.slack.messages.approval import decision_buttons, standing, title
 from bot.slack.messages.common import channel_link, context, escape, mention, section
 from bot.slack.messages.keys import keys_reply
 
@@ -83,17 +83,9 @@ def _requests(found: list[Request], heading: str, none: str, *, mine: bool = Tru
 def _line(item: Request) -> str:
     where = f" in {channel_link(item.channel)}" if item.channel else ""
     return (
-        f"*{escape(title(item))}*{where} · {_state(item)}\n"
+        f"*{escape(title(item))}*{where} · {standing(item)}\n"
         f"by {mention(item.requester)} · request `{item.id}`"
     )
-
-
-def _state(item: Request) -> str:
-    if item.state is not State.PENDING:
-        return item.state.value
-    if item.required == 0:
-        return "waiting for confirmation"
-    return f"waiting for {approvals_needed(item)}"
 
 
 def _keys(keys: MyKeys | str, can_rotate: bool, config: Config, at: datetime) -> list[Block]:
