@@ -135,7 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _policy(_: argparse.Namespace) -> int:
     """The policy for the config the bot will run with (``IAM_BOT_CONFIG``): its secret name
     templates and KMS key are part of the policy."""
-    from bot.iam.policy import policy_json
+    from bot.iam.bot_policy import policy_json
 
     sys.stdout.write(policy_json(load_config(os.environ.get("IAM_BOT_CONFIG") or None)))
     return 0

@@ -1,7 +1,7 @@
 """The single gateway through which the bot talks to AWS.
 
 Every AWS request goes through :meth:`Aws.call`, :meth:`Aws.pages` or :meth:`Aws.items` with
-the operation written as a literal, so that :mod:`bot.iam.policy` can read the exact set of
+the operation written as a literal, so that :mod:`bot.iam.bot_policy` can read the exact set of
 actions the bot needs from the source. Retries are botocore's (standard mode), pagination is
 botocore's paginators, and errors leave this module only as :mod:`bot.iam.errors` types. Every
 attempt (a retry is one more) is reported to the hooks given to :meth:`Aws.watch`: the metrics.

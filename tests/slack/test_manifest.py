@@ -9,7 +9,7 @@ import re
 import yaml
 from slack_sdk import WebClient
 
-from bot.iam.policy import PACKAGE
+from bot.iam.bot_policy import PACKAGE
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS
 from tests.fixtures.project import ROOT
 

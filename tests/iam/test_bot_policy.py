@@ -14,7 +14,7 @@ import botocore.session
 import pytest
 
 from bot.config import parse_config
-from bot.iam.policy import (
+from bot.iam.bot_policy import (
     PACKAGE,
     gateway_calls,
     policy_document,
