@@ -1,8 +1,12 @@
 """The workflows' :class:`~bot.ops.context.Notifier` in Slack: every message through the outbox.
 
 A request's message is posted once and then updated in place, rendered from the request as it
-stands when the outbox delivers it; audit lines go to the audit channel; DMs and ephemeral
-answers to clicks are their own lanes. Nothing here waits for Slack.
+stands when the outbox delivers it; DMs and ephemeral answers to clicks are their own lanes.
+Nothing here waits for Slack.
+
+The audit channel holds one thread per request: its parent says who asked for what and links to
+the request's message; every decision and the outcome is a reply in that thread. Audit lines
+share the audit channel's lane, so a parent always goes out before its replies.
 """
 
 from __future__ import annotations
@@ -11,13 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.access.approvals import Approvals, Request
+from bot.access.store import Record
 from bot.config import Config
 from bot.slack.messages import approval as msg
 from bot.slack.messages.common import Reply, mention, slack_date
-from bot.slack.outbox import Outbox
+from bot.slack.outbox import SENT, Outbox
 from bot.slack.replies import words_for
+
+_THREAD_KIND = "audit-thread"
+_GONE = {"message_not_found", "channel_not_found"}  # a permalink that can never be had
 
 
 class SlackNotifier:
@@ -26,23 +35,23 @@ class SlackNotifier:
     ) -> None:
         self._config = config
         self._approvals = approvals
+        self._store = outbox.store
         self.client = client
         self.outbox = outbox
         outbox.handlers["message"] = self._deliver_message
+        outbox.handlers["audit"] = self._deliver_audit
 
     def opened(self, request: Request) -> None:
+        """Show the request and start its audit thread: the parent is the "requested by" line."""
         self.show(request)
-        asked = msg.with_reason(f"requested by {self.person(request.requester)}", request.reason)
-        self.announce(request, asked)
+        self._audit(request.id, {})
 
     def show(self, request: Request) -> None:
         payload = {"request_id": request.id}
-        self.outbox.add("message", f"request:{request.id}", payload, request_id=request.id)
+        self.outbox.add("message", _message_lane(request.id), payload, request_id=request.id)
 
     def announce(self, request: Request, event: str) -> None:
-        if channel := self._config.audit_channel:
-            line = {"text": msg.audit_line(request, event)}
-            self.outbox.post(channel, line, request_id=request.id)
+        self._audit(request.id, {"text": msg.audit_line(request, event)})
 
     def dm(self, user_id: str, text: str) -> None:
         self.outbox.dm(user_id, text)
@@ -64,6 +73,70 @@ class SlackNotifier:
         answer = {"response_type": "ephemeral", "replace_original": False, **reply.as_kwargs()}
         self.outbox.respond(response_url, answer)
 
+    def _audit(self, request_id: str, line: dict[str, Any]) -> None:
+        if channel := self._config.audit_channel:
+            payload = {"channel": channel, "request_id": request_id, **line}
+            self.outbox.add("audit", f"channel:{channel}", payload, request_id=request_id)
+
+    def _deliver_audit(self, payload: dict[str, Any]) -> None:
+        """The outbox's handler: the request's audit thread (posted first if it has none yet),
+        then the line as a reply in it."""
+        channel = payload["channel"]
+        thread_ts = self._audit_thread(channel, payload["request_id"])
+        if "text" in payload:
+            self.client.chat_postMessage(channel=channel, text=payload["text"], thread_ts=thread_ts)
+
+    def _audit_thread(self, channel: str, request_id: str) -> str | None:
+        """The ts of the request's thread in ``channel``, posting its parent when there is none.
+        Two replicas may both post one: the store keeps the first and the other is deleted."""
+        record_id = f"{request_id}/{_THREAD_KIND}"
+        if (known := self._store.get(record_id)) is not None:
+            return known.data["ts"]
+        request = self._request_shown(request_id)
+        if request is None:
+            return None  # a request the store no longer has: its lines stand on their own
+        answer = self.client.chat_postMessage(
+            channel=channel, text=self._parent_line(request), unfurl_links=False
+        )
+        ts = answer["ts"]
+        record = Record(record_id, _THREAD_KIND, SENT, {"channel": channel, "ts": ts})
+        if self._store.put_if_version(record) is not None:
+            return ts
+        self.client.chat_delete(channel=channel, ts=ts)  # another replica's parent came first
+        first = self._store.get(record_id)
+        return first.data["ts"] if first else None
+
+    def _request_shown(self, request_id: str) -> Request | None:
+        """The request, with its message out if that can be had now: the request's own lane
+        runs on another worker, and the parent links to the message."""
+        request = self._approvals.get(request_id)
+        if request is not None and not request.message_ts:
+            self.outbox.drain(_message_lane(request_id))
+            request = self._approvals.get(request_id)
+        return request
+
+    def _parent_line(self, request: Request) -> str:
+        """Who asked for what and, when the request's message is out, where it is (a bare URL,
+        which Slack links by itself)."""
+        asked = msg.with_reason(f"requested by {self.person(request.requester)}", request.reason)
+        line = msg.audit_line(request, asked)
+        if permalink := self._permalink(request):
+            return f"{line}\nrequest message: {permalink}"
+        return line
+
+    def _permalink(self, request: Request) -> str:
+        if not request.message_ts:
+            return ""
+        try:
+            answer = self.client.chat_getPermalink(
+                channel=request.channel, message_ts=request.message_ts
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") in _GONE:
+                return ""
+            raise  # the outbox retries the whole line later
+        return answer["permalink"]
+
     def _deliver_message(self, payload: dict[str, Any]) -> None:
         """The outbox's handler: the request's message as the request stands now."""
         request = self._approvals.get(payload["request_id"])
@@ -75,3 +148,7 @@ class SlackNotifier:
             return
         answer = self.client.chat_postMessage(channel=request.channel, **reply)
         self._approvals.set_message(request.id, answer["channel"], answer["ts"])
+
+
+def _message_lane(request_id: str) -> str:
+    return f"request:{request_id}"

@@ -64,7 +64,7 @@ class Undeliverable(Exception):
 @dataclass(frozen=True)
 class Entry:
     id: str
-    kind: str  # one of the handlers' names: message | post | dm | respond | ephemeral
+    kind: str  # one of the handlers' names: message | audit | post | dm | respond | ephemeral
     lane: str
     seq: int
     payload: dict[str, Any]
@@ -112,6 +112,12 @@ class Outbox:
             "ephemeral": self._ephemeral,
         }
         self.coalesced = {"message"}  # kinds where only the newest entry of a lane matters
+
+    @property
+    def store(self) -> Store:
+        """Where the entries are kept: handlers keep what Slack told them beside them (an audit
+        thread's ts), with the same compare-and-set."""
+        return self._store
 
     # --- what to say ----------------------------------------------------------------------------
 
