@@ -47,7 +47,13 @@ def show_keys(
         unused_days=services.config.unused_days,
         at=services.clock(),
         owner=owner,
+        actions=owner is None and _mine(services, request, target, user),
     )
     if key_actions and owner is not None:
         reply = with_key_actions(reply, user, owner.key_id)
     request.respond(response_type="ephemeral", **reply.as_kwargs())
+
+
+def _mine(services: Services, request: Request, target: Target, user: str) -> bool:
+    """Whether the person asking owns these keys (`me`, or the identity tag names them)."""
+    return target.kind is TargetKind.ME or services.identity.slack_user_for(user) == request.user_id

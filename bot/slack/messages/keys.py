@@ -55,7 +55,10 @@ def keys_reply(
     unused_days: int,
     at: datetime,
     owner: KeyOwner | None = None,
+    actions: bool = False,
 ) -> Reply:
+    """``actions``: a Deactivate and a Rotate button under each active key (for the person's
+    own keys: acting on them is one click away)."""
     blocks: list[Block] = [HeaderBlock(text=f"Access keys of {user}")]
     if owner is not None:
         blocks.append(section(f"`{owner.key_id}` belongs to IAM user *{user}*."))
@@ -74,6 +77,8 @@ def keys_reply(
         blocks.append(
             _key_block(key, lines, highlight=owner is not None and key.key_id == owner.key_id)
         )
+        if actions and key.status is KeyStatus.ACTIVE:
+            blocks.append(key_buttons(user, key.key_id))
     blocks.append(
         context(f"Rotation age {rotation_age_days} days · unused after {unused_days} days")
     )
@@ -81,10 +86,10 @@ def keys_reply(
     return Reply(text=f"Access keys of {user}: {summary}", blocks=blocks)
 
 
-def with_key_actions(reply: Reply, user: str, key_id: str) -> Reply:
-    """Incident response from the answer itself: deactivate the key now, or rotate it."""
+def key_buttons(user: str, key_id: str) -> ActionsBlock:
+    """Deactivate a key now, or rotate it: each opens the request the slash command would."""
     key = KeyRef(user, key_id).encode()
-    buttons = ActionsBlock(
+    return ActionsBlock(
         elements=[
             ButtonElement(
                 text="Deactivate now",
@@ -92,14 +97,14 @@ def with_key_actions(reply: Reply, user: str, key_id: str) -> Reply:
                 value=key,
                 style="danger",
             ),
-            ButtonElement(
-                text="Rotate",
-                action_id=FollowUp.ROTATE_NOW.value,
-                value=KeyRef(user, key_id).encode(),
-            ),
+            ButtonElement(text="Rotate", action_id=FollowUp.ROTATE_NOW.value, value=key),
         ]
     )
-    return Reply(text=reply.text, blocks=[*reply.blocks, buttons])
+
+
+def with_key_actions(reply: Reply, user: str, key_id: str) -> Reply:
+    """Incident response from the answer itself: deactivate the key now, or rotate it."""
+    return Reply(text=reply.text, blocks=[*reply.blocks, key_buttons(user, key_id)])
 
 
 def foreign_key_reply(owner: KeyOwner) -> Reply:
