@@ -102,6 +102,8 @@ class Silent:
     def explain(self, refusal: Exception) -> str:
         return str(refusal)
 
+    def remind(self, request: Request) -> None: ...
+
     def when(self, moment: datetime) -> str:
         return f"{moment:%Y-%m-%d %H:%M} UTC"
 

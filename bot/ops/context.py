@@ -73,6 +73,9 @@ class Notifier(Protocol):
     def explain(self, refusal: Exception) -> str:
         """How a refusal reads (a denial names the channels it allows, linked in Slack)."""
 
+    def remind(self, request: Request) -> None:
+        """A pending request is about to expire: nudge whoever can still decide it."""
+
     def when(self, moment: datetime) -> str:
         """How a moment is written: in Slack, in each reader's own time zone, with the date
         when it is not today."""

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.access.approvals import Request, State
+from bot.access.store import Record
 from bot.ops.context import Ops, RunReport
 from bot.ops.registry import REGISTRY
 
 log = logging.getLogger(__name__)
 
 BOT = "iam-bot"
+REMIND_BEFORE = timedelta(minutes=10)
 
 
 class Runner:
@@ -65,12 +68,26 @@ class Runner:
             )
 
     def tick(self) -> None:
-        """On the scheduler's tick: expire what is overdue, take over runs whose runner died,
-        start approved runs nobody started."""
+        """On the scheduler's tick: remind about what is about to expire, expire what is
+        overdue, take over runs whose runner died, start approved runs nobody started."""
+        self.remind_due()
         for expired in self.ops.services.approvals.expire_due():
             self.ops.refresh(expired)
             self.ops.audit(expired, "expired without approval")
         self.recover()
+
+    def remind_due(self) -> None:
+        """Once per request, a reminder when a quarter of its time (ten minutes at most) is
+        left. The reminder is claimed in the store first, so of several replicas one sends it."""
+        services = self.ops.services
+        now = services.clock()
+        for request in services.approvals.in_state(State.PENDING):
+            left = min(REMIND_BEFORE, (request.expires - request.created) / 4)
+            if not request.expires - left <= now < request.expires:
+                continue
+            claim = Record(f"{request.id}/reminder", "reminder", "sent", {"at": now.isoformat()})
+            if services.store.put_if_version(claim) is not None:
+                self.ops.notify.remind(request)
 
     def recover(self) -> None:
         """Runs a dead replica left ``running`` are resumed from their journal, once."""

@@ -68,6 +68,15 @@ class SlackNotifier:
     def when(self, moment: datetime) -> str:
         return slack_date(moment)
 
+    def remind(self, request: Request) -> None:
+        """In the request message's thread, naming (and so pinging) who can still decide it."""
+        text = (
+            f":alarm_clock: Still waiting for {msg.waiting_for(request)}; "
+            f"this request expires {slack_date(request.expires)}."
+        )
+        thread = {"thread_ts": request.message_ts} if request.message_ts else {}
+        self.outbox.post(request.channel, {"text": text, **thread}, request_id=request.id)
+
     def reply(self, response_url: str, reply: Reply) -> None:
         """An answer only whoever typed or clicked sees, through that input's response URL."""
         answer = {"response_type": "ephemeral", "replace_original": False, **reply.as_kwargs()}
