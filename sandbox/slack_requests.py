@@ -134,16 +134,7 @@ class SlackSender:
             "message": shown_message(message),
             "state": {"values": {}},
             "response_url": response_url,
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": button.get("action_id", ""),
-                    "block_id": block.get("block_id", ""),
-                    "text": button.get("text", {}),
-                    "value": button.get("value", ""),
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [_pressed(block, button)],
         }
         return self._interaction(payload, key)
 
