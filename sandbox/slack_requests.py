@@ -54,6 +54,7 @@ class SlackSender:
         self._url = urlparse(events_url)
         self._secret = signing_secret.encode()
         self._fake = fake
+        self._last: tuple[bytes, str, str | None] | None = None  # for :meth:`redeliver`
 
     # --- what Slack sends -----------------------------------------------------------------------
 
@@ -170,6 +171,15 @@ class SlackSender:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return self._signed(json.dumps(body).encode(), "application/json", headers=headers)
 
+    def redeliver(self, retry_num: int = 1, reason: str = "http_timeout") -> Reply:
+        """Slack's retry of the last signed request (a command, click, submission or event):
+        the same body, signed afresh, with ``X-Slack-Retry-Num`` and ``X-Slack-Retry-Reason``."""
+        if self._last is None:
+            raise AssertionError("nothing was sent yet")
+        body, content_type, key = self._last
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": reason}
+        return self._signed(body, content_type, headers=headers, key=key)
+
     def open_home(self, user_id: str) -> Reply:
         """``user_id`` opens the app's Home tab: an ``app_home_opened`` event, with the view
         published for them before (Slack sends it when there is one)."""
@@ -185,15 +195,21 @@ class SlackSender:
         return self.event(_event_envelope(event))
 
     def press_home(
-        self, user_id: str, *, action_id: str | None = None, label: str | None = None
+        self,
+        user_id: str,
+        *,
+        action_id: str | None = None,
+        label: str | None = None,
+        number: int | None = None,
     ) -> Reply:
-        """Click a button in the Home view published for ``user_id``. Slack sends the view and
-        no channel, message or response_url: the bot answers some other way (a DM, a new view)."""
+        """Click a button in the Home view published for ``user_id``, found as :meth:`press`
+        finds one. Slack sends the view and no channel, message or response_url: the bot
+        answers some other way (a DM, a new view)."""
         view = self._fake.home(user_id)
         if view is None:
             raise AssertionError(f"no Home view was published for {user_id}")
         shown = Message(channel="", ts="", text="", blocks=view.get("blocks", []))
-        block, button = _find_button(shown, action_id, label)
+        block, button = _find_button(shown, action_id, label, number)
         payload = {
             "type": "block_actions",
             "user": self._user(user_id),
@@ -252,6 +268,7 @@ class SlackSender:
     ) -> Reply:
         # Slack sends whole seconds, and signs the raw bytes of the body.
         stamp = str(int(time.time() if timestamp is None else timestamp))
+        self._last = (body, content_type, key)
         mac = hmac.new(self._secret, b"v0:%s:%s" % (stamp.encode(), body), hashlib.sha256)
         sent = {
             "Content-Type": content_type,

@@ -7,17 +7,26 @@ buttons alike, and any failure becomes a short answer to whoever typed or clicke
 A click in the App Home tab has no channel and no response URL: the rule is checked against
 the channel of the request its button decides, or, for a button that opens one, the channel
 the Home view names for it (see :mod:`bot.slack.messages.home`); its answer comes by DM.
+
+Slack redelivers what it thinks was not taken (``X-Slack-Retry-Num``: Events API deliveries,
+and any request whose ack was slow), possibly to another replica. So before anything else the
+work claims its delivery in the shared store, create-if-absent on the ID Slack gives it (its
+``trigger_id``, an event's ``event_id``): of two deliveries of one command or click exactly one
+claim succeeds, the other was acked and does nothing more. A claim is a finished record, which
+the store expires with the rest (DynamoDB's TTL).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltRequest
 
 from bot.access.approvals import Request
+from bot.access.store import Record, Store
 from bot.logs import finish
 from bot.ops.context import Ops
 from bot.slack.decisions import Decisions
@@ -25,6 +34,8 @@ from bot.slack.messages import approval as msg
 from bot.slack.messages.common import Reply
 from bot.slack.notifier import SlackNotifier
 from bot.slack.replies import REFUSALS, answer_failure
+
+log = logging.getLogger(__name__)
 
 Tell = Callable[[Reply], None]
 Work = Callable[["Context", dict[str, Any], Tell], None]
@@ -79,6 +90,24 @@ def _decided(context: Context, body: dict[str, Any]) -> Request | None:
     return context.decisions.approvals.get(str(action.get("value", "")).partition(":")[0])
 
 
+def first_delivery(store: Store, body: dict[str, Any], request: BoltRequest | None) -> bool:
+    """Claim this delivery (create-if-absent on Slack's ID for it); False when a delivery of
+    the same command, click or event was claimed before, by this replica or another."""
+    delivery = body.get("event_id") or body.get("trigger_id")
+    if not delivery:
+        return True  # nothing to tell deliveries apart by: every one runs
+    claim = Record(f"delivery/{delivery}", "delivery", "done", {})
+    if store.put_if_version(claim) is not None:
+        return True
+    headers = request.headers if request else {}
+    retry = (headers.get("x-slack-retry-num") or ["?"])[0]
+    reason = (headers.get("x-slack-retry-reason") or ["unknown"])[0]
+    log.info(
+        "delivery %s already taken; Slack's retry %s (%s) not run again", delivery, retry, reason
+    )
+    return False
+
+
 def _teller(context: Context, body: dict[str, Any]) -> Tell:
     """Answers go back by the input's response URL; a Home click has none, so by DM."""
     if url := body.get("response_url"):
@@ -97,12 +126,14 @@ def guarded(
     the ack already answered (``applies`` false)."""
     rules = context.ops.services.rules
 
-    def lazy(body: dict[str, Any]) -> None:
+    def lazy(body: dict[str, Any], request: BoltRequest | None = None) -> None:
         if not applies(body):
             return
 
         tell = _teller(context, body)
         try:
+            if not first_delivery(context.ops.services.store, body, request):
+                return
             rules.require_channel(_ruled_channel(context, body))
             if needed := permission(body):
                 rules.require(user_of(body), needed)
