@@ -40,7 +40,7 @@ _NO_CREDENTIALS = {
 }
 
 
-def _open_state(url: str, retention_days: int) -> Store:
+def open_state(url: str, retention_days: int) -> Store:
     """The state store, opened and written to once, or one line saying why it cannot be."""
     try:
         store = open_store(url, retention_days=retention_days)
@@ -105,7 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
     for name in _TOKEN_VARIABLES:
         os.environ.pop(name, None)
     config = load_config(settings.config_path)
-    store = _open_state(settings.state_url, settings.retention_days)
+    store = open_state(settings.state_url, settings.retention_days)
     if args.socket and args.health_port:
         _port_free(args.health_port, "--health-port")
     elif not args.socket and settings.port:

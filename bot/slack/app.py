@@ -85,8 +85,11 @@ def build_app(
     clock: Callable[[], datetime] | None = None,
     scheduler: Scheduler | None = None,
     leases: Leases | None = None,
+    background: bool = True,
 ) -> BotApp:
-    """The Bolt app with every listener, and its scheduler started (pass one to control it)."""
+    """The Bolt app with every listener, and its scheduler started (pass one to control it).
+    ``background=False`` starts no thread and no recovery: on AWS Lambda nothing may outlive an
+    invocation, and the scheduler's tick event does both (:mod:`bot.lambda_handler`)."""
     client = slack_client(settings)
     listener_pool = jobs or Jobs()
     aws = aws or Aws()
@@ -126,8 +129,9 @@ def build_app(
     schedule_all(ops)
     ops.scheduler.on_tick += [runner.tick, outbox.deliver_due, lambda: audit.scheduled(ops, outbox)]
     listeners.register(app, Context(ops, notifier, Decisions(services.approvals, runner, notifier)))
-    listener_pool.submit(runner.recover)
-    ops.scheduler.start()
+    if background:
+        listener_pool.submit(runner.recover)
+        ops.scheduler.start()
 
     @app.error
     def log_unhandled(error: Exception) -> None:
