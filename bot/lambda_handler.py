@@ -1,0 +1,129 @@
+"""The bot on AWS Lambda: ``bot.lambda_handler.handler``, through Bolt's own Lambda adapter.
+
+One function takes two kinds of event:
+
+- Slack's requests, from a Function URL or API Gateway (payload 2.0 or 1.0). Bolt's
+  ``SlackRequestHandler`` checks the signature and acks within the invocation; each lazy
+  listener (the AWS work behind a command or a click) runs in a new asynchronous invocation of
+  this same function that Bolt makes itself (``lambda:InvokeFunction`` on the function's own
+  ARN, the same signed request marked ``x-slack-bolt-lazy-only``). The ack is answered as the
+  first invocation returns, so Slack's three seconds never wait on AWS.
+- The scheduler's tick, ``{"source": "iam-bot.tick"}``, sent by an EventBridge Scheduler
+  schedule (``rate(1 minute)``, the event as the target's Input): one pass of what the
+  scheduler thread of ``iam-bot serve`` does each poll. Scheduled steps that are due run, the
+  outbox delivers what Slack has not yet taken, pending requests are reminded or expired, runs
+  whose lease ran out are taken over, and the scheduled audit is posted when its time came.
+
+The app is built once per container, at its first invocation, by the code path of
+``iam-bot serve`` (:func:`bot.slack.app.build_app`), with ``background=False``: a container is
+frozen between invocations, so no thread may hold work across one. Each invocation therefore
+waits, before it returns, for the work it started on the job pool (outbox deliveries, a run);
+what the function's timeout cuts short is resumed by a later tick, as a dead replica's work is.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
+
+from bot.access.approvals import utc_now
+from bot.access.leases import Leases
+from bot.access.schedule import Scheduler
+from bot.cli import open_state
+from bot.config import ConfigError, load_config, load_settings
+from bot.iam.aws import Aws
+from bot.logs import redact, setup_logging
+from bot.secret_settings import resolve_secrets
+from bot.slack.app import build_app
+from bot.slack.jobs import Jobs
+
+log = logging.getLogger("iam-bot")
+
+TICK_SOURCE = "iam-bot.tick"
+# Of an invocation's time, what waiting for its work leaves for returning.
+_RETURN_MARGIN_S = 2.0
+
+
+@dataclass(frozen=True)
+class Function:
+    """What a container builds once: Bolt's adapter over the app, its job pool, its scheduler."""
+
+    slack: SlackRequestHandler
+    jobs: Jobs
+    scheduler: Scheduler
+
+    def tick(self) -> dict[str, int]:
+        """One scheduler pass; each part runs even when another failed (logged), as in the
+        scheduler's own loop. Returns how many parts failed."""
+        failed = 0
+        for work in (self.scheduler.recover, self.scheduler.run_due, *self.scheduler.on_tick):
+            try:
+                work()
+            except Exception:
+                log.exception("scheduler pass failed")
+                failed += 1
+        return {"failed": failed}
+
+    def settle(self, context: Any) -> None:
+        """Wait for the work this invocation started, as long as the invocation may last."""
+        left = context.get_remaining_time_in_millis() / 1000 - _RETURN_MARGIN_S
+        if not self.jobs.wait_idle(max(0.0, left)):
+            log.warning("work still running as the invocation ends: a later tick resumes it")
+
+
+@functools.cache
+def cold_start() -> Function:
+    """The app for this container, from the environment (secrets read from AWS by reference)."""
+    aws = Aws()
+    settings = load_settings(resolve_secrets(os.environ, aws))
+    setup_logging("INFO", settings.log_format)
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    config = load_config(settings.config_path)
+    store = open_state(settings.state_url, settings.retention_days)
+    leases = Leases(settings.lease_seconds)
+    scheduler = Scheduler(store, utc_now, leases=leases)
+    jobs = Jobs()
+    app = build_app(
+        settings,
+        config,
+        aws=aws,
+        store=store,
+        jobs=jobs,
+        scheduler=scheduler,
+        leases=leases,
+        background=False,
+    )
+    slack = SlackRequestHandler(app)
+    # Bolt's re-invocations through the gateway's client: its region, retries and endpoint.
+    app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
+        slack.logger, aws.client("lambda")
+    )
+    return Function(slack, jobs, scheduler)
+
+
+def _function() -> Function:
+    """The container's app; a setting that stops it is one line (a later invocation tries
+    again, so a secret made readable since needs no redeploy)."""
+    try:
+        return cold_start()
+    except ConfigError as exc:
+        line = redact(str(exc))
+        log.error("iam-bot: %s", line)
+        raise ConfigError(line) from None
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda's entry point: a Slack request (or Bolt's own re-invocation), or the tick."""
+    function = _function()
+    try:
+        if event.get("source") == TICK_SOURCE:
+            return function.tick()
+        return function.slack.handle(event, context)
+    finally:
+        function.settle(context)
