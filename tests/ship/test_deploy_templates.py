@@ -1,0 +1,412 @@
+"""The CloudFormation templates in deploy/ lint clean, and agree with the code they deploy: the
+member role grants exactly the derived policy, its trust demands the Organization and a source
+identity, the table is the one dynamo.py makes and checks, and the handler is the module's."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.access import dynamo
+from bot.access.store import Record, open_store
+from bot.iam.bot_policy import policy_document
+from tests.fixtures.project import ROOT, dev_tool
+
+DEPLOY = ROOT / "deploy"
+TEMPLATES = sorted(DEPLOY.glob("*.yaml"))
+HANDLER = "bot.lambda_handler.handler"
+
+
+# --- reading a template -----------------------------------------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms (``!Ref x``, ``!GetAtt a.b``, ``!Sub ...``) read
+    as their long forms, so a test compares what CloudFormation would see."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def _template(name: str) -> dict[str, Any]:
+    return yaml.load((DEPLOY / name).read_text(), Loader=_CfnLoader)  # a SafeLoader
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def _one(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    (properties,) = _resources(template, kind).values()
+    return properties
+
+
+def _policies(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM policy document in a template (trust policies included), named for messages."""
+    found = []
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if "AssumeRolePolicyDocument" in properties:
+            found.append(
+                (f"{name} trust", _as_resource_policy(properties["AssumeRolePolicyDocument"]))
+            )
+        if "PolicyDocument" in properties:
+            found.append((name, properties["PolicyDocument"]))
+        for policy in properties.get("Policies", []):
+            found.append((f"{name} {policy['PolicyName']}", policy["PolicyDocument"]))
+    return found
+
+
+def _as_resource_policy(trust: dict[str, Any]) -> dict[str, Any]:
+    """A trust policy is the role's resource policy: each statement acts on the role itself.
+    Parliament reads policies with a Resource only, so the role is named, and then it checks
+    the actions and that each condition key applies to them."""
+    role = "arn:aws:iam::111122223333:role/example"
+    return {**trust, "Statement": [{**s, "Resource": role} for s in trust["Statement"]]}
+
+
+# Example values for what a policy refers to, so parliament reads ARNs as CloudFormation makes them.
+_EXAMPLES = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "111122223333",
+    "MemberRoleName": "iam-bot-action",
+    "TrustedService": "lambda.amazonaws.com",
+    "OrgReaderRoleArn": "arn:aws:iam::444455556666:role/iam-bot-org-reader",
+    "CentralRoleArn": "arn:aws:iam::111122223333:role/iam-bot",
+    "OrganizationId": "o-abcdefghij",
+    "SlackBotTokenSecretArn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:bot-AbCdEf",
+    "SlackSigningSecretSecretArn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:sig-AbCdEf",
+    "Table.Arn": "arn:aws:dynamodb:eu-west-1:111122223333:table/iam-bot-Table-1",
+    "Function.Arn": "arn:aws:lambda:eu-west-1:111122223333:function:iam-bot",
+    "LogGroup.Arn": "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/iam-bot:*",
+}
+_NO_VALUE = object()
+
+
+def _resolve(node: Any) -> Any:
+    """A template fragment with its intrinsic functions replaced by the example values (the
+    true branch of an ``Fn::If``), as a JSON document parliament can read."""
+    if isinstance(node, list):
+        return [v for v in map(_resolve, node) if v is not _NO_VALUE]
+    if not isinstance(node, dict):
+        return node
+    if "Ref" in node:
+        return _NO_VALUE if node["Ref"] == "AWS::NoValue" else _EXAMPLES[node["Ref"]]
+    if "Fn::GetAtt" in node:
+        return _EXAMPLES[".".join(node["Fn::GetAtt"])]
+    if "Fn::If" in node:
+        return _resolve(node["Fn::If"][1])
+    if "Fn::Sub" in node:
+        return re.sub(r"\$\{([^}]+)\}", lambda m: _EXAMPLES[m.group(1)], node["Fn::Sub"])
+    return {key: _resolve(value) for key, value in node.items()}
+
+
+# --- cfn-lint and parliament ------------------------------------------------------------------
+
+
+def _cfn_lint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [dev_tool("cfn-lint"), "--", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_templates_are_the_expected_five() -> None:
+    assert [p.name for p in TEMPLATES] == [
+        "central.yaml",
+        "ecs.yaml",
+        "lambda.yaml",
+        "member-role.yaml",
+        "org-reader-role.yaml",
+    ]
+
+
+def test_cfn_lint_passes_on_every_template() -> None:
+    result = _cfn_lint(*TEMPLATES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfn_lint_would_catch_a_broken_template(tmp_path: Path) -> None:
+    broken = (DEPLOY / "central.yaml").read_text().replace("BillingMode:", "BilingMode:")
+    (tmp_path / "central.yaml").write_text(broken)
+    result = _cfn_lint(tmp_path / "central.yaml")
+    assert result.returncode != 0 and "BilingMode" in result.stdout
+
+
+def _parliament(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    result = subprocess.run(
+        [dev_tool("parliament"), "--string", json.dumps(policy), "--json"],
+        stdin=subprocess.DEVNULL,  # parliament refuses to run when stdin is not a terminal
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "usage:" not in result.stderr, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_parliament_finds_nothing_in_any_policy(path: Path) -> None:
+    for name, policy in _policies(_template(path.name)):
+        assert _parliament(_resolve(policy)) == [], f"{path.name}: {name}"
+
+
+@pytest.mark.parametrize(
+    ("template", "policy", "slip", "issue"),
+    [
+        (
+            "central.yaml",
+            "Role iam-bot-central",
+            {"Action": "iam:DeleteUser", "Resource": "*"},
+            "RESOURCE_STAR",
+        ),
+        ("member-role.yaml", "Role trust", {"Action": "sts:AssumeRoll"}, "UNKNOWN_ACTION"),
+    ],
+)
+def test_parliament_would_catch_a_slip_in_a_template_policy(
+    template: str, policy: str, slip: dict[str, str], issue: str
+) -> None:
+    """What the test above resolves and hands over still gets judged: a sloppy statement
+    slipped into a template's policy (or trust) is found."""
+    document = dict(_policies(_template(template)))[policy]
+    sloppy = {**document, "Statement": [{**document["Statement"][0], **slip}]}
+    assert issue in {f["issue"] for f in _parliament(_resolve(sloppy))}
+
+
+# --- the member role: the derived policy, a trust that names who and from where ---------------
+
+
+def _member_role() -> dict[str, Any]:
+    return _one(_template("member-role.yaml"), "AWS::IAM::Role")
+
+
+def test_member_role_grants_exactly_the_derived_policy() -> None:
+    (policy,) = _member_role()["Policies"]
+    derived = policy_document()
+    assert policy["PolicyDocument"] == derived, (
+        "deploy/member-role.yaml's PolicyDocument must be the derived policy:\n"
+        + yaml.safe_dump(derived, sort_keys=False)
+    )
+    assert json.loads((DEPLOY / "iam-policy.json").read_text()) == policy["PolicyDocument"]
+    assert "ManagedPolicyArns" not in _member_role()
+
+
+def test_member_role_default_name_is_the_one_the_bot_assumes() -> None:
+    parameters = _template("member-role.yaml")["Parameters"]
+    assert parameters["RoleName"]["Default"] == "iam-bot-action"
+    assert _member_role()["RoleName"] == {"Ref": "RoleName"}
+
+
+def _trust(template: str) -> dict[str, Any]:
+    (statement,) = _one(_template(template), "AWS::IAM::Role")["AssumeRolePolicyDocument"][
+        "Statement"
+    ]
+    return statement
+
+
+@pytest.mark.parametrize("template", ["member-role.yaml", "org-reader-role.yaml"])
+def test_only_the_central_role_from_inside_the_organization_may_assume(template: str) -> None:
+    trust = _trust(template)
+    assert trust["Effect"] == "Allow"
+    assert trust["Principal"] == {"AWS": {"Ref": "CentralRoleArn"}}
+    assert set(trust["Action"]) == {"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"}
+    assert trust["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+
+
+def test_member_role_refuses_a_session_without_source_identity() -> None:
+    """``Null: false`` on sts:SourceIdentity: the key must be present, so an AssumeRole that
+    names nobody matches no Allow and is denied."""
+    assert _trust("member-role.yaml")["Condition"]["Null"] == {"sts:SourceIdentity": "false"}
+
+
+def test_org_reader_can_list_the_organization_only() -> None:
+    (policy,) = _one(_template("org-reader-role.yaml"), "AWS::IAM::Role")["Policies"]
+    actions = {a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert actions == {"organizations:ListAccounts", "organizations:DescribeOrganization"}
+
+
+# --- the central role: written once, used by both deployments --------------------------------
+
+
+def _central_stack(template: str) -> dict[str, Any]:
+    return _one(_template(template), "AWS::CloudFormation::Stack")
+
+
+@pytest.mark.parametrize(
+    ("template", "service"),
+    [("lambda.yaml", "lambda.amazonaws.com"), ("ecs.yaml", "ecs-tasks.amazonaws.com")],
+)
+def test_both_deployments_share_the_central_role_and_table(template: str, service: str) -> None:
+    stack = _central_stack(template)
+    assert stack["TemplateURL"] == "central.yaml"
+    assert stack["Parameters"]["TrustedService"] == service
+    allowed = _template("central.yaml")["Parameters"]["TrustedService"]["AllowedValues"]
+    assert service in allowed
+    assert not _resources(_template(template), "AWS::DynamoDB::Table")
+
+
+def test_central_role_may_assume_the_member_and_listing_roles() -> None:
+    role = _one(_template("central.yaml"), "AWS::IAM::Role")
+    (policy,) = role["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assume = _resolve(statements["AssumeActionAndListingRoles"])
+    assert set(assume["Action"]) == {"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"}
+    assert assume["Resource"] == [
+        "arn:aws:iam::*:role/iam-bot-action",
+        _EXAMPLES["OrgReaderRoleArn"],
+    ]
+    assert not any(a.startswith("iam:") for s in statements.values() for a in s["Action"])
+
+
+# --- the table: the one dynamo.py makes and checks --------------------------------------------
+
+
+def _table_shape(description: dict[str, Any]) -> dict[str, Any]:
+    (index,) = description["GlobalSecondaryIndexes"]
+    return {
+        "KeySchema": description["KeySchema"],
+        "AttributeDefinitions": sorted(
+            description["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+        ),
+        "Index": (index["IndexName"], index["KeySchema"], index["Projection"]),
+        "BillingMode": description["BillingModeSummary"]["BillingMode"],
+    }
+
+
+def test_template_table_is_the_one_dynamo_creates_and_accepts(aws) -> None:
+    table = _one(_template("central.yaml"), "AWS::DynamoDB::Table")
+    db = dynamo.client()
+    from_code, from_template = (f"iam-bot-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    dynamo.create_table(from_code)
+    db.create_table(
+        TableName=from_template,
+        **{
+            key: table[key]
+            for key in (
+                "BillingMode",
+                "KeySchema",
+                "AttributeDefinitions",
+                "GlobalSecondaryIndexes",
+            )
+        },
+    )
+    db.update_time_to_live(
+        TableName=from_template, TimeToLiveSpecification=table["TimeToLiveSpecification"]
+    )
+    shapes = [
+        _table_shape(db.describe_table(TableName=t)["Table"]) for t in (from_code, from_template)
+    ]
+    assert shapes[0] == shapes[1]
+    ttls = [
+        db.describe_time_to_live(TableName=t)["TimeToLiveDescription"]
+        for t in (from_code, from_template)
+    ]
+    assert (
+        ttls[1] == ttls[0] == {"TimeToLiveStatus": "ENABLED", "AttributeName": dynamo.TTL_ATTRIBUTE}
+    )
+    store = open_store(f"dynamodb://{from_template}")  # the bot's own checks accept it
+    store.put_if_version(Record("r1", "request", "pending", {}))
+    assert [r.id for r in store.list_by_state("request", ["pending"])] == ["r1"]
+
+
+def test_table_is_kept_and_recoverable() -> None:
+    resource = _template("central.yaml")["Resources"]["Table"]
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    properties = resource["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+# --- Lambda and ECS: what each runs -----------------------------------------------------------
+
+
+def test_lambda_runs_the_handler_with_its_settings() -> None:
+    function = _one(_template("lambda.yaml"), "AWS::Serverless::Function")
+    assert function["Handler"] == HANDLER and function["Runtime"] == "python3.11"
+    assert set(function["Environment"]["Variables"]) >= {
+        "IAM_BOT_STATE",
+        "IAM_BOT_CONFIG",
+        "SLACK_BOT_TOKEN_SECRET_ARN",
+        "SLACK_SIGNING_SECRET_SECRET_ARN",
+    }
+    assert function["Environment"]["Variables"]["IAM_BOT_STATE"] == {
+        "Fn::Sub": "dynamodb://${Central.Outputs.TableName}"
+    }
+
+
+def test_lambda_may_invoke_itself_and_is_ticked_every_minute() -> None:
+    template = _template("lambda.yaml")
+    own = _one(template, "AWS::IAM::RolePolicy")
+    assert own["RoleName"] == {"Fn::GetAtt": ["Central", "Outputs.RoleName"]}
+    invoke = [
+        s for s in own["PolicyDocument"]["Statement"] if s["Action"] == "lambda:InvokeFunction"
+    ]
+    assert [s["Resource"] for s in invoke] == [{"Fn::GetAtt": ["Function", "Arn"]}]
+    schedule = _one(template, "AWS::Scheduler::Schedule")
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert json.loads(schedule["Target"]["Input"]) == {"source": "iam-bot.tick"}
+
+
+def test_lambda_handler_is_importable() -> None:
+    module, _, name = HANDLER.rpartition(".")
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(
+            f"{module} is not written yet (issue 13, AWS Lambda): lambda.yaml names {HANDLER}"
+        )
+    assert callable(getattr(importlib.import_module(module), name))
+
+
+def test_ecs_serves_two_tasks_behind_the_health_check() -> None:
+    template = _template("ecs.yaml")
+    assert template["Parameters"]["DesiredCount"]["MinValue"] >= 2
+    assert template["Parameters"]["DesiredCount"]["Default"] >= 2
+    assert (
+        _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")["HealthCheckPath"] == "/healthz"
+    )
+    route = _one(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    assert route["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/slack/events"]}}
+    ]
+    default = _one(template, "AWS::ElasticLoadBalancingV2::Listener")["DefaultActions"]
+    assert [a["Type"] for a in default] == ["fixed-response"]  # /metrics stays inside the VPC
+    (container,) = _one(template, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    assert container["EntryPoint"] + container["Command"] == ["iam-bot", "serve"]
+    assert container["Image"] == {"Ref": "Image"}
+    secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+    assert secrets == {
+        "SLACK_BOT_TOKEN": {"Ref": "SlackBotTokenSecretArn"},
+        "SLACK_SIGNING_SECRET": {"Ref": "SlackSigningSecretSecretArn"},
+    }
+    environment = {e["Name"] for e in container["Environment"]}
+    assert not environment & set(secrets)  # the secrets never sit in plain environment
