@@ -20,6 +20,7 @@ from pathlib import Path
 
 import boto3
 
+from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, Request, State, utc_now
 from bot.access.identity import IdentityMap
 from bot.access.rules import Rules
@@ -118,6 +119,7 @@ def bot_ops(aws: Aws, store: SqliteStore) -> Ops:
         identity=IdentityMap(aws, config.identity, lambda user: None),
         store=store,
         approvals=Approvals(store, rules, config, utc_now),
+        accounts=AccountBook(config.accounts, aws, store, utc_now),
     )
     return Ops(services, Scheduler(store, utc_now), Silent(), CredentialReports(aws))
 

@@ -97,6 +97,41 @@ class Audit:
     dm_owners: bool = False  # also DM each linked owner about their own stale keys
 
 
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+
+
+@dataclass(frozen=True)
+class AccountRule:
+    """One account named in ``accounts.list``: its name, its role, and rules that apply in it
+    on top of the global ones (they can only narrow who may act and add approvers)."""
+
+    id: str
+    name: str | None = None
+    role: str | None = None
+    permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    approvals: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Which AWS accounts the bot acts in. Empty: the one account of its own credentials."""
+
+    role_name: str = "iam-bot-action"  # assumed in every account, the home account too
+    default: str | None = None  # the account a command without --account acts in
+    listing_role: str | None = None  # organizations:ListAccounts through this role
+    cache_minutes: int = 60  # how long a fetched account list is used before asking again
+    listed: tuple[AccountRule, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.listed or self.listing_role)
+
+    def rule_for(self, account_id: str) -> AccountRule | None:
+        return next((r for r in self.listed if r.id == account_id), None)
+
+
 @dataclass(frozen=True)
 class Config:
     permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -110,9 +145,22 @@ class Config:
     rotation: Rotation = field(default_factory=Rotation)
     onboarding: Onboarding = field(default_factory=Onboarding)
     audit: Audit = field(default_factory=Audit)
+    accounts: Accounts = field(default_factory=Accounts)
 
     def principals(self, permission: str) -> tuple[str, ...]:
         return self.permissions.get(permission, ())
+
+    def account_principals(self, permission: str, account: str) -> tuple[str, ...] | None:
+        """The account's own list for ``permission``, if it has one: there, a person needs
+        both the global permission and a place on this list."""
+        rule = self.accounts.rule_for(account)
+        return rule.permissions.get(permission) if rule else None
+
+    def required_for(self, command: str, account: str = "") -> int:
+        """Approvers ``command`` needs in ``account``: an account may ask for more."""
+        rule = self.accounts.rule_for(account)
+        extra = rule.approvals.get(command, 0) if rule else 0
+        return max(self.approvals.required_for(command), extra)
 
 
 def _fail(where: str, problem: str) -> ConfigError:
@@ -228,6 +276,75 @@ _ROTATION_RANGES = (
 )
 
 
+def _permissions(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
+    raw = _mapping(raw, where)
+    _known_keys(raw, where, set(PERMISSIONS))
+    return {
+        name: _ids(
+            value, f"{where}.{name}", _PRINCIPAL, 'a Slack user (U/W...), group (S...) or "*"'
+        )
+        for name, value in raw.items()
+    }
+
+
+def _account_rule(raw: Any, where: str) -> AccountRule:
+    raw = _mapping(raw, where)
+    _known_keys(raw, where, {"id", "name", "role", "permissions", "approvals"})
+    account_id, name, role = raw.get("id"), raw.get("name"), raw.get("role")
+    if not isinstance(account_id, str) or not _ACCOUNT_ID.fullmatch(account_id):
+        raise _fail(
+            f"{where}.id", 'must be a 12-digit account ID in quotes, such as "111122223333"'
+        )
+    if name is not None and (not isinstance(name, str) or not _ROLE_NAME.fullmatch(name)):
+        raise _fail(f"{where}.name", "must be a short name (letters, digits, _+=,.@-)")
+    if role is not None and (not isinstance(role, str) or not _ROLE_ARN.fullmatch(role)):
+        raise _fail(f"{where}.role", "must be an IAM role ARN")
+    approvals = {}
+    for command, count in _mapping(raw.get("approvals"), f"{where}.approvals").items():
+        if command not in set(Operation):
+            raise _fail(f"{where}.approvals", f"unknown command {command!r}")
+        approvals[command] = _count(count, f"{where}.approvals.{command}", 1, 1, MAX_APPROVERS)
+    permissions = _permissions(raw.get("permissions"), f"{where}.permissions")
+    return AccountRule(account_id, name, role, permissions, approvals)
+
+
+def _accounts(raw: Any) -> Accounts:
+    raw = _mapping(raw, "accounts")
+    _known_keys(raw, "accounts", {"role_name", "default", "organization", "list"})
+    role_name = raw.get("role_name", Accounts.role_name)
+    if not isinstance(role_name, str) or not _ROLE_NAME.fullmatch(role_name):
+        raise _fail("accounts.role_name", "must be an IAM role name")
+    organization = _mapping(raw.get("organization"), "accounts.organization")
+    _known_keys(organization, "accounts.organization", {"listing_role", "cache_minutes"})
+    listing_role = organization.get("listing_role")
+    if organization and (
+        not isinstance(listing_role, str) or not _ROLE_ARN.fullmatch(listing_role)
+    ):
+        raise _fail("accounts.organization.listing_role", "must be an IAM role ARN")
+    entries = raw.get("list") or []
+    if not isinstance(entries, list):
+        raise _fail("accounts.list", "must be a list of accounts")
+    listed = tuple(_account_rule(entry, f"accounts.list[{i}]") for i, entry in enumerate(entries))
+    for label, values in (("id", [r.id for r in listed]), ("name", [r.name for r in listed])):
+        seen = [v.lower() for v in values if v]
+        if len(seen) != len(set(seen)):
+            raise _fail("accounts.list", f"two accounts have the same {label}")
+    default = raw.get("default")
+    if default is not None and not isinstance(default, str | int):
+        raise _fail("accounts.default", "must be an account name or ID")
+    if raw and not listed and not listing_role:
+        raise _fail("accounts", "needs a list of accounts or organization.listing_role")
+    return Accounts(
+        role_name=role_name,
+        default=None if default is None else str(default),
+        listing_role=listing_role,
+        cache_minutes=_count(
+            organization.get("cache_minutes"), "accounts.organization.cache_minutes", 60, 1, 1440
+        ),
+        listed=listed,
+    )
+
+
 def parse_config(text: str) -> Config:
     try:
         data = yaml.safe_load(text)
@@ -251,16 +368,10 @@ def parse_config(text: str) -> Config:
             "rotation",
             "onboarding",
             "audit",
+            "accounts",
         },
     )
-    raw_permissions = _mapping(data.get("permissions"), "permissions")
-    _known_keys(raw_permissions, "permissions", set(PERMISSIONS))
-    permissions = {
-        name: _ids(
-            value, f"permissions.{name}", _PRINCIPAL, 'a Slack user (U/W...), group (S...) or "*"'
-        )
-        for name, value in raw_permissions.items()
-    }
+    permissions = _permissions(data.get("permissions"), "permissions")
     audit = data.get("audit_channel")
     if audit is not None and (not isinstance(audit, str) or not _CHANNEL.fullmatch(audit)):
         raise _fail("audit_channel", "must be a channel ID such as C0123ABC")
@@ -311,6 +422,7 @@ def parse_config(text: str) -> Config:
         secret_name=_secret_name(raw_onboarding, "onboarding", Onboarding.secret_name)
     )
     return Config(
+        accounts=_accounts(data.get("accounts")),
         audit=audit_rules,
         rotation=rotation,
         onboarding=onboarding,

@@ -30,6 +30,7 @@ from bot.access.leases import Lease, Leases
 from bot.access.rules import Rules
 from bot.access.store import Record, Store
 from bot.config import Config
+from bot.iam import sessions
 
 KIND = "request"
 OPEN_LOCK = "open-lock"
@@ -97,6 +98,7 @@ class Request:
     plan_version: int = 1  # bumped whenever the plan changes; approvals count for one version
     lease: Lease | None = None  # set while running: who runs it, and until when
     asked: tuple[str, ...] = ()  # who could approve it when it was opened (config principals)
+    account: str = ""  # the AWS account it acts in ("" with no ``accounts:`` config)
     version: int = 0
 
     def _current(self, *verdicts: str) -> list[Decision]:
@@ -138,6 +140,7 @@ class Request:
             "plan_version": self.plan_version,
             "lease": self.lease.to_dict() if self.lease else None,
             "asked": list(self.asked),
+            "account": self.account,
         }
         return Record(self.id, KIND, self.state.value, data, self.version)
 
@@ -162,6 +165,7 @@ class Request:
             plan_version=d.get("plan_version", 1),
             lease=Lease.from_dict(d.get("lease")),
             asked=tuple(d.get("asked", ())),
+            account=d.get("account", ""),
             version=record.version,
         )
 
@@ -205,13 +209,14 @@ class AlreadyOpen(Refused):
         self.request = request
 
 
-def subject(command: str, target: str, plan: dict[str, Any]) -> str:
-    """What a request acts on, for "one open request at a time": the operation and its target
-    as IAM compares names (case-insensitively), and the key when the plan names one, so two
-    keys of one user are two subjects (a rotation names the key it replaces: a user has at
-    most one key to rotate, since at two keys a rotation cannot start)."""
+def subject(command: str, target: str, plan: dict[str, Any], account: str = "") -> str:
+    """What a request acts on, for "one open request at a time": the operation, the account,
+    and its target as IAM compares names (case-insensitively), and the key when the plan names
+    one, so two keys of one user are two subjects (a rotation names the key it replaces: a
+    user has at most one key to rotate, since at two keys a rotation cannot start)."""
     key = plan.get("key")
-    return f"{command}/{target.casefold()}" + (f"/{key}" if key else "")
+    where = f"{account}:" if account else ""
+    return f"{command}/{where}{target.casefold()}" + (f"/{key}" if key else "")
 
 
 class Approvals:
@@ -240,8 +245,13 @@ class Approvals:
         channel: str,
     ) -> Request:
         """Open a request and store it; :class:`AlreadyOpen` if one for the same subject is
-        still open (:meth:`_claim`)."""
+        still open (:meth:`_claim`). It acts in the account of the current scope."""
         now = self._clock()
+        scope = sessions.current()
+        account = scope.account.id if scope and scope.account.role_arn else ""
+        asked = self._config.account_principals("approve", account)
+        if asked is None:
+            asked = self._config.principals("approve")
         request = Request(
             id=uuid.uuid4().hex[:12],
             command=command,
@@ -251,9 +261,10 @@ class Approvals:
             plan=plan,
             created=now,
             expires=now + timedelta(minutes=self._config.approvals.expire_minutes),
-            required=self._config.approvals.required_for(command),
+            required=self._config.required_for(command, account),
             channel=channel,
-            asked=tuple(p for p in self._config.principals("approve") if p != requester),
+            asked=tuple(p for p in asked if p != requester),
+            account=account,
         )
         self._claim(request)
         stored = self._store.put_if_version(request.to_record())
@@ -271,7 +282,8 @@ class Approvals:
         crash cannot strand it. The lock is written before its request; a lock naming a
         request not written yet is held for :data:`OPENING_GRACE` (its opener is between
         the two writes, or died there)."""
-        lock_id = f"{OPEN_LOCK}/{subject(request.command, request.target, request.plan)}"
+        about = subject(request.command, request.target, request.plan, request.account)
+        lock_id = f"{OPEN_LOCK}/{about}"
         now = self._clock()
         while True:
             lock = self._store.get(lock_id)
@@ -363,14 +375,16 @@ class Approvals:
                     "The plan changed after you saw it. Read the updated message, then decide."
                 )
             if request.required == 0:
-                if who != request.requester and not self._rules.allowed(who, "approve", fresh=True):
+                if who != request.requester and not self._rules.allowed(
+                    who, "approve", fresh=True, account=request.account
+                ):
                     raise Refused("Only the requester or an approver can confirm this.")
             else:
                 if who == request.requester:
                     raise Refused(
                         "You asked for this, so your approval does not count. Ask an approver."
                     )
-                if not self._rules.allowed(who, "approve", fresh=True):
+                if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
                     raise Refused("You need the `approve` permission to approve this.")
                 if who in request.approvers:
                     raise Refused("You have already approved this; it needs another approver.")
@@ -384,7 +398,9 @@ class Approvals:
     def deny(self, request_id: str, who: str, reason: str) -> Transition:
         def change(request: Request) -> Request:
             self._require_pending(request)
-            if who != request.requester and not self._rules.allowed(who, "approve"):
+            if who != request.requester and not self._rules.allowed(
+                who, "approve", account=request.account
+            ):
                 raise Refused("You need the `approve` permission to deny this.")
             if not reason.strip():
                 raise Refused("A denial needs a reason.")
@@ -437,7 +453,7 @@ class Approvals:
         def change(request: Request) -> Request:
             if request.state is not State.FAILED:
                 raise Refused.state_of(request)
-            if not self._rules.allowed(who, "approve", fresh=True):
+            if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
                 raise Refused("Only approvers can retry this.")
             return self._run_here(request, who, "retry")
 

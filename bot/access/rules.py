@@ -46,10 +46,19 @@ class Rules:
         # Asked of AWS the first time it matters, then kept (it cannot change while running).
         self._self_user = functools.cache(self_user)
 
-    def allowed(self, user_id: str, permission: str, *, fresh: bool = False) -> bool:
-        """Whether ``user_id`` holds ``permission``. ``fresh`` asks Slack for group members
-        again instead of trusting the cache: for the moment an approval is recorded."""
-        for principal in self.config.principals(permission):
+    def allowed(
+        self, user_id: str, permission: str, *, fresh: bool = False, account: str = ""
+    ) -> bool:
+        """Whether ``user_id`` holds ``permission`` (in ``account``, whose own list, if it has
+        one, narrows the global one). ``fresh`` asks Slack for group members again instead of
+        trusting the cache: for the moment an approval is recorded."""
+        lists = [self.config.principals(permission)]
+        if (narrowed := self.config.account_principals(permission, account)) is not None:
+            lists.append(narrowed)
+        return all(self._listed(user_id, principals, fresh) for principals in lists)
+
+    def _listed(self, user_id: str, principals: tuple[str, ...], fresh: bool) -> bool:
+        for principal in principals:
             if principal in ("*", user_id):
                 return True
             if principal.startswith("S") and self._in_group(user_id, principal, fresh):
@@ -64,9 +73,10 @@ class Rules:
             log.warning("could not resolve Slack user group %s", group_id, exc_info=True)
             return False
 
-    def require(self, user_id: str, permission: str) -> None:
-        if not self.allowed(user_id, permission):
-            raise Denied(f"You need the `{permission}` permission for that.")
+    def require(self, user_id: str, permission: str, account: str = "") -> None:
+        if not self.allowed(user_id, permission, account=account):
+            where = f" in account {account}" if account else ""
+            raise Denied(f"You need the `{permission}` permission{where} for that.")
 
     def require_channel(self, channel_id: str) -> None:
         if self.config.channels and channel_id not in self.config.channels:

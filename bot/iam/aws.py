@@ -5,12 +5,20 @@ the operation written as a literal, so that :mod:`bot.iam.bot_policy` can read t
 actions the bot needs from the source. Retries are botocore's (standard mode), pagination is
 botocore's paginators, and errors leave this module only as :mod:`bot.iam.errors` types. Every
 attempt (a retry is one more) is reported to the hooks given to :meth:`Aws.watch`: the metrics.
+
+Every call acts in the account and for the person of the current scope
+(:mod:`bot.iam.sessions`): the gateway assumes that account's role with the person as the
+session's ``SourceIdentity``, and keeps the session's clients until shortly before its
+credentials expire. With ``attributed`` set (an ``accounts:`` config), a change to AWS made with
+nobody in scope is refused outright, so no change can reach CloudTrail unattributed.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -22,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.paginate import Paginator
 
 from bot.iam import errors
+from bot.iam.sessions import Actor, current
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,16 @@ _THROTTLED = {
     "RequestLimitExceeded",
 }
 _INVALID = {"ValidationError", "InvalidInput", "MalformedPolicyDocument", "PasswordPolicyViolation"}
+# Operations that only read, by verb; every other operation changes something.
+_READS = ("Get", "List", "Describe", "Generate", "Simulate")
+# An assumed session is given up this long before its credentials expire.
+_SESSION_SECONDS = 900
+_SESSION_MARGIN = 120
+_MAX_SESSIONS = 256
+
+
+def changes_state(operation: str) -> bool:
+    return not operation.startswith(_READS)
 
 
 def attempt_outcome(response: tuple[Any, dict[str, Any]] | None, caught: Exception | None) -> str:
@@ -105,8 +124,10 @@ class Aws:
         max_workers: int = 32,
         max_attempts: int = 5,
         retry_mode: str = "standard",
+        attributed: bool = False,
     ) -> None:
         self._session = session or boto3.Session()
+        self._attributed = attributed
         self._config = Config(
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max(10, max_workers * 2),
@@ -114,6 +135,8 @@ class Aws:
             read_timeout=30,
         )
         self._clients: dict[str, Any] = {}
+        # (role ARN, actor) -> (monotonic expiry, that session's clients by service)
+        self._sessions: dict[tuple[str, Actor | None], tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
         self._in_pool = threading.local()
@@ -132,18 +155,70 @@ class Aws:
         for hook in self._hooks:
             hook(operation.service_model.service_name, operation.name, outcome)
 
-    def client(self, service: str) -> Any:
+    def _new_client(self, service: str, session: boto3.Session) -> Any:
+        region = self._session.region_name or "us-east-1"
+        client = session.client(service, region_name=region, config=self._config)
+        client.meta.events.register("needs-retry", self._attempted)
+        return client
+
+    def _own_client(self, service: str) -> Any:
+        """A client with the bot's own credentials (its central role)."""
         with self._lock:
             if service not in self._clients:
-                region = self._session.region_name or "us-east-1"
-                client = self._session.client(service, region_name=region, config=self._config)
-                client.meta.events.register("needs-retry", self._attempted)
-                self._clients[service] = client
+                self._clients[service] = self._new_client(service, self._session)
             return self._clients[service]
+
+    def client(self, service: str, operation: str = "") -> Any:
+        """The client for the current scope: the bot's own, or the scope's assumed session."""
+        scope = current()
+        if self._attributed and changes_state(operation) and (scope is None or not scope.actor):
+            raise RuntimeError(f"{service}:{operation} would change AWS with nobody in scope")
+        if scope is None or scope.account.role_arn is None:
+            return self._own_client(service)
+        return self._session_client(scope.account.role_arn, scope.actor, service)
+
+    def _session_client(self, role_arn: str, actor: Actor | None, service: str) -> Any:
+        key = (role_arn, actor)
+        with self._lock:
+            expiry, clients = self._sessions.get(key, (0.0, {}))
+        if expiry <= time.monotonic():
+            clients = {"": self._assume(role_arn, actor)}
+            with self._lock:
+                if len(self._sessions) >= _MAX_SESSIONS:
+                    self._sessions.pop(next(iter(self._sessions)))
+                expiry = time.monotonic() + _SESSION_SECONDS - _SESSION_MARGIN
+                self._sessions[key] = (expiry, clients)
+        with self._lock:
+            if service not in clients:
+                clients[service] = self._new_client(service, clients[""])
+            return clients[service]
+
+    def _assume(self, role_arn: str, actor: Actor | None) -> boto3.Session:
+        """A session in ``role_arn``'s account, its source identity the actor (the trust
+        policy of the bot's roles refuses a session without one)."""
+        params: dict[str, Any] = {
+            "RoleArn": role_arn,
+            "RoleSessionName": actor.session_name if actor else "iam-bot",
+            "DurationSeconds": _SESSION_SECONDS,
+        }
+        if actor:
+            params["SourceIdentity"] = actor.source_identity
+            if tags := actor.session_tags():
+                params["Tags"] = tags
+        try:
+            answer = self._own_client("sts").assume_role(**params)["Credentials"]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "sts", "AssumeRole") from exc
+        return boto3.Session(
+            aws_access_key_id=answer["AccessKeyId"],
+            aws_secret_access_key=answer["SecretAccessKey"],
+            aws_session_token=answer["SessionToken"],
+            region_name=self._session.region_name,
+        )
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         """One AWS request; ``operation`` is the API name, e.g. ``"ListAccessKeys"``."""
-        client = self.client(service)
+        client = self.client(service, operation)
         method = getattr(client, xform_name(operation))
         try:
             return method(**params)
@@ -154,7 +229,7 @@ class Aws:
         self, service: str, operation: str, result_key: str, **params: Any
     ) -> Iterator[dict[str, Any]]:
         """Every page of a paged list, following markers to the end."""
-        client = self.client(service)
+        client = self.client(service, operation)
         name = xform_name(operation)
         if client.can_paginate(name):
             paginator = client.get_paginator(name)
@@ -184,14 +259,15 @@ class Aws:
         if len(items) <= 1 or getattr(self._in_pool, "active", False):
             return [fn(item) for item in items]
 
-        def run(item: T) -> R:
+        def run(item: T, context: contextvars.Context) -> R:
             self._in_pool.active = True
             try:
-                return fn(item)
+                return context.run(fn, item)  # in the caller's scope: same account, same person
             finally:
                 self._in_pool.active = False
 
-        return list(self._pool.map(run, items))
+        contexts = [contextvars.copy_context() for _ in items]
+        return list(self._pool.map(run, items, contexts))
 
     def run_all(self, *thunks: Callable[[], Any]) -> list[Any]:
         """Run unrelated zero-argument calls concurrently (e.g. the lists of an inventory)."""

@@ -133,9 +133,15 @@ def reachable_calls(root: Path = PACKAGE) -> set[tuple[str, str]]:
     return {call for name in seen for call in units[name].calls}
 
 
+# Called in the scope of the Organization's read-only listing role, which grants them
+# (deploy/org-reader-role.yaml), never in an account's action role.
+LISTING_ROLE_ACTIONS = frozenset({"organizations:ListAccounts"})
+
+
 def required_actions(root: Path = PACKAGE) -> list[str]:
+    """What the role the bot assumes in each account must allow."""
     actions = {f"{service}:{operation}" for service, operation in reachable_calls(root)}
-    return sorted(actions.union(*(_IMPLIED.get(a, ()) for a in actions)))
+    return sorted(actions.union(*(_IMPLIED.get(a, ()) for a in actions)) - LISTING_ROLE_ACTIONS)
 
 
 # Actions IAM authorises in addition to the one called, for parameters the bot passes: tags

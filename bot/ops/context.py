@@ -7,11 +7,13 @@ looks, and delivers it on its own time (a failed delivery never fails the work).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, Request
 from bot.access.identity import IdentityMap
 from bot.access.rules import Denied, Rules
@@ -21,6 +23,7 @@ from bot.config import Config
 from bot.iam import errors, secrets, users
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
+from bot.iam.sessions import Actor, acting
 from bot.ops.operation import Operation
 
 
@@ -38,7 +41,19 @@ class Services:
     identity: IdentityMap
     store: Store
     approvals: Approvals
+    accounts: AccountBook
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    team: Callable[[], str] = field(default=lambda: "")  # the chat workspace, for attribution
+
+    @contextlib.contextmanager
+    def acting(self, account_id: str, actor: Actor) -> Iterator[None]:
+        """AWS calls inside act in ``account_id`` for ``actor`` (with no ``accounts:`` config,
+        in the bot's own account with its own credentials)."""
+        if not self.accounts.enabled:
+            yield
+            return
+        with acting(self.accounts.get(account_id), actor):
+            yield
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,13 @@ class Ops:
         in chat)."""
         return self.notify.link(secrets.console_link(arn), arn)
 
+    def acting_for(self, request: Request) -> contextlib.AbstractContextManager[None]:
+        """Where and for whom a request's AWS work runs: its account, its requester (the
+        session's source identity), its ID and approvers (session tags); scheduled steps
+        carry the original requester too."""
+        actor = Actor(request.requester, self.services.team(), request.id, tuple(request.approvers))
+        return self.services.acting(request.account, actor)
+
     def progress(self, request: Request, text: str) -> None:
         self.refresh(self.services.approvals.note(request.id, progress=text).request)
 
@@ -121,16 +143,23 @@ class Ops:
         """Why the request may no longer run, checked right before acting: the channel rule,
         the requester's permission, each approver's permission, and the target's protection
         may all have changed since it was approved. None when it may run."""
-        rules = self.services.rules
+        rules, account = self.services.rules, request.account
         operation = Operation(request.command)
         try:
             rules.require_channel(request.channel)
         except Denied as denied:
             return self.notify.explain(denied)
-        if not any(rules.allowed(request.requester, p, fresh=True) for p in operation.permissions):
+        if not any(
+            rules.allowed(request.requester, p, fresh=True, account=account)
+            for p in operation.permissions
+        ):
             return f"{self.notify.person(request.requester)} may no longer ask for this."
         if request.required:
-            valid = [a for a in request.approvers if rules.allowed(a, "approve", fresh=True)]
+            valid = [
+                a
+                for a in request.approvers
+                if rules.allowed(a, "approve", fresh=True, account=account)
+            ]
             if len(valid) < request.required:
                 return "an approver no longer has the `approve` permission; approve it again."
         if operation is Operation.ACCOUNT_ALIAS:

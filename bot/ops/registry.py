@@ -63,7 +63,19 @@ assert set(REGISTRY) == set(Operation), "every operation has exactly one entry"
 
 
 def schedule_all(ops: Ops) -> None:
-    """Give the scheduler every operation's later steps."""
+    """Give the scheduler every operation's later steps, each run where its request acts and
+    for whoever asked for it."""
+
+    def scoped(step: LaterStep) -> Callable[[Job], str]:
+        def run(job: Job) -> str:
+            request = ops.services.approvals.get(job.request_id)
+            if request is None:
+                return step(ops, job)
+            with ops.acting_for(request):
+                return step(ops, job)
+
+        return run
+
     for spec in REGISTRY.values():
         for name, step in spec.later.items():
-            ops.scheduler.handlers[name] = lambda job, step=step: step(ops, job)
+            ops.scheduler.handlers[name] = scoped(step)

@@ -58,9 +58,10 @@ class Runner:
 
     def _report(self, request: Request) -> RunReport | None:
         try:
-            if why := self.ops.still_allowed(request):
-                return RunReport(False, f"Not run: {why}")
-            return REGISTRY[request.command].execute(self.ops, request)
+            with self.ops.acting_for(request):
+                if why := self.ops.still_allowed(request):
+                    return RunReport(False, f"Not run: {why}")
+                return REGISTRY[request.command].execute(self.ops, request)
         except Exception as exc:
             log.exception("request %s failed", request.id)
             return RunReport(

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
+from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, utc_now
 from bot.access.identity import IdentityMap
 from bot.access.leases import Leases
@@ -62,6 +63,19 @@ def build_services(
     def email_of(user_id: str) -> str | None:
         return client.users_info(user=user_id)["user"].get("profile", {}).get("email")
 
+    known_team: list[str] = []
+
+    def team() -> str:
+        """The workspace's ID (for ``U456@T123`` source identities), asked of Slack once it
+        answers; until then none, so AWS work never waits on Slack."""
+        if not known_team:
+            try:
+                known_team.append(str(client.auth_test().get("team_id") or ""))
+            except Exception:
+                log.warning("Slack's auth.test did not answer; acting without the team ID")
+                return ""
+        return known_team[0]
+
     clock = clock or utc_now
     rules = Rules(config, group_members, self_user=lambda: caller_identity(aws).user_name)
     return Services(
@@ -71,7 +85,9 @@ def build_services(
         identity=IdentityMap(aws, config.identity, email_of),
         store=store,
         approvals=Approvals(store, rules, config, clock, leases),
+        accounts=AccountBook(config.accounts, aws, store, clock),
         clock=clock,
+        team=team,
     )
 
 
@@ -92,7 +108,7 @@ def build_app(
     invocation, and the scheduler's tick event does both (:mod:`bot.lambda_handler`)."""
     client = slack_client(settings)
     listener_pool = jobs or Jobs()
-    aws = aws or Aws()
+    aws = aws or Aws(attributed=config.accounts.enabled)
     store = store or open_store(settings.state_url, retention_days=settings.retention_days)
     metrics = Metrics()
     app = BotApp(

@@ -1,0 +1,129 @@
+"""The AWS accounts the bot may act in, by name and ID, and which one a command means.
+
+The list is the operator's (``accounts.list``) or the Organization's (``ListAccounts`` through
+a read-only listing role), merged so the operator's names and rules win. The Organization's
+answer is kept in the state store, so every replica shares it and the bot keeps working from
+it when the Organizations API is unreachable; :attr:`Listing.stale_since` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.access.store import Record, Store
+from bot.config import Accounts
+from bot.iam import errors, organization
+from bot.iam.aws import Aws
+from bot.iam.sessions import Account, acting, current
+
+log = logging.getLogger(__name__)
+CACHE_ID = "iam-bot:organization-accounts"
+_NAME_CHARS = re.compile(r"[^\w+=,.@-]+")
+
+
+class UnknownAccount(Exception):
+    """``--account`` names no account the bot knows, or more than one."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    accounts: tuple[Account, ...]
+    stale_since: datetime | None = None  # the Organization did not answer: cached list from then
+
+
+def short_name(name: str) -> str:
+    """An Organization's account name ("Production Account") as a name to type."""
+    return _NAME_CHARS.sub("-", name.strip()).strip("-").lower() or "account"
+
+
+class AccountBook:
+    def __init__(
+        self, config: Accounts, aws: Aws, store: Store, clock: Callable[[], datetime]
+    ) -> None:
+        self._config = config
+        self._aws = aws
+        self._store = store
+        self._clock = clock
+
+    @property
+    def enabled(self) -> bool:
+        return self._config.enabled
+
+    def _account(self, account_id: str, name: str) -> Account:
+        rule = self._config.rule_for(account_id)
+        partition = "aws"
+        role = f"arn:{partition}:iam::{account_id}:role/{self._config.role_name}"
+        return Account(
+            account_id, (rule.name if rule and rule.name else name), (rule and rule.role) or role
+        )
+
+    def listing(self) -> Listing:
+        """Every known account: the operator's list, then the Organization's."""
+        listed = {r.id: self._account(r.id, r.name or r.id) for r in self._config.listed}
+        if not self._config.listing_role:
+            return Listing(tuple(listed.values()))
+        found, stale_since = self._organization()
+        for account in found:
+            listed.setdefault(account.id, self._account(account.id, account.name))
+        return Listing(tuple(listed.values()), stale_since)
+
+    def _organization(self) -> tuple[list[Account], datetime | None]:
+        cached = self._store.get(CACHE_ID)
+        now = self._clock()
+        if cached is not None:
+            fetched = datetime.fromisoformat(cached.data["fetched"])
+            if now - fetched < timedelta(minutes=self._config.cache_minutes):
+                return _accounts(cached), None
+        try:
+            fresh = self._fetch()
+        except errors.IamError as exc:
+            log.warning("Organizations did not answer (%s); using the cached account list", exc)
+            if cached is None:
+                return [], now
+            return _accounts(cached), datetime.fromisoformat(cached.data["fetched"])
+        data = {"fetched": now.isoformat(), "accounts": [[a.id, a.name] for a in fresh]}
+        self._store.put_if_version(
+            Record(CACHE_ID, "accounts", "cached", data, cached.version if cached else 0)
+        )  # a replica that wrote first wrote the same list: losing the race is fine
+        return fresh, None
+
+    def _fetch(self) -> list[Account]:
+        role = self._config.listing_role or ""
+        scope = current()
+        where = Account(role.split(":")[4], "organization", role)
+        with acting(where, scope.actor if scope else None):
+            return [
+                Account(a.id, short_name(a.name)) for a in organization.list_accounts(self._aws)
+            ]
+
+    def resolve(self, wanted: str | None) -> Account:
+        """The account ``--account`` names (a name, case-insensitively, or an ID); without it,
+        the configured default (or the only account)."""
+        accounts = self.listing().accounts
+        wanted = wanted if wanted is not None else self._config.default
+        if wanted is None:
+            if len(accounts) == 1:
+                return accounts[0]
+            raise UnknownAccount("Say which account with `--account <name or ID>`.")
+        matches = [a for a in accounts if wanted == a.id or a.name.lower() == wanted.lower()]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            ids = ", ".join(a.id for a in matches)
+            raise UnknownAccount(f"More than one account is called `{wanted}` ({ids}): use its ID.")
+        raise UnknownAccount(
+            f"`{wanted}` is not an account the bot knows; `/iam accounts` lists them."
+        )
+
+    def get(self, account_id: str) -> Account:
+        """The account a stored request acts in (known by ID, named if still listed)."""
+        listed = next((a for a in self.listing().accounts if a.id == account_id), None)
+        return listed or self._account(account_id, account_id)
+
+
+def _accounts(record: Record) -> list[Account]:
+    return [Account(account_id, name) for account_id, name in record.data["accounts"]]
