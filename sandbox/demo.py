@@ -52,6 +52,7 @@ _BOLD = re.compile(r"\*([^*\n]+)\*")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
 _LINK = re.compile(r"<https?://[^|>]*\|([^>]*)>")
+_CHANNEL = re.compile(r"<#([CDG][A-Z0-9]+)(?:\|([^>]*))?>")
 _GROUP = re.compile(r"<!subteam\^(S[A-Z0-9]+)(?:\|([^>]*))?>")
 _BUTTON = re.compile(r"[0-9]{1,4}")  # ASCII digits: str.isdigit() takes "²", int() does not
 _WAIT = re.compile(r"wait\s+([0-9]{1,4})\s*([mhd])")
@@ -76,13 +77,14 @@ _EMOJI = {
 
 
 def _text(mrkdwn: str) -> str:
-    """Slack mrkdwn as plain terminal text: emoji as glyphs, *bold* unmarked, dates, links and
-    group mentions readable, escaped characters as typed."""
+    """Slack mrkdwn as plain terminal text: emoji as glyphs, *bold* unmarked, dates, links,
+    channels and group mentions readable, escaped characters as typed."""
     for code, glyph in _EMOJI.items():
         mrkdwn = mrkdwn.replace(code, glyph)
     mrkdwn = _DATE.sub(r"\1", mrkdwn)
     mrkdwn = _LINK.sub(r"\1", mrkdwn)
     mrkdwn = _GROUP.sub(lambda m: m.group(2) or f"@{m.group(1)}", mrkdwn)
+    mrkdwn = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", mrkdwn)
     mrkdwn = mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return _BOLD.sub(r"\1", mrkdwn)
 
@@ -136,8 +138,9 @@ def welcome(keys: dict[str, str]) -> list[str]:
     names = ", ".join(f"{{{name}}}" for name in keys)
     return [
         *lines,
-        "Type /iam <command> (try /iam help), a button's number to press it, `as <person>` to",
-        "type as someone else, `wait 25h` (m, h, d) to let time pass, `quit` to leave.",
+        "Type /iam <command> (try /iam help), a button's number to press it, `home` to open",
+        "your App Home tab, `as <person>` to type as someone else, `wait 25h` (m, h, d) to let",
+        "time pass, `quit` to leave.",
         f"Demo keys by name: {names}.",
     ]
 
@@ -163,7 +166,8 @@ class Terminal:
     out: Any = sys.stdout
     _seen: dict[tuple[str, str], Any] = field(default_factory=dict)
     _views: set[str] = field(default_factory=set)
-    _buttons: list[tuple[Message, int]] = field(default_factory=list)  # message, its nth button
+    # The buttons on screen: a message and its nth button, or a person's Home view (their ID).
+    _buttons: list[tuple[Message | str, int]] = field(default_factory=list)
 
     def run(self) -> None:
         """Read and run lines until there are none or one says quit."""
@@ -203,13 +207,18 @@ class Terminal:
             self._switch(line[3:].strip())
         elif line.startswith("/iam"):
             self._command(line[4:].strip())
+        elif line == "home":
+            self._open_home()
         elif _BUTTON.fullmatch(line) or line.startswith("press "):
             self._press(line.removeprefix("press ").strip())
         elif wait := _WAIT.fullmatch(line):
             self._wait(int(wait.group(1)), wait.group(2))
         else:
             self._print(
-                ["  type /iam <command>, a button number, `as <person>`, `wait 25h` or `quit`"]
+                [
+                    "  type /iam <command>, a button number, `home`, `as <person>`, `wait 25h`"
+                    " or `quit`"
+                ]
             )
         return True
 
@@ -242,6 +251,13 @@ class Terminal:
         self._show(shown + self._fresh())
         self._modals()
 
+    def _open_home(self) -> None:
+        """Open the App Home tab as Slack does (an ``app_home_opened`` event) and show the view
+        the bot published; its buttons are pressed by number like a message's."""
+        self.bot.sender.open_home(self.user_id)
+        self.bot.settle()
+        self._show(self._fresh(), home=True)
+
     def _wait(self, amount: int, unit: str) -> None:
         name, minutes = _UNITS[unit]
         self.clock.advance(timedelta(minutes=amount * minutes))
@@ -251,9 +267,10 @@ class Terminal:
         self.bot.catch_up()
         self._show(self._fresh())
 
-    def _show(self, messages: list[Message]) -> None:
-        """Print messages; their buttons replace the numbered ones, if they bring any."""
-        buttons: list[tuple[Message, int]] = []
+    def _show(self, messages: list[Message], *, home: bool = False) -> None:
+        """Print messages, then (``home``) this user's App Home view; their buttons replace the
+        numbered ones, if they bring any."""
+        buttons: list[tuple[Message | str, int]] = []
         for message in messages:
             where = "only you" if message.ephemeral else f"#{message.channel}"
             self._print([f"  [{where}]"])
@@ -265,8 +282,22 @@ class Terminal:
             )
             buttons += [(message, n) for n in range(1, len(found) + 1)]
             self._print("  " + self._people(line) for line in lines)
+        if home:
+            buttons += self._show_home(first=len(buttons) + 1)
         if buttons:
             self._buttons = buttons
+
+    def _show_home(self, first: int) -> list[tuple[Message | str, int]]:
+        """Print the Home view published for this user; its buttons, numbered from ``first``."""
+        view = self.bot.slack.home(self.user_id)
+        if view is None:
+            self._print(["  (the bot published no Home view)"])
+            return []
+        found: list[dict[str, Any]] = []
+        lines = render_blocks(view.get("blocks", []), found, first=first)
+        self._print([f"  [App Home of {self._name(self.user_id)}]"])
+        self._print("  " + self._people(line) for line in lines)
+        return [(self.user_id, n) for n in range(1, len(found) + 1)]
 
     def _people(self, line: str) -> str:
         return _MENTION.sub(lambda m: "@" + DEMO_PEOPLE.get(m.group(1), (m.group(1), ""))[0], line)
@@ -286,14 +317,27 @@ class Terminal:
         if not _BUTTON.fullmatch(which) or not 1 <= int(which) <= len(self._buttons):
             self._print(["  no such button"])
             return
-        message, number = self._buttons[int(which) - 1]
-        if message.ephemeral and message.user not in (None, self.user_id):
-            self._print([f"  that button is in a message only {self._name(message.user)} sees"])
+        where, number = self._buttons[int(which) - 1]
+        if isinstance(where, str):
+            self._press_home(where, number)
             return
-        self.bot.sender.press(message, user_id=self.user_id, number=number)
+        if where.ephemeral and where.user not in (None, self.user_id):
+            self._print([f"  that button is in a message only {self._name(where.user)} sees"])
+            return
+        self.bot.sender.press(where, user_id=self.user_id, number=number)
         self.bot.settle()
         self._show(self._fresh())
         self._modals()
+
+    def _press_home(self, owner: str, number: int) -> None:
+        """A button of ``owner``'s Home view; the bot publishes it again once the press is done."""
+        if owner != self.user_id:
+            self._print([f"  that button is in {self._name(owner)}'s Home tab"])
+            return
+        self.bot.sender.press_home(owner, number=number)
+        self.bot.settle()
+        self._modals()
+        self._show(self._fresh(), home=True)
 
     def _modals(self) -> None:
         """A modal the bot opened asks its inputs (a script's next lines), then is submitted."""

@@ -11,6 +11,7 @@ share the audit channel's lane, so a parent always goes out before its replies.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +22,9 @@ from bot.access.approvals import Approvals, Request
 from bot.access.store import Record
 from bot.config import Config
 from bot.slack.messages import approval as msg
-from bot.slack.messages.common import Reply, mention, slack_date
+from bot.slack.messages.common import Reply, labelled_link, mention, slack_date
 from bot.slack.outbox import SENT, Outbox
-from bot.slack.replies import words_for
+from bot.slack.replies import Linking, words_for
 
 _THREAD_KIND = "audit-thread"
 _GONE = {"message_not_found", "channel_not_found"}  # a permalink that can never be had
@@ -60,7 +61,7 @@ class SlackNotifier:
         return mention(user_id)
 
     def link(self, url: str, text: str) -> str:
-        return f"<{url}|{text}>"
+        return labelled_link(url, text)
 
     def explain(self, refusal: Exception) -> str:
         return words_for(refusal)
@@ -78,9 +79,19 @@ class SlackNotifier:
         self.outbox.post(request.channel, {"text": text, **thread}, request_id=request.id)
 
     def reply(self, response_url: str, reply: Reply) -> None:
-        """An answer only whoever typed or clicked sees, through that input's response URL."""
+        """An answer only whoever typed or clicked sees, through that input's response URL; a
+        reply that points at a request's message gets its link here (see :class:`Linking`)."""
+        reply = self._linked(reply)
         answer = {"response_type": "ephemeral", "replace_original": False, **reply.as_kwargs()}
         self.outbox.respond(response_url, answer)
+
+    def _linked(self, reply: Reply) -> Reply:
+        if not isinstance(reply, Linking) or reply.request is None:
+            return reply
+        with contextlib.suppress(SlackApiError):  # no link then: the reply names the channel
+            if link := permalink(self.client, reply.request):
+                return reply.with_link(link)
+        return reply
 
     def _audit(self, request_id: str, line: dict[str, Any]) -> None:
         if channel := self._config.audit_channel:
@@ -129,22 +140,9 @@ class SlackNotifier:
         which Slack links by itself)."""
         asked = msg.with_reason(f"requested by {self.person(request.requester)}", request.reason)
         line = msg.audit_line(request, asked)
-        if permalink := self._permalink(request):
-            return f"{line}\nrequest message: {permalink}"
+        if link := permalink(self.client, request):
+            return f"{line}\nrequest message: {link}"
         return line
-
-    def _permalink(self, request: Request) -> str:
-        if not request.message_ts:
-            return ""
-        try:
-            answer = self.client.chat_getPermalink(
-                channel=request.channel, message_ts=request.message_ts
-            )
-        except SlackApiError as exc:
-            if exc.response.get("error") in _GONE:
-                return ""
-            raise  # the outbox retries the whole line later
-        return answer["permalink"]
 
     def _deliver_message(self, payload: dict[str, Any]) -> None:
         """The outbox's handler: the request's message as the request stands now."""
@@ -157,6 +155,21 @@ class SlackNotifier:
             return
         answer = self.client.chat_postMessage(channel=request.channel, **reply)
         self._approvals.set_message(request.id, answer["channel"], answer["ts"])
+
+
+def permalink(client: WebClient, request: Request) -> str | None:
+    """The link to ``request``'s message: None before it is posted, or when Slack says it is
+    gone for good; Slack's other failures raise (an outbox delivery retries them, a reply
+    leaves the link out)."""
+    if not request.message_ts:
+        return None
+    try:
+        answer = client.chat_getPermalink(channel=request.channel, message_ts=request.message_ts)
+    except SlackApiError as exc:
+        if exc.response.get("error") in _GONE:
+            return None
+        raise
+    return answer.get("permalink")
 
 
 def _message_lane(request_id: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.access.approvals import AlreadyOpen, Refused, Request, State, Transition
@@ -17,8 +18,8 @@ from bot.access.identity import NotLinked
 from bot.access.rules import Denied
 from bot.iam import errors
 from bot.ops.context import UserError
-from bot.slack.messages.approval import go_ahead, title
-from bot.slack.messages.common import Reply, channel_link, mention, plain
+from bot.slack.messages.approval import go_ahead
+from bot.slack.messages.common import Reply, channel_link, labelled_link, mention, plain
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,27 @@ def words_for(exc: BaseException) -> str:
     return f"Something went wrong on the bot's side (ref `{ref}`). Nothing more was changed."
 
 
-def already_open(request: Request) -> str:
-    """A second request for what ``request`` already asks, refused: where the open one is.
-    The failure path has no Slack client to ask for the message's permalink, so it names the
-    request and links its channel (`/iam pending` links the message itself)."""
+def already_open(request: Request, link: str | None = None) -> str:
+    """A second request for what ``request`` already asks, refused: where the open one is,
+    with a link to its message when Slack gave one (``link``)."""
+    named = labelled_link(link, "the open request") if link else "the open request"
     return (
-        f"This is asked for already, and not over: *{title(request)}*, request `{request.id}` "
-        f"in {channel_link(request.channel)} by {mention(request.requester)} "
-        f"({request.state.value}). Nothing new was opened."
+        f"Already asked for: {named} (request `{request.id}` in {channel_link(request.channel)} "
+        f"by {mention(request.requester)}, {request.state.value}). Nothing new was opened."
     )
+
+
+@dataclass(frozen=True)
+class Linking(Reply):
+    """A refusal for a request already open, which should link that request's message.
+    Failures are worded where no Slack client is at hand, so whoever sends the reply with one
+    (the notifier) asks Slack for the permalink and sends ``with_link(permalink)`` instead;
+    sent as it is, it names the channel."""
+
+    request: Request | None = None
+
+    def with_link(self, link: str) -> Reply:
+        return plain(f":x: {already_open(self.request, link)}") if self.request else self
 
 
 def refusal_words(outcome: Transition) -> str:
@@ -92,7 +105,10 @@ def _reference(exc: BaseException) -> str:
 
 
 def error_reply(exc: BaseException) -> Reply:
-    return plain(f":x: {words_for(exc)}")
+    reply = plain(f":x: {words_for(exc)}")
+    if isinstance(exc, AlreadyOpen) and exc.request is not None:
+        return Linking(reply.text, reply.blocks, exc.request)
+    return reply
 
 
 def answer_failure(exc: BaseException, send: Callable[[Reply], Any]) -> None:

@@ -7,6 +7,8 @@ anything new, and an approver without `keys` still finds what waits on them.
 
 from __future__ import annotations
 
+import contextlib
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, HeaderBlock
 
@@ -15,6 +17,7 @@ from bot.ops.context import Services, UserError
 from bot.slack.context import Request as SlashCommand
 from bot.slack.messages.approval import decision_buttons, standing, title
 from bot.slack.messages.common import Reply, channel_link, context, escape, mention, section
+from bot.slack.notifier import permalink
 
 USAGE = "pending"
 SHOWN = 10  # per list: each request is two blocks, and a reply holds at most 50
@@ -88,10 +91,6 @@ def _entry(item: Request, link: str | None) -> str:
 
 def _link(request: SlashCommand, item: Request) -> str | None:
     """The request message's permalink; None before it is posted or when Slack cannot say."""
-    if not item.message_ts:
-        return None
-    try:
-        answer = request.client.chat_getPermalink(channel=item.channel, message_ts=item.message_ts)
-    except SlackApiError:
-        return None
-    return answer.get("permalink")
+    with contextlib.suppress(SlackApiError):
+        return permalink(request.client, item)
+    return None

@@ -18,7 +18,16 @@ from bot.ops.followups import FollowUp, KeyRef
 from bot.ops.keys import owned_key
 from bot.ops.wording import duration
 from bot.slack.commands.rotate import two_keys_reply
-from bot.slack.listeners.guard import Context, Tell, ack_only, channel_of, guarded, user_of
+from bot.slack.listeners.events import pressed_in_home, refresh_home
+from bot.slack.listeners.guard import (
+    Context,
+    Tell,
+    Work,
+    ack_only,
+    channel_of,
+    guarded,
+    user_of,
+)
 from bot.slack.listeners.views import deny_modal
 from bot.slack.messages import approval as msg
 from bot.slack.messages.common import action_pattern, plain, slack_date
@@ -48,9 +57,10 @@ def retry(context: Context, body: dict[str, Any], tell: Tell) -> None:
 
 
 def ask_deny_reason(context: Context, body: dict[str, Any], tell: Tell) -> None:
-    """A denial needs a reason: ask for it in a modal (its submission is in views.py)."""
-    client = context.notifier.client
-    client.views_open(trigger_id=body["trigger_id"], view=deny_modal(_value(body)))
+    """A denial needs a reason: ask for it in a modal (its submission is in views.py, which
+    redraws the Home of a Deny pressed there)."""
+    modal = deny_modal(_value(body), from_home=pressed_in_home(body))
+    context.notifier.client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
 # --- follow-ups: each needs the permission of the request it opens -----------------------------
@@ -109,16 +119,31 @@ def extend(context: Context, body: dict[str, Any], tell: Tell) -> None:
     ops.note(job.request_id, line, buttons=[])
 
 
-def _follow_up(app: App, context: Context, kind: FollowUp, work: Any, permission: str) -> None:
+def _redraws_home(work: Work) -> Work:
+    """A press in the Home tab publishes that person's Home again once the press has done its
+    work (or was refused), so the view shows where things stand now; a failed publish is
+    logged and changes nothing of what the press did."""
+
+    def run(context: Context, body: dict[str, Any], tell: Tell) -> None:
+        try:
+            work(context, body, tell)
+        finally:
+            if pressed_in_home(body):
+                refresh_home(context, user_of(body))
+
+    return run
+
+
+def _follow_up(app: App, context: Context, kind: FollowUp, work: Work, permission: str) -> None:
     # A row of such buttons (one "Delete" per key) numbers the repeats: see Reply.
-    lazy = guarded(context, work, lambda _: permission)
+    lazy = guarded(context, _redraws_home(work), lambda _: permission)
     app.action(action_pattern(kind.value))(ack=ack_only, lazy=[lazy])
 
 
 def register(app: App, context: Context) -> None:
-    app.action(msg.APPROVE)(ack=ack_only, lazy=[guarded(context, approve)])
-    app.action(msg.CANCEL)(ack=ack_only, lazy=[guarded(context, cancel)])
-    app.action(msg.RETRY)(ack=ack_only, lazy=[guarded(context, retry)])
+    app.action(msg.APPROVE)(ack=ack_only, lazy=[guarded(context, _redraws_home(approve))])
+    app.action(msg.CANCEL)(ack=ack_only, lazy=[guarded(context, _redraws_home(cancel))])
+    app.action(msg.RETRY)(ack=ack_only, lazy=[guarded(context, _redraws_home(retry))])
     app.action(msg.DENY)(ack=ack_only, lazy=[guarded(context, ask_deny_reason)])
     _follow_up(app, context, FollowUp.DEACTIVATE_NOW, deactivate_now, "deactivate")
     _follow_up(app, context, FollowUp.ROTATE_NOW, rotate_now, "rotate")

@@ -29,14 +29,24 @@ def opened(context: Context, event: dict[str, Any]) -> None:
     """``app_home_opened`` also comes for the Messages tab, which has nothing to publish."""
     if event.get("tab") != "home":
         return
-    user = event["user"]
+    finish("ok" if refresh_home(context, event["user"]) else "failed")
+
+
+def pressed_in_home(body: dict[str, Any]) -> bool:
+    """Whether a button press came from the Home tab (its payload carries the Home view)."""
+    return (body.get("view") or {}).get("type") == "home"
+
+
+def refresh_home(context: Context, user: str) -> bool:
+    """Publish ``user``'s Home view as things stand now: when they open the tab, and after a
+    button they pressed in it changed something. False (and logged) when that failed, which
+    never undoes or fails what the press did."""
     try:
         publish_home(context, user)
     except Exception:
         log.exception("the App Home of %s could not be published", user)
-        finish("failed")
-    else:
-        finish("ok")
+        return False
+    return True
 
 
 def publish_home(context: Context, user: str) -> None:

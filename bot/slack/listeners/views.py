@@ -6,18 +6,21 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.slack.listeners.events import refresh_home
 from bot.slack.listeners.guard import Context
 from bot.slack.replies import answer_failure
 
 DENY_VIEW = "request:deny-reason"
+_FROM_HOME = " home"  # marks a modal opened from the Home tab, after the button's value
 
 
-def deny_modal(value: str) -> dict[str, Any]:
-    """``value`` is the Deny button's: the request and the plan version its clicker saw."""
+def deny_modal(value: str, *, from_home: bool = False) -> dict[str, Any]:
+    """``value`` is the Deny button's: the request and the plan version its clicker saw; a
+    Deny pressed in the Home tab says so, so the submission redraws that Home."""
     return {
         "type": "modal",
         "callback_id": DENY_VIEW,
-        "private_metadata": value,
+        "private_metadata": value + (_FROM_HOME if from_home else ""),
         "title": {"type": "plain_text", "text": "Deny request"},
         "submit": {"type": "plain_text", "text": "Deny"},
         "close": {"type": "plain_text", "text": "Back"},
@@ -48,7 +51,8 @@ def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
     reason = _reason(view)
     if not reason:
         return
-    value, user = view["private_metadata"], body["user"]["id"]
+    metadata, user = view["private_metadata"], body["user"]["id"]
+    value = metadata.removesuffix(_FROM_HOME)
     decisions = context.decisions
 
     def tell(
@@ -63,6 +67,8 @@ def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
         decisions.deny(value, user, reason, tell)
     except Exception as exc:
         answer_failure(exc, lambda reply: tell(reply.text))
+    if metadata != value:
+        refresh_home(context, user)
 
 
 def register(app: App, context: Context) -> None:

@@ -96,6 +96,11 @@ def slack_date(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
+def labelled_link(url: str, label: str) -> str:
+    """A link shown as ``label``; both escaped, so neither can end the link early or add one."""
+    return f"<{escape(url)}|{escape(label).replace('|', '¦')}>"
+
+
 def channel_link(channel_id: str) -> str:
     return f"<#{channel_id}>"
 
