@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, Self
+from urllib.parse import parse_qsl
 
 import waitress
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -298,6 +299,38 @@ def _scope_of(body: dict[str, Any], metrics: Metrics) -> Scope:
     return scope
 
 
+class _FormRequest(BoltRequest):
+    """A request whose form body Bolt misread, with its fields read right, here and in the
+    copies Bolt makes for lazy listeners (which read the raw body again)."""
+
+    @classmethod
+    def of(cls, req: BoltRequest, fields: dict[str, Any]) -> _FormRequest:
+        fixed = cls(
+            body=req.raw_body,
+            query=req.query,
+            headers=req.headers,
+            context=req.context,
+            mode=req.mode,
+        )
+        fixed.body = fields
+        return fixed
+
+    def to_copyable(self) -> BoltRequest:
+        return _FormRequest.of(super().to_copyable(), self.body)
+
+
+def _read_right(req: BoltRequest) -> BoltRequest:
+    """Bolt takes a form body containing the word "payload" anywhere (`/iam keys
+    payload-svc`) for an interactive payload and, finding no such field, reads nothing; such
+    a body is read again as the plain form it is. (The signature is checked on the raw body,
+    which stays untouched.)"""
+    raw = req.raw_body
+    if req.body or not raw or raw.startswith("{") or "payload" not in raw:
+        return req
+    fields = dict(parse_qsl(raw, keep_blank_values=True))
+    return req if "payload" in fields else _FormRequest.of(req, fields)
+
+
 class BotApp(App):
     """The Bolt app as served: its own metrics registry (so several bots in one process never
     share counts), its readiness probes, and a scope around each Slack request (HTTP and Socket
@@ -311,6 +344,7 @@ class BotApp(App):
         """A slash command's outcome is counted where it becomes known: here when the ack
         answered it (the usage card, or input refused), else when its work ends
         (:func:`bot.slack.listeners.guard.guarded`)."""
+        req = _read_right(req)
         scope = _scope_of(req.body, self.metrics)
         with scoped(scope):
             response = super().dispatch(req)
