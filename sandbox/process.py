@@ -1,14 +1,24 @@
-"""The sandbox AWS in a process of its own, for benchmarks.
+"""The sandbox AWS, and the bot, each in a process of its own.
 
 moto, the faithful layer and the bot all do CPU work per call; in one process they take turns
 on one interpreter lock, so a benchmark would mostly measure that contention. Real AWS does its
 work elsewhere: so does this. Run as ``python -m sandbox.process``; controlled over stdin.
+
+:class:`BotProcess` is ``iam-bot serve`` exactly as production starts it, for a fleet of
+replicas on one state store (tests and benchmarks): it can be stopped, or killed with SIGKILL
+as a crash would stop it.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
 
 from sandbox.aws import FaithfulAws
 
@@ -52,6 +62,67 @@ class SandboxProcess:
 
     def __exit__(self, *_: object) -> None:
         self._child.stdin.close()
+        self._child.wait(10)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BotProcess:
+    """``iam-bot serve`` on a free loopback port with ``env`` added to this process's own
+    (where boto3 already points at the sandbox); its log goes to ``log_path``. Returns once it
+    answers its health check."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, timeout_s: float = 30.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        with log_path.open("ab") as log:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve", "--port", str(self.port)],
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_healthy(timeout_s)
+
+    def _wait_healthy(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._child.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"iam-bot serve did not come up; its log: {self.log_path}")
+
+    def get(self, path: str) -> str:
+        """GET ``path`` of this replica itself (``/metrics``, ``/readyz``), as text."""
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as answer:
+            return answer.read().decode()
+
+    def alive(self) -> bool:
+        return self._child.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM, as an orchestrator stops a replica, and wait for it to end."""
+        self._end(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL: nothing of the process runs after it (a crash, an OOM kill)."""
+        self._end(signal.SIGKILL)
+
+    def _end(self, how: signal.Signals) -> None:
+        if self.alive():
+            self._child.send_signal(how)
         self._child.wait(10)
 
 
