@@ -19,7 +19,7 @@ from bot.iam.models import User
 _REFRESH_ON_MISS_S = 10.0
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: raising sets __traceback__ (a context manager re-raises it)
 class NotLinked(Exception):
     """No IAM user could be matched to the Slack user ``slack_user_id``; ``tried`` says what
     was looked for. The chat layer words it, naming the person its own way."""

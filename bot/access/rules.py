@@ -18,7 +18,7 @@ from bot.iam.models import User
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: raising sets __traceback__ (a context manager re-raises it)
 class Denied(Exception):
     """The requester may not do this. ``reason`` says why in words that name nobody; when the
     channel is why, ``channels`` are the ones /iam works in, for the chat layer to link."""

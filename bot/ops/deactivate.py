@@ -39,7 +39,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
     key = KeyPlan.of(request).key
     report = run_one_step(ops, request, Action.DEACTIVATE_ACCESS_KEY, f"`{key}` is now inactive.")
     if report.ok:
-        ref = KeyRef(request.target, key)
+        ref = KeyRef(request.target, key, request.account)
         buttons = offering(
             offer("Rotate now", FollowUp.ROTATE_NOW, ref, "primary"),
             offer("Delete key", FollowUp.DELETE_KEY, ref, "danger"),

@@ -24,18 +24,18 @@ class FollowUp(enum.StrEnum):
 
 @dataclass(frozen=True)
 class KeyRef:
-    """An access key and the IAM user it belongs to."""
+    """An access key, the IAM user it belongs to, and their account ("": the only one)."""
 
     user: str
     key_id: str
+    account: str = ""
 
     def encode(self) -> str:
-        return f"{self.user} {self.key_id}"
+        return " ".join(filter(None, (self.user, self.key_id, self.account)))
 
     @classmethod
     def decode(cls, value: str) -> KeyRef:
-        user, key_id = value.split()
-        return cls(user, key_id)
+        return cls(*value.split()[:3])
 
 
 @dataclass(frozen=True)

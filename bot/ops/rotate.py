@@ -339,7 +339,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
         Step(KeyChange.NOTE_DEACTIVATED, old, 3),
     ]
     if problem := _failure(_run_once(ops, request_id, steps, do)):
-        ref = KeyRef(request.target, old)
+        ref = KeyRef(request.target, old, request.account)
         again = offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, "danger")
         ops.note(request_id, f":x: {problem}", **offering(again))
         return FAILED
@@ -388,7 +388,12 @@ def delete_old_key(ops: Ops, job: Job) -> str:
 
     steps = [Step(KeyChange.ASK_DELETE, old, 1), Step(KeyChange.NOTE_DELETE, old, 2)]
     if problem := _failure(_run_once(ops, request.id, steps, do)):
-        again = offer("Delete key", FollowUp.DELETE_KEY, KeyRef(request.target, old), "danger")
+        again = offer(
+            "Delete key",
+            FollowUp.DELETE_KEY,
+            KeyRef(request.target, old, request.account),
+            "danger",
+        )
         ops.note(request.id, f":x: {problem}", **offering(again))
         return FAILED
     return DONE

@@ -14,6 +14,7 @@ from bot.iam.errors import InvalidInput
 from bot.ops.context import Services, UserError
 from bot.slack.commands import (
     account,
+    accounts,
     audit,
     deactivate,
     enable,
@@ -30,6 +31,7 @@ from bot.slack.context import Request
 from bot.slack.messages.common import Reply
 from bot.slack.messages.help import usage_reply
 from bot.slack.replies import error_reply
+from bot.slack.scope import split_account
 
 SLASH_COMMAND = "/iam"
 
@@ -118,6 +120,14 @@ SUBCOMMANDS = (
         account.run,
     ),
     Subcommand(
+        "accounts",
+        accounts.USAGE,
+        "the AWS accounts the bot knows, and whether it can act in each",
+        "account",
+        accounts.check,
+        accounts.run,
+    ),
+    Subcommand(
         "pending",
         pending.USAGE,
         "requests waiting on you, and yours still open, with their buttons",
@@ -147,7 +157,9 @@ def _not_a_command(name: str) -> str:
 
 
 def accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | None]:
-    """The subcommand to run, or the immediate reply (usage card or input error) instead."""
+    """The subcommand to run, or the immediate reply (usage card or input error) instead.
+    ``--account`` is every subcommand's and is left out of the words (it sets the scope the
+    work runs in: :mod:`bot.slack.scope`)."""
     words = tokens(text)
     name = words[0].lower() if words else ""
     spec = _TABLE.get(name)
@@ -155,7 +167,8 @@ def accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | Non
         problem = None if name in ("", "help") else _not_a_command(name)
         return None, (), usage_reply(_HELP, problem)
     try:
-        spec.check(words[1:])
+        _, args = split_account(words[1:])
+        spec.check(args)
     except (InvalidInput, UserError) as exc:
         return None, (), error_reply(exc)
-    return spec, words[1:], None
+    return spec, args, None

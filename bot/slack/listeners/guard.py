@@ -29,6 +29,7 @@ from bot.access.approvals import Request
 from bot.access.store import Record, Store
 from bot.logs import finish
 from bot.ops.context import Ops
+from bot.slack import scope
 from bot.slack.decisions import Decisions
 from bot.slack.messages import approval as msg
 from bot.slack.messages.common import Reply
@@ -137,7 +138,11 @@ def guarded(
             rules.require_channel(_ruled_channel(context, body))
             if needed := permission(body):
                 rules.require(user_of(body), needed)
-            work(context, body, tell)
+            wanted = scope.wanted_account(context.ops, body, _REQUEST_BUTTONS)
+            with scope.acting(
+                context.ops, user_of(body), scope.team_of(body), wanted, needed or ""
+            ):
+                work(context, body, tell)
         except Exception as exc:
             answer_failure(exc, tell)
             finish("refused" if isinstance(exc, REFUSALS) else "failed")

@@ -1,0 +1,90 @@
+"""Which AWS account a Slack input acts in, and for whom: the scope its work runs in.
+
+A command names its account with ``--account <name or ID>`` (else the configured default); a
+button acts where what it decides lives: the request it belongs to, or the account its key
+reference carries. The person is whoever typed or clicked, so every AWS call made for them
+carries their Slack identity into CloudTrail (see :mod:`bot.iam.sessions`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from bot.access.accounts import UnknownAccount
+from bot.iam import sessions
+from bot.iam.sessions import Account, Actor
+from bot.ops.context import Ops, UserError
+from bot.ops.followups import FollowUp, KeyRef
+from bot.slack.commands.parse import tokens
+
+ACCOUNT_FLAG = "--account"
+_ACCOUNT_WORD = re.compile(r"[\w+=,.@-]{1,64}")
+_KEY_BUTTONS = {FollowUp.DEACTIVATE_NOW, FollowUp.ROTATE_NOW, FollowUp.DELETE_KEY}
+_STEP_BUTTONS = {FollowUp.DEACTIVATE_ANYWAY, FollowUp.EXTEND}
+
+
+def split_account(words: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """``--account X`` anywhere in a command, and the words without it (no I/O: the ack)."""
+    if ACCOUNT_FLAG not in words:
+        return None, words
+    at = words.index(ACCOUNT_FLAG)
+    name = words[at + 1] if at + 1 < len(words) else ""
+    if not _ACCOUNT_WORD.fullmatch(name):
+        raise UserError("`--account` takes an account name or its 12-digit ID.")
+    rest = words[:at] + words[at + 2 :]
+    if ACCOUNT_FLAG in rest:
+        raise UserError("Give `--account` once.")
+    return name, rest
+
+
+def team_of(body: dict[str, Any]) -> str:
+    team = body.get("team")
+    return body.get("team_id") or (team.get("id", "") if isinstance(team, dict) else "")
+
+
+@contextlib.contextmanager
+def acting(
+    ops: Ops, user: str, team: str, wanted: str | None, permission: str = ""
+) -> Iterator[Account | None]:
+    """Work inside acts in the account ``wanted`` names (None: the default), for ``user``;
+    ``permission`` is checked against that account's own rules. Yields the account (None
+    with no ``accounts:`` config)."""
+    services = ops.services
+    if not services.accounts.enabled:
+        yield None
+        return
+    try:
+        account = services.accounts.resolve(wanted)
+    except UnknownAccount as exc:
+        raise UserError(str(exc)) from None
+    if permission:
+        services.rules.require(user, permission, account.id)
+    with sessions.acting(account, Actor(user, team or services.team())):
+        yield account
+
+
+def wanted_account(ops: Ops, body: dict[str, Any], request_buttons: tuple[str, ...]) -> str | None:
+    """The account an input acts in: a command's ``--account``; a click's request's (or its
+    scheduled step's request's), or its key's. None: the default account."""
+    if "command" in body:
+        return split_account(tokens(body.get("text", "")))[0]
+    action = (body.get("actions") or [{}])[0]
+    action_id, value = action.get("action_id"), str(action.get("value", ""))
+    request_id = ""
+    if action_id in request_buttons:
+        request_id = value.partition(":")[0]
+    elif action_id in _STEP_BUTTONS and (job := ops.scheduler.get(value)):
+        request_id = job.request_id
+    elif action_id in _KEY_BUTTONS:
+        return KeyRef.decode(value).account or None
+    request = ops.services.approvals.get(request_id) if request_id else None
+    return (request.account or None) if request else None
+
+
+def current_account() -> str:
+    """The ID of the account the current work acts in ("" with no ``accounts:`` config)."""
+    scope = sessions.current()
+    return scope.account.id if scope and scope.account.role_arn else ""
