@@ -99,6 +99,7 @@ class Request:
     lease: Lease | None = None  # set while running: who runs it, and until when
     asked: tuple[str, ...] = ()  # who could approve it when it was opened (config principals)
     account: str = ""  # the AWS account it acts in ("" with no ``accounts:`` config)
+    account_name: str = ""  # that account's name when the request was opened
     version: int = 0
 
     def _current(self, *verdicts: str) -> list[Decision]:
@@ -141,6 +142,7 @@ class Request:
             "lease": self.lease.to_dict() if self.lease else None,
             "asked": list(self.asked),
             "account": self.account,
+            "account_name": self.account_name,
         }
         return Record(self.id, KIND, self.state.value, data, self.version)
 
@@ -166,6 +168,7 @@ class Request:
             lease=Lease.from_dict(d.get("lease")),
             asked=tuple(d.get("asked", ())),
             account=d.get("account", ""),
+            account_name=d.get("account_name", ""),
             version=record.version,
         )
 
@@ -247,8 +250,8 @@ class Approvals:
         """Open a request and store it; :class:`AlreadyOpen` if one for the same subject is
         still open (:meth:`_claim`). It acts in the account of the current scope."""
         now = self._clock()
-        scope = sessions.current()
-        account = scope.account.id if scope and scope.account.role_arn else ""
+        where = sessions.current_account()
+        account = where.id if where else ""
         asked = self._config.account_principals("approve", account)
         if asked is None:
             asked = self._config.principals("approve")
@@ -265,6 +268,7 @@ class Approvals:
             channel=channel,
             asked=tuple(p for p in asked if p != requester),
             account=account,
+            account_name=where.name if where else "",
         )
         self._claim(request)
         stored = self._store.put_if_version(request.to_record())

@@ -95,3 +95,10 @@ def acting(account: Account, actor: Actor | None) -> Iterator[Scope]:
 
 def current() -> Scope | None:
     return _SCOPE.get()
+
+
+def current_account() -> Account | None:
+    """The account the current work acts in, when the bot knows several (None: it acts in its
+    own account with its own credentials)."""
+    scope = _SCOPE.get()
+    return scope.account if scope and scope.account.role_arn else None

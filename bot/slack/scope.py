@@ -82,9 +82,3 @@ def wanted_account(ops: Ops, body: dict[str, Any], request_buttons: tuple[str, .
         return KeyRef.decode(value).account or None
     request = ops.services.approvals.get(request_id) if request_id else None
     return (request.account or None) if request else None
-
-
-def current_account() -> str:
-    """The ID of the account the current work acts in ("" with no ``accounts:`` config)."""
-    scope = sessions.current()
-    return scope.account.id if scope and scope.account.role_arn else ""

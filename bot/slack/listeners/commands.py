@@ -6,9 +6,11 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.iam.sessions import current_account
 from bot.slack.commands import SLASH_COMMAND, accepted
 from bot.slack.context import Request
 from bot.slack.listeners.guard import Context, Tell, guarded
+from bot.slack.messages.accounts import naming_account
 
 
 def ack_iam(ack: Ack, command: dict[str, Any]) -> None:
@@ -25,6 +27,7 @@ def run_iam(context: Context, body: dict[str, Any], tell: Tell) -> None:
     assert spec is not None  # guarded: input the ack answered never gets here
 
     def respond(**message: Any) -> None:
+        message = naming_account(message, current_account())
         context.notifier.outbox.respond(body["response_url"], message)
 
     request = Request(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
@@ -15,6 +17,16 @@ from bot.slack.messages.common import Reply, context, escape, section, slack_dat
 class AccountCheck:
     account: Account
     problem: str | None  # why its role could not be assumed; None: it could
+
+
+def naming_account(message: dict[str, Any], account: Account | None) -> dict[str, Any]:
+    """A command's reply, with the account it was answered in (when the bot knows several)
+    named at its foot; a reply that names its accounts itself is left as it is."""
+    if account is None or account.id in json.dumps(message):
+        return message
+    foot = context(f"AWS account *{escape(account.name)}* `{account.id}`").to_dict()
+    blocks = [*message.get("blocks", []), foot]
+    return {**message, "text": f"{message.get('text', '')} ({account.label})", "blocks": blocks}
 
 
 def accounts_reply(

@@ -28,7 +28,12 @@ _MAX_ITEMS_PER_ACTION = 25
 
 
 def title(request: Request) -> str:
-    return REGISTRY[request.command].title(request)
+    """What the request does, and in which AWS account when the bot knows several."""
+    where = ""
+    if request.account:
+        name = request.account_name or request.account
+        where = f" in {name}" + (f" ({request.account})" if name != request.account else "")
+    return REGISTRY[request.command].title(request) + where
 
 
 def plan_lines(steps: Sequence[dict[str, Any]]) -> str:
