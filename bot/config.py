@@ -18,6 +18,7 @@ import yaml
 from croniter import croniter
 
 from bot.access.dynamo import DEFAULT_RETENTION_DAYS
+from bot.iam.aws import DEFAULT_WORKERS
 from bot.logs import LOG_FORMATS
 from bot.ops.operation import Operation
 
@@ -467,6 +468,8 @@ class Settings:
     # DynamoDB state: finished records expire this long after they finish (the audit channel
     # and the logs keep the lasting trail).
     retention_days: int = DEFAULT_RETENTION_DAYS
+    # How many Slack answers run at once (each may wait on AWS); the gateway's fan-out matches.
+    workers: int = DEFAULT_WORKERS
 
 
 def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
@@ -482,6 +485,13 @@ def _retention_days(env: Mapping[str, str]) -> int:
     raw = env.get("IAM_BOT_RETENTION_DAYS") or str(Settings.retention_days)
     if not raw.isdigit() or not 1 <= int(raw) <= 3650:
         raise ConfigError("IAM_BOT_RETENTION_DAYS must be a number of days between 1 and 3650")
+    return int(raw)
+
+
+def _workers(env: Mapping[str, str]) -> int:
+    raw = env.get("IAM_BOT_WORKERS") or str(Settings.workers)
+    if not raw.isdigit() or not 4 <= int(raw) <= 1000:
+        raise ConfigError("IAM_BOT_WORKERS must be a number of threads between 4 and 1000")
     return int(raw)
 
 
@@ -517,4 +527,5 @@ def load_settings(
         lease_seconds=lease,
         log_format=log_format,
         retention_days=retention_days,
+        workers=_workers(env),
     )

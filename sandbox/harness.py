@@ -19,6 +19,7 @@ from bot.access.approvals import utc_now
 from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore, Store
 from bot.config import Settings, parse_config
+from bot.iam.aws import DEFAULT_WORKERS
 from bot.slack.app import build_app
 from bot.slack.jobs import Jobs
 from bot.slack.server import HttpServer
@@ -107,7 +108,7 @@ def start_bot(
     state_path: str | Path,
     *,
     clock: Callable[[], datetime] | None = None,
-    workers: int = 16,
+    workers: int = DEFAULT_WORKERS,
     scheduler_poll_s: float = 0.05,
     store: Store | None = None,
 ) -> RunningBot:
@@ -115,9 +116,12 @@ def start_bot(
     The state is the SQLite file at ``state_path`` unless a ``store`` (e.g. DynamoDB) is given."""
     secret = secrets.token_hex(16)
     settings = Settings(
-        bot_token="xoxb-sandbox", signing_secret=secret, slack_api_url=slack.api_url
+        bot_token="xoxb-sandbox",
+        signing_secret=secret,
+        slack_api_url=slack.api_url,
+        workers=workers,
     )
-    jobs = Jobs(workers)
+    jobs = Jobs(settings.workers)
     store = store or SqliteStore(state_path)
     scheduler = Scheduler(store, clock or utc_now, poll_s=scheduler_poll_s)
     app = build_app(

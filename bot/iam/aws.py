@@ -71,6 +71,11 @@ _READS = ("Get", "List", "Describe", "Generate", "Simulate")
 _SESSION_SECONDS = 900
 _SESSION_MARGIN = 120
 _MAX_SESSIONS = 256
+# Threads that may wait on AWS at once, in each of the two pools that do: the Slack answers
+# (``IAM_BOT_WORKERS``) and this gateway's fan-out. 100 fan-out threads take the largest user
+# IAM's quotas allow (about 80 attachments: 20 managed policies, 10 groups, 8 MFA devices,
+# inline policies up to 2,048 characters...) apart in one round trip.
+DEFAULT_WORKERS = 100
 
 
 def changes_state(operation: str) -> bool:
@@ -121,7 +126,7 @@ class Aws:
         self,
         session: boto3.Session | None = None,
         *,
-        max_workers: int = 32,
+        max_workers: int = DEFAULT_WORKERS,
         max_attempts: int = 5,
         retry_mode: str = "standard",
         attributed: bool = False,
@@ -130,6 +135,8 @@ class Aws:
         self._attributed = attributed
         self._config = Config(
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
+            # one connection for each thread that may call at once: as many answers as
+            # fan-out threads (build_app sizes both from one setting), and the fan-out's own
             max_pool_connections=max(10, max_workers * 2),
             connect_timeout=5,
             read_timeout=30,

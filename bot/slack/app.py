@@ -107,8 +107,8 @@ def build_app(
     ``background=False`` starts no thread and no recovery: on AWS Lambda nothing may outlive an
     invocation, and the scheduler's tick event does both (:mod:`bot.lambda_handler`)."""
     client = slack_client(settings)
-    listener_pool = jobs or Jobs()
-    aws = aws or Aws(attributed=config.accounts.enabled)
+    listener_pool = jobs or Jobs(settings.workers)
+    aws = aws or Aws(attributed=config.accounts.enabled, max_workers=settings.workers)
     store = store or open_store(settings.state_url, retention_days=settings.retention_days)
     metrics = Metrics()
     app = BotApp(

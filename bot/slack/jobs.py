@@ -2,10 +2,13 @@
 
 Bolt runs lazy listeners on its ``listener_executor``. With ``process_before_response=True`` the
 ack itself runs on the HTTP request thread, so a pool full of slow AWS work can delay results
-but never an ack. The pool also counts work in flight, which lets the terminal demo and the
-tests wait until everything a command started has finished, and the metrics show how deep the
-queue is. Each job runs in a copy of its submitter's context, so its log entries carry the
-scope (request ID, user, command) of the Slack request that started it.
+but never an ack. Its size (``IAM_BOT_WORKERS``) is how many answers may wait on AWS at once,
+and it matches the gateway's fan-out pool (:data:`bot.iam.aws.DEFAULT_WORKERS`): a burst of
+slow commands is answered in about the time of one, not in batches of the pool's size. The
+pool also counts work in flight, which lets the terminal demo and the tests wait until
+everything a command started has finished, and the metrics show how deep the queue is. Each
+job runs in a copy of its submitter's context, so its log entries carry the scope (request
+ID, user, command) of the Slack request that started it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from bot.iam.aws import DEFAULT_WORKERS
+
 
 class Jobs(ThreadPoolExecutor):
-    def __init__(self, max_workers: int = 16) -> None:
+    def __init__(self, max_workers: int = DEFAULT_WORKERS) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="iam-bot-job")
         self._idle = threading.Condition()
         self._in_flight = 0
