@@ -119,10 +119,12 @@ class AccountBook:
             f"`{wanted}` is not an account the bot knows; `/iam accounts` lists them."
         )
 
+    def known(self, account_id: str) -> Account | None:
+        return next((a for a in self.listing().accounts if a.id == account_id), None)
+
     def get(self, account_id: str) -> Account:
         """The account a stored request acts in (known by ID, named if still listed)."""
-        listed = next((a for a in self.listing().accounts if a.id == account_id), None)
-        return listed or self._account(account_id, account_id)
+        return self.known(account_id) or self._account(account_id, account_id)
 
 
 def _accounts(record: Record) -> list[Account]:

@@ -88,6 +88,11 @@ def own_account(aws: Aws) -> str:
     return caller_identity(aws).account
 
 
+def key_account(aws: Aws, key_id: str) -> str:
+    """The account an access key belongs to, whichever it is (STS decodes it from the ID)."""
+    return str(aws.call("sts", "GetAccessKeyInfo", AccessKeyId=key_id)["Account"])
+
+
 def key_owner(aws: Aws, key_id: str) -> KeyOwner:
     """Name the user behind a key ID, or the other account it belongs to.
 
@@ -98,7 +103,7 @@ def key_owner(aws: Aws, key_id: str) -> KeyOwner:
     try:
         user, use = last_used(aws, key_id)
     except (errors.NotFound, errors.AccessDenied) as exc:
-        account = aws.call("sts", "GetAccessKeyInfo", AccessKeyId=key_id)["Account"]
+        account = key_account(aws, key_id)
         if account == own_account(aws):
             if isinstance(exc, errors.AccessDenied):
                 raise

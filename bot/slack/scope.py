@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bot.access.accounts import UnknownAccount
-from bot.iam import sessions
+from bot.iam import keys, sessions
 from bot.iam.sessions import Account, Actor
 from bot.ops.context import Ops, UserError
 from bot.ops.followups import FollowUp, KeyRef
@@ -82,3 +82,22 @@ def wanted_account(ops: Ops, body: dict[str, Any], request_buttons: tuple[str, .
         return KeyRef.decode(value).account or None
     request = ops.services.approvals.get(request_id) if request_id else None
     return (request.account or None) if request else None
+
+
+@contextlib.contextmanager
+def in_key_account(ops: Ops, key_id: str, permission: str) -> Iterator[None]:
+    """Work on a key (whois, deactivate) acts in the account the key belongs to: STS names it
+    in one call however many accounts there are, and that account's rules are checked. A key
+    of an account the bot does not know stays where it was asked, and is reported as
+    another account's there."""
+    services, here = ops.services, sessions.current()
+    if not services.accounts.enabled or here is None or here.actor is None:
+        yield
+        return
+    owner = keys.key_account(services.aws, key_id)
+    known = services.accounts.known(owner)
+    if known is None or owner == here.account.id:
+        yield
+        return
+    with acting(ops, here.actor.user, here.actor.team, owner, permission):
+        yield

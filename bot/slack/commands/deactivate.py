@@ -6,6 +6,7 @@ from bot.ops import deactivate
 from bot.ops.context import Services, UserError
 from bot.slack.commands.parse import key_id
 from bot.slack.context import Request
+from bot.slack.scope import in_key_account
 
 USAGE = "deactivate <AKIA...> [reason]"
 
@@ -18,10 +19,8 @@ def check(args: tuple[str, ...]) -> None:
 
 def run(services: Services, request: Request) -> None:
     reason = " ".join(request.args[1:])  # optional: speed matters more; none is recorded as none
-    deactivate.open_request(
-        request.ops,
-        key_id(request.args[0]),
-        reason,
-        requester=request.user_id,
-        channel=request.channel_id,
-    )
+    key = key_id(request.args[0])
+    with in_key_account(request.ops, key, "deactivate"):
+        deactivate.open_request(
+            request.ops, key, reason, requester=request.user_id, channel=request.channel_id
+        )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from bot.iam import errors, keys
+from bot.iam.sessions import current_account
 from bot.ops.context import Services, UserError
+from bot.ops.followups import KeyRef
 from bot.slack.commands.parse import Target, TargetKind, one_target
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.keys import foreign_key_reply, keys_reply, with_key_actions
+from bot.slack.scope import in_key_account
 
 USAGE = "keys <user | @person | me | AKIA...>"
 
@@ -24,14 +27,23 @@ def show_keys(
     services: Services, request: Request, target: Target, *, key_actions: bool = False
 ) -> None:
     """Reply with a user's keys; with ``key_actions``, buttons to act on the key that was named."""
-    owner = None
+    if target.kind is TargetKind.KEY_ID:
+        with in_key_account(request.ops, target.value, "keys"):
+            _show(services, request, target, key_actions)
+    else:
+        _show(services, request, target, key_actions)
+
+
+def _show(services: Services, request: Request, target: Target, key_actions: bool) -> None:
+    owner, account = None, current_account()
     if target.kind is TargetKind.KEY_ID:
         try:
             owner = keys.key_owner(services.aws, target.value)
         except errors.NotFound:
             raise UserError(f"No access key `{target.value}` exists in this account.") from None
         if owner.foreign:
-            request.respond(response_type="ephemeral", **foreign_key_reply(owner).as_kwargs())
+            reply = foreign_key_reply(owner, organization=services.accounts.enabled)
+            request.respond(response_type="ephemeral", **reply.as_kwargs())
             return
         user = owner.user_name
     else:
@@ -48,9 +60,10 @@ def show_keys(
         at=services.clock(),
         owner=owner,
         actions=owner is None and _mine(services, request, target, user),
+        account=account.id if account else "",
     )
     if key_actions and owner is not None:
-        reply = with_key_actions(reply, user, owner.key_id)
+        reply = with_key_actions(reply, KeyRef(user, owner.key_id, account.id if account else ""))
     request.respond(response_type="ephemeral", **reply.as_kwargs())
 
 

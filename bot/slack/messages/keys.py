@@ -56,9 +56,10 @@ def keys_reply(
     at: datetime,
     owner: KeyOwner | None = None,
     actions: bool = False,
+    account: str = "",
 ) -> Reply:
     """``actions``: a Deactivate and a Rotate button under each active key (for the person's
-    own keys: acting on them is one click away)."""
+    own keys: acting on them is one click away), acting in ``account``."""
     blocks: list[Block] = [HeaderBlock(text=f"Access keys of {user}")]
     if owner is not None:
         blocks.append(section(f"`{owner.key_id}` belongs to IAM user *{user}*."))
@@ -78,7 +79,7 @@ def keys_reply(
             _key_block(key, lines, highlight=owner is not None and key.key_id == owner.key_id)
         )
         if actions and key.status is KeyStatus.ACTIVE:
-            blocks.append(key_buttons(user, key.key_id))
+            blocks.append(key_buttons(KeyRef(user, key.key_id, account)))
     blocks.append(
         context(f"Rotation age {rotation_age_days} days · unused after {unused_days} days")
     )
@@ -86,9 +87,9 @@ def keys_reply(
     return Reply(text=f"Access keys of {user}: {summary}", blocks=blocks)
 
 
-def key_buttons(user: str, key_id: str) -> ActionsBlock:
+def key_buttons(ref: KeyRef) -> ActionsBlock:
     """Deactivate a key now, or rotate it: each opens the request the slash command would."""
-    key = KeyRef(user, key_id).encode()
+    key = ref.encode()
     return ActionsBlock(
         elements=[
             ButtonElement(
@@ -102,17 +103,20 @@ def key_buttons(user: str, key_id: str) -> ActionsBlock:
     )
 
 
-def with_key_actions(reply: Reply, user: str, key_id: str) -> Reply:
+def with_key_actions(reply: Reply, ref: KeyRef) -> Reply:
     """Incident response from the answer itself: deactivate the key now, or rotate it."""
-    return Reply(text=reply.text, blocks=[*reply.blocks, key_buttons(user, key_id)])
+    return Reply(text=reply.text, blocks=[*reply.blocks, key_buttons(ref)])
 
 
-def foreign_key_reply(owner: KeyOwner) -> Reply:
+def foreign_key_reply(owner: KeyOwner, *, organization: bool = False) -> Reply:
+    """A key of an account the bot cannot act in: this one's only, or (``organization``) any
+    account it knows."""
+    where = "any account the bot knows" if organization else "this account"
     return Reply(
-        text=f"{owner.key_id} belongs to AWS account {owner.account_id}, not this one.",
+        text=f"{owner.key_id} belongs to AWS account {owner.account_id}, not {where}.",
         blocks=[
             section(
-                f"`{owner.key_id}` is not a key of this account: it belongs to AWS account "
+                f"`{owner.key_id}` is not a key of {where}: it belongs to AWS account "
                 f"*{owner.account_id}*. Report it to that account's owner."
             )
         ],
