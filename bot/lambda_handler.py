@@ -59,16 +59,8 @@ class Function:
     scheduler: Scheduler
 
     def tick(self) -> dict[str, int]:
-        """One scheduler pass; each part runs even when another failed (logged), as in the
-        scheduler's own loop. Returns how many parts failed."""
-        failed = 0
-        for work in (self.scheduler.recover, self.scheduler.run_due, *self.scheduler.on_tick):
-            try:
-                work()
-            except Exception:
-                log.exception("scheduler pass failed")
-                failed += 1
-        return {"failed": failed}
+        """One scheduler pass (see :meth:`Scheduler.tick`): how many of its parts failed."""
+        return {"failed": self.scheduler.tick()}
 
     def settle(self, context: Any) -> None:
         """Wait for the work this invocation started, as long as the invocation may last."""
@@ -80,11 +72,11 @@ class Function:
 @functools.cache
 def cold_start() -> Function:
     """The app for this container, from the environment (secrets read from AWS by reference)."""
-    aws = Aws()
-    settings = load_settings(resolve_secrets(os.environ, aws))
+    settings = load_settings(resolve_secrets(os.environ, Aws()))
     setup_logging("INFO", settings.log_format)
     logging.getLogger("botocore").setLevel(logging.WARNING)
     config = load_config(settings.config_path)
+    aws = Aws(attributed=config.accounts.enabled)
     store = open_state(settings.state_url, settings.retention_days)
     leases = Leases(settings.lease_seconds)
     scheduler = Scheduler(store, utc_now, leases=leases)

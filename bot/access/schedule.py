@@ -158,8 +158,17 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._poll_s):
-            for work in (self.recover, self.run_due, *self.on_tick):
-                try:
-                    work()
-                except Exception:
-                    log.exception("scheduler pass failed")
+            self.tick()
+
+    def tick(self) -> int:
+        """One pass: take over dead runs, run what is due, then every hook; each part runs
+        even when another failed (logged). Returns how many parts failed. The loop calls it;
+        on AWS Lambda, a scheduled event does."""
+        failed = 0
+        for work in (self.recover, self.run_due, *self.on_tick):
+            try:
+                work()
+            except Exception:
+                log.exception("scheduler pass failed")
+                failed += 1
+        return failed

@@ -176,9 +176,12 @@ class Aws:
             return self._clients[service]
 
     def client(self, service: str, operation: str = "") -> Any:
-        """The client for the current scope: the bot's own, or the scope's assumed session."""
+        """The client for the current scope: the bot's own, or the scope's assumed session.
+        ``operation`` names the call it is for (a client asked for without one is the bot's
+        own plumbing, such as Bolt's Lambda re-invocation, and acts as the bot)."""
         scope = current()
-        if self._attributed and changes_state(operation) and (scope is None or not scope.actor):
+        unattributed = scope is None or not scope.actor
+        if self._attributed and operation and changes_state(operation) and unattributed:
             raise RuntimeError(f"{service}:{operation} would change AWS with nobody in scope")
         if scope is None or scope.account.role_arn is None:
             return self._own_client(service)
