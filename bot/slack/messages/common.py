@@ -97,8 +97,9 @@ def slack_date(moment: datetime) -> str:
 
 
 def labelled_link(url: str, label: str) -> str:
-    """A link shown as ``label``; both escaped, so neither can end the link early or add one."""
-    return f"<{escape(url)}|{escape(label).replace('|', '¦')}>"
+    """A link shown as ``label`` (escaped). ``url`` is the bot's own or Slack's (a permalink,
+    a console page), never typed by anyone, so it goes as it is."""
+    return f"<{url}|{escape(label)}>"
 
 
 def channel_link(channel_id: str) -> str:
