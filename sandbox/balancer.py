@@ -29,8 +29,7 @@ class Balancer:
         self._lock = threading.Lock()
         self.timeout_s = timeout_s
         self.answered_by: list[str] = []  # the backend that answered each request, in order
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -73,6 +72,11 @@ class Balancer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # a burst of connections queues, as at a real load balancer
 
 
 def _handler(balancer: Balancer) -> type[BaseHTTPRequestHandler]:

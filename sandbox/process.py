@@ -24,7 +24,8 @@ from sandbox.aws import FaithfulAws
 
 
 def serve() -> None:
-    """Print the endpoint, then answer ``delay S`` and ``calls`` lines until stdin closes."""
+    """Print the endpoint, then answer ``delay S``, ``calls`` and ``moto`` (moto's own URL,
+    behind no delay) lines until stdin closes."""
     with FaithfulAws() as sandbox:
         print(sandbox.endpoint_url, flush=True)
         for line in sys.stdin:
@@ -34,6 +35,8 @@ def serve() -> None:
                 print("ok", flush=True)
             elif command == "calls":
                 print(len(sandbox.calls()), flush=True)
+            elif command == "moto":
+                print(sandbox.moto_url, flush=True)
 
 
 class SandboxProcess:
@@ -56,6 +59,10 @@ class SandboxProcess:
 
     def call_count(self) -> int:
         return int(self._ask("calls"))
+
+    def moto_url(self) -> str:
+        """moto itself, without the faithful layer or its delay (e.g. for the state table)."""
+        return self._ask("moto")
 
     def __enter__(self) -> SandboxProcess:
         return self
