@@ -136,12 +136,12 @@ class SlackNotifier:
         return request
 
     def _parent_line(self, request: Request) -> str:
-        """Who asked for what and, when the request's message is out, where it is (a bare URL,
-        which Slack links by itself)."""
+        """Who asked for what and, when the request's message is out, a link to it (on a line
+        of its own, never inside a quoted reason)."""
         asked = msg.with_reason(f"requested by {self.person(request.requester)}", request.reason)
         line = msg.audit_line(request, asked)
         if link := permalink(self.client, request):
-            return f"{line}\nrequest message: {link}"
+            return f"{line}\n{self.link(link, 'request message')}"
         return line
 
     def _deliver_message(self, payload: dict[str, Any]) -> None:

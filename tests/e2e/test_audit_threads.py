@@ -37,7 +37,7 @@ def test_one_thread_per_request_with_a_link_to_its_message(bot: Bot, iam) -> Non
     line = flatten(parent)
     assert f"`{request_id(plan)}`" in line and "requested by <@U0ALICE>" in line
     assert "left the company" in line
-    assert permalink(plan) in line
+    assert f"<{permalink(plan)}|request message>" in line
     replies = finished(bot, parent)
     assert len(replies) == 2
     assert "approved by <@U0SEC1>" in replies[0] and "done:" in replies[1]
