@@ -85,6 +85,11 @@ class SlackNotifier:
         answer = {"response_type": "ephemeral", "replace_original": False, **reply.as_kwargs()}
         self.outbox.respond(response_url, answer)
 
+    def dm_reply(self, user_id: str, reply: Reply) -> None:
+        """An answer to a click that has no response URL (the App Home tab), by DM, with the
+        same link a reply would get."""
+        self.dm(user_id, self._linked(reply).text)
+
     def _linked(self, reply: Reply) -> Reply:
         if not isinstance(reply, Linking) or reply.request is None:
             return reply

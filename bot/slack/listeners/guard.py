@@ -113,7 +113,7 @@ def _teller(context: Context, body: dict[str, Any]) -> Tell:
     """Answers go back by the input's response URL; a Home click has none, so by DM."""
     if url := body.get("response_url"):
         return lambda reply: context.notifier.reply(url, reply)
-    return lambda reply: context.notifier.dm(user_of(body), reply.text)
+    return lambda reply: context.notifier.dm_reply(user_of(body), reply)
 
 
 def guarded(
