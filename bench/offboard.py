@@ -1,11 +1,17 @@
-"""Offboarding a user with ~30 attachments, every AWS call delayed 50 ms.
+"""Offboarding a user with ~30 attachments, and the largest user IAM's quotas allow, every AWS
+call delayed 0, 50 and 200 ms.
 
 Baseline: seed 004's script, as written: each kind listed and each item removed one call after
 another, then DeleteUser. Bot: the real runner and executor, on a request opened and approved
 through the real approvals (not timed), from the moment it starts running: the checks before
 acting, the re-inventory against the approved plan, the snapshot, every removal at once in one
 wave, then DeleteUser, each step journaled. Only the Slack side is silent. Same process, same
-faithful moto, same latency proxy, same user built the same way. Goal: bot at least 8x faster.
+faithful moto, same latency proxy, same user built the same way.
+
+Round trips are measured, not counted: (time at 200 ms - time at 0 ms) / 200 ms, for the seed
+(which should come out at its number of calls) and the bot (which should not grow with the
+number of attachments). Goals: the bot at least 8x faster at 50 ms on the ~30-attachment user,
+and at 200 ms within 10% of the round-trip ratio (the seed's calls / the bot's round trips).
 """
 
 from __future__ import annotations
@@ -34,18 +40,37 @@ from bot.ops.context import Ops, Services
 from bot.ops.runner import Runner
 from sandbox.harness import point_boto3_at
 from sandbox.process import SandboxProcess
-from sandbox.seed import attach_everything
+from sandbox.seed import attach_everything, enable_virtual_mfa
 
-DELAY_S = 0.05
+DELAYS_S = (0.0, 0.05, 0.2)
+GOAL_DELAY_S = 0.05
 CONFIG = "permissions: {offboard: ['*'], approve: ['*']}\n"
-SHAPE = {  # 2+1+2+3+2+1+4+8+8 = 31 attachments, plus the boundary and tags
-    "keys": 2,
-    "certificates": 2,
-    "ssh_keys": 3,
-    "service_credentials": 2,
-    "inline_policies": 4,
-    "managed_policies": 8,
-    "groups": 8,
+# attach_everything adds a login profile, one virtual MFA device, a boundary and tags.
+SHAPES = {
+    "~30 attachments": (  # 2+1+2+3+2+1+4+8+8 = 31 attachments
+        {
+            "keys": 2,
+            "certificates": 2,
+            "ssh_keys": 3,
+            "service_credentials": 2,
+            "inline_policies": 4,
+            "managed_policies": 8,
+            "groups": 8,
+        },
+        0,
+    ),
+    "largest IAM allows": (  # 2+1+2+5+2+8+8+20+10 = 58 attachments
+        {
+            "keys": 2,  # IAM's quotas per user: 2 access keys,
+            "certificates": 2,  # 2 signing certificates, 5 SSH keys,
+            "ssh_keys": 5,  # 2 service-specific credentials per service,
+            "service_credentials": 2,  # 8 MFA devices, 20 managed policies (raised
+            "inline_policies": 8,  # from 10), 10 groups; inline policies: 2,048
+            "managed_policies": 20,  # characters in all, these 8 take ~1,300
+            "groups": 10,
+        },
+        7,  # more virtual MFA devices: 8 in all
+    ),
 }
 
 
@@ -148,41 +173,72 @@ def timed(fn) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
-def measure(sandbox: SandboxProcess, iam, ops: Ops, delay: float, tag: str) -> dict[str, float]:
+def build(iam, user: str, shape: str) -> None:
+    attachments, more_mfa = SHAPES[shape]
+    attach_everything(iam, user, **attachments)
+    for n in range(more_mfa):
+        enable_virtual_mfa(iam, user, f"{user}-token-{n}")
+
+
+def measure(
+    sandbox: SandboxProcess, iam, ops: Ops, shape: str, delay: float, tag: str
+) -> dict[str, float]:
+    """Seconds and AWS calls of the seed and the bot, one user each, both built as ``shape``."""
     times = {}
-    for name, user in (("seed 004, sequential", f"seq-{tag}"), ("bot executor", f"bot-{tag}")):
-        attach_everything(iam, user, **SHAPE)
-        work = bot_executor(ops, user) if name == "bot executor" else partial(seed_004, iam, user)
+    for name, user in (("seed", f"seq-{tag}"), ("bot", f"bot-{tag}")):
+        build(iam, user, shape)
+        work = bot_executor(ops, user) if name == "bot" else partial(seed_004, iam, user)
         before = sandbox.call_count()
         sandbox.set_delay(delay)
         elapsed, count = timed(work)
         sandbox.set_delay(0)
         calls = sandbox.call_count() - before
         assert user not in {u["UserName"] for u in iam.list_users()["Users"]}, f"{name} left {user}"
-        times[name] = elapsed
-        unit = "steps" if name == "bot executor" else "calls"
-        print(f"  {name:22s} {elapsed:6.2f} s  {calls:3d} AWS calls  ({count} {unit})")
-    ratio = times["seed 004, sequential"] / times["bot executor"]
-    print(f"  ratio: {ratio:.1f}x")
-    return {"ratio": ratio, **times}
+        times[name], times[f"{name} calls"] = elapsed, calls
+        label = "seed 004, sequential" if name == "seed" else f"bot executor ({count} steps)"
+        print(f"    {label:28s} {elapsed:6.2f} s  {calls:3d} AWS calls")
+    print(f"    ratio: {times['seed'] / times['bot']:.1f}x")
+    return times
 
 
 def main() -> None:
+    results: dict[tuple[str, float], dict[str, float]] = {}
     with SandboxProcess() as sandbox:
         point_boto3_at(sandbox.endpoint_url)
         iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
         with tempfile.TemporaryDirectory() as state:
             ops = bot_ops(Aws(), SqliteStore(Path(state) / "bench.sqlite3"))
-            print("no added latency (the sandbox's own cost per call):")
-            measure(sandbox, iam, ops, 0.0, "cpu")
-            print(f"{DELAY_S * 1000:.0f} ms per AWS call:")
-            main_ratio = measure(sandbox, iam, ops, DELAY_S, "50ms")["ratio"]
-            print("200 ms per AWS call (latency dominating, as against real IAM from afar):")
-            measure(sandbox, iam, ops, 0.2, "200ms")
+            build(iam, "warm-up", "~30 attachments")  # connections, first-call imports
+            bot_executor(ops, "warm-up")()
+            for n, shape in enumerate(SHAPES):
+                for delay in DELAYS_S:
+                    print(f"{shape}, {delay * 1000:.0f} ms per AWS call:")
+                    tag = f"{n}-{delay * 1000:.0f}ms"
+                    results[shape, delay] = measure(sandbox, iam, ops, shape, delay, tag)
+    print("round trips, (time at 200 ms - time at 0 ms) / 200 ms:")
+    rt_ratio = {}
+    for shape in SHAPES:
+        slow, fast = results[shape, 0.2], results[shape, 0.0]
+        seed_rt, bot_rt = ((slow[n] - fast[n]) / 0.2 for n in ("seed", "bot"))
+        rt_ratio[shape] = slow["seed calls"] / bot_rt
+        print(
+            f"  {shape}: seed {seed_rt:.1f} ({slow['seed calls']:.0f} calls), bot {bot_rt:.1f} "
+            f"({slow['bot calls']:.0f} calls); round-trip ratio {rt_ratio[shape]:.1f}x, "
+            f"measured at 200 ms {slow['seed'] / slow['bot']:.1f}x"
+        )
+    main_ratio = (lambda r: r["seed"] / r["bot"])(results["~30 attachments", GOAL_DELAY_S])
     print(
-        f"goal >= 8x at {DELAY_S * 1000:.0f} ms:",
+        f"goal >= 8x at {GOAL_DELAY_S * 1000:.0f} ms (~30 attachments):",
         "met" if main_ratio >= 8 else f"NOT met ({main_ratio:.1f}x)",
     )
+    for shape in SHAPES:
+        slow = results[shape, 0.2]
+        at_200 = slow["seed"] / slow["bot"]
+        within = at_200 >= 0.9 * rt_ratio[shape]
+        print(
+            f"goal at 200 ms within 10% of the round-trip ratio ({shape}):",
+            "met" if within else f"NOT met ({at_200:.1f}x of {rt_ratio[shape]:.1f}x)",
+        )
 
 
 if __name__ == "__main__":
