@@ -19,18 +19,43 @@ tests and benchmarks latency, fault and concurrency control plus a record of eve
   follow markers. ``ListUsers`` always honours ``MaxItems`` (default 100, as in IAM), and so
   does every list in :data:`PAGED_ACTIONS` that is given one.
 - ``foreign_keys`` makes key ids of other accounts answer as they do in AWS (see below).
+- Every call knows the account it acts in and the session that signed it: the access key of
+  an ``AssumeRole`` that went through the proxy maps to the role's account, its
+  ``SourceIdentity`` and session tags (moto forgets both); any other key acts where moto says
+  (its user's account; dummy credentials in the default account). :class:`Call` records them,
+  as CloudTrail would, and ``calls``/``count`` filter by ``account``.
+- ``AssumeRole`` is checked as STS does (``sandbox/aws_accounts.py``): the role must exist in
+  its account and its trust policy must let the caller's account ``sts:AssumeRole`` (plus
+  ``sts:SetSourceIdentity`` / ``sts:TagSession`` when those are sent), else ``AccessDenied``
+  (403); a trust condition on ``sts:SourceIdentity`` requires one; ``SourceIdentity`` must be
+  2-64 letters, digits or ``_+=,.@-`` not starting ``aws:``, at most 50 session tags, keys of at
+  most 128 and values of 256 characters (``ValidationError``, 400); a chained session keeps
+  its source identity (another one is ``AccessDenied``) and its transitive tags. Principals
+  are judged by account only.
+- What the proxy keeps (service-specific credentials, boundaries, the credential report and
+  its root row, :meth:`FaithfulAws.root_of`) is kept per account, and its own checks ask moto
+  in the request's account.
+- ``GetAccessKeyLastUsed`` of a key of another account (moto's or ``foreign_keys``) is
+  ``AccessDenied`` (403), as in IAM; ``GetAccessKeyInfo`` names the owner of any key moto holds,
+  temporary session keys included.
+- Test side: :meth:`FaithfulAws.add_account` makes member accounts of an Organization (the
+  default account manages it), :meth:`FaithfulAws.client` acts in any account,
+  :meth:`FaithfulAws.add_bot_role` makes the role the bot assumes.
 
 What moto 5.2.5 does, checked through boto3 (the reasons for some of the rules above):
 
-- ``sts:GetAccessKeyInfo`` answers the owning account for keys moto created in any of its
-  accounts, and for any other key id the *calling* account (123456789012), even for a key id
-  that encodes another account. Real STS decodes the owner from any key id. Hence
+- ``sts:GetAccessKeyInfo`` answers the owning account for users' keys in any moto account,
+  and for any other key id (temporary session keys included) the *calling* account, even for
+  a key id that encodes another account. Real STS decodes the owner from any key id. Hence
   ``foreign_keys``: for those the proxy answers the given account itself.
 - ``iam:GetAccessKeyLastUsed`` of a key id moto does not know: HTTP 404 ``NoSuchEntity``
   ("The Access Key with id X cannot be found"). moto searches every account it holds, so a key
-  of another moto account would be answered with its owner, as if it were local. For
-  ``foreign_keys`` the proxy answers ``AccessDenied`` (403), as IAM does for another account's
-  key.
+  of another moto account is answered with its owner, as if it were local.
+- ``sts:AssumeRole`` works across accounts and the returned credentials act in the role's
+  account (moto finds the account holding a request's key; unknown keys act in 123456789012),
+  but the role need not exist, the trust policy is not read, and ``SourceIdentity`` and
+  ``Tags`` are ignored. Organizations' ``CreateOrganization``, ``CreateAccount`` (random
+  12-digit IDs) and ``ListAccounts`` work.
 - ``GetAccountAuthorizationDetails`` includes each user's ``Tags`` and ignores ``MaxItems``
   (as do ``ListUsers``, ``ListAccessKeys`` and the other per-user lists).
 - moto records a key's last use (now, service, region) when a request is signed with a key it
@@ -38,8 +63,9 @@ What moto 5.2.5 does, checked through boto3 (the reasons for some of the rules a
 - moto 5 loads no AWS managed policies by default (``MOTO_IAM_LOAD_MANAGED_POLICIES``), so
   ``arn:aws:iam::aws:policy/...`` cannot be attached until
   :meth:`FaithfulAws.add_aws_managed_policy` puts moto's bundled copy in.
-- moto's state is process-global: two ``FaithfulAws`` in one process share one account, and
-  ``reset()`` of either empties it (each keeps its own proxy state). Use one per process.
+- moto's state is process-global: two ``FaithfulAws`` in one process share its accounts, and
+  ``reset()`` of either empties them all (each keeps its own proxy state). Use one per
+  process.
 - moto's server (werkzeug) closes the connection after every response, so upstream connections
   are reopened per call; ``TCP_NODELAY`` is set on each one. ``port=0`` works (the OS picks).
 """
@@ -62,19 +88,26 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import boto3
 from botocore import xform_name
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
+
+from sandbox.aws_accounts import (
+    AssumeRole,
+    MotoAccounts,
+    Session,
+    SessionTable,
+    assume_role_problem,
+    key_owner,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +195,9 @@ class Call:
 
     ``params`` are the API parameters (query fields or JSON body) with secret values replaced
     by ``REDACTED``. ``status`` is the HTTP status answered, 0 while the call is still in
-    flight (e.g. held at a gate); ``error`` the error code of a failed call.
+    flight (e.g. held at a gate); ``error`` the error code of a failed call. ``account`` is
+    the account the call acted in, ``source_identity`` and ``session_tags`` what STS attached
+    to the assumed-role session that signed it (CloudTrail shows both).
     """
 
     service: str
@@ -170,6 +205,9 @@ class Call:
     params: dict[str, Any]
     status: int
     error: str | None = None
+    account: str = DEFAULT_ACCOUNT_ID
+    source_identity: str | None = None
+    session_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,8 +215,24 @@ class _Entry:
     service: str
     action: str
     params: dict[str, Any]
+    session: Session
     status: int = 0
     error: str | None = None
+
+    def call(self) -> Call:
+        return Call(
+            self.service,
+            self.action,
+            dict(self.params),
+            self.status,
+            self.error,
+            self.session.account_id,
+            self.session.source_identity,
+            dict(self.session.session_tags),
+        )
+
+
+_DEFAULT_SESSION = Session(DEFAULT_ACCOUNT_ID, f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/moto")
 
 
 @dataclass
@@ -193,6 +247,11 @@ class _Request:
     protocol: str  # "query" (IAM, STS), "json" (X-Amz-Target) or "raw" (moto-api, other)
     version: str = ""
     access_key: str = ""
+    session: Session = _DEFAULT_SESSION  # who signed it, set by the proxy
+
+    @property
+    def account(self) -> str:
+        return self.session.account_id
 
 
 @dataclass
@@ -203,7 +262,7 @@ class RootAccount:
     access_key_active: bool = False
     password_last_used: datetime | None = None
 
-    def row(self, header: str) -> str:
+    def row(self, header: str, account_id: str = DEFAULT_ACCOUNT_ID) -> str:
         used = (
             self.password_last_used.strftime("%Y-%m-%dT%H:%M:%S+00:00")
             if self.password_last_used
@@ -211,7 +270,7 @@ class RootAccount:
         )
         values = {
             "user": "<root_account>",
-            "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:root",
+            "arn": f"arn:aws:iam::{account_id}:root",
             "user_creation_time": "2015-01-01T00:00:00+00:00",
             "password_enabled": "not_supported",
             "password_last_used": used,
@@ -261,6 +320,17 @@ class _ServiceCredential:
     @property
     def is_api_key(self) -> bool:
         return self.service == "bedrock.amazonaws.com"
+
+
+@dataclass
+class _AccountState:
+    """What the proxy keeps for one account beside moto's model of it."""
+
+    credentials: dict[str, _ServiceCredential] = field(default_factory=dict)
+    boundaries: dict[str, str] = field(default_factory=dict)  # user -> boundary policy ARN
+    report_generated: datetime | None = None
+    report: _Response | None = None
+    root: RootAccount = field(default_factory=RootAccount)
 
 
 class _NoDelayConnection(http.client.HTTPConnection):
@@ -338,13 +408,13 @@ class FaithfulAws:
         self._delay = 0.0
         self._faults: list[_FailRule] = []
         self._entries: list[_Entry] = []
-        self._credentials: dict[str, _ServiceCredential] = {}
-        self._boundaries: dict[str, str] = {}  # user name -> permissions boundary policy ARN
+        self._states: dict[str, _AccountState] = {}
+        self._sessions = SessionTable()
         self._local = threading.local()
         self._moto: ThreadedMotoServer | None = None
         self._proxy: _ProxyServer | None = None
         self._moto_address: tuple[str, int] = ("127.0.0.1", 0)
-        self._iam: Any = None
+        self._orgs: MotoAccounts | None = None
         self._handlers: dict[tuple[str, str], Callable[[_Request], _Response]] = {
             ("iam", "DeleteUser"): self._delete_user,
             ("iam", "DeleteVirtualMFADevice"): self._delete_virtual_mfa_device,
@@ -362,10 +432,8 @@ class FaithfulAws:
             ("iam", "UpdateLoginProfile"): self._update_login_profile,
             ("iam", "GenerateCredentialReport"): self._generate_report,
             ("iam", "GetCredentialReport"): self._credential_report,
+            ("sts", "AssumeRole"): self._assume_role,
         }
-        self._report_generated: datetime | None = None
-        self._report: _Response | None = None
-        self.root = RootAccount()
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -387,14 +455,7 @@ class FaithfulAws:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         self._moto_address = self._moto.get_host_and_port()
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        )
-        self._iam = session.client(
-            "iam",
-            endpoint_url=self.moto_url,
-            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-        )
+        self._orgs = MotoAccounts(self.moto_url)
         self._proxy = _ProxyServer(self)
         threading.Thread(
             target=self._proxy.serve_forever, name="faithful-aws-proxy", daemon=True
@@ -427,23 +488,80 @@ class FaithfulAws:
 
     @property
     def account_id(self) -> str:
+        """The default account: dummy credentials act here; the Organization's management."""
         return DEFAULT_ACCOUNT_ID
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    def add_account(self, name: str) -> str:
+        """A new member account ``name`` of the Organization (made on first use, managed by
+        the default account); its ID."""
+        return self._accounts().add_account(name)
+
+    def accounts(self) -> dict[str, str]:
+        """Account name -> ID, the default account included as ``"management"``."""
+        return self._accounts().accounts()
+
+    def client(self, service: str, account_id: str | None = None, *, faithful: bool = False) -> Any:
+        """A boto3 client acting in ``account_id`` (default: the default account), for seeding
+        and assertions: straight at moto, bypassing the faithful layer and its records; with
+        ``faithful`` through the proxy (recorded, with its rules) under the same credentials."""
+        endpoint = self.endpoint_url if faithful else None
+        return self._accounts().client(service, account_id, endpoint_url=endpoint)
+
+    def add_bot_role(
+        self,
+        account_id: str,
+        role_name: str = "iam-bot-action",
+        require_source_identity: bool = True,
+    ) -> str:
+        """Create the role the bot assumes in ``account_id``: trusting the default account's
+        principals (AssumeRole, SetSourceIdentity, TagSession) and, if asked, requiring a
+        source identity (a ``Null`` condition on ``sts:SourceIdentity``). Its ARN."""
+        return self._accounts().add_bot_role(account_id, role_name, require_source_identity)
+
+    @property
+    def root(self) -> RootAccount:
+        """The default account's root user (see :meth:`root_of`)."""
+        return self.root_of(DEFAULT_ACCOUNT_ID)
+
+    def root_of(self, account_id: str) -> RootAccount:
+        """The root user of ``account_id``: its credential report row's signals."""
+        return self._state(account_id).root
+
+    def _accounts(self) -> MotoAccounts:
+        if self._orgs is None:
+            raise RuntimeError("FaithfulAws is not started")
+        return self._orgs
+
+    def _state(self, account_id: str) -> _AccountState:
+        with self._lock:
+            return self._states.setdefault(account_id, _AccountState())
+
+    def _forget_accounts(self) -> None:
+        """moto is empty again: its accounts, keys and sessions are gone, so is what the
+        proxy kept for them."""
+        with self._lock:
+            self._states.clear()
+        self._sessions.clear()
+        if self._orgs is not None:
+            self._orgs.reset()
+
+    def _iam(self, account_id: str = DEFAULT_ACCOUNT_ID) -> Any:
+        """The proxy's own IAM client at moto, acting in ``account_id``."""
+        return self._accounts().client("iam", account_id)
 
     def reset(self) -> None:
         """Empty moto and put the proxy back as constructed (fast: tests call it often)."""
         self._release_all()
         with self._lock:
-            self._credentials.clear()
-            self._boundaries.clear()
             self._entries.clear()
             self._faults.clear()
             self._delay = 0.0
             self._page_size = self._initial_page_size
             self.foreign_keys.clear()
             self.foreign_keys.update(self._initial_foreign_keys)
-            self._report_generated = None
-            self._report = None
-            self.root = RootAccount()
+        self._forget_accounts()
         conn = _NoDelayConnection(*self._moto_address, timeout=30)
         try:
             conn.request("POST", "/moto-api/reset")
@@ -558,18 +676,24 @@ class FaithfulAws:
 
     # --- observation ------------------------------------------------------------------------
 
-    def calls(self, action: str | None = None) -> list[Call]:
-        """Every request that reached the proxy (of ``action`` if given), in arrival order."""
+    def calls(self, action: str | None = None, *, account: str | None = None) -> list[Call]:
+        """Every request that reached the proxy (of ``action``, acting in ``account``, if
+        given), in arrival order."""
         with self._lock:
             return [
-                Call(e.service, e.action, dict(e.params), e.status, e.error)
+                e.call()
                 for e in self._entries
-                if action is None or e.action == action
+                if (action is None or e.action == action)
+                and (account is None or e.session.account_id == account)
             ]
 
-    def count(self, action: str | None = None, *, ok_only: bool = True) -> int:
-        """How many calls (of ``action``) succeeded (2xx); with ``ok_only=False``, all of them."""
-        return sum(1 for c in self.calls(action) if not ok_only or 200 <= c.status < 300)
+    def count(
+        self, action: str | None = None, *, ok_only: bool = True, account: str | None = None
+    ) -> int:
+        """How many calls (of ``action``, in ``account``) succeeded (2xx); with
+        ``ok_only=False``, all of them."""
+        calls = self.calls(action, account=account)
+        return sum(1 for c in calls if not ok_only or 200 <= c.status < 300)
 
     # --- data set-up inside moto ----------------------------------------------------------
 
@@ -578,15 +702,18 @@ class FaithfulAws:
         key_id: str,
         created: datetime,
         last_used: tuple[datetime, str, str] | None = None,
+        account_id: str | None = None,
     ) -> None:
         """Set a key's create date and last use ``(when, service, region)``; None: never used.
 
         No API can, so this reaches into moto's in-process model; ListAccessKeys,
-        GetAccessKeyLastUsed and the credential report then report these values.
+        GetAccessKeyLastUsed and the credential report then report these values. The key is
+        looked for in ``account_id``, by default in the account that holds it.
         """
         from moto.iam.models import AccessKeyLastUsed
 
-        key = self._find_access_key(key_id)
+        owner = key_owner(key_id)
+        key = self._find_access_key(key_id, account_id or (owner[0] if owner else self.account_id))
         key.create_date = _naive_utc(created)
         if last_used is None:
             key.last_used = None
@@ -597,35 +724,40 @@ class FaithfulAws:
             )
 
     def backdate_user(
-        self, user_name: str, created: datetime, password_last_used: datetime | None = None
+        self,
+        user_name: str,
+        created: datetime,
+        password_last_used: datetime | None = None,
+        account_id: str = DEFAULT_ACCOUNT_ID,
     ) -> None:
         """Set a user's create date and its password's last use (GetUser, credential report)."""
-        user = self._iam_backend().get_user(user_name)
+        user = self._iam_backend(account_id).get_user(user_name)
         user.create_date = _naive_utc(created)
         if password_last_used is not None:
             user.password_last_used = _naive_utc(password_last_used)
 
-    def add_aws_managed_policy(self, name: str) -> str:
-        """Make the AWS managed policy ``name`` attachable (moto's bundled copy); its ARN.
+    def add_aws_managed_policy(self, name: str, account_id: str = DEFAULT_ACCOUNT_ID) -> str:
+        """Make the AWS managed policy ``name`` attachable in ``account_id`` (moto's bundled
+        copy); its ARN.
 
         moto 5 loads none by default, and loading all ~1,400 would slow every reset.
         """
         from moto.iam.models import AWSManagedPolicy
 
-        backend = self._iam_backend()
+        backend = self._iam_backend(account_id)
         policy = AWSManagedPolicy.from_data(
             name, backend.account_id, backend.region_name, _aws_managed_policies()[name]
         )
         backend.managed_policies.setdefault(policy.arn, policy)
         return policy.arn
 
-    def _iam_backend(self) -> Any:
+    def _iam_backend(self, account_id: str = DEFAULT_ACCOUNT_ID) -> Any:
         from moto.iam.models import iam_backends
 
-        return iam_backends[self.account_id]["aws"]
+        return iam_backends[account_id]["aws"]
 
-    def _find_access_key(self, key_id: str) -> Any:
-        for user in list(self._iam_backend().users.values()):
+    def _find_access_key(self, key_id: str, account_id: str) -> Any:
+        for user in list(self._iam_backend(account_id).users.values()):
             for key in list(user.access_keys):
                 if key.access_key_id == key_id:
                     return key
@@ -637,7 +769,8 @@ class FaithfulAws:
         self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
     ) -> _Response:
         req = _parse(method, path, headers, body)
-        entry = _Entry(req.service, req.action, _redact(req.params))
+        req.session = self._sessions.session(req.access_key)
+        entry = _Entry(req.service, req.action, _redact(req.params), req.session)
         with self._lock:
             self._entries.append(entry)
             fault = self._take_fault(req.action) if req.protocol != "raw" else None
@@ -689,9 +822,7 @@ class FaithfulAws:
 
     def _dispatch(self, req: _Request) -> _Response:
         if req.service == "moto" and req.action == "/moto-api/reset":
-            with self._lock:  # moto's users are gone, and so is what the proxy kept for them
-                self._credentials.clear()
-                self._boundaries.clear()
+            self._forget_accounts()
         handler = self._handlers.get((req.service, req.action))
         if handler is not None:
             response = handler(req)
@@ -743,14 +874,14 @@ class FaithfulAws:
         fields = {"Action": req.action, "Version": req.version, **params}
         return self._forward(req, urlencode(fields).encode())
 
-    def _moto_has(self, action: str, result_key: str, **params: Any) -> bool:
-        """Whether a paged moto list has any item, asked of moto directly."""
-        paginator = self._iam.get_paginator(xform_name(action))
+    def _moto_has(self, account: str, action: str, result_key: str, **params: Any) -> bool:
+        """Whether a paged moto list of ``account`` has any item, asked of moto directly."""
+        paginator = self._iam(account).get_paginator(xform_name(action))
         return any(page.get(result_key) for page in paginator.paginate(**params))
 
-    def _user_exists(self, user_name: str) -> bool:
+    def _user_exists(self, account: str, user_name: str) -> bool:
         try:
-            self._iam.get_user(UserName=user_name)
+            self._iam(account).get_user(UserName=user_name)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "NoSuchEntity":
                 return False
@@ -761,36 +892,38 @@ class FaithfulAws:
 
     def _delete_user(self, req: _Request) -> _Response:
         user = str(req.params.get("UserName", ""))
-        if user and self._user_exists(user):  # an unknown user gets moto's NoSuchEntity
-            blocker = self._user_blocker(user)
+        if user and self._user_exists(req.account, user):  # unknown: moto's NoSuchEntity
+            blocker = self._user_blocker(req.account, user)
             if blocker is not None:
                 return _error(req, "DeleteConflict", f"Cannot delete entity, {blocker}.", 409)
         response = self._forward(req)
         if response.status == 200:
+            state = self._state(req.account)
             with self._lock:
-                self._boundaries.pop(user, None)
+                state.boundaries.pop(user, None)
         return response
 
-    def _user_blocker(self, user: str) -> str | None:
-        """IAM's reason to refuse deleting ``user`` (the first one), or None."""
+    def _user_blocker(self, account: str, user: str) -> str | None:
+        """IAM's reason to refuse deleting ``user`` of ``account`` (the first one), or None."""
         try:
-            self._iam.get_login_profile(UserName=user)
+            self._iam(account).get_login_profile(UserName=user)
             return "must delete login profile first"
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "NoSuchEntity":
                 raise
+        state = self._state(account)
         for action, result_key, blocker in _USER_ATTACHMENTS:
             if not action:
                 with self._lock:
-                    if any(c.user_name == user for c in self._credentials.values()):
+                    if any(c.user_name == user for c in state.credentials.values()):
                         return blocker
-            elif self._moto_has(action, result_key, UserName=user):
+            elif self._moto_has(account, action, result_key, UserName=user):
                 return blocker
         return None
 
     def _delete_virtual_mfa_device(self, req: _Request) -> _Response:
         serial = req.params.get("SerialNumber", "")
-        paginator = self._iam.get_paginator("list_virtual_mfa_devices")
+        paginator = self._iam(req.account).get_paginator("list_virtual_mfa_devices")
         for page in paginator.paginate(AssignmentStatus="Assigned"):
             for device in page.get("VirtualMFADevices", []):
                 if device["SerialNumber"] == serial and device.get("User"):
@@ -805,7 +938,7 @@ class FaithfulAws:
             message = f"Value ({arn}) for parameter PermissionsBoundary is invalid."
             return _error(req, "InvalidInput", message, 400)
         try:
-            self._iam.get_policy(PolicyArn=arn)
+            self._iam(req.account).get_policy(PolicyArn=arn)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "NoSuchEntity":
                 raise
@@ -816,21 +949,23 @@ class FaithfulAws:
     def _put_boundary(self, req: _Request) -> _Response:
         user = str(req.params.get("UserName", ""))
         arn = str(req.params.get("PermissionsBoundary", ""))
-        if not self._user_exists(user):
+        if not self._user_exists(req.account, user):
             return _no_such_user(req, user)
         problem = self._boundary_problem(req, arn)
         if problem is not None:
             return problem
+        state = self._state(req.account)
         with self._lock:
-            self._boundaries[user] = arn
+            state.boundaries[user] = arn
         return _result(req, None)
 
     def _delete_boundary(self, req: _Request) -> _Response:
         user = str(req.params.get("UserName", ""))
-        if not self._user_exists(user):
+        if not self._user_exists(req.account, user):
             return _no_such_user(req, user)
+        state = self._state(req.account)
         with self._lock:
-            self._boundaries.pop(user, None)
+            state.boundaries.pop(user, None)
         return _result(req, None)
 
     # --- login profiles: moto drops PasswordResetRequired on create, and an update without
@@ -840,13 +975,14 @@ class FaithfulAws:
         response = self._forward(req)
         if response.status == 200:
             reset = req.params.get("PasswordResetRequired", "false").lower() == "true"
-            self._iam_backend().users[req.params["UserName"]].password_reset_required = reset
+            user = self._iam_backend(req.account).users[req.params["UserName"]]
+            user.password_reset_required = reset
         return response
 
     def _update_login_profile(self, req: _Request) -> _Response:
         if "Password" in req.params:
             return self._forward(req)
-        user = self._iam_backend().users.get(req.params.get("UserName", ""))
+        user = self._iam_backend(req.account).users.get(req.params.get("UserName", ""))
         if user is None or not user.password:
             return _error(req, "NoSuchEntity", "Login profile not found.", 404)
         if "PasswordResetRequired" in req.params:
@@ -862,14 +998,16 @@ class FaithfulAws:
                 return problem
         response = self._forward(req)
         if arn and response.status == 200:
+            state = self._state(req.account)
             with self._lock:
-                self._boundaries[str(req.params.get("UserName", ""))] = arn
+                state.boundaries[str(req.params.get("UserName", ""))] = arn
         return response
 
     def _show_boundaries(self, req: _Request, response: _Response) -> _Response:
         """Put each user's PermissionsBoundary into an answer that shows users (IAM does)."""
+        state = self._state(req.account)
         with self._lock:
-            boundaries = dict(self._boundaries)
+            boundaries = dict(state.boundaries)
         root = ET.fromstring(response.body)
         ns = f"{{{IAM_NS}}}"
         users = root.findall(ns + _USER_PATHS[req.action].replace("/", "/" + ns))
@@ -892,62 +1030,84 @@ class FaithfulAws:
 
     # --- faithful rules: access keys of other accounts ------------------------------------
 
-    # --- credential report: moto's has a fixed 2015 GeneratedTime and no root row ----------
-
-    def _generate_report(self, req: _Request) -> _Response:
-        """IAM builds the report once and serves that snapshot until a new one is due (four
-        hours); moto rebuilds it on every fetch. Build it here, at generation, as IAM does."""
-        response = self._forward(req)
+    def _key_account(self, key_id: str) -> str | None:
+        """The account owning ``key_id``: a ``foreign_keys`` one, else moto's; None: unknown."""
         with self._lock:
-            now = datetime.now(UTC)
-            due = self._report_generated is None or now - self._report_generated > timedelta(
-                hours=4
-            )
-            if due:
-                self._report_generated = now
-        if due and response.status == 200:
-            built = self._forward_query(dataclasses.replace(req, action="GetCredentialReport"), {})
-            with self._lock:
-                self._report = self._with_root(built) if built.status == 200 else None
-        return response
-
-    def _with_root(self, response: _Response) -> _Response:
-        """moto's report with the root account's row and the real generation time."""
-        tree = ET.fromstring(response.body)
-        ns = f"{{{IAM_NS}}}"
-        content = tree.find(f".//{ns}Content")
-        lines = base64.b64decode(content.text or "").decode().splitlines()
-        rows = [lines[0], self.root.row(lines[0]), *lines[1:]]
-        content.text = base64.b64encode("\n".join(rows).encode()).decode()
-        tree.find(f".//{ns}GeneratedTime").text = self._report_generated.strftime(
-            "%Y-%m-%dT%H:%M:%SZ"
-        )
-        return _Response(200, response.headers, ET.tostring(tree, encoding="unicode").encode())
-
-    def _credential_report(self, req: _Request) -> _Response:
-        with self._lock:
-            report = self._report
-        if report is None:
-            return _error(req, "ReportNotPresent", "Credential report is not present.", 410)
-        return report
+            foreign = self.foreign_keys.get(key_id)
+        if foreign is not None:
+            return foreign
+        owner = key_owner(key_id)
+        return owner[0] if owner else None
 
     def _access_key_last_used(self, req: _Request) -> _Response:
         key_id = req.params.get("AccessKeyId", "")
-        if key_id in self.foreign_keys:
+        if self._key_account(key_id) not in (None, req.account):
             message = (
-                f"User: arn:aws:iam::{self.account_id}:user/moto is not authorized to perform: "
+                f"User: {req.session.principal} is not authorized to perform: "
                 f"iam:GetAccessKeyLastUsed on resource: access key {key_id}"
             )
             return _error(req, "AccessDenied", message, 403)
         return self._forward(req)
 
     def _access_key_info(self, req: _Request) -> _Response:
-        account = self.foreign_keys.get(req.params.get("AccessKeyId", ""))
+        account = self._key_account(req.params.get("AccessKeyId", ""))
         if account is None:
-            return self._forward(req)
+            return self._forward(req)  # moto answers the calling account
         result = ET.Element("GetAccessKeyInfoResult")
         _sub(result, "Account", account)
         return _result(req, result)
+
+    # --- credential report: moto's has a fixed 2015 GeneratedTime and no root row ----------
+
+    def _generate_report(self, req: _Request) -> _Response:
+        """IAM builds the report once and serves that snapshot until a new one is due (four
+        hours); moto rebuilds it on every fetch. Build it here, at generation, as IAM does."""
+        response = self._forward(req)
+        state = self._state(req.account)
+        with self._lock:
+            now = datetime.now(UTC)
+            last = state.report_generated
+            due = last is None or now - last > timedelta(hours=4)
+            if due:
+                state.report_generated = now
+        if due and response.status == 200:
+            built = self._forward_query(dataclasses.replace(req, action="GetCredentialReport"), {})
+            with self._lock:
+                state.report = (
+                    _with_root(built, state.root, req.account, now) if built.status == 200 else None
+                )
+        return response
+
+    def _credential_report(self, req: _Request) -> _Response:
+        state = self._state(req.account)
+        with self._lock:
+            report = state.report
+        if report is None:
+            return _error(req, "ReportNotPresent", "Credential report is not present.", 410)
+        return report
+
+    # --- faithful rules: AssumeRole (moto checks nothing and forgets identity and tags) ----
+
+    def _assume_role(self, req: _Request) -> _Response:
+        """STS's checks (see :func:`assume_role_problem`), then moto's session, remembered
+        with the source identity and tags moto drops."""
+        ask = AssumeRole.from_params(req.params)
+        problem = assume_role_problem(req.session, ask)
+        if problem is not None:
+            return _error(req, *problem)
+        response = self._forward(req)
+        if response.status != 200:
+            return response
+        root = ET.fromstring(response.body)
+        ns = f"{{{STS_NS}}}"
+        session = ask.session(req.session, ask.role_arn.split(":")[4])
+        self._sessions.record(root.findtext(f".//{ns}AccessKeyId") or "", session)
+        result = root.find(f"{ns}AssumeRoleResult")
+        if session.source_identity is None or result is None:
+            return response
+        _sub(result, ns + "SourceIdentity", session.source_identity)  # STS answers it back
+        body = ET.tostring(root, encoding="unicode", default_namespace=STS_NS).encode()
+        return _Response(200, response.headers, body)
 
     # --- faithful rules: service-specific credentials --------------------------------------
 
@@ -955,13 +1115,13 @@ class FaithfulAws:
         """Whose credentials a call is about: UserName, else the calling user (None: root)."""
         user = str(req.params.get("UserName") or "")
         if user:
-            if not self._user_exists(user):
+            if not self._user_exists(req.account, user):
                 return None, _no_such_user(req, user)
             return user, None
         if not req.access_key:
             return None, None
         try:
-            caller = self._iam.get_access_key_last_used(AccessKeyId=req.access_key)
+            caller = self._iam(req.account).get_access_key_last_used(AccessKeyId=req.access_key)
         except ClientError:
             return None, None  # dummy credentials: root, which has none of its own
         return caller.get("UserName"), None
@@ -969,7 +1129,7 @@ class FaithfulAws:
     def _create_credential(self, req: _Request) -> _Response:
         user = str(req.params.get("UserName", ""))
         service = str(req.params.get("ServiceName", ""))
-        if not self._user_exists(user):
+        if not self._user_exists(req.account, user):
             return _no_such_user(req, user)
         if service not in SSC_SERVICES:
             message = f"The specified service {service} is not supported."
@@ -985,16 +1145,17 @@ class FaithfulAws:
             created=now,
             expires=now + timedelta(days=int(age)) if age else None,
             login=(
-                f"BedrockAPIKey-{_random_id(4).lower()}-at-{self.account_id}"
+                f"BedrockAPIKey-{_random_id(4).lower()}-at-{req.account}"
                 if api_key
-                else f"{user}-at-{self.account_id}"
+                else f"{user}-at-{req.account}"
             ),
             secret=_new_secret(api_key),
         )
+        state = self._state(req.account)
         with self._lock:
             mine = [
                 c
-                for c in self._credentials.values()
+                for c in state.credentials.values()
                 if c.user_name == user and c.service == service
             ]
             if len(mine) >= SSC_LIMIT_PER_SERVICE:
@@ -1003,7 +1164,7 @@ class FaithfulAws:
                     f"{SSC_LIMIT_PER_SERVICE}"
                 )
                 return _error(req, "LimitExceeded", message, 409)
-            self._credentials[cred.cred_id] = cred
+            state.credentials[cred.cred_id] = cred
         return _credential_result(req, cred)
 
     def _list_credentials(self, req: _Request) -> _Response:
@@ -1014,10 +1175,11 @@ class FaithfulAws:
             if problem is not None:
                 return problem
         service = req.params.get("ServiceName")
+        state = self._state(req.account)
         with self._lock:
             creds = [
                 c
-                for c in self._credentials.values()
+                for c in state.credentials.values()
                 if (all_users or (user is not None and c.user_name == user))
                 and (not service or c.service == service)
             ]
@@ -1038,8 +1200,9 @@ class FaithfulAws:
         if problem is not None:
             return None, problem
         cred_id = str(req.params.get("ServiceSpecificCredentialId", ""))
+        state = self._state(req.account)
         with self._lock:
-            cred = self._credentials.get(cred_id)
+            cred = state.credentials.get(cred_id)
         missing = _error(
             req, "NoSuchEntity", f"The Service Specific Credential {cred_id} cannot be found.", 404
         )
@@ -1051,8 +1214,9 @@ class FaithfulAws:
         cred, problem = self._owned_credential(req)
         if cred is None:
             return problem
+        state = self._state(req.account)
         with self._lock:
-            self._credentials.pop(cred.cred_id, None)
+            state.credentials.pop(cred.cred_id, None)
         return _result(req, None)
 
     def _reset_credential(self, req: _Request) -> _Response:
@@ -1271,6 +1435,20 @@ def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
 
 def _no_such_user(req: _Request, user: str) -> _Response:
     return _error(req, "NoSuchEntity", f"The user with name {user} cannot be found.", 404)
+
+
+def _with_root(
+    response: _Response, root: RootAccount, account_id: str, generated: datetime
+) -> _Response:
+    """moto's credential report with the root user's row and the real generation time."""
+    tree = ET.fromstring(response.body)
+    ns = f"{{{IAM_NS}}}"
+    content = tree.find(f".//{ns}Content")
+    lines = base64.b64decode(content.text or "").decode().splitlines()
+    rows = [lines[0], root.row(lines[0], account_id), *lines[1:]]
+    content.text = base64.b64encode("\n".join(rows).encode()).decode()
+    tree.find(f".//{ns}GeneratedTime").text = generated.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _Response(200, response.headers, ET.tostring(tree, encoding="unicode").encode())
 
 
 def _credential_result(req: _Request, cred: _ServiceCredential) -> _Response:
