@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,8 +20,8 @@ class AccountCheck:
 
 def naming_account(message: dict[str, Any], account: Account | None) -> dict[str, Any]:
     """A command's reply, with the account it was answered in (when the bot knows several)
-    named at its foot; a reply that names its accounts itself is left as it is."""
-    if account is None or account.id in json.dumps(message):
+    named at its foot; a reply whose text names its accounts itself is left as it is."""
+    if account is None or account.id in str(message.get("text", "")):
         return message
     foot = context(f"AWS account *{escape(account.name)}* `{account.id}`").to_dict()
     blocks = [*message.get("blocks", []), foot]

@@ -1,0 +1,107 @@
+"""Several AWS accounts from one bot, over signed HTTP: `--account`, per-account rules, a key
+found in whichever account it belongs to, and every change attributed in CloudTrail to the
+Slack user who asked (the sandbox records each call's account and source identity)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.aws import FaithfulAws, is_mutating
+from tests.fixtures.accounts import Org, listed_config, organization, source_identity
+from tests.fixtures.aws import aged_key, key_statuses
+from tests.fixtures.slack import Bot, current, flatten, open_request, posted, request_id
+
+
+@pytest.fixture
+def org(aws: FaithfulAws) -> Org:
+    return organization(aws)
+
+
+def test_keys_in_another_account_name_it(make_bot, aws: FaithfulAws, org: Org) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    staging = aws.client("iam", org.staging)
+    staging.create_user(UserName="dave")
+    key = aged_key(staging, aws, "dave", age_days=5)
+    aws.client("iam", org.management).create_user(UserName="dave")
+
+    said = bot.said(bot.command("keys dave --account staging"))
+    assert key in said
+    assert f"staging* `{org.staging}`" in said
+    here = bot.said(bot.command("keys dave"))
+    assert key not in here and "has no access keys" in here
+    assert f"management* `{org.management}`" in here
+
+
+def test_an_unknown_account_is_a_clear_error(make_bot, org: Org) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    said = bot.said(bot.command("keys dave --account prod"))
+    assert "`prod` is not an account the bot knows" in said
+    assert "`--account` takes" in bot.said(bot.command("keys dave --account"))
+
+
+def test_an_account_can_narrow_who_may_act(make_bot, aws: FaithfulAws, org: Org) -> None:
+    rules = "      permissions:\n        rotate: [S0SECURITY]\n"
+    bot: Bot = make_bot(listed_config(org, rules=rules))
+    production = aws.client("iam", org.production)
+    production.create_user(UserName="dave")
+    key = aged_key(production, aws, "dave", age_days=400)
+
+    seeded = len(aws.calls())
+    said = bot.said(bot.command("rotate dave --account production"))  # alice is on-call only
+    assert "You need the `rotate` permission in account" in said
+    assert key_statuses(production, "dave") == {key: "Active"}
+    assert not [c for c in aws.calls()[seeded:] if c.action != "AssumeRole"]  # not even a read
+    assert not bot.channel()  # no request was opened
+
+
+def test_a_leaked_key_in_production_is_found_and_deactivated_from_its_buttons(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    production = aws.client("iam", org.production)
+    production.create_user(UserName="ci-deployer")
+    leaked = aged_key(production, aws, "ci-deployer", age_days=30, used_days_ago=0.1)
+
+    said = bot.said(bot.command(f"whois {leaked}"))
+    assert "belongs to IAM user *ci-deployer*" in said
+    assert f"production* `{org.production}`" in said
+    assert aws.count("GetAccessKeyInfo") == 1
+
+    [answer] = [m for m in bot.slack.messages() if leaked in flatten(m) and m.ephemeral]
+    bot.press(answer, "Deactivate now", user="U0ALICE")
+    request = posted(bot, "Deactivate the access key")
+    assert "in production" in flatten(request)
+    bot.press(request, "Confirm", user="U0ALICE")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, request)))
+    assert key_statuses(production, "ci-deployer") == {leaked: "Inactive"}
+
+    [change] = aws.calls("UpdateAccessKey", account=org.production)
+    assert change.source_identity == source_identity("U0ALICE")
+    assert change.session_tags.get("iam-bot:request") == request_id(request)
+
+
+def test_every_change_of_an_offboarding_names_requester_and_approver(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    staging = aws.client("iam", org.staging, faithful=True)
+    staging.create_user(UserName="leaver")
+    aged_key(staging, aws, "leaver", age_days=10)
+    staging.create_login_profile(UserName="leaver", Password="Aa1!aaaaaaaaaaaa")
+
+    seeded = len(aws.calls())
+    request = open_request(bot, "offboard leaver left the company --account staging")
+    assert f"Offboard IAM user leaver in staging ({org.staging})" in flatten(request)
+    bot.press(request, "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, request)))
+
+    made = aws.calls()[seeded:]
+    changes = [c for c in made if c.account == org.staging and is_mutating(c.action)]
+    assert {c.action for c in changes} >= {"DeleteAccessKey", "DeleteLoginProfile", "DeleteUser"}
+    for change in changes:
+        if change.action == "AssumeRole":
+            continue
+        assert change.source_identity == source_identity("U0ALICE"), change
+        assert change.session_tags["iam-bot:request"] == request_id(request)
+        assert change.session_tags["iam-bot:approvers"] == "U0SEC1"
+    assert not [c for c in made if c.account == org.management and is_mutating(c.action)]
