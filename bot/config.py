@@ -92,10 +92,14 @@ class Identity:
     email_tag: str = "email"
 
 
+AUDIT_SCOPES = ("account", "organization")
+
+
 @dataclass(frozen=True)
 class Audit:
     schedule: str | None = None  # cron expression for the audit posted to audit_channel
     dm_owners: bool = False  # also DM each linked owner about their own stale keys
+    scope: str = "account"  # or "organization": the scheduled audit covers every known account
 
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
@@ -208,6 +212,15 @@ def _tag_key(section: dict[str, Any], key: str, where: str, default: str) -> str
     if not isinstance(value, str) or _TAG_KEY.fullmatch(value) is None:
         raise _fail(f"{where}.{key}", "must be an IAM tag key (1-128 letters, digits, _.:/=+-@)")
     return value
+
+
+def _audit_scope(value: Any, accounts: Accounts) -> str:
+    """``account`` or ``organization``; the latter only means something with ``accounts:``."""
+    if value not in AUDIT_SCOPES:
+        raise _fail("audit.scope", f"must be one of: {', '.join(AUDIT_SCOPES)}")
+    if value == "organization" and not accounts.enabled:
+        raise _fail("audit.scope", "organization needs accounts: (a list or an organization)")
+    return str(value)
 
 
 def _known_keys(data: dict[str, Any], where: str, known: set[str]) -> None:
@@ -412,18 +425,23 @@ def parse_config(text: str) -> Config:
         notify_owner=_flag(raw_rotation, "notify_owner", "rotation", defaults.notify_owner),
     )
     raw_audit = _mapping(data.get("audit"), "audit")
-    _known_keys(raw_audit, "audit", {"schedule", "dm_owners"})
+    _known_keys(raw_audit, "audit", {"schedule", "dm_owners", "scope"})
     schedule = raw_audit.get("schedule")
     if schedule is not None and (not isinstance(schedule, str) or not croniter.is_valid(schedule)):
         raise _fail("audit.schedule", "must be a cron expression such as '0 9 * * 1'")
-    audit_rules = Audit(schedule=schedule, dm_owners=_flag(raw_audit, "dm_owners", "audit", False))
+    accounts = _accounts(data.get("accounts"))
+    audit_rules = Audit(
+        schedule=schedule,
+        dm_owners=_flag(raw_audit, "dm_owners", "audit", False),
+        scope=_audit_scope(raw_audit.get("scope", "account"), accounts),
+    )
     raw_onboarding = _mapping(data.get("onboarding"), "onboarding")
     _known_keys(raw_onboarding, "onboarding", set(Onboarding.__dataclass_fields__))
     onboarding = Onboarding(
         secret_name=_secret_name(raw_onboarding, "onboarding", Onboarding.secret_name)
     )
     return Config(
-        accounts=_accounts(data.get("accounts")),
+        accounts=accounts,
         audit=audit_rules,
         rotation=rotation,
         onboarding=onboarding,
