@@ -105,3 +105,16 @@ def test_every_change_of_an_offboarding_names_requester_and_approver(
         assert change.session_tags["iam-bot:request"] == request_id(request)
         assert change.session_tags["iam-bot:approvers"] == "U0SEC1"
     assert not [c for c in made if c.account == org.management and is_mutating(c.action)]
+
+
+def test_history_is_of_the_user_in_the_account_asked_about(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    for account in (org.staging, org.production):
+        aws.client("iam", account).create_user(UserName="leaver")
+    open_request(bot, "offboard leaver left the company --account staging")
+    said = bot.said(bot.command("history leaver --account staging"))
+    assert f"Offboard IAM user leaver in staging ({org.staging})" in said
+    elsewhere = bot.said(bot.command("history leaver --account production"))
+    assert "Offboard IAM user leaver" not in elsewhere and "No /iam requests" in elsewhere
