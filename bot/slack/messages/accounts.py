@@ -25,7 +25,11 @@ def naming_account(message: dict[str, Any], account: Account | None) -> dict[str
         return message
     foot = context(f"AWS account *{escape(account.name)}* `{account.id}`").to_dict()
     blocks = [*message.get("blocks", []), foot]
-    return {**message, "text": f"{message.get('text', '')} ({account.label})", "blocks": blocks}
+    return {
+        **message,
+        "text": f"{message.get('text', '')} · AWS account {account.label}",
+        "blocks": blocks,
+    }
 
 
 def accounts_reply(
