@@ -84,6 +84,9 @@ def main() -> None:
         iam = boto3.client("iam", endpoint_url=aws.endpoint_url, region_name="us-east-1")
         iam.create_user(UserName="dave")
         iam.create_access_key(UserName="dave")
+        # The person asking is linked to their IAM user, as the people a bot serves are: each
+        # replica loads its identity index once, not again on every miss.
+        iam.create_user(UserName="alice", Tags=[{"Key": "slack-user-id", "Value": "U0ALICE"}])
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = aws.moto_url()  # the store: no added delay
         table = f"iam-bot-bench-{uuid.uuid4().hex[:8]}"
         dynamo.create_table(table)
