@@ -21,15 +21,26 @@ class TtlCache(Generic[K, V]):
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, threading.Lock] = {}
 
     def get(self, key: K, max_age_s: float | None = None) -> V:
-        """The cached value if younger than the TTL (or ``max_age_s``), else a fresh load."""
+        """The cached value if younger than the TTL (or ``max_age_s``), else a fresh load. One
+        caller loads a key at a time: a burst of misses makes one slow lookup, and the others
+        take its answer (when it is young enough for them)."""
         limit = self._ttl if max_age_s is None else min(self._ttl, max_age_s)
+        if hit := self._young(key, limit):
+            return hit[1]
+        with self._lock:
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            if hit := self._young(key, limit):
+                return hit[1]
+            value = self._load(key)
+            with self._lock:
+                self._entries[key] = (self._clock(), value)
+            return value
+
+    def _young(self, key: K, limit: float) -> tuple[float, V] | None:
         with self._lock:
             hit = self._entries.get(key)
-            if hit and self._clock() - hit[0] < limit:
-                return hit[1]
-        value = self._load(key)
-        with self._lock:
-            self._entries[key] = (self._clock(), value)
-        return value
+        return hit if hit and self._clock() - hit[0] < limit else None

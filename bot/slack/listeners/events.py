@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 
 from bot.access.approvals import Request, State
 from bot.access.identity import NotLinked
@@ -18,7 +18,7 @@ from bot.iam import errors, keys
 from bot.logs import finish
 from bot.ops.context import Services
 from bot.slack.commands.pending import opened_by, waiting_on
-from bot.slack.listeners.guard import Context, ack_only
+from bot.slack.listeners.guard import Context, ack_only, first_delivery
 from bot.slack.messages.home import SHOWN, Home, MyKeys, home_view
 from bot.slack.replies import words_for
 
@@ -85,4 +85,8 @@ def _new_requests_in(services: Services, user: str) -> str:
 
 
 def register(app: App, context: Context) -> None:
-    app.event("app_home_opened")(ack=ack_only, lazy=[lambda event: opened(context, event)])
+    def lazy(event: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
+        if first_delivery(context.ops.services.store, body, request):  # not Slack's retry
+            opened(context, event)
+
+    app.event("app_home_opened")(ack=ack_only, lazy=[lazy])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltRequest
 
 from bot.slack.listeners.events import refresh_home
-from bot.slack.listeners.guard import Context
+from bot.slack.listeners.guard import Context, first_delivery
 from bot.slack.replies import answer_failure
 
 DENY_VIEW = "request:deny-reason"
@@ -72,4 +72,8 @@ def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
 
 
 def register(app: App, context: Context) -> None:
-    app.view(DENY_VIEW)(ack=ack_reason, lazy=[lambda view, body: deny(context, view, body)])
+    def lazy(view: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
+        if first_delivery(context.ops.services.store, body, request):  # not Slack's retry
+            deny(context, view, body)
+
+    app.view(DENY_VIEW)(ack=ack_reason, lazy=[lazy])
