@@ -10,16 +10,18 @@ each finding names the exact key.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
-from bot.iam import account, errors, keys
+from bot.iam import account, errors, keys, users
 from bot.iam.aws import Aws
 from bot.iam.models import AccessKey, CredentialReport, KeyStatus, LastUsed, age_days
+from bot.iam.sessions import Account, Actor, acting, current, current_account
 from bot.ops.operation import Operation
 
 REGENERATE_AFTER = timedelta(hours=4)  # IAM will not build a new report sooner
@@ -112,6 +114,7 @@ class Finding:
     slot: int | None = None  # 1 or 2: which key of the user, until the key ID is known
     key_id: str | None = None
     key_created: datetime | None = None
+    account: Account | None = None  # where the user is, in an audit of several accounts
 
     @property
     def fix(self) -> Operation | None:
@@ -205,45 +208,136 @@ def _root_findings(row: dict[str, str], at: datetime) -> list[Finding]:
     return found
 
 
-def name_keys(aws: Aws, found: list[Finding]) -> list[Finding]:
-    """Give key findings their key IDs: one ListAccessKeys per flagged user, concurrently.
+def name_keys(aws: Aws, found: list[Finding], actor: Actor | None = None) -> list[Finding]:
+    """Give key findings their key IDs: one ListAccessKeys per flagged user, concurrently, each
+    in the user's own account (a finding's, else the current one) for ``actor`` (default:
+    whoever is in scope).
 
     The report numbers a user's keys 1 and 2; a key is matched by its creation time, which is
     what the report calls ``last_rotated``. The report can be hours old: a user removed since
     is dropped (there is nothing left to fix), a key deleted since keeps no ID (no button)."""
+    here = current()
+    actor = actor or (here.actor if here else None)
 
-    def keys_of(user: str) -> list[AccessKey] | None:
-        try:
-            return keys.list_access_keys(aws, user)
-        except errors.NotFound:
-            return None
+    def keys_of(owner: tuple[Account | None, str]) -> list[AccessKey] | None:
+        where, user = owner
+        with _within(where, actor):
+            try:
+                return keys.list_access_keys(aws, user)
+            except errors.NotFound:
+                return None
 
-    flagged = sorted({f.user for f in found if f.slot is not None})
+    flagged = sorted(
+        {(f.account, f.user) for f in found if f.slot is not None},
+        key=lambda owner: (owner[0].id if owner[0] else "", owner[1]),
+    )
     listed = dict(zip(flagged, aws.map(keys_of, flagged), strict=True))
-    gone = {user for user, present in listed.items() if present is None}
+    gone = {owner for owner, present in listed.items() if present is None}
 
     def named(finding: Finding) -> Finding:
         if finding.slot is None or finding.key_created is None:
             return finding
-        for key in listed.get(finding.user) or []:
+        for key in listed.get((finding.account, finding.user)) or []:
             if abs((key.created - finding.key_created).total_seconds()) < 1:
                 return replace(finding, key_id=key.key_id)
         return finding
 
-    return [named(f) for f in found if f.user not in gone]
+    return [named(f) for f in found if (f.account, f.user) not in gone]
+
+
+def tagged_owners(
+    aws: Aws, found: list[Finding], tag: str, actor: Actor | None = None
+) -> dict[tuple[Account | None, str], str]:
+    """The chat user (the value of ``tag``) of each user with a named key finding, by account
+    and user name: one paged call per account, the accounts at once, each in its own account
+    (as :func:`name_keys` does); the same name in two accounts can be two people."""
+    here = current()
+    actor = actor or (here.actor if here else None)
+    places = sorted({f.account for f in found if f.key_id}, key=lambda a: a.id if a else "")
+
+    def tags_in(where: Account | None) -> dict[tuple[Account | None, str], str]:
+        with _within(where, actor):
+            everyone = users.users_with_tags(aws)
+        return {(where, u.name): u.tags[tag] for u in everyone if tag in u.tags}
+
+    return {owner: who for part in aws.map(tags_in, places) for owner, who in part.items()}
+
+
+@contextlib.contextmanager
+def _within(account: Account | None, actor: Actor | None) -> Iterator[None]:
+    """In ``account`` for ``actor``; None: where the caller already is."""
+    if account is None:
+        yield
+        return
+    with acting(account, actor):
+        yield
 
 
 class CredentialReports:
-    """The account's credential report, fetched at most as often as IAM would build a new one."""
+    """Each account's credential report, fetched at most as often as IAM would build a new one
+    (kept per account: the one the current scope acts in)."""
 
     def __init__(self, aws: Aws, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._aws = aws
         self._clock = clock
         self._lock = threading.Lock()
-        self._report: CredentialReport | None = None
+        self._reports: dict[str, tuple[threading.Lock, list[CredentialReport]]] = {}
 
     def get(self) -> CredentialReport:
+        where = current_account()
         with self._lock:
-            if self._report is None or self._clock() - self._report.generated >= REGENERATE_AFTER:
-                self._report = account.fetch_credential_report(self._aws)
-            return self._report
+            lock, kept = self._reports.setdefault(where.id if where else "", (threading.Lock(), []))
+        with lock:  # one fetch per account at a time; other accounts fetch meanwhile
+            if not kept or self._clock() - kept[0].generated >= REGENERATE_AFTER:
+                kept[:] = [account.fetch_credential_report(self._aws)]
+            return kept[0]
+
+
+@dataclass(frozen=True)
+class AccountAudit:
+    """One account's part of an audit of several: its findings (worst first) and how many
+    users its report lists, or why it could not be audited."""
+
+    account: Account
+    found: tuple[Finding, ...] = ()
+    users: int = 0
+    generated: datetime | None = None  # None: not audited (``problem`` says why)
+    problem: str | None = None
+
+
+def audit_accounts(
+    aws: Aws,
+    reports: CredentialReports,
+    accounts: Sequence[Account],
+    actor: Actor,
+    *,
+    rotation_age_days: int,
+    unused_days: int,
+    at: datetime,
+) -> list[AccountAudit]:
+    """Every account's credential report and findings, fetched at once on the gateway's bounded
+    pool, each in its own account for ``actor``. An account whose role cannot be assumed or
+    whose report fails is returned with the reason; it does not stop the others."""
+
+    def one(where: Account) -> AccountAudit:
+        with acting(where, actor):
+            try:
+                report = reports.get()
+            except errors.IamError as exc:
+                return AccountAudit(where, problem=f"{exc.code or 'error'}: {exc.message}")
+        found = findings(
+            report, rotation_age_days=rotation_age_days, unused_days=unused_days, at=at
+        )
+        return AccountAudit(
+            where,
+            tuple(replace(f, account=where) for f in found),
+            len(report.rows),
+            report.generated,
+        )
+
+    return aws.map(one, accounts)
+
+
+def worst_first(audits: Sequence[AccountAudit]) -> list[Finding]:
+    """Every account's findings in one ranking (the same order as one account's)."""
+    return sorted((f for a in audits for f in a.found), key=lambda f: f.days, reverse=True)

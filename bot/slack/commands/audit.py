@@ -1,59 +1,106 @@
-"""`/iam audit [--days N]`: stale credentials across the account, from the credential report.
+"""`/iam audit [--org] [--days N]`: stale credentials across the account, from the credential
+report; with ``--org``, across every account the bot knows.
 
 Also the scheduled audit: with ``audit.schedule`` (a cron expression) the summary goes to the
-audit channel once per period, claimed in the store so restarts and replicas post it once.
+audit channel once per period, claimed in the store so restarts and replicas post it once;
+with ``audit.scope: organization`` it covers every account, acting as the bot itself.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from croniter import croniter
 
-from bot.iam import audit
-from bot.iam.audit import Finding
+from bot.iam import audit, sessions
+from bot.iam.audit import AccountAudit, Finding
+from bot.iam.models import CredentialReport
+from bot.iam.sessions import Account, Actor
 from bot.ops.context import Ops, Services, UserError
 from bot.slack.commands.parse import whole_number
 from bot.slack.context import Request
-from bot.slack.messages.audit import WORST, audit_csv, audit_reply
+from bot.slack.messages.audit import WORST, audit_csv, audit_reply, org_audit_reply
+from bot.slack.messages.common import Reply
 from bot.slack.outbox import Outbox
 
-USAGE = "audit [--days N]"
+USAGE = "audit [--org] [--days N]"
+ORG_FLAG = "--org"
 MAX_DAYS = 3650  # ten years: longer than any key has existed; also keeps date arithmetic sane
+BOT = Actor("iam-bot")  # who the scheduled audit acts as: nobody in chat asked for it
+NO_ACCOUNTS = (
+    "`--org` audits every AWS account the bot knows, and its config has no `accounts:`: "
+    "`/iam audit` audits the one account it has."
+)
 
 
-def _thresholds(args: tuple[str, ...]) -> tuple[int, int] | None:
-    if not args:
-        return None
-    if len(args) != 2 or args[0] != "--days":
+def _parsed(args: tuple[str, ...]) -> tuple[bool, tuple[int, int] | None]:
+    """Whether ``--org`` was given, and the thresholds ``--days N`` sets (None: the config's)."""
+    org = ORG_FLAG in args
+    rest = tuple(a for a in args if a != ORG_FLAG)
+    if not rest and len(args) - len(rest) <= 1:
+        return org, None
+    if len(rest) != 2 or rest[0] != "--days" or len(args) - len(rest) > 1:
         raise UserError(
-            f"Usage: `/iam {USAGE}` (N: flag keys older, or unused longer, than N days)"
+            f"Usage: `/iam {USAGE}` (`--org`: every account; N: flag keys older, or unused "
+            "longer, than N days)"
         )
-    days = whole_number(args[1], least=1, most=MAX_DAYS, usage=USAGE)
-    return days, days
+    days = whole_number(rest[1], least=1, most=MAX_DAYS, usage=USAGE)
+    return org, (days, days)
 
 
 def check(args: tuple[str, ...]) -> None:
-    _thresholds(args)
+    _parsed(args)
+
+
+def _limits(services: Services, days: tuple[int, int] | None) -> dict[str, int]:
+    rotation_age, unused = days or (services.config.rotation_age_days, services.config.unused_days)
+    return {"rotation_age_days": rotation_age, "unused_days": unused}
 
 
 def run_audit(
     services: Services, reports: audit.CredentialReports, days: tuple[int, int] | None
-) -> tuple[list[Finding], Any]:
+) -> tuple[list[Finding], CredentialReport]:
+    """The audit of the account the current work acts in."""
     report = reports.get()
-    rotation_age, unused = days or (services.config.rotation_age_days, services.config.unused_days)
-    found = audit.findings(
-        report, rotation_age_days=rotation_age, unused_days=unused, at=services.clock()
-    )
+    here = sessions.current_account()
+    found = [
+        replace(f, account=here)  # so a button acts where the key is
+        for f in audit.findings(report, **_limits(services, days), at=services.clock())
+    ]
     # Key IDs cost a ListAccessKeys per user: fetched for the findings shown with a button.
     return audit.name_keys(services.aws, found[:WORST]) + found[WORST:], report
 
 
+def run_org_audit(
+    services: Services,
+    reports: audit.CredentialReports,
+    accounts: tuple[Account, ...],
+    actor: Actor,
+    days: tuple[int, int] | None,
+) -> tuple[list[AccountAudit], list[Finding]]:
+    """Every account's audit (at once), and all their findings worst first, the worst named."""
+    audits = audit.audit_accounts(
+        services.aws, reports, accounts, actor, **_limits(services, days), at=services.clock()
+    )
+    found = audit.worst_first(audits)
+    return audits, audit.name_keys(services.aws, found[:WORST], actor) + found[WORST:]
+
+
 def run(services: Services, request: Request) -> None:
-    found, report = run_audit(services, request.ops.reports, _thresholds(request.args))
-    full = len(found) > WORST
-    if full:
+    org, days = _parsed(request.args)
+    if org:
+        found, reply = _org(services, request, days)
+    else:
+        found, report = run_audit(services, request.ops.reports, days)
+        reply = audit_reply(
+            found,
+            generated=report.generated,
+            at=services.clock(),
+            users=len(report.rows),
+            full_list_sent=len(found) > WORST,
+        )
+    if len(found) > WORST:
         dm = request.client.conversations_open(users=request.user_id)["channel"]["id"]
         request.client.files_upload_v2(
             channel=dm,
@@ -61,14 +108,27 @@ def run(services: Services, request: Request) -> None:
             filename="iam-audit.csv",
             title="IAM audit findings",
         )
-    reply = audit_reply(
-        found,
-        generated=report.generated,
-        at=services.clock(),
-        users=len(report.rows),
-        full_list_sent=full,
-    )
     request.respond(response_type="ephemeral", **reply.as_kwargs())
+
+
+def _org(
+    services: Services, request: Request, days: tuple[int, int] | None
+) -> tuple[list[Finding], Reply]:
+    """``--org``: the accounts where the person may audit are audited; the others are shown as
+    not audited, with the reason, as are those whose role or report fails."""
+    if not services.accounts.enabled:
+        raise UserError(NO_ACCOUNTS)
+    everyone = services.accounts.listing().accounts
+    user = request.user_id
+    allowed = tuple(a for a in everyone if services.rules.allowed(user, "audit", account=a.id))
+    audited, found = run_org_audit(
+        services, request.ops.reports, allowed, Actor(user, services.team()), days
+    )
+    done = {part.account.id: part for part in audited}
+    refused = "you need the `audit` permission in this account"
+    audits = [done.get(a.id) or AccountAudit(a, problem=refused) for a in everyone]
+    reply = org_audit_reply(audits, found, at=services.clock(), full_list_sent=len(found) > WORST)
+    return found, reply
 
 
 def scheduled(ops: Ops, outbox: Outbox) -> None:
@@ -82,10 +142,15 @@ def scheduled(ops: Ops, outbox: Outbox) -> None:
     claim = f"audit-run/{period.isoformat()}"
     if services.store.get(claim) is not None:
         return  # this period's audit is already out (another replica, or before a restart)
-    found, report = run_audit(services, ops.reports, None)
-    reply = audit_reply(
-        found, generated=report.generated, at=now, users=len(report.rows), full_list_sent=False
-    )
+    if services.config.audit.scope == "organization":
+        accounts = services.accounts.listing().accounts
+        audits, found = run_org_audit(services, ops.reports, accounts, BOT, None)
+        reply = org_audit_reply(audits, found, at=now, full_list_sent=False)
+    else:
+        found, report = run_audit(services, ops.reports, None)
+        reply = audit_reply(
+            found, generated=report.generated, at=now, users=len(report.rows), full_list_sent=False
+        )
     # The outbox entry is the claim: of two replicas only one creates it, and once created
     # it is delivered (and retried) even if Slack fails now, so no period's report is lost.
     if outbox.post(channel, reply.as_kwargs(), id=claim) and services.config.audit.dm_owners:
@@ -93,18 +158,22 @@ def scheduled(ops: Ops, outbox: Outbox) -> None:
 
 
 def _tell_owners(ops: Ops, found: list[Finding]) -> None:
-    """DM each linked key owner about their own stale keys."""
-    by_user: dict[str, list[Finding]] = {}
+    """DM each linked key owner about their own stale keys, each found in their own account."""
+    tag = ops.services.config.identity.tag
+    owners = audit.tagged_owners(ops.services.aws, found, tag, BOT)
+    by_owner: dict[tuple[Account | None, str], list[Finding]] = {}
     for f in found:
         if f.key_id:
-            by_user.setdefault(f.user, []).append(f)
-    for user, mine in by_user.items():
-        slack_id = ops.services.identity.slack_user_for(user)
+            by_owner.setdefault((f.account, f.user), []).append(f)
+    for (where, user), mine in by_owner.items():
+        slack_id = owners.get((where, user))
         if not slack_id:
             continue
         lines = "\n".join(f"• `{f.key_id}`: {f.kind.value}, {f.detail}" for f in mine)
+        place = f" in AWS account {where.label}" if where else ""
+        flag = f" --account {where.name}" if where else ""
         ops.dm(
             slack_id,
-            f"Your IAM user {user} has stale access keys:\n{lines}\n"
-            f"`/iam rotate {user}` replaces one safely.",
+            f"Your IAM user {user}{place} has stale access keys:\n{lines}\n"
+            f"`/iam rotate {user}{flag}` replaces one safely.",
         )

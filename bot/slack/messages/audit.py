@@ -5,15 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ButtonElement, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.iam.audit import Finding
+from bot.iam.audit import AccountAudit, Finding, Kind
 from bot.ops.followups import FollowUp, KeyRef
 from bot.ops.operation import Operation
-from bot.slack.messages.common import Reply, context, section
+from bot.slack.messages.common import MAX_SECTION_TEXT, Reply, context, escape, fit, section
 
 WORST = 10
 _BUTTON = {
@@ -22,61 +23,117 @@ _BUTTON = {
 }
 
 
-def _offender(finding: Finding) -> SectionBlock:
+def _offender(finding: Finding, *, named: bool = False) -> SectionBlock:
+    """One finding; ``named``: with its account's name (an audit of several accounts). Its
+    button acts in the finding's account."""
     key = f" `{finding.key_id}`" if finding.key_id else ""
+    where = f" in _{escape(finding.account.name)}_" if named and finding.account else ""
     said = [finding.kind.value] + ([finding.detail] if finding.detail != finding.kind.value else [])
-    text = f"*{finding.user}*{key}: {', '.join(said)}"
+    text = f"*{finding.user}*{key}{where}: {', '.join(said)}"
     accessory = None
     if finding.fix in _BUTTON and finding.key_id:
         label, action_id = _BUTTON[finding.fix]
+        account = finding.account.id if finding.account else ""
         accessory = ButtonElement(
             text=label,
             action_id=action_id.value,
-            value=KeyRef(finding.user, finding.key_id).encode(),
+            value=KeyRef(finding.user, finding.key_id, account).encode(),
         )
     elif finding.fix is Operation.OFFBOARD:
-        text += f" · `/iam {finding.fix} {finding.user} <reason>`"
+        flag = f" --account {finding.account.name}" if finding.account else ""
+        text += f" · `/iam {finding.fix} {finding.user}{flag} <reason>`"
     return SectionBlock(text=MarkdownTextObject(text=text), accessory=accessory)
+
+
+def _counts(found: Sequence[Finding]) -> list[tuple[Kind, int]]:
+    return Counter(f.kind for f in found).most_common()
+
+
+def _summary(found: list[Finding]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in _counts(found)) or "nothing stale"
+
+
+def _worst(found: list[Finding], *, named: bool, full_list_sent: bool) -> list[Block]:
+    blocks: list[Block] = [section(f"*Worst {min(WORST, len(found))} of {len(found)}*")]
+    blocks += [_offender(f, named=named) for f in found[:WORST]]
+    if full_list_sent:
+        blocks.append(context("The full list is in your DMs as iam-audit.csv."))
+    return blocks
+
+
+def _report_age(generated: datetime, at: datetime, whose: str) -> Block:
+    minutes = max(0, int((at - generated).total_seconds() // 60))
+    age = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+    return context(
+        f"From {whose} of {generated:%Y-%m-%d %H:%M} UTC ({age} old; "
+        "IAM rebuilds it at most every 4 h)"
+    )
 
 
 def audit_reply(
     found: list[Finding], *, generated: datetime, at: datetime, users: int, full_list_sent: bool
 ) -> Reply:
-    minutes = max(0, int((at - generated).total_seconds() // 60))
-    age = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
     blocks: list[Block] = [HeaderBlock(text="IAM audit")]
     if not found:
         blocks.append(section(f":white_check_mark: Nothing stale among {users} users."))
     else:
-        counts = Counter(f.kind for f in found)
-        blocks.append(
-            section("\n".join(f"• {n}: {kind.value}" for kind, n in counts.most_common()))
-        )
-        blocks.append(section(f"*Worst {min(WORST, len(found))} of {len(found)}*"))
-        blocks += [_offender(f) for f in found[:WORST]]
-        if full_list_sent:
-            blocks.append(context("The full list is in your DMs as iam-audit.csv."))
-    blocks.append(
-        context(
-            f"From the credential report of {generated:%Y-%m-%d %H:%M} UTC ({age} old; "
-            "IAM rebuilds it at most every 4 h)"
-        )
-    )
-    summary = ", ".join(
-        f"{n} {kind.value}" for kind, n in Counter(f.kind for f in found).most_common()
-    )
-    return Reply(text=f"IAM audit: {summary or 'nothing stale'}", blocks=blocks)
+        blocks.append(section("\n".join(f"• {n}: {kind}" for kind, n in _counts(found))))
+        blocks += _worst(found, named=False, full_list_sent=full_list_sent)
+    blocks.append(_report_age(generated, at, "the credential report"))
+    return Reply(text=f"IAM audit: {_summary(found)}", blocks=blocks)
+
+
+def _account_line(part: AccountAudit) -> str:
+    name = f"*{escape(part.account.name)}* `{part.account.id}`"
+    if part.problem is not None:
+        return f"• {name}: :x: could not audit: {escape(part.problem)}"
+    if not part.found:
+        return f"• {name}: :white_check_mark: nothing stale among {part.users} users"
+    return f"• {name}: " + ", ".join(f"{n} {kind}" for kind, n in _counts(part.found))
+
+
+def _sections(lines: list[str]) -> list[Block]:
+    """Lines in as few sections as Block Kit's text limit allows."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and len("\n".join([*chunk, line])) > MAX_SECTION_TEXT:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    return [*blocks, section("\n".join(chunk))] if chunk else blocks
+
+
+def org_audit_reply(
+    audits: list[AccountAudit], found: list[Finding], *, at: datetime, full_list_sent: bool
+) -> Reply:
+    """An audit of several accounts: each account's counts (or why it could not be audited),
+    then the worst findings across them all, each named by account."""
+    blocks: list[Block] = [HeaderBlock(text=f"IAM audit of {len(audits)} AWS accounts")]
+    blocks += _sections([_account_line(part) for part in audits])
+    if found:
+        blocks += _worst(found, named=True, full_list_sent=full_list_sent)
+    reports = [part.generated for part in audits if part.generated is not None]
+    if reports:
+        blocks.append(_report_age(min(reports), at, "each account's credential report, the oldest"))
+    failed = sum(part.problem is not None for part in audits)
+    labels = ", ".join(part.account.label for part in audits)
+    text = f"IAM audit of {len(audits)} AWS accounts ({labels}): {_summary(found)}"
+    if failed:
+        text += f"; {failed} could not be audited"
+    return Reply(text=text, blocks=fit(blocks))
 
 
 def audit_csv(found: list[Finding]) -> str:
+    """Every finding; with an account column when the findings come from several accounts."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        ["user", "key_id", "key_created", "finding", "detail", "days", "suggested_action"]
-    )
+    several = any(f.account for f in found)
+    head = ["user", "key_id", "key_created", "finding", "detail", "days", "suggested_action"]
+    writer.writerow((["account", "account_id"] if several else []) + head)
     for f in found:
         created = f.key_created.isoformat() if f.key_created else ""
-        writer.writerow(
-            [f.user, f.key_id or "", created, f.kind.value, f.detail, f.days, f.fix or ""]
-        )
+        where = [f.account.name, f.account.id] if several and f.account else []
+        row = [f.user, f.key_id or "", created, f.kind.value, f.detail, f.days, f.fix or ""]
+        writer.writerow([*where, *row])
     return out.getvalue()
