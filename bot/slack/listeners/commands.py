@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -25,9 +26,10 @@ def ack_iam(ack: Ack, command: dict[str, Any]) -> None:
 def run_iam(context: Context, body: dict[str, Any], tell: Tell) -> None:
     spec, args, _ = accepted(body.get("text", ""))
     assert spec is not None  # guarded: input the ack answered never gets here
+    stale_since = _stale_since(context)
 
     def respond(**message: Any) -> None:
-        message = naming_account(message, current_account())
+        message = naming_account(message, current_account(), stale_since)
         context.notifier.outbox.respond(body["response_url"], message)
 
     request = Request(
@@ -39,6 +41,12 @@ def run_iam(context: Context, body: dict[str, Any], tell: Tell) -> None:
         ops=context.ops,
     )
     spec.run(context.ops.services, request)
+
+
+def _stale_since(context: Context) -> datetime | None:
+    """Since when the list of accounts is the cached one (Organizations did not answer)."""
+    accounts = context.ops.services.accounts
+    return accounts.listing().stale_since if accounts.enabled else None
 
 
 def _permission(body: dict[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, HeaderBlock
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject
 
 from bot.iam.sessions import Account
 from bot.slack.messages.common import Reply, context, escape, section, slack_date
@@ -18,18 +18,37 @@ class AccountCheck:
     problem: str | None  # why its role could not be assumed; None: it could
 
 
-def naming_account(message: dict[str, Any], account: Account | None) -> dict[str, Any]:
+def naming_account(
+    message: dict[str, Any], account: Account | None, stale_since: datetime | None = None
+) -> dict[str, Any]:
     """A command's reply, with the account it was answered in (when the bot knows several)
-    named at its foot; a reply whose text names its accounts itself is left as it is."""
-    if account is None or account.id in str(message.get("text", "")):
+    named at its foot, unless its text names it; and, when the list of accounts is the cached
+    one because AWS Organizations did not answer (``stale_since``), saying so there too."""
+    if account is None:
         return message
-    foot = context(f"AWS account *{escape(account.name)}* `{account.id}`").to_dict()
-    blocks = [*message.get("blocks", []), foot]
-    return {
-        **message,
-        "text": f"{message.get('text', '')} · AWS account {account.label}",
-        "blocks": blocks,
-    }
+    blocks, text = list(message.get("blocks", [])), str(message.get("text", ""))
+    elements = []
+    if account.id not in text:
+        elements.append(f"AWS account *{escape(account.name)}* `{account.id}`")
+        text = f"{text} · AWS account {account.label}"
+    if stale_since is not None and stale_note(stale_since).to_dict() not in blocks:
+        elements.append(_stale_text(stale_since))
+    if not elements:
+        return message
+    foot = ContextBlock(elements=[MarkdownTextObject(text=e) for e in elements]).to_dict()
+    return {**message, "text": text, "blocks": [*blocks, foot]}
+
+
+def stale_note(stale_since: datetime) -> ContextBlock:
+    """The list of accounts is the one kept from ``stale_since``: Organizations did not answer."""
+    return context(_stale_text(stale_since))
+
+
+def _stale_text(stale_since: datetime) -> str:
+    return (
+        ":warning: AWS Organizations did not answer: the list of accounts is the one fetched "
+        f"{slack_date(stale_since)}."
+    )
 
 
 def accounts_reply(
@@ -43,12 +62,7 @@ def accounts_reply(
         lines.append(f"• *{escape(account.name)}* `{account.id}`{mark}: {state}")
     blocks: list[Block] = [HeaderBlock(text="AWS accounts")]
     if stale_since is not None:
-        blocks.append(
-            context(
-                ":warning: AWS Organizations did not answer: this list is the one fetched "
-                f"{slack_date(stale_since)}."
-            )
-        )
+        blocks.append(stale_note(stale_since))
     blocks.append(section("\n".join(lines) or "No accounts."))
     failing = sum(c.problem is not None for c in checks)
     text = f"{len(checks)} AWS accounts" + (f", {failing} not reachable" if failing else "")

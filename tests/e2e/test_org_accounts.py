@@ -1,0 +1,67 @@
+"""Accounts discovered through AWS Organizations, over signed HTTP: `/iam accounts` names the
+Organization's accounts and shows one the bot cannot assume into; when Organizations stops
+answering, commands go on from the list kept in the store, and every reply says so."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from sandbox.aws import FaithfulAws
+from sandbox.harness import ShiftedClock
+from tests.fixtures.accounts import READER, Org, discovered_config, organization
+from tests.fixtures.aws import aged_key
+from tests.fixtures.slack import Bot
+
+STALE = "AWS Organizations did not answer: the list of accounts is the one fetched"
+
+
+@pytest.fixture
+def org(aws: FaithfulAws) -> Org:
+    """The Organization, and the read-only listing role in its management account."""
+    found = organization(aws)
+    aws.add_bot_role(found.management, READER, require_source_identity=False)
+    return found
+
+
+def _config(org: Org) -> str:
+    """Discovery, and everyone may ask which accounts there are."""
+    return discovered_config(org).replace("permissions:\n", "permissions:\n  account: ['*']\n")
+
+
+def test_accounts_lists_the_organization_and_shows_one_out_of_reach(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    sandbox = aws.add_account("Data Sandbox")  # no role for the bot there
+    bot: Bot = make_bot(_config(org))
+
+    said = bot.said(bot.command("accounts"))
+    assert f"management* `{org.management}` (default): ✅ reachable" in said
+    assert f"staging* `{org.staging}`: ✅ reachable" in said
+    assert f"production* `{org.production}`: ✅ reachable" in said
+    assert f"data-sandbox* `{sandbox}`: ❌ AccessDenied" in said
+    assert "4 AWS accounts, 1 not reachable" in said
+    assert aws.count("ListAccounts") == 1
+    assert STALE not in said
+
+
+def test_without_organizations_commands_go_on_from_the_cached_list(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    production = aws.client("iam", org.production)
+    production.create_user(UserName="ci-deployer")
+    key = aged_key(production, aws, "ci-deployer", age_days=30)
+    clock = ShiftedClock()
+    bot: Bot = make_bot(_config(org), clock=clock)
+    assert STALE not in bot.said(bot.command("keys ci-deployer --account production"))
+
+    clock.advance(timedelta(minutes=61))  # past cache_minutes: the list is asked for again
+    aws.fail("ListAccounts", code="AccessDeniedException", status=400, times=1000)
+    said = bot.said(bot.command("keys ci-deployer --account production"))
+    assert key in said and f"production* `{org.production}`" in said
+    assert STALE in said
+
+    listed = bot.said(bot.command("accounts"))
+    assert f"production* `{org.production}`: ✅ reachable" in listed
+    assert listed.count(STALE) == 1  # the list's own note; the foot does not say it twice
