@@ -18,11 +18,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import parse_config
+from bot.config import Accounts, parse_config
 from bot.logs import setup_logging
 from sandbox.aws import FaithfulAws
 from sandbox.harness import RunningBot, ShiftedClock, point_boto3_at, start_bot
-from sandbox.seed import DEMO_PEOPLE, seed_demo
+from sandbox.seed import BOT_ROLE, DEMO_PEOPLE, LISTING_ROLE, seed_demo
 from sandbox.slack_api import FakeSlack, Message
 
 DEMO_CONFIG = """\
@@ -45,6 +45,24 @@ rotation:
   grace_minutes: 60    # `wait 2h` shows the old key checked and deactivated
 audit:
   schedule: "0 9 * * *"  # `wait 1d` shows the scheduled audit in #audit
+"""
+# The Organization's accounts are discovered; the list names the management account (AWS calls
+# it by its owner's choice) and gives production stricter rules: offboarding there takes two
+# approvers, and only the security team may rotate.
+ACCOUNTS_CONFIG = """\
+accounts:
+  role_name: {role}
+  default: management
+  organization:
+    listing_role: arn:aws:iam::{management}:role/{listing_role}
+  list:
+    - id: "{management}"
+      name: management
+    - id: "{production}"
+      name: production
+      approvals: {{offboard: 2}}
+      permissions:
+        rotate: [S0SECURITY]
 """
 DEMO_GROUPS = {"S0ONCALL": ["U0ALICE", "U0DAVE"], "S0SECURITY": ["U0SECLEAD", "U0CAROL"]}
 TOUR = Path(__file__).with_name("demo_tour.txt")
@@ -124,9 +142,18 @@ def render_blocks(
     return lines
 
 
-def welcome(keys: dict[str, str]) -> list[str]:
-    """Who the demo's people are and what each may do, read from the demo's own rules."""
-    permissions = parse_config(DEMO_CONFIG).permissions
+def demo_config(accounts: dict[str, str]) -> str:
+    """The demo's rules, and the Organization ``accounts`` (name -> ID) it acts in."""
+    return DEMO_CONFIG + ACCOUNTS_CONFIG.format(
+        role=BOT_ROLE, listing_role=LISTING_ROLE, **accounts
+    )
+
+
+def welcome(config: str, keys: dict[str, str], accounts: dict[str, str]) -> list[str]:
+    """Who the demo's people are and what each may do, read from the demo's own rules; the
+    Organization's accounts and what differs in each."""
+    parsed = parse_config(config)
+    permissions = parsed.permissions
     everyone = [name for name, who in permissions.items() if "*" in who]
     lines = [
         "iam-bot demo: the real bot on an embedded AWS (moto) and Slack.",
@@ -138,10 +165,36 @@ def welcome(keys: dict[str, str]) -> list[str]:
     names = ", ".join(f"{{{name}}}" for name in keys)
     return [
         *lines,
+        *_accounts_welcome(parsed.accounts, accounts),
         "Type /iam <command> (try /iam help), a button's number to press it, `home` to open",
         "your App Home tab, `as <person>` to type as someone else, `wait 25h` (m, h, d) to let",
         "time pass, `quit` to leave.",
         f"Demo keys by name: {names}.",
+    ]
+
+
+def _accounts_welcome(config: Accounts, accounts: dict[str, str]) -> list[str]:
+    """The accounts (name and ID), which is the default, and each account's own rules."""
+    lines = ["AWS accounts of the Organization (add `--account <name>` to a command):"]
+    for name, account_id in accounts.items():
+        rule = config.rule_for(account_id)
+        notes = ["the default"] if config.default in (name, account_id) else []
+        if rule:
+            notes += [f"{command} needs {n} approvers" for command, n in rule.approvals.items()]
+            notes += [
+                f"{permission} only for {', '.join(_names(who))}"
+                for permission, who in rule.permissions.items()
+            ]
+        lines.append(f"  {name:<11} {account_id}  {'; '.join(notes)}".rstrip())
+    return lines
+
+
+def _names(who: Iterable[str]) -> list[str]:
+    """People's and groups' IDs as the demo's names (a group as its members)."""
+    return [
+        DEMO_PEOPLE[user][0] if user in DEMO_PEOPLE else user
+        for w in who
+        for user in DEMO_GROUPS.get(w, [w])
     ]
 
 
@@ -405,13 +458,14 @@ def run_demo(ask: Ask, *, echo: bool = True, out: Any = sys.stdout) -> int:
         tempfile.TemporaryDirectory() as state,
     ):
         keys = seed_demo(aws)
+        config = demo_config(aws.accounts())
         point_boto3_at(aws.endpoint_url)
         clock = ShiftedClock()
-        bot = start_bot(slack, DEMO_CONFIG, Path(state) / "demo.sqlite3", clock=clock)
+        bot = start_bot(slack, config, Path(state) / "demo.sqlite3", clock=clock)
         try:
             terminal = Terminal(bot, clock, ask, keys, echo, out=out)
             terminal.prime()
-            print("\n".join(welcome(keys)), file=out)
+            print("\n".join(welcome(config, keys, aws.accounts())), file=out)
             terminal.run()
         finally:
             bot.stop()

@@ -1,11 +1,13 @@
-"""Demo data: a small, realistic account for the demo (``make demo``) (and tests that want one).
+"""Demo data: a small, realistic Organization for the demo (``make demo``) and tests that want one.
 
 Everything is created through boto3 against the faithful layer, like any client would, except
 what no API can set (key ages and last use, user ages), which is backdated inside moto. Each
 person shows one thing the bot should notice: alice's key is old but in use (used
 minutes ago: a rotation holds it until someone decides), bob's is new and unused, carol has
 everything an offboarding must remove, dave has two active keys (one over 400 days old), and
-break-glass-admin is a protected account.
+break-glass-admin is a protected account. That is the management account, the bot's home; two
+member accounts, staging and production, have the bot's role too: dave has users in both, and
+production's CI user has a key that leaked (used minutes ago).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ _READ_CODE = {
         }
     ],
 }
+#: The role the bot assumes in every account, and the read-only one it lists the Organization with.
+BOT_ROLE = "iam-bot-action"
+LISTING_ROLE = "iam-bot-org-reader"
+MEMBER_ACCOUNTS = ("staging", "production")
+
 _BOUNDARY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -53,11 +60,44 @@ _BOUNDARY = {
 
 
 def seed_demo(aws: FaithfulAws) -> dict[str, str]:
-    """Fill an empty FaithfulAws with the demo account (users, keys, groups, policies).
+    """Fill an empty FaithfulAws with the demo Organization: the management account (users,
+    keys, groups, policies) and its members (see :func:`_seed_members`).
 
-    Returns the seeded key IDs by a stable name (``dave.old-key``): IAM makes up new IDs on
-    every run, and a demo script needs to name the leaked key it looks up.
+    Returns the seeded key IDs by a stable name (``dave.old-key``; a member account's keys
+    start with its name: ``production.ci-deployer.key``): IAM makes up new IDs on every run,
+    and a demo script needs to name the leaked key it looks up.
     """
+    keys = _seed_management(aws)
+    return keys | _seed_members(aws)
+
+
+def _seed_members(aws: FaithfulAws) -> dict[str, str]:
+    """Staging and production, the bot's role in each account (the listing role in the
+    management account), dave in both, and production's CI key that leaked."""
+    now = datetime.now(UTC)
+    accounts = {name: aws.add_account(name) for name in MEMBER_ACCOUNTS}
+    for account in (aws.account_id, *accounts.values()):
+        aws.add_bot_role(account, BOT_ROLE)
+    aws.add_bot_role(aws.account_id, LISTING_ROLE, require_source_identity=False)
+    keys: dict[str, str] = {}
+    for name, account in accounts.items():
+        iam = aws.client("iam", account, faithful=True)
+        _user(iam, "dave", {"email": "dave@example.com"})
+        aws.backdate_user("dave", now - timedelta(days=500), account_id=account)
+        used = (now - timedelta(days=3), "ec2", "eu-west-1")
+        keys[f"{name}.dave.key"] = _key(aws, iam, "dave", now - timedelta(days=120), used)
+    production = aws.client("iam", accounts["production"], faithful=True)
+    _user(production, "ci-deployer", {"purpose": "deploys from CI"})
+    aws.backdate_user("ci-deployer", now - timedelta(days=700), account_id=accounts["production"])
+    used = (now - timedelta(minutes=5), "s3", "us-east-1")
+    keys["production.ci-deployer.key"] = _key(
+        aws, production, "ci-deployer", now - timedelta(days=300), used
+    )
+    return keys
+
+
+def _seed_management(aws: FaithfulAws) -> dict[str, str]:
+    """The bot's home account: each person shows one thing the bot should notice."""
     iam = _iam(aws)
     now = datetime.now(UTC)
 

@@ -45,7 +45,8 @@ def test_home_renders_the_view_and_its_buttons_work() -> None:
     assert "`home` to open" in welcome
     first, _, pressed = after.partition("seclead> ")
     assert "[App Home of seclead]" in first and "Waiting on you" in first
-    assert "Offboard IAM user carol in #C0OPS" in first and "Approve" in first
+    assert "Offboard IAM user carol in management (123456789012) in #C0OPS" in first  # its account
+    assert "Approve" in first
     assert "Done. carol removed" in pressed
     home_again = pressed.rpartition("[App Home of seclead]")[2]
     assert "Nothing is waiting on you." in home_again and "· done" in home_again
