@@ -1,0 +1,199 @@
+"""An Organization's stale-key audit: 20 accounts of 500 users, 5 ms per AWS call.
+
+The bot's ``/iam audit --org`` (every account's credential report at once on the gateway's
+bounded pool, then the worst ten across them named) against the same audit done the way one
+would without it: the bot's own single-account audit (``/iam audit --account X``), one account
+after another. Same sandbox, same latency, same run; both must find the same findings. Each
+path gets a gateway of its own (no role session cached from the other), once with the role
+sessions assumed by the audit itself and once with them already held (a running bot keeps each
+13 minutes). The credential reports are built during seeding, as IAM keeps one for four hours
+(``bench/audit.py`` measures a build).
+
+Then ``/iam whois <key>`` of a key in one member account, through the bot's code path (the
+command's scope, ``scope.in_key_account``, ``keys.key_owner``), with 1, 10 and 50 member
+accounts configured: STS names the key's account, so the calls must not grow with them.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.offboard import Silent
+from bot.access.accounts import AccountBook
+from bot.access.approvals import Approvals, utc_now
+from bot.access.identity import IdentityMap
+from bot.access.rules import Rules
+from bot.access.schedule import Scheduler
+from bot.access.store import SqliteStore
+from bot.config import parse_config
+from bot.iam import keys
+from bot.iam.audit import CredentialReports
+from bot.iam.aws import Aws
+from bot.iam.sessions import Actor
+from bot.ops.context import Ops, Services
+from bot.slack import scope
+from bot.slack.commands import audit
+from sandbox.aws import FaithfulAws
+from sandbox.harness import point_boto3_at
+
+ACCOUNTS, USERS = 20, 500
+DELAY_S = 0.005
+WHOIS_ACCOUNTS = (1, 10, 50)
+ROLE = "iam-bot-action"
+ASKER = "U0BENCH"
+
+
+def seed_account(sandbox: FaithfulAws, account_id: str, seed: int) -> None:
+    """500 users with 1 or 2 keys aged 1-400 days, used recently, long ago or never; straight
+    at moto (the proxy would take minutes), then the report built through the proxy."""
+    iam = sandbox.client("iam", account_id)
+    rng, now = random.Random(seed), datetime.now(UTC)
+    for i in range(USERS):
+        user = f"user{i:03d}"
+        iam.create_user(UserName=user)
+        for _ in range(1 if rng.random() < 0.6 else 2):
+            key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+            age = rng.randint(1, 400)
+            used = rng.choice([None, rng.randint(0, age)])
+            last = (now - timedelta(days=used), "s3", "us-east-1") if used is not None else None
+            sandbox.backdate_access_key(key, now - timedelta(days=age), last, account_id)
+    sandbox.add_bot_role(account_id, ROLE)
+    sandbox.client("iam", account_id, faithful=True).generate_credential_report()
+
+
+def bot_ops(accounts: list[str], store: SqliteStore) -> Ops:
+    """The bot's workflows with ``accounts`` listed (the first the default), on a new gateway."""
+    listed = "".join(f'    - id: "{a}"\n      name: a{n:02d}\n' for n, a in enumerate(accounts))
+    config = parse_config(
+        "permissions: {audit: ['*'], keys: ['*']}\n"
+        f"accounts:\n  role_name: {ROLE}\n  default: a00\n  list:\n{listed}"
+    )
+    aws = Aws()
+    aws.client("sts")  # a ready client of its own, as a running bot has: not the audit's work
+    rules = Rules(config, lambda group: frozenset())
+    services = Services(
+        config=config,
+        aws=aws,
+        rules=rules,
+        identity=IdentityMap(aws, config.identity, lambda user: None),
+        store=store,
+        approvals=Approvals(store, rules, config, utc_now),
+        accounts=AccountBook(config.accounts, aws, store, utc_now),
+    )
+    return Ops(services, Scheduler(store, utc_now), Silent(), CredentialReports(aws))
+
+
+Found = set[tuple[str, str, str, int]]
+
+
+def org_audit(ops: Ops) -> Found:
+    """``/iam audit --org``: the command's scope (the default account, the person asking)."""
+    services = ops.services
+    accounts = services.accounts.listing().accounts
+    with scope.acting(ops, ASKER, "", None, "audit"):
+        _, found = audit.run_org_audit(
+            services, ops.reports, accounts, Actor(ASKER, services.team()), None
+        )
+    return {(f.account.id if f.account else "", f.user, f.kind, f.days) for f in found}
+
+
+def one_after_another(ops: Ops) -> Found:
+    """``/iam audit --account X`` for each account in turn."""
+    found: Found = set()
+    for account in ops.services.accounts.listing().accounts:
+        with scope.acting(ops, ASKER, "", account.id, "audit"):
+            mine, _ = audit.run_audit(ops.services, ops.reports, None)
+        found |= {(account.id, f.user, f.kind, f.days) for f in mine}
+    return found
+
+
+def whois(ops: Ops, key_id: str) -> str | None:
+    """``/iam whois <key>``: the command's scope, then the key's own account."""
+    with (
+        scope.acting(ops, ASKER, "", None, "keys"),
+        scope.in_key_account(ops, key_id, "keys"),
+    ):
+        return keys.key_owner(ops.services.aws, key_id).user_name
+
+
+def warmed(ops: Ops) -> Ops:
+    """``ops`` with a role session (and its IAM client) already held in every account, as a
+    running bot keeps each for 13 minutes: building one costs ~0.5 s of CPU (botocore loads
+    its endpoint and service data again for every new boto3 Session)."""
+    for account in ops.services.accounts.listing().accounts:
+        with scope.acting(ops, ASKER, "", account.id, "audit"):
+            ops.services.aws.client("iam")
+    return ops
+
+
+def measure(sandbox: FaithfulAws, label: str, run: Callable[[], Found]) -> tuple[float, int, Found]:
+    before = len(sandbox.calls())
+    sandbox.set_delay(DELAY_S)
+    start = time.perf_counter()
+    result = run()
+    elapsed = time.perf_counter() - start
+    sandbox.set_delay(0)
+    calls = len(sandbox.calls()) - before
+    print(f"{label:40s} {elapsed:7.2f} s  {calls:5d} AWS calls  {len(result)} findings")
+    return elapsed, calls, result
+
+
+def compare(sandbox: FaithfulAws, sessions: str, new_ops: Callable[[], Ops]) -> None:
+    """Both paths, each on a gateway of its own made by ``new_ops`` (not timed)."""
+    serial, org = new_ops(), new_ops()
+    print(f"role sessions {sessions}:")
+    slow, slow_calls, a = measure(
+        sandbox, f"  one account after another (x{ACCOUNTS})", lambda: one_after_another(serial)
+    )
+    fast, fast_calls, b = measure(sandbox, "  /iam audit --org", lambda: org_audit(org))
+    assert a == b, f"the two paths disagree on {len(a ^ b)} findings"
+    met = "met" if slow / fast >= 8 else "NOT met"
+    print(
+        f"  --org {slow / fast:.1f}x faster ({slow_calls} vs {fast_calls} calls; {ACCOUNTS} "
+        f"accounts x {USERS} users, {DELAY_S * 1000:.0f} ms per call, the same {len(a)} "
+        f"findings) (goal 8x: {met})"
+    )
+
+
+def whois_calls(sandbox: FaithfulAws, members: list[str], store: SqliteStore) -> None:
+    """The key lives in the first member account; the management account is the default."""
+    home = sandbox.accounts()["management"]
+    sandbox.add_bot_role(home, ROLE)
+    owner = sandbox.client("iam", members[0])
+    owner.create_user(UserName="leaker")
+    key = owner.create_access_key(UserName="leaker")["AccessKey"]["AccessKeyId"]
+    counts = []
+    for n in WHOIS_ACCOUNTS:
+        ops = bot_ops([home, *members[:n]], store)
+        before = len(sandbox.calls())
+        assert whois(ops, key) == "leaker"
+        counts.append(len(sandbox.calls()) - before)
+        made = ", ".join(c.action for c in sandbox.calls()[before:])
+        print(f"whois with {n:2d} member accounts: {counts[-1]} AWS calls ({made})")
+    met = "met" if len(set(counts)) == 1 else "NOT met"
+    print(f"whois calls with {WHOIS_ACCOUNTS} accounts: {counts} (goal the same: {met})")
+
+
+def main() -> None:
+    with FaithfulAws() as sandbox, tempfile.TemporaryDirectory() as tmp:
+        point_boto3_at(sandbox.endpoint_url)
+        members = [sandbox.add_account(f"member{n:02d}") for n in range(max(WHOIS_ACCOUNTS))]
+        audited = members[:ACCOUNTS]
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=ACCOUNTS) as pool:
+            list(pool.map(lambda n: seed_account(sandbox, audited[n], n), range(ACCOUNTS)))
+        print(f"seeded {ACCOUNTS} accounts x {USERS} users in {time.perf_counter() - start:.0f} s")
+        store = SqliteStore(Path(tmp) / "state.sqlite3")
+        compare(sandbox, "assumed by the audit", lambda: bot_ops(audited, store))
+        compare(sandbox, "already held", lambda: warmed(bot_ops(audited, store)))
+        whois_calls(sandbox, members, store)
+
+
+if __name__ == "__main__":
+    main()
