@@ -115,6 +115,7 @@ class FakeSlack:
         self._dms: dict[str, str] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._socket_url: Callable[[], str] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -180,6 +181,12 @@ class FakeSlack:
                 hook.channel = channel or hook.channel
                 hook.user = user or hook.user
             return f"{self.base_url}/response/{token}"
+
+    def use_socket_mode(self, open_url: Callable[[], str]) -> None:
+        """Answer ``apps.connections.open`` with ``open_url()``: a Socket Mode server's fresh
+        WebSocket URL (``sandbox.slack_socket.SocketModePeer.open_url``)."""
+        with self._changed:
+            self._socket_url = open_url
 
     # --- what tests and the demo read -----------------------------------------------------------
 
@@ -300,8 +307,10 @@ class FakeSlack:
                 status, answer = _failure_status(error), _error(error)
             elif not token:
                 answer = _error("not_authed")
-            elif not token.startswith("xox"):
+            elif not token.startswith(("xox", "xapp-")):
                 answer = _error("invalid_auth")
+            elif token.startswith("xapp-") != (method in _APP_TOKEN_METHODS):
+                answer = _error("not_allowed_token_type")  # app-level tokens open sockets only
             elif invalid:
                 answer = _error(invalid)
             else:
@@ -399,6 +408,11 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _connections_open(self, _args: dict[str, Any]) -> dict[str, Any]:
+        if self._socket_url is None:  # no Socket Mode server: the method is not served
+            return _error("unknown_method")
+        return {"ok": True, "url": self._socket_url()}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user_id = str(args.get("user", ""))
@@ -619,6 +633,7 @@ class FakeSlack:
 
 
 _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
+    "apps.connections.open": FakeSlack._connections_open,
     "auth.test": FakeSlack._auth_test,
     "chat.postMessage": FakeSlack._post_message,
     "chat.postEphemeral": FakeSlack._post_ephemeral,
@@ -636,6 +651,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "files.completeUploadExternal": FakeSlack._complete_upload,
 }
 
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})  # the methods an xapp- token calls
 
 _BLOCK_TYPES = frozenset(
     {"actions", "context", "divider", "file", "header", "image", "input", "rich_text", "section"}
