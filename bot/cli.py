@@ -82,11 +82,11 @@ def _quiet(logger: str) -> Iterator[None]:
         target.setLevel(level)
 
 
-def _check_aws(attributed: bool) -> tuple[Aws, CallerIdentity]:
+def _check_aws(attributed: bool, workers: int) -> tuple[Aws, CallerIdentity]:
     """The AWS gateway and who it acts as: no credentials (or a wrong profile) stop startup
     here, instead of every command answering "try again" later."""
     try:
-        aws = Aws(attributed=attributed)
+        aws = Aws(attributed=attributed, max_workers=workers)
     except Exception as exc:  # botocore's ProfileNotFound & co.; botocore stays behind aws.py
         raise ConfigError(f"AWS configuration: {exc}") from None
     try:
@@ -110,7 +110,7 @@ def _serve(args: argparse.Namespace) -> int:
         _port_free(args.health_port, "--health-port")
     elif not args.socket and settings.port:
         _port_free(settings.port, "PORT")
-    aws, caller = _check_aws(config.accounts.enabled)
+    aws, caller = _check_aws(config.accounts.enabled, settings.workers)
     try:
         with _quiet("slack_sdk"):  # its retries of auth.test; the failure is reported below
             app = build_app(settings, config, aws=aws, store=store)

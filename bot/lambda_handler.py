@@ -76,11 +76,11 @@ def cold_start() -> Function:
     setup_logging("INFO", settings.log_format)
     logging.getLogger("botocore").setLevel(logging.WARNING)
     config = load_config(settings.config_path)
-    aws = Aws(attributed=config.accounts.enabled)
+    aws = Aws(attributed=config.accounts.enabled, max_workers=settings.workers)
     store = open_state(settings.state_url, settings.retention_days)
     leases = Leases(settings.lease_seconds)
     scheduler = Scheduler(store, utc_now, leases=leases)
-    jobs = Jobs()
+    jobs = Jobs(settings.workers)
     app = build_app(
         settings,
         config,
