@@ -299,8 +299,11 @@ class _FailRule:
     status: int
     message: str
     after_forward: bool  # the call reaches moto and takes effect; only its answer is the error
+    account: str | None = None  # only calls acting in this account (None: any account)
 
-    def matches(self, action: str) -> bool:
+    def matches(self, action: str, account: str) -> bool:
+        if self.account not in (None, account):
+            return False
         if self.mutating_only:
             return is_mutating(action) and self.action in (None, action)
         return self.action is None or self.action == action
@@ -614,11 +617,13 @@ class FaithfulAws:
         mutating_only: bool = False,
         message: str | None = None,
         after_forward: bool = False,
+        account: str | None = None,
     ) -> None:
         """Fail the ``nth`` matching call from now, and the ``times - 1`` matching ones after it.
 
         Matching: calls of ``action``, or any call when None; with ``mutating_only`` only the
-        mutating ones (Create*, Delete*, ...). Calls are counted as they arrive. A failed call
+        mutating ones (Create*, Delete*, ...); with ``account`` only those acting in that
+        account. Calls are counted as they arrive. A failed call
         never reaches moto; the client gets the error in its protocol's shape.
 
         With ``after_forward`` the answer is lost instead: the call reaches moto and takes
@@ -637,6 +642,7 @@ class FaithfulAws:
             status=status,
             message=message or f"Injected failure ({code}).",
             after_forward=after_forward,
+            account=account,
         )
         with self._lock:
             self._faults.append(rule)
@@ -773,7 +779,8 @@ class FaithfulAws:
         entry = _Entry(req.service, req.action, _redact(req.params), req.session)
         with self._lock:
             self._entries.append(entry)
-            fault = self._take_fault(req.action) if req.protocol != "raw" else None
+            raw = req.protocol == "raw"
+            fault = None if raw else self._take_fault(req.action, req.session.account_id)
             delay = self._delay
         try:
             self._pass_gate(req.action)
@@ -791,10 +798,10 @@ class FaithfulAws:
             entry.error = _error_code(req, response)
         return response
 
-    def _take_fault(self, action: str) -> _FailRule | None:
+    def _take_fault(self, action: str, account: str) -> _FailRule | None:
         chosen: _FailRule | None = None
         for rule in self._faults:
-            if not rule.matches(action):
+            if not rule.matches(action, account):
                 continue
             if rule.skip:
                 rule.skip -= 1

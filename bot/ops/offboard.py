@@ -86,7 +86,8 @@ def _released_mfa(services: Services, user: User) -> list[str]:
     return deactivated_mfa([s for s in snapshots if s], virtual_only=True)
 
 
-def _steps(services: Services, inv: Inventory, mode: Mode) -> list[Step]:
+def plan_steps(services: Services, inv: Inventory, mode: Mode) -> list[Step]:
+    """The steps ``mode`` takes for the user as inventoried."""
     if mode is Mode.DISABLE:
         return disable_steps(inv)
     return removal_steps(inv, _released_mfa(services, inv.user))
@@ -99,21 +100,26 @@ def _inventory(services: Services, user: str) -> Inventory:
         raise UserError(f"No IAM user named `{user}`.") from None
 
 
+def planned(services: Services, user: str, mode: Mode) -> tuple[str, list[Step]]:
+    """``user`` as IAM spells it and the steps ``mode`` takes for it, in the current scope;
+    a protected user is refused."""
+    inv = _inventory(services, user)
+    services.rules.require_unprotected(inv.user)
+    return inv.user.name, plan_steps(services, inv, mode)
+
+
 def open_request(
     ops: Ops, user: str, reason: str, *, disable: bool, requester: str, channel: str
 ) -> Request:
     """The plan for removing (or disabling) ``user``, as a request for approval."""
-    services = ops.services
-    inv = _inventory(services, user)
-    services.rules.require_unprotected(inv.user)
     mode = Mode.DISABLE if disable else Mode.DELETE
-    steps = tuple(s.to_dict() for s in _steps(services, inv, mode))
-    opened = services.approvals.open(
+    name, steps = planned(ops.services, user, mode)
+    opened = ops.services.approvals.open(
         command=COMMAND,
-        target=inv.user.name,  # IAM's spelling, whatever the case typed
+        target=name,  # IAM's spelling, whatever the case typed
         requester=requester,
         reason=reason,
-        plan=OffboardPlan(mode=mode, steps=steps).to_dict(),
+        plan=OffboardPlan(mode=mode, steps=tuple(s.to_dict() for s in steps)).to_dict(),
         channel=channel,
     )
     return ops.post(opened)
@@ -126,34 +132,57 @@ def snapshot_id(request_id: str) -> str:
     return f"{request_id}/snapshot"
 
 
+def unseen_steps(
+    services: Services, journal: str, planned: list[Step], fresh: list[Step]
+) -> list[Step]:
+    """The ``fresh`` steps that are neither ``planned`` (what the approvers saw) nor finished
+    in the ``journal`` of an earlier attempt."""
+    known = {s.id for s in planned} | finished_steps(services.store, journal)
+    return [s for s in fresh if s.id not in known]
+
+
 def reopen_if_changed(ops: Ops, request: Request, plan: Plan, fresh: list[Step]) -> bool:
     """Send the request back to its approvers if its ``plan`` now has steps they did not see
     (and no earlier attempt finished); True if it did, and then nothing may run."""
-    known = {Step.from_dict(d).id for d in plan.steps}
-    known |= finished_steps(ops.services.store, request.id)
-    unseen = [s for s in fresh if s.id not in known]
+    planned = [Step.from_dict(d) for d in plan.steps]
+    unseen = unseen_steps(ops.services, request.id, planned, fresh)
     if not unseen:
         return False
     steps, new = tuple(s.to_dict() for s in fresh), tuple(s.to_dict() for s in unseen)
-    replanned = replace(plan, steps=steps, unseen=new)  # the message shows what is new
-    why = "appeared after approval: " + ", ".join(s.id for s in unseen)
-    reopened = ops.services.approvals.reopen(request.id, replanned.to_dict(), why)
-    ops.refresh(reopened.request)
-    ops.audit(reopened.request, "re-opened for approval: " + why)
+    reopen(ops, request, replace(plan, steps=steps, unseen=new), [s.id for s in unseen])
     return True
 
 
-def run_plan(ops: Ops, request: Request, steps: list[Step], do: Callable[[Step], str]) -> RunResult:
+def reopen(ops: Ops, request: Request, replanned: Plan, unseen: list[str]) -> None:
+    """Send the request back to its approvers with ``replanned`` (whose ``unseen`` steps the
+    message shows as new), saying which steps appeared."""
+    why = "appeared after approval: " + ", ".join(unseen)
+    reopened = ops.services.approvals.reopen(request.id, replanned.to_dict(), why)
+    ops.refresh(reopened.request)
+    ops.audit(reopened.request, "re-opened for approval: " + why)
+
+
+def run_plan(
+    ops: Ops,
+    request: Request,
+    steps: list[Step],
+    do: Callable[[Step], str],
+    *,
+    journal: str = "",
+    label: str = "",
+) -> RunResult:
     """Run a request's steps journaled (a retry runs only what has not finished), showing
-    progress on the request's message after each wave."""
+    progress on the request's message after each wave. ``journal``: where the steps are
+    journaled (the request's ID unless it has several, one per account); ``label`` heads
+    its progress line."""
     total = len(steps)
 
     def progressed(results: list[Any]) -> None:
-        ops.progress(request, f"{len(results)}/{total} steps done.")
+        ops.progress(request, f"{label}{len(results)}/{total} steps done.")
 
     return run_journaled(
         ops.services.store,
-        request.id,
+        journal or request.id,
         steps,
         do=do,
         fan_out=ops.services.aws.map,
@@ -194,29 +223,52 @@ def _counted(counts: dict[str, int]) -> str:
     return ", ".join([f"{n} {unit} {what}", *(f"{m} {w}" for m, w in rest)])
 
 
+def current_inventory(services: Services, user: str) -> Inventory | None:
+    """The user as it is now, before any change runs (None: already gone)."""
+    try:
+        return take_inventory(services.aws, user, last_use=False)
+    except errors.NotFound:
+        return None  # every remaining step will find its target gone
+
+
+def save_snapshot(services: Services, journal: str, inv: Inventory) -> None:
+    """What the user had, kept before the first change: the first attempt's stays (it saw the
+    user whole)."""
+    record = Record(snapshot_id(journal), SNAPSHOT, "saved", snapshot(inv).to_dict())
+    services.store.put_if_version(record)
+
+
+def remove(
+    ops: Ops, request: Request, user: str, steps: list[Step], *, journal: str = "", label: str = ""
+) -> RunResult:
+    """Run the approved ``steps`` on ``user`` in the current scope, journaled in ``journal``."""
+    note = f"disabled by iam-bot request {request.id}"
+    aws = ops.services.aws
+    return run_plan(
+        ops,
+        request,
+        steps,
+        lambda step: run_step(aws, user, step, disabled_note=note),
+        journal=journal,
+        label=label,
+    )
+
+
+def done_what(user: str, mode: Mode) -> str:
+    return f"{user} {'disabled' if mode is Mode.DISABLE else 'removed'}"
+
+
 def execute(ops: Ops, request: Request) -> RunReport | None:
     services = ops.services
     plan = OffboardPlan.of(request)
-    planned = [Step.from_dict(d) for d in plan.steps]
-    try:
-        inv: Inventory | None = take_inventory(services.aws, request.target, last_use=False)
-    except errors.NotFound:
-        inv = None  # already gone: every remaining step will find its target gone
+    inv = current_inventory(services, request.target)
     if inv is not None:
-        if reopen_if_changed(ops, request, plan, _steps(services, inv, plan.mode)):
+        if reopen_if_changed(ops, request, plan, plan_steps(services, inv, plan.mode)):
             return None
-        record = Record(snapshot_id(request.id), SNAPSHOT, "saved", snapshot(inv).to_dict())
-        services.store.put_if_version(record)  # the first attempt's stays: it saw the user whole
-
-    note = f"disabled by iam-bot request {request.id}"
-    result = run_plan(
-        ops,
-        request,
-        planned,
-        lambda step: run_step(services.aws, request.target, step, disabled_note=note),
-    )
-    verb = "disabled" if plan.mode is Mode.DISABLE else "removed"
-    report = run_report(result, f"{request.target} {verb}")
+        save_snapshot(services, request.id, inv)
+    planned = [Step.from_dict(d) for d in plan.steps]
+    result = remove(ops, request, request.target, planned)
+    report = run_report(result, done_what(request.target, plan.mode))
     if report.ok:
         _point_to_history(services, request)
     return report

@@ -11,6 +11,7 @@ import enum
 
 class Operation(enum.StrEnum):
     OFFBOARD = "offboard"
+    OFFBOARD_PERSON = "offboard-person"  # a person's IAM users in every account, one request
     ENABLE = "enable"
     ONBOARD = "onboard"
     ROTATE = "rotate"
@@ -28,7 +29,18 @@ class Operation(enum.StrEnum):
     def needs_approver(self) -> bool:
         """Deleting a user or a key (and undoing a disable) always needs someone other than
         the requester: config may not lower it to zero."""
-        return self in (Operation.OFFBOARD, Operation.DELETE_KEY, Operation.ENABLE)
+        return self in (
+            Operation.OFFBOARD,
+            Operation.OFFBOARD_PERSON,
+            Operation.DELETE_KEY,
+            Operation.ENABLE,
+        )
+
+    @property
+    def across_accounts(self) -> bool:
+        """Its plan acts in several accounts, each step naming its own: the request's
+        ``account`` is only where it was asked."""
+        return self is Operation.OFFBOARD_PERSON
 
     @property
     def permissions(self) -> tuple[str, ...]:
@@ -38,6 +50,7 @@ class Operation(enum.StrEnum):
 
 _PERMISSIONS = {
     Operation.OFFBOARD: ("offboard",),
+    Operation.OFFBOARD_PERSON: ("offboard",),
     Operation.ENABLE: ("offboard",),
     Operation.ONBOARD: ("onboard",),
     Operation.ROTATE: ("rotate",),

@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 
 from bot.access.approvals import Request
 from bot.access.schedule import Job
-from bot.ops import account_alias, deactivate, delete_key, enable, offboard, onboard, rotate
+from bot.ops import (
+    account_alias,
+    deactivate,
+    delete_key,
+    enable,
+    offboard,
+    offboard_person,
+    onboard,
+    rotate,
+)
 from bot.ops.context import Ops, RunReport
 from bot.ops.keys import KeyPlan
 from bot.ops.operation import Operation
@@ -46,6 +55,7 @@ REGISTRY: Mapping[str, Spec] = {
             lambda r: f"{'Disable' if offboard.is_disable(r) else 'Offboard'} IAM user {r.target}",
             offboard.execute,
         ),
+        Spec(Operation.OFFBOARD_PERSON, offboard_person.title, offboard_person.execute),
         Spec(Operation.ENABLE, lambda r: f"Enable IAM user {r.target}", enable.execute),
         Spec(Operation.ONBOARD, lambda r: f"Onboard {r.target}", onboard.execute),
         Spec(

@@ -1,11 +1,14 @@
 """`/iam offboard <user | @person | me> <reason> [--disable]`: ask for a user's removal (or
-disable)."""
+disable). With several accounts, a mentioned person's IAM users are looked for in every one
+of them and offboarded through one request."""
 
 from __future__ import annotations
 
-from bot.ops import offboard
+from slack_sdk.errors import SlackApiError
+
+from bot.ops import offboard, offboard_person
 from bot.ops.context import Services, UserError
-from bot.slack.commands.parse import Target, user_word
+from bot.slack.commands.parse import Target, TargetKind, user_word
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 
@@ -26,6 +29,17 @@ def check(args: tuple[str, ...]) -> None:
 
 def run(services: Services, request: Request) -> None:
     who, reason, disable = _parse(request.args)
+    if who.kind is TargetKind.SLACK_USER and services.accounts.enabled:
+        offboard_person.open_request(
+            request.ops,
+            who.value,
+            _email(request, who.value),
+            reason,
+            disable=disable,
+            requester=request.user_id,
+            channel=request.channel_id,
+        )
+        return
     offboard.open_request(
         request.ops,
         iam_user(services, request, who),
@@ -34,3 +48,14 @@ def run(services: Services, request: Request) -> None:
         requester=request.user_id,
         channel=request.channel_id,
     )
+
+
+def _email(request: Request, person: str) -> str | None:
+    """The person's e-mail in their Slack profile (IAM users may carry it in a tag)."""
+    try:
+        profile = request.client.users_info(user=person)["user"].get("profile", {})
+    except SlackApiError as exc:
+        if exc.response.get("error") != "user_not_found":
+            raise
+        raise UserError(f"Slack has no user `{person}` in this workspace.") from None
+    return profile.get("email")

@@ -18,6 +18,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.access.approvals import Request, State
+from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
 from bot.ops.registry import REGISTRY
@@ -30,13 +31,24 @@ _MAX_ITEMS_PER_ACTION = 25
 def title(request: Request) -> str:
     """What the request does, and in which AWS account when the bot knows several."""
     where = ""
-    if request.account:
+    if request.account and not Operation(request.command).across_accounts:
         name = request.account_name or request.account
         where = f" in {name}" + (f" ({request.account})" if name != request.account else "")
     return REGISTRY[request.command].title(request) + where
 
 
 def plan_lines(steps: Sequence[dict[str, Any]]) -> str:
+    """The steps by action; a plan across accounts under one heading per account (its steps'
+    ``group``)."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for step in steps:
+        groups[step.get("group", "")].append(step)
+    if set(groups) <= {""}:
+        return _by_action(steps)
+    return "\n".join(f"*{escape(group)}*\n{_by_action(part)}" for group, part in groups.items())
+
+
+def _by_action(steps: Sequence[dict[str, Any]]) -> str:
     by_action: dict[str, list[str]] = defaultdict(list)
     for step in steps:
         note = f" ({escape(step['note'])})" if step.get("note") else ""
