@@ -97,7 +97,7 @@ def test_an_unknown_onboard_option_is_echoed_escaped(bot: Bot) -> None:
 def test_audit_days_must_be_a_plain_number_in_range(bot: Bot, aws, days: str) -> None:
     reply = bot.command(f"audit --days {days}", user="U0ALICE")
     assert reply.status == 200
-    assert "Usage: `/iam audit [--days N]` (a whole number from 1 to 3650)" in reply.body
+    assert "Usage: `/iam audit [--org] [--days N]` (a whole number from 1 to 3650)" in reply.body
     assert bot.replies(reply) == []
     assert [c for c in aws.calls() if c.service == "iam"] == []
 
