@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.access.ttl import TtlCache
 from bot.config import Identity
-from bot.iam import users
+from bot.iam import sessions, users
 from bot.iam.aws import Aws
 from bot.iam.models import User
 
@@ -46,35 +46,42 @@ class IdentityMap:
         self._email = slack_email
         self._index = TtlCache(lambda _: users.users_with_tags(aws), ttl_s)
 
-    def iam_user_for(self, slack_user_id: str) -> str:
+    def _everyone(self, max_age: float | None) -> list[User]:
+        """The users of the account the current work acts in (each account has its own)."""
+        account = sessions.current_account()
+        return self._index.get(account.id if account else None, max_age_s=max_age)
+
+    def iam_user_for(self, slack_user_id: str, *, by_name: bool = True) -> str:
+        """The IAM user linked to a Slack user: by the identity tag, then the e-mail tag, then
+        (``by_name``) a user named like the e-mail's local part."""
         email: str | None = None
         # The cached index first; on a miss, once more with one at most a few seconds old, for a
         # user tagged or created since it was cached.
         for max_age in (None, _REFRESH_ON_MISS_S):
-            everyone = self._index.get(None, max_age_s=max_age)
+            everyone = self._everyone(max_age)
             for user in everyone:
                 if user.tags.get(self._identity.tag) == slack_user_id:
                     return user.name
             email = email or self._email(slack_user_id)
-            if email and (found := self._by_email(everyone, email)):
+            if email and (found := self._by_email(everyone, email, by_name)):
                 return found
         tried = f"tag {self._identity.tag}={slack_user_id}"
         if email:
-            local = email.partition("@")[0]
-            tried += f", tag {self._identity.email_tag}={email}, or a user named {local}"
+            tried += f", tag {self._identity.email_tag}={email}"
+            tried += f", or a user named {email.partition('@')[0]}" if by_name else ""
         raise NotLinked(slack_user_id, tried)
 
     def slack_user_for(self, iam_user: str) -> str | None:
         """The Slack user an IAM user is tagged with, if any (for DMs about their own keys)."""
         for max_age in (None, _REFRESH_ON_MISS_S):
-            for user in self._index.get(None, max_age_s=max_age):
+            for user in self._everyone(max_age):
                 if user.name == iam_user and self._identity.tag in user.tags:
                     return user.tags[self._identity.tag]
         return None
 
-    def _by_email(self, everyone: list[User], email: str) -> str | None:
+    def _by_email(self, everyone: list[User], email: str, by_name: bool) -> str | None:
         for user in everyone:
             if user.tags.get(self._identity.email_tag, "").lower() == email.lower():
                 return user.name
         local = email.partition("@")[0]
-        return local if any(user.name == local for user in everyone) else None
+        return local if by_name and any(user.name == local for user in everyone) else None

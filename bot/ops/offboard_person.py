@@ -105,7 +105,8 @@ def _search(
     identity = IdentityMap(services.aws, services.config.identity, lambda _: email)
     with services.acting(account.id, actor):
         try:
-            user, steps = offboard.planned(services, identity.iam_user_for(person), mode)
+            user_name = identity.iam_user_for(person, by_name=False)  # tags only: a name
+            user, steps = offboard.planned(services, user_name, mode)  # alike is no proof
         except NotLinked:
             return _Found()
         except Denied as denied:
