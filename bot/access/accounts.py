@@ -22,6 +22,9 @@ from bot.iam.sessions import Account, acting, current
 
 log = logging.getLogger(__name__)
 CACHE_ID = "iam-bot:organization-accounts"
+# After Organizations failed, the kept list is used this long before asking it again, so that
+# a command does not wait on its retries each time.
+RETRY_AFTER = timedelta(minutes=1)
 _NAME_CHARS = re.compile(r"[^\w+=,.@-]+")
 
 
@@ -48,6 +51,7 @@ class AccountBook:
         self._aws = aws
         self._store = store
         self._clock = clock
+        self._failed_at: datetime | None = None  # Organizations' last failure, in this process
 
     @property
     def enabled(self) -> bool:
@@ -78,18 +82,26 @@ class AccountBook:
             fetched = datetime.fromisoformat(cached.data["fetched"])
             if now - fetched < timedelta(minutes=self._config.cache_minutes):
                 return _accounts(cached), None
+        if self._failed_at and now - self._failed_at < RETRY_AFTER:
+            return self._fallback(cached, now)  # asked moments ago: do not make people wait
         try:
             fresh = self._fetch()
         except errors.IamError as exc:
             log.warning("Organizations did not answer (%s); using the cached account list", exc)
-            if cached is None:
-                return [], now
-            return _accounts(cached), datetime.fromisoformat(cached.data["fetched"])
+            self._failed_at = now
+            return self._fallback(cached, now)
+        self._failed_at = None
         data = {"fetched": now.isoformat(), "accounts": [[a.id, a.name] for a in fresh]}
         self._store.put_if_version(
             Record(CACHE_ID, "accounts", "cached", data, cached.version if cached else 0)
         )  # a replica that wrote first wrote the same list: losing the race is fine
         return fresh, None
+
+    @staticmethod
+    def _fallback(cached: Record | None, now: datetime) -> tuple[list[Account], datetime]:
+        if cached is None:
+            return [], now
+        return _accounts(cached), datetime.fromisoformat(cached.data["fetched"])
 
     def _fetch(self) -> list[Account]:
         role = self._config.listing_role or ""

@@ -65,3 +65,22 @@ def test_without_organizations_commands_go_on_from_the_cached_list(
     listed = bot.said(bot.command("accounts"))
     assert f"production* `{org.production}`: ✅ reachable" in listed
     assert listed.count(STALE) == 1  # the list's own note; the foot does not say it twice
+
+
+def test_a_failing_organizations_is_asked_again_only_after_a_minute(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    aws.client("iam", org.production).create_user(UserName="ci-deployer")
+    clock = ShiftedClock()
+    bot: Bot = make_bot(_config(org), clock=clock)
+    bot.command("accounts")
+    clock.advance(timedelta(minutes=61))
+    aws.fail("ListAccounts", code="ServiceUnavailableException", status=503, times=1000)
+    before = aws.count("ListAccounts", ok_only=False)
+    for _ in range(3):
+        assert STALE in bot.said(bot.command("keys ci-deployer --account production"))
+    asked = aws.count("ListAccounts", ok_only=False) - before
+    assert 1 <= asked <= 5  # one command's asking (botocore retries a 503), not one per command
+    clock.advance(timedelta(minutes=2))
+    bot.command("keys ci-deployer --account production")
+    assert aws.count("ListAccounts", ok_only=False) - before > asked
