@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import boto3
@@ -116,6 +117,15 @@ def translate(exc: Exception, service: str, operation: str) -> errors.IamError:
     return errors.Unavailable(type(exc).__name__, code=type(exc).__name__, operation=operation)
 
 
+@dataclass
+class _RoleSession:
+    """An assumed role's credentials (until ``expiry``, monotonic) and its clients by service."""
+
+    expiry: float
+    credentials: dict[str, str] = field(repr=False)
+    clients: dict[str, Any] = field(default_factory=dict)
+
+
 class Aws:
     """boto3 clients with the bot's retry policy, pagination and a bounded pool for fan-out.
 
@@ -142,8 +152,7 @@ class Aws:
             read_timeout=30,
         )
         self._clients: dict[str, Any] = {}
-        # (role ARN, actor) -> (monotonic expiry, that session's clients by service)
-        self._sessions: dict[tuple[str, Actor | None], tuple[float, dict[str, Any]]] = {}
+        self._sessions: dict[tuple[str, Actor | None], _RoleSession] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
         self._in_pool = threading.local()
@@ -162,9 +171,14 @@ class Aws:
         for hook in self._hooks:
             hook(operation.service_model.service_name, operation.name, outcome)
 
-    def _new_client(self, service: str, session: boto3.Session) -> Any:
+    def _new_client(self, service: str, credentials: dict[str, str] | None = None) -> Any:
+        """A client from the bot's one boto3 session (called under the lock: a session is not
+        thread-safe), with a role session's credentials when given: one session's loaded
+        models serve every client, where a session per role would load them all again."""
         region = self._session.region_name or "us-east-1"
-        client = session.client(service, region_name=region, config=self._config)
+        client = self._session.client(
+            service, region_name=region, config=self._config, **(credentials or {})
+        )
         client.meta.events.register("needs-retry", self._attempted)
         return client
 
@@ -172,7 +186,7 @@ class Aws:
         """A client with the bot's own credentials (its central role)."""
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self._new_client(service, self._session)
+                self._clients[service] = self._new_client(service)
             return self._clients[service]
 
     def client(self, service: str, operation: str = "") -> Any:
@@ -190,21 +204,22 @@ class Aws:
     def _session_client(self, role_arn: str, actor: Actor | None, service: str) -> Any:
         key = (role_arn, actor)
         with self._lock:
-            expiry, clients = self._sessions.get(key, (0.0, {}))
-        if expiry <= time.monotonic():
-            clients = {"": self._assume(role_arn, actor)}
+            session = self._sessions.get(key)
+        if session is None or session.expiry <= time.monotonic():
+            session = _RoleSession(
+                time.monotonic() + _SESSION_SECONDS - _SESSION_MARGIN, self._assume(role_arn, actor)
+            )
             with self._lock:
                 if len(self._sessions) >= _MAX_SESSIONS:
                     self._sessions.pop(next(iter(self._sessions)))
-                expiry = time.monotonic() + _SESSION_SECONDS - _SESSION_MARGIN
-                self._sessions[key] = (expiry, clients)
+                self._sessions[key] = session
         with self._lock:
-            if service not in clients:
-                clients[service] = self._new_client(service, clients[""])
-            return clients[service]
+            if service not in session.clients:
+                session.clients[service] = self._new_client(service, session.credentials)
+            return session.clients[service]
 
-    def _assume(self, role_arn: str, actor: Actor | None) -> boto3.Session:
-        """A session in ``role_arn``'s account, its source identity the actor (the trust
+    def _assume(self, role_arn: str, actor: Actor | None) -> dict[str, str]:
+        """Credentials in ``role_arn``'s account, their source identity the actor (the trust
         policy of the bot's roles refuses a session without one)."""
         params: dict[str, Any] = {
             "RoleArn": role_arn,
@@ -219,12 +234,11 @@ class Aws:
             answer = self._own_client("sts").assume_role(**params)["Credentials"]
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "sts", "AssumeRole") from exc
-        return boto3.Session(
-            aws_access_key_id=answer["AccessKeyId"],
-            aws_secret_access_key=answer["SecretAccessKey"],
-            aws_session_token=answer["SessionToken"],
-            region_name=self._session.region_name,
-        )
+        return {
+            "aws_access_key_id": answer["AccessKeyId"],
+            "aws_secret_access_key": answer["SecretAccessKey"],
+            "aws_session_token": answer["SessionToken"],
+        }
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         """One AWS request; ``operation`` is the API name, e.g. ``"ListAccessKeys"``."""
