@@ -153,8 +153,9 @@ class Probe:
             failure = None
         except Exception as exc:
             failure = type(exc).__name__
-            if self._failure is None:
-                log.warning("not ready: %s does not answer", self.name, exc_info=exc)
+            if self._failure is None:  # a refused connection needs no traceback; the rest may
+                trace = None if isinstance(exc, OSError) else exc
+                log.warning("not ready: %s does not answer (%s)", self.name, exc, exc_info=trace)
         with self._lock:
             if failure is None and self._failure is not None:
                 log.info("%s answers again", self.name)
@@ -346,8 +347,11 @@ class BotApp(App):
         (:func:`bot.slack.listeners.guard.guarded`)."""
         req = _read_right(req)
         scope = _scope_of(req.body, self.metrics)
+        started = time.perf_counter()
         with scoped(scope):
             response = super().dispatch(req)
+            if req.mode == "socket_mode" and not req.lazy_only:  # HTTP's ack: in wsgi_app
+                self.metrics.ack_seconds.observe(time.perf_counter() - started)
             acked = scope.on_finish is not None and not req.lazy_only  # a command's ack
             if acked and accepted(_text(req.body))[0] is None:  # answered there: no work follows
                 finish("ok" if scope.command == "help" else "refused")

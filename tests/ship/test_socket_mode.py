@@ -138,6 +138,7 @@ def test_a_command_over_the_socket_and_readiness_following_the_socket(
     assert bot.peer.connected() == 1
     assert key_id in _answered(bot, slack, "keys dave")
     assert bot.metric("iambot_commands_total", subcommand="keys", outcome="ok") == 2
+    assert bot.metric("iambot_ack_seconds_count") == 2  # each command's ack over the socket
 
 
 def test_a_disconnect_warning_moves_the_bot_to_a_new_connection(
