@@ -118,3 +118,9 @@ def test_history_is_of_the_user_in_the_account_asked_about(
     assert f"Offboard IAM user leaver in staging ({org.staging})" in said
     elsewhere = bot.said(bot.command("history leaver --account production"))
     assert "Offboard IAM user leaver" not in elsewhere and "No /iam requests" in elsewhere
+
+
+def test_org_and_account_together_are_refused(make_bot, org: Org) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    said = bot.said(bot.command("audit --org --account staging"))
+    assert "`--org` covers every account: leave out `--account`." in said

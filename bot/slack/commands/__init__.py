@@ -167,7 +167,9 @@ def accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | Non
         problem = None if name in ("", "help") else _not_a_command(name)
         return None, (), usage_reply(_HELP, problem)
     try:
-        _, args = split_account(words[1:])
+        account, args = split_account(words[1:])
+        if account and "--org" in args:
+            raise UserError("`--org` covers every account: leave out `--account`.")
         spec.check(args)
     except (InvalidInput, UserError) as exc:
         return None, (), error_reply(exc)
