@@ -124,3 +124,29 @@ def test_org_and_account_together_are_refused(make_bot, org: Org) -> None:
     bot: Bot = make_bot(listed_config(org))
     said = bot.said(bot.command("audit --org --account staging"))
     assert "`--org` covers every account: leave out `--account`." in said
+
+
+def test_account_facts_are_of_the_account_asked_about(make_bot, aws: FaithfulAws, org: Org) -> None:
+    bot: Bot = make_bot(
+        listed_config(org).replace("permissions:\n", "permissions:\n  account: [S0SECURITY]\n", 1)
+    )
+    aws.client("iam", org.staging).create_account_alias(AccountAlias="acme-staging")
+    said = bot.said(bot.command("account --account staging", user="U0SEC1"))
+    assert "`acme-staging`" in said and f"staging* `{org.staging}`" in said
+    assert "acme-staging" not in bot.said(bot.command("account", user="U0SEC1"))
+
+
+def test_onboarding_creates_the_user_in_the_account_asked_for(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    config = listed_config(org).replace("permissions:\n", "permissions:\n  onboard: [U0ALICE]\n", 1)
+    bot: Bot = make_bot(config)
+    request = open_request(bot, "onboard newhire --account staging")
+    assert f"in staging ({org.staging})" in flatten(request)
+    bot.press(request, "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, request)))
+    staging, management = aws.client("iam", org.staging), aws.client("iam", org.management)
+    assert staging.get_user(UserName="newhire")["User"]["UserName"] == "newhire"
+    assert "newhire" not in [u["UserName"] for u in management.list_users()["Users"]]
+    [created] = aws.calls("CreateUser", account=org.staging)
+    assert created.source_identity == source_identity("U0ALICE")
