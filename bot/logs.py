@@ -24,6 +24,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.iam import sessions
+
 _SECRET_SHAPES = re.compile(
     r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"  # AWS secret access key
     r"|xox[abpr]-[A-Za-z0-9-]+"  # Slack bot/user tokens
@@ -91,20 +93,19 @@ class Scope:
     """The piece of work a log entry belongs to: one Slack request and the jobs it started.
 
     ``outcome`` is known only at the end (:func:`finish`), which calls ``on_finish`` once: how
-    the serving layer counts commands by outcome. ``account`` stays empty until the bot serves
-    more than one AWS account.
+    the serving layer counts commands by outcome. (The AWS account an entry's work acted in
+    is not the scope's: one command may act in several; see :class:`JsonLines`.)
     """
 
     request_id: str = ""
     user: str = ""
     command: str = ""
-    account: str = ""
     outcome: str = ""
     on_finish: Callable[[Scope], None] | None = field(default=None, repr=False, compare=False)
 
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("iam_bot_scope", default=None)
-SCOPE_FIELDS = ("request_id", "user", "command", "account", "outcome")
+SCOPE_FIELDS = ("request_id", "user", "command", "outcome")
 
 
 @contextlib.contextmanager
@@ -133,7 +134,8 @@ def finish(outcome: str) -> None:
 
 class JsonLines(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the scope's fields (empty when
-    unknown) and, after a failure, the traceback as one string."""
+    unknown), the AWS account the entry's work acts in (empty with one account) and, after a
+    failure, the traceback as one string."""
 
     def format(self, record: logging.LogRecord) -> str:
         scope = _SCOPE.get() or Scope()
@@ -143,6 +145,7 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             **{name: getattr(scope, name) for name in SCOPE_FIELDS},
+            "account": where.id if (where := sessions.current_account()) else "",
         }
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
