@@ -68,6 +68,11 @@ What moto 5.2.5 does, checked through boto3 (the reasons for some of the rules a
   process.
 - moto's server (werkzeug) closes the connection after every response, so upstream connections
   are reopened per call; ``TCP_NODELAY`` is set on each one. ``port=0`` works (the OS picks).
+- moto's server routes each request under one lock every request takes, and inside it lists its
+  package directory (a stat per service module): its calls ran one after another, several ms
+  each. The list is made once here (``_list_moto_modules_once``); what remains is the GIL of
+  this process, so benchmarks run the sandbox in a process of its own (``sandbox/process.py``),
+  and ``set_delay`` counts its work inside the latency, not on top of it.
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from botocore import xform_name
 from botocore.exceptions import ClientError
+from moto import backends as moto_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
@@ -182,6 +188,17 @@ _USER_ATTACHMENTS = (
 SSC_SERVICES = ("codecommit.amazonaws.com", "cassandra.amazonaws.com", "bedrock.amazonaws.com")
 SSC_LIMIT_PER_SERVICE = 2
 _ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+_MOTO_LISTS_MODULES = moto_backends.list_of_moto_modules
+
+
+def _list_moto_modules_once() -> None:
+    """moto's server lists its package directory (a stat per service module) to route every
+    request, under a lock every request takes: its requests then run one after another,
+    where AWS serves concurrent calls at once. The list cannot change while it runs."""
+    listed = tuple(_MOTO_LISTS_MODULES())
+    moto_backends.list_of_moto_modules = lambda: iter(listed)
 
 
 def is_mutating(action: str) -> bool:
@@ -452,6 +469,7 @@ class FaithfulAws:
         self.stop()
 
     def start(self) -> Self:
+        _list_moto_modules_once()
         werkzeug_log = logging.getLogger("werkzeug")
         if werkzeug_log.level == logging.NOTSET:
             werkzeug_log.setLevel(logging.WARNING)  # else one INFO line per request
@@ -597,7 +615,10 @@ class FaithfulAws:
         return self._delay
 
     def set_delay(self, seconds: float) -> None:
-        """Every proxied call sleeps this long before it is answered (latency for benchmarks)."""
+        """Every proxied call is answered this long after it arrived (latency for benchmarks),
+        or when its work is done if that takes longer: the time moto and this layer spend on
+        a call is AWS's, inside the round trip, not added to it (their CPU is one process's,
+        where AWS serves concurrent calls on many machines)."""
         with self._lock:
             self._delay = max(0.0, seconds)
 
@@ -782,10 +803,9 @@ class FaithfulAws:
             raw = req.protocol == "raw"
             fault = None if raw else self._take_fault(req.action, req.session.account_id)
             delay = self._delay
+        self._pass_gate(req.action)
+        passed = time.monotonic()
         try:
-            self._pass_gate(req.action)
-            if delay:
-                time.sleep(delay)
             if fault is None or fault.after_forward:
                 response = self._dispatch(req)
             if fault is not None:
@@ -793,6 +813,8 @@ class FaithfulAws:
         except Exception:
             log.exception("faithful layer failed on %s %s", req.service, req.action)
             response = _error(req, "InternalFailure", "The faithful layer failed.", 500)
+        if delay:  # the sandbox's own work is part of the latency, as AWS's is of its own
+            time.sleep(max(0.0, passed + delay - time.monotonic()))
         with self._lock:  # before the answer is sent: a client that has it sees its record
             entry.status = response.status
             entry.error = _error_code(req, response)
