@@ -4,7 +4,8 @@ Per-user listing is what seed 002 does for one user, repeated for all: ListUsers
 then ListAccessKeys per user and GetAccessKeyLastUsed per key, one after another. The bot's
 audit reads the credential report (generate, fetch) and asks ListAccessKeys only for the users
 whose findings it shows with a button. Same sandbox, same latency, same run; both paths must
-find the same stale keys.
+find the same stale keys. The sandbox runs in a process of its own (sandbox/process.py), as AWS
+does its work elsewhere; seeding runs there too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.iam.aws import Aws
 from bot.slack.messages.audit import WORST
 from sandbox.aws import FaithfulAws
 from sandbox.harness import point_boto3_at
+from sandbox.process import SandboxProcess
 
 USERS = 1000
 DELAY_S = 0.005
@@ -27,8 +29,9 @@ ROTATION_AGE, UNUSED = 90, 45
 
 
 def seed(sandbox: FaithfulAws) -> None:
-    """1000 users, 1 or 2 keys each, ages 1-400 days, last used recently, long ago or never."""
-    iam = boto3.client("iam", endpoint_url=sandbox.moto_url, region_name="us-east-1")
+    """In the sandbox's process: 1000 users, 1 or 2 keys each, ages 1-400 days, last used
+    recently, long ago or never."""
+    iam = sandbox.client("iam")  # straight at moto
     rng = random.Random(7)
     now = datetime.now(UTC)
     for i in range(USERS):
@@ -74,22 +77,22 @@ def _second(when: datetime) -> str:
     return when.replace(microsecond=0).isoformat()
 
 
-def measure(sandbox: FaithfulAws, label: str, run) -> tuple[float, int, set]:
-    before = len(sandbox.calls())
+def measure(sandbox: SandboxProcess, label: str, run) -> tuple[float, int, set]:
+    before = sandbox.call_count()
     sandbox.set_delay(DELAY_S)
     start = time.perf_counter()
     result = run()
     elapsed = time.perf_counter() - start
     sandbox.set_delay(0)
-    calls = len(sandbox.calls()) - before
+    calls = sandbox.call_count() - before
     print(f"{label:34s} {elapsed:7.2f} s  {calls:5d} AWS calls  {len(result)} stale keys")
     return elapsed, calls, result
 
 
 def main() -> None:
-    with FaithfulAws() as sandbox:
+    with SandboxProcess() as sandbox:
         point_boto3_at(sandbox.endpoint_url)
-        seed(sandbox)
+        sandbox.run(seed)
         # Both paths get a ready client, as a running bot has: building one is not the audit.
         iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
         bot_aws = Aws()

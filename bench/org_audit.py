@@ -7,7 +7,9 @@ after another. Same sandbox, same latency, same run; both must find the same fin
 path gets a gateway of its own (no role session cached from the other), once with the role
 sessions assumed by the audit itself and once with them already held (a running bot keeps each
 13 minutes). The credential reports are built during seeding, as IAM keeps one for four hours
-(``bench/audit.py`` measures a build).
+(``bench/audit.py`` measures a build). The sandbox runs in a process of its own
+(sandbox/process.py): its CPU per call (moto, the faithful layer) is AWS's work, not the bot's,
+and must not take turns with the bot's for one interpreter lock; seeding runs there too.
 
 Then ``/iam whois <key>`` of a key in one member account, through the bot's code path (the
 command's scope, ``scope.in_key_account``, ``keys.key_owner``), with 1, 10 and 50 member
@@ -23,6 +25,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from moto.core import DEFAULT_ACCOUNT_ID
 
 from bench.offboard import Silent
 from bot.access.accounts import AccountBook
@@ -41,6 +45,7 @@ from bot.slack import scope
 from bot.slack.commands import audit
 from sandbox.aws import FaithfulAws
 from sandbox.harness import point_boto3_at
+from sandbox.process import SandboxProcess
 
 ACCOUNTS, USERS = 20, 500
 DELAY_S = 0.005
@@ -65,6 +70,29 @@ def seed_account(sandbox: FaithfulAws, account_id: str, seed: int) -> None:
             sandbox.backdate_access_key(key, now - timedelta(days=age), last, account_id)
     sandbox.add_bot_role(account_id, ROLE)
     sandbox.client("iam", account_id, faithful=True).generate_credential_report()
+
+
+def seed(sandbox: FaithfulAws, names: list[str]) -> list[str]:
+    """In the sandbox's process: member accounts ``names``, the first ACCOUNTS seeded (at once);
+    their IDs."""
+    members = [sandbox.add_account(name) for name in names]
+    with ThreadPoolExecutor(max_workers=ACCOUNTS) as pool:
+        list(pool.map(lambda n: seed_account(sandbox, members[n], n), range(ACCOUNTS)))
+    return members
+
+
+def leaked_key(sandbox: FaithfulAws, account_id: str) -> str:
+    """In the sandbox's process: the bot's role in the management account, and a key of a user
+    of ``account_id``."""
+    sandbox.add_bot_role(sandbox.accounts()["management"], ROLE)
+    owner = sandbox.client("iam", account_id)
+    owner.create_user(UserName="leaker")
+    return str(owner.create_access_key(UserName="leaker")["AccessKey"]["AccessKeyId"])
+
+
+def actions_since(sandbox: FaithfulAws, before: int) -> list[str]:
+    """In the sandbox's process: the actions of the calls after the first ``before``."""
+    return [c.action for c in sandbox.calls()[before:]]
 
 
 def bot_ops(accounts: list[str], store: SqliteStore) -> Ops:
@@ -132,19 +160,21 @@ def warmed(ops: Ops) -> Ops:
     return ops
 
 
-def measure(sandbox: FaithfulAws, label: str, run: Callable[[], Found]) -> tuple[float, int, Found]:
-    before = len(sandbox.calls())
+def measure(
+    sandbox: SandboxProcess, label: str, run: Callable[[], Found]
+) -> tuple[float, int, Found]:
+    before = sandbox.call_count()
     sandbox.set_delay(DELAY_S)
     start = time.perf_counter()
     result = run()
     elapsed = time.perf_counter() - start
     sandbox.set_delay(0)
-    calls = len(sandbox.calls()) - before
+    calls = sandbox.call_count() - before
     print(f"{label:40s} {elapsed:7.2f} s  {calls:5d} AWS calls  {len(result)} findings")
     return elapsed, calls, result
 
 
-def compare(sandbox: FaithfulAws, sessions: str, new_ops: Callable[[], Ops]) -> None:
+def compare(sandbox: SandboxProcess, sessions: str, new_ops: Callable[[], Ops]) -> None:
     """Both paths, each on a gateway of its own made by ``new_ops`` (not timed)."""
     serial, org = new_ops(), new_ops()
     print(f"role sessions {sessions}:")
@@ -161,33 +191,27 @@ def compare(sandbox: FaithfulAws, sessions: str, new_ops: Callable[[], Ops]) -> 
     )
 
 
-def whois_calls(sandbox: FaithfulAws, members: list[str], store: SqliteStore) -> None:
+def whois_calls(sandbox: SandboxProcess, members: list[str], store: SqliteStore) -> None:
     """The key lives in the first member account; the management account is the default."""
-    home = sandbox.accounts()["management"]
-    sandbox.add_bot_role(home, ROLE)
-    owner = sandbox.client("iam", members[0])
-    owner.create_user(UserName="leaker")
-    key = owner.create_access_key(UserName="leaker")["AccessKey"]["AccessKeyId"]
+    key = sandbox.run(leaked_key, members[0])
     counts = []
     for n in WHOIS_ACCOUNTS:
-        ops = bot_ops([home, *members[:n]], store)
-        before = len(sandbox.calls())
+        ops = bot_ops([DEFAULT_ACCOUNT_ID, *members[:n]], store)
+        before = sandbox.call_count()
         assert whois(ops, key) == "leaker"
-        counts.append(len(sandbox.calls()) - before)
-        made = ", ".join(c.action for c in sandbox.calls()[before:])
-        print(f"whois with {n:2d} member accounts: {counts[-1]} AWS calls ({made})")
+        made = sandbox.run(actions_since, before)
+        counts.append(len(made))
+        print(f"whois with {n:2d} member accounts: {counts[-1]} AWS calls ({', '.join(made)})")
     met = "met" if len(set(counts)) == 1 else "NOT met"
     print(f"whois calls with {WHOIS_ACCOUNTS} accounts: {counts} (goal the same: {met})")
 
 
 def main() -> None:
-    with FaithfulAws() as sandbox, tempfile.TemporaryDirectory() as tmp:
+    with SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as tmp:
         point_boto3_at(sandbox.endpoint_url)
-        members = [sandbox.add_account(f"member{n:02d}") for n in range(max(WHOIS_ACCOUNTS))]
-        audited = members[:ACCOUNTS]
         start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=ACCOUNTS) as pool:
-            list(pool.map(lambda n: seed_account(sandbox, audited[n], n), range(ACCOUNTS)))
+        members = sandbox.run(seed, [f"member{n:02d}" for n in range(max(WHOIS_ACCOUNTS))])
+        audited = members[:ACCOUNTS]
         print(f"seeded {ACCOUNTS} accounts x {USERS} users in {time.perf_counter() - start:.0f} s")
         store = SqliteStore(Path(tmp) / "state.sqlite3")
         compare(sandbox, "assumed by the audit", lambda: bot_ops(audited, store))

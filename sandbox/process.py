@@ -5,12 +5,18 @@ on one interpreter lock, so a benchmark would mostly measure that contention. Re
 work elsewhere: so does this. Run as ``python -m sandbox.process``; controlled over stdin.
 
 :class:`BotProcess` is ``iam-bot serve`` exactly as production starts it, for a fleet of
-replicas on one state store (tests and benchmarks): it can be stopped, or killed with SIGKILL
-as a crash would stop it.
+replicas on one state store (tests and benchmarks): it can be stopped (SIGTERM, waited for or
+not), or killed with SIGKILL as a crash would stop it.
+
+:meth:`SandboxProcess.run` carries out any seeding or knob of :class:`FaithfulAws` in the child
+(accounts, roles, backdated keys reach into moto's own model there), as a module-level
+function of the caller's given the sandbox first, with arguments and result as JSON.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import signal
 import socket
@@ -18,14 +24,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sandbox.aws import FaithfulAws
 
 
 def serve() -> None:
-    """Print the endpoint, then answer ``delay S``, ``calls`` and ``moto`` (moto's own URL,
-    behind no delay) lines until stdin closes."""
+    """Print the endpoint, then answer ``delay S``, ``calls``, ``moto`` (moto's own URL,
+    behind no delay) and ``run {json}`` (see :meth:`SandboxProcess.run`) lines until stdin
+    closes."""
     with FaithfulAws() as sandbox:
         print(sandbox.endpoint_url, flush=True)
         for line in sys.stdin:
@@ -37,6 +46,19 @@ def serve() -> None:
                 print(len(sandbox.calls()), flush=True)
             elif command == "moto":
                 print(sandbox.moto_url, flush=True)
+            elif command == "run":
+                print(json.dumps(_run(sandbox, json.loads(arg))), flush=True)
+
+
+def _run(sandbox: FaithfulAws, asked: dict[str, Any]) -> dict[str, Any]:
+    """``asked["fn"]`` (``module:name``) called with the sandbox and ``asked["args"]``: its
+    result, or the error it raised (one line: the caller raises it again)."""
+    module, _, name = asked["fn"].partition(":")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+        return {"result": fn(sandbox, *asked["args"])}
+    except Exception as exc:  # the caller's error, not the sandbox's: it goes on serving
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 class SandboxProcess:
@@ -63,6 +85,19 @@ class SandboxProcess:
     def moto_url(self) -> str:
         """moto itself, without the faithful layer or its delay (e.g. for the state table)."""
         return self._ask("moto")
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(sandbox, *args)`` in the child, on its :class:`FaithfulAws`: ``fn`` is a
+        module-level function (the child imports it by name, that of ``python -m`` included),
+        ``args`` and its result JSON."""
+        module = fn.__module__
+        if module == "__main__" and (spec := sys.modules["__main__"].__spec__) is not None:
+            module = spec.name
+        asked = {"fn": f"{module}:{fn.__qualname__}", "args": list(args)}
+        answer = json.loads(self._ask("run " + json.dumps(asked)))
+        if "error" in answer:
+            raise RuntimeError(f"in the sandbox process, {asked['fn']}: {answer['error']}")
+        return answer["result"]
 
     def __enter__(self) -> SandboxProcess:
         return self
@@ -122,6 +157,15 @@ class BotProcess:
     def stop(self) -> None:
         """SIGTERM, as an orchestrator stops a replica, and wait for it to end."""
         self._end(signal.SIGTERM)
+
+    def terminate(self) -> None:
+        """SIGTERM, without waiting: the process drains its work, then exits."""
+        if self.alive():
+            self._child.send_signal(signal.SIGTERM)
+
+    def exit_code(self, timeout_s: float = 30.0) -> int:
+        """Wait for the process to end; its exit code (negative: the signal that ended it)."""
+        return self._child.wait(timeout_s)
 
     def kill(self) -> None:
         """SIGKILL: nothing of the process runs after it (a crash, an OOM kill)."""
