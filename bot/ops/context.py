@@ -23,6 +23,7 @@ from bot.config import Config
 from bot.iam import errors, secrets, users
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
+from bot.iam.models import User
 from bot.iam.sessions import Actor, acting
 from bot.ops.operation import Operation
 
@@ -142,7 +143,11 @@ class Ops:
     def still_allowed(self, request: Request) -> str | None:
         """Why the request may no longer run, checked right before acting: the channel rule,
         the requester's permission, each approver's permission, and the target's protection
-        may all have changed since it was approved. None when it may run."""
+        may all have changed since it was approved. None when it may run.
+
+        An offboarding's target is read again by its execution (with everything attached,
+        right before its first change), which judges its protection on that read
+        (:meth:`protection`): reading it here too would be one more round trip."""
         rules, account = self.services.rules, request.account
         operation = Operation(request.command)
         try:
@@ -162,13 +167,17 @@ class Ops:
             ]
             if len(valid) < request.required:
                 return "an approver no longer has the `approve` permission; approve it again."
-        if operation is Operation.ACCOUNT_ALIAS:
+        if operation in (Operation.ACCOUNT_ALIAS, Operation.OFFBOARD):
             return None
         if operation is Operation.ONBOARD:  # the user does not exist yet
             protected = rules.name_is_protected(request.target)
-        else:
-            try:
-                protected = rules.is_protected(users.get_user(self.services.aws, request.target))
-            except errors.NotFound:
-                return None  # already gone: every step will find its target gone
+            return f"`{request.target}` is a protected user." if protected else None
+        try:
+            return self.protection(request, users.get_user(self.services.aws, request.target))
+        except errors.NotFound:
+            return None  # already gone: every step will find its target gone
+
+    def protection(self, request: Request, target: User) -> str | None:
+        """Why ``request`` may not change ``target``, as just read: it is protected."""
+        protected = self.services.rules.is_protected(target)
         return f"`{request.target}` is a protected user." if protected else None

@@ -8,7 +8,7 @@ A snapshot of what the user had is stored before the first change.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.access.journal import RunResult, finished_steps, run_journaled
 from bot.access.store import Record
 from bot.iam import errors
 from bot.iam.inventory import (
+    Action,
     Inventory,
     Snapshot,
     Step,
@@ -223,10 +224,15 @@ def _counted(counts: dict[str, int]) -> str:
     return ", ".join([f"{n} {unit} {what}", *(f"{m} {w}" for m, w in rest)])
 
 
-def current_inventory(services: Services, user: str) -> Inventory | None:
-    """The user as it is now, before any change runs (None: already gone)."""
+def current_inventory(
+    services: Services, user: str, planned: Sequence[Step] = ()
+) -> Inventory | None:
+    """The user as it is now, before any change runs (None: already gone). The documents of
+    the inline policies ``planned`` to go are read with the lists: one round trip unless the
+    user has inline policies the plan does not name."""
+    inline = [s.target for s in planned if s.action is Action.DELETE_INLINE_POLICY]
     try:
-        return take_inventory(services.aws, user, last_use=False)
+        return take_inventory(services.aws, user, last_use=False, inline_expected=inline)
     except errors.NotFound:
         return None  # every remaining step will find its target gone
 
@@ -259,14 +265,18 @@ def done_what(user: str, mode: Mode) -> str:
 
 
 def execute(ops: Ops, request: Request) -> RunReport | None:
+    """The user read again (its protection judged on that read: see :meth:`Ops.still_allowed`),
+    compared with the approved plan, its snapshot saved, then the plan run."""
     services = ops.services
     plan = OffboardPlan.of(request)
-    inv = current_inventory(services, request.target)
+    planned = [Step.from_dict(d) for d in plan.steps]
+    inv = current_inventory(services, request.target, planned)
     if inv is not None:
+        if why := ops.protection(request, inv.user):
+            return RunReport(False, f"Not run: {why}")
         if reopen_if_changed(ops, request, plan, plan_steps(services, inv, plan.mode)):
             return None
         save_snapshot(services, request.id, inv)
-    planned = [Step.from_dict(d) for d in plan.steps]
     result = remove(ops, request, request.target, planned)
     report = run_report(result, done_what(request.target, plan.mode))
     if report.ok:
