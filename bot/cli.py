@@ -3,6 +3,12 @@
 `serve` checks every outside dependency before it takes a request (settings, config, state
 store, port, AWS identity, Slack), in that order, and stops at the first problem with one line
 naming it and exit code 2: an operator fixes a setting, not a stack trace.
+
+On SIGTERM (an orchestrator's rolling restart) or SIGINT it stops gracefully: no new Slack
+request, the work in flight finishes for up to ``IAM_BOT_DRAIN_SECONDS``, the scheduler stops,
+and the leases on requests still running are released, so another replica takes them over at
+its next look instead of once they have run out; then it exits 0 with one line saying what
+finished and what was handed over.
 """
 
 from __future__ import annotations
@@ -11,19 +17,29 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sqlite3
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from slack_bolt.error import BoltError
 
+from bot.access.approvals import utc_now
+from bot.access.leases import Leases
+from bot.access.schedule import Scheduler
 from bot.access.store import Record, Store, open_store
 from bot.config import ConfigError, load_config, load_settings
 from bot.iam import errors, keys
 from bot.iam.aws import Aws
 from bot.iam.models import CallerIdentity
 from bot.logs import redact, setup_logging
+
+if TYPE_CHECKING:
+    from bot.slack.jobs import Jobs
 
 log = logging.getLogger("iam-bot")
 
@@ -98,7 +114,8 @@ def _check_aws(attributed: bool, workers: int) -> tuple[Aws, CallerIdentity]:
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.slack.app import build_app
-    from bot.slack.server import HttpServer, serve_socket_mode
+    from bot.slack.jobs import Jobs
+    from bot.slack.server import HttpServer, SocketModeServer
 
     settings = load_settings(socket_mode=args.socket, port=args.port)
     setup_logging("INFO", settings.log_format)
@@ -111,9 +128,21 @@ def _serve(args: argparse.Namespace) -> int:
     elif not args.socket and settings.port:
         _port_free(settings.port, "PORT")
     aws, caller = _check_aws(config.accounts.enabled, settings.workers)
+    # Built here, not in build_app, so that stopping can drain and stop them.
+    jobs, leases = Jobs(settings.workers), Leases(settings.lease_seconds)
+    # The tick also takes over runs whose lease ran out (or was released): once per lease at least.
+    scheduler = Scheduler(store, utc_now, poll_s=min(30.0, leases.seconds), leases=leases)
     try:
         with _quiet("slack_sdk"):  # its retries of auth.test; the failure is reported below
-            app = build_app(settings, config, aws=aws, store=store)
+            app = build_app(
+                settings,
+                config,
+                aws=aws,
+                store=store,
+                jobs=jobs,
+                scheduler=scheduler,
+                leases=leases,
+            )
     except BoltError:
         raise ConfigError("SLACK_BOT_TOKEN was refused by Slack (auth.test failed)") from None
     except OSError as exc:  # auth.test could not connect
@@ -121,15 +150,55 @@ def _serve(args: argparse.Namespace) -> int:
         reason = getattr(exc, "reason", None) or exc
         raise ConfigError(f"Slack: cannot reach {url} (auth.test: {reason})") from None
     identity = f"as {caller.arn} (account {caller.account})"
+    server: HttpServer | SocketModeServer
     if args.socket:
+        server = SocketModeServer(app, settings.app_token, args.health_port)
         log.info("Socket Mode, %s; health on port %s", identity, args.health_port)
-        serve_socket_mode(app, settings.app_token, args.health_port)
     else:
         with _listening(settings.port):
             server = HttpServer(app, port=settings.port)
         log.info("listening on port %s, %s", server.port, identity)
-        server.serve_forever()
+    server.start()
+    stop_signal = _signalled()
+    app.readiness.stop()
+    server.stop_listening()
+    log.info("stopping on %s: draining for up to %g s", stop_signal, settings.drain_seconds)
+    finished, left = _drain(jobs, scheduler, settings.drain_seconds)
+    server.stop()
+    handed_over = leases.hand_over()  # last: a run handed over must not go on here for long
+    log.info(
+        "stopped: %d job(s) in flight finished, %d did not; handed over to another replica: %s",
+        finished, left, ", ".join(handed_over) or "nothing",
+    )  # fmt: skip
+    if left:  # their threads would hold the interpreter's exit until SIGKILL
+        logging.shutdown()
+        os._exit(0)
     return 0
+
+
+def _signalled() -> str:
+    """Wait for SIGTERM or SIGINT; its name. (A flag polled, not an Event: a handler setting an
+    Event could deadlock on the lock the waiting thread holds.)"""
+    received: list[str] = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda n, _: received.append(signal.Signals(n).name))
+    while not received:
+        time.sleep(0.2)
+    return received[0]
+
+
+def _drain(jobs: Jobs, scheduler: Scheduler, seconds: float) -> tuple[int, int]:
+    """Stop the scheduler and let the jobs in flight finish, all within ``seconds``; jobs not
+    started by then never start. How many finished, and how many are still running."""
+    deadline = time.monotonic() + seconds
+    in_flight = jobs.in_flight()
+    stopper = threading.Thread(target=scheduler.stop, name="stop-scheduler", daemon=True)
+    stopper.start()  # a step it is running is work in flight too
+    stopper.join(max(0.0, deadline - time.monotonic()))
+    jobs.wait_idle(max(0.0, deadline - time.monotonic()))
+    left = jobs.in_flight()
+    jobs.shutdown(wait=False, cancel_futures=True)
+    return max(0, in_flight - left), left
 
 
 def _policy(_: argparse.Namespace) -> int:

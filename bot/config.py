@@ -488,6 +488,8 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     # How many Slack answers run at once (each may wait on AWS); the gateway's fan-out matches.
     workers: int = DEFAULT_WORKERS
+    # On SIGTERM, how long work in flight may run on before its leases are handed over.
+    drain_seconds: float = 20.0
 
 
 def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
@@ -511,6 +513,17 @@ def _workers(env: Mapping[str, str]) -> int:
     if not raw.isdigit() or not 4 <= int(raw) <= 1000:
         raise ConfigError("IAM_BOT_WORKERS must be a number of threads between 4 and 1000")
     return int(raw)
+
+
+def _drain_seconds(env: Mapping[str, str]) -> float:
+    raw = env.get("IAM_BOT_DRAIN_SECONDS") or str(Settings.drain_seconds)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:  # NaN too
+        raise ConfigError("IAM_BOT_DRAIN_SECONDS must be a number of seconds between 0 and 3600")
+    return seconds
 
 
 def load_settings(
@@ -546,4 +559,5 @@ def load_settings(
         log_format=log_format,
         retention_days=retention_days,
         workers=_workers(env),
+        drain_seconds=_drain_seconds(env),
     )

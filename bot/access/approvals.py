@@ -479,10 +479,21 @@ class Approvals:
         """Extend this process's lease on a running request; False if it is no longer ours."""
 
         def change(current: Request) -> Request:
-            lease = current.lease
-            if current.state is not State.RUNNING or not lease or lease.owner != self.leases.owner:
+            if current.state is not State.RUNNING or not self.leases.ours(current.lease):
                 raise Refused("not ours")
             return replace(current, lease=self.leases.new())
+
+        return self._transition(request_id, change).refusal is None
+
+    def release(self, request_id: str) -> bool:
+        """Give up this process's lease on a running request (it is stopping): the request
+        stays running, and the next replica to look takes it over from its journal at once.
+        False if the lease was no longer ours."""
+
+        def change(current: Request) -> Request:
+            if current.state is not State.RUNNING or not self.leases.ours(current.lease):
+                raise Refused("not ours")
+            return replace(current, lease=None)
 
         return self._transition(request_id, change).refusal is None
 

@@ -4,7 +4,8 @@ A run (a request being executed, a scheduled step) carries its owner and the wal
 lease ends. While the owner is alive, a heartbeat renews the lease; another replica, or this
 one after a restart, may take a run over only once its lease has ended. Wall-clock time, not the
 bot's (controllable) clock: a lease is about whether a process is alive, not about when the work
-is due.
+is due. A replica that stops gracefully hands what it could not finish over at once: it releases
+those leases (:meth:`Leases.hand_over`) rather than leaving the others to wait them out.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Leases:
         self.owner = f"{uuid.uuid4().hex[:8]}"
         self.seconds = seconds
         self._renewals: dict[int, Callable[[], bool]] = {}
+        self._releases: dict[int, Callable[[], str | None]] = {}
         self._ids = iter(range(1 << 62))
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -58,13 +60,22 @@ class Leases:
         """A run may be taken over when nobody holds it or its holder stopped renewing."""
         return lease is None or lease.expired()
 
+    def ours(self, lease: Lease | None) -> bool:
+        return lease is not None and lease.owner == self.owner
+
     @contextmanager
-    def held(self, renew: Callable[[], bool]) -> Iterator[None]:
+    def held(
+        self, renew: Callable[[], bool], release: Callable[[], str | None] | None = None
+    ) -> Iterator[None]:
         """Renew a lease every third of its length while the block runs. ``renew`` returns
-        False once the lease is no longer ours (then it is not called again)."""
+        False once the lease is no longer ours (then it is not called again); ``release``
+        gives it up if the process stops before the block ends (:meth:`hand_over`), and names
+        the work it released (None: the lease was no longer ours)."""
         with self._lock:
             key = next(self._ids)
             self._renewals[key] = renew
+            if release is not None:
+                self._releases[key] = release
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._beat, name="iam-bot-lease", daemon=True
@@ -75,6 +86,7 @@ class Leases:
         finally:
             with self._lock:
                 self._renewals.pop(key, None)
+                self._releases.pop(key, None)
 
     def _beat(self) -> None:
         while not self._wake.wait(self.seconds / 3):
@@ -93,3 +105,23 @@ class Leases:
 
     def stop(self) -> None:
         self._wake.set()
+
+    def hand_over(self) -> list[str]:
+        """Stop renewing, then release every lease still held, so another replica takes that
+        work over at its next look instead of once the lease has run out. Only for a process
+        about to exit: the work itself is not stopped. Returns what was released."""
+        self.stop()
+        with self._lock:
+            releases = list(self._releases.values())
+            self._releases.clear()
+            self._renewals.clear()
+        released = []
+        for release in releases:
+            try:
+                name = release()
+            except Exception:
+                log.exception("could not release a lease")
+                continue
+            if name is not None:
+                released.append(name)
+        return released

@@ -2,8 +2,8 @@
 
 The one caller that wins the approved -> running transition executes the request, through the
 operation's ``execute`` in the registry, while a heartbeat renews its lease. Runs whose lease ran
-out (their replica died) are taken over on the scheduler's tick and at startup; pending requests
-whose time is up are expired there too.
+out (their replica died), or that a stopping replica released, are taken over on the scheduler's
+tick and at startup; pending requests whose time is up are expired there too.
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ class Runner:
         """Run a request this process has just moved to running, and record how it ended."""
         ops, approvals = self.ops, self.ops.services.approvals
         ops.refresh(request)
-        with approvals.leases.held(lambda: approvals.renew(request.id)):
+        with approvals.leases.held(
+            lambda: approvals.renew(request.id),
+            release=lambda: f"request {request.id}" if approvals.release(request.id) else None,
+        ):
             report = self._report(request)
         if report is None:
             return  # the operation re-opened the request for approval

@@ -59,6 +59,11 @@ class Jobs(ThreadPoolExecutor):
         with self._idle:
             return self._in_flight - self._queued
 
+    def in_flight(self) -> int:
+        """Jobs queued or running (what a stopping process drains)."""
+        with self._idle:
+            return self._in_flight
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)

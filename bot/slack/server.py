@@ -7,6 +7,11 @@ production uses), and works wherever Python does.
 Beside Slack's endpoint the server answers operators: ``/healthz`` (the process is alive),
 ``/readyz`` (the store, AWS and Slack answer; in Socket Mode, the socket is connected) and
 ``/metrics`` (Prometheus). In Socket Mode nothing else listens, so these run on a side port.
+
+Stopping (SIGTERM, :mod:`bot.cli`): readiness fails at once with "stopping" and Slack requests on
+connections still open are refused (503), the server accepts no new connection (Socket Mode: the
+socket is closed), and ``/healthz`` answers until the process exits: a load balancer sends no
+more work, and does not mistake the drain for a dead process.
 """
 
 from __future__ import annotations
@@ -172,12 +177,19 @@ class Readiness:
     def __init__(self, probes: Iterable[Probe], timeout: float = 2.0) -> None:
         self._probes = list(probes)
         self._timeout = timeout
+        self.stopping = False
 
     def add(self, probe: Probe) -> None:
         self._probes.append(probe)
 
+    def stop(self) -> None:
+        """Not ready from now on, whatever the dependencies say: the process is stopping."""
+        self.stopping = True
+
     def failures(self) -> dict[str, str]:
         """What does not answer, and why, by probe name; empty when ready."""
+        if self.stopping:
+            return {"bot": "stopping"}
         asked = [(probe, probe.ask()) for probe in self._probes]
         deadline = time.monotonic() + self._timeout
         failed = {}
@@ -249,6 +261,8 @@ def wsgi_app(app: BotApp) -> WsgiApp:
     def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != EVENTS_PATH or environ.get("REQUEST_METHOD") != "POST":
             return slack(environ, start_response)
+        if app.readiness.stopping:  # its work could not finish here; Slack may retry elsewhere
+            return _refuse(environ, start_response, _STOPPING)
         arrived = time.perf_counter()
         try:
             body = _slack_body(environ, verifier)
@@ -260,6 +274,9 @@ def wsgi_app(app: BotApp) -> WsgiApp:
         return ack
 
     return operations_app(app, serve)
+
+
+_STOPPING = Refused(HTTPStatus.SERVICE_UNAVAILABLE, "stopping")
 
 
 def _refuse(
@@ -387,6 +404,12 @@ class WsgiServer:
         self._thread.start()
         return self
 
+    def stop_listening(self) -> None:
+        """Accept no new connection; those already open are still answered until :meth:`stop`."""
+        server = self._server  # its own close() would close the loop's wake-up pipe too
+        with contextlib.suppress(OSError):  # the loop has already closed everything
+            server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
+
     def stop(self) -> None:
         """Close every socket from the server's own loop thread, which then returns."""
         if self._thread is None:
@@ -413,18 +436,30 @@ class HttpServer(WsgiServer):
         return f"http://127.0.0.1:{self.port}{EVENTS_PATH}"
 
 
-def serve_socket_mode(app: BotApp, app_token: str, health_port: int) -> None:
+class SocketModeServer:
     """Socket Mode: Slack pushes over a websocket the bot opens, for installs behind a firewall.
     The operators' endpoints run on ``health_port``; ready includes the socket being connected
     (slack_sdk's client says whether it is)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    handler = SocketModeHandler(app, app_token)
+    def __init__(self, app: BotApp, app_token: str, health_port: int) -> None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    def connected() -> None:
-        if not handler.client.is_connected():
+        self._handler = SocketModeHandler(app, app_token)
+        app.readiness.add(Probe("socket", self._connected, ttl=0))
+        self._health = WsgiServer(operations_app(app), "0.0.0.0", health_port, threads=4)
+
+    def _connected(self) -> None:
+        if not self._handler.client.is_connected():
             raise ConnectionError("the Socket Mode websocket is not connected")
 
-    app.readiness.add(Probe("socket", connected, ttl=0))
-    WsgiServer(operations_app(app), "0.0.0.0", health_port, threads=4).start()
-    handler.start()
+    def start(self) -> Self:
+        self._health.start()
+        self._handler.connect()
+        return self
+
+    def stop_listening(self) -> None:
+        """Close the socket: Slack sends nothing more here (the health port still answers)."""
+        self._handler.close()
+
+    def stop(self) -> None:
+        self._health.stop()
