@@ -5,8 +5,9 @@ Baseline: seed 004's script, as written: each kind listed and each item removed 
 another, then DeleteUser. Bot: the real runner and executor, on a request opened and approved
 through the real approvals (not timed), from the moment it starts running: the checks before
 acting, the re-inventory against the approved plan, the snapshot, every removal at once in one
-wave, then DeleteUser, each step journaled. Only the Slack side is silent. Same process, same
-faithful moto, same latency proxy, same user built the same way.
+wave, then DeleteUser, each step journaled. Only the Slack side is silent. Same faithful moto,
+same latency proxy, same user built the same way; the sandbox runs in a process of its own
+(sandbox/process.py), so its CPU per call is AWS's, not the bot's.
 
 The bot's round trips are counted where it calls AWS: each call made by the thread running the
 plan, and each fan-out as one round trip per pool-full (they should not grow with the number
