@@ -35,7 +35,7 @@ def test_demo_script_shows_keys_and_a_full_approval(tmp_path: Path) -> None:
     out = result.stdout
     assert "== Access keys of dave ==" in out and "Two active keys" in out and "400 days" in out
     assert "your approval does not count" in out
-    assert "Done. carol removed: 13 steps done" in out
+    assert "Done. carol removed: 12 steps done" in out
     assert "approved by @seclead" in out
     assert "No IAM user named `carol`." in out
     assert "Traceback" not in out + result.stderr
