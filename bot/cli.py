@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.error import BoltError
 
-from bot.access.approvals import utc_now
-from bot.access.leases import Leases
 from bot.access.schedule import Scheduler
 from bot.access.store import Record, Store, open_store
 from bot.config import ConfigError, load_config, load_settings
@@ -114,7 +112,6 @@ def _check_aws(attributed: bool, workers: int) -> tuple[Aws, CallerIdentity]:
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.slack.app import build_app
-    from bot.slack.jobs import Jobs
     from bot.slack.server import HttpServer, SocketModeServer
 
     settings = load_settings(socket_mode=args.socket, port=args.port)
@@ -128,21 +125,9 @@ def _serve(args: argparse.Namespace) -> int:
     elif not args.socket and settings.port:
         _port_free(settings.port, "PORT")
     aws, caller = _check_aws(config.accounts.enabled, settings.workers)
-    # Built here, not in build_app, so that stopping can drain and stop them.
-    jobs, leases = Jobs(settings.workers), Leases(settings.lease_seconds)
-    # The tick also takes over runs whose lease ran out (or was released): once per lease at least.
-    scheduler = Scheduler(store, utc_now, poll_s=min(30.0, leases.seconds), leases=leases)
     try:
         with _quiet("slack_sdk"):  # its retries of auth.test; the failure is reported below
-            app = build_app(
-                settings,
-                config,
-                aws=aws,
-                store=store,
-                jobs=jobs,
-                scheduler=scheduler,
-                leases=leases,
-            )
+            app = build_app(settings, config, aws=aws, store=store)
     except BoltError:
         raise ConfigError("SLACK_BOT_TOKEN was refused by Slack (auth.test failed)") from None
     except OSError as exc:  # auth.test could not connect
@@ -163,9 +148,9 @@ def _serve(args: argparse.Namespace) -> int:
     app.readiness.stop()
     server.stop_listening()
     log.info("stopping on %s: draining for up to %g s", stop_signal, settings.drain_seconds)
-    finished, left = _drain(jobs, scheduler, settings.drain_seconds)
+    finished, left = _drain(app.jobs, app.scheduler, settings.drain_seconds)
     server.stop()
-    handed_over = leases.hand_over()  # last: a run handed over must not go on here for long
+    handed_over = app.leases.hand_over()  # last: a run handed over must not go on here for long
     log.info(
         "stopped: %d job(s) in flight finished, %d did not; handed over to another replica: %s",
         finished, left, ", ".join(handed_over) or "nothing",

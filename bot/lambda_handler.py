@@ -32,8 +32,6 @@ from typing import Any
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
-from bot.access.approvals import utc_now
-from bot.access.leases import Leases
 from bot.access.schedule import Scheduler
 from bot.cli import open_state
 from bot.config import ConfigError, load_config, load_settings
@@ -78,25 +76,13 @@ def cold_start() -> Function:
     config = load_config(settings.config_path)
     aws = Aws(attributed=config.accounts.enabled, max_workers=settings.workers)
     store = open_state(settings.state_url, settings.retention_days)
-    leases = Leases(settings.lease_seconds)
-    scheduler = Scheduler(store, utc_now, leases=leases)
-    jobs = Jobs(settings.workers)
-    app = build_app(
-        settings,
-        config,
-        aws=aws,
-        store=store,
-        jobs=jobs,
-        scheduler=scheduler,
-        leases=leases,
-        background=False,
-    )
+    app = build_app(settings, config, aws=aws, store=store, background=False)
     slack = SlackRequestHandler(app)
     # Bolt's re-invocations through the gateway's client: its region, retries and endpoint.
     app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
         slack.logger, aws.client("lambda")
     )
-    return Function(slack, jobs, scheduler)
+    return Function(slack, app.jobs, app.scheduler)
 
 
 def _function() -> Function:

@@ -145,6 +145,7 @@ def build_app(
     schedule_all(ops)
     ops.scheduler.on_tick += [runner.tick, outbox.deliver_due, lambda: audit.scheduled(ops, outbox)]
     listeners.register(app, Context(ops, notifier, Decisions(services.approvals, runner, notifier)))
+    app.jobs, app.scheduler, app.leases = listener_pool, ops.scheduler, lease
     if background:
         listener_pool.submit(runner.recover)
         ops.scheduler.start()

@@ -38,10 +38,13 @@ from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
 
+from bot.access.leases import Leases
+from bot.access.schedule import Scheduler
 from bot.logs import Scope, finish, scoped
 from bot.metrics import Metrics
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS, accepted
 from bot.slack.commands.parse import tokens
+from bot.slack.jobs import Jobs
 
 log = logging.getLogger(__name__)
 
@@ -357,6 +360,11 @@ class BotApp(App):
     def __init__(self, *, metrics: Metrics, readiness: Readiness, **bolt: Any) -> None:
         super().__init__(**bolt)
         self.metrics, self.readiness = metrics, readiness
+        # What serving it needs to stop it or tick it (set by ``build_app``): its job pool, its
+        # scheduler, and the leases its runs hold.
+        self.jobs: Jobs
+        self.scheduler: Scheduler
+        self.leases: Leases
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         """A slash command's outcome is counted where it becomes known: here when the ack
