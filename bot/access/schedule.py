@@ -122,7 +122,7 @@ class Scheduler:
         claimed = self.move(job, RUNNING, lease=self.leases.new().to_dict())
         if claimed is None:
             return False
-        with self.leases.held(lambda: self._renew(job.id)):
+        with self.leases.held(lambda: self._renew(job.id), lambda: self._release(job.id)):
             try:
                 outcome = handler(claimed)
             except Exception:
@@ -133,12 +133,28 @@ class Scheduler:
             self.move(current, outcome, lease=None)
         return True
 
-    def _renew(self, job_id: str) -> bool:
+    def _running_here(self, job_id: str) -> Job | None:
+        """The job, while this replica runs it under its lease."""
         job = self.get(job_id)
         lease = Lease.from_dict(job.data.get("lease")) if job else None
         if job is None or job.state != RUNNING or not lease or lease.owner != self.leases.owner:
-            return False
-        return self.move(job, RUNNING, lease=self.leases.new().to_dict()) is not None
+            return None
+        return job
+
+    def _renew(self, job_id: str) -> bool:
+        job = self._running_here(job_id)
+        return (
+            job is not None
+            and self.move(job, RUNNING, lease=self.leases.new().to_dict()) is not None
+        )
+
+    def _release(self, job_id: str) -> str | None:
+        """A stopping replica hands the step over: it is due again at once (every handler is
+        safe to repeat). None when it is no longer ours."""
+        job = self._running_here(job_id)
+        if job is None or self.move(job, WAITING, lease=None) is None:
+            return None
+        return f"scheduled step {job.step} of request {job.request_id}"
 
     def recover(self) -> None:
         """Jobs whose runner died (lease ran out) are due again (each handler is safe to
