@@ -212,7 +212,7 @@ def _recheck(
     and those of them its approvers did not see; its snapshot saved while nothing is new."""
     services = ops.services
     with ops.acting_for(_scoped(request, part)):
-        inv = offboard.current_inventory(services, part.user)
+        inv = offboard.current_inventory(services, part.user, part.steps)
         if inv is None:
             return None, []
         now = offboard.plan_steps(services, inv, mode)
