@@ -20,35 +20,9 @@ from bot.access.store import SqliteStore
 from sandbox.aws import FaithfulAws
 from sandbox.slack_api import FakeSlack
 from tests.fixtures.project import ROOT
+from tests.fixtures.serve import serve_env, serve_once
 
 NOBODY = 65534
-
-
-def _env(**settings: str) -> dict[str, str]:
-    """The environment of a fresh process: no Slack, bot or AWS settings but the ones given."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IAM_BOT_", "AWS_"))
-    }
-    base = {
-        "SLACK_BOT_TOKEN": "xoxb-1-2-startup",
-        "SLACK_SIGNING_SECRET": "startup-signing-secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",  # fail fast instead of asking an instance for a role
-        "PORT": "0",
-    }
-    return {**clean, **base, **settings}
-
-
-def _serve(env: dict[str, str], prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "bot", "serve"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def _refused(result: subprocess.CompletedProcess[str], line: str) -> None:
@@ -66,7 +40,7 @@ def aws_ok(aws: FaithfulAws) -> dict[str, str]:
 
 
 def test_a_good_start_says_one_line_without_warnings(aws_ok, slack: FakeSlack, tmp_path) -> None:
-    env = _env(
+    env = serve_env(
         **aws_ok, SLACK_API_URL=slack.api_url, IAM_BOT_STATE=f"sqlite:///{tmp_path}/state.db"
     )
     process = subprocess.Popen(
@@ -105,7 +79,7 @@ def test_non_utf8_config(tmp_path: Path) -> None:
     config = tmp_path / "iam-bot.yml"
     config.write_bytes(b"permissions: {keys: ['*']}  # \xff\n")
     _refused(
-        _serve(_env(IAM_BOT_CONFIG=str(config))),
+        serve_once(serve_env(IAM_BOT_CONFIG=str(config))),
         f"iam-bot: IAM_BOT_CONFIG: {config} is not UTF-8 text (byte 30)",
     )
 
@@ -114,19 +88,21 @@ def test_config_that_lets_a_requester_delete_a_user_alone(tmp_path: Path) -> Non
     config = tmp_path / "iam-bot.yml"
     config.write_text("approvals:\n  commands:\n    offboard: {required: 0}\n")
     _refused(
-        _serve(_env(IAM_BOT_CONFIG=str(config))),
+        serve_once(serve_env(IAM_BOT_CONFIG=str(config))),
         "iam-bot: IAM_BOT_CONFIG: approvals.commands.offboard.required: must be at least 1: "
         "someone other than the requester",
     )
 
 
 def test_a_bad_log_format_stops_startup_with_one_line() -> None:
-    _refused(_serve(_env(LOG_FORMAT="yaml")), "iam-bot: LOG_FORMAT must be one of: text, json")
+    _refused(
+        serve_once(serve_env(LOG_FORMAT="yaml")), "iam-bot: LOG_FORMAT must be one of: text, json"
+    )
 
 
 def test_unsupported_state_scheme() -> None:
     _refused(
-        _serve(_env(IAM_BOT_STATE="postgres://db/iam-bot")),
+        serve_once(serve_env(IAM_BOT_STATE="postgres://db/iam-bot")),
         "iam-bot: IAM_BOT_STATE: unsupported store scheme 'postgres' (supported: sqlite, dynamodb)",
     )
 
@@ -134,7 +110,7 @@ def test_unsupported_state_scheme() -> None:
 def test_state_in_a_missing_directory(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/no-such-dir/state.db"
     _refused(
-        _serve(_env(IAM_BOT_STATE=url)),
+        serve_once(serve_env(IAM_BOT_STATE=url)),
         f"iam-bot: IAM_BOT_STATE: cannot use {url} (unable to open database file)",
     )
 
@@ -144,7 +120,7 @@ def test_corrupt_state_file(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database, it is a text file " * 200)
     url = f"sqlite:///{path}"
     _refused(
-        _serve(_env(IAM_BOT_STATE=url)),
+        serve_once(serve_env(IAM_BOT_STATE=url)),
         f"iam-bot: IAM_BOT_STATE: cannot use {url} (file is not a database)",
     )
 
@@ -155,7 +131,7 @@ def test_state_from_a_newer_bot(tmp_path: Path) -> None:
         db.execute("PRAGMA user_version = 7")
     url = f"sqlite:///{path}"
     _refused(
-        _serve(_env(IAM_BOT_STATE=url)),
+        serve_once(serve_env(IAM_BOT_STATE=url)),
         f"iam-bot: IAM_BOT_STATE: cannot use {url} "
         "(state store schema 7 is newer than this bot (1))",
     )
@@ -186,7 +162,7 @@ def test_read_only_state_file(read_only_state: tuple[Path, tuple[str, ...]]) -> 
     path, prefix = read_only_state
     url = f"sqlite:///{path}"
     _refused(
-        _serve(_env(IAM_BOT_STATE=url, HOME="/tmp"), prefix),
+        serve_once(serve_env(IAM_BOT_STATE=url, HOME="/tmp"), prefix),
         f"iam-bot: IAM_BOT_STATE: cannot use {url} (attempt to write a readonly database)",
     )
 
@@ -194,25 +170,27 @@ def test_read_only_state_file(read_only_state: tuple[Path, tuple[str, ...]]) -> 
 def test_port_already_in_use(tmp_path: Path) -> None:
     with socket.create_server(("0.0.0.0", 0)) as taken:
         port = taken.getsockname()[1]
-        result = _serve(_env(PORT=str(port), IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db"))
+        result = serve_once(serve_env(PORT=str(port), IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db"))
     _refused(result, f"iam-bot: PORT: cannot listen on port {port} (Address already in use)")
 
 
 def test_unknown_aws_profile(tmp_path: Path) -> None:
     _refused(
-        _serve(_env(AWS_PROFILE="no-such-profile", IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db")),
+        serve_once(
+            serve_env(AWS_PROFILE="no-such-profile", IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db")
+        ),
         "iam-bot: AWS configuration: The config profile (no-such-profile) could not be found",
     )
 
 
 def test_no_aws_credentials_at_all(tmp_path: Path) -> None:
-    env = _env(
+    env = serve_env(
         AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
         AWS_CONFIG_FILE="/nonexistent",
         IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db",
     )
     _refused(
-        _serve(env),
+        serve_once(env),
         "iam-bot: AWS: sts:GetCallerIdentity failed: "
         "no AWS credentials found (environment, AWS_PROFILE, or a role)",
     )
@@ -221,14 +199,14 @@ def test_no_aws_credentials_at_all(tmp_path: Path) -> None:
 def test_aws_unreachable(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as closed:
         port = closed.getsockname()[1]
-    env = _env(
+    env = serve_env(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
         AWS_ACCESS_KEY_ID="AKIAEXAMPLEEXAMPLE00",
         AWS_SECRET_ACCESS_KEY="example",
         IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db",
     )
     _refused(
-        _serve(env),
+        serve_once(env),
         "iam-bot: AWS: sts:GetCallerIdentity failed: cannot connect to the AWS endpoint",
     )
 
@@ -236,8 +214,8 @@ def test_aws_unreachable(tmp_path: Path) -> None:
 def test_slack_unreachable(aws_ok, tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as closed:
         url = f"http://127.0.0.1:{closed.getsockname()[1]}/api/"
-    env = _env(**aws_ok, SLACK_API_URL=url, IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db")
+    env = serve_env(**aws_ok, SLACK_API_URL=url, IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db")
     _refused(
-        _serve(env),
+        serve_once(env),
         f"iam-bot: Slack: cannot reach {url} (auth.test: [Errno 111] Connection refused)",
     )
