@@ -9,7 +9,6 @@ carries their Slack identity into CloudTrail (see :mod:`bot.iam.sessions`).
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,26 +17,10 @@ from bot.iam import keys, sessions
 from bot.iam.sessions import Account, Actor
 from bot.ops.context import Ops, UserError
 from bot.ops.followups import FollowUp, KeyRef
-from bot.slack.commands.parse import tokens
+from bot.slack.words import split_account, tokens
 
-ACCOUNT_FLAG = "--account"
-_ACCOUNT_WORD = re.compile(r"[\w+=,.@-]{1,64}")
 _KEY_BUTTONS = {FollowUp.DEACTIVATE_NOW, FollowUp.ROTATE_NOW, FollowUp.DELETE_KEY}
 _STEP_BUTTONS = {FollowUp.DEACTIVATE_ANYWAY, FollowUp.EXTEND}
-
-
-def split_account(words: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
-    """``--account X`` anywhere in a command, and the words without it (no I/O: the ack)."""
-    if ACCOUNT_FLAG not in words:
-        return None, words
-    at = words.index(ACCOUNT_FLAG)
-    name = words[at + 1] if at + 1 < len(words) else ""
-    if not _ACCOUNT_WORD.fullmatch(name):
-        raise UserError("`--account` takes an account name or its 12-digit ID.")
-    rest = words[:at] + words[at + 2 :]
-    if ACCOUNT_FLAG in rest:
-        raise UserError("Give `--account` once.")
-    return name, rest
 
 
 def team_of(body: dict[str, Any]) -> str:

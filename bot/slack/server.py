@@ -43,8 +43,8 @@ from bot.access.schedule import Scheduler
 from bot.logs import Scope, finish, scoped
 from bot.metrics import Metrics
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS, accepted
-from bot.slack.commands.parse import tokens
 from bot.slack.jobs import Jobs
+from bot.slack.words import tokens
 
 log = logging.getLogger(__name__)
 

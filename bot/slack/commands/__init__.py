@@ -26,12 +26,11 @@ from bot.slack.commands import (
     rotate,
     whois,
 )
-from bot.slack.commands.parse import tokens
 from bot.slack.context import Request
 from bot.slack.messages.common import Reply
 from bot.slack.messages.help import usage_reply
 from bot.slack.replies import error_reply
-from bot.slack.scope import split_account
+from bot.slack.words import split_account, tokens
 
 SLASH_COMMAND = "/iam"
 

@@ -9,15 +9,9 @@ from enum import StrEnum
 from bot.iam import names
 from bot.ops.context import UserError
 
-# A Slack mention or link (`<@U123|alice>`) is one token even if its label has spaces.
-_TOKEN = re.compile(r"<[^>]*>|\S+")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "٣" (which it reads).
 _NUMBER = re.compile(r"[0-9]{1,9}")
-
-
-def tokens(text: str) -> tuple[str, ...]:
-    return tuple(_TOKEN.findall(text or ""))
 
 
 class TargetKind(StrEnum):
