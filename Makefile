@@ -23,7 +23,8 @@ test: lint  ## lint, then every test
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  ## the benchmarks in bench/, each printing its figures
-	for b in bench/*.py; do PYTHONPATH=. $(BIN)/python $$b || exit 1; done
+	for b in $$(grep -l '^if __name__ == "__main__":' bench/*.py); do \
+		PYTHONPATH=. $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

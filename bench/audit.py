@@ -11,11 +11,11 @@ does its work elsewhere; seeding runs there too.
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
 
+from bench.rig import timed
 from bot.iam import audit as audit_module
 from bot.iam.aws import Aws
 from bot.slack.messages.audit import WORST
@@ -24,6 +24,7 @@ from sandbox.harness import point_boto3_at
 from sandbox.process import SandboxProcess
 
 USERS = 1000
+STALE = "stale keys"
 DELAY_S = 0.005
 ROTATION_AGE, UNUSED = 90, 45
 
@@ -77,18 +78,6 @@ def _second(when: datetime) -> str:
     return when.replace(microsecond=0).isoformat()
 
 
-def measure(sandbox: SandboxProcess, label: str, run) -> tuple[float, int, set]:
-    before = sandbox.call_count()
-    sandbox.set_delay(DELAY_S)
-    start = time.perf_counter()
-    result = run()
-    elapsed = time.perf_counter() - start
-    sandbox.set_delay(0)
-    calls = sandbox.call_count() - before
-    print(f"{label:34s} {elapsed:7.2f} s  {calls:5d} AWS calls  {len(result)} stale keys")
-    return elapsed, calls, result
-
-
 def main() -> None:
     with SandboxProcess() as sandbox:
         point_boto3_at(sandbox.endpoint_url)
@@ -97,14 +86,14 @@ def main() -> None:
         iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
         bot_aws = Aws()
         bot_aws.client("iam")
-        slow, slow_calls, a = measure(
-            sandbox, "per-user listing (seed 002 x 1000)", lambda: per_user(iam)
+        slow, slow_calls, a = timed(
+            sandbox, DELAY_S, "per-user listing (seed 002 x 1000)", STALE, lambda: per_user(iam)
         )
-        cold, cold_calls, _ = measure(
-            sandbox, "report built now (first in 4 h)", lambda: report_path(bot_aws)
+        cold, cold_calls, _ = timed(
+            sandbox, DELAY_S, "report built now (first in 4 h)", STALE, lambda: report_path(bot_aws)
         )
-        fast, fast_calls, b = measure(
-            sandbox, "report already built (usual)", lambda: report_path(bot_aws)
+        fast, fast_calls, b = timed(
+            sandbox, DELAY_S, "report already built (usual)", STALE, lambda: report_path(bot_aws)
         )
     assert a == b, f"the two paths disagree on {len(a ^ b)} keys"
     fewer, faster = slow_calls / fast_calls, slow / fast

@@ -24,23 +24,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 import boto3
 
-from bot.access.accounts import AccountBook
-from bot.access.approvals import Approvals, Request, State, utc_now
-from bot.access.identity import IdentityMap
-from bot.access.rules import Rules
-from bot.access.schedule import Scheduler
+from bench.rig import bot_ops
+from bot.access.approvals import State
 from bot.access.store import SqliteStore
-from bot.config import parse_config
-from bot.iam.audit import CredentialReports
 from bot.iam.aws import DEFAULT_WORKERS, Aws
 from bot.ops import offboard
-from bot.ops.context import Ops, Services
+from bot.ops.context import Ops
 from bot.ops.runner import Runner
 from sandbox.harness import point_boto3_at
 from sandbox.process import SandboxProcess
@@ -145,47 +139,6 @@ class CountedAws(Aws):
             self._fanning_out = False
 
 
-class Silent:
-    """A notifier that tells nobody: the benchmark measures the work, not Slack."""
-
-    def opened(self, request: Request) -> None: ...
-
-    def show(self, request: Request) -> None: ...
-
-    def announce(self, request: Request, event: str) -> None: ...
-
-    def dm(self, user_id: str, text: str) -> None: ...
-
-    def person(self, user_id: str) -> str:
-        return user_id
-
-    def link(self, url: str, text: str) -> str:
-        return text
-
-    def explain(self, refusal: Exception) -> str:
-        return str(refusal)
-
-    def remind(self, request: Request) -> None: ...
-
-    def when(self, moment: datetime) -> str:
-        return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
-def bot_ops(aws: Aws, store: SqliteStore) -> Ops:
-    config = parse_config(CONFIG)
-    rules = Rules(config, lambda group: frozenset())
-    services = Services(
-        config=config,
-        aws=aws,
-        rules=rules,
-        identity=IdentityMap(aws, config.identity, lambda user: None),
-        store=store,
-        approvals=Approvals(store, rules, config, utc_now),
-        accounts=AccountBook(config.accounts, aws, store, utc_now),
-    )
-    return Ops(services, Scheduler(store, utc_now), Silent(), CredentialReports(aws))
-
-
 def bot_executor(ops: Ops, user: str) -> Callable[[], int]:
     """Open and approve the request (not timed); the returned run is what is timed."""
     request = offboard.open_request(
@@ -246,7 +199,7 @@ def main() -> None:
         iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
         with tempfile.TemporaryDirectory() as state:
             aws = CountedAws()
-            ops = bot_ops(aws, SqliteStore(Path(state) / "bench.sqlite3"))
+            ops = bot_ops(aws, SqliteStore(Path(state) / "bench.sqlite3"), CONFIG)
             build(iam, "warm-up", "~30 attachments")  # connections, first-call imports
             bot_executor(ops, "warm-up")()
             for n, shape in enumerate(SHAPES):

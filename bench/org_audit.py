@@ -28,19 +28,12 @@ from pathlib import Path
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from bench.offboard import Silent
-from bot.access.accounts import AccountBook
-from bot.access.approvals import Approvals, utc_now
-from bot.access.identity import IdentityMap
-from bot.access.rules import Rules
-from bot.access.schedule import Scheduler
+from bench.rig import bot_ops, timed
 from bot.access.store import SqliteStore
-from bot.config import parse_config
 from bot.iam import keys
-from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.sessions import Actor
-from bot.ops.context import Ops, Services
+from bot.ops.context import Ops
 from bot.slack import scope
 from bot.slack.commands import audit
 from sandbox.aws import FaithfulAws
@@ -95,26 +88,17 @@ def actions_since(sandbox: FaithfulAws, before: int) -> list[str]:
     return [c.action for c in sandbox.calls()[before:]]
 
 
-def bot_ops(accounts: list[str], store: SqliteStore) -> Ops:
+def org_ops(accounts: list[str], store: SqliteStore) -> Ops:
     """The bot's workflows with ``accounts`` listed (the first the default), on a new gateway."""
     listed = "".join(f'    - id: "{a}"\n      name: a{n:02d}\n' for n, a in enumerate(accounts))
-    config = parse_config(
-        "permissions: {audit: ['*'], keys: ['*']}\n"
-        f"accounts:\n  role_name: {ROLE}\n  default: a00\n  list:\n{listed}"
-    )
     aws = Aws()
     aws.client("sts")  # a ready client of its own, as a running bot has: not the audit's work
-    rules = Rules(config, lambda group: frozenset())
-    services = Services(
-        config=config,
-        aws=aws,
-        rules=rules,
-        identity=IdentityMap(aws, config.identity, lambda user: None),
-        store=store,
-        approvals=Approvals(store, rules, config, utc_now),
-        accounts=AccountBook(config.accounts, aws, store, utc_now),
+    return bot_ops(
+        aws,
+        store,
+        "permissions: {audit: ['*'], keys: ['*']}\n"
+        f"accounts:\n  role_name: {ROLE}\n  default: a00\n  list:\n{listed}",
     )
-    return Ops(services, Scheduler(store, utc_now), Silent(), CredentialReports(aws))
 
 
 Found = set[tuple[str, str, str, int]]
@@ -160,28 +144,17 @@ def warmed(ops: Ops) -> Ops:
     return ops
 
 
-def measure(
-    sandbox: SandboxProcess, label: str, run: Callable[[], Found]
-) -> tuple[float, int, Found]:
-    before = sandbox.call_count()
-    sandbox.set_delay(DELAY_S)
-    start = time.perf_counter()
-    result = run()
-    elapsed = time.perf_counter() - start
-    sandbox.set_delay(0)
-    calls = sandbox.call_count() - before
-    print(f"{label:40s} {elapsed:7.2f} s  {calls:5d} AWS calls  {len(result)} findings")
-    return elapsed, calls, result
-
-
 def compare(sandbox: SandboxProcess, sessions: str, new_ops: Callable[[], Ops]) -> None:
     """Both paths, each on a gateway of its own made by ``new_ops`` (not timed)."""
     serial, org = new_ops(), new_ops()
     print(f"role sessions {sessions}:")
-    slow, slow_calls, a = measure(
-        sandbox, f"  one account after another (x{ACCOUNTS})", lambda: one_after_another(serial)
+    serially = f"  one account after another (x{ACCOUNTS})"
+    slow, slow_calls, a = timed(
+        sandbox, DELAY_S, serially, "findings", lambda: one_after_another(serial)
     )
-    fast, fast_calls, b = measure(sandbox, "  /iam audit --org", lambda: org_audit(org))
+    fast, fast_calls, b = timed(
+        sandbox, DELAY_S, "  /iam audit --org", "findings", lambda: org_audit(org)
+    )
     assert a == b, f"the two paths disagree on {len(a ^ b)} findings"
     met = "met" if slow / fast >= 8 else "NOT met"
     print(
@@ -196,7 +169,7 @@ def whois_calls(sandbox: SandboxProcess, members: list[str], store: SqliteStore)
     key = sandbox.run(leaked_key, members[0])
     counts = []
     for n in WHOIS_ACCOUNTS:
-        ops = bot_ops([DEFAULT_ACCOUNT_ID, *members[:n]], store)
+        ops = org_ops([DEFAULT_ACCOUNT_ID, *members[:n]], store)
         before = sandbox.call_count()
         assert whois(ops, key) == "leaker"
         made = sandbox.run(actions_since, before)
@@ -214,8 +187,8 @@ def main() -> None:
         audited = members[:ACCOUNTS]
         print(f"seeded {ACCOUNTS} accounts x {USERS} users in {time.perf_counter() - start:.0f} s")
         store = SqliteStore(Path(tmp) / "state.sqlite3")
-        compare(sandbox, "assumed by the audit", lambda: bot_ops(audited, store))
-        compare(sandbox, "already held", lambda: warmed(bot_ops(audited, store)))
+        compare(sandbox, "assumed by the audit", lambda: org_ops(audited, store))
+        compare(sandbox, "already held", lambda: warmed(org_ops(audited, store)))
         whois_calls(sandbox, members, store)
 
 

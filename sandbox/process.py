@@ -91,7 +91,10 @@ class SandboxProcess:
         module-level function (the child imports it by name, that of ``python -m`` included),
         ``args`` and its result JSON."""
         module = fn.__module__
-        if module == "__main__" and (spec := sys.modules["__main__"].__spec__) is not None:
+        if module == "__main__":
+            spec = sys.modules["__main__"].__spec__
+            if spec is None:  # a script run by path: the child could not import it by name
+                raise RuntimeError("run the script as a module (python -m bench.name)")
             module = spec.name
         asked = {"fn": f"{module}:{fn.__qualname__}", "args": list(args)}
         answer = json.loads(self._ask("run " + json.dumps(asked)))

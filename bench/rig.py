@@ -1,0 +1,81 @@
+"""What every benchmark builds the same way: the bot's workflows with nobody told, and a timed
+run against the sandbox (its latency on only while timing, its calls counted)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sized
+from datetime import datetime
+from typing import TypeVar
+
+from bot.access.accounts import AccountBook
+from bot.access.approvals import Approvals, Request, utc_now
+from bot.access.identity import IdentityMap
+from bot.access.rules import Rules
+from bot.access.schedule import Scheduler
+from bot.access.store import SqliteStore
+from bot.config import parse_config
+from bot.iam.audit import CredentialReports
+from bot.iam.aws import Aws
+from bot.ops.context import Ops, Services
+from sandbox.process import SandboxProcess
+
+R = TypeVar("R", bound=Sized)
+
+
+class Silent:
+    """A notifier that tells nobody: the benchmark measures the work, not Slack."""
+
+    def opened(self, request: Request) -> None: ...
+
+    def show(self, request: Request) -> None: ...
+
+    def announce(self, request: Request, event: str) -> None: ...
+
+    def dm(self, user_id: str, text: str) -> None: ...
+
+    def person(self, user_id: str) -> str:
+        return user_id
+
+    def link(self, url: str, text: str) -> str:
+        return text
+
+    def explain(self, refusal: Exception) -> str:
+        return str(refusal)
+
+    def remind(self, request: Request) -> None: ...
+
+    def when(self, moment: datetime) -> str:
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def bot_ops(aws: Aws, store: SqliteStore, config_text: str) -> Ops:
+    """The bot's workflows as ``build_app`` wires them, without Slack."""
+    config = parse_config(config_text)
+    rules = Rules(config, lambda group: frozenset())
+    services = Services(
+        config=config,
+        aws=aws,
+        rules=rules,
+        identity=IdentityMap(aws, config.identity, lambda user: None),
+        store=store,
+        approvals=Approvals(store, rules, config, utc_now),
+        accounts=AccountBook(config.accounts, aws, store, utc_now),
+    )
+    return Ops(services, Scheduler(store, utc_now), Silent(), CredentialReports(aws))
+
+
+def timed(
+    sandbox: SandboxProcess, delay_s: float, label: str, what: str, run: Callable[[], R]
+) -> tuple[float, int, R]:
+    """``run`` with ``delay_s`` per AWS call: seconds, AWS calls, and its result (printed as
+    a count of ``what``)."""
+    before = sandbox.call_count()
+    sandbox.set_delay(delay_s)
+    start = time.perf_counter()
+    result = run()
+    elapsed = time.perf_counter() - start
+    sandbox.set_delay(0)
+    calls = sandbox.call_count() - before
+    print(f"{label:40s} {elapsed:7.2f} s  {calls:5d} AWS calls  {len(result)} {what}")
+    return elapsed, calls, result
