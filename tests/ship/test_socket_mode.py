@@ -6,103 +6,22 @@ whether it is ready, the socket included."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.aws import FaithfulAws
-from sandbox.process import free_port
 from sandbox.slack_api import FakeSlack
-from sandbox.slack_socket import SocketModePeer
 from tests.fixtures.aws import user_with_key
-from tests.fixtures.project import ROOT
-from tests.fixtures.slack import CONFIG, flatten
-
-# slack_sdk's client checks its connection, and reconnects, every ``ping_interval`` (Bolt's
-# handler: 10 s); a reconnect is seen within two of them.
-RECONNECT_S = 25
-
-
-@dataclass
-class SocketBot:
-    """The process, the port of its operators' endpoints, and Slack's side of its socket."""
-
-    process: subprocess.Popen[bytes]
-    health: str
-    peer: SocketModePeer
-    log: Path
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"{self.health}{path}", timeout=10) as answer:
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-    def ready_becomes(self, status: int, timeout: float = RECONNECT_S) -> str:
-        """Poll /readyz until it answers ``status``; its body."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                got, body = self.get("/readyz")
-            except OSError:  # the side port is not listening yet
-                got, body = 0, ""
-            if got == status:
-                return body
-            time.sleep(0.2)
-        raise AssertionError(
-            f"/readyz never answered {status}; the bot's log:\n{self.log.read_text()}"
-        )
-
-    def metric(self, name: str, **labels: str) -> float:
-        families = text_string_to_metric_families(self.get("/metrics")[1])
-        return sum(
-            s.value
-            for f in families
-            for s in f.samples
-            if s.name == name and labels.items() <= s.labels.items()
-        )
+from tests.fixtures.slack import flatten
+from tests.fixtures.socket_mode import SocketBot, socket_bot_process
 
 
 @pytest.fixture
 def socket_bot(aws: FaithfulAws, slack: FakeSlack, tmp_path: Path) -> Iterator[SocketBot]:
-    config = tmp_path / "iam-bot.yml"
-    config.write_text(CONFIG)
-    health = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IAM_BOT_"))},
-        "SLACK_BOT_TOKEN": "xoxb-1-2-socket",
-        "SLACK_APP_TOKEN": "xapp-1-A0IAMBOT-3-socket",
-        "SLACK_API_URL": slack.api_url,
-        "AWS_ENDPOINT_URL": aws.endpoint_url,
-        "IAM_BOT_CONFIG": str(config),
-        "IAM_BOT_STATE": f"sqlite:///{tmp_path}/state.db",
-    }
-    log = tmp_path / "bot.log"
-    with SocketModePeer() as peer, log.open("wb") as out:
-        slack.use_socket_mode(peer.open_url)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--socket", "--health-port", str(health)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield SocketBot(process, f"http://127.0.0.1:{health}", peer, log)
-        finally:
-            process.kill()
-            process.wait(10)
+    with socket_bot_process(aws, slack, tmp_path) as bot:
+        yield bot
 
 
 def _answered(bot: SocketBot, slack: FakeSlack, text: str, user: str = "U0ALICE") -> str:
