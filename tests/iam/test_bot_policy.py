@@ -22,7 +22,7 @@ from bot.iam.bot_policy import (
     required_actions,
 )
 from sandbox.aws import Call
-from tests.fixtures.project import ROOT, dev_tool
+from tests.fixtures.project import ROOT, parliament_findings
 from tests.fixtures.slack import ONBOARD, Bot, posted
 
 SHIPPED = ROOT / "deploy" / "iam-policy.json"
@@ -78,20 +78,8 @@ def test_no_aws_call_escapes_the_gateway() -> None:
                 )
 
 
-def _parliament(policy: str) -> list[dict]:
-    result = subprocess.run(
-        [dev_tool("parliament"), "--string", policy, "--json"],
-        stdin=subprocess.DEVNULL,  # parliament refuses to run when stdin is not a terminal
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "usage:" not in result.stderr, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
 def test_parliament_finds_nothing() -> None:
-    assert _parliament(SHIPPED.read_text()) == []
+    assert parliament_findings(json.loads(SHIPPED.read_text())) == []
 
 
 @pytest.mark.parametrize(
@@ -101,7 +89,7 @@ def test_parliament_finds_nothing() -> None:
 def test_parliament_would_catch_a_sloppy_policy(action: str, resource: str, issue: str) -> None:
     statement = {"Effect": "Allow", "Action": [action], "Resource": resource}
     sloppy = {"Version": "2012-10-17", "Statement": [statement]}
-    assert issue in {finding["issue"] for finding in _parliament(json.dumps(sloppy))}
+    assert issue in {finding["issue"] for finding in parliament_findings(sloppy)}
 
 
 # --- least privilege: what commands reach, on what the config names ---------------------------
@@ -221,7 +209,7 @@ def test_policy_follows_the_config() -> None:
 def test_parliament_finds_nothing_in_a_configured_policy() -> None:
     # (Not for a key given by alias: parliament's action database predates the
     # kms:ResourceAliases condition key and reports it as unknown.)
-    assert _parliament(json.dumps(policy_document(parse_config(CONFIGURED)))) == []
+    assert parliament_findings(policy_document(parse_config(CONFIGURED))) == []
 
 
 def test_policy_command_follows_iam_bot_config(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import yaml
 from bot.access import dynamo
 from bot.access.store import Record, open_store
 from bot.iam.bot_policy import policy_document
-from tests.fixtures.project import ROOT, dev_tool
+from tests.fixtures.project import ROOT, dev_tool, parliament_findings
 
 DEPLOY = ROOT / "deploy"
 TEMPLATES = sorted(DEPLOY.glob("*.yaml"))
@@ -163,22 +163,10 @@ def test_cfn_lint_would_catch_a_broken_template(tmp_path: Path) -> None:
     assert result.returncode != 0 and "BilingMode" in result.stdout
 
 
-def _parliament(policy: dict[str, Any]) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [dev_tool("parliament"), "--string", json.dumps(policy), "--json"],
-        stdin=subprocess.DEVNULL,  # parliament refuses to run when stdin is not a terminal
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "usage:" not in result.stderr, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
 def test_parliament_finds_nothing_in_any_policy(path: Path) -> None:
     for name, policy in _policies(_template(path.name)):
-        assert _parliament(_resolve(policy)) == [], f"{path.name}: {name}"
+        assert parliament_findings(_resolve(policy)) == [], f"{path.name}: {name}"
 
 
 @pytest.mark.parametrize(
@@ -200,7 +188,7 @@ def test_parliament_would_catch_a_slip_in_a_template_policy(
     slipped into a template's policy (or trust) is found."""
     document = dict(_policies(_template(template)))[policy]
     sloppy = {**document, "Statement": [{**document["Statement"][0], **slip}]}
-    assert issue in {f["issue"] for f in _parliament(_resolve(sloppy))}
+    assert issue in {f["issue"] for f in parliament_findings(_resolve(sloppy))}
 
 
 # --- the member role: the derived policy, a trust that names who and from where ---------------
