@@ -10,12 +10,11 @@ does its work elsewhere; seeding runs there too.
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import boto3
 
-from bench.rig import timed
+from bench.rig import seed_users, timed
 from bot.iam import audit as audit_module
 from bot.iam.aws import Aws
 from bot.slack.messages.audit import WORST
@@ -30,20 +29,8 @@ ROTATION_AGE, UNUSED = 90, 45
 
 
 def seed(sandbox: FaithfulAws) -> None:
-    """In the sandbox's process: 1000 users, 1 or 2 keys each, ages 1-400 days, last used
-    recently, long ago or never."""
-    iam = sandbox.client("iam")  # straight at moto
-    rng = random.Random(7)
-    now = datetime.now(UTC)
-    for i in range(USERS):
-        user = f"user{i:04d}"
-        iam.create_user(UserName=user)
-        for _ in range(1 if rng.random() < 0.6 else 2):
-            key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-            age = rng.randint(1, 400)
-            used = rng.choice([None, rng.randint(0, age)])
-            last = (now - timedelta(days=used), "s3", "us-east-1") if used is not None else None
-            sandbox.backdate_access_key(key, now - timedelta(days=age), last)
+    """In the sandbox's process: the account's users and keys."""
+    seed_users(sandbox, USERS, 7)
 
 
 def per_user(iam) -> set[tuple[str, str]]:

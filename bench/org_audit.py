@@ -18,17 +18,15 @@ accounts configured: STS names the key's account, so the calls must not grow wit
 
 from __future__ import annotations
 
-import random
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from bench.rig import bot_ops, timed
+from bench.rig import bot_ops, seed_users, timed
 from bot.access.store import SqliteStore
 from bot.iam import keys
 from bot.iam.aws import Aws
@@ -48,19 +46,9 @@ ASKER = "U0BENCH"
 
 
 def seed_account(sandbox: FaithfulAws, account_id: str, seed: int) -> None:
-    """500 users with 1 or 2 keys aged 1-400 days, used recently, long ago or never; straight
-    at moto (the proxy would take minutes), then the report built through the proxy."""
-    iam = sandbox.client("iam", account_id)
-    rng, now = random.Random(seed), datetime.now(UTC)
-    for i in range(USERS):
-        user = f"user{i:03d}"
-        iam.create_user(UserName=user)
-        for _ in range(1 if rng.random() < 0.6 else 2):
-            key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-            age = rng.randint(1, 400)
-            used = rng.choice([None, rng.randint(0, age)])
-            last = (now - timedelta(days=used), "s3", "us-east-1") if used is not None else None
-            sandbox.backdate_access_key(key, now - timedelta(days=age), last, account_id)
+    """An account's users and keys, its role for the bot, and its credential report built
+    (through the proxy)."""
+    seed_users(sandbox, USERS, seed, account_id)
     sandbox.add_bot_role(account_id, ROLE)
     sandbox.client("iam", account_id, faithful=True).generate_credential_report()
 

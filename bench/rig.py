@@ -3,9 +3,10 @@ run against the sandbox (its latency on only while timing, its calls counted).""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sized
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from bot.access.accounts import AccountBook
@@ -18,6 +19,7 @@ from bot.config import parse_config
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.ops.context import Ops, Services
+from sandbox.aws import FaithfulAws
 from sandbox.process import SandboxProcess
 
 R = TypeVar("R", bound=Sized)
@@ -79,3 +81,19 @@ def timed(
     calls = sandbox.call_count() - before
     print(f"{label:40s} {elapsed:7.2f} s  {calls:5d} AWS calls  {len(result)} {what}")
     return elapsed, calls, result
+
+
+def seed_users(sandbox: FaithfulAws, count: int, seed: int, account_id: str | None = None) -> None:
+    """In the sandbox's process: ``count`` users with 1 or 2 keys each, aged 1-400 days, last
+    used recently, long ago or never; straight at moto (through the proxy it takes minutes)."""
+    iam = sandbox.client("iam", account_id)
+    rng, now = random.Random(seed), datetime.now(UTC)
+    for i in range(count):
+        user = f"user{i:04d}"
+        iam.create_user(UserName=user)
+        for _ in range(1 if rng.random() < 0.6 else 2):
+            key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+            age = rng.randint(1, 400)
+            used = rng.choice([None, rng.randint(0, age)])
+            last = (now - timedelta(days=used), "s3", "us-east-1") if used is not None else None
+            sandbox.backdate_access_key(key, now - timedelta(days=age), last, account_id)
