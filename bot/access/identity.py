@@ -46,6 +46,10 @@ class IdentityMap:
         self._email = slack_email
         self._index = TtlCache(lambda _: users.users_with_tags(aws), ttl_s)
 
+    def email_of(self, slack_user_id: str) -> str | None:
+        """The e-mail of a Slack user's profile, as the chat layer gives it."""
+        return self._email(slack_user_id)
+
     def _everyone(self, max_age: float | None) -> list[User]:
         """The users of the account the current work acts in (each account has its own)."""
         account = sessions.current_account()

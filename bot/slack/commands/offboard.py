@@ -4,12 +4,10 @@ of them and offboarded through one request."""
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
-
 from bot.ops import offboard, offboard_person
 from bot.ops.context import Services, UserError
 from bot.slack.commands.parse import Target, TargetKind, user_word
-from bot.slack.commands.who import iam_user
+from bot.slack.commands.who import iam_user, known_in_slack
 from bot.slack.context import Request
 
 USAGE = "offboard <user | @person | me> <reason> [--disable]"
@@ -33,7 +31,7 @@ def run(services: Services, request: Request) -> None:
         offboard_person.open_request(
             request.ops,
             who.value,
-            _email(request, who.value),
+            _email(services, who.value),
             reason,
             disable=disable,
             requester=request.user_id,
@@ -50,12 +48,7 @@ def run(services: Services, request: Request) -> None:
     )
 
 
-def _email(request: Request, person: str) -> str | None:
+def _email(services: Services, person: str) -> str | None:
     """The person's e-mail in their Slack profile (IAM users may carry it in a tag)."""
-    try:
-        profile = request.client.users_info(user=person)["user"].get("profile", {})
-    except SlackApiError as exc:
-        if exc.response.get("error") != "user_not_found":
-            raise
-        raise UserError(f"Slack has no user `{person}` in this workspace.") from None
-    return profile.get("email")
+    with known_in_slack(person):
+        return services.identity.email_of(person)

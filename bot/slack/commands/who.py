@@ -7,6 +7,9 @@ accepts them alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from slack_sdk.errors import SlackApiError
 
 from bot.ops.context import Services, UserError
@@ -25,11 +28,17 @@ def iam_user(services: Services, request: Request, target: Target) -> str:
             person = target.value
         case _:
             return target.value
-    try:
+    with known_in_slack(person):
         return services.identity.iam_user_for(person)
+
+
+@contextmanager
+def known_in_slack(person: str) -> Iterator[None]:
+    """Looking a person up in Slack: a mention typed by hand can name an ID the workspace does
+    not have, which is the person's mistake, not the bot's, and is said so."""
+    try:
+        yield
     except SlackApiError as exc:
-        # A mention typed by hand can name an ID the workspace does not have: Slack then has
-        # no profile (and no e-mail) to match, which is the person's mistake, not the bot's.
         if exc.response.get("error") != "user_not_found":
             raise
         raise UserError(
