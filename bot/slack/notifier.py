@@ -93,7 +93,8 @@ class SlackNotifier:
     def _linked(self, reply: Reply) -> Reply:
         if not isinstance(reply, Linking) or reply.request is None:
             return reply
-        with contextlib.suppress(SlackApiError):  # no link then: the reply names the channel
+        # Slack refusing, or not answering at all: no link then, the reply names the channel.
+        with contextlib.suppress(SlackApiError, OSError):
             if link := permalink(self.client, reply.request):
                 return reply.with_link(link)
         return reply
