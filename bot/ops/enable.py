@@ -62,8 +62,8 @@ def _inventory(services: Services, name: str) -> Inventory:
     except errors.NotFound:
         removals = [
             r
-            for r in services.approvals.in_state(State.DONE)
-            if r.command == OFFBOARD and not is_disable(r) and r.target.lower() == name.lower()
+            for r in services.approvals.history(name, State.DONE)
+            if r.command == OFFBOARD and not is_disable(r)
         ]
         if removals:
             raise UserError(
