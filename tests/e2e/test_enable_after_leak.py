@@ -4,7 +4,9 @@ enabling the user keeps that key inactive and says who reported it, when and why
 
 from __future__ import annotations
 
+from sandbox.aws import FaithfulAws
 from sandbox.seed import attach_everything
+from tests.fixtures.accounts import listed_config, organization
 from tests.fixtures.aws import key_statuses
 from tests.fixtures.hostile import PINGS_AND_LINKS, unescaped
 from tests.fixtures.slack import Bot, current, flatten, open_request
@@ -80,3 +82,23 @@ def test_a_hostile_report_is_shown_as_typed(bot: Bot, iam) -> None:
     text = flatten(open_request(bot, f"enable {USER} back from leave"))
     assert unescaped(text) == []
     assert ">&lt;!channel&gt;" in text
+
+
+def test_a_report_counts_in_the_key_s_own_account(make_bot, aws: FaithfulAws) -> None:
+    """Reported from the default account, a production key is recorded in production: the
+    enable there keeps it inactive."""
+    org = organization(aws)
+    bot: Bot = make_bot(listed_config(org))
+    production = aws.client("iam", org.production, faithful=True)
+    leaked, other = attach_everything(production, USER).keys
+    plan = open_request(bot, f"offboard {USER} on leave --disable --account production")
+    bot.press(plan, "Approve", user="U0SEC1")
+
+    said = _report(bot, leaked, "leaked on github")  # no --account: the key says where
+    assert "Your report is recorded" in said
+
+    enable = open_request(bot, f"enable {USER} back --account production")
+    assert f"Kept inactive: access key `{leaked}`" in flatten(enable)
+    bot.press(enable, "Approve", user="U0SEC2")
+    assert "Done." in flatten(current(bot, enable))
+    assert key_statuses(production, USER) == {leaked: "Inactive", other: "Active"}
