@@ -42,6 +42,9 @@ class Silent:
     def link(self, url: str, text: str) -> str:
         return text
 
+    def quote(self, typed: str) -> str:
+        return typed
+
     def explain(self, refusal: Exception) -> str:
         return str(refusal)
 

@@ -222,6 +222,13 @@ def subject(command: str, target: str, plan: dict[str, Any], account: str = "") 
     return f"{command}/{where}{target.casefold()}" + (f"/{key}" if key else "")
 
 
+def account_here() -> str:
+    """The ID of the account the current scope acts in ("" with no ``accounts:`` config): the
+    account a request opened now acts in, and the only one whose requests a lookup sees."""
+    where = sessions.current_account()
+    return where.id if where else ""
+
+
 class Approvals:
     def __init__(
         self,
@@ -251,7 +258,7 @@ class Approvals:
         still open (:meth:`_claim`). It acts in the account of the current scope."""
         now = self._clock()
         where = sessions.current_account()
-        account = where.id if where else ""
+        account = account_here()
         asked = self._config.account_principals("approve", account)
         if asked is None:
             asked = self._config.principals("approve")
@@ -314,9 +321,16 @@ class Approvals:
         stored = self._store.put_if_version(request.to_record())
         return Request.from_record(stored) if stored else None
 
-    def history(self, target: str) -> list[Request]:
-        everything = self._store.list_by_state(KIND, [s.value for s in State])
-        return [r for r in map(Request.from_record, everything) if r.target == target]
+    def history(self, target: str, *states: State) -> list[Request]:
+        """The requests about ``target`` (named as IAM compares names) in the account the
+        current scope acts in, in ``states`` (none: any). The same name in another account is
+        another user: its requests, snapshots and jobs say nothing about this one."""
+        here, name = account_here(), target.casefold()
+        return [
+            r
+            for r in self.in_state(*(states or tuple(State)))
+            if r.account == here and r.target.casefold() == name
+        ]
 
     def in_state(self, *states: State) -> list[Request]:
         return [

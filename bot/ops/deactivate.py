@@ -3,26 +3,98 @@
 Deactivation is reversible and speed matters, so by default only the requester confirms. Once
 done, the message offers to rotate the user's key now or to delete the leaked one (that
 deletion is approval-gated like any other).
+
+A key reported that is already inactive (a disable switched it off) needs no change, but the
+report is recorded all the same: `/iam enable` undoing that disable keeps every key reported
+since the user was created inactive (see :func:`reports_about`).
 """
 
 from __future__ import annotations
 
-from bot.access.approvals import Request
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.access.approvals import Request, State, account_here
+from bot.access.store import Record
 from bot.iam.inventory import Action
-from bot.ops.context import Ops, RunReport, UserError
+from bot.iam.models import User
+from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.followups import FollowUp, KeyRef, offer
 from bot.ops.keys import KeyPlan, key_step, open_key_request, owned_key, run_one_step
 from bot.ops.operation import Operation
 from bot.ops.outcome import offering
 
 COMMAND = Operation.DEACTIVATE
+REPORT = "key-report"  # the store's kind of a report about a key that was already inactive
+
+
+@dataclass(frozen=True)
+class Report:
+    """Someone reported ``key`` of ``user`` in ``account`` (leaked, as a rule): who, when, why."""
+
+    key: str
+    user: str
+    account: str
+    who: str
+    at: datetime
+    reason: str
+
+    def to_record(self) -> Record:
+        data = {
+            "key": self.key,
+            "user": self.user,
+            "account": self.account,
+            "who": self.who,
+            "at": self.at.isoformat(),
+            "reason": self.reason,
+        }
+        return Record(uuid.uuid4().hex[:12], REPORT, "recorded", data)
+
+    @classmethod
+    def from_record(cls, record: Record) -> Report:
+        d = record.data
+        at = datetime.fromisoformat(d["at"])
+        return cls(d["key"], d["user"], d["account"], d["who"], at, d["reason"])
+
+    @classmethod
+    def of_request(cls, request: Request) -> Report:
+        """A deactivation request as the report it is."""
+        key, reason = KeyPlan.of(request).key, request.reason
+        return cls(key, request.target, request.account, request.requester, request.created, reason)
+
+
+def reports_about(services: Services, user: User) -> list[Report]:
+    """The keys of this IAM user reported in the account of the current scope since it was
+    created, oldest first: those reported already inactive, and those a deactivation switched
+    off (it may have been confirmed after a disable had switched them off already)."""
+    here, name = account_here(), user.name.casefold()
+    records = services.store.list_by_state(REPORT, ["recorded"])
+    recorded = [Report.from_record(r) for r in records]
+    done = services.approvals.history(user.name, State.DONE)
+    deactivated = [Report.of_request(r) for r in done if r.command == COMMAND]
+    return sorted(
+        (
+            r
+            for r in (*recorded, *deactivated)
+            if r.account == here and r.user.casefold() == name and r.at >= user.created
+        ),
+        key=lambda r: r.at,
+    )
 
 
 def open_request(ops: Ops, key_id: str, reason: str, *, requester: str, channel: str) -> Request:
-    """Deactivating a (leaked) key, as a request its requester confirms."""
-    user, key = owned_key(ops.services, key_id)
+    """Deactivating a (leaked) key, as a request its requester confirms; a key already
+    inactive is only reported (:class:`UserError` says so)."""
+    services = ops.services
+    user, key = owned_key(services, key_id)
     if key.status.value == "Inactive":
-        raise UserError(f"`{key_id}` of {user} is already inactive.")
+        report = Report(key_id, user, account_here(), requester, services.clock(), reason)
+        services.store.put_if_version(report.to_record())
+        raise UserError(
+            f"`{key_id}` of {user} is already inactive: nothing to change. Your report is "
+            f"recorded: `/iam enable {user}` will keep this key inactive."
+        )
     step = key_step(Action.DEACTIVATE_ACCESS_KEY, key_id, "reversible")
     return open_key_request(
         ops,

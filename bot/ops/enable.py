@@ -5,7 +5,9 @@ signing certificates, SSH keys and service-specific credentials that were active
 still exist) are reactivated; a user that had a console password gets a new one, reset
 required at first sign-in, delivered through Secrets Manager (the old one was deleted and is
 not kept anywhere); the disabled tag goes last. MFA devices stay deactivated: IAM enables a
-device only with two codes from it, so its owner enrolls it again.
+device only with two codes from it, so its owner enrolls it again. An access key reported
+(`/iam deactivate <key> <reason>`) since the user was created stays inactive, and the plan
+says who reported it, when and why: a leak found after the disable must not be undone.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.iam.inventory import (
     take_inventory,
 )
 from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.ops.deactivate import Report, reports_about
 from bot.ops.offboard import COMMAND as OFFBOARD
 from bot.ops.offboard import (
     is_disable,
@@ -38,6 +41,7 @@ from bot.ops.offboard import (
     saved_snapshot,
 )
 from bot.ops.operation import Operation
+from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
 
 COMMAND = Operation.ENABLE
@@ -62,8 +66,8 @@ def _inventory(services: Services, name: str) -> Inventory:
     except errors.NotFound:
         removals = [
             r
-            for r in services.approvals.in_state(State.DONE)
-            if r.command == OFFBOARD and not is_disable(r) and r.target.lower() == name.lower()
+            for r in services.approvals.history(name, State.DONE)
+            if r.command == OFFBOARD and not is_disable(r)
         ]
         if removals:
             raise UserError(
@@ -113,17 +117,40 @@ def _mfa_note(undo: _Undo) -> str | None:
     )
 
 
+def _kept_inactive(steps: list[Step], reports: list[Report]) -> tuple[list[Step], list[Report]]:
+    """``steps`` without reactivating a key reported since the user was created (the
+    disable's snapshot saw it active, but a leak reported since must not be undone), and the
+    latest report of each key kept out."""
+    latest = {r.key: r for r in reports}
+
+    def reported(step: Step) -> bool:
+        return step.action is Action.REACTIVATE_ACCESS_KEY and step.target in latest
+
+    return [s for s in steps if not reported(s)], [latest[s.target] for s in steps if reported(s)]
+
+
+def _kept_line(ops: Ops, report: Report) -> str:
+    """Why a key stays inactive, naming who reported it, when, and their words."""
+    said = f"\n{ops.notify.quote(report.reason)}" if report.reason.strip() else " (no reason given)"
+    return (
+        f":lock: Kept inactive: access key `{report.key}`, reported leaked by "
+        f"{ops.notify.person(report.who)} ({ops.notify.when(report.at)}){said}"
+    )
+
+
 def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: str) -> Request:
     """The plan for undoing ``name``'s disables, as a request for approval."""
     services = ops.services
     inv = _inventory(services, name)
     services.rules.require_unprotected(inv.user)
     undo = _undo(services, inv)
-    steps = enable_steps(inv, undo.snapshots)
+    reports = reports_about(services, inv.user)
+    steps, kept = _kept_inactive(enable_steps(inv, undo.snapshots), reports)
     if not steps:
         raise UserError(
             f"Everything the disable of `{inv.user.name}` (request `{undo.latest}`) deactivated "
-            "is active again or gone: there is nothing to enable. Nothing was changed."
+            "is active again, gone or reported leaked: there is nothing to enable. "
+            "Nothing was changed."
         )
     opened = services.approvals.open(
         command=COMMAND,
@@ -133,8 +160,8 @@ def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: s
         plan=EnablePlan(disable_id=undo.latest, steps=tuple(s.to_dict() for s in steps)).to_dict(),
         channel=channel,
     )
-    if note := _mfa_note(undo):
-        opened = services.approvals.note(opened.id, line=note).request
+    for line in filter(None, [_mfa_note(undo), *(_kept_line(ops, r) for r in kept)]):
+        opened = services.approvals.note(opened.id, line=line).request
     return ops.post(opened)
 
 
@@ -163,6 +190,14 @@ def _step_runner(ops: Ops, request: Request) -> Callable[[Step], str]:
     return do
 
 
+def _note_once(ops: Ops, request: Request, lines: list[str]) -> None:
+    """Add each of ``lines`` the request's message does not show yet (a retry runs again)."""
+    shown = Outcome.of(request).notes
+    for line in lines:
+        if line not in shown:
+            ops.note(request.id, line)
+
+
 def execute(ops: Ops, request: Request) -> RunReport | None:
     services = ops.services
     try:
@@ -174,8 +209,11 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
     if undo.latest != plan.disable_id:
         why = "was enabled or disabled again since this was requested"
         return RunReport(False, f"`{request.target}` {why}. Nothing was changed.", {})
-    if reopen_if_changed(ops, request, plan, enable_steps(inv, undo.snapshots)):
+    reports = reports_about(services, inv.user)
+    fresh, _ = _kept_inactive(enable_steps(inv, undo.snapshots), reports)
+    if reopen_if_changed(ops, request, plan, fresh):
         return None
-    planned = [Step.from_dict(d) for d in plan.steps]
+    planned, late = _kept_inactive([Step.from_dict(d) for d in plan.steps], reports)
+    _note_once(ops, request, [_kept_line(ops, r) for r in late])  # reported after the plan
     result = run_plan(ops, request, planned, _step_runner(ops, request))
     return run_report(result, f"{request.target} enabled")

@@ -59,15 +59,11 @@ def is_disable(request: Request) -> bool:
 
 
 def requests_about(services: Services, user: User, *states: State) -> list[Request]:
-    """Requests about this IAM user in ``states``, newest first. Only those since it was
-    created: a name can be reused, and an earlier user's requests say nothing about this one."""
-    name = user.name.lower()  # IAM user names are unique regardless of case
+    """Requests about this IAM user in ``states``, newest first. Only those in the account of
+    the current scope, since it was created: a name can be reused, in another account or
+    after a removal, and another user's requests say nothing about this one."""
     return sorted(
-        (
-            r
-            for r in services.approvals.in_state(*states)
-            if r.target.lower() == name and r.created >= user.created
-        ),
+        (r for r in services.approvals.history(user.name, *states) if r.created >= user.created),
         key=lambda r: r.created,
         reverse=True,
     )

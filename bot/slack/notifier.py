@@ -22,7 +22,7 @@ from bot.access.approvals import Approvals, Request
 from bot.access.store import Record
 from bot.config import Config
 from bot.slack.messages import approval as msg
-from bot.slack.messages.common import Reply, labelled_link, mention, slack_date
+from bot.slack.messages.common import Reply, labelled_link, mention, quoted, slack_date
 from bot.slack.outbox import SENT, Outbox
 from bot.slack.replies import Linking, words_for
 
@@ -62,6 +62,9 @@ class SlackNotifier:
 
     def link(self, url: str, text: str) -> str:
         return labelled_link(url, text)
+
+    def quote(self, typed: str) -> str:
+        return quoted(typed)
 
     def explain(self, refusal: Exception) -> str:
         return words_for(refusal)

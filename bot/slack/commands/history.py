@@ -6,7 +6,6 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.iam.inventory import Snapshot
-from bot.iam.sessions import current_account
 from bot.ops.context import Services, UserError
 from bot.ops.offboard import saved_snapshot
 from bot.ops.outcome import Outcome
@@ -50,9 +49,7 @@ def _snapshot_summary(snap: Snapshot) -> str:
 
 def run(services: Services, request: Request) -> None:
     user = iam_user(services, request, _parse(request.args))
-    account = current_account()
-    here = [r for r in services.approvals.history(user) if not account or r.account == account.id]
-    past = sorted(here, key=lambda r: r.created, reverse=True)
+    past = sorted(services.approvals.history(user), key=lambda r: r.created, reverse=True)
     blocks: list[Block] = [HeaderBlock(text=f"History of {user}")]
     if not past:
         blocks.append(section(f"No /iam requests about *{user}*."))
