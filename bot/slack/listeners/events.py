@@ -72,9 +72,9 @@ def publish_home(context: Context, user: str) -> None:
 
 
 def _own_keys(ops: Ops, user: str) -> MyKeys | str | None:
-    """The person's keys as `/iam keys me` shows them: in the default account (whichever
-    account a press in this Home acted in), through its role with their identity; None when
-    that account's rules hide keys from them; a sentence when they could not be read."""
+    """The person's keys as `/iam keys me` shows them: in the default account (never the one
+    a press in this Home just acted in), through its role with their identity; None when that
+    account's rules hide keys from them; a sentence when they could not be read."""
     rules = ops.services.rules
     try:
         with scope.acting(ops, user, "", None) as account:
