@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.e2e.test_home import open_home, shown
+from tests.e2e.test_home import open_home, press_home, shown
 from tests.e2e.test_rotation import ROTATION
 from tests.fixtures.aws import NOW, aged_key, key_statuses
 from tests.fixtures.slack import Bot, current, direct_messages, flatten, posted, request_id
@@ -50,3 +50,20 @@ def test_the_check_time_gives_way_to_what_the_check_found(make_bot, iam, aws) ->
     later = bot.slack.wait_for(lambda: "Held" in (t := flatten(current(bot, plan))) and t)
     assert "checked and deactivated at" not in later and "Done." not in later
     assert key_statuses(iam, "dave")[old] == "Active"
+
+
+def test_a_held_rotation_is_extended_from_home(bot: Bot, iam, aws) -> None:
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, aws, "dave", age_days=200, used_days_ago=0.01)
+    bot.command("rotate dave", user="U0ALICE")
+    plan = posted(bot, "Rotate the access key")
+    bot.press(plan, "Confirm", user="U0ALICE")
+    open_home(bot, "U0BOB")
+    press_home(bot, "U0BOB", label="Extend 24 hours")
+    extended = flatten(current(bot, plan))
+    assert "gave the old key 24 hours more" in extended and "is checked again at" in extended
+    assert "Done." not in extended and key_statuses(iam, "dave")[old] == "Active"
+    redrawn = bot.slack.wait_for(
+        lambda: (t := shown(bot.slack.home("U0BOB"))) and "Nothing is waiting on you" in t and t
+    )
+    assert request_id(plan) not in redrawn.split("Latest requests")[0]
