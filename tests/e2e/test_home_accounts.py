@@ -30,6 +30,7 @@ def test_home_shows_my_keys_in_the_default_account_read_as_me(
 
     text = shown(open_home(bot, "U0SEC1"))
     assert "Access keys of sec1" in text and old in text
+    assert f"In AWS account production ({org.production})" in text
     [listed] = aws.calls("ListAccessKeys", account=org.production)
     assert listed.source_identity == source_identity("U0SEC1")
 

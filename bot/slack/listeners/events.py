@@ -18,6 +18,7 @@ from bot.access.approvals import Request, State
 from bot.access.identity import NotLinked
 from bot.config import Config
 from bot.iam import errors, keys
+from bot.iam.sessions import Account
 from bot.logs import finish
 from bot.ops.context import Ops, Services
 from bot.ops.operation import Operation
@@ -81,19 +82,25 @@ def _own_keys(ops: Ops, user: str) -> MyKeys | str | None:
             where = account.id if account else ""
             if not rules.allowed(user, "keys", account=where):
                 return None
-            return _my_keys(ops.services, user, where, rules.allowed(user, "rotate", account=where))
+            return _my_keys(
+                ops.services, user, account, rules.allowed(user, "rotate", account=where)
+            )
     except Exception as exc:  # a role it cannot assume, IAM refusing: the rest still shows
         return f"Your keys could not be read: {words_for(exc)}"
 
 
-def _my_keys(services: Services, user: str, account: str, can_rotate: bool) -> MyKeys | str:
+def _my_keys(
+    services: Services, user: str, account: Account | None, can_rotate: bool
+) -> MyKeys | str:
     try:
         with known_in_slack(user):
             name = services.identity.iam_user_for(user)
         found = keys.access_keys_with_last_use(services.aws, name)
     except (NotLinked, errors.NotFound) as exc:
         return words_for(exc)
-    return MyKeys(name, found, account, can_rotate)
+    if account is None:
+        return MyKeys(name, found, can_rotate=can_rotate)
+    return MyKeys(name, found, account.id, account.label, can_rotate)
 
 
 def _recent(services: Services, user: str) -> list[Request]:

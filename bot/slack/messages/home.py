@@ -32,12 +32,14 @@ SHOWN = 10
 
 @dataclass(frozen=True)
 class MyKeys:
-    """The IAM user linked to the person, its keys, the account they are in ("": the only
-    one; every button carries it) and whether the person may rotate them there."""
+    """The IAM user linked to the person, its keys, the account they are in (its ID, which
+    every button carries, and its label; "" with one account) and whether the person may
+    rotate them there."""
 
     user: str
     keys: list[AccessKey]
     account: str = ""
+    account_label: str = ""
     can_rotate: bool = False
 
 
@@ -99,6 +101,8 @@ def _keys(keys: MyKeys | str, config: Config, at: datetime) -> list[Block]:
         unused_days=config.unused_days,
         at=at,
     ).blocks
+    if keys.account_label:
+        shown.append(context(f"In AWS account {escape(keys.account_label)}"))
     if not keys.can_rotate:
         return shown
     active = [key for key in keys.keys if key.status is KeyStatus.ACTIVE]
