@@ -92,6 +92,11 @@ class Scheduler:
         record = self._store.get(job_id)
         return Job.from_record(record) if record and record.kind == KIND else None
 
+    def held(self) -> list[Job]:
+        """Steps held for a person's decision: they wait on someone as a pending request
+        does, and are listed with those (``/iam pending``, the Home tab)."""
+        return [Job.from_record(r) for r in self._store.list_by_state(KIND, [HELD])]
+
     def move(self, job: Job, state: str, *, due: datetime | None = None, **data: Any) -> Job | None:
         """Compare-and-set the job to ``state``; None if someone else moved it first."""
         moved = Job(

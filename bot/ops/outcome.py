@@ -22,6 +22,9 @@ class Outcome:
     progress: str = ""  # while running: how far it got
     notes: tuple[str, ...] = ()  # lines added to the message, in order
     offers: tuple[Offer, ...] = ()  # follow-ups the finished request offers
+    # what a finished run still waits on (a rotation's old key, still live): said instead of
+    # "Done" while it lasts, and "" once nothing is left to happen
+    waiting: str = ""
     new_key: str = ""  # rotation and onboarding: the access key they made
     new_key_created: datetime | None = None  # rotation: when IAM made it
     secret_arn: str = ""  # rotation: the secret holding the new key
@@ -41,6 +44,7 @@ class Outcome:
             progress=d.get("progress", ""),
             notes=tuple(d.get("notes", ())),
             offers=tuple(Offer.from_dict(b) for b in d.get("buttons") or ()),
+            waiting=d.get("waiting", ""),
             new_key=d.get("new_key", ""),
             new_key_created=datetime.fromisoformat(created) if created else None,
             secret_arn=d.get("secret_arn", ""),

@@ -40,6 +40,8 @@ from bot.ops.wording import duration
 
 COMMAND = Operation.ROTATE
 RETIRE, DELETE = "retire-old-key", "delete-old-key"
+# What a held rotation waits on, as its message and the lists of pending work say it.
+HELD_WAITING = "Held: the old key is still in use and stays active until someone decides."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,11 +220,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
                 )
             case KeyChange.NOTE_GRACE:
                 due = _due(ops, RETIRE, request.id)
-                ops.note(
-                    request.id,
-                    f":hourglass: Old key `{old}` is checked and deactivated at "
-                    f"{ops.notify.when(due)}.",
-                )
+                _still(ops, request.id, f"Old key `{old}` is checked and deactivated at", due)
 
     if problem := _failure(_run_once(ops, request.id, steps, do)):
         return RunReport(False, problem, {})
@@ -267,6 +265,13 @@ def _old_key_fate(ops: Ops, request: Request) -> str:
     )
 
 
+def _still(ops: Ops, request_id: str, what: str, due: datetime) -> None:
+    """Say when the old key is checked next, as what the rotation waits on (not as a line of
+    its story: once that moment passes, the check has said what came of it instead)."""
+    waiting = f"{what} {ops.notify.when(due)}."
+    ops.refresh(ops.services.approvals.note(request_id, waiting=waiting).request)
+
+
 def _scheduled(ops: Ops, step: str, request_id: str) -> Job | None:
     """The job ``step`` of a request, in whatever state, if one was ever scheduled."""
     records = ops.services.store.list_by_state(
@@ -309,8 +314,9 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
     deactivate = Step(Action.DEACTIVATE_ACCESS_KEY, old, 1)
     already = deactivate.id in finished_steps(services.store, request_id)
     request = services.approvals.get(request_id)
+    live = f"Old key `{old}` is still active."
     if not already and (why := ops.still_allowed(request)):  # the rules, as they stand now
-        ops.note(request_id, f":no_entry: Old key `{old}` not deactivated: {why}")
+        ops.note(request_id, f":no_entry: Old key `{old}` not deactivated: {why}", waiting=live)
         return FAILED
     if not force and not already and (use := _old_key_in_use(ops, job)):
         return _hold(ops, job, use)
@@ -331,7 +337,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
                     f":white_check_mark: Old key `{old}` deactivated{anyway}; "
                     f"deletion due {ops.notify.when(due)}."
                 )
-                ops.note(request_id, line, **offering())
+                ops.note(request_id, line, waiting="", **offering())
 
     steps = [
         deactivate,
@@ -341,14 +347,16 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
     if problem := _failure(_run_once(ops, request_id, steps, do)):
         ref = KeyRef(request.target, old, request.account)
         again = offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, "danger")
-        ops.note(request_id, f":x: {problem}", **offering(again))
+        ops.note(request_id, f":x: {problem}", waiting=live, **offering(again))
         return FAILED
     return DONE
 
 
 def _hold(ops: Ops, job: Job, use: LastUsed) -> str:
     """Hold the job and ask whether to deactivate anyway or wait longer; asked once per due
-    time (Extend moves it), however often a crash makes the job run again."""
+    time (Extend moves it), however often a crash makes the job run again. The rotation then
+    waits on a person: its message says so, `/iam pending` and the Home tab list it (see
+    :meth:`Scheduler.held`), and its requester is told, since an edited message pings nobody."""
     rotation = ops.services.config.rotation
     old = job.data["old_key"]
 
@@ -357,16 +365,33 @@ def _hold(ops: Ops, job: Job, use: LastUsed) -> str:
             offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, "danger"),
             offer(f"Extend {duration(rotation.extend_minutes)}", FollowUp.EXTEND, job.id),
         )
-        ops.note(
-            job.request_id,
-            f":warning: Old key `{old}` was used at {ops.notify.when(use.when)} "
-            f"({use.service or '?'}), "
-            "too close to the new key's creation to be sure it is no longer in use. Held.",
-            **buttons,
+        used = (
+            f"Old key `{old}` was used at {ops.notify.when(use.when)} ({use.service or '?'}), "
+            "too close to the new key's creation to be sure it is no longer in use"
+        )
+        ops.note(job.request_id, f":warning: {used}. Held.", waiting=HELD_WAITING, **buttons)
+        request = ops.services.approvals.get(job.request_id)
+        ops.dm(
+            request.requester,
+            f"Your rotation of {request.target}'s key (request `{request.id}`) is held: {used}. "
+            "It stays active until you deactivate it anyway or extend the wait, from the "
+            "request's message or `/iam pending`.",
         )
 
     held = Step(KeyChange.HOLD, f"{old} until {job.due:%Y-%m-%d %H:%M:%S}", 1)
     return HELD if _run_once(ops, job.request_id, [held], ask).ok else FAILED
+
+
+def extend(ops: Ops, job: Job, by: str) -> None:
+    """Extend: the held check runs again later, and the rotation says when."""
+    minutes = ops.services.config.rotation.extend_minutes
+    due = ops.services.clock() + timedelta(minutes=minutes)
+    if job.state != HELD or ops.scheduler.move(job, WAITING, due=due) is None:
+        raise UserError("That step is no longer waiting for a decision.")
+    who, until = ops.notify.person(by), ops.notify.when(due)
+    line = f":hourglass: {who} gave the old key {duration(minutes)} more, until {until}."
+    ops.note(job.request_id, line, buttons=[])
+    _still(ops, job.request_id, f"Old key `{job.data['old_key']}` is checked again at", due)
 
 
 def delete_old_key(ops: Ops, job: Job) -> str:

@@ -1,8 +1,9 @@
 """`/iam pending`: the requests waiting on me, and the ones I opened that are not over yet.
 
 Needs no permission of its own: it shows only what the caller may already act on (requests
-they opened, and, with `approve`, the pending ones they may decide), so it tells nobody
-anything new, and an approver without `keys` still finds what waits on them.
+they opened; pending ones they may decide, by `approve` in the request's own account; held
+rotations, by `rotate` there), so it tells nobody anything new, and an approver without `keys`
+still finds what waits on them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.access.approvals import Approvals, Request, State
-from bot.ops.context import Services, UserError
+from bot.ops.context import Ops, Services, UserError
 from bot.slack.context import Request as SlashCommand
-from bot.slack.messages.approval import decision_buttons, standing, title
+from bot.slack.messages.approval import buttons_for, standing, title
 from bot.slack.messages.common import Reply, channel_link, context, escape, mention, section
 from bot.slack.notifier import permalink
 
@@ -28,23 +29,36 @@ def check(args: tuple[str, ...]) -> None:
         raise UserError(f"Usage: `/iam {USAGE}`")
 
 
-def waiting_on(services: Services, user: str) -> list[Request]:
-    """Pending requests ``user`` may approve and has not yet: never their own, nor one its
-    requester confirms (an approver could, but it waits on its requester)."""
-    if not services.rules.allowed(user, "approve"):
-        return []
-    return [
+def waiting_on(ops: Ops, user: str) -> list[Request]:
+    """What waits on ``user``: rotations held for a decision they may take (`rotate` in the
+    rotation's account), then pending requests they may approve there and have not yet:
+    never their own, nor one its requester confirms (an approver could, but it waits on its
+    requester)."""
+    rules = ops.services.rules
+    pending = [
         r
-        for r in _live(services.approvals, State.PENDING)
-        if r.required and r.requester != user and user not in r.approvers
+        for r in _live(ops.services.approvals, State.PENDING)
+        if r.required
+        and r.requester != user
+        and user not in r.approvers
+        and rules.allowed(user, "approve", account=r.account)
     ]
+    return [r for r in held(ops) if rules.allowed(user, "rotate", account=r.account)] + pending
 
 
-def opened_by(services: Services, user: str) -> list[Request]:
+def held(ops: Ops) -> list[Request]:
+    """Finished requests whose scheduled step is held for a person's decision (a rotation
+    whose old key is still in use), newest first."""
+    approvals = ops.services.approvals
+    found = [approvals.get(job.request_id) for job in ops.scheduler.held()]
+    return sorted(filter(None, found), key=lambda r: r.created, reverse=True)
+
+
+def opened_by(ops: Ops, user: str) -> list[Request]:
     """``user``'s requests that are not over: waiting, approved, running, or failed (which an
     approver may retry)."""
     states = (State.PENDING, State.APPROVED, State.RUNNING, State.FAILED)
-    return [r for r in _live(services.approvals, *states) if r.requester == user]
+    return [r for r in _live(ops.services.approvals, *states) if r.requester == user]
 
 
 def _live(approvals: Approvals, *states: State) -> list[Request]:
@@ -56,7 +70,7 @@ def _live(approvals: Approvals, *states: State) -> list[Request]:
 
 def run(services: Services, request: SlashCommand) -> None:
     user = request.user_id
-    waiting, mine = waiting_on(services, user), opened_by(services, user)
+    waiting, mine = waiting_on(request.ops, user), opened_by(request.ops, user)
     blocks: list[Block] = [HeaderBlock(text="Pending requests")]
     blocks += _listed(request, waiting, "*Waiting on you*", "Nothing is waiting on you.", user)
     blocks += _listed(request, mine, "*Asked by you*", "You have no open requests.", user)
@@ -72,11 +86,8 @@ def _listed(
     blocks: list[Block] = [section(heading)]
     for item in found[:SHOWN]:
         blocks.append(section(_entry(item, _link(request, item))))
-        if item.state is State.PENDING:
-            mine = item.requester == user
-            # what this person may click: an approver decides, a requester confirms or cancels
-            confirm = not mine or item.required == 0
-            blocks.append(decision_buttons(item, approve=confirm, deny=not mine, cancel=mine))
+        if pressable := buttons_for(item, user):
+            blocks.append(pressable)
     if len(found) > SHOWN:
         blocks.append(context(f"…and {len(found) - SHOWN} more."))
     return blocks

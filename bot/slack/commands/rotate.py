@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
+from bot.iam.sessions import current_account
 from bot.ops import rotate
 from bot.ops.context import Services, UserError
 from bot.ops.followups import FollowUp, KeyRef
@@ -50,12 +51,13 @@ def two_keys_reply(exc: rotate.TwoKeys) -> Reply:
         + f"\n{listing}"
     )
     blocks = [section(text)]
+    account = current_account()  # each button acts where the keys are
     if exc.spare:
         buttons = [
             ButtonElement(
                 text=f"Delete {k.key_id}",
                 action_id=FollowUp.DELETE_KEY.value,
-                value=KeyRef(exc.user, k.key_id).encode(),
+                value=KeyRef(exc.user, k.key_id, account.id if account else "").encode(),
                 style="danger",
             )
             for k in exc.spare

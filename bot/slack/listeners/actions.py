@@ -5,18 +5,16 @@ confirmation and approval rules apply unchanged."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from slack_bolt import App
 
-from bot.access.schedule import HELD, WAITING
+from bot.access.schedule import HELD
 from bot.ops import deactivate, delete_key, rotate
 from bot.ops.context import UserError
 from bot.ops.followups import FollowUp, KeyRef
 from bot.ops.keys import owned_key
-from bot.ops.wording import duration
 from bot.slack.commands.rotate import two_keys_reply
 from bot.slack.listeners.events import pressed_in_home, refresh_home
 from bot.slack.listeners.guard import (
@@ -30,7 +28,7 @@ from bot.slack.listeners.guard import (
 )
 from bot.slack.listeners.views import deny_modal
 from bot.slack.messages import approval as msg
-from bot.slack.messages.common import action_pattern, plain, slack_date
+from bot.slack.messages.common import action_pattern, plain
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -108,15 +106,10 @@ def deactivate_anyway(context: Context, body: dict[str, Any], tell: Tell) -> Non
 
 
 def extend(context: Context, body: dict[str, Any], tell: Tell) -> None:
-    ops = context.ops
-    job = ops.scheduler.get(_value(body))
-    minutes = ops.services.config.rotation.extend_minutes
-    due = ops.services.clock() + timedelta(minutes=minutes)
-    if job is None or job.state != HELD or ops.scheduler.move(job, WAITING, due=due) is None:
+    job = context.ops.scheduler.get(_value(body))
+    if job is None:
         raise UserError("That step is no longer waiting for a decision.")
-    who = context.notifier.person(user_of(body))
-    line = f":hourglass: {who} gave the old key {duration(minutes)} more, until {slack_date(due)}."
-    ops.note(job.request_id, line, buttons=[])
+    rotate.extend(context.ops, job, user_of(body))
 
 
 def _redraws_home(work: Work) -> Work:

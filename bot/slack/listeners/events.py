@@ -2,7 +2,9 @@
 
 The event is acknowledged at once; the view is gathered and published after (a lazy listener),
 showing only what that person may already see through commands: what `/iam pending` lists
-for them, and with `keys` their own keys and the latest requests.
+for them, and with `keys` their own keys (read as `/iam keys me` reads them: in the default
+account, through its role, for them) and the latest requests they could have asked for or
+decided. Keys that cannot be read never keep the rest of the view from them.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from slack_bolt import App, BoltRequest
 
 from bot.access.approvals import Request, State
 from bot.access.identity import NotLinked
+from bot.config import Config
 from bot.iam import errors, keys
+from bot.iam.sessions import Account
 from bot.logs import finish
-from bot.ops.context import Services
+from bot.ops.context import Ops, Services
+from bot.ops.operation import Operation
+from bot.slack import scope
 from bot.slack.commands.pending import opened_by, waiting_on
+from bot.slack.commands.who import known_in_slack
 from bot.slack.listeners.guard import Context, ack_only, first_delivery
 from bot.slack.messages.home import SHOWN, Home, MyKeys, home_view
 from bot.slack.replies import words_for
@@ -50,31 +57,74 @@ def refresh_home(context: Context, user: str) -> bool:
 
 
 def publish_home(context: Context, user: str) -> None:
-    services = context.ops.services
+    ops = context.ops
+    services = ops.services
     can_see = services.rules.allowed(user, "keys")
     home = Home(
-        waiting=waiting_on(services, user),
-        mine=opened_by(services, user),
-        keys=_my_keys(services, user) if can_see else None,
-        recent=_recent(services) if can_see else None,
-        can_rotate=services.rules.allowed(user, "rotate"),
+        user=user,
+        waiting=waiting_on(ops, user),
+        mine=opened_by(ops, user),
+        keys=_own_keys(ops, user) if can_see else None,
+        recent=_recent(services, user) if can_see else None,
         new_requests_in=_new_requests_in(services, user),
     )
     view = home_view(home, services.config, services.clock())
     context.notifier.client.views_publish(user_id=user, view=view)
 
 
-def _my_keys(services: Services, user: str) -> MyKeys | str:
+def _own_keys(ops: Ops, user: str) -> MyKeys | str | None:
+    """The person's keys as `/iam keys me` shows them: in the default account (never the one
+    a press in this Home just acted in), through its role with their identity; None when that
+    account's rules hide keys from them; a sentence when they could not be read."""
+    rules = ops.services.rules
     try:
-        name = services.identity.iam_user_for(user)
-        return MyKeys(name, keys.access_keys_with_last_use(services.aws, name))
+        with scope.acting(ops, user, "", None) as account:
+            where = account.id if account else ""
+            if not rules.allowed(user, "keys", account=where):
+                return None
+            return _my_keys(
+                ops.services, user, account, rules.allowed(user, "rotate", account=where)
+            )
+    except Exception as exc:  # a role it cannot assume, IAM refusing: the rest still shows
+        return f"Your keys could not be read: {words_for(exc)}"
+
+
+def _my_keys(
+    services: Services, user: str, account: Account | None, can_rotate: bool
+) -> MyKeys | str:
+    try:
+        with known_in_slack(user):
+            name = services.identity.iam_user_for(user)
+        found = keys.access_keys_with_last_use(services.aws, name)
     except (NotLinked, errors.NotFound) as exc:
         return words_for(exc)
+    if account is None:
+        return MyKeys(name, found, can_rotate=can_rotate)
+    return MyKeys(name, found, account.id, account.label, can_rotate)
 
 
-def _recent(services: Services) -> list[Request]:
+def _recent(services: Services, user: str) -> list[Request]:
     everything = services.approvals.in_state(*State)
-    return sorted(everything, key=lambda r: r.created, reverse=True)[:SHOWN]
+    seen = [r for r in everything if _may_see(services, user, r)]
+    return sorted(seen, key=lambda r: r.created, reverse=True)[:SHOWN]
+
+
+def _may_see(services: Services, user: str, request: Request) -> bool:
+    """Whether ``request`` is among someone's latest requests: their own; one they may decide
+    (`approve` in its account); or one they could have asked for there (its command's
+    permission), posted where /iam works for everyone (not in another person's DM)."""
+    rules, account = services.rules, request.account
+    if request.requester == user or rules.allowed(user, "approve", account=account):
+        return True
+    permissions = Operation(request.command).permissions
+    could_ask = any(rules.allowed(user, p, account=account) for p in permissions)
+    return could_ask and _shared(services.config, request.channel)
+
+
+def _shared(config: Config, channel: str) -> bool:
+    """A channel people share (public or private), where /iam works: not a DM, which a
+    request opened from Home is posted in when /iam works anywhere."""
+    return channel[:1] in ("C", "G") and (not config.channels or channel in config.channels)
 
 
 def _new_requests_in(services: Services, user: str) -> str:

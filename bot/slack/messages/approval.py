@@ -78,7 +78,18 @@ def decision_buttons(
     )
 
 
-def _buttons(request: Request, outcome: Outcome) -> list[Block]:
+def buttons_for(request: Request, viewer: str) -> ActionsBlock | None:
+    """What ``viewer`` may press on a request listed for them (`/iam pending`, the Home tab):
+    an approver decides, a requester confirms (when that is theirs to do) or cancels; a held
+    step of a finished request offers its own decisions."""
+    if request.state is not State.PENDING:
+        return follow_up_buttons(request)
+    mine = request.requester == viewer
+    confirm = not mine or request.required == 0
+    return decision_buttons(request, approve=confirm, deny=not mine, cancel=mine)
+
+
+def _buttons(request: Request) -> list[Block]:
     if request.state is State.PENDING:
         return [decision_buttons(request)]
     if request.state is State.FAILED:
@@ -90,14 +101,21 @@ def _buttons(request: Request, outcome: Outcome) -> list[Block]:
                 ],
             )
         ]
-    follow_ups = outcome.offers
-    if follow_ups and request.state is State.DONE:
-        elements = [
-            ButtonElement(text=o.label, action_id=o.kind.value, value=o.value, style=o.style)
-            for o in follow_ups
-        ]
-        return [ActionsBlock(block_id=f"follow-up:{request.id}", elements=elements)]
-    return []
+    follow_ups = follow_up_buttons(request)
+    return [follow_ups] if follow_ups else []
+
+
+def follow_up_buttons(request: Request) -> ActionsBlock | None:
+    """What a finished request offers next (Delete key, a held rotation's Deactivate anyway
+    and Extend), wherever it is shown: its message, `/iam pending`, the Home tab."""
+    offers = Outcome.of(request).offers
+    if not offers or request.state is not State.DONE:
+        return None
+    elements = [
+        ButtonElement(text=o.label, action_id=o.kind.value, value=o.value, style=o.style)
+        for o in offers
+    ]
+    return ActionsBlock(block_id=f"follow-up:{request.id}", elements=elements)
 
 
 def principal(entry: str) -> str:
@@ -141,6 +159,8 @@ def _status(request: Request, outcome: Outcome) -> str:
             return f":white_check_mark: {ahead[0].upper()}{ahead[1:]}. Starting…"
         case State.RUNNING:
             return f":gear: Running ({go_ahead(request)}). {outcome.progress}".rstrip()
+        case State.DONE if outcome.waiting:  # its run ended, but not what it set going
+            return f":hourglass: {outcome.summary} {outcome.waiting}".strip()
         case State.DONE:
             return f":white_check_mark: Done. {outcome.summary}".rstrip()
         case State.FAILED:
@@ -174,7 +194,7 @@ def request_reply(request: Request) -> Reply:
     blocks.append(section(_status(request, outcome)))
     if outcome.notes:
         blocks.append(section("\n".join(outcome.notes)))
-    blocks += _buttons(request, outcome)
+    blocks += _buttons(request)
     blocks.append(context(f"request `{request.id}` · state {request.state.value}"))
     return Reply(text=f"{title(request)}: {request.state.value}", blocks=blocks)
 
@@ -194,6 +214,8 @@ def audit_line(request: Request, event: str) -> str:
 
 def standing(request: Request) -> str:
     """Where a request stands, in a few words naming nobody (its message pinged who can act)."""
+    if request.state is State.DONE and (waiting := Outcome.of(request).waiting):
+        return waiting
     if request.state is not State.PENDING:
         return request.state.value
     if request.required == 0:

@@ -17,11 +17,11 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, HeaderBlock
 from slack_sdk.models.views import View
 
-from bot.access.approvals import Request, State
+from bot.access.approvals import Request
 from bot.config import Config
 from bot.iam.models import AccessKey, KeyStatus
 from bot.ops.followups import FollowUp, KeyRef
-from bot.slack.messages.approval import decision_buttons, standing, title
+from bot.slack.messages.approval import buttons_for, standing, title
 from bot.slack.messages.common import channel_link, context, escape, mention, section
 from bot.slack.messages.keys import keys_reply
 
@@ -32,31 +32,36 @@ SHOWN = 10
 
 @dataclass(frozen=True)
 class MyKeys:
-    """The IAM user linked to the person, and its keys."""
+    """The IAM user linked to the person, its keys, the account they are in (its ID, which
+    every button carries, and its label; "" with one account) and whether the person may
+    rotate them there."""
 
     user: str
     keys: list[AccessKey]
+    account: str = ""
+    account_label: str = ""
+    can_rotate: bool = False
 
 
 @dataclass(frozen=True)
 class Home:
     """What one person's Home tab shows; ``None`` for a part they may not see."""
 
-    waiting: list[Request]  # pending, theirs to decide
+    user: str  # whose Home it is
+    waiting: list[Request]  # pending or held, theirs to decide
     mine: list[Request]  # opened by them, not over
     keys: MyKeys | str | None  # their keys, or the sentence saying why none are shown
-    recent: list[Request] | None  # the latest requests, for holders of `keys`
-    can_rotate: bool
+    recent: list[Request] | None  # the latest requests they may see, for holders of `keys`
     new_requests_in: str  # the channel a request opened from Home is posted in
 
 
 def home_view(home: Home, config: Config, at: datetime) -> dict[str, Any]:
     blocks: list[Block] = [HeaderBlock(text="IAM requests and keys")]
-    blocks += _requests(home.waiting, "*Waiting on you*", "Nothing is waiting on you.", mine=False)
+    blocks += _requests(home.waiting, "*Waiting on you*", "Nothing is waiting on you.", home.user)
     blocks.append(DividerBlock())
-    blocks += _requests(home.mine, "*Asked by you*", "You have no open requests.")
+    blocks += _requests(home.mine, "*Asked by you*", "You have no open requests.", home.user)
     if home.keys is not None:
-        blocks += [DividerBlock(), *_keys(home.keys, home.can_rotate, config, at)]
+        blocks += [DividerBlock(), *_keys(home.keys, config, at)]
     if home.recent is not None:
         lines = "\n".join(map(_line, home.recent[:SHOWN])) or "No requests yet."
         blocks += [DividerBlock(), section(f"*Latest requests*\n{lines}")]
@@ -64,17 +69,15 @@ def home_view(home: Home, config: Config, at: datetime) -> dict[str, Any]:
     return view.to_dict()
 
 
-def _requests(found: list[Request], heading: str, none: str, *, mine: bool = True) -> list[Block]:
-    """Each request with the buttons this person may press, as `/iam pending` gives them: an
-    approver decides, a requester confirms (when that is theirs to do) or cancels."""
+def _requests(found: list[Request], heading: str, none: str, user: str) -> list[Block]:
+    """Each request with the buttons this person may press, as `/iam pending` gives them."""
     if not found:
         return [section(f"{heading}\n{none}")]
     blocks: list[Block] = [section(heading)]
     for item in found[:SHOWN]:
         blocks.append(section(_line(item)))
-        if item.state is State.PENDING:
-            confirm = not mine or item.required == 0
-            blocks.append(decision_buttons(item, approve=confirm, deny=not mine, cancel=mine))
+        if pressable := buttons_for(item, user):
+            blocks.append(pressable)
     if len(found) > SHOWN:
         blocks.append(context(f"…and {len(found) - SHOWN} more: `/iam pending` lists them."))
     return blocks
@@ -88,7 +91,7 @@ def _line(item: Request) -> str:
     )
 
 
-def _keys(keys: MyKeys | str, can_rotate: bool, config: Config, at: datetime) -> list[Block]:
+def _keys(keys: MyKeys | str, config: Config, at: datetime) -> list[Block]:
     if isinstance(keys, str):
         return [section(f"*Your access keys*\n{keys}")]
     shown = keys_reply(
@@ -98,16 +101,18 @@ def _keys(keys: MyKeys | str, can_rotate: bool, config: Config, at: datetime) ->
         unused_days=config.unused_days,
         at=at,
     ).blocks
-    if not can_rotate:
+    if keys.account_label:
+        shown.append(context(f"In AWS account {escape(keys.account_label)}"))
+    if not keys.can_rotate:
         return shown
-    return shown + [_rotate(keys.user, key) for key in keys.keys if key.status is KeyStatus.ACTIVE]
+    active = [key for key in keys.keys if key.status is KeyStatus.ACTIVE]
+    return shown + [_rotate(KeyRef(keys.user, key.key_id, keys.account)) for key in active]
 
 
-def _rotate(user: str, key: AccessKey) -> ActionsBlock:
-    """The Rotate of `/iam whois`: the same follow-up, opening the same request."""
+def _rotate(key: KeyRef) -> ActionsBlock:
+    """The Rotate of `/iam whois`: the same follow-up, opening the same request, in the
+    account the key is in."""
     button = ButtonElement(
-        text=f"Rotate {key.key_id}",
-        action_id=FollowUp.ROTATE_NOW.value,
-        value=KeyRef(user, key.key_id).encode(),
+        text=f"Rotate {key.key_id}", action_id=FollowUp.ROTATE_NOW.value, value=key.encode()
     )
     return ActionsBlock(block_id=f"rotate:{key.key_id}", elements=[button])
