@@ -146,6 +146,7 @@ def guarded(
         try:
             if not first_delivery(context.ops.services.store, body, request):
                 return
+            context.ops.services.team.learn(scope.team_of(body))
             rules.require_channel(_ruled_channel(context, body))
             if needed := permission(body):
                 rules.require(user_of(body), needed)
