@@ -21,6 +21,7 @@ from tests.fixtures.accounts import (
 from tests.fixtures.aws import aged_key
 from tests.fixtures.serve import serve_env, serve_once
 from tests.fixtures.slack import CONFIG, Bot, current, flatten, open_request
+from tests.ship.test_operations import moved, scrape
 
 EVERYONE_LISTS = "permissions:\n  account: ['*']\n"
 
@@ -108,6 +109,19 @@ def test_account_goes_anywhere_in_a_command_and_help_says_so(
     said = bot.said(bot.command("--account production keys dave"))
     assert key in said and f"production* `{org.production}`" in said
     assert "--account" in bot.said(bot.command("help"))
+
+
+def test_an_em_dashed_account_flag_first_is_counted_as_its_subcommand(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    """Slack on macOS and iOS turns a typed `--` into `—`."""
+    aws.client("iam", org.production).create_user(UserName="dave")
+    bot: Bot = make_bot(listed_config(org))
+    before = scrape(bot)
+    said = bot.said(bot.command("\u2014account production keys dave"))
+    assert "has no access keys" in said and f"production* `{org.production}`" in said
+    counted = moved(before, scrape(bot), "iambot_commands_total", subcommand="keys", outcome="ok")
+    assert counted == 1
 
 
 def test_a_refusal_names_the_account_by_name_and_id(make_bot, aws: FaithfulAws, org: Org) -> None:
