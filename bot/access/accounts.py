@@ -56,6 +56,7 @@ class AccountBook:
         self._store = store
         self._clock = clock
         self._failed_at: datetime | None = None  # Organizations' last failure, in this process
+        self._default_checked = False  # accounts.default against the Organization's list
 
     @property
     def enabled(self) -> bool:
@@ -77,7 +78,24 @@ class AccountBook:
         found, stale_since = self._organization()
         for account in found:
             listed.setdefault(account.id, self._account(account.id, account.name))
+        if found and not self._default_checked:
+            self._default_checked = True
+            self._check_default(tuple(listed.values()))
         return Listing(tuple(listed.values()), stale_since)
+
+    def _check_default(self, accounts: tuple[Account, ...]) -> None:
+        """A default only the Organization's list can confirm is checked on its first answer
+        (startup checks one naming listed accounts): the operator reads why commands without
+        ``--account`` are refused in the log, not from each person who asks."""
+        wanted = self._config.default
+        found = len(self._named(wanted, accounts)) if wanted is not None else 1
+        if found != 1:
+            log.warning(
+                "accounts.default: %r names %s of the accounts listed and in the Organization: "
+                "every command without --account is refused until it names one",
+                wanted,
+                "several" if found else "none",
+            )
 
     def _organization(self) -> tuple[list[Account], datetime | None]:
         cached = self._store.get(CACHE_ID)

@@ -5,6 +5,7 @@ only an ambiguous `--account` is refused), a stored request acts in its own acco
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -155,10 +156,13 @@ def test_account_is_refused_by_a_bot_that_knows_one_account(make_bot) -> None:
 
 
 def test_an_organization_default_naming_no_account_is_reported(
-    make_bot, aws: FaithfulAws, org: Org
+    make_bot, aws: FaithfulAws, org: Org, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot: Bot = make_bot(_discovered(org).replace("default: management", "default: prod"))
-    listed = bot.said(bot.command("accounts"))
+    with caplog.at_level(logging.WARNING):
+        listed = bot.said(bot.command("accounts"))
+    [warned] = [r.getMessage() for r in caplog.records if "accounts.default" in r.getMessage()]
+    assert "'prod' names none of the accounts" in warned
     assert f"`{org.staging}`" in listed and "(default)" not in listed
     assert "`accounts.default` says `prod`" in listed
     refused = bot.said(bot.command("keys dave"))
