@@ -18,7 +18,7 @@ from bot.access.store import SqliteStore
 from bot.config import parse_config
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
-from bot.ops.context import Ops, Services
+from bot.ops.context import Ops, Services, Team
 from sandbox.aws import FaithfulAws
 from sandbox.process import SandboxProcess
 
@@ -66,6 +66,7 @@ def bot_ops(aws: Aws, store: SqliteStore, config_text: str) -> Ops:
         store=store,
         approvals=Approvals(store, rules, config, utc_now),
         accounts=AccountBook(config.accounts, aws, store, utc_now),
+        team=Team(lambda: "T0BENCH"),  # no chat here: a workspace for source identities
     )
     return Ops(services, Scheduler(store, utc_now), Silent(), CredentialReports(aws))
 

@@ -322,6 +322,19 @@ def _account_rule(raw: Any, where: str) -> AccountRule:
     return AccountRule(account_id, name, role, permissions, approvals)
 
 
+def _check_default(default: str, listed: tuple[AccountRule, ...]) -> None:
+    """With the accounts all listed here, the default must be one of them (a 12-digit word by
+    its ID, else by name), or every command without ``--account`` would be refused. With an
+    Organization, it may name one of its accounts: checked when they are listed."""
+    if _ACCOUNT_ID.fullmatch(default):
+        found = any(r.id == default for r in listed)
+    else:
+        found = any((r.name or "").lower() == default.lower() for r in listed)
+    if not found:
+        names = ", ".join(r.name or r.id for r in listed)
+        raise _fail("accounts.default", f"`{default}` is none of the listed accounts ({names})")
+
+
 def _accounts(raw: Any) -> Accounts:
     raw = _mapping(raw, "accounts")
     _known_keys(raw, "accounts", {"role_name", "default", "organization", "list"})
@@ -348,6 +361,8 @@ def _accounts(raw: Any) -> Accounts:
         raise _fail("accounts.default", "must be an account name or ID")
     if raw and not listed and not listing_role:
         raise _fail("accounts", "needs a list of accounts or organization.listing_role")
+    if default is not None and not listing_role:
+        _check_default(str(default), listed)
     return Accounts(
         role_name=role_name,
         default=None if default is None else str(default),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +26,10 @@ CACHE_ID = "iam-bot:organization-accounts"
 # a command does not wait on its retries each time.
 RETRY_AFTER = timedelta(minutes=1)
 _NAME_CHARS = re.compile(r"[^\w+=,.@-]+")
+ACCOUNT_ID = re.compile(r"\d{12}")
+LISTS = "`/iam accounts` lists them."
+SAY_WHICH = f"Say which with `--account <name or ID>`; {LISTS}"
+NO_DEFAULT = f"No default account. {SAY_WHICH}"
 
 
 class UnknownAccount(Exception):
@@ -52,6 +56,7 @@ class AccountBook:
         self._store = store
         self._clock = clock
         self._failed_at: datetime | None = None  # Organizations' last failure, in this process
+        self._default_checked = False  # accounts.default against the Organization's list
 
     @property
     def enabled(self) -> bool:
@@ -73,7 +78,24 @@ class AccountBook:
         found, stale_since = self._organization()
         for account in found:
             listed.setdefault(account.id, self._account(account.id, account.name))
+        if found and not self._default_checked:
+            self._default_checked = True
+            self._check_default(tuple(listed.values()))
         return Listing(tuple(listed.values()), stale_since)
+
+    def _check_default(self, accounts: tuple[Account, ...]) -> None:
+        """A default only the Organization's list can confirm is checked on its first answer
+        (startup checks one naming listed accounts): the operator reads why commands without
+        ``--account`` are refused in the log, not from each person who asks."""
+        wanted = self._config.default
+        found = len(self._named(wanted, accounts)) if wanted is not None else 1
+        if found != 1:
+            log.warning(
+                "accounts.default: %r names %s of the accounts listed and in the Organization: "
+                "every command without --account is refused until it names one",
+                wanted,
+                "several" if found else "none",
+            )
 
     def _organization(self) -> tuple[list[Account], datetime | None]:
         cached = self._store.get(CACHE_ID)
@@ -113,23 +135,57 @@ class AccountBook:
             ]
 
     def resolve(self, wanted: str | None) -> Account:
-        """The account ``--account`` names (a name, case-insensitively, or an ID); without it,
-        the configured default (or the only account)."""
+        """The account ``--account`` names; without it, the default (:meth:`default`)."""
+        if wanted is None:
+            return self.default()
+        return self._one(wanted, self._named(wanted, self.listing().accounts))
+
+    def default(self) -> Account:
+        """The account a command without ``--account`` acts in: the configured default, or
+        the only account. Refused when there is none (several accounts and no default, or a
+        default that names no account or several), with what to do instead."""
         accounts = self.listing().accounts
-        wanted = wanted if wanted is not None else self._config.default
+        wanted = self._config.default
         if wanted is None:
             if len(accounts) == 1:
                 return accounts[0]
-            raise UnknownAccount("Say which account with `--account <name or ID>`.")
-        matches = [a for a in accounts if wanted == a.id or a.name.lower() == wanted.lower()]
+            raise UnknownAccount(NO_DEFAULT)
+        return self._one(wanted, self._named(wanted, accounts), default=True)
+
+    def handles(self, accounts: Sequence[Account]) -> dict[str, str]:
+        """What to type after ``--account`` for each of ``accounts`` (by ID): its name, or
+        its ID when that name means another account or several."""
+        return {a.id: a.name if self._named(a.name, accounts) == [a] else a.id for a in accounts}
+
+    def _named(self, wanted: str, accounts: Sequence[Account]) -> list[Account]:
+        """The accounts ``wanted`` means: a 12-digit word, the account with that ID only;
+        a name, case-insensitively, the operator's (``accounts.list``) before the
+        Organization's, so that an Organization's account cannot take a listed name."""
+        if ACCOUNT_ID.fullmatch(wanted):
+            return [a for a in accounts if a.id == wanted]
+        named = [a for a in accounts if a.name.lower() == wanted.lower()]
+        operators = [a for a in named if self._operator_named(a)]
+        return operators or named
+
+    def _operator_named(self, account: Account) -> bool:
+        rule = self._config.rule_for(account.id)
+        return bool(rule and rule.name)
+
+    @staticmethod
+    def _one(wanted: str, matches: list[Account], *, default: bool = False) -> Account:
+        """The one account of ``matches``; refused in words for ``--account`` or, when
+        ``wanted`` is the configured default, for the operator's setting."""
         if len(matches) == 1:
             return matches[0]
-        if matches:
-            ids = ", ".join(a.id for a in matches)
-            raise UnknownAccount(f"More than one account is called `{wanted}` ({ids}): use its ID.")
-        raise UnknownAccount(
-            f"`{wanted}` is not an account the bot knows; `/iam accounts` lists them."
-        )
+        ids = ", ".join(a.id for a in matches)
+        if not default:
+            if matches:
+                raise UnknownAccount(
+                    f"More than one account is called `{wanted}` ({ids}): use its ID."
+                )
+            raise UnknownAccount(f"`{wanted}` is not an account the bot knows; {LISTS}")
+        what = f"the name of several accounts ({ids})" if matches else "not an account it knows"
+        raise UnknownAccount(f"`accounts.default` says `{wanted}`, {what}. {SAY_WHICH}")
 
     def known(self, account_id: str) -> Account | None:
         return next((a for a in self.listing().accounts if a.id == account_id), None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.access.ttl import TtlCache
 from bot.config import Config
 from bot.iam.models import User
+from bot.iam.sessions import Account
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,11 @@ class Rules:
             log.warning("could not resolve Slack user group %s", group_id, exc_info=True)
             return False
 
-    def require(self, user_id: str, permission: str, account: str = "") -> None:
-        if not self.allowed(user_id, permission, account=account):
-            where = f" in account {account}" if account else ""
+    def require(self, user_id: str, permission: str, account: Account | None = None) -> None:
+        """Refused unless ``user_id`` holds ``permission`` (in ``account``, named in the
+        refusal as people call it, with its ID)."""
+        if not self.allowed(user_id, permission, account=account.id if account else ""):
+            where = f" in account {account.label}" if account else ""
             raise Denied(f"You need the `{permission}` permission{where} for that.")
 
     def require_channel(self, channel_id: str) -> None:

@@ -8,6 +8,7 @@ looks, and delivers it on its own time (a failed delivery never fails the work).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,9 +28,44 @@ from bot.iam.models import User
 from bot.iam.sessions import Actor, acting
 from bot.ops.operation import Operation
 
+log = logging.getLogger(__name__)
+
 
 class UserError(Exception):
     """A problem with what the user asked, in words meant for them."""
+
+
+class NoTeam(UserError):
+    """The chat workspace is not known yet and chat did not say: nothing may act in AWS."""
+
+
+class Team:
+    """The chat workspace's ID, which every change's source identity carries (``U456@T123``,
+    what CloudTrail is searched by): learned from the first input that names it, else asked
+    of chat (``ask``) each time until it answers. Never guessed or left out: without it the
+    work is refused (:class:`NoTeam`), so no change reaches CloudTrail as ``U456`` alone."""
+
+    def __init__(self, ask: Callable[[], str] = lambda: "") -> None:
+        self._ask = ask
+        self._known = ""
+
+    def learn(self, team_id: str) -> None:
+        """What an input from chat says its workspace is (the first one counts)."""
+        if team_id and not self._known:
+            self._known = team_id
+
+    def __call__(self) -> str:
+        if not self._known:
+            try:
+                self.learn(self._ask())
+            except Exception:
+                log.warning("chat did not say which workspace this is (auth.test failed)")
+        if not self._known:
+            raise NoTeam(
+                "Slack did not answer, so the bot cannot yet sign AWS changes with your "
+                "workspace: nothing was changed in AWS. Try again in a minute."
+            )
+        return self._known
 
 
 @dataclass(frozen=True)
@@ -44,7 +80,7 @@ class Services:
     approvals: Approvals
     accounts: AccountBook
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    team: Callable[[], str] = field(default=lambda: "")  # the chat workspace, for attribution
+    team: Team = field(default_factory=Team)  # the chat workspace, for attribution
 
     @contextlib.contextmanager
     def acting(self, account_id: str, actor: Actor) -> Iterator[None]:
@@ -131,7 +167,10 @@ class Ops:
     def acting_for(self, request: Request) -> contextlib.AbstractContextManager[None]:
         """Where and for whom a request's AWS work runs: its account, its requester (the
         session's source identity), its ID and approvers (session tags); scheduled steps
-        carry the original requester too."""
+        carry the original requester too. Refused (:class:`NoTeam`) while the chat workspace
+        is unknown: a session must not be signed without it."""
+        if not self.services.accounts.enabled:
+            return contextlib.nullcontext()  # the bot's own credentials: no session to sign
         actor = Actor(request.requester, self.services.team(), request.id, tuple(request.approvers))
         return self.services.acting(request.account, actor)
 

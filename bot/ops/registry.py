@@ -6,11 +6,12 @@ later steps, the chat layer its title. Adding an operation is a workflow module 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.access.approvals import Request
-from bot.access.schedule import Job
+from bot.access.schedule import WAITING, Job
 from bot.ops import (
     account_alias,
     deactivate,
@@ -21,9 +22,11 @@ from bot.ops import (
     onboard,
     rotate,
 )
-from bot.ops.context import Ops, RunReport
+from bot.ops.context import NoTeam, Ops, RunReport
 from bot.ops.keys import KeyPlan
 from bot.ops.operation import Operation
+
+log = logging.getLogger(__name__)
 
 Execute = Callable[[Ops, Request], RunReport | None]
 LaterStep = Callable[[Ops, Job], str]  # returns the job's next state: done | held | failed
@@ -74,14 +77,20 @@ assert set(REGISTRY) == set(Operation), "every operation has exactly one entry"
 
 def schedule_all(ops: Ops) -> None:
     """Give the scheduler every operation's later steps, each run where its request acts and
-    for whoever asked for it."""
+    for whoever asked for it; a step that cannot be signed yet (the chat workspace unknown,
+    chat not answering) waits for the next pass instead of failing."""
 
     def scoped(step: LaterStep) -> Callable[[Job], str]:
         def run(job: Job) -> str:
             request = ops.services.approvals.get(job.request_id)
             if request is None:
                 return step(ops, job)
-            with ops.acting_for(request):
+            try:
+                scope = ops.acting_for(request)
+            except NoTeam:
+                log.warning("step %s of %s waits: Slack did not say the team", job.step, job.id)
+                return WAITING
+            with scope:
                 return step(ops, job)
 
         return run

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.access.approvals import Request, State
 from bot.access.store import Record
-from bot.ops.context import Ops, RunReport
+from bot.ops.context import NoTeam, Ops, RunReport
 from bot.ops.registry import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class Runner:
                 if why := self.ops.still_allowed(request):
                     return RunReport(False, f"Not run: {why}")
                 return REGISTRY[request.command].execute(self.ops, request)
+        except NoTeam as exc:
+            return RunReport(False, f"Not run: {exc}")
         except Exception as exc:
             log.exception("request %s failed", request.id)
             return RunReport(

@@ -24,7 +24,7 @@ from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.keys import caller_identity
 from bot.metrics import Metrics
-from bot.ops.context import Ops, Services
+from bot.ops.context import Ops, Services, Team
 from bot.ops.registry import schedule_all
 from bot.ops.runner import Runner
 from bot.slack import listeners
@@ -63,19 +63,6 @@ def build_services(
     def email_of(user_id: str) -> str | None:
         return client.users_info(user=user_id)["user"].get("profile", {}).get("email")
 
-    known_team: list[str] = []
-
-    def team() -> str:
-        """The workspace's ID (for ``U456@T123`` source identities), asked of Slack once it
-        answers; until then none, so AWS work never waits on Slack."""
-        if not known_team:
-            try:
-                known_team.append(str(client.auth_test().get("team_id") or ""))
-            except Exception:
-                log.warning("Slack's auth.test did not answer; acting without the team ID")
-                return ""
-        return known_team[0]
-
     clock = clock or utc_now
     rules = Rules(config, group_members, self_user=lambda: caller_identity(aws).user_name)
     return Services(
@@ -87,7 +74,7 @@ def build_services(
         approvals=Approvals(store, rules, config, clock, leases),
         accounts=AccountBook(config.accounts, aws, store, clock),
         clock=clock,
-        team=team,
+        team=Team(lambda: str(client.auth_test().get("team_id") or "")),
     )
 
 

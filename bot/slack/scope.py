@@ -2,8 +2,9 @@
 
 A command names its account with ``--account <name or ID>`` (else the configured default); a
 button acts where what it decides lives: the request it belongs to, or the account its key
-reference carries. The person is whoever typed or clicked, so every AWS call made for them
-carries their Slack identity into CloudTrail (see :mod:`bot.iam.sessions`).
+reference carries, by the ID stored there (a name could since mean another account). The
+person is whoever typed or clicked, so every AWS call made for them carries their Slack
+identity into CloudTrail (see :mod:`bot.iam.sessions`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from bot.slack.words import split_account, tokens
 
 _KEY_BUTTONS = {FollowUp.DEACTIVATE_NOW, FollowUp.ROTATE_NOW, FollowUp.DELETE_KEY}
 _STEP_BUTTONS = {FollowUp.DEACTIVATE_ANYWAY, FollowUp.EXTEND}
+ONE_ACCOUNT = (
+    "This bot acts in one AWS account (its config has no `accounts:`): leave out `--account`."
+)
 
 
 def team_of(body: dict[str, Any]) -> str:
@@ -30,41 +34,48 @@ def team_of(body: dict[str, Any]) -> str:
 
 @contextlib.contextmanager
 def acting(
-    ops: Ops, user: str, team: str, wanted: str | None, permission: str = ""
+    ops: Ops, user: str, team: str, wanted: Account | str | None, permission: str = ""
 ) -> Iterator[Account | None]:
-    """Work inside acts in the account ``wanted`` names (None: the default), for ``user``;
-    ``permission`` is checked against that account's own rules. Yields the account (None
-    with no ``accounts:`` config)."""
+    """Work inside acts in the account ``wanted`` is (a stored request's or key's) or names
+    (``--account`` as typed; None: the default), for ``user``; ``permission`` is checked
+    against that account's own rules. Yields the account (None with no ``accounts:``
+    config, where ``--account`` is refused rather than ignored)."""
     services = ops.services
     if not services.accounts.enabled:
+        if isinstance(wanted, str):
+            raise UserError(ONE_ACCOUNT)
         yield None
         return
     try:
-        account = services.accounts.resolve(wanted)
+        account = wanted if isinstance(wanted, Account) else services.accounts.resolve(wanted)
     except UnknownAccount as exc:
         raise UserError(str(exc)) from None
     if permission:
-        services.rules.require(user, permission, account.id)
+        services.rules.require(user, permission, account)
     with sessions.acting(account, Actor(user, team or services.team())):
         yield account
 
 
-def wanted_account(ops: Ops, body: dict[str, Any], request_buttons: tuple[str, ...]) -> str | None:
-    """The account an input acts in: a command's ``--account``; a click's request's (or its
-    scheduled step's request's), or its key's. None: the default account."""
+def wanted_account(
+    ops: Ops, body: dict[str, Any], request_buttons: tuple[str, ...]
+) -> Account | str | None:
+    """The account an input acts in: a command's ``--account`` as typed; a click's request's
+    (or its scheduled step's request's), or its key's, by the ID stored with it, never by
+    name. None: the default account."""
     if "command" in body:
         return split_account(tokens(body.get("text", "")))[0]
     action = (body.get("actions") or [{}])[0]
     action_id, value = action.get("action_id"), str(action.get("value", ""))
-    request_id = ""
+    request_id, account_id = "", ""
     if action_id in request_buttons:
         request_id = value.partition(":")[0]
     elif action_id in _STEP_BUTTONS and (job := ops.scheduler.get(value)):
         request_id = job.request_id
     elif action_id in _KEY_BUTTONS:
-        return KeyRef.decode(value).account or None
-    request = ops.services.approvals.get(request_id) if request_id else None
-    return (request.account or None) if request else None
+        account_id = KeyRef.decode(value).account
+    if request_id and (request := ops.services.approvals.get(request_id)):
+        account_id = request.account
+    return ops.services.accounts.get(account_id) if account_id else None
 
 
 @contextlib.contextmanager
@@ -82,5 +93,5 @@ def in_key_account(ops: Ops, key_id: str, permission: str) -> Iterator[None]:
     if known is None or owner == here.account.id:
         yield
         return
-    with acting(ops, here.actor.user, here.actor.team, owner, permission):
+    with acting(ops, here.actor.user, here.actor.team, known, permission):
         yield

@@ -44,7 +44,7 @@ from bot.logs import Scope, finish, scoped
 from bot.metrics import Metrics
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS, accepted
 from bot.slack.jobs import Jobs
-from bot.slack.words import tokens
+from bot.slack.words import subcommand, tokens
 
 log = logging.getLogger(__name__)
 
@@ -302,8 +302,7 @@ def _text(body: dict[str, Any]) -> str:
 def _subcommand(text: str) -> str:
     """The label of a slash command: its subcommand, "help", or "unknown" (what people mistype
     never becomes a label, so the metric's series stay few)."""
-    words = tokens(text)
-    name = words[0].lower() if words else "help"
+    name = subcommand(tokens(text)) or "help"
     return name if name in _SUBCOMMANDS else "unknown"
 
 

@@ -10,12 +10,22 @@ from bot.ops.context import UserError
 
 # A Slack mention or link (`<@U123|alice>`) is one token even if its label has spaces.
 _TOKEN = re.compile(r"<[^>]*>|\S+")
+# Slack clients on macOS and iOS turn a typed `--` into an em dash: `—account` is `--account`.
+_DASHED_FLAG = re.compile(r"^\u2014(?=[a-z])")
 ACCOUNT_FLAG = "--account"
 _ACCOUNT_WORD = re.compile(r"[\w+=,.@-]{1,64}")
 
 
 def tokens(text: str) -> tuple[str, ...]:
-    return tuple(_TOKEN.findall(text or ""))
+    return tuple(_DASHED_FLAG.sub("--", t) for t in _TOKEN.findall(text or ""))
+
+
+def subcommand(words: tuple[str, ...]) -> str:
+    """The subcommand a command's words name: the first word, after a leading ``--account X``
+    (it may come first); "" for none. For labels: :func:`split_account` checks the flag."""
+    if words[:1] == (ACCOUNT_FLAG,):
+        words = words[2:]
+    return words[0].lower() if words else ""
 
 
 def split_account(words: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:

@@ -43,6 +43,9 @@ class Subcommand:
     permission: str
     check: Callable[[tuple[str, ...]], None]  # input validation only: no I/O, runs before the ack
     run: Callable[[Services, Request], None]
+    # Acts in one account (``--account``, else the default); False: it looks at every
+    # account itself, takes no ``--account`` and works with no default account.
+    one_account: bool = True
 
 
 SUBCOMMANDS = (
@@ -125,6 +128,7 @@ SUBCOMMANDS = (
         "account",
         accounts.check,
         accounts.run,
+        one_account=False,
     ),
     Subcommand(
         "pending",
@@ -133,6 +137,7 @@ SUBCOMMANDS = (
         "",
         pending.check,
         pending.run,
+        one_account=False,
     ),
     Subcommand(
         "history",
@@ -157,16 +162,21 @@ def _not_a_command(name: str) -> str:
 
 def accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | None]:
     """The subcommand to run, or the immediate reply (usage card or input error) instead.
-    ``--account`` is every subcommand's and is left out of the words (it sets the scope the
-    work runs in: :mod:`bot.slack.scope`)."""
-    words = tokens(text)
+    ``--account`` may come anywhere, before the subcommand too, and is left out of the words
+    (it sets the scope the work runs in: :mod:`bot.slack.scope`)."""
+    try:
+        account, words = split_account(tokens(text))
+    except UserError as exc:
+        return None, (), error_reply(exc)
     name = words[0].lower() if words else ""
     spec = _TABLE.get(name)
     if spec is None:
         problem = None if name in ("", "help") else _not_a_command(name)
         return None, (), usage_reply(_HELP, problem)
+    args = words[1:]
     try:
-        account, args = split_account(words[1:])
+        if account and not spec.one_account:
+            raise UserError(f"`/iam {spec.name}` covers every account: leave out `--account`.")
         if account and "--org" in args:
             raise UserError("`--org` covers every account: leave out `--account`.")
         spec.check(args)

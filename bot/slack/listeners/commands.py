@@ -58,5 +58,12 @@ def _runs(body: dict[str, Any]) -> bool:
     return accepted(body.get("text", ""))[0] is not None
 
 
+def _one_account(body: dict[str, Any]) -> bool:
+    """Whether the command acts in one account (so the guard sets that account's scope)."""
+    spec, _, _ = accepted(body.get("text", ""))
+    return spec is not None and spec.one_account
+
+
 def register(app: App, context: Context) -> None:
-    app.command(SLASH_COMMAND)(ack=ack_iam, lazy=[guarded(context, run_iam, _permission, _runs)])
+    work = guarded(context, run_iam, _permission, _runs, scoped=_one_account)
+    app.command(SLASH_COMMAND)(ack=ack_iam, lazy=[work])

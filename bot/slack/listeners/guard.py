@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,15 +117,25 @@ def _teller(context: Context, body: dict[str, Any]) -> Tell:
     return lambda reply: context.notifier.dm_reply(user_of(body), reply)
 
 
+def _account_scope(
+    context: Context, body: dict[str, Any], permission: str
+) -> AbstractContextManager[object]:
+    wanted = scope.wanted_account(context.ops, body, _REQUEST_BUTTONS)
+    return scope.acting(context.ops, user_of(body), scope.team_of(body), wanted, permission)
+
+
 def guarded(
     context: Context,
     work: Work,
     permission: Callable[[dict[str, Any]], str | None] = lambda _: None,
     applies: Callable[[dict[str, Any]], bool] = lambda _: True,
+    *,
+    scoped: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> Callable[[dict[str, Any]], None]:
     """A lazy listener running ``work`` once the channel rule and ``permission(body)`` (None:
     the work checks who may act itself, as approvals do) allow it; nothing at all for input
-    the ack already answered (``applies`` false)."""
+    the ack already answered (``applies`` false). ``work`` runs in the scope of the account
+    the input acts in, unless ``scoped`` says it looks at every account itself."""
     rules = context.ops.services.rules
 
     def lazy(body: dict[str, Any], request: BoltRequest | None = None) -> None:
@@ -135,13 +146,11 @@ def guarded(
         try:
             if not first_delivery(context.ops.services.store, body, request):
                 return
+            context.ops.services.team.learn(scope.team_of(body))
             rules.require_channel(_ruled_channel(context, body))
             if needed := permission(body):
                 rules.require(user_of(body), needed)
-            wanted = scope.wanted_account(context.ops, body, _REQUEST_BUTTONS)
-            with scope.acting(
-                context.ops, user_of(body), scope.team_of(body), wanted, needed or ""
-            ):
+            with _account_scope(context, body, needed or "") if scoped(body) else nullcontext():
                 work(context, body, tell)
         except Exception as exc:
             answer_failure(exc, tell)

@@ -52,18 +52,51 @@ def _stale_text(stale_since: datetime) -> str:
 
 
 def accounts_reply(
-    checks: list[AccountCheck], default: str | None, stale_since: datetime | None
+    checks: list[AccountCheck],
+    handles: dict[str, str],
+    default: Account | None,
+    problem: str | None,
+    stale_since: datetime | None,
 ) -> Reply:
+    """Every account with whether the bot can act in it; which one is the default, or why
+    there is none (``problem``); and, for an account whose name means another account or
+    several (``handles``: what to type after ``--account``), its ID to type instead."""
     lines = []
     for check in checks:
         account = check.account
-        mark = " (default)" if default in (account.id, account.name) else ""
-        state = "✅ reachable" if check.problem is None else f"❌ {escape(check.problem)}"
-        lines.append(f"• *{escape(account.name)}* `{account.id}`{mark}: {state}")
+        mark = " (default)" if default and default.id == account.id else ""
+        if handles.get(account.id, account.name) != account.name:
+            mark += f" (its name is taken: `--account {account.id}`)"
+        lines.append(f"• *{escape(account.name)}* `{account.id}`{mark}: {_state(check)}")
     blocks: list[Block] = [HeaderBlock(text="AWS accounts")]
     if stale_since is not None:
         blocks.append(stale_note(stale_since))
     blocks.append(section("\n".join(lines) or "No accounts."))
+    if problem:
+        blocks.append(context(f":warning: {escape(problem)}"))
     failing = sum(c.problem is not None for c in checks)
-    text = f"{len(checks)} AWS accounts" + (f", {failing} not reachable" if failing else "")
+    text = _counted(len(checks)) + (f", {failing} not reachable" if failing else "")
     return Reply(text=text, blocks=blocks)
+
+
+def own_account_reply(check: AccountCheck) -> Reply:
+    """The one account a bot without ``accounts:`` acts in: its own credentials'."""
+    account = check.account
+    shown = f"`{account.id}`" if account.id else "The bot's own account"
+    blocks: list[Block] = [
+        HeaderBlock(text="AWS accounts"),
+        section(f"• {shown} (the bot's own credentials): {_state(check)}"),
+        context(
+            "The bot acts in this one account. To act in others, list them under `accounts:` "
+            "in its config."
+        ),
+    ]
+    return Reply(text=_counted(1), blocks=blocks)
+
+
+def _state(check: AccountCheck) -> str:
+    return "✅ reachable" if check.problem is None else f"❌ {escape(check.problem)}"
+
+
+def _counted(accounts: int) -> str:
+    return f"{accounts} AWS account" + ("" if accounts == 1 else "s")

@@ -14,5 +14,12 @@ def usage_reply(commands: list[tuple[str, str]], problem: str | None = None) -> 
     if problem:  # it may quote what the user typed
         problem = escape(problem)
         blocks.append(section(f":warning: {problem}"))
-    blocks += [section(lines), context("Destructive commands ask for confirmation and approval.")]
+    blocks += [
+        section(lines),
+        context("Destructive commands ask for confirmation and approval."),
+        context(
+            "Where the bot knows several AWS accounts, `--account <name or ID>` anywhere in a "
+            "command acts in that one (`/iam accounts` lists them); without it, in the default."
+        ),
+    ]
     return Reply(text=problem or "Usage: /iam &lt;command&gt;", blocks=blocks)
