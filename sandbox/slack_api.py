@@ -88,6 +88,7 @@ class _World:
     files: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
+    private: dict[str, set[str]] = field(default_factory=dict)  # private channel -> members
 
 
 class FakeSlack:
@@ -270,6 +271,19 @@ class FakeSlack:
         with self._changed:
             self._world.failures.setdefault(method, []).extend([error] * times)
 
+    def private_channel(self, channel: str, members: tuple[str, ...] = ()) -> None:
+        """Make ``channel`` private, with ``members`` in it: unless the bot (``BOT_USER_ID``)
+        is one of them, or is invited later, its posts there are refused with
+        ``not_in_channel`` (``chat:write.public`` does not reach private channels), while a
+        command's response URL still shows there, as in Slack."""
+        with self._changed:
+            self._world.private[channel] = set(members)
+
+    def invite(self, channel: str, user: str = BOT_USER_ID) -> None:
+        """``/invite`` in a private channel: ``user`` (the bot by default) joins it."""
+        with self._changed:
+            self._world.private.setdefault(channel, set()).add(user)
+
     # --- Slack's behaviour ----------------------------------------------------------------------
 
     def _notify(self) -> None:
@@ -325,6 +339,8 @@ class FakeSlack:
         channel = str(args.get("channel") or "")
         if not channel:
             return _error("channel_not_found")
+        if BOT_USER_ID not in self._world.private.get(channel, {BOT_USER_ID}):
+            return _error("not_in_channel")
         if ephemeral and not args.get("user"):
             return _error("user_not_found")
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):

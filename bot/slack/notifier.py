@@ -7,11 +7,18 @@ Nothing here waits for Slack.
 The audit channel holds one thread per request: its parent says who asked for what and links to
 the request's message; every decision and the outcome is a reply in that thread. Audit lines
 share the audit channel's lane, so a parent always goes out before its replies.
+
+A request Slack refuses to post where it was asked (a private channel the bot is not in) is
+seen by nobody: it is withdrawn at once, and whoever opened it is told, through the response URL
+of the command or click that opened it (which works in such a channel), how to ask again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +29,24 @@ from bot.access.approvals import Approvals, Request
 from bot.access.store import Record
 from bot.config import Config
 from bot.slack.messages import approval as msg
-from bot.slack.messages.common import Reply, labelled_link, mention, slack_date
+from bot.slack.messages.common import (
+    Reply,
+    channel_link,
+    labelled_link,
+    mention,
+    plain,
+    slack_date,
+)
 from bot.slack.outbox import SENT, Outbox
-from bot.slack.replies import Linking, words_for
+from bot.slack.replies import UNSEEN, Linking, unseen_words, words_for
+
+log = logging.getLogger(__name__)
 
 _THREAD_KIND = "audit-thread"
 _GONE = {"message_not_found", "channel_not_found"}  # a permalink that can never be had
+_UNSEEN = {"not_in_channel", "channel_not_found"}  # a channel the bot may not post in
+# The response URL of the command or click being handled, if it has one (see ``answering``).
+_ANSWER_URL: ContextVar[str] = ContextVar("answer_url", default="")
 
 
 class SlackNotifier:
@@ -42,13 +61,26 @@ class SlackNotifier:
         outbox.handlers["message"] = self._deliver_message
         outbox.handlers["audit"] = self._deliver_audit
 
+    @contextlib.contextmanager
+    def answering(self, response_url: str | None) -> Iterator[None]:
+        """Requests opened inside are answered through ``response_url`` (the command's or
+        click's) if Slack will not show them in their channel."""
+        token = _ANSWER_URL.set(response_url or "")
+        try:
+            yield
+        finally:
+            _ANSWER_URL.reset(token)
+
     def opened(self, request: Request) -> None:
         """Show the request and start its audit thread: the parent is the "requested by" line."""
-        self.show(request)
+        self._show(request, answer_url=_ANSWER_URL.get())
         self._audit(request.id, {})
 
     def show(self, request: Request) -> None:
-        payload = {"request_id": request.id}
+        self._show(request)
+
+    def _show(self, request: Request, **extra: str) -> None:
+        payload = {"request_id": request.id, **{k: v for k, v in extra.items() if v}}
         self.outbox.add("message", _message_lane(request.id), payload, request_id=request.id)
 
     def announce(self, request: Request, event: str) -> None:
@@ -159,8 +191,41 @@ class SlackNotifier:
         if request.message_ts:
             self.client.chat_update(channel=request.channel, ts=request.message_ts, **reply)
             return
-        answer = self.client.chat_postMessage(channel=request.channel, **reply)
+        try:
+            answer = self.client.chat_postMessage(channel=request.channel, **reply)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in _UNSEEN:
+                raise
+            self._unseen(request, payload.get("answer_url", ""))
+            return
         self._approvals.set_message(request.id, answer["channel"], answer["ts"])
+
+    def _unseen(self, request: Request, answer_url: str) -> None:
+        """Slack will not post ``request`` in its channel: nobody can see or decide it there,
+        so it is withdrawn now (not left to expire, holding its subject), and its requester is
+        told how to ask again, where they asked when the response URL is known, else by DM."""
+        withdrawn = self._approvals.withdraw(request.id, f"{UNSEEN} ({request.channel})")
+        if withdrawn.refusal:  # decided meanwhile from /iam pending or Home: it was seen
+            log.warning("request %s could not be shown: %s", request.id, withdrawn.refusal)
+            return
+        event = f"cancelled by iam-bot: {UNSEEN} ({channel_link(request.channel)})"
+        self.announce(withdrawn.request, event)
+        text = unseen_words(request, self._bot_user(), self._elsewhere(request.channel))
+        if answer_url:
+            self.reply(answer_url, plain(text))
+        else:
+            self.dm(request.requester, text)
+
+    def _bot_user(self) -> str | None:
+        """The bot's own Slack user, to name in "invite me"; None when Slack does not say."""
+        with contextlib.suppress(SlackApiError, OSError):
+            return self.client.auth_test().get("user_id")
+        return None
+
+    def _elsewhere(self, channel: str) -> str | None:
+        """Where to ask instead: another channel /iam works in, else the audit channel."""
+        allowed = [c for c in self._config.channels if c != channel]
+        return allowed[0] if allowed else self._config.audit_channel
 
 
 def permalink(client: WebClient, request: Request) -> str | None:

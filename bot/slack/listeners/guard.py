@@ -139,8 +139,9 @@ def guarded(
             if needed := permission(body):
                 rules.require(user_of(body), needed)
             wanted = scope.wanted_account(context.ops, body, _REQUEST_BUTTONS)
-            with scope.acting(
-                context.ops, user_of(body), scope.team_of(body), wanted, needed or ""
+            with (
+                scope.acting(context.ops, user_of(body), scope.team_of(body), wanted, needed or ""),
+                context.notifier.answering(body.get("response_url")),
             ):
                 work(context, body, tell)
         except Exception as exc:
