@@ -8,6 +8,10 @@ The audit channel holds one thread per request: its parent says who asked for wh
 the request's message; every decision and the outcome is a reply in that thread. Audit lines
 share the audit channel's lane, so a parent always goes out before its replies.
 
+Once a request that changed someone's access is done, its owner (the chat user linked to the IAM
+user) is told by DM: a step of its own in the outbox, retried apart, so finding the owner (an IAM
+read) or Slack failing never holds up the work, and told once.
+
 A request Slack refuses to post where it was asked (a private channel the bot is not in) is
 seen by nobody: it is withdrawn at once, and whoever opened it is told, through the response URL
 of the command or click that opened it (which works in such a channel), how to ask again.
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -25,10 +29,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.access.approvals import Approvals, Request
+from bot.access.approvals import Approvals, Request, State
 from bot.access.store import Record
 from bot.config import Config
 from bot.slack.messages import approval as msg
+from bot.slack.messages import owner
 from bot.slack.messages.common import (
     Reply,
     channel_link,
@@ -60,6 +65,13 @@ class SlackNotifier:
         self.outbox = outbox
         outbox.handlers["message"] = self._deliver_message
         outbox.handlers["audit"] = self._deliver_audit
+        outbox.handlers["owner"] = self._deliver_owner_note
+        self._owner_of: Callable[[Request], str | None] = lambda _: None
+
+    def tell_owners(self, owner_of: Callable[[Request], str | None]) -> None:
+        """Tell owners about changes to their access, finding each with ``owner_of`` (the
+        workflows' identity rule, read in the request's account)."""
+        self._owner_of = owner_of
 
     @contextlib.contextmanager
     def answering(self, response_url: str | None) -> Iterator[None]:
@@ -78,6 +90,12 @@ class SlackNotifier:
 
     def show(self, request: Request) -> None:
         self._show(request)
+        if request.state is State.DONE and request.command in owner.TOLD:
+            lane, told = f"owner:{request.id}", f"{request.id}/owner"
+            self.outbox.add("owner", lane, {"request_id": request.id}, id=told)
+
+    def reading(self, arns: list[str], user: str, ask: str) -> str:
+        return owner.reading_secrets(arns, user=user, ask=ask, kms=self._config.rotation.kms_key_id)
 
     def _show(self, request: Request, **extra: str) -> None:
         payload = {"request_id": request.id, **{k: v for k, v in extra.items() if v}}
@@ -181,6 +199,15 @@ class SlackNotifier:
         if link := permalink(self.client, request):
             return f"{line}\n{self.link(link, 'request message')}"
         return line
+
+    def _deliver_owner_note(self, payload: dict[str, Any]) -> None:
+        """The outbox's handler: find the owner of what the request changed and DM them, unless
+        they asked for it themselves (they saw it done) or nobody is linked."""
+        request = self._approvals.get(payload["request_id"])
+        if request is None or (person := self._owner_of(request)) in (None, request.requester):
+            return
+        kms = self._config.rotation.kms_key_id
+        self.outbox.dm(person, owner.access_changed(request, kms), request_id=request.id)
 
     def _deliver_message(self, payload: dict[str, Any]) -> None:
         """The outbox's handler: the request's message as the request stands now."""
