@@ -120,8 +120,10 @@ def account_of(arn: str) -> str:
 
 
 def console_link(arn: str) -> str:
+    """The secret's page in the AWS console, which finds a secret by its name: the ARN's last
+    part without the hyphen and six characters Secrets Manager appends to it."""
     region = region_of(arn)
-    name = arn.split(":secret:", 1)[1]
+    name = arn.split(":secret:", 1)[1][: -len("-abcdef")]
     return (
         f"https://{region}.console.aws.amazon.com/secretsmanager/secret?name={name}&region={region}"
     )

@@ -68,7 +68,7 @@ def test_a_disable_and_an_enable_are_told_with_how_to_read_the_new_password(bot:
     assert "*Enable IAM user dave*, done. What its disable switched off is back on." in enabled
     assert (
         "<https://us-east-1.console.aws.amazon.com/secretsmanager/secret?"
-        f"name={arn.split(':secret:')[1]}&region=us-east-1|{arn}>" in enabled
+        f"name=iam-bot/dave/console-password&region=us-east-1|{arn}>" in enabled
     )
     assert (
         f"`aws secretsmanager get-secret-value --secret-id {arn} --region us-east-1 "

@@ -74,7 +74,7 @@ def reading_secrets(arns: Sequence[str], *, user: str, ask: str, kms: str | None
     it = "it" if len(arns) == 1 else "them"
     account = account_of(arns[0])
     commands = "\n".join(f"`{read_command(arn)}`" for arn in arns)
-    decrypt = f" and `kms:Decrypt` on KMS key `{escape(kms)}`" if kms else ""
+    decrypt = f" (and `kms:Decrypt` on KMS key `{escape(kms)}`)" if kms else ""
     return (
         f"Read {it} in the AWS console (the link, signed in to account {account}) or with the "
         f"AWS CLI:\n{commands}\n"
