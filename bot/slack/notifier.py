@@ -32,6 +32,7 @@ from slack_sdk.errors import SlackApiError
 from bot.access.approvals import Approvals, Request, State
 from bot.access.store import Record
 from bot.config import Config
+from bot.ops.owner import Owner
 from bot.slack.messages import approval as msg
 from bot.slack.messages import owner
 from bot.slack.messages.common import (
@@ -66,9 +67,9 @@ class SlackNotifier:
         outbox.handlers["message"] = self._deliver_message
         outbox.handlers["audit"] = self._deliver_audit
         outbox.handlers["owner"] = self._deliver_owner_note
-        self._owner_of: Callable[[Request], str | None] = lambda _: None
+        self._owner_of: Callable[[Request], Owner] = lambda _: Owner()
 
-    def tell_owners(self, owner_of: Callable[[Request], str | None]) -> None:
+    def tell_owners(self, owner_of: Callable[[Request], Owner]) -> None:
         """Tell owners about changes to their access, finding each with ``owner_of`` (the
         workflows' identity rule, read in the request's account)."""
         self._owner_of = owner_of
@@ -204,10 +205,25 @@ class SlackNotifier:
         """The outbox's handler: find the owner of what the request changed and DM them, unless
         they asked for it themselves (they saw it done) or nobody is linked."""
         request = self._approvals.get(payload["request_id"])
-        if request is None or (person := self._owner_of(request)) in (None, request.requester):
+        if request is None:
+            return
+        found = self._owner_of(request)
+        person = found.chat_user or self._with_email(found.email)
+        if person in (None, request.requester):
             return
         kms = self._config.rotation.kms_key_id
         self.outbox.dm(person, owner.access_changed(request, kms), request_id=request.id)
+
+    def _with_email(self, email: str | None) -> str | None:
+        """The chat user whose profile has ``email``; None when nobody has."""
+        if not email:
+            return None
+        try:
+            return self.client.users_lookupByEmail(email=email)["user"]["id"]
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            raise
 
     def _deliver_message(self, payload: dict[str, Any]) -> None:
         """The outbox's handler: the request's message as the request stands now."""

@@ -40,6 +40,13 @@ def test_a_deactivated_key_is_told_to_its_owner_once(bot: Bot, iam) -> None:
     )
 
 
+def test_an_owner_linked_by_e_mail_only_is_told(bot: Bot, iam) -> None:
+    key = user_with_key(iam, tags={"email": "Bob@example.com"})
+    bot.press(open_request(bot, f"deactivate {key} leaked"), "Confirm", user="U0ALICE")
+    [told] = dms_to(bot, "U0BOB")
+    assert f"*Deactivate the access key {key} of dave*, done." in told
+
+
 def test_nobody_is_told_what_they_did_themselves_or_when_nobody_is_linked(bot: Bot, iam) -> None:
     own = user_with_key(iam, "alice", tags={"slack-user-id": "U0ALICE"})
     unlinked = user_with_key(iam, "svc")
