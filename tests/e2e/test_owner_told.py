@@ -7,7 +7,7 @@ from __future__ import annotations
 import boto3
 
 from tests.fixtures.aws import key_statuses, stored_secret, user_with_key
-from tests.fixtures.slack import Bot, current, flatten, open_request, posted
+from tests.fixtures.slack import ONBOARD, Bot, current, flatten, open_request, posted
 
 BOB = {"slack-user-id": "U0BOB"}
 
@@ -104,3 +104,20 @@ def test_slack_failing_the_dm_holds_up_nothing_and_it_comes_later(bot: Bot, iam)
     assert key_statuses(iam, "dave") == {key: "Inactive"}
     assert "Done." in flatten(posted(bot, "Deactivate the access key"))
     bot.slack.wait_for(lambda: dms_to(bot, "U0BOB"), timeout=20)
+
+
+def test_a_new_user_is_told_how_to_read_the_secrets_and_who_can(make_bot, aws) -> None:
+    aws.add_aws_managed_policy("IAMUserChangePassword")
+    bot = make_bot(ONBOARD)
+    bot.command("onboard erin --console --key --for <@U0BOB|bob>", user="U0ALICE")
+    bot.press(posted(bot, "Onboard erin"), "Approve", user="U0SEC1")
+
+    [told] = dms_to(bot, "U0BOB")
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    for name in ("iam-bot/erin/console-password", "iam-bot/erin/access-key"):
+        arn = client.describe_secret(SecretId=name)["ARN"]
+        assert f"`aws secretsmanager get-secret-value --secret-id {arn} --region us-east-1 " in told
+        assert f"secretsmanager/secret?name={name}&region=us-east-1|{arn}>" in told
+    assert "*Who can read them:* whoever account 123456789012's IAM policies allow" in told
+    assert "or <@U0ALICE> who asked for it, to open it with you" in told
+    assert stored_secret("iam-bot/erin/console-password")["Password"] not in told
