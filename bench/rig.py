@@ -50,6 +50,9 @@ class Silent:
 
     def remind(self, request: Request) -> None: ...
 
+    def reading(self, arns: list[str], user: str, ask: str) -> str:
+        return ""
+
     def when(self, moment: datetime) -> str:
         return f"{moment:%Y-%m-%d %H:%M} UTC"
 

@@ -88,6 +88,7 @@ class _World:
     files: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
+    private: dict[str, set[str]] = field(default_factory=dict)  # private channel -> members
 
 
 class FakeSlack:
@@ -270,6 +271,19 @@ class FakeSlack:
         with self._changed:
             self._world.failures.setdefault(method, []).extend([error] * times)
 
+    def private_channel(self, channel: str, members: tuple[str, ...] = ()) -> None:
+        """Make ``channel`` private, with ``members`` in it: unless the bot (``BOT_USER_ID``)
+        is one of them, or is invited later, its posts there are refused with
+        ``not_in_channel`` (``chat:write.public`` does not reach private channels), while a
+        command's response URL still shows there, as in Slack."""
+        with self._changed:
+            self._world.private[channel] = set(members)
+
+    def invite(self, channel: str, user: str = BOT_USER_ID) -> None:
+        """``/invite`` in a private channel: ``user`` (the bot by default) joins it."""
+        with self._changed:
+            self._world.private.setdefault(channel, set()).add(user)
+
     # --- Slack's behaviour ----------------------------------------------------------------------
 
     def _notify(self) -> None:
@@ -325,6 +339,8 @@ class FakeSlack:
         channel = str(args.get("channel") or "")
         if not channel:
             return _error("channel_not_found")
+        if BOT_USER_ID not in self._world.private.get(channel, {BOT_USER_ID}):
+            return _error("not_in_channel")
         if ephemeral and not args.get("user"):
             return _error("user_not_found")
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
@@ -434,6 +450,11 @@ class FakeSlack:
                 "profile": profile,
             },
         }
+
+    def _lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = str(args.get("email", "")).lower()
+        found = [u for u, p in self.users.items() if str(p.get("email", "")).lower() == email]
+        return self._users_info({"user": found[0]}) if found else _error("users_not_found")
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
@@ -641,6 +662,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.delete": FakeSlack._delete,
     "chat.getPermalink": FakeSlack._permalink,
     "users.info": FakeSlack._users_info,
+    "users.lookupByEmail": FakeSlack._lookup_by_email,
     "conversations.open": FakeSlack._conversations_open,
     "usergroups.users.list": FakeSlack._usergroup_users,
     "views.open": lambda s, a: s._views("views.open", a),

@@ -439,6 +439,18 @@ class Approvals:
 
         return self._transition(request_id, change)
 
+    def withdraw(self, request_id: str, why: str) -> Transition:
+        """pending -> cancelled by the bot itself, saying ``why``: a request nobody can see
+        (Slack refused to show it) must not wait, nor hold its subject's lock, until it
+        expires."""
+
+        def change(request: Request) -> Request:
+            self._require_pending(request)
+            decisions = self._decide(request, "iam-bot", "cancel", why)
+            return replace(request, decisions=decisions, state=State.CANCELLED)
+
+        return self._transition(request_id, change)
+
     def _run_here(self, request: Request, who: str, verdict: str) -> Request:
         return replace(
             request,

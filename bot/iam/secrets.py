@@ -3,6 +3,11 @@ Manager, never through chat.
 
 The secret value only ever travels from IAM's answer (or the bot's password generator) straight
 into Secrets Manager; what comes back (and what the bot shows, stores and logs) is the secret's ARN.
+
+Who can read a delivered secret is decided by the IAM policies of its account alone: the bot gives
+it no resource policy, only the tag ``OWNER_TAG`` naming the IAM user it is for (which a policy
+can match, so each user reads only their own) and, when configured, a customer KMS key (whose
+``kms:Decrypt`` a reader then needs too).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any
 from bot.iam import account, credentials, errors
 from bot.iam.aws import Aws
 from bot.iam.models import NewAccessKey, Secret
+
+OWNER_TAG = "iam-bot:user"  # on every secret the bot delivers: the IAM user it is for
 
 
 def store_secret(
@@ -68,7 +75,7 @@ def store_access_key(
         kms_key_id=kms_key_id,
         token=token,
         description=f"Access key of IAM user {key.user_name}, delivered by iam-bot",
-        tags={"iam-bot:user": key.user_name},
+        tags={OWNER_TAG: key.user_name},
     )
 
 
@@ -93,7 +100,7 @@ def issue_console_password(
         kms_key_id=kms_key_id,
         token=str(uuid.uuid4()),  # a new password is a new version
         description=f"Console password of IAM user {user}, delivered by iam-bot",
-        tags={"iam-bot:user": user},
+        tags={OWNER_TAG: user},
     )
     try:
         credentials.create_login_profile(aws, user, password, reset_required=True)
@@ -104,9 +111,27 @@ def issue_console_password(
     return arn
 
 
+def region_of(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+def account_of(arn: str) -> str:
+    return arn.split(":")[4]
+
+
 def console_link(arn: str) -> str:
-    region = arn.split(":")[3]
-    name = arn.split(":secret:", 1)[1]
+    """The secret's page in the AWS console, which finds a secret by its name: the ARN's last
+    part without the hyphen and six characters Secrets Manager appends to it."""
+    region = region_of(arn)
+    name = arn.split(":secret:", 1)[1][: -len("-abcdef")]
     return (
         f"https://{region}.console.aws.amazon.com/secretsmanager/secret?name={name}&region={region}"
+    )
+
+
+def read_command(arn: str) -> str:
+    """The AWS CLI command that prints a delivered secret, for whoever may read it."""
+    return (
+        f"aws secretsmanager get-secret-value --secret-id {arn} "
+        f"--region {region_of(arn)} --query SecretString --output text"
     )

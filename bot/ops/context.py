@@ -132,6 +132,10 @@ class Notifier(Protocol):
     def remind(self, request: Request) -> None:
         """A pending request is about to expire: nudge whoever can still decide it."""
 
+    def reading(self, arns: list[str], user: str, ask: str) -> str:
+        """How whoever the secrets ``arns``, delivered for IAM user ``user``, are for reads
+        them: where, how, and who may; naming the chat user ``ask`` to ask for help."""
+
     def when(self, moment: datetime) -> str:
         """How a moment is written: in Slack, in each reader's own time zone, with the date
         when it is not today."""

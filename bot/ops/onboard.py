@@ -328,4 +328,6 @@ def _tell_new_user(ops: Ops, request: Request, plan: OnboardPlan, outcome: Outco
         )
     if arn := outcome.key_secret_arn:
         lines.append(f"Access key `{outcome.new_key}`: {ops.secret_link(arn)}")
+    if arns := [a for a in (outcome.password_secret_arn, outcome.key_secret_arn) if a]:
+        lines.append(ops.notify.reading(arns, request.target, request.requester))
     ops.dm(person, "\n".join(lines))

@@ -244,7 +244,8 @@ def _tell_owner(ops: Ops, request: Request) -> None:
             f"Your IAM user {request.target} has a new access key `{delivered.new_key}` "
             f"(rotated by {ops.notify.person(request.requester)}). "
             f"Fetch it from Secrets Manager: {ops.secret_link(delivered.secret_arn)}. "
-            f"{_old_key_fate(ops, request)}"
+            f"{_old_key_fate(ops, request)}\n"
+            f"{ops.notify.reading([delivered.secret_arn], request.target, request.requester)}"
         ),
     )
 

@@ -24,6 +24,7 @@ from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.keys import caller_identity
 from bot.metrics import Metrics
+from bot.ops import owner
 from bot.ops.context import Ops, Services, Team
 from bot.ops.registry import schedule_all
 from bot.ops.runner import Runner
@@ -128,6 +129,7 @@ def build_app(
         notifier,
         CredentialReports(services.aws, services.clock),
     )
+    notifier.tell_owners(lambda request: owner.owner_of(ops, request))
     runner = Runner(ops, listener_pool.submit, on_takeover=metrics.lease_takeovers.inc)
     schedule_all(ops)
     ops.scheduler.on_tick += [runner.tick, outbox.deliver_due, lambda: audit.scheduled(ops, outbox)]

@@ -7,27 +7,53 @@ Nothing here waits for Slack.
 The audit channel holds one thread per request: its parent says who asked for what and links to
 the request's message; every decision and the outcome is a reply in that thread. Audit lines
 share the audit channel's lane, so a parent always goes out before its replies.
+
+Once a request that changed someone's access is done, its owner (the chat user linked to the IAM
+user) is told by DM: a step of its own in the outbox, retried apart, so finding the owner (an IAM
+read) or Slack failing never holds up the work, and told once.
+
+A request Slack refuses to post where it was asked (a private channel the bot is not in) is
+seen by nobody: it is withdrawn at once, and whoever opened it is told, through the response URL
+of the command or click that opened it (which works in such a channel), how to ask again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.access.approvals import Approvals, Request
+from bot.access.approvals import Approvals, Request, State
 from bot.access.store import Record
 from bot.config import Config
+from bot.ops.owner import Owner
 from bot.slack.messages import approval as msg
-from bot.slack.messages.common import Reply, labelled_link, mention, quoted, slack_date
+from bot.slack.messages import owner
+from bot.slack.messages.common import (
+    Reply,
+    channel_link,
+    labelled_link,
+    mention,
+    plain,
+    quoted,
+    slack_date,
+)
 from bot.slack.outbox import SENT, Outbox
-from bot.slack.replies import Linking, words_for
+from bot.slack.replies import UNSEEN, Linking, unseen_words, words_for
+
+log = logging.getLogger(__name__)
 
 _THREAD_KIND = "audit-thread"
 _GONE = {"message_not_found", "channel_not_found"}  # a permalink that can never be had
+_UNSEEN = {"not_in_channel", "channel_not_found"}  # a channel the bot may not post in
+# The response URL of the command or click being handled, if it has one (see ``answering``).
+_ANSWER_URL: ContextVar[str] = ContextVar("answer_url", default="")
 
 
 class SlackNotifier:
@@ -41,14 +67,40 @@ class SlackNotifier:
         self.outbox = outbox
         outbox.handlers["message"] = self._deliver_message
         outbox.handlers["audit"] = self._deliver_audit
+        outbox.handlers["owner"] = self._deliver_owner_note
+        self._owner_of: Callable[[Request], Owner] = lambda _: Owner()
+
+    def tell_owners(self, owner_of: Callable[[Request], Owner]) -> None:
+        """Tell owners about changes to their access, finding each with ``owner_of`` (the
+        workflows' identity rule, read in the request's account)."""
+        self._owner_of = owner_of
+
+    @contextlib.contextmanager
+    def answering(self, response_url: str | None) -> Iterator[None]:
+        """Requests opened inside are answered through ``response_url`` (the command's or
+        click's) if Slack will not show them in their channel."""
+        token = _ANSWER_URL.set(response_url or "")
+        try:
+            yield
+        finally:
+            _ANSWER_URL.reset(token)
 
     def opened(self, request: Request) -> None:
         """Show the request and start its audit thread: the parent is the "requested by" line."""
-        self.show(request)
+        self._show(request, answer_url=_ANSWER_URL.get())
         self._audit(request.id, {})
 
     def show(self, request: Request) -> None:
-        payload = {"request_id": request.id}
+        self._show(request)
+        if request.state is State.DONE and request.command in owner.TOLD:
+            lane, told = f"owner:{request.id}", f"{request.id}/owner"
+            self.outbox.add("owner", lane, {"request_id": request.id}, id=told)
+
+    def reading(self, arns: list[str], user: str, ask: str) -> str:
+        return owner.reading_secrets(arns, user=user, ask=ask, kms=self._config.rotation.kms_key_id)
+
+    def _show(self, request: Request, **extra: str) -> None:
+        payload = {"request_id": request.id, **{k: v for k, v in extra.items() if v}}
         self.outbox.add("message", _message_lane(request.id), payload, request_id=request.id)
 
     def announce(self, request: Request, event: str) -> None:
@@ -153,6 +205,30 @@ class SlackNotifier:
             return f"{line}\n{self.link(link, 'request message')}"
         return line
 
+    def _deliver_owner_note(self, payload: dict[str, Any]) -> None:
+        """The outbox's handler: find the owner of what the request changed and DM them, unless
+        they asked for it themselves (they saw it done) or nobody is linked."""
+        request = self._approvals.get(payload["request_id"])
+        if request is None:
+            return
+        found = self._owner_of(request)
+        person = found.chat_user or self._with_email(found.email)
+        if person in (None, request.requester):
+            return
+        kms = self._config.rotation.kms_key_id
+        self.outbox.dm(person, owner.access_changed(request, kms), request_id=request.id)
+
+    def _with_email(self, email: str | None) -> str | None:
+        """The chat user whose profile has ``email``; None when nobody has."""
+        if not email:
+            return None
+        try:
+            return self.client.users_lookupByEmail(email=email)["user"]["id"]
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            raise
+
     def _deliver_message(self, payload: dict[str, Any]) -> None:
         """The outbox's handler: the request's message as the request stands now."""
         request = self._approvals.get(payload["request_id"])
@@ -162,8 +238,41 @@ class SlackNotifier:
         if request.message_ts:
             self.client.chat_update(channel=request.channel, ts=request.message_ts, **reply)
             return
-        answer = self.client.chat_postMessage(channel=request.channel, **reply)
+        try:
+            answer = self.client.chat_postMessage(channel=request.channel, **reply)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in _UNSEEN:
+                raise
+            self._unseen(request, payload.get("answer_url", ""))
+            return
         self._approvals.set_message(request.id, answer["channel"], answer["ts"])
+
+    def _unseen(self, request: Request, answer_url: str) -> None:
+        """Slack will not post ``request`` in its channel: nobody can see or decide it there,
+        so it is withdrawn now (not left to expire, holding its subject), and its requester is
+        told how to ask again, where they asked when the response URL is known, else by DM."""
+        withdrawn = self._approvals.withdraw(request.id, f"{UNSEEN} ({request.channel})")
+        if withdrawn.refusal:  # decided meanwhile from /iam pending or Home: it was seen
+            log.warning("request %s could not be shown: %s", request.id, withdrawn.refusal)
+            return
+        event = f"cancelled by iam-bot: {UNSEEN} ({channel_link(request.channel)})"
+        self.announce(withdrawn.request, event)
+        text = unseen_words(request, self._bot_user(), self._elsewhere(request.channel))
+        if answer_url:
+            self.reply(answer_url, plain(text))
+        else:
+            self.dm(request.requester, text)
+
+    def _bot_user(self) -> str | None:
+        """The bot's own Slack user, to name in "invite me"; None when Slack does not say."""
+        with contextlib.suppress(SlackApiError, OSError):
+            return self.client.auth_test().get("user_id")
+        return None
+
+    def _elsewhere(self, channel: str) -> str | None:
+        """Where to ask instead: another channel /iam works in, else the audit channel."""
+        allowed = [c for c in self._config.channels if c != channel]
+        return allowed[0] if allowed else self._config.audit_channel
 
 
 def permalink(client: WebClient, request: Request) -> str | None:

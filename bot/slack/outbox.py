@@ -179,8 +179,11 @@ class Outbox:
         if not claimed:
             return True  # another replica has them
         newest = claimed[-1]
+        # Coalesced entries go as one: what an older one said and a newer one does not repeat
+        # (where the person who opened a request can be answered) is kept.
+        payload = {k: v for entry in claimed for k, v in entry.payload.items()}
         try:
-            self.handlers[newest.kind](newest.payload)
+            self.handlers[newest.kind](payload)
         except Exception as exc:
             return self._failed(claimed, exc)
         for entry in claimed:

@@ -18,7 +18,7 @@ from bot.access.identity import NotLinked
 from bot.access.rules import Denied
 from bot.iam import errors
 from bot.ops.context import UserError
-from bot.slack.messages.approval import go_ahead
+from bot.slack.messages.approval import go_ahead, title
 from bot.slack.messages.common import Reply, channel_link, labelled_link, mention, plain
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,25 @@ class Linking(Reply):
 
     def with_link(self, link: str) -> Reply:
         return plain(f":x: {already_open(self.request, link)}") if self.request else self
+
+
+UNSEEN = "Slack would not show it where it was asked"  # why the bot withdrew a request
+
+
+def unseen_words(request: Request, bot_user: str | None, elsewhere: str | None) -> str:
+    """What the requester of a request Slack refused to post (a private channel the bot is not
+    in) is told at once: that nobody could see or decide it, that it was cancelled with
+    nothing changed, and the two ways to ask again: with the bot invited (``bot_user``, its
+    Slack user ID), or in a channel where it is (``elsewhere``)."""
+    me = mention(bot_user) if bot_user else "the bot"
+    where = channel_link(elsewhere) if elsewhere else "a channel I am in"
+    return (
+        f":warning: Nobody could see your request `{request.id}` ({title(request)}): "
+        "I am not a member of this private channel, so Slack would not let me post it here. "
+        "I cancelled it; nothing was changed.\n"
+        f"To ask again: invite me here (`/invite` {me}) and run the command again, "
+        f"or run it in {where}."
+    )
 
 
 def refusal_words(outcome: Transition) -> str:

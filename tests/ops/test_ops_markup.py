@@ -6,6 +6,7 @@ from __future__ import annotations
 import boto3
 
 from bot.iam.secrets import console_link
+from bot.slack.messages.owner import reading_secrets
 from tests.fixtures.slack import ONBOARD, Bot, direct_messages, flatten, posted
 
 
@@ -28,7 +29,8 @@ def test_rotation_tells_the_owner_who_rotated_and_links_the_secret(bot: Bot, iam
     assert direct_messages(bot.slack) == [
         f"Your IAM user dave has a new access key `{new}` (rotated by <@U0ALICE>). "
         f"Fetch it from Secrets Manager: <{console_link(arn)}|{arn}>. "
-        f"The old key `{old}` is being checked and deactivated now: use the new one."
+        f"The old key `{old}` is being checked and deactivated now: use the new one.\n"
+        + reading_secrets([arn], user="dave", ask="U0ALICE", kms=None)
     ]
 
 
@@ -42,6 +44,7 @@ def test_onboarding_tells_the_new_user_who_asked_and_links_the_secret(make_bot, 
     link = f"<{console_link(arn)}|{arn}>"
     assert direct_messages(bot.slack) == [
         "Your IAM user *erin* is ready (requested by <@U0ALICE>).\n"
-        f"Access key `{key['AccessKeyId']}`: {link}"
+        f"Access key `{key['AccessKeyId']}`: {link}\n"
+        + reading_secrets([arn], user="erin", ask="U0ALICE", kms=None)
     ]
     assert f"its secret is in Secrets Manager: {link}" in flatten(posted(bot, "Onboard erin"))

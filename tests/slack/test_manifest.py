@@ -24,6 +24,7 @@ SCOPES_OF = {
     "chat.delete": {"chat:write"},
     "chat.getPermalink": set(),
     "users.info": {"users:read", "users:read.email"},
+    "users.lookupByEmail": {"users:read.email"},
     "usergroups.users.list": {"usergroups:read"},
     "conversations.open": {"im:write"},
     "views.open": set(),

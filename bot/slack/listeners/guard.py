@@ -150,7 +150,10 @@ def guarded(
             rules.require_channel(_ruled_channel(context, body))
             if needed := permission(body):
                 rules.require(user_of(body), needed)
-            with _account_scope(context, body, needed or "") if scoped(body) else nullcontext():
+            with (
+                _account_scope(context, body, needed or "") if scoped(body) else nullcontext(),
+                context.notifier.answering(body.get("response_url")),
+            ):
                 work(context, body, tell)
         except Exception as exc:
             answer_failure(exc, tell)
