@@ -18,6 +18,7 @@ import yaml
 from croniter import croniter
 
 from bot.access.dynamo import DEFAULT_RETENTION_DAYS
+from bot.iam import names
 from bot.iam.aws import DEFAULT_WORKERS
 from bot.logs import LOG_FORMATS
 from bot.ops.operation import Operation
@@ -374,14 +375,112 @@ def _accounts(raw: Any) -> Accounts:
     )
 
 
-def parse_config(text: str) -> Config:
+class _DuplicateKey(yaml.YAMLError):
+    """A mapping names the same key twice: YAML keeps the last, silently."""
+
+    def __init__(self, key: object, line: int, first: int) -> None:
+        super().__init__(f"line {line}: duplicate key {key!r} (first at line {first})")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping, at any depth: a second
+    ``permissions:`` or ``required:`` would otherwise replace the first without a word.
+    (Merge keys, ``<<``, may still be overridden, as YAML means them to be.)"""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise _DuplicateKey(key, line, seen[key])
+                except TypeError:  # an unhashable key: SafeLoader's own error names it
+                    break
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_yaml(text: str) -> Any:
+    """The YAML document, or one line saying where it is broken or repeats a key."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"IAM_BOT_CONFIG: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark else "the file"
         raise _fail(line, "is not valid YAML") from None
-    data = _mapping(data, "top level")
+
+
+# What access.rules matches: "tag:" then a tag key (IAM's characters; no "=", which ends it),
+# then optionally "=" and a value; no space at either end of key or value.
+_PROTECTED_TAG = re.compile(
+    r"tag:(?!\s)[\w\s.:/+@-]{1,128}(?<!\s)(?:=(?!\s)[\w\s.:/=+@-]{1,256}(?<!\s))?"
+)
+
+
+def _protected_users(value: Any) -> tuple[str, ...]:
+    """Each entry an IAM user name or exactly ``tag:Key`` / ``tag:Key=Value``: anything else
+    (``TAG:protected=true``, ``' break-glass'``, ``tag: protected=true``) would protect nobody."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail("protected_users", "must be a list of user names or tag:Key=Value")
+    for i, entry in enumerate(value):
+        if not isinstance(entry, str) or not (
+            names.USER_NAME.fullmatch(entry) or _PROTECTED_TAG.fullmatch(entry)
+        ):
+            raise _fail(
+                f"protected_users[{i}]",
+                f"{entry!r} is neither an IAM user name nor tag:Key or tag:Key=Value "
+                '(lower-case "tag:", no spaces around key or value)',
+            )
+    return tuple(value)
+
+
+def _approvers_exist(config: Config) -> None:
+    """Refuse a config under which a granted command could never be approved: ``approve``
+    empty (globally, or in an account's own rules) while a permission whose every command
+    needs an approver (``offboard``, by default ``onboard``) is granted there."""
+    places = [("permissions", "")] + [
+        (f"accounts.list[{i}].permissions", rule.id)
+        for i, rule in enumerate(config.accounts.listed)
+    ]
+    for where, account in places:
+        if _granted(config, "approve", account):
+            continue
+        for permission in PERMISSIONS:
+            gated = [op for op in Operation if permission in op.permissions]
+            if (
+                gated
+                and _granted(config, permission, account)
+                and all(config.required_for(op, account) > 0 for op in gated)
+            ):
+                raise _fail(
+                    f"{where}.approve",
+                    f"nobody may approve, yet {permission} is granted: nothing it asks for "
+                    "could ever be approved",
+                )
+
+
+def _granted(config: Config, permission: str, account: str) -> bool:
+    """Someone holds ``permission`` in ``account`` ("": globally): an account's own list can
+    only narrow the global one."""
+    own = config.account_principals(permission, account) if account else None
+    return bool(config.principals(permission)) and (own is None or bool(own))
+
+
+def _audit_posts_somewhere(config: Config) -> None:
+    if config.audit.schedule and not config.audit_channel:
+        raise _fail("audit.schedule", "needs audit_channel, where the scheduled audit is posted")
+
+
+def parse_config(text: str) -> Config:
+    data = _mapping(_load_yaml(text), "top level")
     _known_keys(
         data,
         "top level",
@@ -414,9 +513,7 @@ def parse_config(text: str) -> Config:
         ),
         commands=_approval_rules(raw_approvals.get("commands"), required),
     )
-    protected = data.get("protected_users") or []
-    if not isinstance(protected, list) or not all(isinstance(p, str) and p for p in protected):
-        raise _fail("protected_users", "must be a list of user names or tag:Key=Value")
+    protected = _protected_users(data.get("protected_users"))
     raw_identity = _mapping(data.get("identity"), "identity")
     _known_keys(raw_identity, "identity", {"tag", "email_tag"})
     identity = Identity(
@@ -455,7 +552,7 @@ def parse_config(text: str) -> Config:
     onboarding = Onboarding(
         secret_name=_secret_name(raw_onboarding, "onboarding", Onboarding.secret_name)
     )
-    return Config(
+    config = Config(
         accounts=accounts,
         audit=audit_rules,
         rotation=rotation,
@@ -464,13 +561,16 @@ def parse_config(text: str) -> Config:
         channels=_ids(data.get("channels"), "channels", _CHANNEL, "a channel ID"),
         audit_channel=audit,
         approvals=approvals,
-        protected_users=tuple(protected),
+        protected_users=protected,
         identity=identity,
         rotation_age_days=_count(
             data.get("rotation_age_days"), "rotation_age_days", 90, 1, MAX_DAYS
         ),
         unused_days=_count(data.get("unused_days"), "unused_days", 45, 1, MAX_DAYS),
     )
+    _audit_posts_somewhere(config)
+    _approvers_exist(config)
+    return config
 
 
 def load_config(path: str | None) -> Config:
@@ -516,18 +616,28 @@ def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
     return value
 
 
-def _retention_days(env: Mapping[str, str]) -> int:
-    raw = env.get("IAM_BOT_RETENTION_DAYS") or str(Settings.retention_days)
-    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
-        raise ConfigError("IAM_BOT_RETENTION_DAYS must be a number of days between 1 and 3650")
+# ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and Arabic-Indic "٣"
+# (which it reads as 3); at most 9 of them, far from int()'s limit on digits.
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def _whole_number(
+    env: Mapping[str, str], name: str, default: int, low: int, high: int, what: str
+) -> int:
+    """An integer setting from the environment (unset or empty: ``default``), or one line."""
+    raw = env.get(name) or str(default)
+    if _DIGITS.fullmatch(raw) is None or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be {what} between {low} and {high}")
     return int(raw)
 
 
-def _workers(env: Mapping[str, str]) -> int:
-    raw = env.get("IAM_BOT_WORKERS") or str(Settings.workers)
-    if not raw.isdigit() or not 4 <= int(raw) <= 1000:
-        raise ConfigError("IAM_BOT_WORKERS must be a number of threads between 4 and 1000")
-    return int(raw)
+def _port(env: Mapping[str, str], port: int | None) -> int:
+    """``--port`` when given, else ``PORT``."""
+    if port is None:
+        return _whole_number(env, "PORT", Settings.port, 0, 65535, "a port number")
+    if not 0 <= port <= 65535:
+        raise ConfigError("PORT must be a port number between 0 and 65535")
+    return port
 
 
 def _drain_seconds(env: Mapping[str, str]) -> float:
@@ -545,13 +655,7 @@ def load_settings(
     env: Mapping[str, str] | None = None, *, socket_mode: bool = False, port: int | None = None
 ) -> Settings:
     env = os.environ if env is None else env
-    raw_port = port if port is not None else env.get("PORT", "3000")
-    try:
-        port_number = int(raw_port)
-    except ValueError:
-        raise ConfigError("PORT must be a number") from None
-    if not 0 <= port_number <= 65535:
-        raise ConfigError("PORT must be between 0 and 65535")
+    port_number = _port(env, port)
     try:
         lease = float(env.get("IAM_BOT_LEASE_SECONDS") or Settings.lease_seconds)
     except ValueError:
@@ -561,7 +665,9 @@ def load_settings(
     log_format = env.get("LOG_FORMAT") or Settings.log_format
     if log_format not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be one of: {', '.join(LOG_FORMATS)}")
-    retention_days = _retention_days(env)
+    retention_days = _whole_number(
+        env, "IAM_BOT_RETENTION_DAYS", Settings.retention_days, 1, 3650, "a number of days"
+    )
     return Settings(
         bot_token=_require(env, "SLACK_BOT_TOKEN", "xoxb-"),
         signing_secret="" if socket_mode else _require(env, "SLACK_SIGNING_SECRET"),
@@ -573,6 +679,8 @@ def load_settings(
         lease_seconds=lease,
         log_format=log_format,
         retention_days=retention_days,
-        workers=_workers(env),
+        workers=_whole_number(
+            env, "IAM_BOT_WORKERS", Settings.workers, 4, 1000, "a number of threads"
+        ),
         drain_seconds=_drain_seconds(env),
     )

@@ -54,6 +54,13 @@ EVENTS_PATH = "/slack/events"
 # JSON escapes and form-encodes it (about 1.2 MB if every character were non-ASCII). Commands
 # and the deny modal's submission are a few kB. 2 MiB leaves room and refuses the rest.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# A slash command is a form of about 1 kB plus its text, which is at most a message's 40,000
+# characters: each at worst 4 bytes of UTF-8 percent-encoded to 12 (or Slack's "&lt;" for a
+# typed "<", encoded to 8). 512 KiB covers that; a longer one did not come from Slack, and is
+# refused from the first 512 KiB, the rest unread. (Interactive payloads, "payload=...", and
+# JSON events may be as large as MAX_BODY_BYTES.)
+MAX_COMMAND_BYTES = 512 * 1024
+_LARGE_KINDS = (b"payload=", b"{")
 _LENGTH = re.compile(r"[0-9]{1,18}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
@@ -97,9 +104,22 @@ def _signed(environ: dict[str, Any], text: str, verifier: SignatureVerifier) -> 
         raise Refused(HTTPStatus.UNAUTHORIZED, "invalid signature or stale timestamp")
 
 
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The body, read only as far as its kind may go: past ``MAX_COMMAND_BYTES`` only when it
+    starts as an interactive payload or a JSON event does."""
+    length, stream = _content_length(environ), environ["wsgi.input"]
+    head = stream.read(min(length, MAX_COMMAND_BYTES))
+    if length > MAX_COMMAND_BYTES and not head.startswith(_LARGE_KINDS):
+        raise Refused(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"form body of {length} bytes, over {MAX_COMMAND_BYTES} for a slash command",
+        )
+    return head + stream.read(length - len(head))
+
+
 def _slack_body(environ: dict[str, Any], verifier: SignatureVerifier | None) -> bytes:
     """The body of a request to Slack's endpoint, refused unless Bolt can safely take it."""
-    body = environ["wsgi.input"].read(_content_length(environ))
+    body = _read_body(environ)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -146,6 +146,7 @@ def test_unreadable_config_file(tmp_path) -> None:
         load_config(str(tmp_path / "missing.yml"))
 
 
+ARABIC_100 = "\u0661\u0660\u0660"  # Arabic-Indic digits
 GOOD_ENV = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s3cr3t-signing"}
 
 
@@ -178,3 +179,150 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, socket_mode=True
     )
     assert settings.app_token == "xapp-1"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # The last would win: one approver instead of two, without a word.
+        (
+            "approvals:\n  commands:\n    offboard: {required: 2}\n    offboard: {required: 1}\n",
+            "IAM_BOT_CONFIG: line 4: duplicate key 'offboard' (first at line 3)",
+        ),
+        # A second permissions block further down would grant approve to everyone.
+        (
+            "permissions:\n  approve: [S0SECURITY]\nchannels: [C0OPS]\npermissions:\n"
+            "  approve: ['*']\n",
+            "IAM_BOT_CONFIG: line 4: duplicate key 'permissions' (first at line 1)",
+        ),
+        (
+            "permissions: {keys: ['*'], keys: [U0ALICE]}",
+            "IAM_BOT_CONFIG: line 1: duplicate key 'keys' (first at line 1)",
+        ),
+        (
+            'accounts:\n  list:\n    - id: "111122223333"\n      name: a\n      name: b\n',
+            "IAM_BOT_CONFIG: line 5: duplicate key 'name' (first at line 4)",
+        ),
+    ],
+)
+def test_a_key_given_twice_is_refused_with_its_line(text: str, line: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    assert str(err.value) == line
+
+
+def test_yaml_merge_keys_may_still_be_overridden() -> None:
+    config = parse_config(
+        "approvals:\n  commands:\n    offboard: &two {required: 2}\n"
+        + "    delete-key: {<<: *two, required: 3}\n"
+    )
+    assert config.approvals.required_for("delete-key") == 3
+
+
+@pytest.mark.parametrize(
+    ("entry", "index"),
+    [
+        ("TAG:protected=true", 1),  # read as a user name, which cannot hold ":"
+        (" break-glass", 1),
+        ("break-glass ", 1),
+        ("tag: protected=true", 1),
+        ("tag:protected =true", 1),
+        ("tag:protected= true", 1),
+        ("tag:protected=", 1),
+        ("tag:", 1),
+        ("Tag:protected=true", 1),
+        ("dave smith", 1),
+        ("u" * 65, 1),
+        ("", 1),
+    ],
+)
+def test_a_protected_user_entry_that_protects_nobody_is_refused(entry: str, index: int) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(f"protected_users: [break-glass-admin, {entry!r}]")
+    message = str(err.value)
+    assert message.startswith(f"IAM_BOT_CONFIG: protected_users[{index}]: {entry!r} is neither")
+    assert "tag:Key=Value" in message and "\n" not in message
+
+
+def test_protected_user_names_and_tags_that_work_load() -> None:
+    entries = ["break-glass-admin", "ci+deploy@corp.example", "tag:protected", "tag:team=sec ops"]
+    config = parse_config(f"protected_users: {entries!r}")
+    assert config.protected_users == tuple(entries)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "audit: {schedule: '0 9 * * 1'}",
+            "IAM_BOT_CONFIG: audit.schedule: needs audit_channel, where the scheduled audit is "
+            "posted",
+        ),
+        (
+            "permissions: {offboard: [U0SECLEAD], approve: []}",
+            "IAM_BOT_CONFIG: permissions.approve: nobody may approve, yet offboard is granted: "
+            "nothing it asks for could ever be approved",
+        ),
+        (
+            "permissions: {onboard: [U0SECLEAD]}",
+            "IAM_BOT_CONFIG: permissions.approve: nobody may approve, yet onboard is granted: "
+            "nothing it asks for could ever be approved",
+        ),
+        (  # an account's own empty list leaves nobody to approve there
+            "permissions: {offboard: [U0SECLEAD], approve: [S0SECURITY]}\n"
+            'accounts:\n  list:\n    - id: "111122223333"\n      permissions: {approve: []}\n',
+            "IAM_BOT_CONFIG: accounts.list[0].permissions.approve: nobody may approve, yet "
+            "offboard is granted: nothing it asks for could ever be approved",
+        ),
+    ],
+)
+def test_a_config_that_could_never_act_is_refused(text: str, line: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    assert str(err.value) == line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "audit: {schedule: '0 9 * * 1'}\naudit_channel: C0AUDIT",
+        # Nothing granted needs an approver: rotate and deactivate are confirmed by the requester.
+        "permissions: {rotate: [S0ONCALL], deactivate: [S0ONCALL], approve: []}",
+        # onboard made a self-confirmed command needs nobody else.
+        "permissions: {onboard: [U0SECLEAD]}\napprovals: {commands: {onboard: {required: 0}}}",
+        # offboard is not granted in this account at all.
+        "permissions: {offboard: [U0SECLEAD], approve: [S0SECURITY]}\n"
+        'accounts:\n  list:\n    - id: "111122223333"\n'
+        "      permissions: {offboard: [], approve: []}\n",
+    ],
+)
+def test_configs_whose_commands_can_all_act_load(text: str) -> None:
+    parse_config(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IAM_BOT_WORKERS", "²"),  # str.isdigit() says yes, int() raises
+        ("IAM_BOT_WORKERS", ARABIC_100),  # int() reads it as 100
+        ("IAM_BOT_WORKERS", " 16"),
+        ("IAM_BOT_WORKERS", "9" * 5000),  # over int()'s limit on digits
+        ("IAM_BOT_RETENTION_DAYS", "²"),
+        ("IAM_BOT_RETENTION_DAYS", ARABIC_100),
+        ("IAM_BOT_RETENTION_DAYS", "+30"),
+        ("PORT", "\u0668\u0660\u0668\u0660"),
+        ("PORT", "65536"),
+        ("PORT", "-1"),
+    ],
+)
+def test_integer_settings_take_ascii_digits_only(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings({**GOOD_ENV, name: value})
+    assert str(err.value).startswith(f"{name} must be ")
+    assert "\n" not in str(err.value)
+
+
+def test_integer_settings_in_range_load() -> None:
+    env = {**GOOD_ENV, "IAM_BOT_WORKERS": "1000", "IAM_BOT_RETENTION_DAYS": "1", "PORT": "0"}
+    settings = load_settings(env)
+    assert (settings.workers, settings.retention_days, settings.port) == (1000, 1, 0)

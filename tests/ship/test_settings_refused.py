@@ -1,6 +1,9 @@
 """Settings that size or time the fleet's work (IAM_BOT_WORKERS, how many answers may wait on
-AWS at once; IAM_BOT_DRAIN_SECONDS, how long a stopping replica lets its work run on): a value
-that is not sensible stops `iam-bot serve` with one line, before anything starts."""
+AWS at once; IAM_BOT_DRAIN_SECONDS, how long a stopping replica lets its work run on;
+IAM_BOT_RETENTION_DAYS, how long finished records are kept): a value that is not sensible
+stops `iam-bot serve` with one line, before anything starts. Whole numbers are ASCII digits
+("²" once ended in a traceback, and Arabic-Indic 100 was read as 100); a config file that gives a key
+twice stops it the same way."""
 
 from __future__ import annotations
 
@@ -8,17 +11,34 @@ import pytest
 
 from tests.fixtures.serve import serve_env, serve_once
 
+ARABIC_100 = "\u0661\u0660\u0660"
 WORKERS = "iam-bot: IAM_BOT_WORKERS must be a number of threads between 4 and 1000"
 DRAIN = "iam-bot: IAM_BOT_DRAIN_SECONDS must be a number of seconds between 0 and 3600"
+RETENTION = "iam-bot: IAM_BOT_RETENTION_DAYS must be a number of days between 1 and 3650"
 
 
 @pytest.mark.parametrize(
     ("name", "value", "line"),
     [
-        *(("IAM_BOT_WORKERS", v, WORKERS) for v in ("0", "3", "1001", "many", "-8", "16.5")),
+        *(
+            ("IAM_BOT_WORKERS", v, WORKERS)
+            for v in ("0", "3", "1001", "many", "-8", "16.5", "²", ARABIC_100)
+        ),
+        *(("IAM_BOT_RETENTION_DAYS", v, RETENTION) for v in ("²", ARABIC_100)),
         *(("IAM_BOT_DRAIN_SECONDS", v, DRAIN) for v in ("-1", "3601", "soon", "nan", "inf")),
     ],
 )
 def test_a_bad_value_stops_startup_with_one_line(name: str, value: str, line: str) -> None:
     result = serve_once(serve_env(**{name: value}))
+    assert (result.returncode, result.stderr.splitlines()) == (2, [line]), result.stderr
+
+
+def test_a_config_key_given_twice_stops_startup_with_its_line(tmp_path) -> None:
+    config = tmp_path / "iam-bot.yml"
+    config.write_text(
+        "permissions:\n  offboard: [U0SECLEAD]\n  approve: [S0SECURITY]\n"
+        "approvals:\n  commands:\n    offboard: {required: 2}\n    offboard: {required: 1}\n"
+    )
+    result = serve_once(serve_env(IAM_BOT_CONFIG=str(config)))
+    line = "iam-bot: IAM_BOT_CONFIG: line 7: duplicate key 'offboard' (first at line 6)"
     assert (result.returncode, result.stderr.splitlines()) == (2, [line]), result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.ops import deactivate
 from bot.ops.context import Services, UserError
-from bot.slack.commands.parse import key_id
+from bot.slack.commands.parse import key_id, reason
 from bot.slack.context import Request
 from bot.slack.scope import in_key_account
 
@@ -15,6 +15,7 @@ def check(args: tuple[str, ...]) -> None:
     if not args:
         raise UserError(f"Usage: `/iam {USAGE}`")
     key_id(args[0])
+    reason(" ".join(args[1:]))
 
 
 def run(services: Services, request: Request) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.ops import enable
 from bot.ops.context import Services, UserError
-from bot.slack.commands.parse import Target, user_word
+from bot.slack.commands.parse import Target, reason, user_word
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 
@@ -14,7 +14,7 @@ USAGE = "enable <user | @person | me> <reason>"
 def _parse(args: tuple[str, ...]) -> tuple[Target, str]:
     if len(args) < 2:
         raise UserError(f"Usage: `/iam {USAGE}` (a reason is required)")
-    return user_word(args[0]), " ".join(args[1:])
+    return user_word(args[0]), reason(" ".join(args[1:]))
 
 
 def check(args: tuple[str, ...]) -> None:

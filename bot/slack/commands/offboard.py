@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.ops import offboard, offboard_person
 from bot.ops.context import Services, UserError
-from bot.slack.commands.parse import Target, TargetKind, user_word
+from bot.slack.commands.parse import Target, TargetKind, reason, user_word
 from bot.slack.commands.who import iam_user, known_in_slack
 from bot.slack.context import Request
 
@@ -18,7 +18,7 @@ def _parse(args: tuple[str, ...]) -> tuple[Target, str, bool]:
     words = [a for a in args if a != "--disable"]
     if len(words) < 2:
         raise UserError(f"Usage: `/iam {USAGE}` (a reason is required)")
-    return user_word(words[0]), " ".join(words[1:]), disable
+    return user_word(words[0]), reason(" ".join(words[1:])), disable
 
 
 def check(args: tuple[str, ...]) -> None:

@@ -12,6 +12,11 @@ from bot.ops.context import UserError
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "٣" (which it reads).
 _NUMBER = re.compile(r"[0-9]{1,9}")
+# The longest reason a person may give (a command's or the Deny modal's). Escaped for mrkdwn
+# it is at most 5 times as long (each "&" becomes "&amp;"), 2,500 characters, so with the bot's
+# own words it fits one 3,000-character section uncut, and a message carrying two (the request's
+# and a denial's) stays far under the 40,000 characters Slack keeps of a message's text.
+MAX_REASON = 500
 
 
 class TargetKind(StrEnum):
@@ -71,3 +76,20 @@ def whole_number(token: str, *, least: int, most: int, usage: str) -> int:
     if _NUMBER.fullmatch(token) is None or not least <= int(token) <= most:
         raise UserError(f"Usage: `/iam {usage}` (a whole number from {least} to {most})")
     return int(token)
+
+
+def reason(text: str) -> str:
+    """A reason as typed, refused (before anything is opened) when over :data:`MAX_REASON`."""
+    if problem := reason_problem(text):
+        raise UserError(problem)
+    return text
+
+
+def reason_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a reason (too long), for a command's reply or a modal's error."""
+    if len(text) <= MAX_REASON:
+        return None
+    return (
+        f"A reason is at most {MAX_REASON} characters; this one has {len(text):,}. "
+        "Say why in a sentence or two, and link a ticket for the details."
+    )

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest
 
+from bot.slack.commands.parse import MAX_REASON, reason_problem
 from bot.slack.listeners.events import refresh_home
 from bot.slack.listeners.guard import Context, first_delivery
 from bot.slack.replies import answer_failure
@@ -29,7 +30,12 @@ def deny_modal(value: str, *, from_home: bool = False) -> dict[str, Any]:
                 "type": "input",
                 "block_id": "reason",
                 "label": {"type": "plain_text", "text": "Why?"},
-                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "reason",
+                    "multiline": True,
+                    "max_length": MAX_REASON,  # Slack's client stops the typing there
+                },
             }
         ],
     }
@@ -39,17 +45,23 @@ def _reason(view: dict[str, Any]) -> str:
     return (view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
 
 
+def _problem(reason: str) -> str | None:
+    """Why the modal's reason cannot be recorded: none given, or longer than a command's may be
+    (a client that ignores ``max_length``, or a forged submission)."""
+    return reason_problem(reason) if reason else "A denial needs a reason."
+
+
 def ack_reason(ack: Ack, view: dict[str, Any]) -> None:
-    """An empty reason is refused in the modal itself, before anything is recorded."""
-    if _reason(view):
-        ack()
+    """A reason that cannot be recorded is refused in the modal itself, before anything is."""
+    if problem := _problem(_reason(view)):
+        ack(response_action="errors", errors={"reason": problem})
     else:
-        ack(response_action="errors", errors={"reason": "A denial needs a reason."})
+        ack()
 
 
 def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
     reason = _reason(view)
-    if not reason:
+    if _problem(reason):
         return
     metadata, user = view["private_metadata"], body["user"]["id"]
     value = metadata.removesuffix(_FROM_HOME)
