@@ -4,7 +4,7 @@ A workflow offers follow-ups by kind (:class:`FollowUp`) with a :class:`KeyRef` 
 step's ID as their subject; the chat layer draws them as buttons and routes each click back by
 its kind. One encoding for what a button carries, written and read in one place, and one
 table of the permission each kind needs: the chat layer shows a button only to people who hold
-it (:func:`pressable`) and checks it again on the click.
+it (:meth:`Viewer.pressable`) and checks it again on the click.
 """
 
 from __future__ import annotations
@@ -89,23 +89,25 @@ def offer(label: str, kind: FollowUp, subject: KeyRef | str, style: str | None =
     return Offer(label, kind, value, style)
 
 
-def pressable(rules: Rules, viewer: str, offers: Iterable[Offer], account: str = "") -> list[Offer]:
-    """The offers ``viewer`` may press in ``account``: a button its clicker would only be
-    refused on is not shown to them."""
-    return [o for o in offers if rules.allowed(viewer, o.kind.permission, account=account)]
-
-
 @dataclass(frozen=True)
 class Viewer:
-    """Who reads a reply with buttons: a person (``user``), shown only the ones they may press,
-    or ("") a channel, where someone may. Nobody is shown a button on a protected user."""
+    """Who reads a reply with buttons: a person (``user``), shown only those they may press,
+    since a button its clicker would only be refused on is a dead end; or ("") a channel's
+    readers, some of whom may press any of them."""
 
     rules: Rules
     user: str = ""
 
-    def protects(self, name: str) -> bool:
-        """Whether ``name`` is a protected user, by name (a listing has no tags at hand)."""
-        return self.rules.name_is_protected(name)
+    def pressable(self, offers: Iterable[Offer], account: str = "") -> list[Offer]:
+        """The ``offers`` this viewer may press in ``account``."""
+        allowed = self.rules.allowed
+        return [
+            o
+            for o in offers
+            if not self.user or allowed(self.user, o.kind.permission, account=account)
+        ]
 
-    def may_press(self, shown: Offer, account: str = "") -> bool:
-        return not self.user or bool(pressable(self.rules, self.user, [shown], account))
+    def protects(self, name: str) -> bool:
+        """Whether ``name`` is a protected user, whom no button changes: by name (a listing
+        has no tags at hand)."""
+        return self.rules.name_is_protected(name)

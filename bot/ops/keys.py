@@ -21,7 +21,7 @@ from bot.iam.aws import Aws
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus
 from bot.ops.context import Ops, RunReport, Services, UserError
-from bot.ops.followups import FollowUp, KeyRef, Offer, offer, pressable
+from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
 from bot.ops.operation import Operation
 from bot.ops.plan import Plan, StepDict
 
@@ -57,7 +57,7 @@ class KeyOffers:
 
 def key_offers(
     services: Services,
-    viewer: str,
+    viewer: Viewer,
     user: str,
     found: Sequence[AccessKey],
     *,
@@ -69,13 +69,17 @@ def key_offers(
     names), and with two active keys, Deactivate on the older, AWS's last step of a rotation.
     Buttons the viewer would be refused on are left out; IAM is asked whether the user is
     protected only when some button is left."""
-    rules = services.rules
     refs = [KeyRef(user, k.key_id, account) for k in found if k.key_id in on]
-    per_key = {r.key_id: tuple(pressable(rules, viewer, _key_actions(r), account)) for r in refs}
-    finish = pressable(rules, viewer, _finish_rotation(user, found, account), account)
+    per_key = {r.key_id: tuple(viewer.pressable(_key_actions(r), account)) for r in refs}
+    shown = {(o.kind, o.value) for offers in per_key.values() for o in offers}
+    finish = [
+        o
+        for o in viewer.pressable(_finish_rotation(user, found, account), account)
+        if (o.kind, o.value) not in shown  # the older key's own Deactivate does it already
+    ]
     if not finish and not any(per_key.values()):
         return KeyOffers({})
-    if rules.is_protected(users.get_user(services.aws, user)):
+    if services.rules.is_protected(users.get_user(services.aws, user)):
         return KeyOffers({}, protected=True)
     return KeyOffers(per_key, finish[0] if finish else None)
 

@@ -24,7 +24,6 @@ from typing import Any
 
 from bot.access.approvals import AlreadyOpen, Request
 from bot.access.journal import RunResult, finished_steps, run_journaled
-from bot.access.rules import Rules
 from bot.access.schedule import CANCELLED, DONE, FAILED, HELD, RUNNING, WAITING, Job
 from bot.access.schedule import KIND as SCHEDULE
 from bot.iam import errors, keys, users
@@ -33,7 +32,7 @@ from bot.iam.models import AccessKey, KeyStatus, LastUsed
 from bot.iam.sessions import current_account
 from bot.ops import delete_key
 from bot.ops.context import Ops, RunReport, UserError
-from bot.ops.followups import FollowUp, KeyRef, Offer, offer, pressable
+from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
 from bot.ops.keys import KeyPlan, create_delivered_key
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome, offering
@@ -82,7 +81,7 @@ class TwoKeys(UserError):
             if k.status is KeyStatus.INACTIVE or not (k.last_used and k.last_used.when)
         ]
 
-    def offers(self, rules: Rules, viewer: str) -> list[Offer]:
+    def offers(self, viewer: Viewer) -> list[Offer]:
         """What ``viewer`` may press to make room, in the account the user is in: Delete on
         each spare key, else Deactivate on each key (its deletion is offered once it is done);
         a person picks, never the bot."""
@@ -95,7 +94,7 @@ class TwoKeys(UserError):
             offer(f"{verb} {k.key_id}", kind, KeyRef(self.user, k.key_id, account), "danger")
             for k in self.spare or self.found
         ]
-        return pressable(rules, viewer, made, account)
+        return viewer.pressable(made, account)
 
 
 def _pick(user: str, found: list[AccessKey], wanted: str | None) -> AccessKey:

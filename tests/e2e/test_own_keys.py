@@ -73,3 +73,12 @@ def test_a_protected_users_keys_offer_nothing_and_say_why(bot: Bot, iam) -> None
         answer = bot.replies(bot.command(text, user="U0ALICE"))[-1]
         assert _buttons(answer) == [], text
         assert "`break-glass-admin` is protected" in flatten(answer), text
+
+
+def test_my_two_active_keys_offer_each_action_once(bot: Bot, iam) -> None:
+    iam.create_user(UserName="alice", Tags=[{"Key": "slack-user-id", "Value": "U0ALICE"}])
+    iam.create_access_key(UserName="alice")
+    iam.create_access_key(UserName="alice")
+    answer = bot.replies(bot.command("keys me", user="U0ALICE"))[-1]
+    assert "Two active keys" in flatten(answer)
+    assert _buttons(answer) == ["Deactivate now", "Rotate"] * 2  # the older's Deactivate finishes

@@ -6,6 +6,7 @@ from bot.iam import errors, keys
 from bot.iam.models import AccessKey, KeyStatus
 from bot.iam.sessions import current_account
 from bot.ops.context import Services, UserError
+from bot.ops.followups import Viewer
 from bot.ops.keys import key_offers
 from bot.slack.commands.parse import Target, TargetKind, one_target
 from bot.slack.commands.who import iam_user
@@ -57,9 +58,8 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
         on = [owner.key_id] if key_actions else []
     else:
         on = _own_active(services, request, target, user, found)
-    offers = key_offers(
-        services, request.user_id, user, found, on=on, account=account.id if account else ""
-    )
+    viewer = Viewer(services.rules, request.user_id)
+    offers = key_offers(services, viewer, user, found, on=on, account=account.id if account else "")
     reply = keys_reply(
         user,
         found,

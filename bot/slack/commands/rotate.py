@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.ops import rotate
 from bot.ops.context import Services, UserError
+from bot.ops.followups import Viewer
 from bot.slack.commands.parse import Target, key_id, user_word
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
@@ -31,5 +32,5 @@ def run(services: Services, request: Request) -> None:
             request.ops, user, wanted, requester=request.user_id, channel=request.channel_id
         )
     except rotate.TwoKeys as exc:
-        reply = two_keys_reply(exc, exc.offers(services.rules, request.user_id))
+        reply = two_keys_reply(exc, exc.offers(Viewer(services.rules, request.user_id)))
         request.respond(response_type="ephemeral", **reply.as_kwargs())

@@ -15,7 +15,7 @@ from bot.access.approvals import State, Transition, describe_state
 from bot.access.schedule import HELD, WAITING
 from bot.ops import deactivate, delete_key, rotate
 from bot.ops.context import UserError
-from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.followups import FollowUp, KeyRef, Viewer
 from bot.ops.keys import owned_key
 from bot.ops.wording import duration
 from bot.slack.listeners.events import pressed_in_home, refresh_home
@@ -98,7 +98,8 @@ def rotate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
             context.ops, key.user, key.key_id, requester=user_of(body), channel=channel_of(body)
         )
     except rotate.TwoKeys as exc:  # the buttons that make room, to whoever may press them
-        tell(two_keys_reply(exc, exc.offers(context.ops.services.rules, user_of(body))))
+        viewer = Viewer(context.ops.services.rules, user_of(body))
+        tell(two_keys_reply(exc, exc.offers(viewer)))
 
 
 def delete_now(context: Context, body: dict[str, Any], tell: Tell) -> None:

@@ -39,7 +39,7 @@ def _offender(finding: Finding, viewer: Viewer, *, named: bool = False) -> Secti
         fix = offer(label, kind, KeyRef(finding.user, finding.key_id, account))
         if viewer.protects(finding.user):
             text += " · :lock: protected"
-        elif viewer.may_press(fix, account):
+        elif viewer.pressable([fix], account):
             accessory = offer_button(fix)
     elif finding.fix is Operation.OFFBOARD:
         flag = f" --account {finding.account.name}" if finding.account else ""
