@@ -64,13 +64,16 @@ def key_offers(
     on: Collection[str],
     account: str = "",
 ) -> KeyOffers:
-    """The follow-ups ``viewer`` may press on ``user``'s keys ``found`` in ``account``:
-    Deactivate now and Rotate on each key in ``on`` (one's own active keys, the key a whois
-    names), and with two active keys, Deactivate on the older, AWS's last step of a rotation.
-    Buttons the viewer would be refused on are left out; IAM is asked whether the user is
-    protected only when some button is left."""
-    refs = [KeyRef(user, k.key_id, account) for k in found if k.key_id in on]
-    per_key = {r.key_id: tuple(viewer.pressable(_key_actions(r), account)) for r in refs}
+    """The follow-ups ``viewer`` may press on ``user``'s keys ``found`` in ``account``: the
+    next step on each key in ``on`` (one's own keys, the key a whois names), and with two
+    active keys, Deactivate on the older, AWS's last step of a rotation. Buttons the viewer
+    would be refused on are left out; IAM is asked whether the user is protected only when
+    some button is left."""
+    per_key = {
+        k.key_id: tuple(viewer.pressable(_key_actions(user, k, account), account))
+        for k in found
+        if k.key_id in on
+    }
     shown = {(o.kind, o.value) for offers in per_key.values() for o in offers}
     finish = [
         o
@@ -84,8 +87,12 @@ def key_offers(
     return KeyOffers(per_key, finish[0] if finish else None)
 
 
-def _key_actions(ref: KeyRef) -> list[Offer]:
-    """Incident response one click away: take the key out of use now, or replace it."""
+def _key_actions(user: str, key: AccessKey, account: str) -> list[Offer]:
+    """Incident response one click away: take an active key out of use now, or replace it;
+    delete one already out of use."""
+    ref = KeyRef(user, key.key_id, account)
+    if key.status is not KeyStatus.ACTIVE:
+        return [offer("Delete key", FollowUp.DELETE_KEY, ref, "danger")]
     return [
         offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, "danger"),
         offer("Rotate", FollowUp.ROTATE_NOW, ref),

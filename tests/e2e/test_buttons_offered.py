@@ -127,3 +127,13 @@ def test_deny_is_refused_at_once_to_whoever_may_not_deny(bot: Bot, iam) -> None:
     again = bot.said(bot.press(request, "Deny", user="U0SEC2"))  # the message as it was
     assert "Already denied by <@U0SEC1>" in again
     assert len(bot.slack.views()) == 1
+
+
+def test_whois_of_a_key_already_inactive_offers_its_deletion(bot: Bot, iam, aws) -> None:
+    iam.create_user(UserName="dave")
+    leaked = aged_key(iam, aws, "dave", age_days=30, used_days_ago=2)
+    iam.update_access_key(UserName="dave", AccessKeyId=leaked, Status="Inactive")
+    answer = _answer(bot, f"whois {leaked}", user="U0ALICE")
+    assert _buttons(answer) == ["Delete key"]  # not a Deactivate that would only say "already"
+    bot.press(answer, "Delete key", user="U0ALICE")
+    assert leaked in flatten(posted(bot, "Delete the access key"))

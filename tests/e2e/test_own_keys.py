@@ -25,8 +25,10 @@ def test_my_own_active_keys_have_deactivate_and_rotate(bot: Bot, iam) -> None:
     iam.update_access_key(UserName="alice", AccessKeyId=spare, Status="Inactive")
     for text in ("keys me", "keys alice"):
         answer = bot.replies(bot.command(text, user="U0ALICE"))[-1]
-        assert _buttons(answer) == ["Deactivate now", "Rotate"], text  # the active key only
+        assert _buttons(answer) == ["Deactivate now", "Rotate", "Delete key"], text
         assert active in flatten(answer) and spare in flatten(answer)
+    bot.press(answer, "Delete key", user="U0ALICE")  # the inactive one's next step
+    assert spare in flatten(posted(bot, "Delete the access key"))
     bot.press(answer, "Deactivate now", user="U0ALICE")
     request = posted(bot, "Deactivate the access key")
     assert active in flatten(request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.iam import errors, keys
-from bot.iam.models import AccessKey, KeyStatus
+from bot.iam.models import AccessKey
 from bot.iam.sessions import current_account
 from bot.ops.context import Services, UserError
 from bot.ops.followups import Viewer
@@ -57,7 +57,7 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
     if owner is not None:
         on = [owner.key_id] if key_actions else []
     else:
-        on = _own_active(services, request, target, user, found)
+        on = _own(services, request, target, user, found)
     viewer = Viewer(services.rules, request.user_id)
     offers = key_offers(services, viewer, user, found, on=on, account=account.id if account else "")
     reply = keys_reply(
@@ -72,10 +72,10 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
     request.respond(response_type="ephemeral", **reply.as_kwargs())
 
 
-def _own_active(
+def _own(
     services: Services, request: Request, target: Target, user: str, found: list[AccessKey]
 ) -> list[str]:
-    """The active keys of the person asking, acting on them one click away (`me`, or the
-    identity tag names them); none of anyone else's."""
+    """The keys of the person asking, acting on them one click away (`me`, or the identity
+    tag names them); none of anyone else's."""
     mine = target.kind is TargetKind.ME or services.identity.slack_user_for(user) == request.user_id
-    return [k.key_id for k in found if k.status is KeyStatus.ACTIVE] if mine else []
+    return [k.key_id for k in found] if mine else []
