@@ -137,3 +137,15 @@ def test_whois_of_a_key_already_inactive_offers_its_deletion(bot: Bot, iam, aws)
     assert _buttons(answer) == ["Delete key"]  # not a Deactivate that would only say "already"
     bot.press(answer, "Delete key", user="U0ALICE")
     assert leaked in flatten(posted(bot, "Delete the access key"))
+
+
+def test_whois_of_a_production_key_offers_rotate_only_where_one_may_rotate(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    rules = "      permissions:\n        rotate: [S0SECURITY]\n"
+    bot: Bot = make_bot(listed_config(org, rules=rules))
+    production = aws.client("iam", org.production)
+    production.create_user(UserName="ci-deployer")
+    leaked = aged_key(production, aws, "ci-deployer", age_days=30, used_days_ago=0.1)
+    answer = _answer(bot, f"whois {leaked}", user="U0ALICE")  # asked from management
+    assert _buttons(answer) == ["Deactivate now"]  # alice may rotate elsewhere, not there
