@@ -91,6 +91,7 @@ _EMOJI = {
     ":heavy_minus_sign:": "-",
     ":key:": "🔑",
     ":wastebasket:": "🗑",
+    ":lock:": "🔒",
 }
 
 

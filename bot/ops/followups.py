@@ -2,14 +2,19 @@
 
 A workflow offers follow-ups by kind (:class:`FollowUp`) with a :class:`KeyRef` or a scheduled
 step's ID as their subject; the chat layer draws them as buttons and routes each click back by
-its kind. One encoding for what a button carries, written and read in one place.
+its kind. One encoding for what a button carries, written and read in one place, and one
+table of the permission each kind needs: the chat layer shows a button only to people who hold
+it (:meth:`Viewer.pressable`) and checks it again on the click.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from bot.access.rules import Rules
 
 
 class FollowUp(enum.StrEnum):
@@ -20,6 +25,23 @@ class FollowUp(enum.StrEnum):
     DELETE_KEY = "follow-up:delete-key"
     DEACTIVATE_ANYWAY = "rotation:deactivate-anyway"  # subject: the held retire step's job ID
     EXTEND = "rotation:extend"  # subject: the held retire step's job ID
+
+    @property
+    def permission(self) -> str:
+        """What pressing it needs, in the account it acts in: the permission of the request it
+        opens (deleting a key is part of taking it out of use) or of the rotation it steers."""
+        return _PERMISSION[self]
+
+
+_PERMISSION = {
+    FollowUp.DEACTIVATE_NOW: "deactivate",
+    FollowUp.ROTATE_NOW: "rotate",
+    FollowUp.DELETE_KEY: "deactivate",
+    FollowUp.DEACTIVATE_ANYWAY: "rotate",
+    FollowUp.EXTEND: "rotate",
+}
+if missing := set(FollowUp) - set(_PERMISSION):  # a new kind without its rule fails at import
+    raise TypeError(f"follow-ups without a permission: {sorted(missing)}")
 
 
 @dataclass(frozen=True)
@@ -65,3 +87,27 @@ def offer(label: str, kind: FollowUp, subject: KeyRef | str, style: str | None =
     """A follow-up on a key (a :class:`KeyRef`) or on a scheduled step (its job ID)."""
     value = subject.encode() if isinstance(subject, KeyRef) else subject
     return Offer(label, kind, value, style)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads a reply with buttons: a person (``user``), shown only those they may press,
+    since a button its clicker would only be refused on is a dead end; or ("") a channel's
+    readers, some of whom may press any of them."""
+
+    rules: Rules
+    user: str = ""
+
+    def pressable(self, offers: Iterable[Offer], account: str = "") -> list[Offer]:
+        """The ``offers`` this viewer may press in ``account``."""
+        allowed = self.rules.allowed
+        return [
+            o
+            for o in offers
+            if not self.user or allowed(self.user, o.kind.permission, account=account)
+        ]
+
+    def protects(self, name: str) -> bool:
+        """Whether ``name`` is a protected user, whom no button changes: by name (a listing
+        has no tags at hand)."""
+        return self.rules.name_is_protected(name)

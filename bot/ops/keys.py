@@ -1,13 +1,14 @@
 """What `/iam deactivate`, `/iam rotate`, `/iam onboard` and their follow-up buttons share:
-finding the key and its owner, refusing protected users, running a one-step change through the
-journal, and creating a key whose secret goes straight to Secrets Manager."""
+finding the key and its owner, refusing protected users, the buttons a person may press on a
+user's keys, running a one-step change through the journal, and creating a key whose secret
+goes straight to Secrets Manager."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,8 +19,9 @@ from bot.access.store import Store
 from bot.iam import errors, keys, secrets, users
 from bot.iam.aws import Aws
 from bot.iam.inventory import Action, Step, run_step
-from bot.iam.models import AccessKey
+from bot.iam.models import AccessKey, KeyStatus
 from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
 from bot.ops.operation import Operation
 from bot.ops.plan import Plan, StepDict
 
@@ -40,6 +42,70 @@ def owned_key(services: Services, key_id: str) -> tuple[str, AccessKey]:
     if not found:
         raise UserError(f"No access key `{key_id}` exists in this account.")
     return user, found[0]
+
+
+@dataclass(frozen=True)
+class KeyOffers:
+    """What a person may press on one user's keys: buttons under each key (by key ID), and
+    the one that finishes a rotation left with two active keys. ``protected``: the user is,
+    so none is offered, and the reply says why."""
+
+    per_key: dict[str, tuple[Offer, ...]]
+    finish: Offer | None = None
+    protected: bool = False
+
+
+def key_offers(
+    services: Services,
+    viewer: Viewer,
+    user: str,
+    found: Sequence[AccessKey],
+    *,
+    on: Collection[str],
+    account: str = "",
+) -> KeyOffers:
+    """The follow-ups ``viewer`` may press on ``user``'s keys ``found`` in ``account``: the
+    next step on each key in ``on`` (one's own keys, the key a whois names), and with two
+    active keys, Deactivate on the older, AWS's last step of a rotation. Buttons the viewer
+    would be refused on are left out; IAM is asked whether the user is protected only when
+    some button is left."""
+    per_key = {
+        k.key_id: tuple(viewer.pressable(_key_actions(user, k, account), account))
+        for k in found
+        if k.key_id in on
+    }
+    shown = {(o.kind, o.value) for offers in per_key.values() for o in offers}
+    finish = [
+        o
+        for o in viewer.pressable(_finish_rotation(user, found, account), account)
+        if (o.kind, o.value) not in shown  # the older key's own Deactivate does it already
+    ]
+    if not finish and not any(per_key.values()):
+        return KeyOffers({})
+    if services.rules.is_protected(users.get_user(services.aws, user)):
+        return KeyOffers({}, protected=True)
+    return KeyOffers(per_key, finish[0] if finish else None)
+
+
+def _key_actions(user: str, key: AccessKey, account: str) -> list[Offer]:
+    """Incident response one click away: take an active key out of use now, or replace it;
+    delete one already out of use."""
+    ref = KeyRef(user, key.key_id, account)
+    if key.status is not KeyStatus.ACTIVE:
+        return [offer("Delete key", FollowUp.DELETE_KEY, ref, "danger")]
+    return [
+        offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, "danger"),
+        offer("Rotate", FollowUp.ROTATE_NOW, ref),
+    ]
+
+
+def _finish_rotation(user: str, found: Sequence[AccessKey], account: str) -> list[Offer]:
+    """Two active keys are a rotation left half done: deactivate the older one."""
+    active = sorted((k for k in found if k.status is KeyStatus.ACTIVE), key=lambda k: k.created)
+    if len(active) < 2:
+        return []
+    older = KeyRef(user, active[0].key_id, account)
+    return [offer(f"Deactivate older key {older.key_id}", FollowUp.DEACTIVATE_NOW, older, "danger")]
 
 
 @dataclass(frozen=True, kw_only=True)

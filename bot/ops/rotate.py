@@ -29,9 +29,10 @@ from bot.access.schedule import KIND as SCHEDULE
 from bot.iam import errors, keys, users
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus, LastUsed
+from bot.iam.sessions import current_account
 from bot.ops import delete_key
 from bot.ops.context import Ops, RunReport, UserError
-from bot.ops.followups import FollowUp, KeyRef, offer
+from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
 from bot.ops.keys import KeyPlan, create_delivered_key
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome, offering
@@ -81,6 +82,21 @@ class TwoKeys(UserError):
             for k in self.found
             if k.status is KeyStatus.INACTIVE or not (k.last_used and k.last_used.when)
         ]
+
+    def offers(self, viewer: Viewer) -> list[Offer]:
+        """What ``viewer`` may press to make room, in the account the user is in: Delete on
+        each spare key, else Deactivate on each key (its deletion is offered once it is done);
+        a person picks, never the bot."""
+        here = current_account()
+        account = here.id if here else ""
+        kind, verb = (FollowUp.DELETE_KEY, "Delete")
+        if not self.spare:
+            kind, verb = (FollowUp.DEACTIVATE_NOW, "Deactivate")
+        made = [
+            offer(f"{verb} {k.key_id}", kind, KeyRef(self.user, k.key_id, account), "danger")
+            for k in self.spare or self.found
+        ]
+        return viewer.pressable(made, account)
 
 
 def _pick(user: str, found: list[AccessKey], wanted: str | None) -> AccessKey:

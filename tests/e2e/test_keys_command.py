@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.fixtures.aws import aged_key
-from tests.fixtures.slack import CONFIG, Bot
+from tests.fixtures.aws import aged_key, key_statuses
+from tests.fixtures.slack import CONFIG, Bot, flatten, posted
 
 
 def _user(iam, name: str, tags: dict[str, str] | None = None) -> None:
@@ -194,3 +194,18 @@ def test_forged_and_stale_signatures_are_rejected(bot: Bot, aws) -> None:
     assert forged.status == 401 and stale.status == 401
     bot.settle()
     assert aws.calls() == []
+
+
+def test_two_active_keys_offer_to_finish_the_rotation(bot: Bot, iam, aws) -> None:
+    _user(iam, "dave")
+    old = aged_key(iam, aws, "dave", age_days=100, used_days_ago=3)
+    new = aged_key(iam, aws, "dave", age_days=2, used_days_ago=1)
+    carols = bot.replies(bot.command("keys dave", user="U0CAROL"))[-1]  # may look, not act
+    assert "Two active keys" in flatten(carols) and "Deactivate" not in flatten(carols)
+
+    answer = bot.replies(bot.command("keys dave", user="U0ALICE"))[-1]
+    bot.press(answer, f"Deactivate older key {old}", user="U0ALICE")
+    request = posted(bot, "Deactivate the access key")
+    assert old in flatten(request) and new not in flatten(request)
+    bot.press(request, "Confirm", user="U0ALICE")
+    bot.slack.wait_for(lambda: key_statuses(iam, "dave") == {old: "Inactive", new: "Active"})

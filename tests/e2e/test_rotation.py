@@ -176,9 +176,7 @@ def test_whois_names_the_owner_and_offers_deactivation(bot: Bot, iam, aws) -> No
     key = aged_key(iam, aws, "dave", age_days=3, used_days_ago=1)
     carols = bot.replies(bot.command(f"whois {key}", user="U0CAROL"))[-1]
     assert f"`{key}` belongs to IAM user *dave*" in flatten(carols)
-    assert "You need the `deactivate` permission" in bot.said(
-        bot.press(carols, "Deactivate now", user="U0CAROL")
-    )
+    assert "Deactivate now" not in flatten(carols)  # carol may look, not act
     alices = bot.replies(bot.command(f"whois {key}", user="U0ALICE"))[-1]
     bot.press(alices, "Deactivate now", user="U0ALICE")
     request = posted(bot, "Deactivate the access key")

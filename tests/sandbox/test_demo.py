@@ -13,6 +13,7 @@ import pytest
 from sandbox.demo import run_demo
 
 _BUTTON = re.compile(r"\[(\d+)\] ([^\[]+?)(?=\s+\[\d+\]|$)")
+_KEY_ID = re.compile(r"\bAKIA[A-Z0-9]{16}\b")  # "Delete AKIA…" is one kind of button, any key
 #: What the walk starts from; the walker then presses every button these lead to.
 _ROOTS = [
     "/iam offboard bob moved teams",  # denied: the first Deny is pressed before anything else
@@ -53,7 +54,7 @@ class Walker:
         screen = {}
         for line in fresh.splitlines():
             for number, label in _BUTTON.findall(line):
-                screen[label.strip()] = int(number)
+                screen[_KEY_ID.sub("AKIA…", label.strip())] = int(number)
         self.shown |= set(screen)
         if screen:
             self.buttons, self.tried = screen, set()

@@ -18,6 +18,7 @@ from bot.iam.audit import AccountAudit, Finding
 from bot.iam.models import CredentialReport
 from bot.iam.sessions import Account, Actor
 from bot.ops.context import Ops, Services, UserError
+from bot.ops.followups import Viewer
 from bot.slack.commands.parse import whole_number
 from bot.slack.context import Request
 from bot.slack.messages.audit import WORST, audit_csv, audit_reply, org_audit_reply
@@ -95,6 +96,7 @@ def run(services: Services, request: Request) -> None:
         found, report = run_audit(services, request.ops.reports, days)
         reply = audit_reply(
             found,
+            Viewer(services.rules, request.user_id),
             generated=report.generated,
             at=services.clock(),
             users=len(report.rows),
@@ -127,7 +129,10 @@ def _org(
     done = {part.account.id: part for part in audited}
     refused = "you need the `audit` permission in this account"
     audits = [done.get(a.id) or AccountAudit(a, problem=refused) for a in everyone]
-    reply = org_audit_reply(audits, found, at=services.clock(), full_list_sent=len(found) > WORST)
+    viewer = Viewer(services.rules, user)
+    reply = org_audit_reply(
+        audits, found, viewer, at=services.clock(), full_list_sent=len(found) > WORST
+    )
     return found, reply
 
 
@@ -145,11 +150,16 @@ def scheduled(ops: Ops, outbox: Outbox) -> None:
     if services.config.audit.scope == "organization":
         accounts = services.accounts.listing().accounts
         audits, found = run_org_audit(services, ops.reports, accounts, BOT, None)
-        reply = org_audit_reply(audits, found, at=now, full_list_sent=False)
+        reply = org_audit_reply(audits, found, Viewer(services.rules), at=now, full_list_sent=False)
     else:
         found, report = run_audit(services, ops.reports, None)
         reply = audit_reply(
-            found, generated=report.generated, at=now, users=len(report.rows), full_list_sent=False
+            found,
+            Viewer(services.rules),  # the audit channel: whoever there may press
+            generated=report.generated,
+            at=now,
+            users=len(report.rows),
+            full_list_sent=False,
         )
     # The outbox entry is the claim: of two replicas only one creates it, and once created
     # it is delivered (and retried) even if Slack fails now, so no period's report is lost.

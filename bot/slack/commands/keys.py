@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from bot.iam import errors, keys
+from bot.iam.models import AccessKey
 from bot.iam.sessions import current_account
 from bot.ops.context import Services, UserError
-from bot.ops.followups import KeyRef
+from bot.ops.followups import Viewer
+from bot.ops.keys import key_offers
 from bot.slack.commands.parse import Target, TargetKind, one_target
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
-from bot.slack.messages.keys import foreign_key_reply, keys_reply, with_key_actions
+from bot.slack.messages.keys import foreign_key_reply, keys_reply
 from bot.slack.scope import in_key_account
 
 USAGE = "keys <user | @person | me | AKIA...>"
@@ -52,6 +54,12 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
         found = keys.access_keys_with_last_use(services.aws, user)
     except errors.NotFound:
         raise UserError(f"No IAM user named `{user}`.") from None
+    if owner is not None:
+        on = [owner.key_id] if key_actions else []
+    else:
+        on = _own(services, request, target, user, found)
+    viewer = Viewer(services.rules, request.user_id)
+    offers = key_offers(services, viewer, user, found, on=on, account=account.id if account else "")
     reply = keys_reply(
         user,
         found,
@@ -59,14 +67,15 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
         unused_days=services.config.unused_days,
         at=services.clock(),
         owner=owner,
-        actions=owner is None and _mine(services, request, target, user),
-        account=account.id if account else "",
+        offers=offers,
     )
-    if key_actions and owner is not None:
-        reply = with_key_actions(reply, KeyRef(user, owner.key_id, account.id if account else ""))
     request.respond(response_type="ephemeral", **reply.as_kwargs())
 
 
-def _mine(services: Services, request: Request, target: Target, user: str) -> bool:
-    """Whether the person asking owns these keys (`me`, or the identity tag names them)."""
-    return target.kind is TargetKind.ME or services.identity.slack_user_for(user) == request.user_id
+def _own(
+    services: Services, request: Request, target: Target, user: str, found: list[AccessKey]
+) -> list[str]:
+    """The keys of the person asking, acting on them one click away (`me`, or the identity
+    tag names them); none of anyone else's."""
+    mine = target.kind is TargetKind.ME or services.identity.slack_user_for(user) == request.user_id
+    return [k.key_id for k in found] if mine else []

@@ -10,12 +10,12 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.access.approvals import State, Transition, describe_state
 from bot.access.schedule import HELD
 from bot.ops import deactivate, delete_key, rotate
 from bot.ops.context import UserError
-from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.followups import FollowUp, KeyRef, Viewer
 from bot.ops.keys import owned_key
-from bot.slack.commands.rotate import two_keys_reply
 from bot.slack.listeners.events import pressed_in_home, refresh_home
 from bot.slack.listeners.guard import (
     Context,
@@ -29,6 +29,8 @@ from bot.slack.listeners.guard import (
 from bot.slack.listeners.views import deny_modal
 from bot.slack.messages import approval as msg
 from bot.slack.messages.common import action_pattern, plain
+from bot.slack.messages.keys import two_keys_reply
+from bot.slack.replies import refusal_words
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -56,8 +58,20 @@ def retry(context: Context, body: dict[str, Any], tell: Tell) -> None:
 
 def ask_deny_reason(context: Context, body: dict[str, Any], tell: Tell) -> None:
     """A denial needs a reason: ask for it in a modal (its submission is in views.py, which
-    redraws the Home of a Deny pressed there)."""
-    modal = deny_modal(_value(body), from_home=pressed_in_home(body))
+    redraws the Home of a Deny pressed there), but only of someone whose denial can count,
+    while the request still waits: anyone else hears why at once, before typing a reason.
+    The submission is decided by the request's own rule all the same."""
+    value, who = _value(body), user_of(body)
+    request = context.decisions.approvals.get(value.partition(":")[0])
+    if request is None:
+        raise UserError("That request does not exist (any more).")
+    if request.state is not State.PENDING:
+        moved_on = Transition(request, None, describe_state(request), moved_on=True)
+        raise UserError(refusal_words(moved_on))
+    may_approve = context.ops.services.rules.allowed(who, "approve", account=request.account)
+    if who != request.requester and not may_approve:
+        raise UserError("You need the `approve` permission to deny this.")
+    modal = deny_modal(value, from_home=pressed_in_home(body))
     context.notifier.client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
@@ -81,8 +95,9 @@ def rotate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
         rotate.open_request(
             context.ops, key.user, key.key_id, requester=user_of(body), channel=channel_of(body)
         )
-    except rotate.TwoKeys as exc:
-        raise UserError(two_keys_reply(exc).text) from None
+    except rotate.TwoKeys as exc:  # the buttons that make room, to whoever may press them
+        viewer = Viewer(context.ops.services.rules, user_of(body))
+        tell(two_keys_reply(exc, exc.offers(viewer)))
 
 
 def delete_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
@@ -127,9 +142,11 @@ def _redraws_home(work: Work) -> Work:
     return run
 
 
-def _follow_up(app: App, context: Context, kind: FollowUp, work: Work, permission: str) -> None:
-    # A row of such buttons (one "Delete" per key) numbers the repeats: see Reply.
-    lazy = guarded(context, _redraws_home(work), lambda _: permission)
+def _follow_up(app: App, context: Context, kind: FollowUp, work: Work) -> None:
+    """A click needs the permission its kind declares (the one that decided whether the
+    button was shown). A row of such buttons (one "Delete" per key) numbers the repeats:
+    see Reply."""
+    lazy = guarded(context, _redraws_home(work), lambda _: kind.permission)
     app.action(action_pattern(kind.value))(ack=ack_only, lazy=[lazy])
 
 
@@ -138,8 +155,8 @@ def register(app: App, context: Context) -> None:
     app.action(msg.CANCEL)(ack=ack_only, lazy=[guarded(context, _redraws_home(cancel))])
     app.action(msg.RETRY)(ack=ack_only, lazy=[guarded(context, _redraws_home(retry))])
     app.action(msg.DENY)(ack=ack_only, lazy=[guarded(context, ask_deny_reason)])
-    _follow_up(app, context, FollowUp.DEACTIVATE_NOW, deactivate_now, "deactivate")
-    _follow_up(app, context, FollowUp.ROTATE_NOW, rotate_now, "rotate")
-    _follow_up(app, context, FollowUp.DELETE_KEY, delete_now, "deactivate")
-    _follow_up(app, context, FollowUp.DEACTIVATE_ANYWAY, deactivate_anyway, "rotate")
-    _follow_up(app, context, FollowUp.EXTEND, extend, "rotate")
+    _follow_up(app, context, FollowUp.DEACTIVATE_NOW, deactivate_now)
+    _follow_up(app, context, FollowUp.ROTATE_NOW, rotate_now)
+    _follow_up(app, context, FollowUp.DELETE_KEY, delete_now)
+    _follow_up(app, context, FollowUp.DEACTIVATE_ANYWAY, deactivate_anyway)
+    _follow_up(app, context, FollowUp.EXTEND, extend)

@@ -8,13 +8,14 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from slack_sdk.models.blocks import Block, ButtonElement, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.audit import AccountAudit, Finding, Kind
-from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.followups import FollowUp, KeyRef, Viewer, offer
 from bot.ops.operation import Operation
 from bot.slack.messages.common import MAX_SECTION_TEXT, Reply, context, escape, fit, section
+from bot.slack.messages.keys import offer_button
 
 WORST = 10
 _BUTTON = {
@@ -23,22 +24,23 @@ _BUTTON = {
 }
 
 
-def _offender(finding: Finding, *, named: bool = False) -> SectionBlock:
+def _offender(finding: Finding, viewer: Viewer, *, named: bool = False) -> SectionBlock:
     """One finding; ``named``: with its account's name (an audit of several accounts). Its
-    button acts in the finding's account."""
+    button acts in the finding's account, shown only if ``viewer`` may press it; a protected
+    user gets none, and says so."""
     key = f" `{finding.key_id}`" if finding.key_id else ""
     where = f" in _{escape(finding.account.name)}_" if named and finding.account else ""
     said = [finding.kind.value] + ([finding.detail] if finding.detail != finding.kind.value else [])
     text = f"*{finding.user}*{key}{where}: {', '.join(said)}"
     accessory = None
     if finding.fix in _BUTTON and finding.key_id:
-        label, action_id = _BUTTON[finding.fix]
+        label, kind = _BUTTON[finding.fix]
         account = finding.account.id if finding.account else ""
-        accessory = ButtonElement(
-            text=label,
-            action_id=action_id.value,
-            value=KeyRef(finding.user, finding.key_id, account).encode(),
-        )
+        fix = offer(label, kind, KeyRef(finding.user, finding.key_id, account))
+        if viewer.protects(finding.user):
+            text += " · :lock: protected"
+        elif viewer.pressable([fix], account):
+            accessory = offer_button(fix)
     elif finding.fix is Operation.OFFBOARD:
         flag = f" --account {finding.account.name}" if finding.account else ""
         text += f" · `/iam {finding.fix} {finding.user}{flag} <reason>`"
@@ -53,9 +55,11 @@ def _summary(found: list[Finding]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in _counts(found)) or "nothing stale"
 
 
-def _worst(found: list[Finding], *, named: bool, full_list_sent: bool) -> list[Block]:
+def _worst(
+    found: list[Finding], viewer: Viewer, *, named: bool, full_list_sent: bool
+) -> list[Block]:
     blocks: list[Block] = [section(f"*Worst {min(WORST, len(found))} of {len(found)}*")]
-    blocks += [_offender(f, named=named) for f in found[:WORST]]
+    blocks += [_offender(f, viewer, named=named) for f in found[:WORST]]
     if full_list_sent:
         blocks.append(context("The full list is in your DMs as iam-audit.csv."))
     return blocks
@@ -71,14 +75,20 @@ def _report_age(generated: datetime, at: datetime, whose: str) -> Block:
 
 
 def audit_reply(
-    found: list[Finding], *, generated: datetime, at: datetime, users: int, full_list_sent: bool
+    found: list[Finding],
+    viewer: Viewer,
+    *,
+    generated: datetime,
+    at: datetime,
+    users: int,
+    full_list_sent: bool,
 ) -> Reply:
     blocks: list[Block] = [HeaderBlock(text="IAM audit")]
     if not found:
         blocks.append(section(f":white_check_mark: Nothing stale among {users} users."))
     else:
         blocks.append(section("\n".join(f"• {n}: {kind}" for kind, n in _counts(found))))
-        blocks += _worst(found, named=False, full_list_sent=full_list_sent)
+        blocks += _worst(found, viewer, named=False, full_list_sent=full_list_sent)
     blocks.append(_report_age(generated, at, "the credential report"))
     return Reply(text=f"IAM audit: {_summary(found)}", blocks=blocks)
 
@@ -105,14 +115,19 @@ def _sections(lines: list[str]) -> list[Block]:
 
 
 def org_audit_reply(
-    audits: list[AccountAudit], found: list[Finding], *, at: datetime, full_list_sent: bool
+    audits: list[AccountAudit],
+    found: list[Finding],
+    viewer: Viewer,
+    *,
+    at: datetime,
+    full_list_sent: bool,
 ) -> Reply:
     """An audit of several accounts: each account's counts (or why it could not be audited),
     then the worst findings across them all, each named by account."""
     blocks: list[Block] = [HeaderBlock(text=f"IAM audit of {len(audits)} AWS accounts")]
     blocks += _sections([_account_line(part) for part in audits])
     if found:
-        blocks += _worst(found, named=True, full_list_sent=full_list_sent)
+        blocks += _worst(found, viewer, named=True, full_list_sent=full_list_sent)
     reports = [part.generated for part in audits if part.generated is not None]
     if reports:
         blocks.append(_report_age(min(reports), at, "each account's credential report, the oldest"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock, SectionBlock
@@ -9,7 +10,9 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.audit import Flag, Kind, key_flags
 from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
-from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.followups import Offer
+from bot.ops.keys import KeyOffers
+from bot.ops.rotate import TwoKeys, describe_key
 from bot.slack.messages.common import Reply, context, day, days, section
 
 
@@ -55,11 +58,11 @@ def keys_reply(
     unused_days: int,
     at: datetime,
     owner: KeyOwner | None = None,
-    actions: bool = False,
-    account: str = "",
+    offers: KeyOffers | None = None,
 ) -> Reply:
-    """``actions``: a Deactivate and a Rotate button under each active key (for the person's
-    own keys: acting on them is one click away), acting in ``account``."""
+    """``offers``: the buttons the reader may press, under their key, and the one finishing a
+    rotation under the two-active-keys warning; for a protected user, a line saying why none."""
+    offers = offers or KeyOffers({})
     blocks: list[Block] = [HeaderBlock(text=f"Access keys of {user}")]
     if owner is not None:
         blocks.append(section(f"`{owner.key_id}` belongs to IAM user *{user}*."))
@@ -73,13 +76,17 @@ def keys_reply(
                 ":rotating_light: *Two active keys.* Finish the rotation: deactivate the old one."
             )
         )
+        if offers.finish:
+            blocks.append(offer_buttons([offers.finish]))
     for key in keys:
         lines = [_flag_line(f, rotation_age_days) for f in flags if f.key is key]
         blocks.append(
             _key_block(key, lines, highlight=owner is not None and key.key_id == owner.key_id)
         )
-        if actions and key.status is KeyStatus.ACTIVE:
-            blocks.append(key_buttons(KeyRef(user, key.key_id, account)))
+        if mine := offers.per_key.get(key.key_id):
+            blocks.append(offer_buttons(mine))
+    if offers.protected:
+        blocks.append(context(f":lock: `{user}` is protected: no /iam command changes it."))
     blocks.append(
         context(f"Rotation age {rotation_age_days} days · unused after {unused_days} days")
     )
@@ -87,25 +94,29 @@ def keys_reply(
     return Reply(text=f"Access keys of {user}: {summary}", blocks=blocks)
 
 
-def key_buttons(ref: KeyRef) -> ActionsBlock:
-    """Deactivate a key now, or rotate it: each opens the request the slash command would."""
-    key = ref.encode()
-    return ActionsBlock(
-        elements=[
-            ButtonElement(
-                text="Deactivate now",
-                action_id=FollowUp.DEACTIVATE_NOW.value,
-                value=key,
-                style="danger",
-            ),
-            ButtonElement(text="Rotate", action_id=FollowUp.ROTATE_NOW.value, value=key),
-        ]
+def offer_button(offer: Offer) -> ButtonElement:
+    """A follow-up as a button: its click opens the request the slash command would."""
+    return ButtonElement(
+        text=offer.label, action_id=offer.kind.value, value=offer.value, style=offer.style
     )
 
 
-def with_key_actions(reply: Reply, ref: KeyRef) -> Reply:
-    """Incident response from the answer itself: deactivate the key now, or rotate it."""
-    return Reply(text=reply.text, blocks=[*reply.blocks, key_buttons(ref)])
+def offer_buttons(offers: Sequence[Offer]) -> ActionsBlock:
+    return ActionsBlock(elements=[offer_button(o) for o in offers])
+
+
+def two_keys_reply(exc: TwoKeys, offers: Sequence[Offer]) -> Reply:
+    """At IAM's two-key limit: the keys, and ``offers`` to make room (what the reader may
+    press: Delete on a key that can go, else Deactivate first)."""
+    listing = "\n".join(f"• `{k.key_id}`: {describe_key(k)}" for k in exc.found)
+    first = "Delete one first:" if exc.spare else "Deactivate one first, then delete it:"
+    text = f"{exc.user} already has two keys, IAM's limit, so a new one cannot be created. {first}"
+    blocks: list[Block] = [section(f"{text}\n{listing}")]
+    if offers:
+        blocks.append(offer_buttons(offers))
+    else:
+        blocks.append(context("You may not delete or deactivate these keys: ask someone who may."))
+    return Reply(text=f"{text}\n{listing}", blocks=blocks)
 
 
 def foreign_key_reply(owner: KeyOwner, *, organization: bool = False) -> Reply:
