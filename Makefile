@@ -3,13 +3,18 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# checkov (the tests' infrastructure scanner) pins boto3, packaging and networkx below the bot's
+# own, so it lives in a venv of its own inside this one; tests/fixtures/project.py finds it there.
+CHECKOV := checkov>=3.3,<3.4
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet '$(CHECKOV)'
 	touch $@
 
 demo: $(STAMP)  ## the bot on an embedded AWS (moto) and Slack, in the terminal
