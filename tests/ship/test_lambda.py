@@ -357,3 +357,10 @@ def test_the_check_event_reads_iam_with_the_functions_own_role(deployed, aws) ->
 
     assert answer["missing"].startswith("AWS: cannot read IAM in 1 of 1 account(s)")
     assert "ActInHomeAccount=true" in answer["missing"]
+
+
+def test_a_cold_start_names_config_accounts_and_region(deployed, capsys) -> None:
+    deployed.tick()
+    started = [line for line in capsys.readouterr().err.splitlines() if "AWS Lambda, " in line]
+    assert len(started) == 1, started
+    assert started[0].endswith("iam-bot.yml, one account, region us-east-1")
