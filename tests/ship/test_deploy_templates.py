@@ -153,7 +153,7 @@ def _checkov(directory: Path) -> dict[str, Any]:
     makes inside the dev venv: checkov pins boto3 and packaging below the bot's."""
     exe = Path(sys.executable).parent.parent / "checkov" / "bin" / "checkov"
     if not exe.exists():
-        pytest.fail(f"checkov is not installed at {exe} (`make .venv/.installed` installs it)")
+        pytest.fail(f"checkov is not installed at {exe} (`make test` installs it)")
     offline = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "True"}
     result = subprocess.run(
         [str(exe), "-d", str(directory), "--framework", "cloudformation", "--skip-download",
