@@ -3,6 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# checkov, the tests' infrastructure scanner, pins boto3, packaging and networkx below the bot's
+# own, so it gets a venv of its own inside this one (tests/ship/test_deploy_templates.py runs it
+# from there); only `make test` needs it.
+CHECKOV       := checkov>=3.3,<3.4
+CHECKOV_STAMP := $(VENV)/checkov/.installed
 
 .PHONY: demo test lint bench clean
 
@@ -12,6 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+$(CHECKOV_STAMP): Makefile | $(STAMP)
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet '$(CHECKOV)'
+	touch $@
+
 demo: $(STAMP)  ## the bot on an embedded AWS (moto) and Slack, in the terminal
 	$(BIN)/python -m sandbox.demo $(if $(SCRIPT),--script $(SCRIPT))
 
@@ -19,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint  ## lint, then every test
+test: lint $(CHECKOV_STAMP)  ## lint, then every test
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  ## the benchmarks in bench/, each printing its figures

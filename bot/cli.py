@@ -1,8 +1,9 @@
-"""`iam-bot serve | serve --socket | demo | policy | store create`.
+"""`iam-bot serve | serve --socket | config check | policy | store create | --version`.
 
 `serve` checks every outside dependency before it takes a request (settings, config, state
-store, port, AWS identity, Slack), in that order, and stops at the first problem with one line
-naming it and exit code 2: an operator fixes a setting, not a stack trace.
+store, port, AWS identity, an IAM read in every configured account, Slack), in that order, and
+stops at the first problem with one line naming it and exit code 2: an operator fixes a setting,
+not a stack trace. `config check` runs the config and IAM checks alone, one line per account.
 
 On SIGTERM (an orchestrator's rolling restart) or SIGINT it stops gracefully: no new Slack
 request, the work in flight finishes for up to ``IAM_BOT_DRAIN_SECONDS``, the scheduler stops,
@@ -21,16 +22,21 @@ import signal
 import socket
 import sqlite3
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from slack_bolt.error import BoltError
 
+from bot.access import reach
+from bot.access.accounts import AccountBook
+from bot.access.approvals import utc_now
 from bot.access.schedule import Scheduler
-from bot.access.store import Record, Store, open_store
-from bot.config import ConfigError, load_config, load_settings
+from bot.access.store import Record, SqliteStore, Store, open_store
+from bot.config import Config, ConfigError, load_config, load_settings
 from bot.iam import errors, keys
 from bot.iam.aws import Aws
 from bot.iam.models import CallerIdentity
@@ -110,6 +116,32 @@ def _check_aws(attributed: bool, workers: int) -> tuple[Aws, CallerIdentity]:
         raise ConfigError(f"AWS: sts:GetCallerIdentity failed: {reason}") from None
 
 
+def reach_accounts(config: Config, aws: Aws, store: Store) -> list[reach.Reach]:
+    """One IAM read in every configured account, through the sessions commands use."""
+    return reach.check(aws, AccountBook(config.accounts, aws, store, utc_now))
+
+
+def _check_iam(config: Config, aws: Aws, store: Store) -> None:
+    """Startup's IAM read in every account. A bot that can read IAM nowhere can do nothing, so
+    that stops it like any broken setting; an account it cannot read while others work (a new
+    account the member role's StackSet has not reached yet) is a loud warning, not a reason to
+    leave every other account without the bot: `/iam accounts` shows it too."""
+    results = reach_accounts(config, aws, store)
+    line = reach.summary(results)
+    if not line:
+        return
+    if all(r.problem for r in results):
+        raise ConfigError(line)
+    log.warning("%s", line)
+
+
+def describe(config_path: str | None, aws: Aws, config: Config) -> str:
+    """Where the bot runs, for the startup line: config file, accounts and region."""
+    where = config_path or "none (built-in defaults: read-only)"
+    accounts = "several accounts" if config.accounts.enabled else "one account"
+    return f"config {where}, {accounts}, region {aws.region}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.slack.app import build_app
     from bot.slack.server import HttpServer, SocketModeServer
@@ -125,6 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
     elif not args.socket and settings.port:
         _port_free(settings.port, "PORT")
     aws, caller = _check_aws(config.accounts.enabled, settings.workers)
+    _check_iam(config, aws, store)
     try:
         with _quiet("slack_sdk"):  # its retries of auth.test; the failure is reported below
             app = build_app(settings, config, aws=aws, store=store)
@@ -135,14 +168,15 @@ def _serve(args: argparse.Namespace) -> int:
         reason = getattr(exc, "reason", None) or exc
         raise ConfigError(f"Slack: cannot reach {url} (auth.test: {reason})") from None
     identity = f"as {caller.arn} (account {caller.account})"
+    running = describe(settings.config_path, aws, config)
     server: HttpServer | SocketModeServer
     if args.socket:
         server = SocketModeServer(app, settings.app_token, args.health_port)
-        log.info("Socket Mode, %s; health on port %s", identity, args.health_port)
+        log.info("Socket Mode, %s, %s; health on port %s", running, identity, args.health_port)
     else:
         with _listening(settings.port):
             server = HttpServer(app, port=settings.port)
-        log.info("listening on port %s, %s", server.port, identity)
+        log.info("listening on port %s (HTTP), %s, %s", server.port, running, identity)
     server.start()
     stop_signal = _signalled()
     app.readiness.stop()
@@ -195,8 +229,27 @@ def _policy(_: argparse.Namespace) -> int:
     return 0
 
 
+def _config_check(_: argparse.Namespace) -> int:
+    """The config file, who the AWS credentials are, and one IAM read in every account it
+    names: one line for each, then exit 2 with one line naming what is missing. Needs no Slack
+    setting; the Organization's account list is fetched into a throwaway store."""
+    path = os.environ.get("IAM_BOT_CONFIG") or None
+    config = load_config(path)
+    aws, caller = _check_aws(config.accounts.enabled, 4)
+    print(f"{describe(path, aws, config)}, as {caller.arn} (account {caller.account})")
+    with tempfile.TemporaryDirectory() as scratch:
+        results = reach_accounts(config, aws, SqliteStore(f"{scratch}/check.db"))
+    for result in results:
+        print(f"{'ok  ' if result.problem is None else 'FAIL'} {result.where}: "
+              f"{result.problem or 'IAM read (iam:GetAccountSummary)'}")  # fmt: skip
+    if line := reach.summary(results):
+        raise ConfigError(line)
+    return 0
+
+
 def _store_create(args: argparse.Namespace) -> int:
-    """A development table; production tables come from the deploy template."""
+    """A development table; production tables come from the deploy template. The region is
+    named: a table made in a region the bot does not use looks like a table that vanished."""
     from bot.access import dynamo
 
     url = args.state or os.environ.get("IAM_BOT_STATE") or ""
@@ -205,7 +258,10 @@ def _store_create(args: argparse.Namespace) -> int:
         dynamo.create_table(table)
     except (ValueError, RuntimeError) as exc:
         raise ConfigError(str(exc)) from None
-    print(f"created DynamoDB table {table} (index {dynamo.INDEX}, TTL on {dynamo.TTL_ATTRIBUTE})")
+    print(
+        f"created DynamoDB table {table} in {Aws().region} "
+        f"(index {dynamo.INDEX}, TTL on {dynamo.TTL_ATTRIBUTE})"
+    )
     return 0
 
 
@@ -213,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="iam-bot", description="Manage AWS IAM from Slack, safely."
     )
+    parser.add_argument("--version", action="version", version=f"iam-bot {version('iam-bot')}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode with --socket)")
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default $PORT or 3000)")
@@ -226,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Socket Mode: port of /healthz, /readyz and /metrics (default 8080)",
     )
     serve.set_defaults(run=_serve)
+    config = sub.add_parser("config", help="the config file").add_subparsers(
+        dest="action", required=True
+    )
+    config.add_parser(
+        "check",
+        help="load IAM_BOT_CONFIG and read IAM in every account it names, one line for each",
+    ).set_defaults(run=_config_check)
     policy = sub.add_parser(
         "policy", help="print the IAM policy the bot needs (for the config in IAM_BOT_CONFIG)"
     )

@@ -13,6 +13,10 @@ One function takes two kinds of event:
   scheduler thread of ``iam-bot serve`` does each poll. Scheduled steps that are due run, the
   outbox delivers what Slack has not yet taken, pending requests are reminded or expired, runs
   whose lease ran out are taken over, and the scheduled audit is posted when its time came.
+- The check, ``{"source": "iam-bot.check"}``, sent by the operator after a deployment
+  (``aws lambda invoke --payload '{"source": "iam-bot.check"}'``): what `iam-bot config check`
+  proves, with the function's own role, which no laptop has. It returns ``{"accounts":
+  {account: "ok" | what is missing}, "missing": one line or ""}``.
 
 The app is built once per container, at its first invocation, by the code path of
 ``iam-bot serve`` (:func:`bot.slack.app.build_app`), with ``background=False``: a container is
@@ -26,14 +30,16 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
+from bot.access import reach
 from bot.access.schedule import Scheduler
-from bot.cli import open_state
+from bot.cli import describe, open_state, reach_accounts
 from bot.config import ConfigError, load_config, load_settings
 from bot.iam.aws import Aws
 from bot.logs import redact, setup_logging
@@ -44,6 +50,7 @@ from bot.slack.jobs import Jobs
 log = logging.getLogger("iam-bot")
 
 TICK_SOURCE = "iam-bot.tick"
+CHECK_SOURCE = "iam-bot.check"
 # Of an invocation's time, what waiting for its work leaves for returning.
 _RETURN_MARGIN_S = 2.0
 
@@ -55,10 +62,19 @@ class Function:
     slack: SlackRequestHandler
     jobs: Jobs
     scheduler: Scheduler
+    read_iam: Callable[[], list[reach.Reach]]  # the IAM read in every account, as at startup
 
     def tick(self) -> dict[str, int]:
         """One scheduler pass (see :meth:`Scheduler.tick`): how many of its parts failed."""
         return {"failed": self.scheduler.tick()}
+
+    def check(self) -> dict[str, Any]:
+        """One IAM read in every configured account, with the function's own role."""
+        results = self.read_iam()
+        return {
+            "accounts": {r.where: r.problem or "ok" for r in results},
+            "missing": reach.summary(results),
+        }
 
     def settle(self, context: Any) -> None:
         """Wait for the work this invocation started, as long as the invocation may last."""
@@ -82,7 +98,9 @@ def cold_start() -> Function:
     app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
         slack.logger, aws.client("lambda")
     )
-    return Function(slack, app.jobs, app.scheduler)
+    log.info("AWS Lambda, %s", describe(settings.config_path, aws, config))
+    reached = functools.partial(reach_accounts, config, aws, store)
+    return Function(slack, app.jobs, app.scheduler, reached)
 
 
 def _function() -> Function:
@@ -102,6 +120,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         if event.get("source") == TICK_SOURCE:
             return function.tick()
+        if event.get("source") == CHECK_SOURCE:
+            return function.check()
         return function.slack.handle(event, context)
     finally:
         function.settle(context)

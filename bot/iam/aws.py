@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -77,6 +78,13 @@ _MAX_SESSIONS = 256
 # IAM's quotas allow (about 80 attachments: 20 managed policies, 10 groups, 8 MFA devices,
 # inline policies up to 2,048 characters...) apart in one round trip.
 DEFAULT_WORKERS = 100
+
+
+def region(session: boto3.Session) -> str:
+    """The region every client uses: ``AWS_REGION`` (what the documentation, Lambda and ECS
+    set), then ``AWS_DEFAULT_REGION`` and the profile (what botocore reads), then us-east-1
+    (where IAM and its CloudTrail events live). botocore alone ignores ``AWS_REGION``."""
+    return os.environ.get("AWS_REGION") or session.region_name or "us-east-1"
 
 
 def changes_state(operation: str) -> bool:
@@ -142,6 +150,7 @@ class Aws:
         attributed: bool = False,
     ) -> None:
         self._session = session or boto3.Session()
+        self.region = region(self._session)
         self._attributed = attributed
         self._config = Config(
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
@@ -175,9 +184,8 @@ class Aws:
         """A client from the bot's one boto3 session (called under the lock: a session is not
         thread-safe), with a role session's credentials when given: one session's loaded
         models serve every client, where a session per role would load them all again."""
-        region = self._session.region_name or "us-east-1"
         client = self._session.client(
-            service, region_name=region, config=self._config, **(credentials or {})
+            service, region_name=self.region, config=self._config, **(credentials or {})
         )
         client.meta.events.register("needs-retry", self._attempted)
         return client

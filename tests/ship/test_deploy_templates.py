@@ -1,14 +1,19 @@
-"""The CloudFormation templates in deploy/ lint clean, and agree with the code they deploy: the
-member role grants exactly the derived policy, its trust demands the Organization and a source
-identity, the table is the one dynamo.py makes and checks, and the handler is the module's."""
+"""The CloudFormation templates in deploy/ lint clean, pass an infrastructure security scanner
+(checkov: every finding fixed or skipped in the template with its reason), and agree with the
+code they deploy: the member role (and the central role of a single-account deployment) grants
+exactly the derived policy, the member role's trust demands a source identity (and the
+Organization, when there is one), the table is the one dynamo.py makes and checks, and the
+handler is the module's."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import json
+import os
 import re
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -100,6 +105,7 @@ _EXAMPLES = {
     "MemberRoleName": "iam-bot-action",
     "TrustedService": "lambda.amazonaws.com",
     "OrgReaderRoleArn": "arn:aws:iam::444455556666:role/iam-bot-org-reader",
+    "ExtraActionRoleArns": ["arn:aws:iam::444455556666:role/iam-bot-prod"],
     "CentralRoleArn": "arn:aws:iam::111122223333:role/iam-bot",
     "OrganizationId": "o-abcdefghij",
     "SlackBotTokenSecretArn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:bot-AbCdEf",
@@ -139,6 +145,53 @@ def _cfn_lint(*paths: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
+
+
+def _checkov(directory: Path) -> dict[str, Any]:
+    """checkov's CloudFormation checks on ``directory``, offline (no download, no version
+    check, no Bridgecrew mapping), as JSON. It runs from the venv of its own that the Makefile
+    makes inside the dev venv: checkov pins boto3 and packaging below the bot's."""
+    exe = Path(sys.executable).parent.parent / "checkov" / "bin" / "checkov"
+    if not exe.exists():
+        pytest.fail(f"checkov is not installed at {exe} (`make test` installs it)")
+    offline = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "True"}
+    result = subprocess.run(
+        [str(exe), "-d", str(directory), "--framework", "cloudformation", "--skip-download",
+         "--compact", "--quiet", "-o", "json"],
+        capture_output=True, text=True, check=False, env={**os.environ, **offline}, timeout=300,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def test_checkov_finds_nothing_and_every_skip_says_why() -> None:
+    report = _checkov(DEPLOY)
+    summary = report["summary"]
+    assert (summary["failed"], summary["parsing_errors"]) == (0, 0), [
+        (f["check_id"], f["resource"]) for f in report["results"]["failed_checks"]
+    ]
+    assert summary["passed"] >= 60  # it did read every template
+    skipped = _checkov_skips()
+    assert len(skipped) == summary["skipped"]
+    assert all(len(reason) > 60 for reason in skipped.values()), skipped
+
+
+def _checkov_skips() -> dict[tuple[str, str, str], str]:
+    """Every checkov skip in the templates: (template, resource, check) -> its reason."""
+    return {
+        (path.name, name, skip["id"]): " ".join(skip.get("comment", "").split())
+        for path in TEMPLATES
+        for name, resource in _template(path.name)["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+
+
+def test_checkov_would_catch_a_skip_removed(tmp_path: Path) -> None:
+    text = (DEPLOY / "lambda.yaml").read_text().replace("- id: CKV_AWS_258", "- id: CKV_AWS_0")
+    (tmp_path / "lambda.yaml").write_text(text)
+    failed = _checkov(tmp_path)["results"]["failed_checks"]
+    assert [(f["check_id"], f["resource"]) for f in failed] == [
+        ("CKV_AWS_258", "AWS::Lambda::Url.Url")
+    ]
 
 
 def test_the_templates_are_the_expected_five() -> None:
@@ -228,7 +281,23 @@ def test_only_the_central_role_from_inside_the_organization_may_assume(template:
     assert trust["Effect"] == "Allow"
     assert trust["Principal"] == {"AWS": {"Ref": "CentralRoleArn"}}
     assert set(trust["Action"]) == {"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"}
-    assert trust["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    in_organization = _resolve(trust["Condition"]["StringEquals"])  # the If's true branch
+    assert in_organization == {"aws:PrincipalOrgID": _EXAMPLES["OrganizationId"]}
+
+
+def test_member_role_needs_no_organization() -> None:
+    """Without an Organization (OrganizationId left empty) the trust names the central role
+    alone; with one, it also demands the caller be inside it."""
+    template = _template("member-role.yaml")
+    assert template["Parameters"]["OrganizationId"]["Default"] == ""
+    assert re.fullmatch(template["Parameters"]["OrganizationId"]["AllowedPattern"], "")
+    assert template["Conditions"]["InOrganization"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]
+    }
+    condition, member, outside = _trust("member-role.yaml")["Condition"]["StringEquals"]["Fn::If"]
+    assert condition == "InOrganization"
+    assert member == {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    assert outside == {"Ref": "AWS::NoValue"}
 
 
 def test_member_role_refuses_a_session_without_source_identity() -> None:
@@ -244,6 +313,39 @@ def test_org_reader_can_list_the_organization_only() -> None:
 
 
 # --- the central role: written once, used by both deployments --------------------------------
+
+
+def _home_account_policy() -> dict[str, Any]:
+    return _template("central.yaml")["Resources"]["HomeAccountIam"]
+
+
+def test_a_single_account_deployment_gives_the_central_role_the_derived_policy() -> None:
+    """ActInHomeAccount=true (one account, no `accounts:`): the bot acts with the central role's
+    own credentials, so that role holds exactly `iam-bot policy`, and nothing otherwise."""
+    resource = _home_account_policy()
+    assert resource["Condition"] == "ActsInHomeAccount"
+    assert _template("central.yaml")["Conditions"]["ActsInHomeAccount"] == {
+        "Fn::Equals": [{"Ref": "ActInHomeAccount"}, "true"]
+    }
+    assert resource["Properties"]["RoleName"] == {"Ref": "Role"}
+    assert resource["Properties"]["PolicyDocument"] == policy_document()
+    for template in ("lambda.yaml", "ecs.yaml"):
+        parameters = _central_stack(template)["Parameters"]
+        assert parameters["ActInHomeAccount"] == {"Ref": "ActInHomeAccount"}
+        assert _template(template)["Parameters"]["ActInHomeAccount"]["Default"] == "false"
+
+
+def test_per_account_roles_of_the_config_can_be_assumed() -> None:
+    """A config's `accounts.list[].role` is another role name: ExtraActionRoleArns lets the
+    central role assume it (and only when given)."""
+    resource = _template("central.yaml")["Resources"]["ExtraActionRoles"]
+    assert resource["Condition"] == "AssumesExtraRoles"
+    (statement,) = resource["Properties"]["PolicyDocument"]["Statement"]
+    assert _resolve(statement)["Resource"] == _EXAMPLES["ExtraActionRoleArns"]
+    for template in ("lambda.yaml", "ecs.yaml"):
+        assert _central_stack(template)["Parameters"]["ExtraActionRoleArns"] == {
+            "Fn::Join": [",", {"Ref": "ExtraActionRoleArns"}]
+        }
 
 
 def _central_stack(template: str) -> dict[str, Any]:
@@ -274,6 +376,8 @@ def test_central_role_may_assume_the_member_and_listing_roles() -> None:
         _EXAMPLES["OrgReaderRoleArn"],
     ]
     assert not any(a.startswith("iam:") for s in statements.values() for a in s["Action"])
+    # the IAM rights of a single-account deployment are a separate, conditional policy
+    assert "Condition" in _home_account_policy()
 
 
 # --- the table: the one dynamo.py makes and checks --------------------------------------------
@@ -364,6 +468,16 @@ def test_lambda_may_invoke_itself_and_is_ticked_every_minute() -> None:
     assert schedule["ScheduleExpression"] == "rate(1 minute)"
     assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
     assert json.loads(schedule["Target"]["Input"]) == {"source": "iam-bot.tick"}
+
+
+def test_lambdas_own_invocations_are_never_retried_late() -> None:
+    """A lazy listener's invocation carries Slack's signed request, refused after five
+    minutes: Lambda must neither retry it nor run it once that window may be over."""
+    function = _one(_template("lambda.yaml"), "AWS::Serverless::Function")
+    assert function["EventInvokeConfig"] == {
+        "MaximumRetryAttempts": 0,
+        "MaximumEventAgeInSeconds": 240,
+    }
 
 
 def test_lambda_handler_is_importable() -> None:

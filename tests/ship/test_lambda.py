@@ -42,6 +42,7 @@ from tests.fixtures.slack import CONFIG, flatten
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:iam-bot"
 TICK = {"source": "iam-bot.tick"}
+CHECK = {"source": "iam-bot.check"}
 _INVOKE = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations")
 _TEXT = ("application/json", "text/")
 
@@ -340,3 +341,26 @@ def test_a_secret_that_cannot_be_read_stops_with_one_line(
 
     assert str(stopped.value) == line
     assert "xoxb-never-shown" not in str(stopped.value)
+
+
+def test_the_check_event_reads_iam_with_the_functions_own_role(deployed, aws) -> None:
+    """After a deployment, `aws lambda invoke --payload '{"source": "iam-bot.check"}'` proves
+    what no laptop can: the function's own role reads IAM (here: it is denied, as the central
+    role of central.yaml without ActInHomeAccount=true is)."""
+    assert deployed.function.invoke(CHECK) == {
+        "accounts": {"this account (the bot's own credentials)": "ok"},
+        "missing": "",
+    }
+    aws.fail("GetAccountSummary", code="AccessDenied", status=403, message="denied")
+
+    answer = deployed.function.invoke(CHECK)
+
+    assert answer["missing"].startswith("AWS: cannot read IAM in 1 of 1 account(s)")
+    assert "ActInHomeAccount=true" in answer["missing"]
+
+
+def test_a_cold_start_names_config_accounts_and_region(deployed, capsys) -> None:
+    deployed.tick()
+    started = [line for line in capsys.readouterr().err.splitlines() if "AWS Lambda, " in line]
+    assert len(started) == 1, started
+    assert started[0].endswith("iam-bot.yml, one account, region us-east-1")
