@@ -27,6 +27,7 @@ from bot.iam.inventory import (
     run_step,
     take_inventory,
 )
+from bot.ops import offboard_person
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.offboard import COMMAND as OFFBOARD
 from bot.ops.offboard import (
@@ -89,6 +90,7 @@ class _Undo:
 def _undo(services: Services, inv: Inventory) -> _Undo:
     name = inv.user.name
     done = requests_about(services, inv.user, State.DONE)
+    done = offboard_person.with_parts(services, inv.user, done, State.DONE)
     since_enabled = takewhile(lambda r: r.command != COMMAND, done)
     disables = [r for r in since_enabled if is_disable(r)]
     snapshots = [s for s in (saved_snapshot(services, r.id) for r in disables) if s]
@@ -113,8 +115,17 @@ def _mfa_note(undo: _Undo) -> str | None:
     )
 
 
-def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: str) -> Request:
-    """The plan for undoing ``name``'s disables, as a request for approval."""
+def open_request(
+    ops: Ops,
+    name: str,
+    reason: str,
+    *,
+    requester: str,
+    channel: str,
+    subjects: tuple[str, ...] | None = None,
+) -> Request:
+    """The plan for undoing ``name``'s disables, as a request for approval (about
+    ``subjects``, when the caller knows who the user is: see ``Approvals.open``)."""
     services = ops.services
     inv = _inventory(services, name)
     services.rules.require_unprotected(inv.user)
@@ -132,6 +143,7 @@ def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: s
         reason=reason,
         plan=EnablePlan(disable_id=undo.latest, steps=tuple(s.to_dict() for s in steps)).to_dict(),
         channel=channel,
+        subjects=subjects,
     )
     if note := _mfa_note(undo):
         opened = services.approvals.note(opened.id, line=note).request

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
 
@@ -60,8 +61,15 @@ def build_services(
     def group_members(group_id: str) -> frozenset[str]:
         return frozenset(client.usergroups_users_list(usergroup=group_id).get("users", []))
 
+    def profile_of(user_id: str) -> dict[str, Any]:
+        return client.users_info(user=user_id)["user"].get("profile", {})
+
     def email_of(user_id: str) -> str | None:
-        return client.users_info(user=user_id)["user"].get("profile", {}).get("email")
+        return profile_of(user_id).get("email")
+
+    def name_of(user_id: str) -> str | None:
+        profile = profile_of(user_id)
+        return profile.get("display_name") or profile.get("real_name") or None
 
     known_team: list[str] = []
 
@@ -78,13 +86,14 @@ def build_services(
 
     clock = clock or utc_now
     rules = Rules(config, group_members, self_user=lambda: caller_identity(aws).user_name)
+    identity = IdentityMap(aws, config.identity, email_of, slack_name=name_of)
     return Services(
         config=config,
         aws=aws,
         rules=rules,
-        identity=IdentityMap(aws, config.identity, email_of),
+        identity=identity,
         store=store,
-        approvals=Approvals(store, rules, config, clock, leases),
+        approvals=Approvals(store, rules, config, clock, leases, identity),
         accounts=AccountBook(config.accounts, aws, store, clock),
         clock=clock,
         team=team,
