@@ -275,7 +275,7 @@ class Approvals:
         """Open a request and store it; :class:`AlreadyOpen` if one for the same subject is
         still open (:meth:`_claim`). It acts in the account of the current scope (its plan, in
         ``plan_accounts`` when it acts in several). ``subjects``: the Slack users it is about,
-        when the caller knows them; else the one its target IAM user is tagged with."""
+        when the caller knows them; else the one its target IAM user is linked to."""
         now = self._clock()
         where = sessions.current_account()
         account = where.id if where else ""
@@ -307,11 +307,11 @@ class Approvals:
         return Request.from_record(stored)
 
     def _linked(self, command: str, target: str) -> tuple[str, ...]:
-        """The Slack user the request's target IAM user is tagged with (read in the scope it is
+        """The Slack user the request's target IAM user is linked to (read in the scope it is
         opened in, so no click has to read IAM again), if it is about one."""
         if self._identity is None or command not in _ABOUT_A_USER:
             return ()
-        person = self._identity.slack_user_for(target)
+        person = self._identity.person_of(target)
         return (person,) if person else ()
 
     def _claim(self, request: Request) -> None:

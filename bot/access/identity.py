@@ -62,11 +62,13 @@ class IdentityMap:
         slack_email: Callable[[str], str | None],
         *,
         slack_name: Callable[[str], str | None] = lambda _: None,
+        slack_user_by_email: Callable[[str], str | None] = lambda _: None,
         ttl_s: float = 300.0,
     ) -> None:
         self._identity = identity
         self._email = slack_email
         self._name = slack_name
+        self._by_email = slack_user_by_email
         self._index = TtlCache(lambda _: users.users_with_tags(aws), ttl_s)
 
     def email_of(self, slack_user_id: str) -> str | None:
@@ -131,6 +133,18 @@ class IdentityMap:
             for u in untagged
             if u.name.casefold() == local and u not in by_email
         )
+
+    def person_of(self, iam_user: str) -> str | None:
+        """The Slack user an IAM user is linked to, read the other way: its identity tag, else
+        the workspace member with the e-mail of its e-mail tag (a link by name only cannot be
+        read back: a name does not say which e-mail domain it stands for)."""
+        if tagged := self.slack_user_for(iam_user):
+            return tagged
+        email_tag = self._identity.email_tag
+        for user in self._everyone(None):
+            if user.name.casefold() == iam_user.casefold() and (email := user.tags.get(email_tag)):
+                return self._by_email(email)
+        return None
 
     def slack_user_for(self, iam_user: str) -> str | None:
         """The Slack user an IAM user is tagged with, if any (for DMs about their own keys,

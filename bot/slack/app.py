@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, utc_now
@@ -71,6 +72,14 @@ def build_services(
         profile = profile_of(user_id)
         return profile.get("display_name") or profile.get("real_name") or None
 
+    def user_by_email(email: str) -> str | None:
+        try:
+            return str(client.users_lookupByEmail(email=email)["user"]["id"])
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            raise
+
     known_team: list[str] = []
 
     def team() -> str:
@@ -86,7 +95,9 @@ def build_services(
 
     clock = clock or utc_now
     rules = Rules(config, group_members, self_user=lambda: caller_identity(aws).user_name)
-    identity = IdentityMap(aws, config.identity, email_of, slack_name=name_of)
+    identity = IdentityMap(
+        aws, config.identity, email_of, slack_name=name_of, slack_user_by_email=user_by_email
+    )
     return Services(
         config=config,
         aws=aws,

@@ -225,3 +225,15 @@ def test_the_person_an_iam_user_is_tagged_with_never_decides_a_request_about_it(
     assert told(bot, "U0CAROL").count("so you may not approve it") > refused
     assert "1 more approval" in flatten(current(bot, enable))
     assert key_statuses(iam, "carol") == {key: "Inactive"}
+
+
+def test_the_person_an_iam_user_has_the_e_mail_of_never_approves_its_removal(make_bot, iam) -> None:
+    bot = make_bot(CAROL_APPROVES)
+    iam.create_user(UserName="cjones", Tags=[{"Key": "email", "Value": "Carol@example.com"}])
+    request = open_request(bot, "offboard cjones left the company")
+    bot.press(request, "Approve", user="U0CAROL")
+    assert "so you may not approve it" in told(bot, "U0CAROL")
+    assert user_exists(iam, "cjones")
+    bot.press(current(bot, request), "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, request)))
+    assert not user_exists(iam, "cjones")
