@@ -237,3 +237,18 @@ def test_the_person_an_iam_user_has_the_e_mail_of_never_approves_its_removal(mak
     bot.press(current(bot, request), "Approve", user="U0SEC1")
     bot.slack.wait_for(lambda: "Done." in flatten(current(bot, request)))
     assert not user_exists(iam, "cjones")
+
+
+def test_a_person_named_in_the_command_never_decides_it_even_if_linked_by_name_only(
+    make_bot, iam
+) -> None:
+    bot = make_bot(CAROL_APPROVES)
+    iam.create_user(UserName="carol")  # linked to carol@example.com by its name only
+    disable = open_request(bot, "offboard carol on leave --disable")
+    bot.press(disable, "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, disable)))
+
+    enable = open_request(bot, "enable <@U0CAROL> back")
+    bot.press(enable, "Approve", user="U0CAROL")
+    assert "so you may not approve it" in told(bot, "U0CAROL")
+    assert "1 more approval" in flatten(current(bot, enable))

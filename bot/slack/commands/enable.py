@@ -26,10 +26,9 @@ def check(args: tuple[str, ...]) -> None:
 
 def run(services: Services, request: Request) -> None:
     who, reason = _parse(request.args)
+    named = who.kind in (TargetKind.ME, TargetKind.SLACK_USER)
     person = request.user_id if who.kind is TargetKind.ME else who.value
-    if who.kind in (TargetKind.ME, TargetKind.SLACK_USER) and enable_person.has_disable(
-        request.ops, person
-    ):
+    if named and enable_person.has_disable(request.ops, person):
         _enable_person(request, person, reason)
         return
     enable.open_request(
@@ -38,6 +37,7 @@ def run(services: Services, request: Request) -> None:
         reason,
         requester=request.user_id,
         channel=request.channel_id,
+        subjects=(person,) if named else None,  # linked however: by name too
     )
 
 
