@@ -116,6 +116,7 @@ class Request:
     account: str = ""  # the AWS account it acts in ("" with no ``accounts:`` config)
     account_name: str = ""  # that account's name when the request was opened
     subjects: tuple[str, ...] = ()  # the Slack users it is about: they never decide it
+    subject_name: str = ""  # its IAM user, if linked by name only: its namesake never decides
     plan_accounts: dict[str, str] = field(default_factory=dict)  # ID -> name, if it acts in many
     version: int = 0
 
@@ -161,6 +162,7 @@ class Request:
             "account": self.account,
             "account_name": self.account_name,
             "subjects": list(self.subjects),
+            "subject_name": self.subject_name,
             "plan_accounts": self.plan_accounts,
         }
         return Record(self.id, KIND, self.state.value, data, self.version)
@@ -189,6 +191,7 @@ class Request:
             account=d.get("account", ""),
             account_name=d.get("account_name", ""),
             subjects=tuple(d.get("subjects", ())),
+            subject_name=d.get("subject_name", ""),
             plan_accounts=d.get("plan_accounts", {}),
             version=record.version,
         )
@@ -282,8 +285,9 @@ class Approvals:
         asked = self._config.account_principals("approve", account)
         if asked is None:
             asked = self._config.principals("approve")
+        subject_name = ""
         if subjects is None:
-            subjects = self._linked(command, target)
+            subjects, subject_name = self._linked(command, target)
         request = Request(
             id=uuid.uuid4().hex[:12],
             command=command,
@@ -299,6 +303,7 @@ class Approvals:
             account=account,
             account_name=where.name if where else "",
             subjects=subjects,
+            subject_name=subject_name,
             plan_accounts=plan_accounts or {},
         )
         self._claim(request)
@@ -306,13 +311,15 @@ class Approvals:
         assert stored is not None, "request ids are unique"
         return Request.from_record(stored)
 
-    def _linked(self, command: str, target: str) -> tuple[str, ...]:
-        """The Slack user the request's target IAM user is linked to (read in the scope it is
-        opened in, so no click has to read IAM again), if it is about one."""
+    def _linked(self, command: str, target: str) -> tuple[tuple[str, ...], str]:
+        """Who the request's target IAM user is linked to, read in the scope it is opened in
+        (so no click reads IAM again), if it is about one: the Slack user its tags name, or
+        (linked by name only) its name, which a click compares with the clicker's e-mail."""
         if self._identity is None or command not in _ABOUT_A_USER:
-            return ()
-        person = self._identity.person_of(target)
-        return (person,) if person else ()
+            return (), ""
+        if person := self._identity.person_of(target):
+            return (person,), ""
+        return (), (target if self._identity.named_by(target) else "")
 
     def _claim(self, request: Request) -> None:
         """Point the subject's open-lock at ``request``, unless it points at another request
@@ -406,13 +413,17 @@ class Approvals:
         if request.state is not State.PENDING:
             raise Refused.state_of(request)
 
-    @staticmethod
-    def _require_not_subject(request: Request, who: str, verb: str) -> None:
-        if who in request.subjects:
+    def _require_not_subject(self, request: Request, who: str, verb: str) -> None:
+        if who in request.subjects or self._named_like(request, who):
             raise Refused(
                 f"This request is about you (your own IAM user), so you may not {verb} it: "
                 "someone else decides it."
             )
+
+    def _named_like(self, request: Request, who: str) -> bool:
+        """Whether the request's IAM user, linked by name only, is named like ``who``'s e-mail."""
+        name, identity = request.subject_name, self._identity
+        return bool(name) and identity is not None and identity.named_like(who, name)
 
     def _require_everywhere(self, request: Request, who: str, verb: str) -> None:
         """With a plan across accounts, ``who`` must also be allowed to approve in every other

@@ -2,11 +2,11 @@
 
 An IAM user is linked to a Slack user by the Slack user ID in a tag (``identity.tag``); failing
 that, by an e-mail tag equal to the Slack profile's e-mail; failing that, by being named like
-the e-mail's local part ("found by name only"). A user tagged with another Slack user's ID is
-that person's, never linked to someone else by e-mail or name. Every command asks the same
-:meth:`IdentityMap.links` (``me`` and mentions take the strongest link), so no command can
-find a person's user that another misses. All IAM users and their tags come from one paged
-call, cached briefly.
+the e-mail's local part and carrying neither tag ("found by name only"). A user tagged with
+another Slack user's ID is that person's, never linked to someone else by e-mail or name.
+Every command asks the same :meth:`IdentityMap.links` (``me`` and mentions take the strongest
+link), so no command can find a person's user that another misses. All IAM users and their
+tags come from one paged call, cached briefly.
 """
 
 from __future__ import annotations
@@ -128,11 +128,24 @@ class IdentityMap:
         by_email = [u for u in untagged if u.tags.get(email_tag, "").lower() == address.lower()]
         yield from (Link(u.name, How.EMAIL) for u in by_email)
         local = address.partition("@")[0].casefold()
-        yield from (
-            Link(u.name, How.NAME)
-            for u in untagged
-            if u.name.casefold() == local and u not in by_email
-        )
+        yield from (Link(u.name, How.NAME) for u in everyone if self._by_name_only(u, local))
+
+    def _by_name_only(self, user: User, local: str) -> bool:
+        """Whether ``user`` is linked by its name to the e-mail whose local part is ``local``:
+        it carries neither tag (either would say whose it is) and has that name."""
+        tags = (self._identity.tag, self._identity.email_tag)
+        return user.name.casefold() == local and not any(t in user.tags for t in tags)
+
+    def named_by(self, iam_user: str) -> bool:
+        """Whether an IAM user can be linked by its name only (it carries neither tag): then
+        whoever's e-mail is named like it is its person (:meth:`named_like`)."""
+        local = iam_user.casefold()
+        return any(self._by_name_only(u, local) for u in self._everyone(None))
+
+    def named_like(self, slack_user_id: str, iam_user: str) -> bool:
+        """Whether the e-mail of a Slack user is named like ``iam_user`` (asked of Slack)."""
+        email = self._email(slack_user_id) or ""
+        return bool(email) and email.partition("@")[0].casefold() == iam_user.casefold()
 
     def person_of(self, iam_user: str) -> str | None:
         """The Slack user an IAM user is linked to, read the other way: its identity tag, else

@@ -252,3 +252,17 @@ def test_a_person_named_in_the_command_never_decides_it_even_if_linked_by_name_o
     bot.press(enable, "Approve", user="U0CAROL")
     assert "so you may not approve it" in told(bot, "U0CAROL")
     assert "1 more approval" in flatten(current(bot, enable))
+
+
+def test_the_namesake_of_an_untagged_iam_user_never_approves_its_removal(make_bot, iam) -> None:
+    """`carol` carries no tag: `/iam keys me` takes it as carol's (by her e-mail's name), so
+    she may not approve its removal, though nobody mentioned her."""
+    bot = make_bot(CAROL_APPROVES)
+    iam.create_user(UserName="Carol")
+    request = open_request(bot, "offboard Carol left the company")
+    bot.press(request, "Approve", user="U0CAROL")
+    assert "so you may not approve it" in told(bot, "U0CAROL")
+    assert user_exists(iam, "Carol")
+    bot.press(current(bot, request), "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, request)))
+    assert not user_exists(iam, "Carol")
