@@ -149,8 +149,9 @@ class IdentityMap:
 
     def person_of(self, iam_user: str) -> str | None:
         """The Slack user an IAM user is linked to, read the other way: its identity tag, else
-        the workspace member with the e-mail of its e-mail tag (a link by name only cannot be
-        read back: a name does not say which e-mail domain it stands for)."""
+        the workspace member with the e-mail of its e-mail tag. A link by name only cannot be
+        read back (a name does not say which e-mail domain it stands for): see
+        :meth:`named_like`."""
         if tagged := self.slack_user_for(iam_user):
             return tagged
         email_tag = self._identity.email_tag

@@ -264,3 +264,28 @@ def test_a_person_wide_disable_is_undone_in_every_account_by_enable_at_person(
 
 def _key_statuses(iam, user: str) -> set[str]:
     return {k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+
+def test_an_account_enabled_on_its_own_is_left_out_of_enable_at_person(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    """Each account's part of a person-wide disable is that account's disable of its user:
+    `/iam enable <user> --account` undoes it alone, and `/iam enable @person` then asks only
+    where something is left to enable, saying why not elsewhere."""
+    bot: Bot = make_bot(listed_config(org))
+    staging = aws.client("iam", org.staging)
+    disable = open_request(bot, OFFBOARD_CAROL + " --disable")
+    bot.press(disable, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, disable)
+
+    one = open_request(bot, "enable carol back --account staging")
+    bot.press(one, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, one)
+    assert _key_statuses(staging, "carol") == {"Active"}
+
+    before = {m.ts for m in bot.channel()}
+    reply = bot.command("enable <@U0CAROL> back from leave")
+    opened = [flatten(m) for m in bot.channel() if m.ts not in before]
+    assert len(opened) == 1 and f"in production ({org.production})" in opened[0], opened
+    said = bot.said(reply)
+    assert f"staging ({org.staging}): `carol` has not been disabled" in said, said
