@@ -450,10 +450,10 @@ class Approvals:
                     "The plan changed after you saw it. Read the updated message, then decide."
                 )
             if request.required == 0:
-                if who != request.requester and not self._rules.allowed(
-                    who, "approve", fresh=True, account=request.account
-                ):
-                    raise Refused("Only the requester or an approver can confirm this.")
+                if who != request.requester:
+                    self._require_not_subject(request, who, "confirm")
+                    if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
+                        raise Refused("Only the requester or an approver can confirm this.")
             else:
                 if who == request.requester:
                     raise Refused(

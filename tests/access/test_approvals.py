@@ -302,6 +302,9 @@ def test_a_requester_still_confirms_or_withdraws_a_request_about_themselves(
         channel="C1",
         subjects=("U0ONCALL",),
     )
+    about_boss = _open(approvals, command="rotate", requester="U0ONCALL", plan={"key": "AKIA1"})
+    about_boss = approvals.save(replace(about_boss, subjects=("U0BOSS",)))
+    assert "may not confirm it" in (approvals.approve(about_boss.id, "U0BOSS").refusal or "")
     assert approvals.approve(confirmed.id, "U0ONCALL").now is State.APPROVED
     withdrawn = _open(approvals, requester="U0BOSS")
     withdrawn = approvals.save(replace(withdrawn, subjects=("U0BOSS",)))
