@@ -451,10 +451,13 @@ class FakeSlack:
             },
         }
 
-    def _lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack does: the workspace member whose profile has that e-mail, any case."""
         email = str(args.get("email", "")).lower()
-        found = [u for u, p in self.users.items() if str(p.get("email", "")).lower() == email]
-        return self._users_info({"user": found[0]}) if found else _error("users_not_found")
+        for user_id, person in self.users.items():
+            if str(person.get("email") or "").lower() == email:
+                return self._users_info({"user": user_id})
+        return _error("users_not_found")
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
@@ -662,7 +665,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.delete": FakeSlack._delete,
     "chat.getPermalink": FakeSlack._permalink,
     "users.info": FakeSlack._users_info,
-    "users.lookupByEmail": FakeSlack._lookup_by_email,
+    "users.lookupByEmail": FakeSlack._users_lookup_by_email,
     "conversations.open": FakeSlack._conversations_open,
     "usergroups.users.list": FakeSlack._usergroup_users,
     "views.open": lambda s, a: s._views("views.open", a),

@@ -12,6 +12,11 @@ request and the count starts again. A requester's own click on a request they co
 carries a lease (owner, end) that its runner renews; only a run whose lease has ended may be
 taken over.
 
+Nobody decides a request about themselves: the Slack users linked to its IAM user(s)
+(``subjects``, recorded when it is opened) may not approve, deny or retry it (a requester's own
+click stays theirs: confirming, or denying to withdraw). A plan that acts in several accounts
+(``plan_accounts``) counts an approval only from someone who may approve in every one of them.
+
 One request per operation and subject at a time: while a request is open (pending, approved or
 running), a second one for the same operation on the same target (and key) is refused with
 :class:`AlreadyOpen`, which carries the open one (see :meth:`Approvals.open`).
@@ -26,15 +31,25 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.access.identity import IdentityMap
 from bot.access.leases import Lease, Leases
 from bot.access.rules import Rules
 from bot.access.store import Record, Store
 from bot.config import Config
 from bot.iam import sessions
+from bot.ops.operation import Operation
 
 KIND = "request"
 OPEN_LOCK = "open-lock"
 OPENING_GRACE = timedelta(minutes=1)  # how long a lock may name a request not yet written
+# Requests whose target is an IAM user that exists, which can be linked to a Slack user.
+_ABOUT_A_USER = (
+    Operation.OFFBOARD,
+    Operation.ENABLE,
+    Operation.ROTATE,
+    Operation.DEACTIVATE,
+    Operation.DELETE_KEY,
+)
 
 
 class State(enum.StrEnum):
@@ -100,6 +115,9 @@ class Request:
     asked: tuple[str, ...] = ()  # who could approve it when it was opened (config principals)
     account: str = ""  # the AWS account it acts in ("" with no ``accounts:`` config)
     account_name: str = ""  # that account's name when the request was opened
+    subjects: tuple[str, ...] = ()  # the Slack users it is about: they never decide it
+    subject_name: str = ""  # its IAM user, if linked by name only: its namesake never decides
+    plan_accounts: dict[str, str] = field(default_factory=dict)  # ID -> name, if it acts in many
     version: int = 0
 
     def _current(self, *verdicts: str) -> list[Decision]:
@@ -143,6 +161,9 @@ class Request:
             "asked": list(self.asked),
             "account": self.account,
             "account_name": self.account_name,
+            "subjects": list(self.subjects),
+            "subject_name": self.subject_name,
+            "plan_accounts": self.plan_accounts,
         }
         return Record(self.id, KIND, self.state.value, data, self.version)
 
@@ -169,6 +190,9 @@ class Request:
             asked=tuple(d.get("asked", ())),
             account=d.get("account", ""),
             account_name=d.get("account_name", ""),
+            subjects=tuple(d.get("subjects", ())),
+            subject_name=d.get("subject_name", ""),
+            plan_accounts=d.get("plan_accounts", {}),
             version=record.version,
         )
 
@@ -237,12 +261,14 @@ class Approvals:
         config: Config,
         clock: Callable[[], datetime],
         leases: Leases | None = None,
+        identity: IdentityMap | None = None,
     ):
         self._store = store
         self._rules = rules
         self._config = config
         self._clock = clock
         self.leases = leases or Leases()
+        self._identity = identity
 
     def open(
         self,
@@ -253,15 +279,22 @@ class Approvals:
         reason: str,
         plan: dict[str, Any],
         channel: str,
+        subjects: tuple[str, ...] | None = None,
+        plan_accounts: dict[str, str] | None = None,
     ) -> Request:
         """Open a request and store it; :class:`AlreadyOpen` if one for the same subject is
-        still open (:meth:`_claim`). It acts in the account of the current scope."""
+        still open (:meth:`_claim`). It acts in the account of the current scope (its plan, in
+        ``plan_accounts`` when it acts in several). ``subjects``: the Slack users it is about,
+        when the caller knows them; else the one its target IAM user is linked to."""
         now = self._clock()
         where = sessions.current_account()
         account = account_here()
         asked = self._config.account_principals("approve", account)
         if asked is None:
             asked = self._config.principals("approve")
+        subject_name = ""
+        if subjects is None:
+            subjects, subject_name = self._linked(command, target)
         request = Request(
             id=uuid.uuid4().hex[:12],
             command=command,
@@ -273,14 +306,27 @@ class Approvals:
             expires=now + timedelta(minutes=self._config.approvals.expire_minutes),
             required=self._config.required_for(command, account),
             channel=channel,
-            asked=tuple(p for p in asked if p != requester),
+            asked=tuple(p for p in asked if p != requester and p not in subjects),
             account=account,
             account_name=where.name if where else "",
+            subjects=subjects,
+            subject_name=subject_name,
+            plan_accounts=plan_accounts or {},
         )
         self._claim(request)
         stored = self._store.put_if_version(request.to_record())
         assert stored is not None, "request ids are unique"
         return Request.from_record(stored)
+
+    def _linked(self, command: str, target: str) -> tuple[tuple[str, ...], str]:
+        """Who the request's target IAM user is linked to, read in the scope it is opened in
+        (so no click reads IAM again), if it is about one: the Slack user its tags name, or
+        (linked by name only) its name, which a click compares with the clicker's e-mail."""
+        if self._identity is None or command not in _ABOUT_A_USER:
+            return (), ""
+        if person := self._identity.person_of(target):
+            return (person,), ""
+        return (), (target if self._identity.named_by(target) else "")
 
     def _claim(self, request: Request) -> None:
         """Point the subject's open-lock at ``request``, unless it points at another request
@@ -381,6 +427,31 @@ class Approvals:
         if request.state is not State.PENDING:
             raise Refused.state_of(request)
 
+    def _require_not_subject(self, request: Request, who: str, verb: str) -> None:
+        if who in request.subjects or self._named_like(request, who):
+            raise Refused(
+                f"This request is about you (your own IAM user), so you may not {verb} it: "
+                "someone else decides it."
+            )
+
+    def _named_like(self, request: Request, who: str) -> bool:
+        """Whether the request's IAM user, linked by name only, is named like ``who``'s e-mail."""
+        name, identity = request.subject_name, self._identity
+        return bool(name) and identity is not None and identity.named_like(who, name)
+
+    def _require_everywhere(self, request: Request, who: str, verb: str) -> None:
+        """With a plan across accounts, ``who`` must also be allowed to approve in every other
+        account it acts in; the refusal names the first where they are not. Group membership
+        is looked up fresh."""
+        for account, name in request.plan_accounts.items():
+            if account != request.account and not self._rules.allowed(
+                who, "approve", fresh=True, account=account
+            ):
+                raise Refused(
+                    f"You need the `approve` permission in {name} ({account}) to {verb} this: "
+                    "its plan acts there."
+                )
+
     def approve(self, request_id: str, who: str, plan_version: int | None = None) -> Transition:
         """Record ``who``'s approval of the plan version they saw (None: the current one).
         Group membership is looked up fresh: someone just removed from the approvers' group
@@ -393,17 +464,19 @@ class Approvals:
                     "The plan changed after you saw it. Read the updated message, then decide."
                 )
             if request.required == 0:
-                if who != request.requester and not self._rules.allowed(
-                    who, "approve", fresh=True, account=request.account
-                ):
-                    raise Refused("Only the requester or an approver can confirm this.")
+                if who != request.requester:
+                    self._require_not_subject(request, who, "confirm")
+                    if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
+                        raise Refused("Only the requester or an approver can confirm this.")
             else:
                 if who == request.requester:
                     raise Refused(
                         "You asked for this, so your approval does not count. Ask an approver."
                     )
+                self._require_not_subject(request, who, "approve")
                 if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
                     raise Refused("You need the `approve` permission to approve this.")
+                self._require_everywhere(request, who, "approve")
                 if who in request.approvers:
                     raise Refused("You have already approved this; it needs another approver.")
             verdict = "confirm" if who == request.requester else "approve"
@@ -416,10 +489,10 @@ class Approvals:
     def deny(self, request_id: str, who: str, reason: str) -> Transition:
         def change(request: Request) -> Request:
             self._require_pending(request)
-            if who != request.requester and not self._rules.allowed(
-                who, "approve", account=request.account
-            ):
-                raise Refused("You need the `approve` permission to deny this.")
+            if who != request.requester:
+                self._require_not_subject(request, who, "deny")
+                if not self._rules.allowed(who, "approve", account=request.account):
+                    raise Refused("You need the `approve` permission to deny this.")
             if not reason.strip():
                 raise Refused("A denial needs a reason.")
             return replace(
@@ -483,8 +556,10 @@ class Approvals:
         def change(request: Request) -> Request:
             if request.state is not State.FAILED:
                 raise Refused.state_of(request)
+            self._require_not_subject(request, who, "retry")
             if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
                 raise Refused("Only approvers can retry this.")
+            self._require_everywhere(request, who, "retry")
             return self._run_here(request, who, "retry")
 
         return self._transition(request_id, change)

@@ -29,6 +29,7 @@ from bot.iam.inventory import (
     run_step,
     take_inventory,
 )
+from bot.ops import offboard_person
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.deactivate import Report, reports_about
 from bot.ops.offboard import COMMAND as OFFBOARD
@@ -93,6 +94,7 @@ class _Undo:
 def _undo(services: Services, inv: Inventory) -> _Undo:
     name = inv.user.name
     done = requests_about(services, inv.user, State.DONE)
+    done = offboard_person.with_parts(services, inv.user, done, State.DONE)
     since_enabled = takewhile(lambda r: r.command != COMMAND, done)
     disables = [r for r in since_enabled if is_disable(r)]
     snapshots = [s for s in (saved_snapshot(services, r.id) for r in disables) if s]
@@ -138,8 +140,17 @@ def _kept_line(ops: Ops, report: Report) -> str:
     )
 
 
-def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: str) -> Request:
-    """The plan for undoing ``name``'s disables, as a request for approval."""
+def open_request(
+    ops: Ops,
+    name: str,
+    reason: str,
+    *,
+    requester: str,
+    channel: str,
+    subjects: tuple[str, ...] | None = None,
+) -> Request:
+    """The plan for undoing ``name``'s disables, as a request for approval (about
+    ``subjects``, when the caller knows who the user is: see ``Approvals.open``)."""
     services = ops.services
     inv = _inventory(services, name)
     services.rules.require_unprotected(inv.user)
@@ -159,6 +170,7 @@ def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: s
         reason=reason,
         plan=EnablePlan(disable_id=undo.latest, steps=tuple(s.to_dict() for s in steps)).to_dict(),
         channel=channel,
+        subjects=subjects,
     )
     for line in filter(None, [_mfa_note(undo), *(_kept_line(ops, r) for r in kept)]):
         opened = services.approvals.note(opened.id, line=line).request

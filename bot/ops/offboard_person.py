@@ -1,14 +1,18 @@
 """Offboarding a person from every account: their IAM users, found in each account the bot
 knows, removed through one request.
 
-Each account is searched in its own scope (the identity tag, then the e-mail tag: the same
-:class:`~bot.access.identity.IdentityMap` search as for one account), in parallel. The request
-has one plan, its steps grouped by account (each account's part is the plan a single-account
-offboard of that user shows), and one approval: as many approvers as the strictest account
-asks, from those who may approve in every one of them. The request lives in the account it was
-asked in; its parts act in their own accounts. Approved, every account's part runs at once in
-its account's scope for the requester, journaled on its own (one journal per account), so a
-failure in one account stops no other and a retry resumes only what is left in each.
+Each account is searched in its own scope with the one identity rule every command uses
+(:meth:`~bot.access.identity.IdentityMap.links`: the identity tag, the e-mail tag, the name),
+in parallel; every user found is in the plan, its heading saying how it was found ("found by
+name only" too: ``/iam keys me`` takes such a user as the person's, so offboarding does). The
+request has one plan, its steps grouped by account and user (each group is the plan a
+single-account offboard of that user shows), and one approval: as many approvers as the
+strictest account asks, from those who may approve in every one of them, never the person
+(:mod:`bot.access.approvals` refuses a decision otherwise). The requester needs `offboard` in
+every account of the plan. The request lives in the account it was asked in; its parts act
+in their own accounts. Approved, every part runs at once in its account's scope for the
+requester, journaled on its own, so a failure in one stops no other and a retry resumes only
+what is left in each.
 """
 
 from __future__ import annotations
@@ -17,40 +21,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.access.approvals import Request
-from bot.access.identity import IdentityMap, NotLinked
+from bot.access.approvals import Request, State
+from bot.access.identity import How, IdentityMap, Link, NotLinked
 from bot.access.rules import Denied
+from bot.iam import sessions
 from bot.iam.inventory import Step
+from bot.iam.models import User
 from bot.iam.sessions import Account, Actor
 from bot.ops import offboard
 from bot.ops.context import Ops, RunReport, Services, UserError
-from bot.ops.offboard import Mode
+from bot.ops.offboard import Mode, OffboardPlan
 from bot.ops.operation import Operation
 from bot.ops.plan import Plan, StepDict
 
 COMMAND = Operation.OFFBOARD_PERSON
 ACCOUNT = "account"  # the key of a step's account ID in a plan's step dicts
+USER = "user"  # the key of the IAM user it belongs to
 GROUP = "group"  # the key of its heading (see bot.slack.messages.approval.plan_lines)
 
 
 @dataclass(frozen=True)
 class Part:
-    """One account's share of the plan: the person's IAM user there and its steps."""
+    """One IAM user of the person in one account, how it was found, and its steps."""
 
     account: str
     name: str
     user: str
     steps: tuple[Step, ...]
+    how: How = How.TAG
 
     @property
     def label(self) -> str:
         return Account(self.account, self.name).label
 
     def step_dicts(self, steps: Sequence[Step] | None = None) -> tuple[StepDict, ...]:
-        """``steps`` (by default its own) as a plan stores them: each names its account."""
-        heading = f"{self.label}: IAM user {self.user}"
+        """``steps`` (by default its own) as a plan stores them: each names its account and
+        user, under a heading saying how the user was found."""
+        heading = f"{self.label}: IAM user {self.user}, found by {self.how.value}"
         return tuple(
-            {**s.to_dict(), ACCOUNT: self.account, GROUP: heading}
+            {**s.to_dict(), ACCOUNT: self.account, USER: self.user, GROUP: heading}
             for s in (self.steps if steps is None else steps)
         )
 
@@ -58,34 +67,102 @@ class Part:
 @dataclass(frozen=True, kw_only=True)
 class PersonPlan(Plan):
     mode: Mode = Mode.DELETE
-    users: tuple[dict[str, str], ...] = ()  # per account: its ID, name and the IAM user
+    users: tuple[dict[str, str], ...] = ()  # each: its account's ID and name, the user, how
+    person_name: str = ""  # how the person is called, for the title
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode.value, "users": list(self.users), **super().to_dict()}
+        named = {"person_name": self.person_name} if self.person_name else {}
+        return {"mode": self.mode.value, "users": list(self.users), **named, **super().to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PersonPlan:
         users = tuple(d.get("users", ()))
-        return cls(mode=Mode(d.get("mode", Mode.DELETE)), users=users, **cls.listed(d))
+        mode, name = Mode(d.get("mode", Mode.DELETE)), d.get("person_name", "")
+        return cls(mode=mode, users=users, person_name=name, **cls.listed(d))
 
     def parts(self) -> list[Part]:
-        def steps_in(account: str) -> tuple[Step, ...]:
-            return tuple(Step.from_dict(s) for s in self.steps if s.get(ACCOUNT) == account)
+        def steps_of(account: str, user: str) -> tuple[Step, ...]:
+            return tuple(
+                Step.from_dict(s)
+                for s in self.steps
+                if s.get(ACCOUNT) == account and s.get(USER, user) == user
+            )
 
-        return [Part(u["id"], u["name"], u["user"], steps_in(u["id"])) for u in self.users]
+        return [
+            Part(
+                u["id"],
+                u["name"],
+                u["user"],
+                steps_of(u["id"], u["user"]),
+                How(u.get("how", How.TAG)),
+            )
+            for u in self.users
+        ]
 
 
 def title(request: Request) -> str:
     plan = PersonPlan.of(request)
     verb = "Disable" if plan.mode is Mode.DISABLE else "Offboard"
+    person = f"@{plan.person_name}" if plan.person_name else request.target
     users = ", ".join(f"{p.user} in {p.name}" for p in plan.parts())
-    return f"{verb} the IAM users of {request.target}: {users}"
+    return f"{verb} the IAM users of {person}: {users}"
 
 
 def journal_of(request: Request, part: Part) -> str:
-    """Each account's steps are journaled apart: a step ID (``delete_user:carol``) can be the
-    same in two accounts."""
-    return f"{request.id}/{part.account}"
+    """Each user's steps are journaled apart: a step ID (``delete_inline_policy:inline``) can
+    be the same for two users, in one account or two."""
+    return f"{request.id}/{part.account}/{part.user}"
+
+
+def parts_about(services: Services, user: User, *states: State) -> list[Request]:
+    """The person-wide requests in ``states`` with a part for this IAM user in the current
+    account (since it was created), each as that part alone (:func:`as_single`)."""
+    here = sessions.current_account()
+    account, name = (here.id if here else ""), user.name.casefold()
+    return [
+        as_single(request, part)
+        for request in services.approvals.in_state(*states)
+        if request.command == COMMAND and request.created >= user.created
+        for part in PersonPlan.of(request).parts()
+        if part.account == account and part.user.casefold() == name
+    ]
+
+
+def with_parts(
+    services: Services, user: User, requests: list[Request], *states: State
+) -> list[Request]:
+    """``requests`` about an IAM user and the parts about it of person-wide requests in
+    ``states`` (:func:`parts_about`), newest first."""
+    merged = [*requests, *parts_about(services, user, *states)]
+    return sorted(merged, key=lambda r: r.created, reverse=True)
+
+
+def as_single(request: Request, part: Part) -> Request:
+    """One part of a person-wide request as what it is in its account: an offboarding of that
+    user, whose ID is its part's journal (under which its snapshot is kept). So what looks
+    for earlier requests about a user (enable, undoing a disable) finds the person's too."""
+    plan = OffboardPlan(
+        mode=PersonPlan.of(request).mode, steps=tuple(s.to_dict() for s in part.steps)
+    )
+    return replace(
+        request,
+        id=journal_of(request, part),
+        command=offboard.COMMAND,
+        target=part.user,
+        account=part.account,
+        account_name=part.name,
+        plan=plan.to_dict(),
+    )
+
+
+def latest_disable(services: Services, person: str) -> Request | None:
+    """The newest finished person-wide disable of ``person``, if any."""
+    done = [
+        r
+        for r in services.approvals.in_state(State.DONE)
+        if r.command == COMMAND and r.target == person and PersonPlan.of(r).mode is Mode.DISABLE
+    ]
+    return max(done, key=lambda r: r.created, default=None)
 
 
 # --- opening --------------------------------------------------------------------------------
@@ -93,25 +170,47 @@ def journal_of(request: Request, part: Part) -> str:
 
 @dataclass(frozen=True)
 class _Found:
-    part: Part | None = None
+    parts: tuple[Part, ...] = ()
     refused: str = ""  # a protected user, named
+    tried: str = ""  # what was looked for, when nothing was found
 
 
 def _search(
     services: Services, account: Account, person: str, email: str | None, mode: Mode, actor: Actor
 ) -> _Found:
-    """The person's IAM user in ``account`` and its plan, searched in that account's scope.
-    Each account gets its own identity map: its index of users is of that account only."""
+    """The person's IAM users in ``account`` and their plans, searched in that account's
+    scope. Each search gets its own identity map, given the e-mail the chat layer read once,
+    and reads the account's users afresh: an offboarding must not miss a user created since
+    a cached listing."""
     identity = IdentityMap(services.aws, services.config.identity, lambda _: email)
     with services.acting(account.id, actor):
         try:
-            user_name = identity.iam_user_for(person, by_name=False)  # tags only: a name
-            user, steps = offboard.planned(services, user_name, mode)  # alike is no proof
-        except NotLinked:
-            return _Found()
+            links = identity.links(person)
+            planned = [(link, offboard.planned(services, link.user, mode)) for link in links]
+        except NotLinked as missing:
+            return _Found(tried=missing.tried)
         except Denied as denied:
             return _Found(refused=f"in {account.label}, {denied}")
-    return _Found(Part(account.id, account.name, user, tuple(steps)))
+    return _Found(tuple(_part(account, link, *plan) for link, plan in planned))
+
+
+def _part(account: Account, link: Link, user: str, steps: list[Step]) -> Part:
+    return Part(account.id, account.name, user, tuple(steps), link.how)
+
+
+def require_everywhere(services: Services, parts: list[Part], requester: str) -> None:
+    """The requester may offboard (which enabling needs too) in every account of the plan,
+    or nothing is asked."""
+    missing = {p.account: p.label for p in parts}
+    for account in list(missing):
+        if services.rules.allowed(requester, "offboard", account=account):
+            del missing[account]
+    if missing:
+        raise Denied(
+            "Nothing was asked: the plan includes IAM users in "
+            + ", ".join(missing.values())
+            + ", where you need the `offboard` permission."
+        )
 
 
 def open_request(
@@ -123,9 +222,10 @@ def open_request(
     disable: bool,
     requester: str,
     channel: str,
+    person_name: str = "",
 ) -> Request:
     """One request to remove (or disable) the IAM users of the chat user ``person`` (whose
-    e-mail is ``email``) in every account the bot knows."""
+    e-mail is ``email``, called ``person_name``) in every account the bot knows."""
     services = ops.services
     accounts = list(services.accounts.listing().accounts)
     mode = Mode.DISABLE if disable else Mode.DELETE
@@ -133,16 +233,18 @@ def open_request(
     found = services.aws.map(lambda a: _search(services, a, person, email, mode, actor), accounts)
     if refused := [f.refused for f in found if f.refused]:
         raise UserError("Nothing was asked: " + "; ".join(refused))
-    parts = [f.part for f in found if f.part]
+    parts = [part for f in found for part in f.parts]
     if not parts:
-        tried = f"tag {services.config.identity.tag}={person}"
-        if email:
-            tried += f" or tag {services.config.identity.email_tag}={email}"
+        tried = next((f.tried for f in found if f.tried), f"tag {services.config.identity.tag}")
         raise NotLinked(person, f"{tried}, in {len(accounts)} accounts")
+    require_everywhere(services, parts, requester)
     plan = PersonPlan(
         mode=mode,
-        users=tuple({"id": p.account, "name": p.name, "user": p.user} for p in parts),
+        users=tuple(
+            {"id": p.account, "name": p.name, "user": p.user, "how": p.how.value} for p in parts
+        ),
         steps=tuple(d for p in parts for d in p.step_dicts()),
+        person_name=person_name,
     )
     opened = services.approvals.open(
         command=COMMAND,
@@ -151,11 +253,13 @@ def open_request(
         reason=reason,
         plan=plan.to_dict(),
         channel=channel,
+        subjects=(person,),
+        plan_accounts={p.account: p.name for p in parts},
     )
     strictest = replace(
         opened,
         required=_required(services, parts),
-        asked=_asked(services, parts, requester),
+        asked=_asked(services, {opened.account, *(p.account for p in parts)}, (requester, person)),
     )
     saved = services.approvals.save(strictest)
     assert saved is not None, "nobody decides a request before its message is posted"
@@ -169,15 +273,22 @@ def _required(services: Services, parts: list[Part]) -> int:
     return max(config.required_for(c, p.account) for c in commands for p in parts)
 
 
-def _asked(services: Services, parts: list[Part], requester: str) -> tuple[str, ...]:
-    """Who may approve in every account of the plan."""
+def _asked(services: Services, accounts: set[str], not_them: tuple[str, ...]) -> tuple[str, ...]:
+    """Who may approve in every one of ``accounts``, but the requester and the person: the
+    principals every account that narrows `approve` lists (such a list already requires the
+    global permission), else the global list. Only named entries are compared: a group
+    listed in one account and its member in another is not matched here (the approval itself
+    is checked member by member)."""
     config = services.config
-    everywhere = config.principals("approve")
-    for part in parts:
-        listed = config.account_principals("approve", part.account)
-        if listed is not None:
-            everywhere = tuple(p for p in everywhere if p in listed)
-    return tuple(p for p in everywhere if p != requester)
+    lists = [
+        listed
+        for account in sorted(accounts)
+        if (listed := config.account_principals("approve", account)) is not None
+    ]
+    everywhere = lists[0] if lists else config.principals("approve")
+    for listed in lists[1:]:
+        everywhere = tuple(p for p in everywhere if p in listed)
+    return tuple(p for p in everywhere if p not in not_them)
 
 
 # --- running --------------------------------------------------------------------------------

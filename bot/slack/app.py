@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, utc_now
@@ -61,18 +63,36 @@ def build_services(
     def group_members(group_id: str) -> frozenset[str]:
         return frozenset(client.usergroups_users_list(usergroup=group_id).get("users", []))
 
+    def profile_of(user_id: str) -> dict[str, Any]:
+        return client.users_info(user=user_id)["user"].get("profile", {})
+
     def email_of(user_id: str) -> str | None:
-        return client.users_info(user=user_id)["user"].get("profile", {}).get("email")
+        return profile_of(user_id).get("email")
+
+    def name_of(user_id: str) -> str | None:
+        profile = profile_of(user_id)
+        return profile.get("display_name") or profile.get("real_name") or None
+
+    def user_by_email(email: str) -> str | None:
+        try:
+            return str(client.users_lookupByEmail(email=email)["user"]["id"])
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            raise
 
     clock = clock or utc_now
     rules = Rules(config, group_members, self_user=lambda: caller_identity(aws).user_name)
+    identity = IdentityMap(
+        aws, config.identity, email_of, slack_name=name_of, slack_user_by_email=user_by_email
+    )
     return Services(
         config=config,
         aws=aws,
         rules=rules,
-        identity=IdentityMap(aws, config.identity, email_of),
+        identity=identity,
         store=store,
-        approvals=Approvals(store, rules, config, clock, leases),
+        approvals=Approvals(store, rules, config, clock, leases, identity),
         accounts=AccountBook(config.accounts, aws, store, clock),
         clock=clock,
         team=Team(lambda: str(client.auth_test().get("team_id") or "")),

@@ -7,6 +7,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -261,3 +262,50 @@ def test_every_end_frees_the_subject(approvals: Approvals, clock: Clock) -> None
     assert approvals.retry(done.id, "U0SEC1").now is State.RUNNING
     with pytest.raises(AlreadyOpen):
         _open(approvals)  # the retried run holds it again
+
+
+def test_the_person_a_request_is_about_never_decides_it(approvals: Approvals) -> None:
+    """U0BOSS is an approver, but the request is about them: they may not approve, deny or
+    retry it, whoever else may; their name is not among those asked."""
+    opened = approvals.open(
+        command="delete-key",
+        target="sec1",
+        requester="U0REQ",
+        reason="left",
+        plan={"steps": []},
+        channel="C1",
+        subjects=("U0BOSS",),
+    )
+    assert opened.asked == ("S0SECURITY",)
+    for refused in (
+        approvals.approve(opened.id, "U0BOSS"),
+        approvals.deny(opened.id, "U0BOSS", "no"),
+    ):
+        assert refused.refusal and "This request is about you" in refused.refusal
+        assert refused.now is None
+    assert approvals.approve(opened.id, "U0SEC1").now is State.APPROVED
+    approvals.start(opened.id, "U0SEC1")
+    approvals.finish(opened.id, ok=False)
+    assert "may not retry it" in (approvals.retry(opened.id, "U0BOSS").refusal or "")
+    assert approvals.retry(opened.id, "U0SEC2").now is State.RUNNING
+
+
+def test_a_requester_still_confirms_or_withdraws_a_request_about_themselves(
+    approvals: Approvals,
+) -> None:
+    confirmed = approvals.open(
+        command="rotate",
+        target="oncall",
+        requester="U0ONCALL",
+        reason="due",
+        plan={"steps": []},
+        channel="C1",
+        subjects=("U0ONCALL",),
+    )
+    about_boss = _open(approvals, command="rotate", requester="U0ONCALL", plan={"key": "AKIA1"})
+    about_boss = approvals.save(replace(about_boss, subjects=("U0BOSS",)))
+    assert "may not confirm it" in (approvals.approve(about_boss.id, "U0BOSS").refusal or "")
+    assert approvals.approve(confirmed.id, "U0ONCALL").now is State.APPROVED
+    withdrawn = _open(approvals, requester="U0BOSS")
+    withdrawn = approvals.save(replace(withdrawn, subjects=("U0BOSS",)))
+    assert approvals.deny(withdrawn.id, "U0BOSS", "asked by mistake").now is State.DENIED

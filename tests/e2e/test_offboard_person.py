@@ -10,7 +10,7 @@ import pytest
 from sandbox.aws import FaithfulAws, is_mutating
 from tests.fixtures.accounts import Org, listed_config, organization, source_identity
 from tests.fixtures.aws import aged_key
-from tests.fixtures.slack import Bot, current, flatten, open_request, request_id
+from tests.fixtures.slack import Bot, current, flatten, open_request, request_id, told
 
 OFFBOARD_CAROL = "offboard <@U0CAROL> left the company"
 
@@ -141,3 +141,151 @@ def test_a_protected_user_of_the_person_is_refused_by_name(
     assert f"in production ({org.production}), `break-glass-admin` is a protected user" in said
     assert not bot.channel()  # nothing was asked
     assert "carol" in _users(aws, org.staging)
+
+
+def _header(message) -> str:
+    return next(b["text"]["text"] for b in message.blocks if b["type"] == "header")
+
+
+def test_a_user_linked_by_name_only_is_in_the_plan_and_says_so(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    """`/iam keys me` takes an untagged IAM user named like the e-mail's local part as the
+    person's: offboarding the person finds it by the same rule, and the plan says how."""
+    management = aws.client("iam", org.management)
+    management.create_user(UserName="carol")  # no tag: found by name only
+    key = aged_key(management, aws, "carol", age_days=400)
+    bot: Bot = make_bot(listed_config(org))
+    assert key in bot.said(bot.command("keys me --account management", user="U0CAROL"))
+
+    request = open_request(bot, OFFBOARD_CAROL)
+    shown = flatten(request)
+    assert f"management ({org.management}): IAM user carol, found by name only" in shown
+    assert f"staging ({org.staging}): IAM user carol, found by identity tag" in shown
+    assert f"production ({org.production}): IAM user cjones, found by e-mail tag" in shown
+    header = _header(request)
+    assert header.startswith("Offboard the IAM users of @carol: "), header
+    assert "U0CAROL" not in header
+
+    bot.press(request, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, request)
+    assert _users(aws, org.management) == {"bob"}
+    assert "carol" not in _users(aws, org.staging)
+
+
+def test_a_requester_who_may_not_offboard_in_an_account_of_the_plan_is_refused_at_once(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    rules = "      permissions:\n        offboard: [S0SECURITY]\n"  # alice is on-call only
+    bot: Bot = make_bot(listed_config(org, rules=rules))
+    said = bot.said(bot.command(OFFBOARD_CAROL))
+    assert f"production ({org.production}), where you need the `offboard` permission" in said
+    assert f"staging ({org.staging})" not in said  # she may offboard there
+    assert not bot.channel()  # nothing was asked
+    assert "cjones" in _users(aws, org.production)
+
+
+def test_an_approval_counts_only_from_someone_who_may_approve_in_every_account(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    rules = "      permissions:\n        approve: [U0SEC2]\n"
+    bot: Bot = make_bot(listed_config(org, rules=rules))
+    request = open_request(bot, OFFBOARD_CAROL)
+    assert "<@U0SEC2>" in flatten(request)
+
+    bot.press(request, "Approve", user="U0SEC1")  # may approve in staging, not in production
+    assert (
+        f"You need the `approve` permission in production ({org.production}) to approve this"
+        in told(bot, "U0SEC1")
+    )
+    assert "1 more approval" in flatten(current(bot, request))
+    assert "carol" in _users(aws, org.staging) and "cjones" in _users(aws, org.production)
+
+    bot.press(current(bot, request), "Approve", user="U0SEC2")
+    assert "Done." in _finished(bot, request)
+    assert "cjones" not in _users(aws, org.production)
+
+
+def test_the_person_never_decides_their_own_offboarding(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    approvers = listed_config(org).replace(
+        "approve: [S0SECURITY]", "approve: [S0SECURITY, U0CAROL]"
+    )
+    bot: Bot = make_bot(approvers)
+    request = open_request(bot, OFFBOARD_CAROL)
+    assert "<@U0CAROL>" not in flatten(request).partition("Waiting for")[2]  # not asked
+
+    bot.press(request, "Approve", user="U0CAROL")
+    assert "This request is about you (your own IAM user), so you may not approve it" in told(
+        bot, "U0CAROL"
+    )
+    _deny(bot, current(bot, request), "I am staying", user="U0CAROL")
+    assert "so you may not deny it" in told(bot, "U0CAROL")
+    assert "Denied" not in flatten(current(bot, request))
+    assert "1 more approval" in flatten(current(bot, request))
+    assert "carol" in _users(aws, org.staging)
+
+
+def _deny(bot: Bot, message, reason: str, *, user: str) -> None:
+    bot.press(message, "Deny", user=user)
+    view = bot.slack.calls("views.open")[-1].args["view"]
+    values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
+    assert bot.sender.submit_view(view, user_id=user, values=values).status == 200
+    bot.settle()
+
+
+def test_a_person_wide_disable_is_undone_in_every_account_by_enable_at_person(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    staging = aws.client("iam", org.staging)
+    production = aws.client("iam", org.production)
+    disable = open_request(bot, OFFBOARD_CAROL + " --disable")
+    bot.press(disable, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, disable)
+    assert _key_statuses(staging, "carol") == {"Inactive"}
+    assert _key_statuses(production, "cjones") == {"Inactive"}
+
+    before = {m.ts for m in bot.channel()}
+    bot.command("enable <@U0CAROL> back from leave")
+    opened = [m for m in bot.channel() if m.ts not in before]
+    shown = [flatten(m) for m in opened]
+    assert len(opened) == 2, shown
+    assert any("carol" in s and f"in staging ({org.staging})" in s for s in shown), shown
+    assert any("cjones" in s and f"in production ({org.production})" in s for s in shown), shown
+    for message in opened:
+        bot.press(message, "Approve", user="U0SEC1")
+        assert "Done." in _finished(bot, message)
+    assert _key_statuses(staging, "carol") == {"Active"}
+    assert _key_statuses(production, "cjones") == {"Active"}
+    assert production.get_login_profile(UserName="cjones")  # a new console password
+
+
+def _key_statuses(iam, user: str) -> set[str]:
+    return {k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+
+def test_an_account_enabled_on_its_own_is_left_out_of_enable_at_person(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    """Each account's part of a person-wide disable is that account's disable of its user:
+    `/iam enable <user> --account` undoes it alone, and `/iam enable @person` then asks only
+    where something is left to enable, saying why not elsewhere."""
+    bot: Bot = make_bot(listed_config(org))
+    staging = aws.client("iam", org.staging)
+    disable = open_request(bot, OFFBOARD_CAROL + " --disable")
+    bot.press(disable, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, disable)
+
+    one = open_request(bot, "enable carol back --account staging")
+    bot.press(one, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, one)
+    assert _key_statuses(staging, "carol") == {"Active"}
+
+    before = {m.ts for m in bot.channel()}
+    reply = bot.command("enable <@U0CAROL> back from leave")
+    opened = [flatten(m) for m in bot.channel() if m.ts not in before]
+    assert len(opened) == 1 and f"in production ({org.production})" in opened[0], opened
+    said = bot.said(reply)
+    assert f"staging ({org.staging}): `carol` has not been disabled" in said, said

@@ -184,3 +184,85 @@ def test_a_scheduled_step_checks_protection_again(make_bot, iam, aws) -> None:
     )
     assert "is a protected user" in shown
     assert key_statuses(iam, "dave")[old] == "Active"
+
+
+CAROL_APPROVES = CONFIG.replace("approve: [S0SECURITY]", "approve: [S0SECURITY, U0CAROL]")
+
+
+def _deny(bot: Bot, message, reason: str, *, user: str) -> None:
+    bot.press(message, "Deny", user=user)
+    view = bot.slack.calls("views.open")[-1].args["view"]
+    values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
+    assert bot.sender.submit_view(view, user_id=user, values=values).status == 200
+    bot.settle()
+
+
+def test_the_person_an_iam_user_is_tagged_with_never_decides_a_request_about_it(
+    make_bot, iam
+) -> None:
+    """carol is an approver, and `carol` carries her Slack ID: asked for by name, its disable
+    and its enable are still about her, so she may neither approve nor deny them."""
+    bot = make_bot(CAROL_APPROVES)
+    iam.create_user(UserName="carol", Tags=[{"Key": "slack-user-id", "Value": "U0CAROL"}])
+    key = iam.create_access_key(UserName="carol")["AccessKey"]["AccessKeyId"]
+
+    disable = open_request(bot, "offboard carol on leave --disable")
+    assert "<@U0CAROL>" not in flatten(disable)  # she is not asked
+    bot.press(disable, "Approve", user="U0CAROL")
+    assert "so you may not approve it" in told(bot, "U0CAROL")
+    _deny(bot, current(bot, disable), "no need", user="U0CAROL")
+    assert "so you may not deny it" in told(bot, "U0CAROL")
+    assert "1 more approval" in flatten(current(bot, disable))
+    assert key_statuses(iam, "carol") == {key: "Active"}
+
+    bot.press(current(bot, disable), "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, disable)))
+    assert key_statuses(iam, "carol") == {key: "Inactive"}
+
+    enable = open_request(bot, "enable carol back")
+    refused = told(bot, "U0CAROL").count("so you may not approve it")
+    bot.press(enable, "Approve", user="U0CAROL")
+    assert told(bot, "U0CAROL").count("so you may not approve it") > refused
+    assert "1 more approval" in flatten(current(bot, enable))
+    assert key_statuses(iam, "carol") == {key: "Inactive"}
+
+
+def test_the_person_an_iam_user_has_the_e_mail_of_never_approves_its_removal(make_bot, iam) -> None:
+    bot = make_bot(CAROL_APPROVES)
+    iam.create_user(UserName="cjones", Tags=[{"Key": "email", "Value": "Carol@example.com"}])
+    request = open_request(bot, "offboard cjones left the company")
+    bot.press(request, "Approve", user="U0CAROL")
+    assert "so you may not approve it" in told(bot, "U0CAROL")
+    assert user_exists(iam, "cjones")
+    bot.press(current(bot, request), "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, request)))
+    assert not user_exists(iam, "cjones")
+
+
+def test_a_person_named_in_the_command_never_decides_it_even_if_linked_by_name_only(
+    make_bot, iam
+) -> None:
+    bot = make_bot(CAROL_APPROVES)
+    iam.create_user(UserName="carol")  # linked to carol@example.com by its name only
+    disable = open_request(bot, "offboard carol on leave --disable")
+    bot.press(disable, "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, disable)))
+
+    enable = open_request(bot, "enable <@U0CAROL> back")
+    bot.press(enable, "Approve", user="U0CAROL")
+    assert "so you may not approve it" in told(bot, "U0CAROL")
+    assert "1 more approval" in flatten(current(bot, enable))
+
+
+def test_the_namesake_of_an_untagged_iam_user_never_approves_its_removal(make_bot, iam) -> None:
+    """`carol` carries no tag: `/iam keys me` takes it as carol's (by her e-mail's name), so
+    she may not approve its removal, though nobody mentioned her."""
+    bot = make_bot(CAROL_APPROVES)
+    iam.create_user(UserName="Carol")
+    request = open_request(bot, "offboard Carol left the company")
+    bot.press(request, "Approve", user="U0CAROL")
+    assert "so you may not approve it" in told(bot, "U0CAROL")
+    assert user_exists(iam, "Carol")
+    bot.press(current(bot, request), "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, request)))
+    assert not user_exists(iam, "Carol")

@@ -24,7 +24,7 @@ SCOPES_OF = {
     "chat.delete": {"chat:write"},
     "chat.getPermalink": set(),
     "users.info": {"users:read", "users:read.email"},
-    "users.lookupByEmail": {"users:read.email"},
+    "users.lookupByEmail": {"users:read.email"},  # who an IAM user's e-mail tag names
     "usergroups.users.list": {"usergroups:read"},
     "conversations.open": {"im:write"},
     "views.open": set(),

@@ -28,14 +28,18 @@ def check(args: tuple[str, ...]) -> None:
 def run(services: Services, request: Request) -> None:
     who, reason, disable = _parse(request.args)
     if who.kind is TargetKind.SLACK_USER and services.accounts.enabled:
+        with known_in_slack(who.value):
+            email = services.identity.email_of(who.value)
+            name = services.identity.name_of(who.value) or ""
         offboard_person.open_request(
             request.ops,
             who.value,
-            _email(services, who.value),
+            email,
             reason,
             disable=disable,
             requester=request.user_id,
             channel=request.channel_id,
+            person_name=name,
         )
         return
     offboard.open_request(
@@ -46,9 +50,3 @@ def run(services: Services, request: Request) -> None:
         requester=request.user_id,
         channel=request.channel_id,
     )
-
-
-def _email(services: Services, person: str) -> str | None:
-    """The person's e-mail in their Slack profile (IAM users may carry it in a tag)."""
-    with known_in_slack(person):
-        return services.identity.email_of(person)
