@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.fixtures.aws import user_with_key
+from tests.fixtures.aws import NOW, aged_key, user_with_key
 from tests.fixtures.slack import CONFIG, Bot, current, direct_messages, flatten, open_request
 
 ADMIN = CONFIG.replace("permissions:\n", "permissions:\n  account: ['*']\n  admin: [U0SEC1]\n", 1)
@@ -80,3 +80,12 @@ def test_the_owner_hears_when_the_grace_period_ends(make_bot, iam) -> None:
         f"The old key `{old}` is checked and deactivated at {due.group(1)}: "
         "switch to the new one before then." in dm
     )
+
+
+def test_a_key_used_today_says_today(bot: Bot, iam, aws) -> None:
+    iam.create_user(UserName="dave")
+    key = aged_key(iam, aws, "dave", age_days=0, used_days_ago=0.01)
+    said = bot.said(bot.command(f"keys {key}"))
+    assert f"*Created*\n{NOW:%Y-%m-%d} (today)" in said
+    assert f"*Last used*\n{NOW:%Y-%m-%d} (today)" in said
+    assert "(0 days" not in said

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from bot.iam.audit import Flag, Kind, key_flags
 from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
 from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.wording import days_ago
 from bot.slack.messages.common import Reply, context, day, days, section
 
 
@@ -18,7 +19,7 @@ def _last_used(key: AccessKey) -> str:
     if use is None or use.when is None:
         return "never"
     where = " · ".join(part for part in (use.service, use.region) if part)
-    return f"{day(use.when)} ({days(age_days(use.when))} ago)" + (f" · {where}" if where else "")
+    return f"{day(use.when)} ({days_ago(age_days(use.when))})" + (f" · {where}" if where else "")
 
 
 def _flag_line(flag: Flag[AccessKey], rotation_age_days: int) -> str:
@@ -38,7 +39,7 @@ def _key_block(key: AccessKey, flags: list[str], highlight: bool) -> SectionBloc
     fields = [
         f"*Key*\n`{key.key_id}`" + ("  :point_left:" if highlight else ""),
         f"*Status*\n{status}",
-        f"*Created*\n{day(key.created)} ({days(age_days(key.created))})",
+        f"*Created*\n{day(key.created)} ({days_ago(age_days(key.created))})",
         f"*Last used*\n{_last_used(key)}",
     ]
     return SectionBlock(
