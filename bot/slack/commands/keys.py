@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from bot.iam import errors, keys
-from bot.iam.sessions import current_account
+from slack_sdk.models.blocks import Block
+
+from bot.iam import errors, keys, users
+from bot.iam.sessions import Account, current_account
 from bot.ops.context import Services, UserError
 from bot.ops.followups import KeyRef
 from bot.slack.commands.parse import Target, TargetKind, one_target
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
+from bot.slack.messages.common import Reply
 from bot.slack.messages.keys import foreign_key_reply, keys_reply, with_key_actions
+from bot.slack.messages.whois import is_temporary, protected_key_steps, temporary_key_reply
 from bot.slack.scope import in_key_account
 
 USAGE = "keys <user | @person | me | AKIA...>"
@@ -26,8 +30,15 @@ def run(services: Services, request: Request) -> None:
 def show_keys(
     services: Services, request: Request, target: Target, *, key_actions: bool = False
 ) -> None:
-    """Reply with a user's keys; with ``key_actions``, buttons to act on the key that was named."""
-    if target.kind is TargetKind.KEY_ID:
+    """Reply with a user's keys; with ``key_actions``, buttons to act on the key that was named
+    (or, for a protected user's key, how to deal with it outside the bot). A temporary key has
+    no user: the reply says what it is and how to cut it off."""
+    if target.kind is TargetKind.KEY_ID and is_temporary(target.value):
+        where = keys.key_account(services.aws, target.value)
+        known = services.accounts.known(where) if services.accounts.enabled else None
+        reply = temporary_key_reply(target.value, where=known.label if known else where)
+        request.respond(response_type="ephemeral", **reply.as_kwargs())
+    elif target.kind is TargetKind.KEY_ID:
         with in_key_account(request.ops, target.value, "keys"):
             _show(services, request, target, key_actions)
     else:
@@ -63,8 +74,22 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
         account=account.id if account else "",
     )
     if key_actions and owner is not None:
-        reply = with_key_actions(reply, KeyRef(user, owner.key_id, account.id if account else ""))
+        ref = KeyRef(user, owner.key_id, account.id if account else "")
+        if services.rules.is_protected(users.get_user(services.aws, user)):
+            steps = _protected_steps(services, ref, account)
+            reply = Reply(text=reply.text, blocks=[*reply.blocks, *steps])
+        else:
+            reply = with_key_actions(reply, ref)
     request.respond(response_type="ephemeral", **reply.as_kwargs())
+
+
+def _protected_steps(services: Services, ref: KeyRef, account: Account | None) -> list[Block]:
+    """How a protected user's key is dealt with outside the bot, and who to tell: the
+    approvers of its account (the account's own list, if it has one)."""
+    approvers = account and services.config.account_principals("approve", account.id)
+    where = account.label if account and services.accounts.enabled else ""
+    contacts = approvers or services.config.principals("approve")
+    return protected_key_steps(ref, where=where, contacts=contacts)
 
 
 def _mine(services: Services, request: Request, target: Target, user: str) -> bool:
