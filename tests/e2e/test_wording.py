@@ -89,3 +89,9 @@ def test_a_key_used_today_says_today(bot: Bot, iam, aws) -> None:
     assert f"*Created*\n{NOW:%Y-%m-%d} (today)" in said
     assert f"*Last used*\n{NOW:%Y-%m-%d} (today)" in said
     assert "(0 days" not in said
+
+
+def test_help_and_the_audits_usage_say_what_days_does(bot: Bot) -> None:
+    explained = "`--days N`: flag keys older than N days or unused for N days"
+    assert explained in bot.said(bot.command("help"))
+    assert explained in bot.said(bot.command("audit --days"))

@@ -25,6 +25,11 @@ from bot.slack.messages.common import Reply
 from bot.slack.outbox import Outbox
 
 USAGE = "audit [--org] [--days N]"
+OPTIONS = (
+    "`--days N`: flag keys older than N days or unused for N days (instead of the configured "
+    "rotation and unused ages); `--org`: every AWS account the bot knows"
+)
+SUMMARY = f"stale keys, passwords and MFA across the account; {OPTIONS}"
 ORG_FLAG = "--org"
 MAX_DAYS = 3650  # ten years: longer than any key has existed; also keeps date arithmetic sane
 BOT = Actor("iam-bot")  # who the scheduled audit acts as: nobody in chat asked for it
@@ -41,10 +46,7 @@ def _parsed(args: tuple[str, ...]) -> tuple[bool, tuple[int, int] | None]:
     if not rest and len(args) - len(rest) <= 1:
         return org, None
     if len(rest) != 2 or rest[0] != "--days" or len(args) - len(rest) > 1:
-        raise UserError(
-            f"Usage: `/iam {USAGE}` (`--org`: every account; N: flag keys older, or unused "
-            "longer, than N days)"
-        )
+        raise UserError(f"Usage: `/iam {USAGE}` ({OPTIONS})")
     days = whole_number(rest[1], least=1, most=MAX_DAYS, usage=USAGE)
     return org, (days, days)
 
