@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from sandbox.seed import enable_virtual_mfa
 from tests.fixtures.aws import NOW, aged_key, user_with_key
 from tests.fixtures.slack import CONFIG, Bot, current, direct_messages, flatten, open_request
 
@@ -95,3 +96,16 @@ def test_help_and_the_audits_usage_say_what_days_does(bot: Bot) -> None:
     explained = "`--days N`: flag keys older than N days or unused for N days"
     assert explained in bot.said(bot.command("help"))
     assert explained in bot.said(bot.command("audit --days"))
+
+
+def test_the_account_counts_mfa_devices_apart_from_its_quotas(make_bot, iam) -> None:
+    bot = make_bot(ADMIN)
+    iam.create_user(UserName="dave")
+    enable_virtual_mfa(iam, "dave", "dave-phone")
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="spare")  # made, never assigned
+    said = bot.said(bot.command("account", user="U0BOB"))
+    assert "*MFA* 2 devices in the account, 1 assigned" in said
+    assert "root user MFA" in said
+    quotas = said.partition("*Usage against quotas*")[2].partition("*MFA*")[0]
+    assert "MFA" not in quotas
+    assert "• Per user: at most 2 access keys, 10 groups, 10 managed policies" in quotas
