@@ -23,6 +23,7 @@ from bot.iam.aws import Aws
 from bot.iam.models import AccessKey, CredentialReport, KeyStatus, LastUsed, age_days
 from bot.iam.sessions import Account, Actor, acting, current, current_account
 from bot.ops.operation import Operation
+from bot.ops.wording import counted, days_ago
 
 REGENERATE_AFTER = timedelta(hours=4)  # IAM will not build a new report sooner
 ROOT = "<root_account>"
@@ -132,9 +133,9 @@ class _ReportKey:
 
 
 _DETAIL = {
-    Kind.OLD_KEY: "{} days old",
-    Kind.NEVER_USED_KEY: "never used in {} days",
-    Kind.UNUSED_KEY: "unused for {} days",
+    Kind.OLD_KEY: "{} old",
+    Kind.NEVER_USED_KEY: "never used in {}",
+    Kind.UNUSED_KEY: "unused for {}",
     Kind.TWO_ACTIVE_KEYS: "two active keys",
 }
 
@@ -163,7 +164,7 @@ def _report_keys(row: dict[str, str]) -> list[_ReportKey]:
 
 
 def _finding(user: str, flag: Flag[_ReportKey]) -> Finding:
-    detail = _DETAIL[flag.kind].format(flag.days)
+    detail = _DETAIL[flag.kind].format(counted(flag.days, "day"))
     if flag.key is None:
         return Finding(flag.kind, user, flag.days, detail)
     return Finding(flag.kind, user, flag.days, detail, flag.key.slot, key_created=flag.key.created)
@@ -187,7 +188,7 @@ def findings(
                 found.append(Finding(Kind.CONSOLE_WITHOUT_MFA, user, 0, "console password, no MFA"))
             days = age_days(_when(row.get("user_creation_time", "")) or at, at)
             if _when(row.get("password_last_used", "")) is None and days >= unused_days:
-                detail = f"password never used in {days} days"
+                detail = f"password never used in {counted(days, 'day')}"
                 found.append(Finding(Kind.PASSWORD_NEVER_USED, user, days, detail))
     return sorted(found, key=lambda f: f.days, reverse=True)
 
@@ -202,7 +203,7 @@ def _root_findings(row: dict[str, str], at: datetime) -> list[Finding]:
     if used is not None and age_days(used, at) <= 30:
         found.append(
             Finding(
-                Kind.ROOT_RECENTLY_USED, ROOT, 0, f"password used {age_days(used, at)} days ago"
+                Kind.ROOT_RECENTLY_USED, ROOT, 0, f"password used {days_ago(age_days(used, at))}"
             )
         )
     return found

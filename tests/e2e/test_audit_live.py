@@ -81,3 +81,14 @@ def test_an_audit_of_one_account_says_one_account(make_bot, aws: FaithfulAws) ->
     bot = make_bot(config)
     said = bot.said(bot.command("audit --org"))
     assert "IAM audit of 1 AWS account (" in said and "1 AWS accounts" not in said
+
+
+def test_findings_count_their_days_as_days(make_bot, iam, aws: FaithfulAws) -> None:
+    bot = make_bot(AUDIT)
+    aws.root.password_last_used = datetime.now(UTC) - timedelta(hours=1)
+    iam.create_user(UserName="idle")
+    idle = aged_key(iam, aws, "idle", age_days=3, used_days_ago=1.5)
+    said = bot.said(bot.command("audit --days 1", user="U0ALICE"))
+    assert "root account password used recently, password used today" in said
+    assert f"*idle* `{idle}`: active key unused, unused for 1 day" in said
+    assert "0 days ago" not in said and "1 days" not in said

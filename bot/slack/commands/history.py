@@ -88,7 +88,7 @@ def run(services: Services, request: Request) -> None:
             lines.append(_snapshot_summary(snap))
         blocks.append(section("\n".join(lines)))
     if len(past) > 20:
-        blocks.append(context(f"{len(past) - 20} older requests not shown."))
+        blocks.append(context(f"{counted(len(past) - 20, 'older request')} not shown."))
     request.respond(
         response_type="ephemeral", **Reply(text=f"History of {user}", blocks=blocks).as_kwargs()
     )
