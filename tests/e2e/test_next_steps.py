@@ -68,3 +68,13 @@ def test_whois_on_a_temporary_key_explains_it_and_the_way_to_cut_it_off(bot: Bot
     assert f"filter *AWS access key* = `{TEMPORARY}`" in said
     assert "*Revoke active sessions*" in said
     assert "No access key" not in said
+
+
+def test_deactivating_a_key_the_bot_cannot_change_points_to_whois(bot: Bot, iam) -> None:
+    key = user_with_key(iam, "break-glass-admin")
+    refused = bot.said(bot.command(f"deactivate {key} leaked on github"))
+    assert "`break-glass-admin` is a protected user: no /iam command changes it." in refused
+    assert f"`/iam whois {key}` says how to deal with it." in refused
+    temporary = bot.said(bot.command(f"deactivate {TEMPORARY} leaked on github"))
+    assert f"`{TEMPORARY}` is a temporary key from AWS STS, not an IAM user's" in temporary
+    assert f"`/iam whois {TEMPORARY}` says how to deal with it." in temporary

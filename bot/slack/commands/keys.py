@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.iam import errors, keys, users
+from bot.iam import errors, keys, names, users
 from bot.iam.sessions import Account, current_account
 from bot.ops.context import Services, UserError
 from bot.ops.followups import KeyRef
@@ -13,7 +13,7 @@ from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.common import Reply
 from bot.slack.messages.keys import foreign_key_reply, keys_reply, with_key_actions
-from bot.slack.messages.whois import is_temporary, protected_key_steps, temporary_key_reply
+from bot.slack.messages.whois import protected_key_steps, temporary_key_reply
 from bot.slack.scope import in_key_account
 
 USAGE = "keys <user | @person | me | AKIA...>"
@@ -33,7 +33,7 @@ def show_keys(
     """Reply with a user's keys; with ``key_actions``, buttons to act on the key that was named
     (or, for a protected user's key, how to deal with it outside the bot). A temporary key has
     no user: the reply says what it is and how to cut it off."""
-    if target.kind is TargetKind.KEY_ID and is_temporary(target.value):
+    if target.kind is TargetKind.KEY_ID and names.is_temporary_key_id(target.value):
         where = keys.key_account(services.aws, target.value)
         known = services.accounts.known(where) if services.accounts.enabled else None
         reply = temporary_key_reply(target.value, where=known.label if known else where)

@@ -12,12 +12,6 @@ from bot.ops.followups import KeyRef
 from bot.slack.messages.approval import principal
 from bot.slack.messages.common import Reply, section
 
-TEMPORARY_PREFIX = "ASIA"  # STS's key IDs; long-term IAM user keys start with AKIA
-
-
-def is_temporary(key_id: str) -> bool:
-    return key_id.upper().startswith(TEMPORARY_PREFIX)
-
 
 def protected_key_steps(ref: KeyRef, *, where: str, contacts: Sequence[str]) -> list[Block]:
     """Instead of Deactivate and Rotate buttons (the bot would refuse them): why, who to tell,
