@@ -93,18 +93,17 @@ def _worst(found: list[Finding], *, named: bool, full_list_sent: bool) -> list[B
 
 
 def _report_age(generated: datetime, at: datetime, whose: str, dropped: int) -> Block:
-    """How old the report is (IAM serves one for up to 4 hours), and that the keys shown were
-    checked against IAM now: what changed since is left out, not shown as still true."""
+    """How old the report is (IAM serves one for up to 4 hours), and how many of its findings
+    the live check of the keys shown left out: what changed since is not shown as still true."""
     left_out = (
-        f": {counted(dropped, 'finding')} no longer true (key deactivated or deleted, or user "
-        "removed, since the report) left out"
+        f" The keys shown were checked against IAM just now: {counted(dropped, 'finding')} no "
+        "longer true (key deactivated or deleted, or user removed, since the report) left out."
         if dropped
         else ""
     )
     return context(
         f"{whose} was built {ago(at - generated)} ({generated:%Y-%m-%d %H:%M} UTC; IAM "
-        f"rebuilds it at most every 4 hours). The keys shown were checked against IAM just "
-        f"now{left_out}."
+        f"rebuilds it at most every 4 hours).{left_out}"
     )
 
 
