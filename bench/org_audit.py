@@ -97,7 +97,7 @@ def org_audit(ops: Ops) -> Found:
     services = ops.services
     accounts = services.accounts.listing().accounts
     with scope.acting(ops, ASKER, "", None, "audit"):
-        _, found = audit.run_org_audit(
+        _, found, _ = audit.run_org_audit(
             services, ops.reports, accounts, Actor(ASKER, services.team()), None
         )
     return {(f.account.id if f.account else "", f.user, f.kind, f.days) for f in found}
@@ -108,7 +108,7 @@ def one_after_another(ops: Ops) -> Found:
     found: Found = set()
     for account in ops.services.accounts.listing().accounts:
         with scope.acting(ops, ASKER, "", account.id, "audit"):
-            mine, _ = audit.run_audit(ops.services, ops.reports, None)
+            mine, _, _ = audit.run_audit(ops.services, ops.reports, None)
         found |= {(account.id, f.user, f.kind, f.days) for f in mine}
     return found
 

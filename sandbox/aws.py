@@ -415,7 +415,11 @@ class FaithfulAws:
         *,
         page_size: int | None = None,
         foreign_keys: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """``clock``: what time it is for IAM's own clock (when a credential report is due and
+        what its GeneratedTime says); the demo's ``wait`` moves it with the bot's."""
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._initial_page_size = page_size
         self._initial_foreign_keys = dict(foreign_keys or {})
         #: Access key id -> owning account id, for keys of accounts other than moto's.
@@ -1094,7 +1098,7 @@ class FaithfulAws:
         response = self._forward(req)
         state = self._state(req.account)
         with self._lock:
-            now = datetime.now(UTC)
+            now = self._clock()
             last = state.report_generated
             due = last is None or now - last > timedelta(hours=4)
             if due:

@@ -68,6 +68,7 @@ DEMO_GROUPS = {"S0ONCALL": ["U0ALICE", "U0DAVE"], "S0SECURITY": ["U0SECLEAD", "U
 TOUR = Path(__file__).with_name("demo_tour.txt")
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_TYPED_MENTION = re.compile(r"(?<![\w<@])@([a-z][a-z0-9_-]*)")  # not an e-mail's @
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
 _LINK = re.compile(r"<https?://[^|>]*\|([^>]*)>")
 _CHANNEL = re.compile(r"<#([CDG][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -141,6 +142,15 @@ def render_blocks(
                     labels.append(f"[{first + len(buttons) - 1}] {element['text']['text']}")
             lines.append("   " + "   ".join(labels))
     return lines
+
+
+def typed_mentions(text: str) -> str:
+    """A typed ``@bob`` as Slack's clients send it, ``<@U0BOB>``; a name nobody in the demo
+    has stays as typed, as it would in Slack."""
+    ids = {name: user_id for user_id, (name, _) in DEMO_PEOPLE.items()}
+    return _TYPED_MENTION.sub(
+        lambda m: f"<@{ids[m.group(1)]}>" if m.group(1) in ids else m.group(0), text
+    )
 
 
 def demo_config(accounts: dict[str, str]) -> str:
@@ -287,7 +297,7 @@ class Terminal:
 
     def _command(self, text: str) -> None:
         """The ack shows as the ephemeral message it is in Slack, so its buttons work too."""
-        reply = self.bot.sender.command(text, user_id=self.user_id)
+        reply = self.bot.sender.command(typed_mentions(text), user_id=self.user_id)
         body = reply.json if isinstance(reply.json, dict) else {}
         shown = []
         if body.get("blocks") or body.get("text"):
@@ -401,28 +411,42 @@ class Terminal:
                 self._modal(view)
 
     def _modal(self, view: dict[str, Any]) -> None:
+        """Ask the modal's inputs and submit them. A submission the bot answers with errors
+        leaves the modal open, as Slack does: each error shows under its input, which is asked
+        again; an empty answer then closes the modal (Slack's Cancel)."""
         self._print([f"  [modal] == {view['title']['text']} =="])
+        errors: dict[str, str] = {}
+        while (values := self._inputs(view, errors)) is not None:
+            reply = self.bot.sender.submit_view(view, user_id=self.user_id, values=values)
+            answer = reply.json if isinstance(reply.json, dict) else {}
+            if answer.get("response_action") != "errors":
+                self.bot.settle()
+                self._show(self._fresh())
+                return
+            errors = answer["errors"]
+        self._print(["  (modal closed)"])
+
+    def _inputs(self, view: dict[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
+        """The modal's inputs as answered (None: closed); ``errors`` (by block) from the last
+        submission show under theirs, and only those inputs are asked again."""
         values: dict[str, Any] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input":
-                self._print("  " + line for line in render_blocks([block], []))
+                if not errors:
+                    self._print("  " + line for line in render_blocks([block], []))
                 continue
             label, element = block["label"]["text"], block["element"]
+            if error := errors.get(block["block_id"]):
+                self._print([f"  ✖ {error} (answer again, or leave it empty to close)"])
             answer = self.ask(f"  {label} ")
-            if answer is None:
-                self._print(["  (modal closed)"])
-                return
+            if answer is None or (errors and not answer.strip()):
+                return None
             if self.echo:
                 self._print([f"  {label} {answer}"])
             values[block["block_id"]] = {
                 element["action_id"]: {"type": element["type"], "value": answer}
             }
-        reply = self.bot.sender.submit_view(view, user_id=self.user_id, values=values)
-        if isinstance(reply.json, dict) and reply.json.get("response_action") == "errors":
-            self._print(f"  ✖ {error} (modal closed)" for error in reply.json["errors"].values())
-            return
-        self.bot.settle()
-        self._show(self._fresh())
+        return values
 
 
 def _reader(script: str | None) -> tuple[Ask, bool]:
@@ -453,15 +477,15 @@ def _typed(prompt: str) -> str | None:
 def run_demo(ask: Ask, *, echo: bool = True, out: Any = sys.stdout) -> int:
     """The demo, reading its lines from ``ask`` (a test can answer what it sees)."""
     people = {uid: {"name": name, "email": email} for uid, (name, email) in DEMO_PEOPLE.items()}
+    clock = ShiftedClock()  # the bot's and IAM's: `wait` ages the credential report too
     with (
-        FaithfulAws() as aws,
+        FaithfulAws(clock=clock) as aws,
         FakeSlack(users=people, groups=DEMO_GROUPS) as slack,
         tempfile.TemporaryDirectory() as state,
     ):
         keys = seed_demo(aws)
         config = demo_config(aws.accounts())
         point_boto3_at(aws.endpoint_url)
-        clock = ShiftedClock()
         bot = start_bot(slack, config, Path(state) / "demo.sqlite3", clock=clock)
         try:
             terminal = Terminal(bot, clock, ask, keys, echo, out=out)

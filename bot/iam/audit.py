@@ -23,6 +23,7 @@ from bot.iam.aws import Aws
 from bot.iam.models import AccessKey, CredentialReport, KeyStatus, LastUsed, age_days
 from bot.iam.sessions import Account, Actor, acting, current, current_account
 from bot.ops.operation import Operation
+from bot.ops.wording import counted, days_ago
 
 REGENERATE_AFTER = timedelta(hours=4)  # IAM will not build a new report sooner
 ROOT = "<root_account>"
@@ -132,9 +133,9 @@ class _ReportKey:
 
 
 _DETAIL = {
-    Kind.OLD_KEY: "{} days old",
-    Kind.NEVER_USED_KEY: "never used in {} days",
-    Kind.UNUSED_KEY: "unused for {} days",
+    Kind.OLD_KEY: "{} old",
+    Kind.NEVER_USED_KEY: "never used in {}",
+    Kind.UNUSED_KEY: "unused for {}",
     Kind.TWO_ACTIVE_KEYS: "two active keys",
 }
 
@@ -163,7 +164,7 @@ def _report_keys(row: dict[str, str]) -> list[_ReportKey]:
 
 
 def _finding(user: str, flag: Flag[_ReportKey]) -> Finding:
-    detail = _DETAIL[flag.kind].format(flag.days)
+    detail = _DETAIL[flag.kind].format(counted(flag.days, "day"))
     if flag.key is None:
         return Finding(flag.kind, user, flag.days, detail)
     return Finding(flag.kind, user, flag.days, detail, flag.key.slot, key_created=flag.key.created)
@@ -187,7 +188,7 @@ def findings(
                 found.append(Finding(Kind.CONSOLE_WITHOUT_MFA, user, 0, "console password, no MFA"))
             days = age_days(_when(row.get("user_creation_time", "")) or at, at)
             if _when(row.get("password_last_used", "")) is None and days >= unused_days:
-                detail = f"password never used in {days} days"
+                detail = f"password never used in {counted(days, 'day')}"
                 found.append(Finding(Kind.PASSWORD_NEVER_USED, user, days, detail))
     return sorted(found, key=lambda f: f.days, reverse=True)
 
@@ -202,20 +203,21 @@ def _root_findings(row: dict[str, str], at: datetime) -> list[Finding]:
     if used is not None and age_days(used, at) <= 30:
         found.append(
             Finding(
-                Kind.ROOT_RECENTLY_USED, ROOT, 0, f"password used {age_days(used, at)} days ago"
+                Kind.ROOT_RECENTLY_USED, ROOT, 0, f"password used {days_ago(age_days(used, at))}"
             )
         )
     return found
 
 
 def name_keys(aws: Aws, found: list[Finding], actor: Actor | None = None) -> list[Finding]:
-    """Give key findings their key IDs: one ListAccessKeys per flagged user, concurrently, each
-    in the user's own account (a finding's, else the current one) for ``actor`` (default:
-    whoever is in scope).
+    """Give key findings their key IDs, and drop what IAM now contradicts: one ListAccessKeys
+    per user with a key finding, concurrently, each in the user's own account (a finding's,
+    else the current one) for ``actor`` (default: whoever is in scope).
 
     The report numbers a user's keys 1 and 2; a key is matched by its creation time, which is
-    what the report calls ``last_rotated``. The report can be hours old: a user removed since
-    is dropped (there is nothing left to fix), a key deleted since keeps no ID (no button)."""
+    what the report calls ``last_rotated``. The report can be hours old, and an audit must not
+    offer to deactivate a key that is gone: a user removed since, a key deleted or deactivated
+    since, and "two active keys" when fewer are active now are dropped (nothing left to fix)."""
     here = current()
     actor = actor or (here.actor if here else None)
 
@@ -228,21 +230,33 @@ def name_keys(aws: Aws, found: list[Finding], actor: Actor | None = None) -> lis
                 return None
 
     flagged = sorted(
-        {(f.account, f.user) for f in found if f.slot is not None},
+        {
+            (f.account, f.user)
+            for f in found
+            if f.slot is not None or f.kind is Kind.TWO_ACTIVE_KEYS
+        },
         key=lambda owner: (owner[0].id if owner[0] else "", owner[1]),
     )
     listed = dict(zip(flagged, aws.map(keys_of, flagged), strict=True))
-    gone = {owner for owner, present in listed.items() if present is None}
 
-    def named(finding: Finding) -> Finding:
-        if finding.slot is None or finding.key_created is None:
-            return finding
-        for key in listed.get((finding.account, finding.user)) or []:
+    def checked(finding: Finding) -> Finding | None:
+        owner = (finding.account, finding.user)
+        if owner not in listed:
+            return finding  # nothing about keys: the report is all there is
+        live = listed[owner]
+        if live is None:
+            return None  # the user is gone
+        active = [k for k in live if k.status is KeyStatus.ACTIVE]
+        if finding.kind is Kind.TWO_ACTIVE_KEYS:
+            return finding if len(active) >= 2 else None
+        if finding.key_created is None:
+            return finding  # about the user's password, not a key
+        for key in active:
             if abs((key.created - finding.key_created).total_seconds()) < 1:
                 return replace(finding, key_id=key.key_id)
-        return finding
+        return None  # deleted or deactivated since the report
 
-    return [named(f) for f in found if (f.account, f.user) not in gone]
+    return [f for f in map(checked, found) if f is not None]
 
 
 def tagged_owners(

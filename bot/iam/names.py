@@ -17,6 +17,11 @@ def is_access_key_id(text: str) -> bool:
     return ACCESS_KEY_ID.fullmatch(text) is not None
 
 
+def is_temporary_key_id(text: str) -> bool:
+    """An STS key (a role's or a GetSessionToken session's): no IAM user holds it."""
+    return text.upper().startswith("ASIA")
+
+
 def user_name(text: str) -> str:
     if USER_NAME.fullmatch(text) is None:
         raise InvalidInput(

@@ -46,18 +46,24 @@ if missing := set(FollowUp) - set(_PERMISSION):  # a new kind without its rule f
 
 @dataclass(frozen=True)
 class KeyRef:
-    """An access key, the IAM user it belongs to, and their account ("": the only one)."""
+    """An access key, the IAM user it belongs to, and their account ("": the only one); and
+    why acting on it was offered, when the offer knows (an audit's finding), so the request
+    it opens says that rather than "no reason given"."""
 
     user: str
     key_id: str
     account: str = ""
+    reason: str = ""
 
     def encode(self) -> str:
-        return " ".join(filter(None, (self.user, self.key_id, self.account)))
+        key = " ".join(filter(None, (self.user, self.key_id, self.account)))
+        return f"{key}\n{self.reason}" if self.reason else key
 
     @classmethod
     def decode(cls, value: str) -> KeyRef:
-        return cls(*value.split()[:3])
+        key, _, reason = value.partition("\n")
+        user, key_id, account = (*key.split(), "")[:3]
+        return cls(user, key_id, account, reason)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from typing import Any
 
 from bot.access.approvals import Request
 from bot.access.journal import run_journaled
+from bot.access.rules import Denied
 from bot.access.store import Store
-from bot.iam import errors, keys, secrets, users
+from bot.iam import errors, keys, names, secrets, users
 from bot.iam.aws import Aws
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus
@@ -30,14 +31,23 @@ log = logging.getLogger(__name__)
 
 def owned_key(services: Services, key_id: str) -> tuple[str, AccessKey]:
     """Owner and key behind an ID of this account; refuses foreign keys and protected users."""
+    whois = f"`/iam whois {key_id}` says how to deal with it."
     try:
         owner = keys.key_owner(services.aws, key_id)
     except errors.NotFound:
+        if names.is_temporary_key_id(key_id):
+            raise UserError(
+                f"`{key_id}` is a temporary key from AWS STS, not an IAM user's: it cannot be "
+                f"deactivated. {whois}"
+            ) from None
         raise UserError(f"No access key `{key_id}` exists in this account.") from None
     if owner.foreign:
         raise UserError(f"`{key_id}` belongs to AWS account {owner.account_id}, not this one.")
     user = owner.user_name
-    services.rules.require_unprotected(users.get_user(services.aws, user))
+    try:
+        services.rules.require_unprotected(users.get_user(services.aws, user))
+    except Denied as exc:
+        raise Denied(f"{exc} {whois}") from None
     found = [k for k in keys.list_access_keys(services.aws, user) if k.key_id == key_id]
     if not found:
         raise UserError(f"No access key `{key_id}` exists in this account.")

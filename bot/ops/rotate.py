@@ -111,8 +111,9 @@ def _pick(user: str, found: list[AccessKey], wanted: str | None) -> AccessKey:
 
 
 def open_request(
-    ops: Ops, user: str, wanted: str | None, *, requester: str, channel: str
+    ops: Ops, user: str, wanted: str | None, *, requester: str, channel: str, reason: str = ""
 ) -> Request:
+    """``reason``: why, when known (an audit's finding); else it is said to be a rotation."""
     services = ops.services
     try:
         target = users.get_user(services.aws, user)
@@ -146,7 +147,7 @@ def open_request(
         command=COMMAND,
         target=user,
         requester=requester,
-        reason="key rotation",
+        reason=reason or "key rotation",
         plan=plan.to_dict(),
         channel=channel,
     )

@@ -1,8 +1,18 @@
-"""Plain words for durations, shared by every room that tells people how long something takes."""
+"""Plain words for counts, durations and ages, shared by every room that tells people how many,
+how long or how long ago ("1 account", "24 hours", "today"), so no message says "1 accounts",
+"1440 minutes" or "0 days ago"."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 _UNITS = ((7 * 24 * 60, "week"), (24 * 60, "day"), (60, "hour"), (1, "minute"))
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` things, the noun agreeing with the number: "1 user", "3 users", "0 users";
+    ``many`` for a plural that is not ``one`` + "s" ("1 inline policy", "2 inline policies")."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def duration(minutes: int) -> str:
@@ -12,6 +22,23 @@ def duration(minutes: int) -> str:
         return "no time"
     for size, unit in _UNITS:
         if minutes % size == 0 and (unit != "day" or minutes > 2 * 24 * 60):
-            count = minutes // size
-            return f"{count} {unit}" + ("" if count == 1 else "s")
-    return f"{minutes} minutes"
+            return counted(minutes // size, unit)
+    return counted(minutes, "minute")
+
+
+def days_ago(days: int) -> str:
+    """A day-sized age (a key's creation, its last use): "today", "1 day ago", "30 days ago"."""
+    return "today" if days <= 0 else f"{counted(days, 'day')} ago"
+
+
+def ago(elapsed: timedelta) -> str:
+    """A moment's age in the largest whole unit people use: "just now", "1 minute ago",
+    "3 hours ago", then days as :func:`days_ago` says them."""
+    minutes = int(elapsed.total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{counted(minutes, 'minute')} ago"
+    if minutes < 24 * 60:
+        return f"{counted(minutes // 60, 'hour')} ago"
+    return days_ago(minutes // (24 * 60))

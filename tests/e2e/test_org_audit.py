@@ -56,8 +56,8 @@ def test_org_audit_groups_by_account_and_fixes_in_the_right_one(
         "1 active key never used" in said
     )
     assert (
-        f"*production* `{org.production}`: 11 active key older than the rotation age, "
-        "11 active key unused" in said
+        f"*production* `{org.production}`: 11 active keys older than the rotation age, "
+        "11 active keys unused" in said
     )
     assert "Worst 10 of 24" in said
     assert f"*builder* `{stale['builder']}` in _staging_: active key never used" in said
@@ -126,7 +126,7 @@ def test_scheduled_org_audit_posts_once_per_period_and_tells_owners_where(
     time.sleep(0.3)  # several ticks of the second bot's scheduler, which must all find it claimed
     [post] = posts(second)
     assert "IAM audit of 3 AWS accounts" in post
-    assert f"*production* `{org.production}`: 11 active key older" in post
+    assert f"*production* `{org.production}`: 11 active keys older" in post
     assert f"*builder* `{stale['builder']}` in _staging_" in post
     reports = aws.calls("GetCredentialReport")
     assert {c.account for c in reports} == {org.management, org.staging, org.production}

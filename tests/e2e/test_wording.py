@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from tests.fixtures.aws import user_with_key
+from sandbox.seed import enable_virtual_mfa
+from tests.fixtures.aws import NOW, aged_key, user_with_key
 from tests.fixtures.slack import CONFIG, Bot, current, direct_messages, flatten, open_request
 
 ADMIN = CONFIG.replace("permissions:\n", "permissions:\n  account: ['*']\n  admin: [U0SEC1]\n", 1)
@@ -80,3 +81,31 @@ def test_the_owner_hears_when_the_grace_period_ends(make_bot, iam) -> None:
         f"The old key `{old}` is checked and deactivated at {due.group(1)}: "
         "switch to the new one before then." in dm
     )
+
+
+def test_a_key_used_today_says_today(bot: Bot, iam, aws) -> None:
+    iam.create_user(UserName="dave")
+    key = aged_key(iam, aws, "dave", age_days=0, used_days_ago=0.01)
+    said = bot.said(bot.command(f"keys {key}"))
+    assert f"*Created*\n{NOW:%Y-%m-%d} (today)" in said
+    assert f"*Last used*\n{NOW:%Y-%m-%d} (today)" in said
+    assert "(0 days" not in said
+
+
+def test_help_and_the_audits_usage_say_what_days_does(bot: Bot) -> None:
+    explained = "`--days N`: flag keys older than N days or unused for N days"
+    assert explained in bot.said(bot.command("help"))
+    assert explained in bot.said(bot.command("audit --days"))
+
+
+def test_the_account_counts_mfa_devices_apart_from_its_quotas(make_bot, iam) -> None:
+    bot = make_bot(ADMIN)
+    iam.create_user(UserName="dave")
+    enable_virtual_mfa(iam, "dave", "dave-phone")
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="spare")  # made, never assigned
+    said = bot.said(bot.command("account", user="U0BOB"))
+    assert "*MFA* 2 devices in the account, 1 assigned" in said
+    assert "root user MFA" in said
+    quotas = said.partition("*Usage against quotas*")[2].partition("*MFA*")[0]
+    assert "MFA" not in quotas
+    assert "• Per user: at most 2 access keys, 10 groups, 10 managed policies" in quotas

@@ -1,5 +1,7 @@
 """The terminal demo reaches every flow: every button of every card it shows can be pressed,
-a modal asks for its input, and `wait` moves the bot's clock so scheduled steps run."""
+a modal asks for its input (again, with the bot's errors, as Slack keeps it open), a typed
+`@bob` reaches the bot as Slack sends it, and `wait` moves the bot's clock (and IAM's, so the
+credential report ages) so scheduled steps run."""
 
 from __future__ import annotations
 
@@ -115,3 +117,36 @@ def test_script_names_demo_keys_and_waits() -> None:
     assert "no demo key {nobody.key}; there are alice.key" in text
     assert "(time passes: 90 minutes;" in text
     assert "carol    approve" in text and "bob      nothing more" in text  # the welcome
+
+
+def _demo(*lines: str) -> str:
+    """What the demo printed for ``lines`` (modal answers included), as a person sees it."""
+    out = io.StringIO()
+    answers = iter(lines)
+    assert run_demo(lambda _prompt: next(answers, None), out=out) == 0
+    return out.getvalue()
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_a_typed_mention_reaches_the_bot_as_slack_sends_it() -> None:
+    text = _demo("/iam keys @bob", "quit")
+    assert "== Access keys of bob ==" in text
+    assert "No IAM user named `@bob`" not in text
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_a_modal_answered_with_errors_stays_open_and_shows_them() -> None:
+    text = _demo("/iam offboard bob moved teams", "as carol", "2", "", "not this week", "quit")
+    assert "✖ A denial needs a reason. (answer again, or leave it empty to close)" in text
+    assert "(modal closed)" not in text
+    assert "Denied by @carol:\n  >not this week" in text
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_wait_ages_the_credential_report_so_the_audit_reads_a_new_one() -> None:
+    text = _demo("/iam audit", "wait 5h", "/iam audit", "quit")
+    first, _, later = text.partition("alice> wait 5h")
+    assert "The credential report was built just now" in first
+    audit = later.rpartition("alice> /iam audit")[2]
+    assert "The credential report was built just now" in audit
+    assert "5 hours ago" not in audit

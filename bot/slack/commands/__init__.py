@@ -108,7 +108,7 @@ SUBCOMMANDS = (
     Subcommand(
         "audit",
         audit.USAGE,
-        "stale keys, passwords and MFA across the account",
+        audit.SUMMARY,
         "audit",
         audit.check,
         audit.run,

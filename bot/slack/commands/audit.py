@@ -26,6 +26,11 @@ from bot.slack.messages.common import Reply
 from bot.slack.outbox import Outbox
 
 USAGE = "audit [--org] [--days N]"
+OPTIONS = (
+    "`--days N`: flag keys older than N days or unused for N days (instead of the configured "
+    "rotation and unused ages); `--org`: every AWS account the bot knows"
+)
+SUMMARY = f"stale keys, passwords and MFA across the account; {OPTIONS}"
 ORG_FLAG = "--org"
 MAX_DAYS = 3650  # ten years: longer than any key has existed; also keeps date arithmetic sane
 BOT = Actor("iam-bot")  # who the scheduled audit acts as: nobody in chat asked for it
@@ -42,10 +47,7 @@ def _parsed(args: tuple[str, ...]) -> tuple[bool, tuple[int, int] | None]:
     if not rest and len(args) - len(rest) <= 1:
         return org, None
     if len(rest) != 2 or rest[0] != "--days" or len(args) - len(rest) > 1:
-        raise UserError(
-            f"Usage: `/iam {USAGE}` (`--org`: every account; N: flag keys older, or unused "
-            "longer, than N days)"
-        )
+        raise UserError(f"Usage: `/iam {USAGE}` ({OPTIONS})")
     days = whole_number(rest[1], least=1, most=MAX_DAYS, usage=USAGE)
     return org, (days, days)
 
@@ -59,18 +61,33 @@ def _limits(services: Services, days: tuple[int, int] | None) -> dict[str, int]:
     return {"rotation_age_days": rotation_age, "unused_days": unused}
 
 
+def _checked(
+    services: Services, found: list[Finding], actor: Actor | None = None
+) -> tuple[list[Finding], int]:
+    """The findings with the worst checked against IAM now (:func:`audit.name_keys`: named,
+    and what the report says but IAM no longer does dropped), batch after batch until
+    ``WORST`` are left to show or none; the rest as the report has them. Also how many were
+    dropped. Key IDs cost a ListAccessKeys per user: fetched for the findings shown."""
+    shown: list[Finding] = []
+    rest = found
+    while rest and len(shown) < WORST:
+        batch, rest = rest[: WORST - len(shown)], rest[WORST - len(shown) :]
+        shown += audit.name_keys(services.aws, batch, actor)
+    return shown + rest, len(found) - len(shown) - len(rest)
+
+
 def run_audit(
     services: Services, reports: audit.CredentialReports, days: tuple[int, int] | None
-) -> tuple[list[Finding], CredentialReport]:
-    """The audit of the account the current work acts in."""
+) -> tuple[list[Finding], int, CredentialReport]:
+    """The audit of the account the current work acts in: its findings, how many of them IAM
+    contradicts now (left out), and the report they come from."""
     report = reports.get()
     here = sessions.current_account()
     found = [
         replace(f, account=here)  # so a button acts where the key is
         for f in audit.findings(report, **_limits(services, days), at=services.clock())
     ]
-    # Key IDs cost a ListAccessKeys per user: fetched for the findings shown with a button.
-    return audit.name_keys(services.aws, found[:WORST]) + found[WORST:], report
+    return *_checked(services, found), report
 
 
 def run_org_audit(
@@ -79,13 +96,13 @@ def run_org_audit(
     accounts: tuple[Account, ...],
     actor: Actor,
     days: tuple[int, int] | None,
-) -> tuple[list[AccountAudit], list[Finding]]:
-    """Every account's audit (at once), and all their findings worst first, the worst named."""
+) -> tuple[list[AccountAudit], list[Finding], int]:
+    """Every account's audit (at once), and all their findings worst first, the worst checked
+    as :func:`_checked` does (and how many of them it dropped)."""
     audits = audit.audit_accounts(
         services.aws, reports, accounts, actor, **_limits(services, days), at=services.clock()
     )
-    found = audit.worst_first(audits)
-    return audits, audit.name_keys(services.aws, found[:WORST], actor) + found[WORST:]
+    return audits, *_checked(services, audit.worst_first(audits), actor)
 
 
 def run(services: Services, request: Request) -> None:
@@ -93,7 +110,7 @@ def run(services: Services, request: Request) -> None:
     if org:
         found, reply = _org(services, request, days)
     else:
-        found, report = run_audit(services, request.ops.reports, days)
+        found, dropped, report = run_audit(services, request.ops.reports, days)
         reply = audit_reply(
             found,
             Viewer(services.rules, request.user_id),
@@ -101,6 +118,7 @@ def run(services: Services, request: Request) -> None:
             at=services.clock(),
             users=len(report.rows),
             full_list_sent=len(found) > WORST,
+            dropped=dropped,
         )
     if len(found) > WORST:
         dm = request.client.conversations_open(users=request.user_id)["channel"]["id"]
@@ -123,7 +141,7 @@ def _org(
     everyone = services.accounts.listing().accounts
     user = request.user_id
     allowed = tuple(a for a in everyone if services.rules.allowed(user, "audit", account=a.id))
-    audited, found = run_org_audit(
+    audited, found, dropped = run_org_audit(
         services, request.ops.reports, allowed, Actor(user, services.team()), days
     )
     done = {part.account.id: part for part in audited}
@@ -131,7 +149,12 @@ def _org(
     audits = [done.get(a.id) or AccountAudit(a, problem=refused) for a in everyone]
     viewer = Viewer(services.rules, user)
     reply = org_audit_reply(
-        audits, found, viewer, at=services.clock(), full_list_sent=len(found) > WORST
+        audits,
+        found,
+        viewer,
+        at=services.clock(),
+        full_list_sent=len(found) > WORST,
+        dropped=dropped,
     )
     return found, reply
 
@@ -149,10 +172,12 @@ def scheduled(ops: Ops, outbox: Outbox) -> None:
         return  # this period's audit is already out (another replica, or before a restart)
     if services.config.audit.scope == "organization":
         accounts = services.accounts.listing().accounts
-        audits, found = run_org_audit(services, ops.reports, accounts, BOT, None)
-        reply = org_audit_reply(audits, found, Viewer(services.rules), at=now, full_list_sent=False)
+        audits, found, dropped = run_org_audit(services, ops.reports, accounts, BOT, None)
+        reply = org_audit_reply(
+            audits, found, Viewer(services.rules), at=now, full_list_sent=False, dropped=dropped
+        )
     else:
-        found, report = run_audit(services, ops.reports, None)
+        found, dropped, report = run_audit(services, ops.reports, None)
         reply = audit_reply(
             found,
             Viewer(services.rules),  # the audit channel: whoever there may press
@@ -160,6 +185,7 @@ def scheduled(ops: Ops, outbox: Outbox) -> None:
             at=now,
             users=len(report.rows),
             full_list_sent=False,
+            dropped=dropped,
         )
     # The outbox entry is the claim: of two replicas only one creates it, and once created
     # it is delivered (and retried) even if Slack fails now, so no period's report is lost.

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
+from bot.access.approvals import Request as ApprovalRequest
+from bot.access.approvals import State
 from bot.iam.inventory import Snapshot
 from bot.ops.context import Services, UserError
 from bot.ops.offboard import saved_snapshot
 from bot.ops.outcome import Outcome
+from bot.ops.wording import counted
 from bot.slack.commands.parse import Target, user_word
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
-from bot.slack.messages.approval import go_ahead, title, with_reason
+from bot.slack.messages.approval import go_ahead, standing, title, with_reason
 from bot.slack.messages.common import Reply, context, mention, section
 
 USAGE = "history <user | @person | me>"
@@ -39,12 +42,30 @@ def _snapshot_summary(snap: Snapshot) -> str:
         ("signing certificate", "signing certificates"): len(snap.signing_certificates),
         ("service credential", "service credentials"): len(snap.service_credentials),
     }
-    had = ", ".join(f"{n} {one if n == 1 else many}" for (one, many), n in counts.items() if n)
+    had = ", ".join(counted(n, one, many) for (one, many), n in counts.items() if n)
     groups = ", ".join(snap.groups)
     password = "console password, " if snap.login_profile else ""
     return f"Snapshot: {password}{had or 'nothing attached'}" + (
         f" · groups: {groups}" if groups else ""
     )
+
+
+def _how_it_went(item: ApprovalRequest) -> list[str]:
+    """Who asked and why, then who decided it and how: a denial with who denied and their
+    reason (quoted: typed by a person), a cancellation, an expiry, else who let it go ahead."""
+    asked = f"by {mention(item.requester)}"
+    denial = item.decided_by("deny")
+    match item.state:
+        case State.DENIED if denial:
+            by = f"denied by {mention(denial.who)}"
+            return [with_reason(asked, item.reason), with_reason(by, denial.reason)]
+        case State.CANCELLED:
+            return [with_reason(f"{asked} · cancelled by the requester", item.reason)]
+        case State.EXPIRED:
+            return [with_reason(f"{asked} · expired without a decision", item.reason)]
+        case State.PENDING:
+            return [with_reason(f"{asked} · {standing(item)}", item.reason)]
+    return [with_reason(f"{asked} · {go_ahead(item)}", item.reason)]
 
 
 def run(services: Services, request: Request) -> None:
@@ -56,7 +77,7 @@ def run(services: Services, request: Request) -> None:
     for item in past[:20]:
         lines = [
             f"*{title(item)}* · {item.state.value} · {item.created:%Y-%m-%d %H:%M} UTC",
-            with_reason(f"by {mention(item.requester)} · {go_ahead(item)}", item.reason),
+            *_how_it_went(item),
         ]
         if summary := Outcome.of(item).summary:
             lines.append(summary)
@@ -64,7 +85,7 @@ def run(services: Services, request: Request) -> None:
             lines.append(_snapshot_summary(snap))
         blocks.append(section("\n".join(lines)))
     if len(past) > 20:
-        blocks.append(context(f"{len(past) - 20} older requests not shown."))
+        blocks.append(context(f"{counted(len(past) - 20, 'older request')} not shown."))
     request.respond(
         response_type="ephemeral", **Reply(text=f"History of {user}", blocks=blocks).as_kwargs()
     )

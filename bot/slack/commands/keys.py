@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from bot.iam import errors, keys
+from slack_sdk.models.blocks import Block
+
+from bot.iam import errors, keys, names, users
 from bot.iam.models import AccessKey
-from bot.iam.sessions import current_account
+from bot.iam.sessions import Account, current_account
 from bot.ops.context import Services, UserError
-from bot.ops.followups import Viewer
-from bot.ops.keys import key_offers
+from bot.ops.followups import KeyRef, Viewer
+from bot.ops.keys import KeyOffers, key_offers
 from bot.slack.commands.parse import Target, TargetKind, one_target
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
+from bot.slack.messages.common import Reply
 from bot.slack.messages.keys import foreign_key_reply, keys_reply
+from bot.slack.messages.whois import protected_key_steps, temporary_key_reply
 from bot.slack.scope import in_key_account
 
 USAGE = "keys <user | @person | me | AKIA...>"
@@ -28,8 +32,15 @@ def run(services: Services, request: Request) -> None:
 def show_keys(
     services: Services, request: Request, target: Target, *, key_actions: bool = False
 ) -> None:
-    """Reply with a user's keys; with ``key_actions``, buttons to act on the key that was named."""
-    if target.kind is TargetKind.KEY_ID:
+    """Reply with a user's keys; with ``key_actions``, buttons to act on the key that was named
+    (or, for a protected user's key, how to deal with it outside the bot). A temporary key has
+    no user: the reply says what it is and how to cut it off."""
+    if target.kind is TargetKind.KEY_ID and names.is_temporary_key_id(target.value):
+        where = keys.key_account(services.aws, target.value)
+        known = services.accounts.known(where) if services.accounts.enabled else None
+        reply = temporary_key_reply(target.value, where=known.label if known else where)
+        request.respond(response_type="ephemeral", **reply.as_kwargs())
+    elif target.kind is TargetKind.KEY_ID:
         with in_key_account(request.ops, target.value, "keys"):
             _show(services, request, target, key_actions)
     else:
@@ -69,7 +80,26 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
         owner=owner,
         offers=offers,
     )
+    if key_actions and owner is not None and _protected(services, offers, user):
+        ref = KeyRef(user, owner.key_id, account.id if account else "")
+        steps = _protected_steps(services, ref, account)
+        reply = Reply(text=reply.text, blocks=[*reply.blocks, *steps])
     request.respond(response_type="ephemeral", **reply.as_kwargs())
+
+
+def _protected(services: Services, offers: KeyOffers, user: str) -> bool:
+    """Whether the user is protected: known already when a button was held back for it,
+    else asked (a whois whose reader may press nothing still says how to proceed)."""
+    return offers.protected or services.rules.is_protected(users.get_user(services.aws, user))
+
+
+def _protected_steps(services: Services, ref: KeyRef, account: Account | None) -> list[Block]:
+    """How a protected user's key is dealt with outside the bot, and who to tell: the
+    approvers of its account (the account's own list, if it has one)."""
+    approvers = account and services.config.account_principals("approve", account.id)
+    where = account.label if account and services.accounts.enabled else ""
+    contacts = approvers or services.config.principals("approve")
+    return protected_key_steps(ref, where=where, contacts=contacts)
 
 
 def _own(

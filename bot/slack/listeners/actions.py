@@ -83,7 +83,7 @@ def deactivate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
     deactivate.open_request(
         context.ops,
         key.key_id,
-        "",  # a button carries no reason: recorded as none given, not made up
+        key.reason,  # an audit's finding; else none given, recorded so, not made up
         requester=user_of(body),
         channel=channel_of(body),
     )
@@ -93,7 +93,12 @@ def rotate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
     key = KeyRef.decode(_value(body))
     try:
         rotate.open_request(
-            context.ops, key.user, key.key_id, requester=user_of(body), channel=channel_of(body)
+            context.ops,
+            key.user,
+            key.key_id,
+            requester=user_of(body),
+            channel=channel_of(body),
+            reason=key.reason,
         )
     except rotate.TwoKeys as exc:  # the buttons that make room, to whoever may press them
         viewer = Viewer(context.ops.services.rules, user_of(body))

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from bot.iam.audit import AccountAudit, Finding, Kind
 from bot.ops.followups import FollowUp, KeyRef, Viewer, offer
 from bot.ops.operation import Operation
+from bot.ops.wording import ago, counted
 from bot.slack.messages.common import MAX_SECTION_TEXT, Reply, context, escape, fit, section
 from bot.slack.messages.keys import offer_button
 
@@ -24,35 +25,64 @@ _BUTTON = {
 }
 
 
+# How many of each kind, as a count reads: "1 active key unused", "3 active keys unused".
+_MANY = {
+    Kind.OLD_KEY: "active keys older than the rotation age",
+    Kind.UNUSED_KEY: "active keys unused",
+    Kind.NEVER_USED_KEY: "active keys never used",
+    Kind.TWO_ACTIVE_KEYS: "users with two active keys",
+    Kind.CONSOLE_WITHOUT_MFA: "console passwords without MFA",
+    Kind.PASSWORD_NEVER_USED: "console passwords never used",
+    Kind.ROOT_ACCESS_KEY: "root accounts with an active access key",
+    Kind.ROOT_WITHOUT_MFA: "root accounts without MFA",
+    Kind.ROOT_RECENTLY_USED: "root account passwords used recently",
+}
+_ONE = {
+    Kind.TWO_ACTIVE_KEYS: "user with two active keys",
+    Kind.ROOT_ACCESS_KEY: "root account with an active access key",
+    Kind.ROOT_RECENTLY_USED: "root account password used recently",
+}
+
+
+def _finding_words(finding: Finding) -> str:
+    """What is wrong, in the bot's words: the kind, and the detail when it adds something."""
+    said = [finding.kind.value] + ([finding.detail] if finding.detail != finding.kind.value else [])
+    return ", ".join(said)
+
+
 def _offender(finding: Finding, viewer: Viewer, *, named: bool = False) -> SectionBlock:
     """One finding; ``named``: with its account's name (an audit of several accounts). Its
-    button acts in the finding's account, shown only if ``viewer`` may press it; a protected
-    user gets none, and says so."""
+    button acts in the finding's account, shown only if ``viewer`` may press it (a protected
+    user gets none, and says so), and the request it opens gives the finding as its reason."""
     key = f" `{finding.key_id}`" if finding.key_id else ""
     where = f" in _{escape(finding.account.name)}_" if named and finding.account else ""
-    said = [finding.kind.value] + ([finding.detail] if finding.detail != finding.kind.value else [])
-    text = f"*{finding.user}*{key}{where}: {', '.join(said)}"
+    text = f"*{finding.user}*{key}{where}: {_finding_words(finding)}"
     accessory = None
     if finding.fix in _BUTTON and finding.key_id:
         label, kind = _BUTTON[finding.fix]
         account = finding.account.id if finding.account else ""
-        fix = offer(label, kind, KeyRef(finding.user, finding.key_id, account))
+        reason = f"audit: {_finding_words(finding)}"
+        fix = offer(label, kind, KeyRef(finding.user, finding.key_id, account, reason))
         if viewer.protects(finding.user):
             text += " · :lock: protected"
         elif viewer.pressable([fix], account):
             accessory = offer_button(fix)
     elif finding.fix is Operation.OFFBOARD:
         flag = f" --account {finding.account.name}" if finding.account else ""
-        text += f" · `/iam {finding.fix} {finding.user}{flag} <reason>`"
+        text += f" · `/iam {finding.fix} {finding.user}{flag} &lt;reason&gt;`"
     return SectionBlock(text=MarkdownTextObject(text=text), accessory=accessory)
 
 
-def _counts(found: Sequence[Finding]) -> list[tuple[Kind, int]]:
-    return Counter(f.kind for f in found).most_common()
+def _counts(found: Sequence[Finding]) -> list[str]:
+    """How many of each kind, most first: "3 active keys unused"."""
+    return [
+        counted(n, _ONE.get(kind, kind.value), _MANY[kind])
+        for kind, n in Counter(f.kind for f in found).most_common()
+    ]
 
 
 def _summary(found: list[Finding]) -> str:
-    return ", ".join(f"{n} {kind}" for kind, n in _counts(found)) or "nothing stale"
+    return ", ".join(_counts(found)) or "nothing stale"
 
 
 def _worst(
@@ -65,12 +95,18 @@ def _worst(
     return blocks
 
 
-def _report_age(generated: datetime, at: datetime, whose: str) -> Block:
-    minutes = max(0, int((at - generated).total_seconds() // 60))
-    age = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+def _report_age(generated: datetime, at: datetime, whose: str, dropped: int) -> Block:
+    """How old the report is (IAM serves one for up to 4 hours), and how many of its findings
+    the live check of the keys shown left out: what changed since is not shown as still true."""
+    left_out = (
+        f" The keys shown were checked against IAM just now: {counted(dropped, 'finding')} no "
+        "longer true (key deactivated or deleted, or user removed, since the report) left out."
+        if dropped
+        else ""
+    )
     return context(
-        f"From {whose} of {generated:%Y-%m-%d %H:%M} UTC ({age} old; "
-        "IAM rebuilds it at most every 4 h)"
+        f"{whose} was built {ago(at - generated)} ({generated:%Y-%m-%d %H:%M} UTC; IAM "
+        f"rebuilds it at most every 4 hours).{left_out}"
     )
 
 
@@ -82,14 +118,16 @@ def audit_reply(
     at: datetime,
     users: int,
     full_list_sent: bool,
+    dropped: int,
 ) -> Reply:
+    """``dropped``: findings of the report that IAM no longer bears out, left out."""
     blocks: list[Block] = [HeaderBlock(text="IAM audit")]
     if not found:
-        blocks.append(section(f":white_check_mark: Nothing stale among {users} users."))
+        blocks.append(section(f":white_check_mark: Nothing stale among {counted(users, 'user')}."))
     else:
-        blocks.append(section("\n".join(f"• {n}: {kind}" for kind, n in _counts(found))))
+        blocks.append(section("\n".join(f"• {count}" for count in _counts(found))))
         blocks += _worst(found, viewer, named=False, full_list_sent=full_list_sent)
-    blocks.append(_report_age(generated, at, "the credential report"))
+    blocks.append(_report_age(generated, at, "The credential report", dropped))
     return Reply(text=f"IAM audit: {_summary(found)}", blocks=blocks)
 
 
@@ -98,8 +136,8 @@ def _account_line(part: AccountAudit) -> str:
     if part.problem is not None:
         return f"• {name}: :x: could not audit: {escape(part.problem)}"
     if not part.found:
-        return f"• {name}: :white_check_mark: nothing stale among {part.users} users"
-    return f"• {name}: " + ", ".join(f"{n} {kind}" for kind, n in _counts(part.found))
+        return f"• {name}: :white_check_mark: nothing stale among {counted(part.users, 'user')}"
+    return f"• {name}: " + ", ".join(_counts(part.found))
 
 
 def _sections(lines: list[str]) -> list[Block]:
@@ -121,19 +159,22 @@ def org_audit_reply(
     *,
     at: datetime,
     full_list_sent: bool,
+    dropped: int,
 ) -> Reply:
     """An audit of several accounts: each account's counts (or why it could not be audited),
     then the worst findings across them all, each named by account."""
-    blocks: list[Block] = [HeaderBlock(text=f"IAM audit of {len(audits)} AWS accounts")]
+    accounts = counted(len(audits), "AWS account")
+    blocks: list[Block] = [HeaderBlock(text=f"IAM audit of {accounts}")]
     blocks += _sections([_account_line(part) for part in audits])
     if found:
         blocks += _worst(found, viewer, named=True, full_list_sent=full_list_sent)
     reports = [part.generated for part in audits if part.generated is not None]
     if reports:
-        blocks.append(_report_age(min(reports), at, "each account's credential report, the oldest"))
+        oldest = "The oldest of the accounts' credential reports"
+        blocks.append(_report_age(min(reports), at, oldest, dropped))
     failed = sum(part.problem is not None for part in audits)
     labels = ", ".join(part.account.label for part in audits)
-    text = f"IAM audit of {len(audits)} AWS accounts ({labels}): {_summary(found)}"
+    text = f"IAM audit of {accounts} ({labels}): {_summary(found)}"
     if failed:
         text += f"; {failed} could not be audited"
     return Reply(text=text, blocks=fit(blocks))

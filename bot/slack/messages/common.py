@@ -10,6 +10,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.ops.wording import counted
+
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 _LONE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
@@ -115,4 +117,4 @@ def day(when: datetime) -> str:
 
 
 def days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
+    return counted(n, "day")

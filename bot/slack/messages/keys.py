@@ -13,6 +13,7 @@ from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
 from bot.ops.followups import Offer
 from bot.ops.keys import KeyOffers
 from bot.ops.rotate import TwoKeys, describe_key
+from bot.ops.wording import days_ago
 from bot.slack.messages.common import Reply, context, day, days, section
 
 
@@ -21,7 +22,7 @@ def _last_used(key: AccessKey) -> str:
     if use is None or use.when is None:
         return "never"
     where = " · ".join(part for part in (use.service, use.region) if part)
-    return f"{day(use.when)} ({days(age_days(use.when))} ago)" + (f" · {where}" if where else "")
+    return f"{day(use.when)} ({days_ago(age_days(use.when))})" + (f" · {where}" if where else "")
 
 
 def _flag_line(flag: Flag[AccessKey], rotation_age_days: int) -> str:
@@ -41,7 +42,7 @@ def _key_block(key: AccessKey, flags: list[str], highlight: bool) -> SectionBloc
     fields = [
         f"*Key*\n`{key.key_id}`" + ("  :point_left:" if highlight else ""),
         f"*Status*\n{status}",
-        f"*Created*\n{day(key.created)} ({days(age_days(key.created))})",
+        f"*Created*\n{day(key.created)} ({days_ago(age_days(key.created))})",
         f"*Last used*\n{_last_used(key)}",
     ]
     return SectionBlock(
