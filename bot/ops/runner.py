@@ -31,7 +31,7 @@ def _log_run(request: Request, report: RunReport | None, seconds: float) -> None
     outcome = "reopened for approval" if report is None else "done" if report.ok else "failed"
     approvers = ", ".join(request.approvers) or "nobody"
     log_outcome(
-        f"run of {request.command}", f"request {request.id}, approved by {approvers}",
+        f"run of {request.command} asked", f"request {request.id}, approved by {approvers}",
         outcome=outcome, seconds=seconds, user=request.requester, account=request.account,
         kind="run", command=request.command, iam_request=request.id, approved_by=approvers,
     )  # fmt: skip
