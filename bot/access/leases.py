@@ -5,7 +5,8 @@ lease ends. While the owner is alive, a heartbeat renews the lease every quarter
 another replica, or this one after a restart, may take a run over once its lease has ended.
 Wall-clock time, not the bot's (controllable) clock: a lease is about whether a process is alive,
 not about when the work is due. With the default 20 s lease and a look every 5 s (the
-scheduler's tick), a crashed replica's run is resumed within 25 s.
+scheduler's tick), a crashed replica's run is resumed within 25 s (on AWS Lambda, at the first
+scheduled tick after the lease ends).
 
 A restart on the same machine need not wait that long: the owner names its process (boot, PID
 namespace, PID), and a process that sees the same boot and namespace can ask the kernel whether
