@@ -40,7 +40,7 @@ from bot.config import Config, ConfigError, load_config, load_settings
 from bot.iam import errors, keys
 from bot.iam.aws import Aws
 from bot.iam.models import CallerIdentity
-from bot.logs import redact, setup_logging
+from bot.logs import fatal_line, redact, setup_logging
 
 if TYPE_CHECKING:
     from bot.slack.jobs import Jobs
@@ -310,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except ConfigError as exc:
-        print(f"iam-bot: {redact(str(exc))}", file=sys.stderr)
+        line = fatal_line(f"iam-bot: {redact(str(exc))}", os.environ.get("LOG_FORMAT", ""))
+        print(line, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -18,6 +18,7 @@ import yaml
 from croniter import croniter
 
 from bot.access.dynamo import DEFAULT_RETENTION_DAYS
+from bot.access.leases import DEFAULT_SECONDS as DEFAULT_LEASE_SECONDS
 from bot.iam import names
 from bot.iam.aws import DEFAULT_WORKERS
 from bot.logs import LOG_FORMATS
@@ -596,7 +597,8 @@ class Settings:
     config_path: str | None = None
     state_url: str = "sqlite:///iam-bot.sqlite3"
     port: int = 3000
-    lease_seconds: float = 60.0  # a running request whose runner is silent this long is taken over
+    # A running request whose runner is silent this long is taken over.
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
     log_format: str = "text"  # or "json": one JSON object per line, for log pipelines
     # DynamoDB state: finished records expire this long after they finish (the audit channel
     # and the logs keep the lasting trail).

@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -92,20 +93,27 @@ class OneLineEntries(logging.Formatter):
 class Scope:
     """The piece of work a log entry belongs to: one Slack request and the jobs it started.
 
-    ``outcome`` is known only at the end (:func:`finish`), which calls ``on_finish`` once: how
-    the serving layer counts commands by outcome. (The AWS account an entry's work acted in
-    is not the scope's: one command may act in several; see :class:`JsonLines`.)
+    ``outcome`` is known only at the end (:func:`finish`), which writes the work's one outcome
+    line and calls ``on_finish`` once: how the serving layer counts commands by outcome.
+    ``account`` is the AWS account the work acts in once it is known (:func:`acting_in`); an
+    entry written inside an AWS session names that session's account instead (one command may
+    act in several; see :class:`JsonLines`).
     """
 
     request_id: str = ""
     user: str = ""
-    command: str = ""
+    team: str = ""
+    kind: str = ""  # command, click, modal or event
+    command: str = ""  # the subcommand, button, modal or event: never what was typed
     outcome: str = ""
+    account: str = ""
+    started: float = field(default_factory=time.monotonic, repr=False, compare=False)
     on_finish: Callable[[Scope], None] | None = field(default=None, repr=False, compare=False)
 
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("iam_bot_scope", default=None)
-SCOPE_FIELDS = ("request_id", "user", "command", "outcome")
+SCOPE_FIELDS = ("request_id", "user", "team", "kind", "command", "outcome")
+ACTIVITY = logging.getLogger("iam-bot.activity")  # one line per input and per run
 
 
 @contextlib.contextmanager
@@ -122,20 +130,57 @@ def current_scope() -> Scope | None:
     return _SCOPE.get()
 
 
-def finish(outcome: str) -> None:
-    """The current piece of work ended with ``outcome`` (ok, refused, failed); once only."""
+def acting_in(account: str) -> None:
+    """The current piece of work acts in AWS account ``account``: its outcome line says so."""
+    if (scope := _SCOPE.get()) is not None:
+        scope.account = account
+
+
+def finish(outcome: str, reason: str = "") -> None:
+    """The current piece of work ended with ``outcome`` (ok, refused, failed; ``reason``: the
+    kind of refusal or failure); once only, with one line saying who did what and how it went."""
     scope = _SCOPE.get()
     if scope is None or scope.outcome:
         return
     scope.outcome = outcome
+    log_outcome(
+        f"{scope.kind or 'input'} {scope.command or '?'}",
+        f"request_id {scope.request_id}",
+        outcome=f"{outcome} ({reason})" if reason else outcome,
+        seconds=time.monotonic() - scope.started,
+        user=scope.user,
+        team=scope.team,
+        account=scope.account,
+    )
     if scope.on_finish is not None:
         scope.on_finish(scope)
 
 
+def log_outcome(
+    what: str, ref: str, *, outcome: str, seconds: float, user: str, team: str = "",
+    account: str = "", **fields: str,
+) -> None:  # fmt: skip
+    """One line (:data:`ACTIVITY`) for a piece of work that ended: ``what`` was done (never
+    text a person typed), by whom, in which team and AWS account, its outcome and latency;
+    ``ref`` finds it again. The JSON format gets each of these as a field, ``fields`` too."""
+    ms = round(seconds * 1000)
+    where = ", ".join(
+        f"{name} {value}" for name, value in (("team", team), ("account", account)) if value
+    )
+    ACTIVITY.info(
+        "%s by %s%s: %s in %d ms (%s)", what, user or "nobody known",
+        f" ({where})" if where else "", outcome, ms, ref,
+        extra={"activity": {
+            "user": user, "team": team, "account": account, "outcome": outcome,
+            "latency_ms": ms, **fields,
+        }},
+    )  # fmt: skip
+
+
 class JsonLines(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the scope's fields (empty when
-    unknown), the AWS account the entry's work acts in (empty with one account) and, after a
-    failure, the traceback as one string."""
+    unknown), the AWS account the entry's work acts in (empty with one account), an outcome
+    line's own fields (:func:`log_outcome`) and, after a failure, the traceback as one string."""
 
     def format(self, record: logging.LogRecord) -> str:
         scope = _SCOPE.get() or Scope()
@@ -145,7 +190,8 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             **{name: getattr(scope, name) for name in SCOPE_FIELDS},
-            "account": where.id if (where := sessions.current_account()) else "",
+            "account": where.id if (where := sessions.current_account()) else scope.account,
+            **getattr(record, "activity", {}),
         }
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
@@ -155,6 +201,16 @@ class JsonLines(logging.Formatter):
 
 
 LOG_FORMATS = ("text", "json")
+
+
+def fatal_line(message: str, log_format: str) -> str:
+    """The line startup stops with, as is or (``json``) as a JSON entry, so that a pipeline
+    reading the bot's JSON log reads why it did not start too."""
+    if log_format != "json":
+        return message
+    return JsonLines().format(
+        logging.LogRecord("iam-bot", logging.CRITICAL, "", 0, message, None, None)
+    )
 
 
 def setup_logging(level: str = "INFO", log_format: str = "text") -> None:

@@ -1,16 +1,27 @@
 """Leases on running work, so that a replica can tell a crashed run from one still alive.
 
 A run (a request being executed, a scheduled step) carries its owner and the wall-clock time its
-lease ends. While the owner is alive, a heartbeat renews the lease; another replica, or this
-one after a restart, may take a run over only once its lease has ended. Wall-clock time, not the
-bot's (controllable) clock: a lease is about whether a process is alive, not about when the work
-is due. A replica that stops gracefully hands what it could not finish over at once: it releases
-those leases (:meth:`Leases.hand_over`) rather than leaving the others to wait them out.
+lease ends. While the owner is alive, a heartbeat renews the lease every quarter of its length;
+another replica, or this one after a restart, may take a run over once its lease has ended.
+Wall-clock time, not the bot's (controllable) clock: a lease is about whether a process is alive,
+not about when the work is due. With the default 20 s lease and a look every 5 s (the
+scheduler's tick), a crashed replica's run is resumed within 25 s (on AWS Lambda, at the first
+scheduled tick after the lease ends).
+
+A restart on the same machine need not wait that long: the owner names its process (boot, PID
+namespace, PID), and a process that sees the same boot and namespace can ask the kernel whether
+that PID still runs. Only a definite "no such process" counts as dead; anything else (another
+machine, a container with its own PID namespace, a PID reused, no /proc) waits for the lease, so
+a live replica's run is never taken.
+
+A replica that stops gracefully hands what it could not finish over at once: it releases those
+leases (:meth:`Leases.hand_over`) rather than leaving the others to wait them out.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -21,7 +32,33 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SECONDS = 60.0
+DEFAULT_SECONDS = 20.0
+BEATS_PER_LEASE = 4  # a lease outlives three missed heartbeats
+
+
+def _process() -> str:
+    """This process as another process can check it is alive: "boot/PID namespace/PID", or ""
+    where the kernel does not say (not Linux)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as boot:
+            return f"{boot.read().strip()}/{os.readlink('/proc/self/ns/pid')}/{os.getpid()}"
+    except OSError:
+        return ""
+
+
+def _died(owner: str, here: str) -> bool:
+    """True only when ``owner`` ran on this boot, in this PID namespace, and its PID is gone."""
+    _, _, process = owner.partition("@")
+    machine, _, pid = process.rpartition("/")
+    if not here or not pid.isdigit() or machine != here.rpartition("/")[0]:
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0 sends nothing: it only asks whether the PID exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        pass  # it exists, and is not ours to signal
+    return False
 
 
 @dataclass(frozen=True)
@@ -36,16 +73,21 @@ class Lease:
     def from_dict(cls, data: dict[str, Any] | None) -> Lease | None:
         return cls(data["owner"], float(data["until"])) if data else None
 
-    def expired(self) -> bool:
-        return self.until < time.time()
+    def expired(self, now: float) -> bool:
+        return self.until < now
 
 
 class Leases:
     """This process's identity as a lease owner, and the heartbeat that keeps its leases alive."""
 
-    def __init__(self, seconds: float = DEFAULT_SECONDS) -> None:
-        self.owner = f"{uuid.uuid4().hex[:8]}"
+    def __init__(
+        self, seconds: float = DEFAULT_SECONDS, *, now: Callable[[], float] = time.time
+    ) -> None:
+        self._process = _process()
+        tag = uuid.uuid4().hex[:8]
+        self.owner = f"{tag}@{self._process}" if self._process else tag
         self.seconds = seconds
+        self._now = now  # wall-clock epoch seconds; tests pass their own
         self._renewals: dict[int, Callable[[], bool]] = {}
         self._releases: dict[int, Callable[[], str | None]] = {}
         self._ids = iter(range(1 << 62))
@@ -54,11 +96,17 @@ class Leases:
         self._thread: threading.Thread | None = None
 
     def new(self) -> Lease:
-        return Lease(self.owner, time.time() + self.seconds)
+        return Lease(self.owner, self._now() + self.seconds)
+
+    @property
+    def beat_seconds(self) -> float:
+        """How often a held lease is renewed, and how often work is looked at for takeover."""
+        return self.seconds / BEATS_PER_LEASE
 
     def takeable(self, lease: Lease | None) -> bool:
-        """A run may be taken over when nobody holds it or its holder stopped renewing."""
-        return lease is None or lease.expired()
+        """A run may be taken over when nobody holds it, its holder stopped renewing, or its
+        holder was a process of this machine that no longer exists."""
+        return lease is None or lease.expired(self._now()) or _died(lease.owner, self._process)
 
     def ours(self, lease: Lease | None) -> bool:
         return lease is not None and lease.owner == self.owner
@@ -67,7 +115,7 @@ class Leases:
     def held(
         self, renew: Callable[[], bool], release: Callable[[], str | None] | None = None
     ) -> Iterator[None]:
-        """Renew a lease every third of its length while the block runs. ``renew`` returns
+        """Renew a lease every quarter of its length while the block runs. ``renew`` returns
         False once the lease is no longer ours (then it is not called again); ``release``
         gives it up if the process stops before the block ends (:meth:`hand_over`), and names
         the work it released (None: the lease was no longer ours)."""
@@ -89,7 +137,7 @@ class Leases:
                 self._releases.pop(key, None)
 
     def _beat(self) -> None:
-        while not self._wake.wait(self.seconds / 3):
+        while not self._wake.wait(self.beat_seconds):
             with self._lock:
                 due = list(self._renewals.items())
             for key, renew in due:

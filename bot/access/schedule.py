@@ -75,8 +75,10 @@ class Scheduler:
     ) -> None:
         self._store = store
         self._clock = clock
-        self._poll_s = poll_s
         self.leases = leases or Leases()
+        # Runs of a dead replica are taken over here: look at least once per heartbeat, so
+        # one is resumed at most a quarter of a lease after its lease ends.
+        self.poll_s = min(poll_s, self.leases.beat_seconds)
         self.handlers: dict[str, Handler] = {}
         self.on_tick: list[Callable[[], None]] = []  # periodic work, e.g. the scheduled audit
         self._stop = threading.Event()
@@ -178,7 +180,7 @@ class Scheduler:
             self._thread.join(10)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._poll_s):
+        while not self._stop.wait(self.poll_s):
             self.tick()
 
     def tick(self) -> int:

@@ -9,12 +9,14 @@ tick and at startup; pending requests whose time is up are expired there too.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from bot.access.approvals import Request, State
 from bot.access.store import Record
+from bot.logs import log_outcome
 from bot.ops.context import NoTeam, Ops, RunReport
 from bot.ops.registry import REGISTRY
 
@@ -22,6 +24,17 @@ log = logging.getLogger(__name__)
 
 BOT = "iam-bot"
 REMIND_BEFORE = timedelta(minutes=10)
+
+
+def _log_run(request: Request, report: RunReport | None, seconds: float) -> None:
+    """The run's outcome line: what ran, asked by whom and approved by whom, in which account."""
+    outcome = "reopened for approval" if report is None else "done" if report.ok else "failed"
+    approvers = ", ".join(request.approvers) or "nobody"
+    log_outcome(
+        f"run of {request.command} asked", f"request {request.id}, approved by {approvers}",
+        outcome=outcome, seconds=seconds, user=request.requester, account=request.account,
+        kind="run", command=request.command, iam_request=request.id, approved_by=approvers,
+    )  # fmt: skip
 
 
 class Runner:
@@ -45,11 +58,13 @@ class Runner:
         """Run a request this process has just moved to running, and record how it ended."""
         ops, approvals = self.ops, self.ops.services.approvals
         ops.refresh(request)
+        started = time.monotonic()
         with approvals.leases.held(
             lambda: approvals.renew(request.id),
             release=lambda: f"request {request.id}" if approvals.release(request.id) else None,
         ):
             report = self._report(request)
+        _log_run(request, report, time.monotonic() - started)
         if report is None:
             return  # the operation re-opened the request for approval
         done = approvals.finish(request.id, ok=report.ok, summary=report.summary, **report.detail)

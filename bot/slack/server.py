@@ -44,6 +44,7 @@ from bot.logs import Scope, finish, scoped
 from bot.metrics import Metrics
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS, accepted
 from bot.slack.jobs import Jobs
+from bot.slack.scope import team_of
 from bot.slack.words import subcommand, tokens
 
 log = logging.getLogger(__name__)
@@ -327,15 +328,20 @@ def _subcommand(text: str) -> str:
 
 
 def _scope_of(body: dict[str, Any], metrics: Metrics) -> Scope:
-    """A slash command's scope counts its outcome; a click or a modal is named for the logs."""
-    scope = Scope(request_id=uuid.uuid4().hex[:16])
+    """Who sent a Slack request and what it is, for the logs; a slash command's scope also
+    counts its outcome."""
+    scope = Scope(request_id=uuid.uuid4().hex[:16], team=team_of(body))
     if body.get("command") == SLASH_COMMAND:
-        scope.user, scope.command = body.get("user_id", ""), _subcommand(_text(body))
+        scope.kind, scope.user = "command", body.get("user_id", "")
+        scope.command = _subcommand(_text(body))
         scope.on_finish = lambda done: metrics.command(done.command, done.outcome)
     elif isinstance(user := body.get("user"), dict):
         action = (body.get("actions") or [{}])[0].get("action_id")
-        scope.user = user.get("id", "")
+        scope.user, scope.kind = user.get("id", ""), "click" if action else "modal"
         scope.command = action or (body.get("view") or {}).get("callback_id", "")
+    elif isinstance(event := body.get("event"), dict):
+        scope.kind, scope.command = "event", event.get("type", "")
+        scope.user = event.get("user", "")
     return scope
 
 
@@ -398,7 +404,8 @@ class BotApp(App):
                 self.metrics.ack_seconds.observe(time.perf_counter() - started)
             acked = scope.on_finish is not None and not req.lazy_only  # a command's ack
             if acked and accepted(_text(req.body))[0] is None:  # answered there: no work follows
-                finish("ok" if scope.command == "help" else "refused")
+                helped = scope.command == "help"
+                finish("ok" if helped else "refused", "" if helped else "usage")
         return response
 
 

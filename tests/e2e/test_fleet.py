@@ -28,7 +28,10 @@ from tests.fixtures.aws import make_full_user, succeeded_changes, user_exists
 from tests.fixtures.slack import CONFIG, flatten
 
 SECRET = "fleet-test-signing-secret"
-LEASE_S = 2  # a dead replica's run is taken over this long after its last heartbeat
+# A live replica renews its leases every LEASE_S / 4 seconds and every replica looks for work
+# to take over as often; a killed replica's run is taken at the next look (the replicas share a
+# machine, where a process that is gone is seen to be gone), a live one's never.
+LEASE_S = 2
 EVERY_10_S = "* * * * * */10"  # croniter's sixth field: seconds
 
 
@@ -228,7 +231,7 @@ def test_the_replica_killed_mid_run_is_taken_over_and_nothing_repeats(fleet: Fle
 
 
 def test_the_scheduled_audit_posts_once_per_period_with_two_replicas(fleet_of) -> None:
-    """Every replica looks at the schedule every LEASE_S seconds; each period's audit is
+    """Every replica looks at the schedule several times per LEASE_S; each period's audit is
     posted by one of them. Counted from late in one period (its audit is out) to early in a
     later one, after both replicas had two more looks at it."""
     fleet = fleet_of(CONFIG + f"audit: {{schedule: '{EVERY_10_S}'}}\n")

@@ -2,7 +2,9 @@
 
 A listener's work runs after the ack (a Bolt lazy listener) inside :func:`guarded`: the
 ``channels`` rule and the permission the input needs are checked there, for slash commands and
-buttons alike, and any failure becomes a short answer to whoever typed or clicked.
+buttons alike, and any failure becomes a short answer to whoever typed or clicked. The work's
+end writes its one outcome line to the log (:func:`bot.logs.finish`): who, what, in which AWS
+account, how it ended (a refusal or failure named by its kind) and how long it took.
 
 A click in the App Home tab has no channel and no response URL: the rule is checked against
 the channel of the request its button decides, or, for a button that opens one, the channel
@@ -28,7 +30,7 @@ from slack_bolt import Ack, BoltRequest
 
 from bot.access.approvals import Request
 from bot.access.store import Record, Store
-from bot.logs import finish
+from bot.logs import acting_in, finish
 from bot.ops.context import Ops
 from bot.slack import scope
 from bot.slack.decisions import Decisions
@@ -150,14 +152,13 @@ def guarded(
             rules.require_channel(_ruled_channel(context, body))
             if needed := permission(body):
                 rules.require(user_of(body), needed)
-            with (
-                _account_scope(context, body, needed or "") if scoped(body) else nullcontext(),
-                context.notifier.answering(body.get("response_url")),
-            ):
+            where = _account_scope(context, body, needed or "") if scoped(body) else nullcontext()
+            with where as account, context.notifier.answering(body.get("response_url")):
+                acting_in(account.id if account else "")
                 work(context, body, tell)
         except Exception as exc:
             answer_failure(exc, tell)
-            finish("refused" if isinstance(exc, REFUSALS) else "failed")
+            finish("refused" if isinstance(exc, REFUSALS) else "failed", type(exc).__name__)
         else:
             finish("ok")
 
