@@ -191,3 +191,30 @@ def test_a_group_slack_says_does_not_exist_grants_nothing(make_bot, iam) -> None
     assert "You need the `approve` permission" in told(bot, "U0NOBODY")
     bot.press(plan, "Approve", user="U0SEC1")
     assert "leaver removed" in _shown(bot, plan, "Done.")
+
+
+def test_a_rotation_step_due_while_slack_is_silent_waits_for_it(make_bot, iam, aws) -> None:
+    """The old key's deactivation, due after the grace period, checks the rules as they stand;
+    while Slack does not say who is in the group it waits (no "not deactivated"), then runs."""
+    now = [datetime.now(UTC)]
+    bot: Bot = make_bot(
+        CONFIG + "rotation: {grace_minutes: 60, delete_after_minutes: 60}\n",
+        clock=lambda: now[0],
+    )
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    bot.command("rotate dave", user="U0ALICE")
+    plan = posted(bot, "Rotate the access key")
+    bot.press(plan, "Confirm", user="U0ALICE")
+    assert key_statuses(iam, "dave")[old] == "Active"  # the grace period
+
+    bot.slack.fail("usergroups.users.list", "http_500", times=1000)
+    now[0] += timedelta(minutes=61)
+    bot.catch_up()
+    assert key_statuses(iam, "dave")[old] == "Active"
+    assert "not deactivated" not in flatten(current(bot, plan))
+
+    bot.slack.heal("usergroups.users.list")
+    bot.catch_up()
+    assert key_statuses(iam, "dave")[old] == "Inactive"
+    assert "not deactivated" not in flatten(current(bot, plan))
