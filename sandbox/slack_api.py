@@ -284,6 +284,11 @@ class FakeSlack:
         with self._changed:
             self._world.private.setdefault(channel, set()).add(user)
 
+    def heal(self, method: str) -> None:
+        """Slack answers ``method`` again: forget its pending failures (and nothing else)."""
+        with self._changed:
+            self._world.failures.pop(method, None)
+
     # --- Slack's behaviour ----------------------------------------------------------------------
 
     def _notify(self) -> None:

@@ -1,7 +1,8 @@
 """Who may do what: permissions by Slack user or user group, allowed channels, protected users.
 
 Everything here is decided from the operator's config; Slack is only asked which members a user
-group has (through the injected ``group_members``), and IAM is not asked at all.
+group has (through the injected ``group_members``), and IAM is not asked at all. When Slack does
+not answer that, the answer is neither yes nor no: :class:`SlackUnavailable`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ class Denied(Exception):
 
     def __str__(self) -> str:
         return self.reason
+
+
+class SlackUnavailable(Exception):
+    """Slack did not answer a question a check needs (its client's own retries spent): not a
+    yes and not a no. Whoever asked says so and asks again later (a person in a minute, a run
+    on the scheduler's next pass): a check never fails closed into a wrong statement about
+    someone's permissions, nor open."""
 
 
 class Rules:
@@ -59,20 +67,32 @@ class Rules:
         return all(self._listed(user_id, principals, fresh) for principals in lists)
 
     def _listed(self, user_id: str, principals: tuple[str, ...], fresh: bool) -> bool:
+        """Listed by ID, by ``*`` or in a group; a group Slack did not answer for only
+        matters when nothing else lists the user (then it raises :class:`SlackUnavailable`)."""
+        unanswered: SlackUnavailable | None = None
         for principal in principals:
             if principal in ("*", user_id):
                 return True
-            if principal.startswith("S") and self._in_group(user_id, principal, fresh):
-                return True
+            if not principal.startswith("S"):
+                continue
+            try:
+                if self._in_group(user_id, principal, fresh):
+                    return True
+            except SlackUnavailable as exc:
+                unanswered = unanswered or exc
+        if unanswered:
+            raise unanswered
         return False
 
     def _in_group(self, user_id: str, group_id: str, fresh: bool) -> bool:
         try:
             return user_id in self._groups.get(group_id, max_age_s=0 if fresh else None)
-        except Exception:
-            # A group Slack cannot resolve grants nothing; the operator sees why in the log.
-            log.warning("could not resolve Slack user group %s", group_id, exc_info=True)
-            return False
+        except Exception as exc:
+            log.warning("Slack did not list the members of user group %s", group_id, exc_info=True)
+            raise SlackUnavailable(
+                f"Slack did not answer whether you are in the user group `{group_id}`, so "
+                "nothing was decided. Try again in a minute."
+            ) from exc
 
     def require(self, user_id: str, permission: str, account: Account | None = None) -> None:
         """Refused unless ``user_id`` holds ``permission`` (in ``account``, named in the

@@ -5,8 +5,10 @@ names, so the source names every action the bot could use. Only the calls a comm
 count: starting from the Slack layer (every listener, executor and scheduled job) and the CLI
 (the startup check), the derivation follows references from function to function across the
 package; a helper nothing reaches grants nothing. Resources follow the operator's config: the
-Secrets Manager name templates and the KMS key. ``deploy/iam-policy.json`` is tested to equal
-the derivation for the default config, so the two can never drift apart.
+Secrets Manager name templates and the KMS key, and the protected users, whom every change the
+bot could make to a user is denied on (so a bug in the bot cannot touch them either).
+``deploy/iam-policy.json`` is tested to equal the derivation for the default config, so the two
+can never drift apart.
 """
 
 from __future__ import annotations
@@ -236,14 +238,56 @@ def _scope(action: str, config: Config) -> _Scope:
     return _Scope("IamUsers", _USERS)
 
 
+# --- protected users: what IAM itself refuses the bot ---------------------------------------------
+
+_READ_VERBS = ("Get", "List")
+
+
+def user_changes(actions: list[str], config: Config) -> list[str]:
+    """Of ``actions``, every one that changes a user and is authorised on the user
+    itself: what the protected users are denied. (Group membership is authorised on the group,
+    a virtual MFA device's deletion on the device: a deny on the user cannot reach those.)"""
+    return [
+        action
+        for action in actions
+        if _scope(action, config).resources == _USERS
+        and not action.partition(":")[2].startswith(_READ_VERBS)
+    ]
+
+
+def protected_scopes(config: Config) -> list[_Scope]:
+    """One deny scope for the named protected users and one per protected tag.
+
+    In a policy's Resource, IAM compares the user name case-sensitively, though no two users'
+    names differ only by case: a name denies the user spelled as configured (under any path),
+    so write it as IAM spells it. A tag is tested with ``aws:ResourceTag/<key>`` (what the IAM
+    User Guide documents for users' tags; ``iam:ResourceTag`` is the older key, unknown to
+    parliament for these actions); its key is matched regardless of case (condition key
+    names are), and its value too (``StringEqualsIgnoreCase``), as the bot's own check does;
+    ``tag:Key`` alone protects whatever the value (``Null`` false: the tag is there)."""
+    names, scopes = [], []
+    for entry in config.protected_users:
+        if not entry.startswith("tag:"):
+            names.append(entry)
+            continue
+        key, has_value, value = entry[4:].partition("=")
+        test = ("StringEqualsIgnoreCase", value) if has_value and value else ("Null", "false")
+        condition = ((test[0], f"aws:ResourceTag/{key}", (test[1],)),)
+        scopes.append(_Scope(f"DenyProtectedTag{len(scopes) + 1}", _USERS, condition))
+    if names:
+        arns = (f"arn:aws:iam::*:user{path}{name}" for name in names for path in ("/", "/*/"))
+        scopes.append(_Scope("DenyProtectedUsers", tuple(arns)))
+    return scopes
+
+
 def _one_or_list(values: tuple[str, ...]) -> str | list[str]:
     return values[0] if len(values) == 1 else list(values)
 
 
-def _statement(scope: _Scope, actions: list[str]) -> dict[str, Any]:
+def _statement(scope: _Scope, actions: list[str], effect: str = "Allow") -> dict[str, Any]:
     statement: dict[str, Any] = {
         "Sid": scope.sid,
-        "Effect": "Allow",
+        "Effect": effect,
         "Action": actions,
         "Resource": _one_or_list(scope.resources),
     }
@@ -264,11 +308,15 @@ def policy_document(config: Config | None = None, root: Path = PACKAGE) -> dict[
     key = config.rotation.kms_key_id
     if key and any(action.startswith("secretsmanager:") for action in actions):
         grouped[kms_scope(key)] = ["kms:Decrypt", "kms:GenerateDataKey"]
+    denied = user_changes(actions, config)
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _statement(scope, actions)
-            for scope, actions in sorted(grouped.items(), key=lambda kv: kv[0].sid)
+            *(
+                _statement(scope, actions)
+                for scope, actions in sorted(grouped.items(), key=lambda kv: kv[0].sid)
+            ),
+            *(_statement(scope, denied, "Deny") for scope in protected_scopes(config)),
         ],
     }
 

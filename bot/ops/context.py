@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, Request
 from bot.access.identity import IdentityMap
-from bot.access.rules import Denied, Rules
+from bot.access.rules import Denied, Rules, SlackUnavailable
 from bot.access.schedule import Scheduler
 from bot.access.store import Store
 from bot.config import Config
@@ -35,8 +35,9 @@ class UserError(Exception):
     """A problem with what the user asked, in words meant for them."""
 
 
-class NoTeam(UserError):
-    """The chat workspace is not known yet and chat did not say: nothing may act in AWS."""
+class NoTeam(UserError, SlackUnavailable):
+    """The chat workspace is not known yet and chat did not say: nothing may act in AWS. Like
+    any question chat did not answer, a run or a step waits for it and tries again."""
 
 
 class Team:
@@ -190,7 +191,9 @@ class Ops:
     def still_allowed(self, request: Request) -> str | None:
         """Why the request may no longer run, checked right before acting: the channel rule,
         the requester's permission, each approver's permission, and the target's protection
-        may all have changed since it was approved. None when it may run.
+        may all have changed since it was approved. None when it may run; raises
+        :class:`SlackUnavailable` when Slack did not say who is in a group these rules need
+        (the run waits: neither "may no longer" nor "may").
 
         An offboarding's target is read again by its execution (with everything attached,
         right before its first change), which judges its protection on that read

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.access.approvals import Request
+from bot.access.rules import SlackUnavailable
 from bot.access.schedule import WAITING, Job
 from bot.ops import (
     account_alias,
@@ -22,7 +23,7 @@ from bot.ops import (
     onboard,
     rotate,
 )
-from bot.ops.context import NoTeam, Ops, RunReport
+from bot.ops.context import Ops, RunReport
 from bot.ops.keys import KeyPlan
 from bot.ops.operation import Operation
 
@@ -77,8 +78,8 @@ assert set(REGISTRY) == set(Operation), "every operation has exactly one entry"
 
 def schedule_all(ops: Ops) -> None:
     """Give the scheduler every operation's later steps, each run where its request acts and
-    for whoever asked for it; a step that cannot be signed yet (the chat workspace unknown,
-    chat not answering) waits for the next pass instead of failing."""
+    for whoever asked for it; a step that cannot be signed or checked yet (chat did not say
+    the workspace, or who is in a group) waits for the next pass instead of failing."""
 
     def scoped(step: LaterStep) -> Callable[[Job], str]:
         def run(job: Job) -> str:
@@ -86,12 +87,11 @@ def schedule_all(ops: Ops) -> None:
             if request is None:
                 return step(ops, job)
             try:
-                scope = ops.acting_for(request)
-            except NoTeam:
-                log.warning("step %s of %s waits: Slack did not say the team", job.step, job.id)
+                with ops.acting_for(request):
+                    return step(ops, job)
+            except SlackUnavailable as unanswered:  # the team, or who is in a group
+                log.warning("step %s of %s waits for Slack: %s", job.step, job.id, unanswered)
                 return WAITING
-            with scope:
-                return step(ops, job)
 
         return run
 

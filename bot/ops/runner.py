@@ -3,7 +3,8 @@
 The one caller that wins the approved -> running transition executes the request, through the
 operation's ``execute`` in the registry, while a heartbeat renews its lease. Runs whose lease ran
 out (their replica died), or that a stopping replica released, are taken over on the scheduler's
-tick and at startup; pending requests whose time is up are expired there too.
+tick and at startup; pending requests whose time is up are expired there too. A run that cannot
+check yet (Slack did not answer) gives its lease up the same way and is taken up on the next tick.
 """
 
 from __future__ import annotations
@@ -15,15 +16,22 @@ from datetime import timedelta
 from typing import Any
 
 from bot.access.approvals import Request, State
+from bot.access.rules import SlackUnavailable
 from bot.access.store import Record
 from bot.logs import log_outcome
-from bot.ops.context import NoTeam, Ops, RunReport
+from bot.ops.context import Ops, RunReport
 from bot.ops.registry import REGISTRY
 
 log = logging.getLogger(__name__)
 
 BOT = "iam-bot"
 REMIND_BEFORE = timedelta(minutes=10)
+# A run waiting for Slack says so in its message and keeps this in its outcome until it goes on.
+WAITS_FOR_SLACK = "waits_for_slack"
+WAITING_WORDS = (
+    "Waiting for Slack, which did not answer a check this run needs; "
+    "the bot asks again on its next pass and goes on from where it stopped."
+)
 
 
 def _log_run(request: Request, report: RunReport | None, seconds: float) -> None:
@@ -59,11 +67,15 @@ class Runner:
         ops, approvals = self.ops, self.ops.services.approvals
         ops.refresh(request)
         started = time.monotonic()
-        with approvals.leases.held(
-            lambda: approvals.renew(request.id),
-            release=lambda: f"request {request.id}" if approvals.release(request.id) else None,
-        ):
-            report = self._report(request)
+        try:
+            with approvals.leases.held(
+                lambda: approvals.renew(request.id),
+                release=lambda: f"request {request.id}" if approvals.release(request.id) else None,
+            ):
+                report = self._report(request)
+        except SlackUnavailable as unanswered:
+            self._wait(request, unanswered)
+            return
         _log_run(request, report, time.monotonic() - started)
         if report is None:
             return  # the operation re-opened the request for approval
@@ -75,18 +87,33 @@ class Runner:
         ops.audit(done.request, ("done: " if report.ok else "failed: ") + report.summary)
 
     def _report(self, request: Request) -> RunReport | None:
+        """How the run ended; raises :class:`SlackUnavailable` when it cannot check yet."""
         try:
             with self.ops.acting_for(request):
                 if why := self.ops.still_allowed(request):
                     return RunReport(False, f"Not run: {why}")
+                if request.outcome.get(WAITS_FOR_SLACK):  # Slack answered: no longer waiting
+                    self.ops.services.approvals.note(
+                        request.id, progress="", **{WAITS_FOR_SLACK: False}
+                    )
                 return REGISTRY[request.command].execute(self.ops, request)
-        except NoTeam as exc:
-            return RunReport(False, f"Not run: {exc}")
+        except SlackUnavailable:
+            raise
         except Exception as exc:
             log.exception("request %s failed", request.id)
             return RunReport(
                 False, "Failed unexpectedly (see the bot's log).", {"error": type(exc).__name__}
             )
+
+    def _wait(self, request: Request, unanswered: SlackUnavailable) -> None:
+        """Slack did not answer (who is in a group, which workspace this is): the run stays
+        running with its lease given up and says it waits; the next tick takes it up (no
+        restart to announce), and it checks again before it goes on."""
+        log.warning("request %s waits for Slack: %s", request.id, unanswered)
+        approvals = self.ops.services.approvals
+        waiting = approvals.note(request.id, progress=WAITING_WORDS, **{WAITS_FOR_SLACK: True})
+        self.ops.refresh(waiting.request)
+        approvals.release(request.id)
 
     def tick(self) -> None:
         """On the scheduler's tick: remind about what is about to expire, expire what is
@@ -119,9 +146,12 @@ class Runner:
             claimed = approvals.take_over(request)
             if claimed.refusal:
                 continue  # another replica took it over first
-            log.info("resuming request %s: its runner stopped", request.id)
-            self.on_takeover()
-            self.ops.audit(claimed.request, "interrupted by a restart; resuming from the journal")
+            if not request.outcome.get(WAITS_FOR_SLACK):
+                log.info("resuming request %s: its runner stopped", request.id)
+                self.on_takeover()
+                self.ops.audit(
+                    claimed.request, "interrupted by a restart; resuming from the journal"
+                )
             self.submit(self.execute, claimed.request)
         for request in approvals.in_state(State.APPROVED):
             self.submit(self.run, request.id, BOT, "resume")

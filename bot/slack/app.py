@@ -61,7 +61,17 @@ def build_services(
     leases: Leases | None = None,
 ) -> Services:
     def group_members(group_id: str) -> frozenset[str]:
-        return frozenset(client.usergroups_users_list(usergroup=group_id).get("users", []))
+        """Who is in a user group. Slack's "no" to the question (``no_such_subteam``, a
+        missing scope: HTTP 200) means a group that grants nothing; any other failure (429 or
+        5xx after the client's retries, no connection) is Slack not answering, raised."""
+        try:
+            answer = client.usergroups_users_list(usergroup=group_id)
+        except SlackApiError as exc:
+            if exc.response.status_code != 200:
+                raise
+            log.warning("Slack cannot list user group %s: %s", group_id, exc.response.get("error"))
+            return frozenset()
+        return frozenset(answer.get("users", []))
 
     def profile_of(user_id: str) -> dict[str, Any]:
         return client.users_info(user=user_id)["user"].get("profile", {})

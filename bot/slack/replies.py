@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.access.approvals import AlreadyOpen, Refused, Request, State, Transition
 from bot.access.identity import NotLinked
-from bot.access.rules import Denied
+from bot.access.rules import Denied, SlackUnavailable
 from bot.iam import errors
 from bot.ops.context import UserError
 from bot.slack.messages.approval import go_ahead, title
@@ -36,7 +36,7 @@ def words_for(exc: BaseException) -> str:
             return f"No IAM user is linked to {mention(user)} (looked for {tried})."
         case AlreadyOpen(request=Request() as already):
             return already_open(already)
-        case Denied() | UserError() | Refused():
+        case Denied() | UserError() | Refused() | SlackUnavailable():
             return str(exc)
         case errors.InvalidInput():
             return f"That input is not valid: {exc.message}."

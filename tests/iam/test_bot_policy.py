@@ -212,9 +212,15 @@ def test_parliament_finds_nothing_in_a_configured_policy() -> None:
     assert parliament_findings(policy_document(parse_config(CONFIGURED))) == []
 
 
-def test_policy_command_follows_iam_bot_config(tmp_path: Path) -> None:
+PROTECTED = """
+protected_users: [break-glass-admin, Ops-Root, "tag:protected=true", "tag:keep"]
+"""
+
+
+@pytest.mark.parametrize("configured", [CONFIGURED, PROTECTED])
+def test_policy_command_follows_iam_bot_config(tmp_path: Path, configured: str) -> None:
     config = tmp_path / "iam-bot.yml"
-    config.write_text(CONFIGURED)
+    config.write_text(configured)
     result = subprocess.run(
         [sys.executable, "-m", "bot", "policy"],
         env={"PATH": "/usr/bin:/bin", "IAM_BOT_CONFIG": str(config)},
@@ -225,15 +231,40 @@ def test_policy_command_follows_iam_bot_config(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == policy_document(parse_config(CONFIGURED))
+    assert json.loads(result.stdout) == policy_document(parse_config(configured))
 
 
-def _allowed(policy: dict[str, Any], call: Call, account: str) -> bool:
-    """Whether ``policy`` allows ``call``: its action, the secret it names, the policy it
-    attaches (the parts of IAM's evaluation this policy uses)."""
+def _denied_on_user(statement: dict[str, Any], user: str, tags: dict[str, str]) -> bool:
+    """Whether a Deny statement's resource and condition match the user ``user`` (no path)
+    with ``tags``: ARNs compared case-sensitively as IAM does, tag keys and (under
+    StringEqualsIgnoreCase) values without regard to case."""
+    arn = f"arn:aws:iam::123456789012:user/{user}"
+    if not any(fnmatchcase(arn, r) for r in _as_list(statement["Resource"])):
+        return False
+    folded = {k.casefold(): v.casefold() for k, v in tags.items()}
+    for operator, tests in statement.get("Condition", {}).items():
+        for key, value in tests.items():
+            tag = folded.get(key.removeprefix("aws:ResourceTag/").casefold())
+            if operator == "Null" and (tag is None) != (value == "true"):
+                return False
+            if operator == "StringEqualsIgnoreCase" and tag != value.casefold():
+                return False
+    return True
+
+
+def _allowed(
+    policy: dict[str, Any], call: Call, account: str, tags: dict[str, str] | None = None
+) -> bool:
+    """Whether ``policy`` allows ``call``: no Deny matches the user it acts on (with ``tags``),
+    and an Allow matches its action, the secret it names, the policy it attaches (the parts of
+    IAM's evaluation this policy uses)."""
     action = f"{call.service}:{call.action}"
+    user = call.params.get("UserName")
+    denies = [s for s in policy["Statement"] if s["Effect"] == "Deny" and action in s["Action"]]
+    if user and any(_denied_on_user(s, user, tags or {}) for s in denies):
+        return False
     for statement in policy["Statement"]:
-        if action not in statement["Action"]:
+        if action not in statement["Action"] or statement["Effect"] != "Allow":
             continue
         if call.service == "secretsmanager":
             name = call.params.get("Name") or call.params.get("SecretId")
@@ -273,3 +304,67 @@ def test_every_call_of_onboard_rotate_and_offboard_is_allowed(make_bot, iam, aws
         "people/dave/console",
         "people/dave/key",
     }
+
+
+# --- protected users: IAM refuses the bot too -------------------------------------------------
+
+
+def _user_changes_allowed(policy: dict[str, Any]) -> set[str]:
+    """Every allowed action on users (their ARN is the resource) that is not a read."""
+    return {
+        action
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow" and s["Resource"] == "arn:aws:iam::*:user/*"
+        for action in s["Action"]
+        if not action.removeprefix("iam:").startswith(("Get", "List"))
+    }
+
+
+def test_protected_users_are_denied_every_change_the_bot_may_make_to_a_user() -> None:
+    policy = policy_document(parse_config(PROTECTED))
+    denies = {s["Sid"]: s for s in policy["Statement"] if s["Effect"] == "Deny"}
+    changes = _user_changes_allowed(policy)
+    assert {"iam:DeleteUser", "iam:UpdateAccessKey", "iam:DeleteAccessKey"} <= changes
+    assert {"iam:AttachUserPolicy", "iam:DeactivateMFADevice", "iam:UntagUser"} <= changes
+    assert {sid: set(s["Action"]) for sid, s in denies.items()} == dict.fromkeys(
+        ["DenyProtectedTag1", "DenyProtectedTag2", "DenyProtectedUsers"], changes
+    )
+    assert denies["DenyProtectedUsers"]["Resource"] == [
+        "arn:aws:iam::*:user/break-glass-admin",
+        "arn:aws:iam::*:user/*/break-glass-admin",
+        "arn:aws:iam::*:user/Ops-Root",
+        "arn:aws:iam::*:user/*/Ops-Root",
+    ]
+    assert denies["DenyProtectedTag1"]["Condition"] == {
+        "StringEqualsIgnoreCase": {"aws:ResourceTag/protected": "true"}
+    }
+    assert denies["DenyProtectedTag2"]["Condition"] == {"Null": {"aws:ResourceTag/keep": "false"}}
+    assert parliament_findings(policy) == []
+
+
+def test_no_protected_users_no_deny() -> None:
+    assert all(s["Effect"] == "Allow" for s in policy_document()["Statement"])
+
+
+@pytest.mark.parametrize(
+    ("user", "tags", "denied"),
+    [
+        ("break-glass-admin", {}, True),
+        ("Ops-Root", {}, True),
+        ("dave", {"Protected": "TRUE"}, True),  # tag keys and values regardless of case
+        ("dave", {"keep": "anything"}, True),
+        ("dave", {"protected": "false"}, False),
+        ("dave", {}, False),
+        # IAM compares the name in a Resource case-sensitively: a name is denied only as
+        # configured (the bot's own check still refuses any spelling; tags cover every one).
+        ("BREAK-GLASS-ADMIN", {}, False),
+    ],
+)
+def test_a_bot_bug_acting_on_a_protected_user_is_refused_by_iam(
+    user: str, tags: dict[str, str], denied: bool
+) -> None:
+    policy = policy_document(parse_config(PROTECTED))
+    params = {"UserName": user, "PolicyArn": CHANGE_PASSWORD}  # the one policy it may attach
+    for action in _user_changes_allowed(policy):
+        call = Call("iam", action.removeprefix("iam:"), params, 200)
+        assert _allowed(policy, call, "123456789012", tags) is not denied, action

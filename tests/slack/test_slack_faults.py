@@ -12,8 +12,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fixtures.aws import make_full_user, user_exists
-from tests.fixtures.slack import Bot, current, flatten, open_request, request_id, told
+from tests.fixtures.aws import aged_key, key_statuses, make_full_user, user_exists
+from tests.fixtures.slack import (
+    CONFIG,
+    Bot,
+    audit_log,
+    current,
+    flatten,
+    open_request,
+    posted,
+    request_id,
+    told,
+)
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -121,3 +131,90 @@ def test_the_scheduled_audit_survives_a_slack_failure(make_bot, iam) -> None:
     now[0] += timedelta(minutes=5)  # later ticks of the same period post nothing more
     bot.settle()
     assert len([m for m in bot.channel("C0AUDIT") if "IAM audit" in flatten(m)]) == 1
+
+
+# --- Slack not saying who is in a group is not a "no" ------------------------------------------
+
+GROUPS_DOWN = 10  # more failures than the client's own retries, for every lookup of one check
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "http_500"])
+def test_an_approver_is_told_slack_did_not_answer_not_that_they_lack_approve(
+    bot: Bot, iam, error
+) -> None:
+    make_full_user(iam)
+    plan = open_request(bot)
+    bot.slack.fail("usergroups.users.list", error, times=GROUPS_DOWN)
+    bot.press(plan, "Approve", user="U0SEC1")
+    said = told(bot, "U0SEC1")
+    assert "Slack did not answer whether you are in the user group `S0SECURITY`" in said
+    assert "permission" not in said
+    assert "Waiting for 1 more approval" in flatten(current(bot, plan))
+    assert user_exists(iam, "leaver")
+
+    bot.slack.heal("usergroups.users.list")  # a minute later, Slack answers
+    bot.press(current(bot, plan), "Approve", user="U0SEC1")
+    assert "leaver removed" in _shown(bot, plan, "Done.")
+    assert not user_exists(iam, "leaver")
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "http_500"])
+def test_a_confirmed_deactivation_waits_for_slack_and_then_deactivates(
+    bot: Bot, iam, aws, error
+) -> None:
+    iam.create_user(UserName="dave")
+    key = aged_key(iam, aws, "dave", age_days=30, used_days_ago=1)
+    bot.command(f"deactivate {key} pasted in a public gist", user="U0BOB")
+    request = posted(bot, "Deactivate the access key")
+    bot.slack.fail("usergroups.users.list", error, times=GROUPS_DOWN)
+    bot.press(request, "Confirm", user="U0BOB")
+    waiting = flatten(current(bot, request))
+    assert "Waiting for Slack" in waiting, waiting
+    assert "may no longer" not in waiting and "Not run" not in waiting
+    assert key_statuses(iam, "dave") == {key: "Active"}
+
+    bot.slack.heal("usergroups.users.list")
+    bot.catch_up()  # the scheduler's next pass takes the run up again
+    assert key_statuses(iam, "dave") == {key: "Inactive"}
+    done = _shown(bot, request, "is now inactive")
+    assert "Waiting for Slack" not in done and "Not run" not in done
+    assert "interrupted by a restart" not in audit_log(bot)
+
+
+def test_a_group_slack_says_does_not_exist_grants_nothing(make_bot, iam) -> None:
+    """Slack's own "no" (``no_such_subteam``, HTTP 200) is an answer: the group grants nothing,
+    and whoever it would have listed is told they lack the permission, at once."""
+    make_full_user(iam)
+    bot: Bot = make_bot(CONFIG.replace("approve: [S0SECURITY]", "approve: [S0GONE, S0SECURITY]"))
+    plan = open_request(bot)
+    bot.press(plan, "Approve", user="U0NOBODY")
+    assert "You need the `approve` permission" in told(bot, "U0NOBODY")
+    bot.press(plan, "Approve", user="U0SEC1")
+    assert "leaver removed" in _shown(bot, plan, "Done.")
+
+
+def test_a_rotation_step_due_while_slack_is_silent_waits_for_it(make_bot, iam, aws) -> None:
+    """The old key's deactivation, due after the grace period, checks the rules as they stand;
+    while Slack does not say who is in the group it waits (no "not deactivated"), then runs."""
+    now = [datetime.now(UTC)]
+    bot: Bot = make_bot(
+        CONFIG + "rotation: {grace_minutes: 60, delete_after_minutes: 60}\n",
+        clock=lambda: now[0],
+    )
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, aws, "dave", age_days=200, used_days_ago=10)
+    bot.command("rotate dave", user="U0ALICE")
+    plan = posted(bot, "Rotate the access key")
+    bot.press(plan, "Confirm", user="U0ALICE")
+    assert key_statuses(iam, "dave")[old] == "Active"  # the grace period
+
+    bot.slack.fail("usergroups.users.list", "http_500", times=1000)
+    now[0] += timedelta(minutes=61)
+    bot.catch_up()
+    assert key_statuses(iam, "dave")[old] == "Active"
+    assert "not deactivated" not in flatten(current(bot, plan))
+
+    bot.slack.heal("usergroups.users.list")
+    bot.catch_up()
+    assert key_statuses(iam, "dave")[old] == "Inactive"
+    assert "not deactivated" not in flatten(current(bot, plan))
