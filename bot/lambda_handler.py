@@ -2,8 +2,10 @@
 
 One function takes two kinds of event:
 
-- Slack's requests, from a Function URL or API Gateway (payload 2.0 or 1.0). Bolt's
-  ``SlackRequestHandler`` checks the signature and acks within the invocation; each lazy
+- Slack's requests, from a Function URL or API Gateway (payload 2.0 or 1.0). Their size,
+  signature and shape are checked first, as the HTTP server does (:mod:`bot.slack.inbound`):
+  what fails is answered 413, 401 or 400 with one log line, its body neither parsed nor
+  logged. Bolt's ``SlackRequestHandler`` then acks within the invocation; each lazy
   listener (the AWS work behind a command or a click) runs in a new asynchronous invocation of
   this same function that Bolt makes itself (``lambda:InvokeFunction`` on the function's own
   ARN, the same signed request marked ``x-slack-bolt-lazy-only``). The ack is answered as the
@@ -27,15 +29,19 @@ what the function's timeout cuts short is resumed by a later tick, as a dead rep
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
+from slack_sdk.signature import SignatureVerifier
 
 from bot.access import reach
 from bot.access.schedule import Scheduler
@@ -44,6 +50,7 @@ from bot.config import ConfigError, load_config, load_settings
 from bot.iam.aws import Aws
 from bot.logs import redact, setup_logging
 from bot.secret_settings import resolve_secrets
+from bot.slack import inbound
 from bot.slack.app import build_app
 from bot.slack.jobs import Jobs
 
@@ -57,9 +64,11 @@ _RETURN_MARGIN_S = 2.0
 
 @dataclass(frozen=True)
 class Function:
-    """What a container builds once: Bolt's adapter over the app, its job pool, its scheduler."""
+    """What a container builds once: Bolt's adapter over the app, the app's signature verifier
+    (None when it checks none), its job pool, its scheduler."""
 
     slack: SlackRequestHandler
+    verifier: SignatureVerifier | None
     jobs: Jobs
     scheduler: Scheduler
     read_iam: Callable[[], list[reach.Reach]]  # the IAM read in every account, as at startup
@@ -100,7 +109,7 @@ def cold_start() -> Function:
     )
     log.info("AWS Lambda, %s", describe(settings.config_path, aws, config))
     reached = functools.partial(reach_accounts, config, aws, store)
-    return Function(slack, app.jobs, app.scheduler, reached)
+    return Function(slack, inbound.verifier_of(app), app.jobs, app.scheduler, reached)
 
 
 def _function() -> Function:
@@ -122,6 +131,48 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return function.tick()
         if event.get("source") == CHECK_SOURCE:
             return function.check()
+        try:
+            _admit(event, function.verifier)
+        except inbound.Refused as refused:
+            inbound.log_refused(_source(event), refused)
+            return _refusal(refused.status)
         return function.slack.handle(event, context)
     finally:
         function.settle(context)
+
+
+def _admit(event: dict[str, Any], verifier: SignatureVerifier | None) -> None:
+    """Refuse a Slack request Bolt should not see (:mod:`bot.slack.inbound`). Bolt's own
+    re-invocations for lazy listeners carry the request as it came, signature included."""
+    text = event.get("body") or ""
+    if not isinstance(text, str):
+        raise inbound.Refused(HTTPStatus.BAD_REQUEST, "event body is not text")
+    if event.get("isBase64Encoded"):
+        inbound.check_size(len(text) * 3 // 4)  # before decoding it
+        try:
+            body = base64.b64decode(text, validate=True)
+        except binascii.Error:
+            raise inbound.Refused(HTTPStatus.BAD_REQUEST, "body is not base64") from None
+    else:
+        body = text.encode("utf-8", "surrogatepass")
+    inbound.check_size(len(body), body)
+    headers = event.get("headers") or {}
+    inbound.check(body, {str(k).lower(): str(v) for k, v in headers.items()}, verifier)
+
+
+def _source(event: dict[str, Any]) -> str:
+    """The caller's address, from a Function URL's or API Gateway's event (payload 2.0 or 1.0)."""
+    request = event.get("requestContext") or {}
+    return str(
+        (request.get("http") or {}).get("sourceIp")
+        or (request.get("identity") or {}).get("sourceIp")
+        or "an unknown address"
+    )
+
+
+def _refusal(status: HTTPStatus) -> dict[str, Any]:
+    return {
+        "statusCode": status.value,
+        "headers": {"Content-Type": "text/plain"},
+        "body": f"{status.phrase}\n",
+    }

@@ -68,8 +68,10 @@ class SlackSender:
         command: str = "/iam",
         timestamp: float | None = None,
         signature: str | None = None,
+        trigger_id: str | None = None,
     ) -> Reply:
-        """A slash command; ``timestamp``/``signature`` forge stale or bad requests."""
+        """A slash command; ``timestamp``/``signature`` forge stale or bad requests,
+        ``trigger_id`` reuses another request's."""
         key = f"cmd{next(_counter)}"
         form = {
             "token": "legacy-verification-token-unused",
@@ -84,7 +86,7 @@ class SlackSender:
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": self._fake.response_url(key, channel_id, user=user_id),
-            "trigger_id": _trigger_id(),
+            "trigger_id": trigger_id or _trigger_id(),
         }
         body = urlencode(form).encode()
         return self._signed(body, _FORM, timestamp=timestamp, signature=signature, key=key)

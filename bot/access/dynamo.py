@@ -177,6 +177,25 @@ class DynamoStore:
         items.sort(key=lambda item: item["updated_at"]["S"])
         return [_record(item) for item in items]
 
+    def purge(self, kind: str, state: str, before: datetime) -> int:
+        """One Query on ``by_state`` (its sort key is ``updated_at``), then a delete per record;
+        TTL would take them only ``retention_days`` after they were written."""
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=INDEX,
+            KeyConditionExpression="kind_state = :ks AND updated_at < :before",
+            ExpressionAttributeValues={
+                ":ks": {"S": f"{kind}#{state}"},
+                ":before": {"S": before.astimezone(UTC).isoformat()},
+            },
+            ProjectionExpression="#id",
+            ExpressionAttributeNames={"#id": "id"},
+        )
+        ids = [item["id"]["S"] for page in pages for item in page["Items"]]
+        for record_id in ids:
+            self._db.delete_item(TableName=self._table, Key=_key(record_id, _RECORD_SEQ))
+        return len(ids)
+
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None:
         item = {
             "at": {"S": datetime.now(UTC).isoformat()},

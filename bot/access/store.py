@@ -54,6 +54,10 @@ class Store(Protocol):
 
     def list_by_state(self, kind: str, states: Iterable[str]) -> list[Record]: ...
 
+    def purge(self, kind: str, state: str, before: datetime) -> int:
+        """Remove the records of ``kind`` in ``state`` last written before ``before``, for
+        records only worth keeping a while (delivery claims). Returns how many."""
+
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None: ...
 
     def journal(self, record_id: str) -> list[JournalEntry]: ...
@@ -141,6 +145,13 @@ class SqliteStore:
             (kind, *states),
         )
         return [_record(row) for row in rows]
+
+    def purge(self, kind: str, state: str, before: datetime) -> int:
+        cursor = self._db().execute(
+            "DELETE FROM records WHERE kind = ? AND state = ? AND updated_at < ?",
+            (kind, state, before.astimezone(UTC).isoformat()),
+        )
+        return cursor.rowcount
 
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None:
         db = self._db()

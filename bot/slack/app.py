@@ -34,7 +34,7 @@ from bot.slack import listeners
 from bot.slack.commands import audit
 from bot.slack.decisions import Decisions
 from bot.slack.jobs import Jobs
-from bot.slack.listeners.guard import Context
+from bot.slack.listeners.guard import Context, forget_deliveries
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import Outbox, retry_handlers
 from bot.slack.server import BotApp, Probe, Readiness
@@ -163,6 +163,7 @@ def build_app(
     runner = Runner(ops, listener_pool.submit, on_takeover=metrics.lease_takeovers.inc)
     schedule_all(ops)
     ops.scheduler.on_tick += [runner.tick, outbox.deliver_due, lambda: audit.scheduled(ops, outbox)]
+    ops.scheduler.on_tick.append(lambda: forget_deliveries(services.store, services.clock()))
     listeners.register(app, Context(ops, notifier, Decisions(services.approvals, runner, notifier)))
     app.jobs, app.scheduler, app.leases = listener_pool, ops.scheduler, lease
     if background:

@@ -33,8 +33,6 @@ from urllib.parse import parse_qsl
 import waitress
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.middleware.request_verification import RequestVerification
-from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
 
@@ -42,7 +40,9 @@ from bot.access.leases import Leases
 from bot.access.schedule import Scheduler
 from bot.logs import Scope, finish, scoped
 from bot.metrics import Metrics
+from bot.slack import inbound
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS, accepted
+from bot.slack.inbound import MAX_BODY_BYTES, MAX_COMMAND_BYTES, Refused
 from bot.slack.jobs import Jobs
 from bot.slack.scope import team_of
 from bot.slack.words import subcommand, tokens
@@ -50,90 +50,37 @@ from bot.slack.words import subcommand, tokens
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-# The largest body Slack sends this bot is a button click, which carries the whole message it
-# was on: at most 50 blocks of 3000 characters, about 150 kB of text, a few times that once
-# JSON escapes and form-encodes it (about 1.2 MB if every character were non-ASCII). Commands
-# and the deny modal's submission are a few kB. 2 MiB leaves room and refuses the rest.
-MAX_BODY_BYTES = 2 * 1024 * 1024
-# A slash command is a form of about 1 kB plus its text, which is at most a message's 40,000
-# characters: each at worst 4 bytes of UTF-8 percent-encoded to 12 (or Slack's "&lt;" for a
-# typed "<", encoded to 8). 512 KiB covers that; a longer one did not come from Slack, and is
-# refused from the first 512 KiB, the rest unread. (Interactive payloads, "payload=...", and
-# JSON events may be as large as MAX_BODY_BYTES.)
-MAX_COMMAND_BYTES = 512 * 1024
-_LARGE_KINDS = (b"payload=", b"{")
 _LENGTH = re.compile(r"[0-9]{1,18}")
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-class Refused(Exception):
-    """A request answered before Bolt sees it. ``why`` is logged; the body never is."""
-
-    def __init__(self, status: HTTPStatus, why: str) -> None:
-        super().__init__(why)
-        self.status, self.why = status, why
-
-
-def _verifier(app: App) -> SignatureVerifier | None:
-    """Bolt's own signature verifier, when the app checks signatures at all."""
-    for middleware in app._middleware_list:  # Bolt has no public accessor
-        if isinstance(middleware, RequestVerification):
-            return middleware.verifier
-    return None
 
 
 def _content_length(environ: dict[str, Any]) -> int:
     raw = environ.get("CONTENT_LENGTH") or "0"
     if _LENGTH.fullmatch(raw) is None:
         raise Refused(HTTPStatus.BAD_REQUEST, "malformed Content-Length")
-    if int(raw) > MAX_BODY_BYTES:
-        raise Refused(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body of {raw} bytes, over {MAX_BODY_BYTES}"
-        )
     return int(raw)
-
-
-def _signed(environ: dict[str, Any], text: str, verifier: SignatureVerifier) -> None:
-    """Checked before Bolt parses the body, which an unsigned sender could make fail."""
-    stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
-    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-    if _TIMESTAMP.fullmatch(stamp) is None:
-        raise Refused(HTTPStatus.UNAUTHORIZED, "missing or malformed X-Slack-Request-Timestamp")
-    if not signature.isascii() or not verifier.is_valid(text, stamp, signature):
-        raise Refused(HTTPStatus.UNAUTHORIZED, "invalid signature or stale timestamp")
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
     """The body, read only as far as its kind may go: past ``MAX_COMMAND_BYTES`` only when it
     starts as an interactive payload or a JSON event does."""
     length, stream = _content_length(environ), environ["wsgi.input"]
+    inbound.check_size(length)
     head = stream.read(min(length, MAX_COMMAND_BYTES))
-    if length > MAX_COMMAND_BYTES and not head.startswith(_LARGE_KINDS):
-        raise Refused(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            f"form body of {length} bytes, over {MAX_COMMAND_BYTES} for a slash command",
-        )
+    inbound.check_size(length, head)
     return head + stream.read(length - len(head))
 
 
 def _slack_body(environ: dict[str, Any], verifier: SignatureVerifier | None) -> bytes:
     """The body of a request to Slack's endpoint, refused unless Bolt can safely take it."""
     body = _read_body(environ)
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Refused(HTTPStatus.BAD_REQUEST, "body is not UTF-8") from None
-    if verifier is not None:
-        _signed(environ, text, verifier)
-    content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0]
-    try:
-        parsed = parse_body(text, content_type or None)  # what Bolt will read it as
-    except ValueError:
-        parsed = None
-    if not isinstance(parsed, dict):
-        raise Refused(HTTPStatus.BAD_REQUEST, f"body is not a Slack payload as {content_type!r}")
+    headers = {
+        "content-type": environ.get("CONTENT_TYPE") or "",
+        "x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or "",
+        "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE") or "",
+    }
+    inbound.check(body, headers, verifier)
     return body
 
 
@@ -280,7 +227,7 @@ def wsgi_app(app: BotApp) -> WsgiApp:
     such a request reaching this app (waitress has read it) to its ack is ``iambot_ack_seconds``.
     """
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
-    verifier = _verifier(app)
+    verifier = inbound.verifier_of(app)
 
     def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != EVENTS_PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -307,7 +254,7 @@ def _refuse(
     environ: dict[str, Any], start_response: Callable[..., Any], refused: Refused
 ) -> Iterable[bytes]:
     status = refused.status
-    log.warning("refused a request from %s: %d %s", environ.get("REMOTE_ADDR"), status, refused.why)
+    inbound.log_refused(environ.get("REMOTE_ADDR"), refused)
     return _answer(start_response, status, f"{status.phrase}\n".encode(), "text/plain")
 
 

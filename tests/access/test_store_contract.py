@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -157,6 +158,22 @@ def test_list_by_state(store: Store) -> None:
     assert store.list_by_state("request", ["running"])[0] == Record(
         "r1", "request", "running", {"i": 1}, 1
     )
+
+
+def test_purge_removes_only_older_records_of_that_kind_and_state(store: Store) -> None:
+    store.put_if_version(Record("old", "delivery", "done", {}))
+    store.put_if_version(Record("other-kind", "request", "done", {}))
+    store.put_if_version(Record("other-state", "delivery", "held", {}))
+    time.sleep(0.002)
+    cut = datetime.now(UTC)
+    time.sleep(0.002)
+    store.put_if_version(Record("new", "delivery", "done", {}))
+
+    assert store.purge("delivery", "done", cut) == 1
+
+    assert store.get("old") is None
+    assert [r.id for r in store.list_by_state("delivery", ["done"])] == ["new"]
+    assert store.get("other-kind") is not None and store.get("other-state") is not None
 
 
 def test_a_record_moves_between_listings_with_its_state(store: Store) -> None:

@@ -93,6 +93,22 @@ def test_long_lists_arrive_as_csv_by_dm(make_bot, iam, aws) -> None:
     assert {r["key_id"] for r in rows} - {""} <= set(keys)  # IDs fetched for the ten shown
 
 
+def test_user_names_a_spreadsheet_would_run_are_quoted_in_the_csv(make_bot, iam, aws) -> None:
+    formulas = ["=1+2", "+cmd", "-2+3", "@SUM"]  # all valid IAM user names
+    for name in [*formulas, *(f"stale{i}" for i in range(8))]:
+        iam.create_user(UserName=name)
+        aged_key(iam, aws, name, age_days=300, used_days_ago=100)
+    bot = make_bot(AUDIT)
+
+    bot.command("audit", user="U0SEC1")
+
+    (upload,) = bot.slack.files()
+    users = {r["user"] for r in csv.DictReader(io.StringIO(upload["content"].decode()))}
+    assert {f"'{name}" for name in formulas} <= users
+    assert not [u for u in users if u[0] in "=+-@"]
+    assert "stale0" in users  # other names as they are
+
+
 def test_days_override_and_bad_input(make_bot, iam, aws) -> None:
     bot = make_bot(AUDIT)
     iam.create_user(UserName="month")

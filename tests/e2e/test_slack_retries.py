@@ -3,7 +3,10 @@ and not run a second time. (Across two replicas on one table: tests/e2e/test_fle
 
 from __future__ import annotations
 
-from tests.fixtures.aws import aged_key, make_full_user
+from datetime import timedelta
+
+from sandbox.harness import ShiftedClock
+from tests.fixtures.aws import aged_key, make_full_user, user_with_key
 from tests.fixtures.slack import Bot, audit_log, current, flatten, open_request, told
 
 
@@ -34,3 +37,25 @@ def test_a_retried_approve_click_runs_once(bot: Bot, iam, aws) -> None:
     assert "Done." in flatten(current(bot, plan))
     assert audit_log(bot).count("approved by <@U0SEC1>") == 1
     assert told(bot, "U0SEC1") == ""  # the retry was not answered as a second click
+
+
+def test_another_command_reusing_a_trigger_id_still_runs(bot: Bot, iam) -> None:
+    dave, erin = user_with_key(iam, "dave"), user_with_key(iam, "erin")
+    first = bot.sender.command("keys dave", trigger_id="1.T0.reused")
+    second = bot.sender.command("keys erin", trigger_id="1.T0.reused")
+    bot.settle()
+
+    assert dave in bot.said(first)
+    assert erin in bot.said(second)  # a different request, not a redelivery of the first
+
+
+def test_claims_are_forgotten_a_day_later(make_bot, iam) -> None:
+    clock = ShiftedClock()
+    bot: Bot = make_bot(clock=clock)
+    bot.command("keys nobody-here")
+    assert bot.store.list_by_state("delivery", ["done"])  # held while Slack may redeliver
+
+    clock.advance(timedelta(hours=25))
+    bot.catch_up()
+
+    assert bot.store.list_by_state("delivery", ["done"]) == []

@@ -15,6 +15,8 @@ ARN in the URL) that this peer keeps. One invocation runs at a time, as in one w
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import logging
 import re
@@ -264,6 +266,76 @@ def test_keys_is_acked_then_answered_by_the_functions_own_invocation(deployed, i
 def test_a_forged_request_is_refused_and_invokes_nothing(deployed) -> None:
     forged = deployed.sender.command("keys dave", signature="v0=" + "0" * 64)
     assert forged.status == 401
+    assert deployed.function.invocations == []
+
+
+@contextlib.contextmanager
+def logged() -> Iterator[io.StringIO]:
+    """What the container logs meanwhile (its logging is set up at its first invocation)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+_FORM = "application/x-www-form-urlencoded"
+_NESTED = b'{"type": "BODYMARK", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "refused"),
+    [
+        (b'{"type": "event_callback", "BODYMARK": ', "application/json", "401 invalid signature"),
+        (_NESTED, "application/json", "401 invalid signature"),
+        (b"command=%2Fiam&text=\xff\xfe BODYMARK", _FORM, "400 body is not UTF-8"),
+        (b"command=%2Fiam&text=keys+BODYMARK", _FORM, "401 invalid signature"),  # well formed
+    ],
+)
+def test_an_unsigned_body_is_refused_unparsed_with_one_line(
+    deployed, body: bytes, content_type: str, refused: str
+) -> None:
+    deployed.tick()  # a warm container
+    forged = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(int(time.time())),
+        "X-Slack-Signature": "v0=" + "0" * 64,
+    }
+    with logged() as stream:
+        reply = deployed.sender.raw(body, forged)
+
+    assert reply.status == int(refused[:3])
+    lines = stream.getvalue().splitlines()
+    (line,) = [line for line in lines if "refused a request" in line]
+    assert refused in line
+    assert not [line for line in lines if "BODYMARK" in line or "Traceback" in line]
+    assert deployed.function.invocations == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (_NESTED, "application/json", 400),
+        (b"command=%2Fiam&text=\xff\xfe BODYMARK", _FORM, 400),
+        (b'["BODYMARK"]', "application/json", 400),
+        (b"command=%2Fiam&text=" + b"BODYMARK" * 70_000, _FORM, 413),  # over a command's size
+        (b"payload=" + b"BODYMARK" * 270_000, _FORM, 413),  # over any request's
+    ],
+)
+def test_a_signed_body_bolt_could_not_read_is_refused_with_one_line(
+    deployed, body: bytes, content_type: str, status: int
+) -> None:
+    deployed.tick()
+    with logged() as stream:
+        reply = deployed.sender.signed(body, content_type)
+
+    assert reply.status == status
+    lines = stream.getvalue().splitlines()
+    (refused,) = [line for line in lines if "refused a request" in line]
+    assert f": {status} " in refused
+    assert not [line for line in lines if "BODYMARK" in line or "Traceback" in line]
     assert deployed.function.invocations == []
 
 

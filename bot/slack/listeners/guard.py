@@ -12,18 +12,21 @@ the Home view names for it (see :mod:`bot.slack.messages.home`); its answer come
 
 Slack redelivers what it thinks was not taken (``X-Slack-Retry-Num``: Events API deliveries,
 and any request whose ack was slow), possibly to another replica. So before anything else the
-work claims its delivery in the shared store, create-if-absent on the ID Slack gives it (its
-``trigger_id``, an event's ``event_id``): of two deliveries of one command or click exactly one
-claim succeeds, the other was acked and does nothing more. A claim is a finished record, which
-the store expires with the rest (DynamoDB's TTL).
+work claims its delivery in the shared store, create-if-absent on what identifies it (an
+event's ``event_id``; else the ``trigger_id`` with a digest of the body): of two deliveries of
+one command or click exactly one claim succeeds, the other was acked and does nothing more.
+Claims are removed a day later by the scheduler's tick (:func:`forget_deliveries`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import Ack, BoltRequest
@@ -94,13 +97,19 @@ def _decided(context: Context, body: dict[str, Any]) -> Request | None:
     return context.decisions.approvals.get(str(action.get("value", "")).partition(":")[0])
 
 
+DELIVERY, _CLAIMED = "delivery", "done"
+# How long a claim is kept: far past Slack's last retry of an event (minutes after the first
+# delivery) and any redelivery of a slow ack; the tick removes older ones.
+CLAIM_KEPT = timedelta(days=1)
+
+
 def first_delivery(store: Store, body: dict[str, Any], request: BoltRequest | None) -> bool:
-    """Claim this delivery (create-if-absent on Slack's ID for it); False when a delivery of
+    """Claim this delivery (create-if-absent on what identifies it); False when a delivery of
     the same command, click or event was claimed before, by this replica or another."""
-    delivery = body.get("event_id") or body.get("trigger_id")
+    delivery = _delivery_id(body)
     if not delivery:
         return True  # nothing to tell deliveries apart by: every one runs
-    claim = Record(f"delivery/{delivery}", "delivery", "done", {})
+    claim = Record(f"{DELIVERY}/{delivery}", DELIVERY, _CLAIMED, {})
     if store.put_if_version(claim) is not None:
         return True
     headers = request.headers if request else {}
@@ -110,6 +119,25 @@ def first_delivery(store: Store, body: dict[str, Any], request: BoltRequest | No
         "delivery %s already taken; Slack's retry %s (%s) not run again", delivery, retry, reason
     )
     return False
+
+
+def _delivery_id(body: dict[str, Any]) -> str:
+    """What one delivery is known by in its team: an event's ``event_id``, which Slack keeps
+    across its retries; else the ``trigger_id`` with a digest of the whole body, which a
+    redelivery repeats byte for byte, while another request reusing the trigger_id (only a
+    holder of the signing secret could send one) differs from it and runs. "" for neither."""
+    team = scope.team_of(body)
+    if event := body.get("event_id"):
+        return f"{team}/{event}"
+    if trigger := body.get("trigger_id"):
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode())
+        return f"{team}/{trigger}/{digest.hexdigest()[:32]}"
+    return ""
+
+
+def forget_deliveries(store: Store, now: datetime) -> None:
+    """Remove the claims older than :data:`CLAIM_KEPT` (one of the scheduler's tick hooks)."""
+    store.purge(DELIVERY, _CLAIMED, now - CLAIM_KEPT)
 
 
 def _teller(context: Context, body: dict[str, Any]) -> Tell:

@@ -191,5 +191,15 @@ def audit_csv(found: list[Finding]) -> str:
         created = f.key_created.isoformat() if f.key_created else ""
         where = [f.account.name, f.account.id] if several and f.account else []
         row = [f.user, f.key_id or "", created, f.kind.value, f.detail, f.days, f.fix or ""]
-        writer.writerow([*where, *row])
+        writer.writerow([_inert(cell) for cell in [*where, *row]])
     return out.getvalue()
+
+
+# What a spreadsheet takes for the start of a formula (IAM user names may begin with = + - @).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula, prefixed with a quote so it shows as
+    typed (OWASP's advice against CSV injection)."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell
