@@ -131,8 +131,10 @@ def test_a_secret_the_bot_made_is_written_again_on_the_next_rotation(
     bot.command("rotate dave", user="U0ALICE")
     bot.press(posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
     second = stored_secret("iam-bot/dave/access-key")["AccessKeyId"]
-    tags = _secrets().describe_secret(SecretId="iam-bot/dave/access-key")["Tags"]
-    assert MARK in tags and {"Key": "iam-bot:user", "Value": "dave"} in tags
+    made = _secrets().describe_secret(SecretId="iam-bot/dave/access-key")
+    assert MARK in made["Tags"] and {"Key": "iam-bot:user", "Value": "dave"} in made["Tags"]
+    shown = f"arn:aws:kms:us-east-1:{aws.account_id}:{kms}" if kms else None  # as AWS shows it
+    assert made.get("KmsKeyId") == shown
     iam.delete_access_key(UserName="dave", AccessKeyId=first)  # the rotation's last step
 
     bot.command("rotate dave", user="U0ALICE")
