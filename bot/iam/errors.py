@@ -35,8 +35,8 @@ class ForeignSecret(IamError):
     did not create it, a resource policy lets others read it, or another KMS key encrypts it.
     ``secret`` names it; nothing was written to it. The bot's words, not AWS's (no code)."""
 
-    def __init__(self, secret: str, why: str) -> None:
-        super().__init__(f"Secret `{secret}` {why}: the bot wrote nothing to it")
+    def __init__(self, secret: str, why: str, remedy: str) -> None:
+        super().__init__(f"Secret `{secret}` {why}: the bot wrote nothing to it ({remedy})")
         self.secret = secret
 
 

@@ -88,15 +88,20 @@ def require_own(aws: Aws, described: Mapping[str, Any], kms_key_id: str | None) 
     name = described.get("Name") or described["ARN"]
     marks = {t["Key"]: t["Value"] for t in described.get("Tags") or []}
     if marks.get(MARKER_TAG) != MARKER:
-        raise errors.ForeignSecret(name, f"was not created by iam-bot (no tag {MARKER_TAG})")
+        why = f"was not created by iam-bot (no tag {MARKER_TAG})"
+        raise errors.ForeignSecret(name, why, _REMAKE)
     policy = aws.call("secretsmanager", "GetResourcePolicy", SecretId=described["ARN"])
     if policy.get("ResourcePolicy"):
-        raise errors.ForeignSecret(name, "has a resource policy that can let others read it")
+        why = "has a resource policy, which can let others read it"
+        raise errors.ForeignSecret(name, why, "remove the policy, then retry")
     used = described.get("KmsKeyId") or DEFAULT_KMS_KEY
     if _key_name(used) != _key_name(kms_key_id or DEFAULT_KMS_KEY):
-        raise errors.ForeignSecret(
-            name, f"is encrypted with KMS key {used}, not the configured one"
-        )
+        why = f"is encrypted with KMS key {used}, not the configured one"
+        raise errors.ForeignSecret(name, why, _REMAKE)
+
+
+# A deleted secret keeps its name through its recovery window: the bot could not make it anew.
+_REMAKE = "delete it without a recovery window, then retry"
 
 
 def _key_name(key: str) -> str:

@@ -169,3 +169,20 @@ def test_a_key_whose_deletion_failed_is_deleted_by_the_scheduler(bot: Bot, iam, 
     deleted = [c for c in aws.calls()[arranged:] if c.action == "DeleteAccessKey"]
     assert [c.status for c in deleted] == [500] * 5 + [200]
     assert audit_log(bot).count("was not stored, deleted") == 1
+
+
+def test_once_the_policy_is_removed_retry_delivers(bot: Bot, iam, aws) -> None:
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, aws, "dave", age_days=100, used_days_ago=20)
+    arn = _plant("iam-bot/dave/access-key", tags=[MARK], policy=True)
+    bot.command("rotate dave", user="U0ALICE")
+    plan = posted(bot, "Rotate the access key")
+    bot.press(plan, "Confirm", user="U0ALICE")
+    assert "(remove the policy, then retry)" in flatten(current(bot, plan))
+
+    _secrets().delete_resource_policy(SecretId=arn)
+    bot.press(current(bot, plan), "Retry", user="U0SEC1")
+
+    new = stored_secret("iam-bot/dave/access-key")["AccessKeyId"]
+    assert key_statuses(iam, "dave") == {old: "Inactive", new: "Active"}
+    assert f"New key `{new}`" in flatten(current(bot, plan))
