@@ -308,6 +308,26 @@ def test_secrets_are_written_only_with_the_bots_mark() -> None:
     )
 
 
+def test_the_policy_refuses_a_write_into_a_secret_the_bot_did_not_mark(aws) -> None:
+    """What IAM would decide, by the evaluation above, for calls a bug could make."""
+    policy, account = policy_document(), aws.account_id
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    planted = secrets.create_secret(Name="iam-bot/dave/access-key", SecretString="x")["ARN"]
+    mark = {"Key": "iam-bot:created-by", "Value": "iam-bot"}
+
+    def allowed(action: str, **params: Any) -> bool:
+        return _allowed(policy, Call("secretsmanager", action, params, 200), account)
+
+    assert not allowed("PutSecretValue", SecretId=planted)
+    assert allowed("DescribeSecret", SecretId=planted)
+    secrets.tag_resource(SecretId=planted, Tags=[mark])
+    assert allowed("PutSecretValue", SecretId=planted)
+    assert allowed("CreateSecret", Name="iam-bot/eve/access-key", Tags=[mark])
+    assert not allowed("CreateSecret", Name="iam-bot/eve/access-key", Tags=[])
+    other = {"Key": "team", "Value": "x"}
+    assert not allowed("CreateSecret", Name="iam-bot/eve/access-key", Tags=[mark, other])
+
+
 def test_every_call_of_onboard_rotate_and_offboard_is_allowed(make_bot, iam, aws) -> None:
     """The derived policy is enough: every AWS call the bot makes for a configured secret
     template, end to end, is one the policy for that config allows."""
