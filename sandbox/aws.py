@@ -19,6 +19,9 @@ tests and benchmarks latency, fault and concurrency control plus a record of eve
   follow markers. ``ListUsers`` always honours ``MaxItems`` (default 100, as in IAM), and so
   does every list in :data:`PAGED_ACTIONS` that is given one.
 - ``foreign_keys`` makes key ids of other accounts answer as they do in AWS (see below).
+- ``secretsmanager:DescribeSecret`` shows a KMS key given by alias name as its alias ARN (the
+  documented "key ID or alias ARN"; moto echoes what ``CreateSecret`` was given), so a caller
+  comparing keys must accept either spelling. Resource policies and the key itself moto keeps.
 - Every call knows the account it acts in and the session that signed it: the access key of
   an ``AssumeRole`` that went through the proxy maps to the role's account, its
   ``SourceIdentity`` and session tags (moto forgets both); any other key acts where moto says
@@ -457,6 +460,7 @@ class FaithfulAws:
             ("iam", "GenerateCredentialReport"): self._generate_report,
             ("iam", "GetCredentialReport"): self._credential_report,
             ("sts", "AssumeRole"): self._assume_role,
+            ("secretsmanager", "DescribeSecret"): self._describe_secret,
         }
 
     # --- life cycle -----------------------------------------------------------------------
@@ -1276,6 +1280,18 @@ class FaithfulAws:
         return _result(req, None)
 
     # --- faithful rules: pagination ---------------------------------------------------------
+
+    def _describe_secret(self, req: _Request) -> _Response:
+        """moto's answer, with a KMS key given by alias name shown as its alias ARN."""
+        response = self._forward(req)
+        if response.status != 200:
+            return response
+        secret = json.loads(response.body)
+        key = secret.get("KmsKeyId") or ""
+        if key.startswith("alias/"):
+            region, account = secret["ARN"].split(":")[3:5]
+            secret["KmsKeyId"] = f"arn:aws:kms:{region}:{account}:{key}"
+        return _Response(response.status, response.headers, json.dumps(secret).encode())
 
     def _should_page(self, req: _Request) -> bool:
         return (

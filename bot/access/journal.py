@@ -46,9 +46,11 @@ class StepResult:
     @property
     def aws_said(self) -> str:
         """AWS's own words about a failure as one sentence (its messages often end with a
-        period already, so one is added only when missing)."""
+        period already, so one is added only when missing); a failure with no code is the
+        bot's own refusal, in its own words."""
         said = (self.message or self.code).rstrip()
-        return f"AWS said {said}" + ("" if said.endswith((".", "!", "?")) else ".")
+        said += "" if said.endswith((".", "!", "?")) else "."
+        return f"AWS said {said}" if self.code else said
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.config import Config, parse_config
 from bot.iam.policies import CHANGE_PASSWORD_ARN
+from bot.iam.secrets import MARKER, MARKER_TAG, OWNER_TAG
 
 PACKAGE = Path(__file__).resolve().parent.parent
 _GATEWAY_METHODS = {"call", "pages", "items"}
@@ -202,6 +203,27 @@ def secret_resources(config: Config) -> tuple[str, ...]:
     )
 
 
+# IAM holds the bot to its mark on secrets (``bot.iam.secrets.MARKER_TAG``), so that no bug
+# can write a credential into a secret someone else made (and opened to others).
+_MARKED_WRITES = {"PutSecretValue"}  # on an existing secret: only one the bot marked
+_MARKED_CREATES = {"CreateSecret", "TagResource"}  # only with the bot's mark, and its tags
+
+
+def secret_scope(operation: str, config: Config) -> _Scope:
+    """A Secrets Manager action on the secrets the config names: a write only into a secret
+    carrying the bot's mark, a creation only with it; reads (the checks before a write)
+    unconditioned."""
+    resources = secret_resources(config)
+    if operation in _MARKED_WRITES:
+        marked = ("StringEquals", f"secretsmanager:ResourceTag/{MARKER_TAG}", (MARKER,))
+        return _Scope("SecretsManagerWriteOwnSecrets", resources, (marked,))
+    if operation in _MARKED_CREATES:
+        marking = ("StringEquals", f"aws:RequestTag/{MARKER_TAG}", (MARKER,))
+        only = ("ForAllValues:StringEquals", "aws:TagKeys", tuple(sorted((MARKER_TAG, OWNER_TAG))))
+        return _Scope("SecretsManagerCreateMarkedSecrets", resources, (marking, only))
+    return _Scope("SecretsManagerDeliveredSecrets", resources)
+
+
 _KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[^:]+:\d{12}:key/.+")
 
 
@@ -225,7 +247,7 @@ def _scope(action: str, config: Config) -> _Scope:
     """Each action on the narrowest resource it takes."""
     service, _, operation = action.partition(":")
     if service == "secretsmanager":
-        return _Scope("SecretsManagerDeliveredSecrets", secret_resources(config))
+        return secret_scope(operation, config)
     if service != "iam" or operation in _ACCOUNT_WIDE:
         return _Scope(f"{service.capitalize()}AccountWide", ("*",))
     if operation == "AttachUserPolicy":

@@ -30,6 +30,16 @@ class Conflict(IamError):
     """The entity is in a state that forbids the change (e.g. DeleteConflict, already exists)."""
 
 
+class ForeignSecret(IamError):
+    """A secret the bot was about to write a credential into is not one it can vouch for: it
+    did not create it, a resource policy lets others read it, or another KMS key encrypts it.
+    ``secret`` names it; nothing was written to it. The bot's words, not AWS's (no code)."""
+
+    def __init__(self, secret: str, why: str, remedy: str) -> None:
+        super().__init__(f"Secret `{secret}` {why}: the bot wrote nothing to it ({remedy})")
+        self.secret = secret
+
+
 class LimitExceeded(IamError):
     """An IAM quota would be exceeded (two access keys per user, ten groups, ...)."""
 

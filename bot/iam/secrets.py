@@ -6,8 +6,10 @@ into Secrets Manager; what comes back (and what the bot shows, stores and logs) 
 
 Who can read a delivered secret is decided by the IAM policies of its account alone: the bot gives
 it no resource policy, only the tag ``OWNER_TAG`` naming the IAM user it is for (which a policy
-can match, so each user reads only their own) and, when configured, a customer KMS key (whose
-``kms:Decrypt`` a reader then needs too).
+can match, so each user reads only their own), the tag ``MARKER_TAG`` saying the bot created it,
+and, when configured, a customer KMS key (whose ``kms:Decrypt`` a reader then needs too). It
+writes a credential only into a secret that is still so: one someone else made, or opened to
+others, is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from bot.iam.aws import Aws
 from bot.iam.models import NewAccessKey, Secret
 
 OWNER_TAG = "iam-bot:user"  # on every secret the bot delivers: the IAM user it is for
+# On every secret the bot creates, and required on every secret it writes (its policy requires
+# it too: ``bot_policy.secret_scope``).
+MARKER_TAG, MARKER = "iam-bot:created-by", "iam-bot"
+DEFAULT_KMS_KEY = "alias/aws/secretsmanager"  # what encrypts a secret created without a key
 
 
 def store_secret(
@@ -34,7 +40,13 @@ def store_secret(
     description: str,
     tags: Mapping[str, str],
 ) -> str:
-    """Put ``value`` as JSON in secret ``name`` (created if missing); returns the secret's ARN.
+    """Put ``value`` as JSON in secret ``name``; returns the secret's ARN.
+
+    A missing secret is created, marked as the bot's (``MARKER_TAG``). An existing one is
+    written only if it is the bot's own as it stands now (see :func:`require_own`), else
+    :class:`errors.ForeignSecret`: anyone who may create secrets could otherwise choose who
+    reads the next credential. The write names the ARN just checked, so a secret deleted and
+    made again under the same name in between is not written either.
 
     ``Secret`` values are revealed here and nowhere else. ``token`` makes the write idempotent:
     a retry with the same token is the same version. ``description``, ``tags`` and
@@ -43,25 +55,60 @@ def store_secret(
     plain = {k: v.reveal() if isinstance(v, Secret) else v for k, v in value.items()}
     text = json.dumps(plain)
     try:
-        answer = aws.call(
-            "secretsmanager",
-            "PutSecretValue",
-            SecretId=name,
-            SecretString=text,
-            ClientRequestToken=token,
-        )
+        found = aws.call("secretsmanager", "DescribeSecret", SecretId=name)
     except errors.NotFound:
         params: dict[str, Any] = {
             "Name": name,
             "SecretString": text,
             "ClientRequestToken": token,
             "Description": description,
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            "Tags": [{"Key": k, "Value": v} for k, v in {**tags, MARKER_TAG: MARKER}.items()],
         }
         if kms_key_id:
             params["KmsKeyId"] = kms_key_id
-        answer = aws.call("secretsmanager", "CreateSecret", **params)
+        try:
+            return aws.call("secretsmanager", "CreateSecret", **params)["ARN"]
+        except errors.Conflict:  # made meanwhile, by a lost answer of ours or by someone else
+            found = aws.call("secretsmanager", "DescribeSecret", SecretId=name)
+    require_own(aws, found, kms_key_id)
+    answer = aws.call(
+        "secretsmanager",
+        "PutSecretValue",
+        SecretId=found["ARN"],
+        SecretString=text,
+        ClientRequestToken=token,
+    )
     return answer["ARN"]
+
+
+def require_own(aws: Aws, described: Mapping[str, Any], kms_key_id: str | None) -> None:
+    """Refuse (:class:`errors.ForeignSecret`) a secret, as DescribeSecret shows it, that the
+    bot did not create, that a resource policy opens to others, or that another KMS key than
+    the configured one (Secrets Manager's own by default) encrypts."""
+    name = described.get("Name") or described["ARN"]
+    marks = {t["Key"]: t["Value"] for t in described.get("Tags") or []}
+    if marks.get(MARKER_TAG) != MARKER:
+        why = f"was not created by iam-bot (no tag {MARKER_TAG})"
+        raise errors.ForeignSecret(name, why, _REMAKE)
+    policy = aws.call("secretsmanager", "GetResourcePolicy", SecretId=described["ARN"])
+    if policy.get("ResourcePolicy"):
+        why = "has a resource policy, which can let others read it"
+        raise errors.ForeignSecret(name, why, "remove the policy, then retry")
+    used = described.get("KmsKeyId") or DEFAULT_KMS_KEY
+    if _key_name(used) != _key_name(kms_key_id or DEFAULT_KMS_KEY):
+        why = f"is encrypted with KMS key {used}, not the configured one"
+        raise errors.ForeignSecret(name, why, _REMAKE)
+
+
+# A deleted secret keeps its name through its recovery window: the bot could not make it anew.
+_REMAKE = "delete it without a recovery window, then retry"
+
+
+def _key_name(key: str) -> str:
+    """A KMS key as its ID or ``alias/...``, whether given by that or by its ARN."""
+    if ":alias/" in key:
+        return "alias/" + key.split(":alias/", 1)[1]
+    return key.rsplit(":key/", 1)[-1]
 
 
 def store_access_key(

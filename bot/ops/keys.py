@@ -16,6 +16,7 @@ from typing import Any
 from bot.access.approvals import Request
 from bot.access.journal import run_journaled
 from bot.access.rules import Denied
+from bot.access.schedule import DONE, WAITING, Job
 from bot.access.store import Store
 from bot.iam import errors, keys, names, secrets, users
 from bot.iam.aws import Aws
@@ -249,7 +250,7 @@ class _KeyJournal:
 
 
 def create_delivered_key(
-    services: Services, request_id: str, step_id: str, user: str, *, keys_before: Collection[str]
+    ops: Ops, request_id: str, step_id: str, user: str, *, keys_before: Collection[str]
 ) -> DeliveredKey:
     """Create a key for ``user`` and put it straight into Secrets Manager (``rotation``'s secret
     name and KMS key), as journaled step ``step_id`` of request ``request_id``, so that no active
@@ -277,25 +278,29 @@ def create_delivered_key(
     must never leave. A key created later than ``CALL_WINDOW`` after every intent is someone
     else's for sure, and refuses the step, as a key made between the request and the first
     intent always did.
+
+    A key whose secret could not be stored (Secrets Manager failed, or refused a secret the
+    bot does not own) is deleted at once; if that fails too, the scheduler deletes it
+    (:func:`delete_orphan`), without waiting for anyone to press Retry.
     """
-    aws = services.aws
-    journal = _KeyJournal(services.store, request_id, step_id)
+    aws = ops.services.aws
+    journal = _KeyJournal(ops.services.store, request_id, step_id)
     present = keys.list_access_keys(aws, user)
     delivered = journal.delivered()
     if delivered is None or delivered.key_id not in {k.key_id for k in present}:
-        delivered = _create_and_deliver(services, journal, user, present, keys_before)
+        delivered = _create_and_deliver(ops, journal, user, present, keys_before)
     _delete_orphans(aws, user, journal, keys.list_access_keys(aws, user), keys_before, delivered)
     return delivered
 
 
 def _create_and_deliver(
-    services: Services,
+    ops: Ops,
     journal: _KeyJournal,
     user: str,
     present: list[AccessKey],
     keys_before: Collection[str],
 ) -> DeliveredKey:
-    aws, rotation = services.aws, services.config.rotation
+    aws, rotation = ops.services.aws, ops.services.config.rotation
     for attempt in (1, 2):
         strangers = [
             k.key_id for k in present if k.key_id not in keys_before and not journal.made(k)
@@ -322,13 +327,57 @@ def _create_and_deliver(
             kms_key_id=rotation.kms_key_id,
             token=token,
         )
-    except errors.IamError:
-        with contextlib.suppress(errors.IamError):  # else the next attempt deletes it
-            _discard(aws, user, new.key_id)
-        raise
+    except errors.IamError as exc:
+        raise _undelivered(ops, journal, user, new.key_id, exc) from exc
     delivered = DeliveredKey(new.key_id, new.created, arn)
     journal.deliver(delivered)
     return delivered
+
+
+def _undelivered(
+    ops: Ops, journal: _KeyJournal, user: str, key_id: str, failure: errors.IamError
+) -> errors.IamError:
+    """The step's failure once the key whose secret could not be stored is dealt with: deleted
+    now, or, when that fails too, handed to the scheduler (:func:`delete_orphan`); the failure
+    says which, after why the secret was not stored."""
+    try:
+        _discard(ops.services.aws, user, key_id)
+        fate = f"the new key `{key_id}` was deleted"
+    except errors.IamError:
+        log.warning("could not delete access key %s of %s yet", key_id, user, exc_info=True)
+        data = {"user": user, "key": key_id, "key_step": journal.step_id}
+        ops.scheduler.add(ORPHAN, journal.request_id, ops.services.clock(), **data)
+        fate = f"the new key `{key_id}` could not be deleted yet: the bot deletes it shortly"
+    said = failure.message.rstrip().removesuffix(".")
+    return errors.IamError(f"{said}; {fate}.", code=failure.code, operation=failure.operation)
+
+
+ORPHAN = "delete-orphan-key"  # the scheduled step of a request that deletes its orphan key
+
+
+def delete_orphan(ops: Ops, job: Job) -> str:
+    """Scheduled: delete the key ``job`` names, made by a step whose secret was not stored and
+    whose deletion failed then, and say so on the request's message (which the audit channel
+    sees too). Run on every tick until it succeeds; the claim on the job makes it once.
+
+    Only while the step's journal still shows the key as made by its call and not delivered:
+    a Retry may have deleted it first, or (never by design, but checked) delivered it."""
+    services = ops.services
+    user, key_id = job.data["user"], job.data["key"]
+    journal = _KeyJournal(services.store, job.request_id, job.data["key_step"])
+    found = [k for k in keys.list_access_keys(services.aws, user) if k.key_id == key_id]
+    delivered = journal.delivered()
+    if not found or not journal.made(found[0]) or (delivered and delivered.key_id == key_id):
+        return DONE
+    try:
+        _discard(services.aws, user, key_id)
+    except errors.IamError:
+        log.warning("access key %s of %s is still to delete", key_id, user, exc_info=True)
+        return WAITING  # due already: the next tick tries again
+    ops.note(
+        job.request_id, f":wastebasket: New key `{key_id}`, whose secret was not stored, deleted."
+    )
+    return DONE
 
 
 def _delete_orphans(

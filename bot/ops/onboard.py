@@ -186,7 +186,7 @@ class _Run:
                 policies.attach_policy(self.aws, self.user, policies.CHANGE_PASSWORD_ARN)
             case Act.CREATE_KEY:
                 new = create_delivered_key(
-                    self.services, self.request.id, step.id, self.user, keys_before=()
+                    self.ops, self.request.id, step.id, self.user, keys_before=()
                 )
                 self.services.approvals.note(
                     self.request.id, new_key=new.key_id, key_secret_arn=new.secret_arn

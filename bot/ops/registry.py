@@ -24,7 +24,7 @@ from bot.ops import (
     rotate,
 )
 from bot.ops.context import Ops, RunReport
-from bot.ops.keys import KeyPlan
+from bot.ops.keys import ORPHAN, KeyPlan, delete_orphan
 from bot.ops.operation import Operation
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,21 @@ REGISTRY: Mapping[str, Spec] = {
         ),
         Spec(Operation.OFFBOARD_PERSON, offboard_person.title, offboard_person.execute),
         Spec(Operation.ENABLE, lambda r: f"Enable IAM user {r.target}", enable.execute),
-        Spec(Operation.ONBOARD, lambda r: f"Onboard {r.target}", onboard.execute),
+        Spec(
+            Operation.ONBOARD,
+            lambda r: f"Onboard {r.target}",
+            onboard.execute,
+            {ORPHAN: delete_orphan},
+        ),
         Spec(
             Operation.ROTATE,
             _key_title("Rotate", rotate.RotatePlan),
             rotate.execute,
-            {rotate.RETIRE: rotate.retire_old_key, rotate.DELETE: rotate.delete_old_key},
+            {
+                rotate.RETIRE: rotate.retire_old_key,
+                rotate.DELETE: rotate.delete_old_key,
+                ORPHAN: delete_orphan,
+            },
         ),
         Spec(Operation.DEACTIVATE, _key_title("Deactivate", KeyPlan), deactivate.execute),
         Spec(Operation.DELETE_KEY, _key_title("Delete", KeyPlan), delete_key.execute),

@@ -211,7 +211,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
         match step.action:
             case KeyChange.CREATE:
                 new = create_delivered_key(
-                    services, request.id, step.id, user, keys_before=plan.keys_before
+                    ops, request.id, step.id, user, keys_before=plan.keys_before
                 )
                 services.approvals.note(
                     request.id,

@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import boto3
 import botocore.session
 import pytest
 
@@ -256,8 +257,8 @@ def _allowed(
     policy: dict[str, Any], call: Call, account: str, tags: dict[str, str] | None = None
 ) -> bool:
     """Whether ``policy`` allows ``call``: no Deny matches the user it acts on (with ``tags``),
-    and an Allow matches its action, the secret it names, the policy it attaches (the parts of
-    IAM's evaluation this policy uses)."""
+    and an Allow matches its action, the secret it names, the policy it attaches, and each
+    condition (the parts of IAM's evaluation this policy uses)."""
     action = f"{call.service}:{call.action}"
     user = call.params.get("UserName")
     denies = [s for s in policy["Statement"] if s["Effect"] == "Deny" and action in s["Action"]]
@@ -268,14 +269,94 @@ def _allowed(
             continue
         if call.service == "secretsmanager":
             name = call.params.get("Name") or call.params.get("SecretId")
-            arn = f"arn:aws:secretsmanager:us-east-1:{account}:secret:{name}-AbC123"
+            arn = (
+                name
+                if name.startswith("arn:")
+                else (f"arn:aws:secretsmanager:us-east-1:{account}:secret:{name}-AbC123")
+            )
             if not any(fnmatchcase(arn, r) for r in _as_list(statement["Resource"])):
                 continue
-        allowed_arns = statement.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN")
-        if allowed_arns and call.params.get("PolicyArn") not in _as_list(allowed_arns):
-            continue
-        return True
+        conditions = statement.get("Condition", {}).items()
+        if all(
+            _holds(operator, _context(call, key), _as_list(values))
+            for operator, pairs in conditions
+            for key, values in pairs.items()
+        ):
+            return True
     return False
+
+
+def _context(call: Call, key: str) -> list[str]:
+    """The values IAM's request context has for condition ``key`` in ``call``; a secret's
+    resource tags as it stands now (the bot's tags on a secret are never removed)."""
+    tags = {t["Key"]: t["Value"] for t in call.params.get("Tags", [])}
+    kind, _, tag = key.partition("/")
+    if key == "iam:PolicyARN":
+        return [call.params["PolicyArn"]]
+    if key == "aws:TagKeys":
+        return list(tags)
+    if kind == "aws:RequestTag":
+        return [tags[tag]] if tag in tags else []
+    if kind == "secretsmanager:ResourceTag":
+        secret = boto3.client("secretsmanager", region_name="us-east-1").describe_secret(
+            SecretId=call.params["SecretId"]
+        )
+        found = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
+        return [found[tag]] if tag in found else []
+    raise AssertionError(f"no context for condition key {key}")
+
+
+def _holds(operator: str, context: list[str], values: list[str]) -> bool:
+    if operator.startswith("ForAllValues:"):
+        return all(v in values for v in context)
+    assert operator in ("StringEquals", "ArnEquals"), operator
+    return len(context) == 1 and context[0] in values
+
+
+def test_secrets_are_written_only_with_the_bots_mark() -> None:
+    """IAM holds the bot to secrets it created: PutSecretValue only on one tagged as the bot's,
+    CreateSecret (and the tagging it implies) only with that tag and the bot's own tags."""
+    statements = _statements(policy_document())
+    write = statements["SecretsManagerWriteOwnSecrets"]
+    assert write["Action"] == ["secretsmanager:PutSecretValue"]
+    assert write["Condition"] == {
+        "StringEquals": {"secretsmanager:ResourceTag/iam-bot:created-by": "iam-bot"}
+    }
+    create = statements["SecretsManagerCreateMarkedSecrets"]
+    assert create["Action"] == ["secretsmanager:CreateSecret", "secretsmanager:TagResource"]
+    assert create["Condition"] == {
+        "StringEquals": {"aws:RequestTag/iam-bot:created-by": "iam-bot"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["iam-bot:created-by", "iam-bot:user"]},
+    }
+    checks = statements["SecretsManagerDeliveredSecrets"]
+    assert {"secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"} <= set(
+        checks["Action"]
+    )
+    assert "Condition" not in checks
+    writes = {"secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"}
+    assert all(
+        not writes & set(s["Action"]) for s in statements.values() if s not in (write, create)
+    )
+
+
+def test_the_policy_refuses_a_write_into_a_secret_the_bot_did_not_mark(aws) -> None:
+    """What IAM would decide, by the evaluation above, for calls a bug could make."""
+    policy, account = policy_document(), aws.account_id
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    planted = secrets.create_secret(Name="iam-bot/dave/access-key", SecretString="x")["ARN"]
+    mark = {"Key": "iam-bot:created-by", "Value": "iam-bot"}
+
+    def allowed(action: str, **params: Any) -> bool:
+        return _allowed(policy, Call("secretsmanager", action, params, 200), account)
+
+    assert not allowed("PutSecretValue", SecretId=planted)
+    assert allowed("DescribeSecret", SecretId=planted)
+    secrets.tag_resource(SecretId=planted, Tags=[mark])
+    assert allowed("PutSecretValue", SecretId=planted)
+    assert allowed("CreateSecret", Name="iam-bot/eve/access-key", Tags=[mark])
+    assert not allowed("CreateSecret", Name="iam-bot/eve/access-key", Tags=[])
+    other = {"Key": "team", "Value": "x"}
+    assert not allowed("CreateSecret", Name="iam-bot/eve/access-key", Tags=[mark, other])
 
 
 def test_every_call_of_onboard_rotate_and_offboard_is_allowed(make_bot, iam, aws) -> None:
