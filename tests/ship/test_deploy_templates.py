@@ -1,9 +1,9 @@
 """The CloudFormation templates in deploy/ lint clean, pass an infrastructure security scanner
 (checkov: every finding fixed or skipped in the template with its reason), and agree with the
 code they deploy: the member role (and the central role of a single-account deployment) grants
-exactly the derived policy, the member role's trust demands a source identity (and the
-Organization, when there is one), the table is the one dynamo.py makes and checks, and the
-handler is the module's."""
+exactly the derived policy, with the same denies when the member role is given protected users;
+the member role's trust demands a source identity (and the Organization, when there is one); the
+table is the one dynamo.py makes and checks; and the handler is the module's."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import uuid
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import yaml
 
 from bot.access import dynamo
 from bot.access.store import Record, open_store
+from bot.config import parse_config
 from bot.iam.bot_policy import policy_document
 from tests.fixtures.project import ROOT, dev_tool, parliament_findings
 
@@ -108,6 +110,7 @@ _EXAMPLES = {
     "ExtraActionRoleArns": ["arn:aws:iam::444455556666:role/iam-bot-prod"],
     "CentralRoleArn": "arn:aws:iam::111122223333:role/iam-bot",
     "OrganizationId": "o-abcdefghij",
+    "ProtectedUserNames": ["break-glass-admin", "Deploy-Bot"],
     "SlackBotTokenSecretArn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:bot-AbCdEf",
     "SlackSigningSecretSecretArn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:sig-AbCdEf",
     "Table.Arn": "arn:aws:dynamodb:eu-west-1:111122223333:table/iam-bot-Table-1",
@@ -115,24 +118,50 @@ _EXAMPLES = {
     "LogGroup.Arn": "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/iam-bot:*",
 }
 _NO_VALUE = object()
+_EVERY_CONDITION_TRUE: dict[str, bool] = defaultdict(lambda: True)
 
 
 def _resolve(node: Any) -> Any:
     """A template fragment with its intrinsic functions replaced by the example values (the
     true branch of an ``Fn::If``), as a JSON document parliament can read."""
+    return _evaluate(node, _EXAMPLES, _EVERY_CONDITION_TRUE)
+
+
+def _evaluate(node: Any, values: dict[str, Any], conditions: dict[str, bool]) -> Any:
+    """``node`` as CloudFormation would make it with these parameter ``values`` and
+    ``conditions``: the intrinsic functions the templates' policies use, evaluated."""
+
+    def ev(sub: Any) -> Any:
+        return _evaluate(sub, values, conditions)
+
     if isinstance(node, list):
-        return [v for v in map(_resolve, node) if v is not _NO_VALUE]
+        return [v for v in map(ev, node) if v is not _NO_VALUE]
     if not isinstance(node, dict):
         return node
     if "Ref" in node:
-        return _NO_VALUE if node["Ref"] == "AWS::NoValue" else _EXAMPLES[node["Ref"]]
+        return _NO_VALUE if node["Ref"] == "AWS::NoValue" else values[node["Ref"]]
     if "Fn::GetAtt" in node:
-        return _EXAMPLES[".".join(node["Fn::GetAtt"])]
+        return values[".".join(node["Fn::GetAtt"])]
     if "Fn::If" in node:
-        return _resolve(node["Fn::If"][1])
+        name, true, false = node["Fn::If"]
+        return ev(true if conditions[name] else false)
     if "Fn::Sub" in node:
-        return re.sub(r"\$\{([^}]+)\}", lambda m: _EXAMPLES[m.group(1)], node["Fn::Sub"])
-    return {key: _resolve(value) for key, value in node.items()}
+        text, own = node["Fn::Sub"] if isinstance(node["Fn::Sub"], list) else (node["Fn::Sub"], {})
+        names = {**values, **ev(own)}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: names[m.group(1)], text)
+    if "Fn::Join" in node:
+        separator, parts = node["Fn::Join"]
+        return separator.join(ev(parts))
+    if "Fn::Split" in node:
+        separator, text = node["Fn::Split"]
+        return ev(text).split(separator)
+    if "Fn::Equals" in node:
+        left, right = ev(node["Fn::Equals"])
+        return left == right
+    if "Fn::Not" in node:
+        (value,) = ev(node["Fn::Not"])
+        return not value
+    return {key: ev(value) for key, value in node.items()}
 
 
 # --- cfn-lint and parliament ------------------------------------------------------------------
@@ -251,15 +280,69 @@ def _member_role() -> dict[str, Any]:
     return _one(_template("member-role.yaml"), "AWS::IAM::Role")
 
 
-def test_member_role_grants_exactly_the_derived_policy() -> None:
+def _member_policy(**parameters: str) -> dict[str, Any]:
+    """What the member role may do, as CloudFormation makes it from these parameters (the rest
+    at their defaults): its own policy's statements, then those of the role policies (the
+    protected users' denies) whose condition holds, as one document."""
+    template = _template("member-role.yaml")
+    values: dict[str, Any] = {**_EXAMPLES}
+    for name, parameter in template["Parameters"].items():
+        value = parameters.get(name, parameter.get("Default", _EXAMPLES.get(name)))
+        is_list = parameter["Type"] == "CommaDelimitedList"
+        values[name] = value.split(",") if is_list and isinstance(value, str) else value
+    conditions = {name: _evaluate(c, values, {}) for name, c in template["Conditions"].items()}
     (policy,) = _member_role()["Policies"]
+    document = _evaluate(policy["PolicyDocument"], values, conditions)
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::IAM::RolePolicy" and conditions[resource["Condition"]]:
+            assert resource["Properties"]["RoleName"] == {"Ref": "Role"}
+            added = _evaluate(resource["Properties"]["PolicyDocument"], values, conditions)
+            document["Statement"] += added["Statement"]
+    return document
+
+
+def _resources_sorted(document: dict[str, Any]) -> dict[str, Any]:
+    """Resource lists in order (IAM reads them as sets; the template lists names, then paths)."""
+    statements = [
+        {**s, "Resource": sorted(s["Resource"])} if isinstance(s["Resource"], list) else s
+        for s in document["Statement"]
+    ]
+    return {**document, "Statement": statements}
+
+
+def test_member_role_grants_exactly_the_derived_policy() -> None:
+    policy = _member_policy()
     derived = policy_document()
-    assert policy["PolicyDocument"] == derived, (
+    assert policy == derived, (
         "deploy/member-role.yaml's PolicyDocument must be the derived policy:\n"
         + yaml.safe_dump(derived, sort_keys=False)
     )
-    assert json.loads((DEPLOY / "iam-policy.json").read_text()) == policy["PolicyDocument"]
+    assert json.loads((DEPLOY / "iam-policy.json").read_text()) == policy
     assert "ManagedPolicyArns" not in _member_role()
+
+
+@pytest.mark.parametrize(
+    "protected",
+    [
+        ["tag:protected=true"],
+        ["break-glass-admin"],
+        ["tag:protected=true", "break-glass-admin", "Deploy-Bot"],
+    ],
+    ids=["tag", "one name", "tag and names"],
+)
+def test_member_role_denies_what_the_derived_policy_denies_protected_users(
+    protected: list[str],
+) -> None:
+    """ProtectTaggedUsers and ProtectedUserNames give the role the Deny statements `iam-bot
+    policy` derives for the same protected_users: the same actions, on the same users."""
+    names = [entry for entry in protected if not entry.startswith("tag:")]
+    policy = _member_policy(
+        ProtectedUserNames=",".join(names),
+        ProtectTaggedUsers="true" if "tag:protected=true" in protected else "false",
+    )
+    derived = policy_document(parse_config(yaml.safe_dump({"protected_users": protected})))
+    assert any(s["Effect"] == "Deny" for s in derived["Statement"])
+    assert _resources_sorted(policy) == _resources_sorted(derived)
 
 
 def test_member_role_default_name_is_the_one_the_bot_assumes() -> None:
