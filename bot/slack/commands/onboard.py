@@ -9,8 +9,13 @@ from bot.ops.onboard import MAX_GROUPS, OnboardArgs
 from bot.slack.commands.parse import TargetKind, target, user_word
 from bot.slack.context import Request
 from bot.slack.messages.common import escape
+from bot.slack.words import Flag
 
 USAGE = "onboard <user> [group ...] [--console] [--key] [--for @person]"
+CONSOLE = Flag("--console")
+KEY = Flag("--key")
+FOR = Flag("--for", "@person")
+FLAGS = (CONSOLE, KEY, FOR)
 
 
 def _usage(problem: str = "") -> UserError:
@@ -24,12 +29,11 @@ def parse(args: tuple[str, ...]) -> OnboardArgs:
     person: str | None = None
     rest = iter(args)
     for word in rest:
-        flag = word.lower()
-        if flag == "--console":
+        if word == CONSOLE.name:
             console = True
-        elif flag == "--key":
+        elif word == KEY.name:
             access_key = True
-        elif flag == "--for":
+        elif word == FOR.name:
             mention = next(rest, "")
             if not mention.startswith("<@") or target(mention).kind is not TargetKind.SLACK_USER:
                 raise _usage("`--for` takes a Slack mention (@person). ")
