@@ -133,6 +133,8 @@ def test_refusals_after_the_ack_change_nothing(
         ("onboard dave bad/group", "IAM group name"),
         ("onboard dave --admin", "`--admin` is not an option"),
         ("onboard dave --Console", "`--Console` is not an option"),
+        ("onboard AKIAIOSFODNN7EXAMPLE --key", "shaped like an access key ID"),
+        ("onboard asiaiosfodnn7example", "shaped like an access key ID"),
         ("onboard dave --for bob", "`--for` takes a Slack mention"),
         ("onboard dave <@U0BOB|bob>", "A mention goes after `--for`"),
         ("onboard dave " + " ".join(f"g{i}" for i in range(11)), "at most 10 groups"),

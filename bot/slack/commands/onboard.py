@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.iam.names import group_name
+from bot.iam.names import group_name, is_access_key_id
 from bot.ops import onboard
 from bot.ops.context import Services, UserError
 from bot.ops.onboard import MAX_GROUPS, OnboardArgs
@@ -52,6 +52,11 @@ def parse(args: tuple[str, ...]) -> OnboardArgs:
     user = user_word(words[0])
     if user.kind is not TargetKind.IAM_USER:  # `me`: whoever asks already has their user
         raise _usage("Name the new IAM user; the person it is for goes after `--for`. ")
+    if is_access_key_id(user.value.upper()):  # every later look-up would read it as a key
+        raise UserError(
+            f"`{user.value}` is shaped like an access key ID, so `/iam keys` and the other "
+            "commands would read it as one: choose another name for the new user."
+        )
     groups: list[str] = []
     for name in words[1:]:
         if group_name(name).lower() not in (g.lower() for g in groups):
