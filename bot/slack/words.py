@@ -74,7 +74,7 @@ def split_account(words: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
     return name, rest
 
 
-def options(words: tuple[str, ...], command: str, flags: tuple[Flag, ...]) -> tuple[str, ...]:
+def read_options(words: tuple[str, ...], command: str, flags: tuple[Flag, ...]) -> tuple[str, ...]:
     """The words of a subcommand with each ``--flag=value`` as ``--flag value``. Any other word
     that looks like an option (`--Disable`, `-disable`, `--disabled`) is refused: read as a
     word, it would become part of a reason or a name, and the plan would do what the option

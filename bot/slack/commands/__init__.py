@@ -30,7 +30,7 @@ from bot.slack.context import Request
 from bot.slack.messages.common import Reply
 from bot.slack.messages.help import usage_reply
 from bot.slack.replies import error_reply
-from bot.slack.words import ACCOUNT, Flag, options, split_account, tokens
+from bot.slack.words import ACCOUNT, Flag, read_options, split_account, tokens
 
 SLASH_COMMAND = "/iam"
 
@@ -183,7 +183,7 @@ def accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | Non
         problem = None if name in ("", "help") else _not_a_command(name)
         return None, (), usage_reply(_HELP, problem)
     try:
-        args = options(words[1:], spec.name, spec.options)
+        args = read_options(words[1:], spec.name, spec.options)
         if account and not spec.one_account:
             raise UserError(f"`/iam {spec.name}` covers every account: leave out `--account`.")
         if account and audit.ORG.name in args:
