@@ -106,6 +106,23 @@ def test_disable_deactivates_every_credential(bot: Bot, iam) -> None:
     assert user_exists(iam, USER)
 
 
+@pytest.mark.parametrize("word", ["\u2014disable", "--Disable", "-disable", "--disabled"])
+def test_a_disable_however_typed_never_deletes_the_user(bot: Bot, iam, aws, word: str) -> None:
+    """The em dash macOS and iOS make of `--` is a disable; a mistyped option is refused.
+    Either way, pressing whatever is offered leaves the user in IAM."""
+    _leaver(iam)
+    reply = bot.command(f"offboard {USER} on leave {word}")
+    for plan in bot.channel():
+        assert f"Offboard IAM user {USER}" not in flatten(plan)
+        assert f"Disable IAM user {USER}" in flatten(plan)
+        bot.press(plan, "Approve", user="U0SEC1")
+        assert "Done." in flatten(current(bot, plan))
+    if not bot.channel():
+        assert "is not an option of `/iam offboard` (its options: `--disable`," in reply.body
+    assert bool(bot.channel()) == (word == "\u2014disable")
+    assert user_exists(iam, USER) and aws.count("DeleteUser") == 0
+
+
 def test_full_offboard_after_disable_removes_the_user_and_the_mfa_device(
     bot: Bot, iam, aws
 ) -> None:

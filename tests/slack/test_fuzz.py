@@ -97,7 +97,11 @@ def test_reasons_and_denials_show_quoted_and_inert(
         iam.create_user(UserName="dave")
         iam.create_access_key(UserName="dave")
     (key,) = iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]
-    bot.command(f"deactivate {key['AccessKeyId']} {' '.join(reason)}", user="U0ALICE")
+    shown = len(bot.channel())
+    reply = bot.command(f"deactivate {key['AccessKeyId']} {' '.join(reason)}", user="U0ALICE")
+    if "is not an option of" in reply.body:  # `-x` or `--days` in a reason: refused, not read
+        assert len(bot.channel()) == shown
+        return
     plan = bot.channel()[-1]
     assert unescaped(flatten(plan)) == [], reason
 
@@ -116,3 +120,47 @@ def test_reasons_and_denials_show_quoted_and_inert(
     assert not [line for line in lines if line.startswith(":white_check_mark:")]
     assert unescaped(shown) == [], denial
     assert iam.list_access_keys(UserName="dave")["AccessKeyMetadata"][0]["Status"] == "Active"
+
+
+# Dashes as people type them and Slack clients and keyboards rewrite them: an em dash, an en
+# dash, a horizontal bar or a small em dash is what became of a typed `--`; the others of a `-`.
+TWO_DASHES = "\u2013\u2014\u2015\ufe58"
+DASHES = "-\u2010\u2011\u2012\u2212\ufe63\uff0d" + TWO_DASHES
+OPTION_NAMES = sorted({flag.name for c in COMMANDS for flag in c.options})
+OPTION_LIKE = st.one_of(
+    st.from_regex(rf"[{DASHES}]{{1,3}}[A-Za-z][A-Za-z-]{{0,10}}", fullmatch=True),
+    st.sampled_from(OPTION_NAMES).flatmap(
+        lambda name: st.sampled_from(
+            [name.upper(), name.title(), name[1:], name + "d", "-" + name, name + "=x"]
+        )
+    ),
+)
+PLAIN = st.one_of(st.from_regex(r"[a-z][\w.@]{0,15}", fullmatch=True), st.sampled_from(["me", "7"]))
+
+
+def _one_of_its_options(word: str, sub: str) -> bool:
+    """Whether ``word`` is, as typed, one of the options ``sub`` takes (`—disable` is)."""
+    letters = word.lstrip(DASHES)
+    typed = sum(2 if dash in TWO_DASHES else 1 for dash in word[: len(word) - len(letters)])
+    own = {flag.name for c in COMMANDS if c.name == sub for flag in c.options}
+    return typed == 2 and "--" + letters in own
+
+
+@settings(FUZZ, max_examples=200)
+@given(
+    sub=st.sampled_from([c.name for c in COMMANDS]),
+    before=st.lists(PLAIN, max_size=3),
+    word=OPTION_LIKE,
+    after=st.lists(PLAIN, max_size=3),
+)
+def test_a_word_shaped_like_an_option_it_does_not_take_opens_nothing(
+    bot: Bot, aws, sub: str, before: list[str], word: str, after: list[str]
+) -> None:
+    if _one_of_its_options(word, sub):
+        return
+    shown = len(bot.channel())
+    reply = bot.command(" ".join([sub, *before, word, *after]), user="U0ALICE")
+    refusals = ("is not an option of", "takes no value", "`--account`")
+    assert any(refusal in reply.body for refusal in refusals), reply.body
+    assert bot.replies(reply) == [] and len(bot.channel()) == shown
+    assert [c for c in aws.calls() if c.service == "iam"] == []

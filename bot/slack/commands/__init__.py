@@ -30,7 +30,7 @@ from bot.slack.context import Request
 from bot.slack.messages.common import Reply
 from bot.slack.messages.help import usage_reply
 from bot.slack.replies import error_reply
-from bot.slack.words import split_account, tokens
+from bot.slack.words import ACCOUNT, Flag, read_options, split_account, tokens
 
 SLASH_COMMAND = "/iam"
 
@@ -46,6 +46,12 @@ class Subcommand:
     # Acts in one account (``--account``, else the default); False: it looks at every
     # account itself, takes no ``--account`` and works with no default account.
     one_account: bool = True
+    # The options it takes (besides ``--account``); any other word shaped like one is refused.
+    flags: tuple[Flag, ...] = ()
+
+    @property
+    def options(self) -> tuple[Flag, ...]:
+        return (*self.flags, ACCOUNT) if self.one_account else self.flags
 
 
 SUBCOMMANDS = (
@@ -88,6 +94,7 @@ SUBCOMMANDS = (
         "offboard",
         offboard.check,
         offboard.run,
+        flags=offboard.FLAGS,
     ),
     Subcommand(
         "enable",
@@ -104,6 +111,7 @@ SUBCOMMANDS = (
         "onboard",
         onboard.check,
         onboard.run,
+        flags=onboard.FLAGS,
     ),
     Subcommand(
         "audit",
@@ -112,6 +120,7 @@ SUBCOMMANDS = (
         "audit",
         audit.check,
         audit.run,
+        flags=audit.FLAGS,
     ),
     Subcommand(
         "account",
@@ -173,11 +182,11 @@ def accepted(text: str) -> tuple[Subcommand | None, tuple[str, ...], Reply | Non
     if spec is None:
         problem = None if name in ("", "help") else _not_a_command(name)
         return None, (), usage_reply(_HELP, problem)
-    args = words[1:]
     try:
+        args = read_options(words[1:], spec.name, spec.options)
         if account and not spec.one_account:
             raise UserError(f"`/iam {spec.name}` covers every account: leave out `--account`.")
-        if account and "--org" in args:
+        if account and audit.ORG.name in args:
             raise UserError("`--org` covers every account: leave out `--account`.")
         spec.check(args)
     except (InvalidInput, UserError) as exc:

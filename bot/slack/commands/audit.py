@@ -24,6 +24,7 @@ from bot.slack.context import Request
 from bot.slack.messages.audit import WORST, audit_csv, audit_reply, org_audit_reply
 from bot.slack.messages.common import Reply
 from bot.slack.outbox import Outbox
+from bot.slack.words import Flag
 
 USAGE = "audit [--org] [--days N]"
 OPTIONS = (
@@ -31,7 +32,9 @@ OPTIONS = (
     "rotation and unused ages); `--org`: every AWS account the bot knows"
 )
 SUMMARY = f"stale keys, passwords and MFA across the account; {OPTIONS}"
-ORG_FLAG = "--org"
+ORG = Flag("--org")
+DAYS = Flag("--days", "N")
+FLAGS = (ORG, DAYS)
 MAX_DAYS = 3650  # ten years: longer than any key has existed; also keeps date arithmetic sane
 BOT = Actor("iam-bot")  # who the scheduled audit acts as: nobody in chat asked for it
 NO_ACCOUNTS = (
@@ -42,11 +45,11 @@ NO_ACCOUNTS = (
 
 def _parsed(args: tuple[str, ...]) -> tuple[bool, tuple[int, int] | None]:
     """Whether ``--org`` was given, and the thresholds ``--days N`` sets (None: the config's)."""
-    org = ORG_FLAG in args
-    rest = tuple(a for a in args if a != ORG_FLAG)
+    org = ORG.name in args
+    rest = tuple(a for a in args if a != ORG.name)
     if not rest and len(args) - len(rest) <= 1:
         return org, None
-    if len(rest) != 2 or rest[0] != "--days" or len(args) - len(rest) > 1:
+    if len(rest) != 2 or rest[0] != DAYS.name or len(args) - len(rest) > 1:
         raise UserError(f"Usage: `/iam {USAGE}` ({OPTIONS})")
     days = whole_number(rest[1], least=1, most=MAX_DAYS, usage=USAGE)
     return org, (days, days)

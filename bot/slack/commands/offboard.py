@@ -9,13 +9,16 @@ from bot.ops.context import Services, UserError
 from bot.slack.commands.parse import Target, TargetKind, reason, user_word
 from bot.slack.commands.who import iam_user, known_in_slack
 from bot.slack.context import Request
+from bot.slack.words import Flag
 
 USAGE = "offboard <user | @person | me> <reason> [--disable]"
+DISABLE = Flag("--disable")
+FLAGS = (DISABLE,)
 
 
 def _parse(args: tuple[str, ...]) -> tuple[Target, str, bool]:
-    disable = "--disable" in args
-    words = [a for a in args if a != "--disable"]
+    disable = DISABLE.name in args
+    words = [a for a in args if a != DISABLE.name]
     if len(words) < 2:
         raise UserError(f"Usage: `/iam {USAGE}` (a reason is required)")
     return user_word(words[0]), reason(" ".join(words[1:])), disable

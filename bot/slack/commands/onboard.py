@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from bot.iam.names import group_name
+from bot.iam.names import group_name, is_access_key_id
 from bot.ops import onboard
 from bot.ops.context import Services, UserError
 from bot.ops.onboard import MAX_GROUPS, OnboardArgs
 from bot.slack.commands.parse import TargetKind, target, user_word
 from bot.slack.context import Request
 from bot.slack.messages.common import escape
+from bot.slack.words import Flag
 
 USAGE = "onboard <user> [group ...] [--console] [--key] [--for @person]"
+CONSOLE = Flag("--console")
+KEY = Flag("--key")
+FOR = Flag("--for", "@person")
+FLAGS = (CONSOLE, KEY, FOR)
 
 
 def _usage(problem: str = "") -> UserError:
@@ -24,12 +29,11 @@ def parse(args: tuple[str, ...]) -> OnboardArgs:
     person: str | None = None
     rest = iter(args)
     for word in rest:
-        flag = word.lower()
-        if flag == "--console":
+        if word == CONSOLE.name:
             console = True
-        elif flag == "--key":
+        elif word == KEY.name:
             access_key = True
-        elif flag == "--for":
+        elif word == FOR.name:
             mention = next(rest, "")
             if not mention.startswith("<@") or target(mention).kind is not TargetKind.SLACK_USER:
                 raise _usage("`--for` takes a Slack mention (@person). ")
@@ -48,6 +52,11 @@ def parse(args: tuple[str, ...]) -> OnboardArgs:
     user = user_word(words[0])
     if user.kind is not TargetKind.IAM_USER:  # `me`: whoever asks already has their user
         raise _usage("Name the new IAM user; the person it is for goes after `--for`. ")
+    if is_access_key_id(user.value.upper()):  # every later look-up would read it as a key
+        raise UserError(
+            f"`{user.value}` is shaped like an access key ID, so `/iam keys` and the other "
+            "commands would read it as one: choose another name for the new user."
+        )
     groups: list[str] = []
     for name in words[1:]:
         if group_name(name).lower() not in (g.lower() for g in groups):

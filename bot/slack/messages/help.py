@@ -21,5 +21,9 @@ def usage_reply(commands: list[tuple[str, str]], problem: str | None = None) -> 
             "Where the bot knows several AWS accounts, `--account <name or ID>` anywhere in a "
             "command acts in that one (`/iam accounts` lists them); without it, in the default."
         ),
+        context(
+            "Options are typed as shown (`—` for `--` is fine); any other word that starts with "
+            "a dash is refused, so a typo never changes what a command does."
+        ),
     ]
     return Reply(text=problem or "Usage: /iam &lt;command&gt;", blocks=blocks)
