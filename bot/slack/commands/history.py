@@ -11,12 +11,12 @@ from bot.iam.inventory import Snapshot
 from bot.ops.context import Services, UserError
 from bot.ops.offboard import saved_snapshot
 from bot.ops.outcome import Outcome
-from bot.ops.wording import counted
 from bot.slack.commands.parse import Target, user_word
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.approval import go_ahead, standing, title, with_reason
 from bot.slack.messages.common import Reply, context, mention, section
+from bot.wording import counted
 
 USAGE = "history <user | @person | me>"
 
