@@ -19,6 +19,7 @@ from bot.slack.messages.common import Reply, context, mention, section
 from bot.wording import counted
 
 USAGE = "history <user | @person | me>"
+HELD = "held: old key still in use"  # a rotation done but for its held step: not "done"
 
 
 def _parse(args: tuple[str, ...]) -> Target:
@@ -71,12 +72,14 @@ def _how_it_went(item: ApprovalRequest) -> list[str]:
 def run(services: Services, request: Request) -> None:
     user = iam_user(services, request, _parse(request.args))
     past = sorted(services.approvals.history(user), key=lambda r: r.created, reverse=True)
+    held = {job.request_id for job in request.ops.scheduler.held()}
     blocks: list[Block] = [HeaderBlock(text=f"History of {user}")]
     if not past:
         blocks.append(section(f"No /iam requests about *{user}*."))
     for item in past[:20]:
         lines = [
-            f"*{title(item)}* · {item.state.value} · {item.created:%Y-%m-%d %H:%M} UTC",
+            f"*{title(item)}* · {HELD if item.id in held else item.state.value} · "
+            f"{item.created:%Y-%m-%d %H:%M} UTC",
             *_how_it_went(item),
         ]
         if summary := Outcome.of(item).summary:
