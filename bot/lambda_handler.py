@@ -57,7 +57,7 @@ from bot.slack.jobs import Jobs
 log = logging.getLogger("iam-bot")
 
 TICK_SOURCE = "iam-bot.tick"
-CHECK_SOURCE = "iam-bot.check"
+CHECK_SOURCE = reach.CHECK_SOURCE
 # Of an invocation's time, what waiting for its work leaves for returning.
 _RETURN_MARGIN_S = 2.0
 

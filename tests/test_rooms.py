@@ -1,8 +1,11 @@
-"""The rooms stay apart: nothing in bot/iam, bot/access or bot/ops speaks Slack.
+"""The rooms stay apart: nothing in bot/iam, bot/access or bot/ops speaks Slack, and no room
+imports one above it.
 
 Those rooms say what happened with IDs and plain words; only bot/slack turns a user ID into a
 mention, a channel ID into a link or a URL into a link. A module there that writes Slack markup
-or imports Slack's SDK (or the Slack room) fails here, with the line.
+or imports Slack's SDK (or the Slack room) fails here, with the line. The rooms stand one on
+another, bot/iam lowest and bot/slack highest (modules directly in bot/ are the ground floor):
+a module that imports from a room above its own fails here too, with the line.
 """
 
 from __future__ import annotations
@@ -22,6 +25,16 @@ MODULES = sorted(p for room in ROOMS for p in (ROOT / "bot" / room).rglob("*.py"
 # A mention (<@U..>), a channel link (<#C..>), a special mention (<!here>), a link (<url|text>).
 MARKUP = re.compile(r"<[@#!]|<[^<>|\s]+\|[^<>]*>")
 SLACK_PACKAGES = ("slack_sdk", "slack_bolt", "bot.slack")
+
+# Lowest first: each room may import from its own room and the ones before it, never after.
+ORDER = ("iam", "access", "ops", "slack")
+EVERY_MODULE = sorted(p for room in ORDER for p in (ROOT / "bot" / room).rglob("*.py"))
+# Climbs older than this check, to be removed by issue 19 section 3 ("a house without climbs"),
+# which moves what they need below them. Nothing may be added here.
+KNOWN_CLIMBS = {
+    ("bot/iam/audit.py", "bot.ops.operation.Operation"),
+    ("bot/access/approvals.py", "bot.ops.operation.Operation"),
+}
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
@@ -68,6 +81,18 @@ def _is_slack(module: str) -> bool:
     return any(module == p or module.startswith(f"{p}.") for p in SLACK_PACKAGES)
 
 
+def _room_of(module: str) -> str | None:
+    """The room a dotted name lives in (``bot.ops.wording.counted`` -> "ops"), None below them."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "bot" and parts[1] in ORDER else None
+
+
+def _climbs(room: str, source: str) -> list[tuple[int, str]]:
+    """Every import in ``source`` (a module of ``room``) from a room above it."""
+    above = ORDER[ORDER.index(room) + 1 :]
+    return [(line, m) for line, m in _imports(ast.parse(source)) if _room_of(m) in above]
+
+
 def _parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
@@ -98,6 +123,43 @@ def test_no_slack_imports(path: Path) -> None:
         if _is_slack(module)
     ]
     assert not found
+
+
+@pytest.mark.parametrize("path", EVERY_MODULE, ids=_name)
+def test_no_import_from_a_higher_room(path: Path) -> None:
+    room = path.relative_to(ROOT / "bot").parts[0]
+    found = [
+        f"{_name(path)}:{line}: {module}"
+        for line, module in _climbs(room, path.read_text(encoding="utf-8"))
+        if (_name(path), module) not in KNOWN_CLIMBS
+    ]
+    assert not found
+
+
+@pytest.mark.parametrize(("name", "module"), sorted(KNOWN_CLIMBS))
+def test_known_climbs_are_still_there(name: str, module: str) -> None:
+    """A climb that is gone leaves the list, so it cannot come back unnoticed."""
+    room = Path(name).parts[1]
+    assert module in {m for _, m in _climbs(room, (ROOT / name).read_text(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize(
+    ("room", "source", "climbs"),
+    [
+        ("iam", "from bot.ops.wording import counted", True),
+        ("iam", "from bot.access import rules", True),
+        ("iam", "from bot import ops", True),
+        ("iam", "import bot.slack.replies", True),
+        ("iam", "from bot.iam import errors", False),
+        ("iam", "from bot.wording import counted", False),
+        ("ops", "from bot.slack.messages import common", True),
+        ("ops", "from bot.access.approvals import Approvals", False),
+        ("access", "from bot.ops import registry", True),
+        ("slack", "from bot.ops import registry", False),
+    ],
+)
+def test_what_counts_as_a_climb(room: str, source: str, climbs: bool) -> None:
+    assert bool(_climbs(room, source)) is climbs
 
 
 @pytest.mark.parametrize(

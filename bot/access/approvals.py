@@ -427,8 +427,13 @@ class Approvals:
         if request.state is not State.PENDING:
             raise Refused.state_of(request)
 
+    def is_about(self, request: Request, who: str) -> bool:
+        """Whether ``request`` is about ``who`` (their own IAM user, by tag or by name): then
+        they never decide it, and nothing lists it as waiting on them."""
+        return who in request.subjects or self._named_like(request, who)
+
     def _require_not_subject(self, request: Request, who: str, verb: str) -> None:
-        if who in request.subjects or self._named_like(request, who):
+        if self.is_about(request, who):
             raise Refused(
                 f"This request is about you (your own IAM user), so you may not {verb} it: "
                 "someone else decides it."

@@ -19,6 +19,10 @@ from bot.iam.sessions import Account, Actor, acting
 # CloudTrail's source identity for the check's sessions: the member role refuses a session that
 # names nobody, and this names the bot itself checking, not a person.
 CHECKER = Actor(user="iam-bot-config-check")
+# The event that makes a deployed function (bot/lambda_handler.py) run this check: named here, where
+# what the check is lives, so a refusal in Slack can tell an admin how to run it.
+CHECK_SOURCE = "iam-bot.check"
+CHECK_EVENT = f'{{"source": "{CHECK_SOURCE}"}}'
 # Where a single-account bot (no ``accounts:``) gets its IAM rights.
 _OWN_RIGHTS = (
     "deploy central.yaml with ActInHomeAccount=true, or give the bot `accounts:` and "
@@ -37,20 +41,22 @@ class Reach:
 def check(aws: Aws, book: AccountBook) -> list[Reach]:
     """Every configured account, read at once; with no ``accounts:``, the bot's own account."""
     if not book.enabled:
-        return [_read(aws, None)]
+        return [read(aws, None)]
     listing = book.listing()
     if not listing.accounts:
         return [Reach("accounts.organization", "cannot list the Organization's accounts")]
-    return aws.map(lambda a: _read(aws, a), listing.accounts)
+    return aws.map(lambda a: read(aws, a), listing.accounts)
 
 
-def _read(aws: Aws, where: Account | None) -> Reach:
+def read(aws: Aws, where: Account | None, actor: Actor = CHECKER) -> Reach:
+    """One IAM read in ``where`` (None: with the bot's own credentials) as ``actor`` (the
+    person asking, when `/iam accounts` does it), and what is missing when it fails."""
     label = where.label if where else "this account (the bot's own credentials)"
     try:
         if where is None:
             account.account_summary(aws)
         else:
-            with acting(where, CHECKER):
+            with acting(where, actor):
                 account.account_summary(aws)
     except errors.AccessDenied as exc:
         return Reach(label, _denied(exc, where))

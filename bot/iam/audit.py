@@ -23,7 +23,7 @@ from bot.iam.aws import Aws
 from bot.iam.models import AccessKey, CredentialReport, KeyStatus, LastUsed, age_days
 from bot.iam.sessions import Account, Actor, acting, current, current_account
 from bot.ops.operation import Operation
-from bot.ops.wording import counted, days_ago
+from bot.wording import counted, days_ago
 
 REGENERATE_AFTER = timedelta(hours=4)  # IAM will not build a new report sooner
 ROOT = "<root_account>"

@@ -112,7 +112,7 @@ def translate(exc: Exception, service: str, operation: str) -> errors.IamError:
         if code in _NOT_FOUND:
             return errors.NotFound(message, code=code, operation=operation)
         if code in _DENIED:
-            return errors.AccessDenied(message, action=action, code=code)
+            return errors.AccessDenied(message, action=action, code=code, account=_acting_in())
         if code in _CONFLICT:
             return errors.Conflict(message, code=code, operation=operation)
         if code in _LIMIT:
@@ -123,6 +123,12 @@ def translate(exc: Exception, service: str, operation: str) -> errors.IamError:
             return errors.InvalidInput(message, code=code, operation=operation)
         return errors.Unavailable(message, code=code, operation=operation)
     return errors.Unavailable(type(exc).__name__, code=type(exc).__name__, operation=operation)
+
+
+def _acting_in() -> str:
+    """The account the current call acts in through a role, "" with the bot's own credentials."""
+    scope = current()
+    return scope.account.label if scope and scope.account.role_arn else ""
 
 
 @dataclass

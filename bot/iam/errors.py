@@ -45,11 +45,16 @@ class LimitExceeded(IamError):
 
 
 class AccessDenied(IamError):
-    """The bot's AWS identity lacks a permission; ``action`` names it (``iam:ListUsers``)."""
+    """The bot's AWS identity lacks a permission; ``action`` names it (``iam:ListUsers``) and
+    ``account`` the account it was refused in ("" for the bot's own, with its own credentials),
+    so the person told can say both to whoever fixes it."""
 
-    def __init__(self, message: str, *, action: str, code: str = "AccessDenied") -> None:
+    def __init__(
+        self, message: str, *, action: str, code: str = "AccessDenied", account: str = ""
+    ) -> None:
         super().__init__(message, code=code, operation=action.partition(":")[2])
         self.action = action
+        self.account = account
 
 
 class Throttled(IamError):

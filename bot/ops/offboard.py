@@ -33,6 +33,7 @@ from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
+from bot.wording import counted
 
 COMMAND = Operation.OFFBOARD
 
@@ -216,8 +217,7 @@ def _counted(counts: dict[str, int]) -> str:
     if not shown:
         return "nothing to do"
     (n, what), rest = shown[0], shown[1:]
-    unit = "step" if n == 1 else "steps"
-    return ", ".join([f"{n} {unit} {what}", *(f"{m} {w}" for m, w in rest)])
+    return ", ".join([f"{counted(n, 'step')} {what}", *(f"{m} {w}" for m, w in rest)])
 
 
 def current_inventory(

@@ -33,6 +33,7 @@ from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.offboard import Mode, OffboardPlan
 from bot.ops.operation import Operation
 from bot.ops.plan import Plan, StepDict
+from bot.wording import counted
 
 COMMAND = Operation.OFFBOARD_PERSON
 ACCOUNT = "account"  # the key of a step's account ID in a plan's step dicts
@@ -236,7 +237,7 @@ def open_request(
     parts = [part for f in found for part in f.parts]
     if not parts:
         tried = next((f.tried for f in found if f.tried), f"tag {services.config.identity.tag}")
-        raise NotLinked(person, f"{tried}, in {len(accounts)} accounts")
+        raise NotLinked(person, f"{tried}, in {counted(len(accounts), 'account')}")
     require_everywhere(services, parts, requester)
     plan = PersonPlan(
         mode=mode,

@@ -37,7 +37,7 @@ from bot.ops.keys import KeyPlan, create_delivered_key
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome, offering
 from bot.ops.plan import Plan
-from bot.ops.wording import duration
+from bot.wording import duration
 
 COMMAND = Operation.ROTATE
 RETIRE, DELETE = "retire-old-key", "delete-old-key"

@@ -15,11 +15,12 @@ from typing import Any
 
 from bot.access.approvals import AlreadyOpen, Refused, Request, State, Transition
 from bot.access.identity import NotLinked
+from bot.access.reach import CHECK_EVENT
 from bot.access.rules import Denied, SlackUnavailable
 from bot.iam import errors
 from bot.ops.context import UserError
 from bot.slack.messages.approval import go_ahead, title
-from bot.slack.messages.common import Reply, channel_link, labelled_link, mention, plain
+from bot.slack.messages.common import Reply, channel_link, escape, labelled_link, mention, plain
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,12 @@ def words_for(exc: BaseException) -> str:
             return str(exc)
         case errors.InvalidInput():
             return f"That input is not valid: {exc.message}."
-        case errors.AccessDenied():
+        case errors.AccessDenied(action=action, account=account):
             return (
-                f"The bot's AWS role is not allowed to call `{exc.action}`. "
-                "Ask an AWS admin to grant it (see deploy/iam-policy.json)."
+                f"The bot's AWS role is not allowed to call `{action}` in "
+                f"{escape(account) if account else 'its own AWS account'}. An AWS admin can run "
+                f"`iam-bot config check` (or invoke the function with `{CHECK_EVENT}`) "
+                "to see what is missing."
             )
         case errors.NotFound():
             return "AWS says that does not exist (any more)."

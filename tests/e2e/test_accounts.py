@@ -150,3 +150,48 @@ def test_onboarding_creates_the_user_in_the_account_asked_for(
     assert "newhire" not in [u["UserName"] for u in management.list_users()["Users"]]
     [created] = aws.calls("CreateUser", account=org.staging)
     assert created.source_identity == source_identity("U0ALICE")
+
+
+def test_a_call_the_role_may_not_make_names_it_its_account_and_the_check(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    aws.client("iam", org.production).create_user(UserName="dave")
+    aws.fail("ListAccessKeys", code="AccessDenied", status=403, account=org.production)
+
+    said = bot.said(bot.command("keys dave --account production"))
+    assert (
+        f"The bot's AWS role is not allowed to call `iam:ListAccessKeys` in production "
+        f"({org.production}). An AWS admin can run `iam-bot config check` (or invoke the "
+        'function with `{"source": "iam-bot.check"}`) to see what is missing.'
+    ) in said
+    assert "iam-policy.json" not in said
+
+
+def test_a_call_denied_to_the_bots_own_credentials_says_so(bot: Bot, iam, aws) -> None:
+    iam.create_user(UserName="dave")
+    aws.fail("ListAccessKeys", code="AccessDenied", status=403)
+
+    said = bot.said(bot.command("keys dave"))
+    assert "not allowed to call `iam:ListAccessKeys` in its own AWS account." in said
+    assert "`iam-bot config check`" in said
+
+
+def test_accounts_proves_an_iam_read_in_each(make_bot, aws: FaithfulAws, org: Org) -> None:
+    """A role that can be assumed but may not read IAM is not "reachable": it says what
+    `iam-bot config check` says, and the read is made as the person asking."""
+    everyone = "permissions:\n  account: ['*']\n"
+    bot: Bot = make_bot(listed_config(org).replace("permissions:\n", everyone))
+    aws.fail("GetAccountSummary", code="AccessDenied", status=403, account=org.production)
+
+    said = bot.said(bot.command("accounts"))
+    role = f"arn:aws:iam::{org.production}:role/iam-bot-action"
+    assert (
+        f"production* `{org.production}`: ❌ iam:GetAccountSummary denied to {role} "
+        "(its policy is not `iam-bot policy`)"
+    ) in said
+    assert f"staging* `{org.staging}`: ✅ reachable" in said
+    assert "3 AWS accounts, 1 not reachable" in said
+    reads = aws.calls("GetAccountSummary")
+    assert {c.account for c in reads} == {org.management, org.staging, org.production}
+    assert {c.source_identity for c in reads} == {source_identity("U0ALICE")}

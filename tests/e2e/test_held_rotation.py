@@ -67,3 +67,19 @@ def test_a_held_rotation_is_extended_from_home(bot: Bot, iam, aws) -> None:
         lambda: (t := shown(bot.slack.home("U0BOB"))) and "Nothing is waiting on you" in t and t
     )
     assert request_id(plan) not in redrawn.split("Latest requests")[0]
+
+
+def test_history_says_a_held_rotation_is_held_not_done(bot: Bot, iam, aws) -> None:
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, aws, "dave", age_days=200, used_days_ago=0.01)
+    bot.command("rotate dave", user="U0ALICE")
+    plan = posted(bot, "Rotate the access key")
+    bot.press(plan, "Confirm", user="U0ALICE")
+
+    history = bot.said(bot.command("history dave", user="U0BOB"))
+    assert "· held: old key still in use ·" in history and "· done ·" not in history
+
+    bot.press(current(bot, plan), "Deactivate anyway", user="U0BOB")
+    assert key_statuses(iam, "dave")[old] == "Inactive"
+    history = bot.said(bot.command("history dave", user="U0BOB"))
+    assert "· done ·" in history and "held" not in history

@@ -40,7 +40,10 @@ def test_accounts_lists_the_organization_and_shows_one_out_of_reach(
     assert f"management* `{org.management}` (default): ✅ reachable" in said
     assert f"staging* `{org.staging}`: ✅ reachable" in said
     assert f"production* `{org.production}`: ✅ reachable" in said
-    assert f"data-sandbox* `{sandbox}`: ❌ AccessDenied" in said
+    assert (
+        f"data-sandbox* `{sandbox}`: ❌ cannot assume arn:aws:iam::{sandbox}:role/iam-bot-action "
+        "(missing, or its trust policy refuses the bot: deploy member-role.yaml there)"
+    ) in said
     assert "4 AWS accounts, 1 not reachable" in said
     assert aws.count("ListAccounts") == 1
     assert STALE not in said

@@ -5,8 +5,9 @@ state machine's side of these is in tests/access/test_approvals.py)."""
 from __future__ import annotations
 
 from sandbox.slack_api import Message
+from tests.e2e.test_home import open_home, shown
 from tests.fixtures.aws import user_with_key
-from tests.fixtures.slack import Bot, audit_log, current, flatten, open_request, request_id
+from tests.fixtures.slack import CONFIG, Bot, audit_log, current, flatten, open_request, request_id
 
 SECURITY = "<!subteam^S0SECURITY>"
 
@@ -105,3 +106,16 @@ def test_pending_shows_nothing_to_someone_who_may_do_nothing(bot: Bot, iam) -> N
     text = bot.said(bot.command("pending", user="U0NOBODY"))
     assert "Nothing is waiting on you." in text and "You have no open requests." in text
     assert "leaver" not in text
+
+
+def test_a_request_about_an_approver_does_not_wait_on_them(make_bot, iam) -> None:
+    """carol may approve, but not a request about her own IAM user: neither `/iam pending`
+    nor her Home lists it as waiting on her; it still waits on the others."""
+    bot: Bot = make_bot(CONFIG.replace("approve: [S0SECURITY]", "approve: [S0SECURITY, U0CAROL]"))
+    iam.create_user(UserName="carol", Tags=[{"Key": "slack-user-id", "Value": "U0CAROL"}])
+    plan = open_request(bot, "offboard carol on leave --disable", user="U0ALICE")
+
+    text = bot.said(bot.command("pending", user="U0CAROL"))
+    assert request_id(plan) not in text and "Nothing is waiting on you." in text
+    assert "Nothing is waiting on you" in shown(open_home(bot, "U0CAROL"))
+    assert request_id(plan) in bot.said(bot.command("pending", user="U0SEC1"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from sandbox.seed import enable_virtual_mfa
+from tests.fixtures.accounts import organization
 from tests.fixtures.aws import NOW, aged_key, user_with_key
 from tests.fixtures.slack import CONFIG, Bot, current, direct_messages, flatten, open_request
 
@@ -109,3 +110,18 @@ def test_the_account_counts_mfa_devices_apart_from_its_quotas(make_bot, iam) -> 
     quotas = said.partition("*Usage against quotas*")[2].partition("*MFA*")[0]
     assert "MFA" not in quotas
     assert "• Per user: at most 2 access keys, 10 groups, 10 managed policies" in quotas
+
+
+def test_a_person_found_nowhere_in_the_one_account_says_1_account(make_bot, aws) -> None:
+    org = organization(aws)
+    bot: Bot = make_bot(CONFIG + f'accounts:\n  list:\n    - id: "{org.management}"\n')
+    said = bot.said(bot.command("offboard <@U0NOBODY> left"))
+    assert "No IAM user is linked to <@U0NOBODY>" in said
+    assert "in 1 account)" in said and "1 accounts" not in said
+
+
+def test_a_one_step_plan_and_one_more_approval_read_in_the_singular(bot: Bot, iam) -> None:
+    iam.create_user(UserName="leaver")  # nothing but the user: one step
+    plan = open_request(bot, "offboard leaver left")
+    shown = flatten(plan)
+    assert "*Plan* (1 step)" in shown and "1 more approval" in shown

@@ -11,14 +11,15 @@ from bot.iam.inventory import Snapshot
 from bot.ops.context import Services, UserError
 from bot.ops.offboard import saved_snapshot
 from bot.ops.outcome import Outcome
-from bot.ops.wording import counted
 from bot.slack.commands.parse import Target, user_word
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.approval import go_ahead, standing, title, with_reason
 from bot.slack.messages.common import Reply, context, mention, section
+from bot.wording import counted
 
 USAGE = "history <user | @person | me>"
+HELD = "held: old key still in use"  # a rotation done but for its held step: not "done"
 
 
 def _parse(args: tuple[str, ...]) -> Target:
@@ -71,12 +72,14 @@ def _how_it_went(item: ApprovalRequest) -> list[str]:
 def run(services: Services, request: Request) -> None:
     user = iam_user(services, request, _parse(request.args))
     past = sorted(services.approvals.history(user), key=lambda r: r.created, reverse=True)
+    held = {job.request_id for job in request.ops.scheduler.held()}
     blocks: list[Block] = [HeaderBlock(text=f"History of {user}")]
     if not past:
         blocks.append(section(f"No /iam requests about *{user}*."))
     for item in past[:20]:
         lines = [
-            f"*{title(item)}* · {item.state.value} · {item.created:%Y-%m-%d %H:%M} UTC",
+            f"*{title(item)}* · {HELD if item.id in held else item.state.value} · "
+            f"{item.created:%Y-%m-%d %H:%M} UTC",
             *_how_it_went(item),
         ]
         if summary := Outcome.of(item).summary:

@@ -32,16 +32,17 @@ def check(args: tuple[str, ...]) -> None:
 def waiting_on(ops: Ops, user: str) -> list[Request]:
     """What waits on ``user``: rotations held for a decision they may take (`rotate` in the
     rotation's account), then pending requests they may approve there and have not yet:
-    never their own, nor one its requester confirms (an approver could, but it waits on its
-    requester)."""
-    rules = ops.services.rules
+    never their own, nor one about them (they may not decide it), nor one its requester
+    confirms (an approver could, but it waits on its requester)."""
+    rules, approvals = ops.services.rules, ops.services.approvals
     pending = [
         r
-        for r in _live(ops.services.approvals, State.PENDING)
+        for r in _live(approvals, State.PENDING)
         if r.required
         and r.requester != user
         and user not in r.approvers
         and rules.allowed(user, "approve", account=r.account)
+        and not approvals.is_about(r, user)
     ]
     return [r for r in held(ops) if rules.allowed(user, "rotate", account=r.account)] + pending
 

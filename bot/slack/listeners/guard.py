@@ -185,9 +185,16 @@ def guarded(
                 acting_in(account.id if account else "")
                 work(context, body, tell)
         except Exception as exc:
-            answer_failure(exc, tell)
-            finish("refused" if isinstance(exc, REFUSALS) else "failed", type(exc).__name__)
+            failed(exc, tell)
         else:
             finish("ok")
 
     return lazy
+
+
+def failed(exc: BaseException, tell: Tell) -> None:
+    """Answer a failure to whoever typed, clicked or submitted, and end the input's log line
+    with it: refused (by the bot's own rules) or failed, named by its kind. Every listener
+    ends this way, so one input never logs its outcome in other words than another."""
+    answer_failure(exc, tell)
+    finish("refused" if isinstance(exc, REFUSALS) else "failed", type(exc).__name__)

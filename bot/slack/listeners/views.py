@@ -1,4 +1,5 @@
-"""Modals: the reason a denial needs."""
+"""Modals: the reason a denial needs. A submission ends its one log line as commands and
+clicks do (:func:`bot.slack.listeners.guard.failed`, :func:`bot.logs.finish`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest
 
+from bot.logs import finish
 from bot.slack.commands.parse import MAX_REASON, reason_problem
 from bot.slack.listeners.events import refresh_home
-from bot.slack.listeners.guard import Context, first_delivery
-from bot.slack.replies import answer_failure
+from bot.slack.listeners.guard import Context, failed, first_delivery
 
 DENY_VIEW = "request:deny-reason"
 _FROM_HOME = " home"  # marks a modal opened from the Home tab, after the button's value
@@ -62,6 +63,7 @@ def ack_reason(ack: Ack, view: dict[str, Any]) -> None:
 def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
     reason = _reason(view)
     if _problem(reason):
+        finish("refused", "reason")  # the modal said why, in its ack
         return
     metadata, user = view["private_metadata"], body["user"]["id"]
     value = metadata.removesuffix(_FROM_HOME)
@@ -78,7 +80,9 @@ def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
     try:
         decisions.deny(value, user, reason, tell)
     except Exception as exc:
-        answer_failure(exc, lambda reply: tell(reply.text))
+        failed(exc, lambda reply: tell(reply.text))
+    else:
+        finish("ok")
     if metadata != value:
         refresh_home(context, user)
 

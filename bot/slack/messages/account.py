@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.iam.models import AccountSummary, PasswordPolicy, SamlProvider
-from bot.ops.wording import counted
 from bot.slack.messages.common import Reply, section
+from bot.wording import counted
 
 # (label, usage metric, quota metric) from IAM's account summary: what the account has
 # against what it may have.

@@ -10,12 +10,13 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTe
 
 from bot.iam.sessions import Account
 from bot.slack.messages.common import Reply, context, escape, section, slack_date
+from bot.wording import counted
 
 
 @dataclass(frozen=True)
 class AccountCheck:
     account: Account
-    problem: str | None  # why its role could not be assumed; None: it could
+    problem: str | None  # why IAM could not be read there (as `config check` says); None: it could
 
 
 def naming_account(
@@ -75,7 +76,7 @@ def accounts_reply(
     if problem:
         blocks.append(context(f":warning: {escape(problem)}"))
     failing = sum(c.problem is not None for c in checks)
-    text = _counted(len(checks)) + (f", {failing} not reachable" if failing else "")
+    text = counted(len(checks), "AWS account") + (f", {failing} not reachable" if failing else "")
     return Reply(text=text, blocks=blocks)
 
 
@@ -91,12 +92,8 @@ def own_account_reply(check: AccountCheck) -> Reply:
             "in its config."
         ),
     ]
-    return Reply(text=_counted(1), blocks=blocks)
+    return Reply(text=counted(1, "AWS account"), blocks=blocks)
 
 
 def _state(check: AccountCheck) -> str:
     return "✅ reachable" if check.problem is None else f"❌ {escape(check.problem)}"
-
-
-def _counted(accounts: int) -> str:
-    return f"{accounts} AWS account" + ("" if accounts == 1 else "s")

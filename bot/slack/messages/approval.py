@@ -23,6 +23,7 @@ from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
 from bot.ops.registry import REGISTRY
 from bot.slack.messages.common import Reply, context, escape, mention, quoted, section, slack_date
+from bot.wording import counted
 
 APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cancel", "request:retry"
 _MAX_ITEMS_PER_ACTION = 25
@@ -136,7 +137,7 @@ def waiting_for(request: Request) -> str:
 
 def approvals_needed(request: Request) -> str:
     need = max(1, request.required) - len(request.approvers)
-    return f"{need} more approval" + ("s" if need > 1 else "")
+    return counted(need, "more approval")
 
 
 def go_ahead(request: Request) -> str:
@@ -186,7 +187,7 @@ def request_reply(request: Request) -> Reply:
     blocks: list[Block] = [
         HeaderBlock(text=title(request)[:150]),
         section(with_reason(f"*Requested by* {asker}\n*Reason*", request.reason)),
-        section(f"*Plan* ({len(steps)} step{'' if len(steps) == 1 else 's'})\n{plan_lines(steps)}"),
+        section(f"*Plan* ({counted(len(steps), 'step')})\n{plan_lines(steps)}"),
     ]
     if request.state is State.PENDING and (new := plan.unseen):
         changed = ":warning: *Changed since approval, so nothing was done.* New:\n"

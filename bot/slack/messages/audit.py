@@ -14,9 +14,9 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from bot.iam.audit import AccountAudit, Finding, Kind
 from bot.ops.followups import FollowUp, KeyRef, Viewer, offer
 from bot.ops.operation import Operation
-from bot.ops.wording import ago, counted
 from bot.slack.messages.common import MAX_SECTION_TEXT, Reply, context, escape, fit, section
 from bot.slack.messages.keys import offer_button
+from bot.wording import ago, counted
 
 WORST = 10
 _BUTTON = {

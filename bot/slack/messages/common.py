@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.ops.wording import counted
+from bot.wording import counted
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000

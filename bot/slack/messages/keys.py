@@ -13,8 +13,8 @@ from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
 from bot.ops.followups import Offer
 from bot.ops.keys import KeyOffers
 from bot.ops.rotate import TwoKeys, describe_key
-from bot.ops.wording import days_ago
 from bot.slack.messages.common import Reply, context, day, days, section
+from bot.wording import days_ago
 
 
 def _last_used(key: AccessKey) -> str:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.ops.wording import ago, counted, days_ago, duration
+from bot.wording import ago, counted, days_ago, duration
 
 
 @pytest.mark.parametrize(

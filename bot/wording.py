@@ -1,6 +1,7 @@
 """Plain words for counts, durations and ages, shared by every room that tells people how many,
 how long or how long ago ("1 account", "24 hours", "today"), so no message says "1 accounts",
-"1440 minutes" or "0 days ago"."""
+"1440 minutes" or "0 days ago". It sits on the ground floor and imports nothing from the bot, so
+the lowest room (bot/iam, for its findings) can use it without reaching up into a higher one."""
 
 from __future__ import annotations
 
