@@ -41,8 +41,9 @@ def test_home_shows_my_keys_in_the_default_account_read_as_me(
 
 def test_keys_iam_will_not_show_leave_the_rest_of_home(bot: Bot, aws: FaithfulAws, iam) -> None:
     make_full_user(iam)
+    iam.create_user(UserName="sec1")  # the viewer's own user, whose keys Home reads
     request = open_request(bot)
-    aws.fail("GetAccountAuthorizationDetails", code="AccessDenied", status=403, times=10)
+    aws.fail("ListAccessKeys", code="AccessDenied", status=403, times=10)
     text = shown(open_home(bot, "U0SEC1"))
     assert "Waiting on you" in text and request_id(request) in text
     assert "Your keys could not be read" in text
