@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.access.store import JournalEntry, Record
+from bot.access.records import read_one, readable
+from bot.access.store import JournalEntry, Record, document
 from bot.iam.aws import Aws
 
 INDEX = "by_state"
@@ -136,7 +137,7 @@ class DynamoStore:
         item = self._db.get_item(
             TableName=self._table, Key=_key(record_id, _RECORD_SEQ), ConsistentRead=True
         ).get("Item")
-        return _record(item) if item else None
+        return read_one(item, _record, "stored", key=_item_id) if item else None
 
     def put_if_version(self, record: Record) -> Record | None:
         data = json.dumps(record.data, default=str, sort_keys=True)
@@ -166,16 +167,45 @@ class DynamoStore:
         items = [
             item
             for state in dict.fromkeys(states)
-            for page in self._db.get_paginator("query").paginate(
-                TableName=self._table,
-                IndexName=INDEX,
-                KeyConditionExpression="kind_state = :ks",
-                ExpressionAttributeValues={":ks": {"S": f"{kind}#{state}"}},
-            )
+            for page in self._db.get_paginator("query").paginate(**self._in_state(kind, state))
             for item in page["Items"]
         ]
-        items.sort(key=lambda item: item["updated_at"]["S"])
-        return [_record(item) for item in items]
+        items.sort(key=_updated_at)
+        return readable(items, _record, kind, key=_item_id)
+
+    def count_by_state(self, kind: str, states: Iterable[str]) -> dict[str, int]:
+        """A Query per state that returns counts, not items (DynamoDB still reads them)."""
+        return {
+            state: sum(
+                page["Count"]
+                for page in self._db.get_paginator("query").paginate(
+                    **self._in_state(kind, state), Select="COUNT"
+                )
+            )
+            for state in dict.fromkeys(states)
+        }
+
+    def latest(self, kind: str, states: Iterable[str], limit: int) -> list[Record]:
+        """The newest ``limit`` of each state (one page each, newest first), then the newest
+        ``limit`` of those."""
+        items = [
+            item
+            for state in dict.fromkeys(states)
+            for item in self._db.query(
+                **self._in_state(kind, state), ScanIndexForward=False, Limit=limit
+            )["Items"]
+        ]
+        items.sort(key=_updated_at, reverse=True)
+        return readable(items[:limit], _record, kind, key=_item_id)
+
+    def _in_state(self, kind: str, state: str) -> dict[str, Any]:
+        """A Query of the ``by_state`` index for the records of ``kind`` in ``state``."""
+        return {
+            "TableName": self._table,
+            "IndexName": INDEX,
+            "KeyConditionExpression": "kind_state = :ks",
+            "ExpressionAttributeValues": {":ks": {"S": f"{kind}#{state}"}},
+        }
 
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None:
         item = {
@@ -248,6 +278,14 @@ def _record(item: dict[str, Any]) -> Record:
         id=item["id"]["S"],
         kind=item["kind"]["S"],
         state=item["state"]["S"],
-        data=json.loads(item["data"]["S"]),
+        data=document(item["data"]["S"]),
         version=int(item["version"]["N"]),
     )
+
+
+def _item_id(item: dict[str, Any]) -> str:
+    return str(item.get("id", {}).get("S", "?"))
+
+
+def _updated_at(item: dict[str, Any]) -> str:
+    return str(item.get("updated_at", {}).get("S", ""))

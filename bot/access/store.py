@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from bot.access.records import read_one, readable
+
 SCHEMA_VERSION = 1
 
 
@@ -53,6 +55,13 @@ class Store(Protocol):
         """
 
     def list_by_state(self, kind: str, states: Iterable[str]) -> list[Record]: ...
+
+    def count_by_state(self, kind: str, states: Iterable[str]) -> dict[str, int]:
+        """How many records of ``kind`` are in each of ``states``, without reading them."""
+
+    def latest(self, kind: str, states: Iterable[str], limit: int) -> list[Record]:
+        """At most ``limit`` records of ``kind`` in ``states``, the most recently written
+        first: a bounded window, however long the history."""
 
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None: ...
 
@@ -110,7 +119,7 @@ class SqliteStore:
             )
             .fetchone()
         )
-        return _record(row) if row else None
+        return read_one(row, _record, "stored", key=_row_id) if row else None
 
     def put_if_version(self, record: Record) -> Record | None:
         now = datetime.now(UTC).isoformat()
@@ -140,7 +149,27 @@ class SqliteStore:
             f"WHERE kind = ? AND state IN ({marks}) ORDER BY updated_at",
             (kind, *states),
         )
-        return [_record(row) for row in rows]
+        return readable(rows, _record, kind, key=_row_id)
+
+    def count_by_state(self, kind: str, states: Iterable[str]) -> dict[str, int]:
+        states = list(states)
+        marks = ",".join("?" * len(states))
+        rows = self._db().execute(
+            "SELECT state, COUNT(*) FROM records "
+            f"WHERE kind = ? AND state IN ({marks}) GROUP BY state",
+            (kind, *states),
+        )
+        return {state: 0 for state in states} | dict(rows.fetchall())
+
+    def latest(self, kind: str, states: Iterable[str], limit: int) -> list[Record]:
+        states = list(states)
+        marks = ",".join("?" * len(states))
+        rows = self._db().execute(
+            "SELECT id, kind, state, data, version FROM records "
+            f"WHERE kind = ? AND state IN ({marks}) ORDER BY updated_at DESC LIMIT ?",
+            (kind, *states, limit),
+        )
+        return readable(rows, _record, kind, key=_row_id)
 
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None:
         db = self._db()
@@ -179,7 +208,19 @@ class SqliteStore:
 
 
 def _record(row: tuple[Any, ...]) -> Record:
-    return Record(id=row[0], kind=row[1], state=row[2], data=json.loads(row[3]), version=row[4])
+    return Record(id=row[0], kind=row[1], state=row[2], data=document(row[3]), version=row[4])
+
+
+def document(text: str) -> dict[str, Any]:
+    """A record's data as stored; TypeError for JSON that is not an object (a hand edit)."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise TypeError("data is not a JSON object")
+    return data
+
+
+def _row_id(row: tuple[Any, ...]) -> str:
+    return str(row[0])
 
 
 def open_store(url: str, *, retention_days: int | None = None) -> Store:
