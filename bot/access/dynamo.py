@@ -137,7 +137,9 @@ class DynamoStore:
         item = self._db.get_item(
             TableName=self._table, Key=_key(record_id, _RECORD_SEQ), ConsistentRead=True
         ).get("Item")
-        return read_one(item, _record, "stored", key=_item_id) if item else None
+        if item is None:
+            return None
+        return read_one(item, _record, item.get("kind", {}).get("S", "?"), key=_item_id)
 
     def put_if_version(self, record: Record) -> Record | None:
         data = json.dumps(record.data, default=str, sort_keys=True)

@@ -119,7 +119,7 @@ class SqliteStore:
             )
             .fetchone()
         )
-        return read_one(row, _record, "stored", key=_row_id) if row else None
+        return read_one(row, _record, str(row[1]), key=_row_id) if row else None
 
     def put_if_version(self, record: Record) -> Record | None:
         now = datetime.now(UTC).isoformat()
