@@ -110,6 +110,13 @@ class SqliteStore:
                 COMMIT;
                 """
             )
+        # The newest window (:meth:`latest`) reads this index backwards, as DynamoDB's reads
+        # its ``by_state`` index. An index changes no table, so a bot of any version reads a
+        # file that has it: no new schema version.
+        db.execute(
+            "CREATE INDEX IF NOT EXISTS records_by_state_updated "
+            "ON records (kind, state, updated_at)"
+        )
 
     def get(self, record_id: str) -> Record | None:
         row = (
@@ -162,14 +169,19 @@ class SqliteStore:
         return {state: 0 for state in states} | dict(rows.fetchall())
 
     def latest(self, kind: str, states: Iterable[str], limit: int) -> list[Record]:
-        states = list(states)
-        marks = ",".join("?" * len(states))
-        rows = self._db().execute(
-            "SELECT id, kind, state, data, version FROM records "
-            f"WHERE kind = ? AND state IN ({marks}) ORDER BY updated_at DESC LIMIT ?",
-            (kind, *states, limit),
-        )
-        return readable(rows, _record, kind, key=_row_id)
+        """The newest ``limit`` of each state, then the newest ``limit`` of those."""
+        db = self._db()
+        rows = [
+            row
+            for state in dict.fromkeys(states)
+            for row in db.execute(
+                "SELECT id, kind, state, data, version, updated_at FROM records "
+                "WHERE kind = ? AND state = ? ORDER BY updated_at DESC LIMIT ?",
+                (kind, state, limit),
+            )
+        ]
+        rows.sort(key=lambda row: row[5], reverse=True)
+        return readable(rows[:limit], _record, kind, key=_row_id)
 
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None:
         db = self._db()
