@@ -232,18 +232,8 @@ class DynamoStore:
             },
             ConsistentRead=True,
         )
-        return [
-            JournalEntry(
-                record_id,
-                int(item["seq"]["N"]),
-                datetime.fromisoformat(item["at"]["S"]),
-                item["step"]["S"],
-                item["event"]["S"],
-                json.loads(item["detail"]["S"]),
-            )
-            for page in pages
-            for item in page["Items"]
-        ]
+        items = (item for page in pages for item in page["Items"])
+        return readable(items, _entry, "journal", key=lambda item: f"{record_id}#{_seq(item)}")
 
     def _last_seq(self, record_id: str) -> int:
         """The journal's last seq (0 for none), read consistently from the table."""
@@ -283,6 +273,21 @@ def _record(item: dict[str, Any]) -> Record:
         data=document(item["data"]["S"]),
         version=int(item["version"]["N"]),
     )
+
+
+def _entry(item: dict[str, Any]) -> JournalEntry:
+    return JournalEntry(
+        item["id"]["S"],
+        int(item["seq"]["N"]),
+        datetime.fromisoformat(item["at"]["S"]),
+        item["step"]["S"],
+        item["event"]["S"],
+        document(item["detail"]["S"]),
+    )
+
+
+def _seq(item: dict[str, Any]) -> str:
+    return str(item.get("seq", {}).get("N", "?"))
 
 
 def _item_id(item: dict[str, Any]) -> str:

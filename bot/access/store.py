@@ -213,10 +213,7 @@ class SqliteStore:
             "WHERE record_id = ? ORDER BY seq",
             (record_id,),
         )
-        return [
-            JournalEntry(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], json.loads(r[5]))
-            for r in rows
-        ]
+        return readable(rows, _entry, "journal", key=lambda row: f"{row[0]}#{row[1]}")
 
 
 def _record(row: tuple[Any, ...]) -> Record:
@@ -229,6 +226,12 @@ def document(text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TypeError("data is not a JSON object")
     return data
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    return JournalEntry(
+        row[0], row[1], datetime.fromisoformat(row[2]), row[3], row[4], document(row[5])
+    )
 
 
 def _row_id(row: tuple[Any, ...]) -> str:

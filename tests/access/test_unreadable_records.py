@@ -18,7 +18,8 @@ from bot.access.records import Unreadable, unreadable_counts
 from bot.access.schedule import DONE, KIND, WAITING, Scheduler
 from bot.access.store import Record, SqliteStore, Store, open_store
 
-Corrupt = Callable[[str, str], None]  # (record ID, the text to store as its data)
+# (record ID, the text to store as its data; with a journal entry's seq, as that entry's detail)
+Corrupt = Callable[..., None]
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
@@ -28,21 +29,25 @@ def stored(request, tmp_path) -> tuple[Store, Corrupt]:
     if request.param == "sqlite":
         path = tmp_path / "state.sqlite3"
 
-        def in_file(record_id: str, text: str) -> None:
+        def in_file(record_id: str, text: str, seq: int = 0) -> None:
             with sqlite3.connect(path) as db:
-                db.execute("UPDATE records SET data = ? WHERE id = ?", (text, record_id))
+                if seq:
+                    sql, key = "UPDATE journal SET detail = ? WHERE record_id = ? AND seq = ?", seq
+                    db.execute(sql, (text, record_id, key))
+                else:
+                    db.execute("UPDATE records SET data = ? WHERE id = ?", (text, record_id))
 
         return SqliteStore(path), in_file
     request.getfixturevalue("aws")
     table = f"iam-bot-{uuid.uuid4().hex[:8]}"
     dynamo.create_table(table)
 
-    def in_table(record_id: str, text: str) -> None:
+    def in_table(record_id: str, text: str, seq: int = 0) -> None:
         boto3.client("dynamodb").update_item(
             TableName=table,
-            Key={"id": {"S": record_id}, "seq": {"N": "0"}},
+            Key={"id": {"S": record_id}, "seq": {"N": str(seq)}},
             UpdateExpression="SET #data = :data",
-            ExpressionAttributeNames={"#data": "data"},
+            ExpressionAttributeNames={"#data": "detail" if seq else "data"},
             ExpressionAttributeValues={":data": {"S": text}},
         )
 
@@ -71,6 +76,18 @@ def test_data_that_is_no_json_object_is_skipped_and_reported_once(
 
     assert sorted(listed) == sorted(window) == ["after", "before"]
     assert unreadable_counts()["request"] == counted + 1  # one record, read three times
+
+
+def test_a_journal_entry_that_cannot_be_read_is_skipped(stored: tuple[Store, Corrupt]) -> None:
+    store, corrupt = stored
+    run = f"run-{uuid.uuid4().hex[:8]}"
+    for step in ("a", "b", "c"):
+        store.append_journal(run, step, "done", n=1)
+    corrupt(run, "{not json", 2)
+    counted = unreadable_counts().get("journal", 0)
+
+    assert [e.step for e in store.journal(run)] == ["a", "c"]
+    assert unreadable_counts()["journal"] == counted + 1
 
 
 def test_counts_by_state_read_no_record(stored: tuple[Store, Corrupt]) -> None:
