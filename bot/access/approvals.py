@@ -171,10 +171,13 @@ class Request:
 
     @classmethod
     def from_record(cls, record: Record) -> Request:
+        """The request as stored; KeyError, ValueError or TypeError for a record this version
+        cannot read: a field missing or of another type, an operation or a state it does not
+        know (a newer bot's)."""
         d = record.data
         return cls(
             id=record.id,
-            command=d["command"],
+            command=Operation(d["command"]).value,
             target=d["target"],
             requester=d["requester"],
             reason=d["reason"],

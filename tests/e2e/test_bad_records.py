@@ -76,6 +76,7 @@ def test_unreadable_records_are_skipped_and_everything_else_goes_on(
     store, good_id = bot.store, request_id(good)
     corrupt = _copy(store, good_id, f"bad{uuid.uuid4().hex[:9]}", requester=None)
     newer = _copy(store, good_id, f"new{uuid.uuid4().hex[:9]}", created=1_765_000_000)
+    unknown = _copy(store, good_id, f"op{uuid.uuid4().hex[:9]}", command="suspend")
     outbox = f"out{uuid.uuid4().hex[:9]}"  # an entry of the audit channel's lane, its kind gone
     entry = Record(outbox, "outbox", "waiting", {"lane": "channel:C0AUDIT", "seq": 1})
     assert store.put_if_version(entry) is not None
@@ -89,8 +90,8 @@ def test_unreadable_records_are_skipped_and_everything_else_goes_on(
         assert good_id in text and request_id(due) in text
         assert corrupt not in text and newer not in text
     assert status == 200
-    assert moved(before, after, "iambot_unreadable_records_total", kind="request") == 2
-    assert moved(before, after, "iambot_requests", state="pending") == 2  # counted, not read
+    assert moved(before, after, "iambot_unreadable_records_total", kind="request") == 3
+    assert moved(before, after, "iambot_requests", state="pending") == 3  # counted, not read
 
     clock.advance(timedelta(minutes=61))  # every request expires, the unreadable ones aside
     bot.catch_up()
@@ -99,7 +100,7 @@ def test_unreadable_records_are_skipped_and_everything_else_goes_on(
     parked = store.get(outbox)
     assert parked is not None and parked.state == "failed"  # no tick reads it again
     assert moved(before, scrape(bot), "iambot_unreadable_records_total", kind="outbox") == 1
-    for record_id in (corrupt, newer, outbox):
+    for record_id in (corrupt, newer, unknown, outbox):
         [line] = _lines_naming(bot_log, record_id)  # once, however often it was read
         assert "unreadable" in line and "left the company" not in line
 
