@@ -13,6 +13,8 @@ It keeps the :class:`~bot.access.store.Store` contract with DynamoDB's condition
   ``kind#state``, sort ``updated_at``): never a Scan. A GSI is eventually consistent, so a
   listing may briefly miss or show an old version; every caller claims what it lists with
   ``put_if_version``, which reads the table itself and refuses a stale version.
+- ``count_by_state`` asks the same index for counts only, and ``latest`` reads one page per
+  state from its newest end: neither returns the history, however long it grows.
 - A record that reaches a finished state carries ``expires_at`` (epoch seconds, the table's
   TTL attribute) ``retention_days`` later; leaving that state removes it. Journal entries expire
   ``retention_days`` after they are written, so they never outlive their record's run by more

@@ -1,7 +1,9 @@
 """Where the bot remembers requests, decisions and every step it took.
 
-A small interface (get, put-if-version, list-by-state, append/read journal) that a DynamoDB
-table with conditional writes can satisfy as well as SQLite does. Every state change is a
+A small interface (get, put-if-version, list-by-state, count-by-state, the newest window,
+append/read journal) that a DynamoDB table with conditional writes can satisfy as well as
+SQLite does. A stored record or journal entry that cannot be read (a hand edit, a corruption)
+is skipped by every list and reported once (:mod:`bot.access.records`). Every state change is a
 compare-and-set on the record's version: of two replicas or two clicks racing to change the
 same record, exactly one wins and the other sees what the winner wrote. Nothing secret is ever
 written here; records hold IDs, names and decisions only.
@@ -110,8 +112,8 @@ class SqliteStore:
                 COMMIT;
                 """
             )
-        # The newest window (:meth:`latest`) reads this index backwards, as DynamoDB's reads
-        # its ``by_state`` index. An index changes no table, so a bot of any version reads a
+        # The newest window (:meth:`latest`) reads this index backwards, as it reads the
+        # ``by_state`` index on DynamoDB. An index changes no table, so a bot of any version reads a
         # file that has it: no new schema version.
         db.execute(
             "CREATE INDEX IF NOT EXISTS records_by_state_updated "
