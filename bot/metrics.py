@@ -9,7 +9,6 @@ so they are never stale and never double-counted across replicas' restarts.
 
 from __future__ import annotations
 
-from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 
 from prometheus_client import (
@@ -20,9 +19,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from bot.access.approvals import KIND, Approvals, State
+from bot.access.records import unreadable_counts
 from bot.access.store import Store
 
 # Slack waits 3 s for an ack; the buckets resolve the range that matters around it.
@@ -74,6 +74,7 @@ class Metrics:
 
     def watch_requests(self, store: Store, approvals: Approvals) -> None:
         self.registry.register(RequestsCollector(store, approvals))
+        self.registry.register(UnreadableCollector())
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format Prometheus scrapes, and its content type."""
@@ -82,18 +83,20 @@ class Metrics:
 
 class RequestsCollector:
     """Requests by state and the approvals still awaited, counted in the store at scrape time
-    (the store is shared by every replica, so each replica reports the same totals)."""
+    (the store is shared by every replica, so each replica reports the same totals). Only the
+    pending requests are read; the others are counted by the store, so a scrape costs the same
+    however long the history."""
 
     def __init__(self, store: Store, approvals: Approvals) -> None:
         self._store, self._approvals = store, approvals
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        states = Tally(r.state for r in self._store.list_by_state(KIND, [s.value for s in State]))
         by_state = GaugeMetricFamily(
             "iambot_requests", "Requests in the store by state", labels=["state"]
         )
+        counts = self._store.count_by_state(KIND, [s.value for s in State])
         for state in State:
-            by_state.add_metric([state.value], states[state.value])
+            by_state.add_metric([state.value], counts.get(state.value, 0))
         yield by_state
         awaited = sum(
             max(0, r.required - len(r.approvers)) for r in self._approvals.in_state(State.PENDING)
@@ -103,3 +106,19 @@ class RequestsCollector:
             "Approvals still needed by the requests waiting for them",
             value=awaited,
         )
+
+
+class UnreadableCollector:
+    """Stored records this process could not read and skipped (each counted once), by kind:
+    any at all means a hand edit, a corruption or a newer bot's record to look at (the log
+    names each one)."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "iambot_unreadable_records",
+            "Stored records that could not be read and were skipped, by kind",
+            labels=["kind"],
+        )
+        for kind, count in sorted(unreadable_counts().items()):
+            family.add_metric([kind], count)
+        yield family

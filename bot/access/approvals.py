@@ -24,15 +24,17 @@ running), a second one for the same operation on the same target (and key) is re
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.access.identity import IdentityMap
 from bot.access.leases import Lease, Leases
+from bot.access.records import Unreadable, read_one, readable
 from bot.access.rules import Rules
 from bot.access.store import Record, Store
 from bot.config import Config
@@ -169,10 +171,13 @@ class Request:
 
     @classmethod
     def from_record(cls, record: Record) -> Request:
+        """The request as stored; KeyError, ValueError or TypeError for a record this version
+        cannot read: a field missing or of another type, an operation or a state it does not
+        know (a newer bot's)."""
         d = record.data
         return cls(
             id=record.id,
-            command=d["command"],
+            command=Operation(d["command"]).value,
             target=d["target"],
             requester=d["requester"],
             reason=d["reason"],
@@ -360,8 +365,25 @@ class Approvals:
         return request.state in OPEN and not self._is_overdue(request)
 
     def get(self, request_id: str) -> Request | None:
-        record = self._store.get(request_id)
-        return Request.from_record(record) if record and record.kind == KIND else None
+        """The request, None if there is none; :class:`Refused`, saying so, if its record
+        cannot be read (a click on it is told that, not shown a stack trace)."""
+        try:
+            record = self._store.get(request_id)
+            if record is None or record.kind != KIND:
+                return None
+            return read_one(record, Request.from_record, KIND)
+        except Unreadable:
+            raise Refused(str(Unreadable(KIND, request_id))) from None
+
+    def some(self, request_ids: Iterable[str]) -> list[Request]:
+        """The requests among ``request_ids`` that exist and can be read, in that order (one
+        that cannot be read has been reported by :meth:`get`)."""
+        found = []
+        for request_id in request_ids:
+            with contextlib.suppress(Refused):
+                if (request := self.get(request_id)) is not None:
+                    found.append(request)
+        return found
 
     def save(self, request: Request) -> Request | None:
         stored = self._store.put_if_version(request.to_record())
@@ -379,10 +401,17 @@ class Approvals:
         ]
 
     def in_state(self, *states: State) -> list[Request]:
-        return [
-            Request.from_record(r)
-            for r in self._store.list_by_state(KIND, [s.value for s in states])
-        ]
+        """The readable requests in ``states`` (one that cannot be read is reported, skipped)."""
+        return readable(
+            self._store.list_by_state(KIND, [s.value for s in states]), Request.from_record, KIND
+        )
+
+    def latest(self, limit: int) -> list[Request]:
+        """At most ``limit`` readable requests, the most recently changed first: a window of
+        the history that stays the same size however long the history grows."""
+        return readable(
+            self._store.latest(KIND, [s.value for s in State], limit), Request.from_record, KIND
+        )
 
     def _transition(self, request_id: str, change: Callable[[Request], Request]) -> Transition:
         """Apply ``change`` by compare-and-set; if another writer won, re-read and decide again."""

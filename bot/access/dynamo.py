@@ -13,6 +13,8 @@ It keeps the :class:`~bot.access.store.Store` contract with DynamoDB's condition
   ``kind#state``, sort ``updated_at``): never a Scan. A GSI is eventually consistent, so a
   listing may briefly miss or show an old version; every caller claims what it lists with
   ``put_if_version``, which reads the table itself and refuses a stale version.
+- ``count_by_state`` asks the same index for counts only, and ``latest`` reads one page per
+  state from its newest end: neither returns the history, however long it grows.
 - A record that reaches a finished state carries ``expires_at`` (epoch seconds, the table's
   TTL attribute) ``retention_days`` later; leaving that state removes it. Journal entries expire
   ``retention_days`` after they are written, so they never outlive their record's run by more
@@ -31,7 +33,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.access.store import JournalEntry, Record
+from bot.access.records import read_one, readable
+from bot.access.store import JournalEntry, Record, document
 from bot.iam.aws import Aws
 
 INDEX = "by_state"
@@ -136,7 +139,9 @@ class DynamoStore:
         item = self._db.get_item(
             TableName=self._table, Key=_key(record_id, _RECORD_SEQ), ConsistentRead=True
         ).get("Item")
-        return _record(item) if item else None
+        if item is None:
+            return None
+        return read_one(item, _record, item.get("kind", {}).get("S", "?"), key=_item_id)
 
     def put_if_version(self, record: Record) -> Record | None:
         data = json.dumps(record.data, default=str, sort_keys=True)
@@ -166,16 +171,45 @@ class DynamoStore:
         items = [
             item
             for state in dict.fromkeys(states)
-            for page in self._db.get_paginator("query").paginate(
-                TableName=self._table,
-                IndexName=INDEX,
-                KeyConditionExpression="kind_state = :ks",
-                ExpressionAttributeValues={":ks": {"S": f"{kind}#{state}"}},
-            )
+            for page in self._db.get_paginator("query").paginate(**self._in_state(kind, state))
             for item in page["Items"]
         ]
-        items.sort(key=lambda item: item["updated_at"]["S"])
-        return [_record(item) for item in items]
+        items.sort(key=_updated_at)
+        return readable(items, _record, kind, key=_item_id)
+
+    def count_by_state(self, kind: str, states: Iterable[str]) -> dict[str, int]:
+        """A Query per state that returns counts, not items (DynamoDB still reads them)."""
+        return {
+            state: sum(
+                page["Count"]
+                for page in self._db.get_paginator("query").paginate(
+                    **self._in_state(kind, state), Select="COUNT"
+                )
+            )
+            for state in dict.fromkeys(states)
+        }
+
+    def latest(self, kind: str, states: Iterable[str], limit: int) -> list[Record]:
+        """The newest ``limit`` of each state (one page each, newest first), then the newest
+        ``limit`` of those."""
+        items = [
+            item
+            for state in dict.fromkeys(states)
+            for item in self._db.query(
+                **self._in_state(kind, state), ScanIndexForward=False, Limit=limit
+            )["Items"]
+        ]
+        items.sort(key=_updated_at, reverse=True)
+        return readable(items[:limit], _record, kind, key=_item_id)
+
+    def _in_state(self, kind: str, state: str) -> dict[str, Any]:
+        """A Query of the ``by_state`` index for the records of ``kind`` in ``state``."""
+        return {
+            "TableName": self._table,
+            "IndexName": INDEX,
+            "KeyConditionExpression": "kind_state = :ks",
+            "ExpressionAttributeValues": {":ks": {"S": f"{kind}#{state}"}},
+        }
 
     def purge(self, kind: str, state: str, before: datetime) -> int:
         """One Query on ``by_state`` (its sort key is ``updated_at``), then a delete per record;
@@ -219,18 +253,8 @@ class DynamoStore:
             },
             ConsistentRead=True,
         )
-        return [
-            JournalEntry(
-                record_id,
-                int(item["seq"]["N"]),
-                datetime.fromisoformat(item["at"]["S"]),
-                item["step"]["S"],
-                item["event"]["S"],
-                json.loads(item["detail"]["S"]),
-            )
-            for page in pages
-            for item in page["Items"]
-        ]
+        items = (item for page in pages for item in page["Items"])
+        return readable(items, _entry, "journal", key=lambda item: f"{record_id}#{_seq(item)}")
 
     def _last_seq(self, record_id: str) -> int:
         """The journal's last seq (0 for none), read consistently from the table."""
@@ -267,6 +291,29 @@ def _record(item: dict[str, Any]) -> Record:
         id=item["id"]["S"],
         kind=item["kind"]["S"],
         state=item["state"]["S"],
-        data=json.loads(item["data"]["S"]),
+        data=document(item["data"]["S"]),
         version=int(item["version"]["N"]),
     )
+
+
+def _entry(item: dict[str, Any]) -> JournalEntry:
+    return JournalEntry(
+        item["id"]["S"],
+        int(item["seq"]["N"]),
+        datetime.fromisoformat(item["at"]["S"]),
+        item["step"]["S"],
+        item["event"]["S"],
+        document(item["detail"]["S"]),
+    )
+
+
+def _seq(item: dict[str, Any]) -> str:
+    return str(item.get("seq", {}).get("N", "?"))
+
+
+def _item_id(item: dict[str, Any]) -> str:
+    return str(item.get("id", {}).get("S", "?"))
+
+
+def _updated_at(item: dict[str, Any]) -> str:
+    return str(item.get("updated_at", {}).get("S", ""))

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.access.leases import Lease, Leases
+from bot.access.records import read_one, readable
 from bot.access.store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -91,13 +92,18 @@ class Scheduler:
         return Job.from_record(stored)
 
     def get(self, job_id: str) -> Job | None:
+        """The job, None if there is none; :class:`Unreadable` if its record cannot be read."""
         record = self._store.get(job_id)
-        return Job.from_record(record) if record and record.kind == KIND else None
+        return read_one(record, Job.from_record, KIND) if record and record.kind == KIND else None
 
     def held(self) -> list[Job]:
         """Steps held for a person's decision: they wait on someone as a pending request
         does, and are listed with those (``/iam pending``, the Home tab)."""
-        return [Job.from_record(r) for r in self._store.list_by_state(KIND, [HELD])]
+        return self._in_state(HELD)
+
+    def _in_state(self, state: str) -> list[Job]:
+        """The readable jobs in ``state`` (one that cannot be read is reported, skipped)."""
+        return readable(self._store.list_by_state(KIND, [state]), Job.from_record, KIND)
 
     def move(self, job: Job, state: str, *, due: datetime | None = None, **data: Any) -> Job | None:
         """Compare-and-set the job to ``state``; None if someone else moved it first."""
@@ -116,12 +122,10 @@ class Scheduler:
     def run_due(self) -> int:
         """Claim and run every job whose time has come; returns how many ran here."""
         now = self._clock()
-        due = [
-            job
-            for job in map(Job.from_record, self._store.list_by_state(KIND, [WAITING]))
-            if job.due <= now
-        ]
-        return sum(self.run(job, self.handlers[job.step]) for job in due)
+        due = [job for job in self._in_state(WAITING) if job.due <= now]
+        # A step this version has no handler for (a newer replica's) waits for one that has.
+        known = readable(due, lambda job: (job, self.handlers[job.step]), KIND)
+        return sum(self.run(job, handler) for job, handler in known)
 
     def run(self, job: Job, handler: Handler) -> bool:
         """Claim ``job`` as last seen (waiting, or held for a person's decision) and run
@@ -166,7 +170,7 @@ class Scheduler:
     def recover(self) -> None:
         """Jobs whose runner died (lease ran out) are due again (each handler is safe to
         repeat); jobs a live replica is running are left to it."""
-        for job in map(Job.from_record, self._store.list_by_state(KIND, [RUNNING])):
+        for job in self._in_state(RUNNING):
             if self.leases.takeable(Lease.from_dict(job.data.get("lease"))):
                 self.move(job, WAITING, lease=None)
 

@@ -1,7 +1,9 @@
 """Where the bot remembers requests, decisions and every step it took.
 
-A small interface (get, put-if-version, list-by-state, append/read journal) that a DynamoDB
-table with conditional writes can satisfy as well as SQLite does. Every state change is a
+A small interface (get, put-if-version, list-by-state, count-by-state, the newest window,
+append/read journal) that a DynamoDB table with conditional writes can satisfy as well as
+SQLite does. A stored record or journal entry that cannot be read (a hand edit, a corruption)
+is skipped by every list and reported once (:mod:`bot.access.records`). Every state change is a
 compare-and-set on the record's version: of two replicas or two clicks racing to change the
 same record, exactly one wins and the other sees what the winner wrote. Nothing secret is ever
 written here; records hold IDs, names and decisions only.
@@ -18,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
+
+from bot.access.records import read_one, readable
 
 SCHEMA_VERSION = 1
 
@@ -57,6 +61,13 @@ class Store(Protocol):
     def purge(self, kind: str, state: str, before: datetime) -> int:
         """Remove the records of ``kind`` in ``state`` last written before ``before``, for
         records only worth keeping a while (delivery claims). Returns how many."""
+
+    def count_by_state(self, kind: str, states: Iterable[str]) -> dict[str, int]:
+        """How many records of ``kind`` are in each of ``states``, without reading them."""
+
+    def latest(self, kind: str, states: Iterable[str], limit: int) -> list[Record]:
+        """At most ``limit`` records of ``kind`` in ``states``, the most recently written
+        first: a bounded window, however long the history."""
 
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None: ...
 
@@ -105,6 +116,13 @@ class SqliteStore:
                 COMMIT;
                 """
             )
+        # The newest window (:meth:`latest`) reads this index backwards, as it reads the
+        # ``by_state`` index on DynamoDB. An index changes no table, so a bot of any version reads a
+        # file that has it: no new schema version.
+        db.execute(
+            "CREATE INDEX IF NOT EXISTS records_by_state_updated "
+            "ON records (kind, state, updated_at)"
+        )
 
     def get(self, record_id: str) -> Record | None:
         row = (
@@ -114,7 +132,7 @@ class SqliteStore:
             )
             .fetchone()
         )
-        return _record(row) if row else None
+        return read_one(row, _record, str(row[1]), key=_row_id) if row else None
 
     def put_if_version(self, record: Record) -> Record | None:
         now = datetime.now(UTC).isoformat()
@@ -144,7 +162,32 @@ class SqliteStore:
             f"WHERE kind = ? AND state IN ({marks}) ORDER BY updated_at",
             (kind, *states),
         )
-        return [_record(row) for row in rows]
+        return readable(rows, _record, kind, key=_row_id)
+
+    def count_by_state(self, kind: str, states: Iterable[str]) -> dict[str, int]:
+        states = list(states)
+        marks = ",".join("?" * len(states))
+        rows = self._db().execute(
+            "SELECT state, COUNT(*) FROM records "
+            f"WHERE kind = ? AND state IN ({marks}) GROUP BY state",
+            (kind, *states),
+        )
+        return {state: 0 for state in states} | dict(rows.fetchall())
+
+    def latest(self, kind: str, states: Iterable[str], limit: int) -> list[Record]:
+        """The newest ``limit`` of each state, then the newest ``limit`` of those."""
+        db = self._db()
+        rows = [
+            row
+            for state in dict.fromkeys(states)
+            for row in db.execute(
+                "SELECT id, kind, state, data, version, updated_at FROM records "
+                "WHERE kind = ? AND state = ? ORDER BY updated_at DESC LIMIT ?",
+                (kind, state, limit),
+            )
+        ]
+        rows.sort(key=lambda row: row[5], reverse=True)
+        return readable(rows[:limit], _record, kind, key=_row_id)
 
     def purge(self, kind: str, state: str, before: datetime) -> int:
         cursor = self._db().execute(
@@ -183,14 +226,29 @@ class SqliteStore:
             "WHERE record_id = ? ORDER BY seq",
             (record_id,),
         )
-        return [
-            JournalEntry(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], json.loads(r[5]))
-            for r in rows
-        ]
+        return readable(rows, _entry, "journal", key=lambda row: f"{row[0]}#{row[1]}")
 
 
 def _record(row: tuple[Any, ...]) -> Record:
-    return Record(id=row[0], kind=row[1], state=row[2], data=json.loads(row[3]), version=row[4])
+    return Record(id=row[0], kind=row[1], state=row[2], data=document(row[3]), version=row[4])
+
+
+def document(text: str) -> dict[str, Any]:
+    """A record's data as stored; TypeError for JSON that is not an object (a hand edit)."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise TypeError("data is not a JSON object")
+    return data
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    return JournalEntry(
+        row[0], row[1], datetime.fromisoformat(row[2]), row[3], row[4], document(row[5])
+    )
+
+
+def _row_id(row: tuple[Any, ...]) -> str:
+    return str(row[0])
 
 
 def open_store(url: str, *, retention_days: int | None = None) -> Store:

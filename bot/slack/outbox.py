@@ -33,6 +33,7 @@ from slack_sdk.http_retry.builtin_handlers import (  # the server-error one is n
 )
 from slack_sdk.webhook import WebhookClient
 
+from bot.access.records import readable
 from bot.access.store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,14 @@ class Outbox:
         return False
 
     def _waiting(self) -> list[Entry]:
-        return [Entry.from_record(r) for r in self._store.list_by_state(KIND, [WAITING])]
+        """The readable waiting entries; one that cannot be read is reported and parked."""
+        records = self._store.list_by_state(KIND, [WAITING])
+        return readable(records, Entry.from_record, KIND, skipped=self._park)
+
+    def _park(self, record: Record) -> None:
+        """An entry that cannot be read is failed as it stands, so no lane waits on it and no
+        tick reads it again; its record stays for an operator to look at."""
+        self._store.put_if_version(replace(record, state=FAILED))
 
     def _move(self, entry: Entry, **change: Any) -> Entry | None:
         stored = self._store.put_if_version(replace(entry, **change).to_record())

@@ -50,9 +50,8 @@ def waiting_on(ops: Ops, user: str) -> list[Request]:
 def held(ops: Ops) -> list[Request]:
     """Finished requests whose scheduled step is held for a person's decision (a rotation
     whose old key is still in use), newest first."""
-    approvals = ops.services.approvals
-    found = [approvals.get(job.request_id) for job in ops.scheduler.held()]
-    return sorted(filter(None, found), key=lambda r: r.created, reverse=True)
+    found = ops.services.approvals.some(job.request_id for job in ops.scheduler.held())
+    return sorted(found, key=lambda r: r.created, reverse=True)
 
 
 def opened_by(ops: Ops, user: str) -> list[Request]:

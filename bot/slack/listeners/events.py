@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest
 
-from bot.access.approvals import Request, State
+from bot.access.approvals import Request
 from bot.access.identity import NotLinked
 from bot.config import Config
 from bot.iam import errors, keys
@@ -30,6 +30,9 @@ from bot.slack.messages.home import SHOWN, Home, MyKeys, home_view
 from bot.slack.replies import words_for
 
 log = logging.getLogger(__name__)
+# How many of the most recently changed requests a Home open looks through for its "Latest
+# requests": enough to find the few shown among those others opened in DMs or other accounts.
+RECENT = 200
 
 
 def opened(context: Context, event: dict[str, Any]) -> None:
@@ -104,8 +107,10 @@ def _my_keys(
 
 
 def _recent(services: Services, user: str) -> list[Request]:
-    everything = services.approvals.in_state(*State)
-    seen = [r for r in everything if _may_see(services, user, r)]
+    """The newest requests ``user`` may see, among the :data:`RECENT` most recently changed:
+    a Home open reads that window, never the whole history."""
+    window = services.approvals.latest(RECENT)
+    seen = [r for r in window if _may_see(services, user, r)]
     return sorted(seen, key=lambda r: r.created, reverse=True)[:SHOWN]
 
 
