@@ -4,8 +4,6 @@ region is the one the operator set (``AWS_REGION`` or ``AWS_DEFAULT_REGION``) an
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -14,8 +12,7 @@ import pytest
 from sandbox.aws import FaithfulAws
 from sandbox.slack_api import FakeSlack
 from tests.fixtures.accounts import ROLE, Org, listed_config
-from tests.fixtures.project import ROOT
-from tests.fixtures.serve import serve_env
+from tests.fixtures.serve import cli, serve_env, serve_once, serve_until_up
 from tests.fixtures.slack import CONFIG
 
 DENIED = {"code": "AccessDenied", "status": 403, "message": "not authorized to perform this"}
@@ -30,18 +27,6 @@ def aws_env(aws: FaithfulAws) -> dict[str, str]:
     }
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def _config(tmp_path: Path, text: str) -> str:
     path = tmp_path / "iam-bot.yml"
     path.write_text(text)
@@ -49,13 +34,13 @@ def _config(tmp_path: Path, text: str) -> str:
 
 
 def test_version() -> None:
-    result = _cli("--version", env=serve_env())
+    result = cli("--version", env=serve_env())
     assert (result.returncode, result.stdout.strip()) == (0, "iam-bot 0.1.0")
 
 
 def test_config_check_reads_iam_in_the_one_account(aws_env, tmp_path: Path) -> None:
     config = _config(tmp_path, CONFIG)
-    result = _cli("config", "check", env=serve_env(**aws_env, IAM_BOT_CONFIG=config))
+    result = cli("config", "check", env=serve_env(**aws_env, IAM_BOT_CONFIG=config))
     assert result.returncode == 0, result.stderr
     first, line = result.stdout.splitlines()
     assert first.startswith(f"config {config}, one account, region us-east-1, as arn:aws:")
@@ -67,7 +52,7 @@ def test_config_check_names_missing_iam_rights_in_one_line(
 ) -> None:
     """The central role of central.yaml with no `accounts:`: every command would be denied."""
     aws.fail("GetAccountSummary", **DENIED)
-    result = _cli("config", "check", env=serve_env(**aws_env))
+    result = cli("config", "check", env=serve_env(**aws_env))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "iam-bot: AWS: cannot read IAM in 1 of 1 account(s): this account (the bot's own "
@@ -91,7 +76,7 @@ def test_config_check_names_the_account_whose_role_refuses(
 ) -> None:
     org = _org_without_role_in(aws, "production")
     config = _config(tmp_path, listed_config(org))
-    result = _cli("config", "check", env=serve_env(**aws_env, IAM_BOT_CONFIG=config))
+    result = cli("config", "check", env=serve_env(**aws_env, IAM_BOT_CONFIG=config))
     assert result.returncode == 2
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"config {config}, several accounts, region us-east-1")
@@ -111,28 +96,6 @@ def test_config_check_names_the_account_whose_role_refuses(
     assert {c.source_identity for c in checks} == {"iam-bot-config-check"}  # never anonymous
 
 
-def _serve_until_up(env: dict[str, str]) -> list[str]:
-    """Start `iam-bot serve`, read its stderr up to the line saying it serves, stop it."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    lines: list[str] = []
-    try:
-        for line in process.stderr or ():
-            lines.append(line.rstrip("\n"))
-            if "listening on port" in line:
-                break
-    finally:
-        process.terminate()
-        process.wait(10)
-    return lines
-
-
 def test_startup_names_config_mode_and_region(aws_env, slack: FakeSlack, tmp_path: Path) -> None:
     config = _config(tmp_path, CONFIG)
     env = serve_env(
@@ -142,7 +105,7 @@ def test_startup_names_config_mode_and_region(aws_env, slack: FakeSlack, tmp_pat
         IAM_BOT_CONFIG=config,
         IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db",
     )
-    (line,) = _serve_until_up(env)
+    (line,) = serve_until_up(env)
     assert f"(HTTP), config {config}, one account, region eu-west-1, as arn:aws:" in line
 
 
@@ -153,15 +116,7 @@ def test_startup_stops_when_iam_can_be_read_nowhere(
     env = serve_env(
         **aws_env, SLACK_API_URL=slack.api_url, IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = serve_once(env)
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
     assert line.startswith("iam-bot: AWS: cannot read IAM in 1 of 1 account(s)")
@@ -179,7 +134,7 @@ def test_startup_warns_of_one_account_and_serves_the_others(
         IAM_BOT_CONFIG=_config(tmp_path, listed_config(org)),
         IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db",
     )
-    warning, up = _serve_until_up(env)
+    warning, up = serve_until_up(env)
     assert " WARNING iam-bot: AWS: cannot read IAM in 1 of 3 account(s): staging" in warning
     assert "listening on port" in up and "several accounts" in up
 
@@ -191,7 +146,7 @@ def test_store_create_makes_the_table_in_the_region_set_and_names_it(
     env = serve_env(**aws_env)
     env.pop("AWS_DEFAULT_REGION")
     env[variable] = "eu-west-2"
-    result = _cli("store", "create", "--state", f"dynamodb://made-{variable.lower()}", env=env)
+    result = cli("store", "create", "--state", f"dynamodb://made-{variable.lower()}", env=env)
     assert result.returncode == 0, result.stderr
     assert f"created DynamoDB table made-{variable.lower()} in eu-west-2 " in result.stdout
 

@@ -8,9 +8,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +17,7 @@ import pytest
 from bot.access.store import SqliteStore
 from sandbox.aws import FaithfulAws
 from sandbox.slack_api import FakeSlack
-from tests.fixtures.project import ROOT
-from tests.fixtures.serve import serve_env, serve_once
+from tests.fixtures.serve import serve_env, serve_once, serve_until_up
 
 NOBODY = 65534
 
@@ -43,36 +40,11 @@ def test_a_good_start_says_one_line_without_warnings(aws_ok, slack: FakeSlack, t
     env = serve_env(
         **aws_ok, SLACK_API_URL=slack.api_url, IAM_BOT_STATE=f"sqlite:///{tmp_path}/state.db"
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        lines = _lines_until(process, "listening on port", timeout=30)
-    finally:
-        process.terminate()
-        process.wait(10)
+    lines = serve_until_up(env)
     assert len(lines) == 1, lines  # no Bolt warning about the token, no botocore chatter
     assert " INFO iam-bot: listening on port " in lines[0]  # one prefix, not "iam-bot: iam-bot:"
     assert "as arn:aws:sts::123456789012:user/moto (account 123456789012)" in lines[0]
     assert [c.method for c in slack.calls()] == ["auth.test"]
-
-
-def _lines_until(process: subprocess.Popen[str], text: str, timeout: float) -> list[str]:
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline() if process.stderr else ""
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if text in line:
-            return lines
-    raise AssertionError(f"never said {text!r}: {lines}")
 
 
 def test_non_utf8_config(tmp_path: Path) -> None:
