@@ -13,18 +13,10 @@ HOSTILE_REASON = "dave still needs it <!channel>"
 TEMPORARY = "ASIAY34FZKBOKMUTVV7A"
 
 
-def _deny(bot: Bot, plan, reason: str, *, user: str = "U0SEC1") -> None:
-    bot.press(plan, "Deny", user=user)
-    view = bot.slack.calls("views.open")[-1].args["view"]
-    values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
-    assert bot.sender.submit_view(view, user_id=user, values=values).status == 200
-    bot.settle()
-
-
 def test_history_names_who_denied_and_quotes_why(bot: Bot, iam) -> None:
     user_with_key(iam)
     plan = open_request(bot, "offboard dave left the company")
-    _deny(bot, plan, HOSTILE_REASON)
+    bot.deny(plan, HOSTILE_REASON)
     assert ":no_entry: Denied by <@U0SEC1>" in flatten(current(bot, plan))
     history = bot.said(bot.command("history dave"))
     assert "denied by <@U0SEC1>:\n>dave still needs it &lt;!channel&gt;" in history

@@ -220,19 +220,11 @@ def test_the_person_never_decides_their_own_offboarding(
     assert "This request is about you (your own IAM user), so you may not approve it" in told(
         bot, "U0CAROL"
     )
-    _deny(bot, current(bot, request), "I am staying", user="U0CAROL")
+    bot.deny(current(bot, request), "I am staying", user="U0CAROL")
     assert "so you may not deny it" in told(bot, "U0CAROL")
     assert "Denied" not in flatten(current(bot, request))
     assert "1 more approval" in flatten(current(bot, request))
     assert "carol" in _users(aws, org.staging)
-
-
-def _deny(bot: Bot, message, reason: str, *, user: str) -> None:
-    bot.press(message, "Deny", user=user)
-    view = bot.slack.calls("views.open")[-1].args["view"]
-    values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
-    assert bot.sender.submit_view(view, user_id=user, values=values).status == 200
-    bot.settle()
 
 
 def test_a_person_wide_disable_is_undone_in_every_account_by_enable_at_person(

@@ -189,14 +189,6 @@ def test_a_scheduled_step_checks_protection_again(make_bot, iam, aws) -> None:
 CAROL_APPROVES = CONFIG.replace("approve: [S0SECURITY]", "approve: [S0SECURITY, U0CAROL]")
 
 
-def _deny(bot: Bot, message, reason: str, *, user: str) -> None:
-    bot.press(message, "Deny", user=user)
-    view = bot.slack.calls("views.open")[-1].args["view"]
-    values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
-    assert bot.sender.submit_view(view, user_id=user, values=values).status == 200
-    bot.settle()
-
-
 def test_the_person_an_iam_user_is_tagged_with_never_decides_a_request_about_it(
     make_bot, iam
 ) -> None:
@@ -210,7 +202,7 @@ def test_the_person_an_iam_user_is_tagged_with_never_decides_a_request_about_it(
     assert "<@U0CAROL>" not in flatten(disable)  # she is not asked
     bot.press(disable, "Approve", user="U0CAROL")
     assert "so you may not approve it" in told(bot, "U0CAROL")
-    _deny(bot, current(bot, disable), "no need", user="U0CAROL")
+    bot.deny(current(bot, disable), "no need", user="U0CAROL")
     assert "so you may not deny it" in told(bot, "U0CAROL")
     assert "1 more approval" in flatten(current(bot, disable))
     assert key_statuses(iam, "carol") == {key: "Active"}

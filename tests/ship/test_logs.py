@@ -162,19 +162,11 @@ def test_an_outcome_line_names_the_aws_account_the_command_acted_in(make_bot, aw
     ]
 
 
-def _submit_deny(bot: Bot, plan, reason: str, user: str) -> None:
-    bot.press(plan, "Deny", user=user)
-    view = bot.slack.calls("views.open")[-1].args["view"]
-    values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
-    assert bot.sender.submit_view(view, user_id=user, values=values).status == 200
-    bot.settle()
-
-
 def test_a_denial_from_its_modal_has_its_line_too(bot: Bot, iam, json_log) -> None:
     make_full_user(iam)
     plan = open_request(bot, "offboard leaver left")
-    _submit_deny(bot, plan, "  ", user="U0SEC1")  # refused in the modal: no reason
-    _submit_deny(bot, plan, TYPED, user="U0SEC1")
+    bot.deny(plan, "  ", user="U0SEC1")  # refused in the modal: no reason
+    bot.deny(plan, TYPED, user="U0SEC1")
 
     seen = [(e["kind"], e["command"], e["user"], e["outcome"]) for e in _outcomes(json_log)]
     assert [s for s in seen if s[0] == "modal"] == [

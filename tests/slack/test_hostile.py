@@ -14,20 +14,11 @@ from collections.abc import Iterator
 import pytest
 
 from bot.logs import setup_logging
-from sandbox.slack_api import Message
 from tests.fixtures.aws import user_with_key
 from tests.fixtures.hostile import FORGED_STATUS, PINGS_AND_LINKS, unescaped
 from tests.fixtures.slack import Bot, audit_log, current, flatten, posted
 
 HOSTILE = " ".join(PINGS_AND_LINKS) + " & more"
-
-
-def _deny(bot: Bot, message: Message, reason: str, *, user: str = "U0SEC1") -> None:
-    bot.press(message, "Deny", user=user)
-    view = bot.slack.calls("views.open")[-1].args["view"]
-    values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
-    assert bot.sender.submit_view(view, user_id=user, values=values).status == 200
-    bot.settle()
 
 
 # --- user text in messages ---------------------------------------------------------------------
@@ -50,7 +41,7 @@ def test_a_hostile_reason_shows_as_typed_and_pings_no_one(bot: Bot, iam, command
 def test_the_audit_channel_quotes_reasons_too(bot: Bot, iam) -> None:
     iam.create_user(UserName="leaver")
     bot.command(f"offboard leaver {HOSTILE}", user="U0ALICE")
-    _deny(bot, bot.channel()[-1], f"no\n{FORGED_STATUS}\n<!here> <https://evil.example|x>")
+    bot.deny(bot.channel()[-1], f"no\n{FORGED_STATUS}\n<!here> <https://evil.example|x>")
     audit = audit_log(bot)
     assert "requested by <@U0ALICE>" in audit and "denied by <@U0SEC1>" in audit
     assert unescaped(audit) == []
@@ -61,7 +52,7 @@ def test_a_deny_reason_cannot_forge_a_status_line(bot: Bot, iam) -> None:
     key = user_with_key(iam)
     bot.command(f"rotate dave {key}", user="U0ALICE")
     plan = posted(bot, "Rotate the access key")
-    _deny(bot, plan, f"not now\n{FORGED_STATUS}\n<!channel> see <https://evil.example|the fix>")
+    bot.deny(plan, f"not now\n{FORGED_STATUS}\n<!channel> see <https://evil.example|the fix>")
     shown = flatten(current(bot, plan))
     lines = shown.splitlines()
     assert ":no_entry: Denied by <@U0SEC1>:" in lines
@@ -221,7 +212,7 @@ def test_user_text_cannot_forge_a_log_line(bot: Bot, iam) -> None:
     with bot_log("DEBUG") as stream:  # the most any library ever writes
         key = user_with_key(iam)
         bot.command(f"rotate dave {key}", user="U0ALICE")
-        _deny(bot, posted(bot, "Rotate the access key"), f"no\n{forged}\r{forged}")
+        bot.deny(posted(bot, "Rotate the access key"), f"no\n{forged}\r{forged}")
         try:
             raise ValueError(f"bad\n{forged}")
         except ValueError:
