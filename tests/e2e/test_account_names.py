@@ -12,31 +12,22 @@ import pytest
 
 from sandbox.aws import FaithfulAws
 from tests.fixtures.accounts import (
-    READER,
+    EVERYONE_LISTS,
     ROLE,
     Org,
-    discovered_config,
+    discovered_for_everyone,
     listed_config,
-    organization,
+    listing_organization,
 )
 from tests.fixtures.aws import aged_key
 from tests.fixtures.serve import serve_env, serve_once
 from tests.fixtures.slack import CONFIG, Bot, current, flatten, open_request
 from tests.ship.test_operations import moved, scrape
 
-EVERYONE_LISTS = "permissions:\n  account: ['*']\n"
-
 
 @pytest.fixture
 def org(aws: FaithfulAws) -> Org:
-    """The Organization, and the read-only listing role in its management account."""
-    found = organization(aws)
-    aws.add_bot_role(found.management, READER, require_source_identity=False)
-    return found
-
-
-def _discovered(org: Org) -> str:
-    return discovered_config(org).replace("permissions:\n", EVERYONE_LISTS)
+    return listing_organization(aws)
 
 
 def _listed(org: Org, **kwargs) -> str:
@@ -56,7 +47,7 @@ def test_an_organization_account_named_like_the_default_breaks_nothing(
     other = _member(aws, "Management")
     aws.client("iam", org.management).create_user(UserName="dave")
     key = aged_key(aws.client("iam", org.management), aws, "dave", age_days=5)
-    bot: Bot = make_bot(_discovered(org))
+    bot: Bot = make_bot(discovered_for_everyone(org))
 
     here = bot.said(bot.command("keys dave"))  # the default is the operator's `management`
     assert key in here and f"management* `{org.management}`" in here
@@ -72,7 +63,7 @@ def test_names_shared_in_the_organization_are_shown_and_only_asking_by_them_is_r
 ) -> None:
     first, second = _member(aws, "Sandbox"), _member(aws, "sandbox")
     aws.client("iam", second).create_user(UserName="dave")
-    bot: Bot = make_bot(_discovered(org))
+    bot: Bot = make_bot(discovered_for_everyone(org))
     listed = bot.said(bot.command("accounts"))
     assert f"`--account {first}`" in listed and f"`--account {second}`" in listed
     said = bot.said(bot.command("keys dave --account sandbox"))
@@ -88,7 +79,7 @@ def test_a_12_digit_word_is_an_account_id_even_if_another_account_is_named_so(
     production = aws.client("iam", org.production)
     production.create_user(UserName="leaver")
     key = aged_key(production, aws, "leaver", age_days=5)
-    bot: Bot = make_bot(_discovered(org))
+    bot: Bot = make_bot(discovered_for_everyone(org))
 
     said = bot.said(bot.command(f"keys leaver --account {org.production}"))
     assert key in said and org.production in said
@@ -158,7 +149,9 @@ def test_account_is_refused_by_a_bot_that_knows_one_account(make_bot) -> None:
 def test_an_organization_default_naming_no_account_is_reported(
     make_bot, aws: FaithfulAws, org: Org, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot: Bot = make_bot(_discovered(org).replace("default: management", "default: prod"))
+    bot: Bot = make_bot(
+        discovered_for_everyone(org).replace("default: management", "default: prod")
+    )
     with caplog.at_level(logging.WARNING):
         listed = bot.said(bot.command("accounts"))
     [warned] = [r.getMessage() for r in caplog.records if "accounts.default" in r.getMessage()]

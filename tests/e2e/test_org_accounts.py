@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.aws import FaithfulAws
 from sandbox.harness import ShiftedClock
-from tests.fixtures.accounts import READER, Org, discovered_config, organization
+from tests.fixtures.accounts import Org, discovered_for_everyone, listing_organization
 from tests.fixtures.aws import aged_key
 from tests.fixtures.slack import Bot
 
@@ -19,22 +19,14 @@ STALE = "AWS Organizations did not answer: the list of accounts is the one fetch
 
 @pytest.fixture
 def org(aws: FaithfulAws) -> Org:
-    """The Organization, and the read-only listing role in its management account."""
-    found = organization(aws)
-    aws.add_bot_role(found.management, READER, require_source_identity=False)
-    return found
-
-
-def _config(org: Org) -> str:
-    """Discovery, and everyone may ask which accounts there are."""
-    return discovered_config(org).replace("permissions:\n", "permissions:\n  account: ['*']\n")
+    return listing_organization(aws)
 
 
 def test_accounts_lists_the_organization_and_shows_one_out_of_reach(
     make_bot, aws: FaithfulAws, org: Org
 ) -> None:
     sandbox = aws.add_account("Data Sandbox")  # no role for the bot there
-    bot: Bot = make_bot(_config(org))
+    bot: Bot = make_bot(discovered_for_everyone(org))
 
     said = bot.said(bot.command("accounts"))
     assert f"management* `{org.management}` (default): ✅ reachable" in said
@@ -56,7 +48,7 @@ def test_without_organizations_commands_go_on_from_the_cached_list(
     production.create_user(UserName="ci-deployer")
     key = aged_key(production, aws, "ci-deployer", age_days=30)
     clock = ShiftedClock()
-    bot: Bot = make_bot(_config(org), clock=clock)
+    bot: Bot = make_bot(discovered_for_everyone(org), clock=clock)
     assert STALE not in bot.said(bot.command("keys ci-deployer --account production"))
 
     clock.advance(timedelta(minutes=61))  # past cache_minutes: the list is asked for again
@@ -75,7 +67,7 @@ def test_a_failing_organizations_is_asked_again_only_after_a_minute(
 ) -> None:
     aws.client("iam", org.production).create_user(UserName="ci-deployer")
     clock = ShiftedClock()
-    bot: Bot = make_bot(_config(org), clock=clock)
+    bot: Bot = make_bot(discovered_for_everyone(org), clock=clock)
     bot.command("accounts")
     clock.advance(timedelta(minutes=61))
     aws.fail("ListAccounts", code="ServiceUnavailableException", status=503, times=1000)
