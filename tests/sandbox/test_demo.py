@@ -32,7 +32,7 @@ _APPROVER = "carol"  # the requester (alice) confirms; an approval needs someone
 
 class Walker:
     """Answers the demo's prompts: types the roots, then on each screen presses every kind of
-    button (by its label) not pressed before (Deny first), then Confirm or Approve (as the
+    button (by its label) not pressed before (Deny first, Deactivate now last), then Confirm or Approve (as the
     approver), and gives a modal its reason. It sees what the demo printed since its last answer."""
 
     def __init__(self, out: io.StringIO) -> None:
@@ -63,7 +63,11 @@ class Walker:
 
     def _next_press(self) -> str | None:
         untried = [label for label in self.buttons if label not in self.tried]
-        new = sorted((lb for lb in untried if lb not in self.pressed), key=lambda lb: lb != "Deny")
+        # Deny first; Deactivate now last, as it takes the key's other buttons away with it.
+        order = {"Deny": 0, "Deactivate now": 2}
+        new = sorted(
+            (lb for lb in untried if lb not in self.pressed), key=lambda lb: order.get(lb, 1)
+        )
         return next(iter(new), None) or next((lb for lb in untried if lb in _FINISH), None)
 
     def _lines(self) -> Iterator[str]:
