@@ -149,7 +149,7 @@ def build_app(
     aws.watch(metrics.aws_attempt)
     metrics.watch_jobs(listener_pool.queued, listener_pool.running)
     metrics.watch_requests(store, services.approvals)
-    outbox = Outbox(services.store, client, listener_pool.submit)
+    outbox = Outbox(services.store, client, listener_pool.submit, services.clock)
     notifier = SlackNotifier(config, services.approvals, client, outbox)
     ops = Ops(
         services,

@@ -21,6 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -33,6 +34,7 @@ from slack_sdk.http_retry.builtin_handlers import (  # the server-error one is n
 )
 from slack_sdk.webhook import WebhookClient
 
+from bot.access.approvals import utc_now
 from bot.access.store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -99,10 +101,17 @@ Handler = Callable[[dict[str, Any]], None]
 
 
 class Outbox:
-    def __init__(self, store: Store, client: WebClient, submit: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: WebClient,
+        submit: Callable[..., Any],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._store = store
         self._client = client
         self._submit = submit
+        self._clock = clock  # the bot's clock: when an entry is due, as for every scheduled step
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self.handlers: dict[str, Handler] = {
@@ -119,6 +128,10 @@ class Outbox:
         thread's ts), with the same compare-and-set."""
         return self._store
 
+    def _now(self) -> float:
+        """The bot's clock in epoch seconds, as ``next_at`` keeps it."""
+        return self._clock().timestamp()
+
     # --- what to say ----------------------------------------------------------------------------
 
     def add(
@@ -126,6 +139,7 @@ class Outbox:
     ) -> bool:
         """Keep ``payload`` for delivery by handler ``kind`` and start delivering its lane.
         With ``id``, at most once: False when an entry with that ID exists already."""
+        # ``seq`` orders a lane's entries, in real time whatever the bot's clock says.
         entry = Entry(id or uuid.uuid4().hex, kind, lane, time.time_ns(), payload, request_id)
         if self._store.put_if_version(entry.to_record()) is None:
             return False
@@ -154,7 +168,7 @@ class Outbox:
 
     def deliver_due(self) -> None:
         """On the scheduler's tick: start every lane that has something due."""
-        now = time.time()
+        now = self._now()
         lanes = {e.lane for e in self._waiting() if e.next_at <= now}
         for lane in lanes:
             self._submit(self.drain, lane)
@@ -163,7 +177,7 @@ class Outbox:
         """Deliver the lane's due entries in order; stop at one that fails (order matters)."""
         with self._lane_lock(lane):
             due = sorted(
-                (e for e in self._waiting() if e.lane == lane and e.next_at <= time.time()),
+                (e for e in self._waiting() if e.lane == lane and e.next_at <= self._now()),
                 key=lambda e: e.seq,
             )
             while due:
@@ -175,7 +189,7 @@ class Outbox:
                     return
 
     def _deliver(self, batch: list[Entry]) -> bool:
-        claimed = [c for e in batch if (c := self._move(e, next_at=time.time() + CLAIM_S))]
+        claimed = [c for e in batch if (c := self._move(e, next_at=self._now() + CLAIM_S))]
         if not claimed:
             return True  # another replica has them
         newest = claimed[-1]
@@ -208,7 +222,7 @@ class Outbox:
             newest.kind, newest.request_id or "-", attempts, _describe(exc), delay,
         )  # fmt: skip
         for entry in claimed:
-            self._move(entry, attempts=attempts, next_at=time.time() + delay)
+            self._move(entry, attempts=attempts, next_at=self._now() + delay)
         return False
 
     def _waiting(self) -> list[Entry]:
