@@ -116,6 +116,21 @@ def test_a_failed_response_url_answer_is_retried(bot: Bot, iam, error) -> None:
     assert "Access keys of alice" in flatten(shown[0])
 
 
+def test_a_failed_answer_is_retried_when_the_bots_clock_says_so(make_bot, iam) -> None:
+    """The outbox's backoff runs on the bot's clock, as every scheduled step does."""
+    now = [datetime.now(UTC)]
+    bot = make_bot(clock=lambda: now[0])
+    iam.create_user(UserName="alice")
+    iam.create_access_key(UserName="alice")
+    bot.slack.fail("response_url", "http_500", times=3)  # the client's own retries too
+    reply = bot.command("keys alice")
+    bot.catch_up()
+    assert bot.replies(reply) == []  # the first backoff (2 s) is not over on the bot's clock
+    now[0] += timedelta(seconds=3)
+    bot.catch_up()
+    assert "Access keys of alice" in flatten(bot.replies(reply)[0])
+
+
 def test_the_scheduled_audit_survives_a_slack_failure(make_bot, iam) -> None:
     now = [datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC)]
     config = "permissions: {audit: ['*']}\naudit_channel: C0AUDIT\naudit: {schedule: '0 9 * * *'}\n"
