@@ -155,7 +155,7 @@ def build_app(
         services,
         # The tick also takes over runs whose lease ran out: tick at least once per lease.
         scheduler
-        or Scheduler(services.store, services.clock, poll_s=min(30.0, lease.seconds), leases=lease),
+        or Scheduler(services.store, services.clock, poll_s=settings.poll_seconds, leases=lease),
         notifier,
         CredentialReports(services.aws, services.clock),
     )

@@ -1,7 +1,8 @@
 """Settings that size or time the fleet's work (IAM_BOT_WORKERS, how many answers may wait on
 AWS at once; IAM_BOT_DRAIN_SECONDS, how long a stopping replica lets its work run on;
-IAM_BOT_RETENTION_DAYS, how long finished records are kept): a value that is not sensible
-stops `iam-bot serve` with one line, before anything starts. Whole numbers are ASCII digits
+IAM_BOT_POLL_SECONDS, how often the scheduler looks; IAM_BOT_RETENTION_DAYS, how long finished
+records are kept): a value that is not sensible stops `iam-bot serve` with one line, before
+anything starts. Whole numbers are ASCII digits
 ("²" once ended in a traceback, and Arabic-Indic 100 was read as 100); a config file that gives a key
 twice stops it the same way."""
 
@@ -14,6 +15,7 @@ from tests.fixtures.serve import serve_env, serve_once
 ARABIC_100 = "\u0661\u0660\u0660"
 WORKERS = "iam-bot: IAM_BOT_WORKERS must be a number of threads between 4 and 1000"
 DRAIN = "iam-bot: IAM_BOT_DRAIN_SECONDS must be a number of seconds between 0 and 3600"
+POLL = "iam-bot: IAM_BOT_POLL_SECONDS must be a number of seconds between 0.1 and 3600"
 RETENTION = "iam-bot: IAM_BOT_RETENTION_DAYS must be a number of days between 1 and 3650"
 
 
@@ -26,6 +28,7 @@ RETENTION = "iam-bot: IAM_BOT_RETENTION_DAYS must be a number of days between 1 
         ),
         *(("IAM_BOT_RETENTION_DAYS", v, RETENTION) for v in ("²", ARABIC_100)),
         *(("IAM_BOT_DRAIN_SECONDS", v, DRAIN) for v in ("-1", "3601", "soon", "nan", "inf")),
+        ("IAM_BOT_POLL_SECONDS", "0.05", POLL),  # the same check as the drain's, its own floor
     ],
 )
 def test_a_bad_value_stops_startup_with_one_line(name: str, value: str, line: str) -> None:
