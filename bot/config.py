@@ -610,6 +610,9 @@ class Settings:
     # How often the scheduler looks for due steps and runs to take over (at least once per
     # heartbeat of a lease whatever this says).
     poll_seconds: float = 30.0
+    # Between slack_sdk's own tries of a failed call: its backoff with jitter (None), or this
+    # many seconds (the sandbox's tests: 0, so that Slack failing costs them no wall-clock time).
+    slack_retry_wait_s: float | None = None
 
 
 def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:

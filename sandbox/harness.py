@@ -156,6 +156,7 @@ def start_bot(
         signing_secret=secret,
         slack_api_url=slack.api_url,
         workers=workers,
+        slack_retry_wait_s=0.0,  # Slack failing is tested, not slack_sdk's sleep between tries
     )
     jobs = Jobs(settings.workers)
     store = store or SqliteStore(state_path)

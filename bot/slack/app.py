@@ -48,7 +48,7 @@ def slack_client(settings: Settings) -> WebClient:
     return WebClient(
         token=settings.bot_token,
         base_url=settings.slack_api_url or WebClient.BASE_URL,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(settings.slack_retry_wait_s),
     )
 
 

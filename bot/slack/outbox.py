@@ -26,7 +26,11 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry import (
+    BackoffRetryIntervalCalculator,
+    FixedValueRetryIntervalCalculator,
+    RetryHandler,
+)
 from slack_sdk.http_retry.builtin_handlers import (  # the server-error one is not re-exported
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -46,12 +50,19 @@ CLAIM_S = 60.0
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "timeout"}
 
 
-def retry_handlers() -> list[RetryHandler]:
-    """What the Web API client and response URLs retry on their own before the outbox does."""
+def retry_handlers(wait_s: float | None = None) -> list[RetryHandler]:
+    """What the Web API client and response URLs retry on their own before the outbox does.
+    Between tries: slack_sdk's backoff with jitter, or ``wait_s`` (the sandbox's tests: 0)."""
+    wait = (
+        BackoffRetryIntervalCalculator()
+        if wait_s is None
+        else FixedValueRetryIntervalCalculator(wait_s)
+    )
     return [
-        ConnectionErrorRetryHandler(max_retry_count=2),
-        RateLimitErrorRetryHandler(max_retry_count=3),
-        ServerErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=wait),
+        # Slack's Retry-After first, as ever; the wait only when it sends none.
+        RateLimitErrorRetryHandler(max_retry_count=3, interval_calculator=wait),
+        ServerErrorRetryHandler(max_retry_count=2, interval_calculator=wait),
     ]
 
 
@@ -250,7 +261,7 @@ class Outbox:
 
     def _respond(self, payload: dict[str, Any]) -> None:
         body = {k: v for k, v in payload.items() if k != "url"}
-        hook = WebhookClient(payload["url"], retry_handlers=retry_handlers())
+        hook = WebhookClient(payload["url"], retry_handlers=self._client.retry_handlers)
         answer = hook.send_dict(body)
         if answer.status_code == 429 or answer.status_code >= 500:
             raise SlackApiError(f"response_url answered {answer.status_code}", answer)
