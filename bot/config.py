@@ -610,8 +610,8 @@ class Settings:
     # How often the scheduler looks for due steps and runs to take over (at least once per
     # heartbeat of a lease whatever this says).
     poll_seconds: float = 30.0
-    # Between slack_sdk's own tries of a failed call: its backoff with jitter (None), or this
-    # many seconds (the sandbox's tests: 0, so that Slack failing costs them no wall-clock time).
+    # Between slack_sdk's own tries after a connection error or a 5xx: its backoff with jitter
+    # (None), or this many seconds (the sandbox's tests: 0: Slack failing costs them no time).
     slack_retry_wait_s: float | None = None
 
 

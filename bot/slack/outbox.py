@@ -52,7 +52,8 @@ _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailab
 
 def retry_handlers(wait_s: float | None = None) -> list[RetryHandler]:
     """What the Web API client and response URLs retry on their own before the outbox does.
-    Between tries: slack_sdk's backoff with jitter, or ``wait_s`` (the sandbox's tests: 0)."""
+    Between tries after a failed connection or a 5xx: slack_sdk's backoff with jitter, or
+    ``wait_s`` (the sandbox's tests: 0)."""
     wait = (
         BackoffRetryIntervalCalculator()
         if wait_s is None
@@ -60,8 +61,8 @@ def retry_handlers(wait_s: float | None = None) -> list[RetryHandler]:
     )
     return [
         ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=wait),
-        # Slack's Retry-After first, as ever; the wait only when it sends none.
-        RateLimitErrorRetryHandler(max_retry_count=3, interval_calculator=wait),
+        # Waits Slack's Retry-After (and up to a second of jitter) whatever ``wait_s`` says.
+        RateLimitErrorRetryHandler(max_retry_count=3),
         ServerErrorRetryHandler(max_retry_count=2, interval_calculator=wait),
     ]
 
