@@ -607,6 +607,12 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     # On SIGTERM, how long work in flight may run on before its leases are handed over.
     drain_seconds: float = 20.0
+    # How often the scheduler looks for due steps and runs to take over (at least once per
+    # heartbeat of a lease whatever this says).
+    poll_seconds: float = 30.0
+    # Between slack_sdk's own tries after a connection error or a 5xx: its backoff with jitter
+    # (None), or this many seconds (the sandbox's tests: 0: Slack failing costs them no time).
+    slack_retry_wait_s: float | None = None
 
 
 def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
@@ -642,14 +648,15 @@ def _port(env: Mapping[str, str], port: int | None) -> int:
     return port
 
 
-def _drain_seconds(env: Mapping[str, str]) -> float:
-    raw = env.get("IAM_BOT_DRAIN_SECONDS") or str(Settings.drain_seconds)
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float) -> float:
+    """A duration setting from the environment (unset or empty: ``default``), or one line."""
+    raw = env.get(name) or str(default)
     try:
         seconds = float(raw)
     except ValueError:
         seconds = -1.0
-    if not 0 <= seconds <= 3600:  # NaN too
-        raise ConfigError("IAM_BOT_DRAIN_SECONDS must be a number of seconds between 0 and 3600")
+    if not low <= seconds <= 3600:  # NaN too
+        raise ConfigError(f"{name} must be a number of seconds between {low:g} and 3600")
     return seconds
 
 
@@ -684,5 +691,6 @@ def load_settings(
         workers=_whole_number(
             env, "IAM_BOT_WORKERS", Settings.workers, 4, 1000, "a number of threads"
         ),
-        drain_seconds=_drain_seconds(env),
+        drain_seconds=_seconds(env, "IAM_BOT_DRAIN_SECONDS", Settings.drain_seconds, 0),
+        poll_seconds=_seconds(env, "IAM_BOT_POLL_SECONDS", Settings.poll_seconds, 0.1),
     )

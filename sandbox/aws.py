@@ -433,6 +433,7 @@ class FaithfulAws:
         self._held: set[str | None] = set()
         self._waiting: dict[str, int] = {}
         self._delay = 0.0
+        self._slow: dict[str, float] = {}
         self._faults: list[_FailRule] = []
         self._entries: list[_Entry] = []
         self._states: dict[str, _AccountState] = {}
@@ -587,6 +588,7 @@ class FaithfulAws:
             self._entries.clear()
             self._faults.clear()
             self._delay = 0.0
+            self._slow.clear()
             self._page_size = self._initial_page_size
             self.foreign_keys.clear()
             self.foreign_keys.update(self._initial_foreign_keys)
@@ -629,6 +631,12 @@ class FaithfulAws:
         where AWS serves concurrent calls on many machines)."""
         with self._lock:
             self._delay = max(0.0, seconds)
+
+    def slow(self, action: str, seconds: float) -> None:
+        """Answer calls of ``action`` ``seconds`` after their work is done: the change is
+        visible to everyone else while its caller still waits (a slow network on the way back)."""
+        with self._lock:
+            self._slow[action] = max(0.0, seconds)
 
     def add_foreign_key(self, key_id: str, account_id: str) -> None:
         """Make ``key_id`` a key of ``account_id``, another account (see ``foreign_keys``)."""
@@ -811,6 +819,7 @@ class FaithfulAws:
             raw = req.protocol == "raw"
             fault = None if raw else self._take_fault(req.action, req.session.account_id)
             delay = self._delay
+            slow = self._slow.get(req.action, 0.0)
         self._pass_gate(req.action)
         passed = time.monotonic()
         try:
@@ -823,6 +832,7 @@ class FaithfulAws:
             response = _error(req, "InternalFailure", "The faithful layer failed.", 500)
         if delay:  # the sandbox's own work is part of the latency, as AWS's is of its own
             time.sleep(max(0.0, passed + delay - time.monotonic()))
+        time.sleep(slow)
         with self._lock:  # before the answer is sent: a client that has it sees its record
             entry.status = response.status
             entry.error = _error_code(req, response)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.access.approvals import utc_now
 from bot.access.schedule import Scheduler
@@ -54,22 +56,49 @@ class ShiftedClock:
 
 
 class SchedulerPasses:
-    """Counts the scheduler's passes (its last ``on_tick`` hook), so a caller that moved the
-    clock can wait for a pass that ran wholly after the move."""
+    """Counts the scheduler's passes, so a caller that moved the clock can wait for a pass that
+    ran wholly after the move, and tells whether one is running (a scheduled step runs on the
+    scheduler's own thread, not on the job pool)."""
 
     def __init__(self) -> None:
         self._count = 0
+        self._running = 0
         self._changed = threading.Condition()
+
+    def started(self) -> None:
+        with self._changed:
+            self._running += 1
 
     def tick(self) -> None:
         with self._changed:
             self._count += 1
+            self._running -= 1
             self._changed.notify_all()
 
     def wait(self, passes: int, timeout: float) -> bool:
         with self._changed:
             target = self._count + passes
             return self._changed.wait_for(lambda: self._count >= target, timeout)
+
+    def wait_between(self, timeout: float) -> bool:
+        """Wait until no pass is running."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._running == 0, timeout)
+
+
+class WatchedScheduler(Scheduler):
+    """The production scheduler, telling ``passes`` when each of its passes starts and ends."""
+
+    def __init__(self, *args: Any, passes: SchedulerPasses, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.passes = passes
+
+    def tick(self) -> int:
+        self.passes.started()
+        try:
+            return super().tick()
+        finally:
+            self.passes.tick()
 
 
 @dataclass
@@ -83,9 +112,16 @@ class RunningBot:
     passes: SchedulerPasses
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Wait until every piece of work the requests started has finished."""
-        if not self.jobs.wait_idle(timeout):
-            raise TimeoutError("background work did not finish")
+        """Wait until every piece of work the requests and the scheduler started has finished:
+        the job pool idle and no scheduler pass running, seen together (a pass fills the pool,
+        and work on the pool may be what a pass waits to see)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if not self.jobs.wait_idle(left) or not self.passes.wait_between(left):
+                raise TimeoutError("background work did not finish")
+            if self.jobs.wait_idle(0):
+                return
 
     def catch_up(self, timeout: float = 30.0) -> None:
         """After the clock moved: wait for the scheduler to look at the new time (two passes,
@@ -120,10 +156,12 @@ def start_bot(
         signing_secret=secret,
         slack_api_url=slack.api_url,
         workers=workers,
+        slack_retry_wait_s=0.0,  # Slack failing is tested, not slack_sdk's sleep between tries
     )
     jobs = Jobs(settings.workers)
     store = store or SqliteStore(state_path)
-    scheduler = Scheduler(store, clock or utc_now, poll_s=scheduler_poll_s)
+    passes = SchedulerPasses()
+    scheduler = WatchedScheduler(store, clock or utc_now, poll_s=scheduler_poll_s, passes=passes)
     app = build_app(
         settings,
         parse_config(config_text),
@@ -132,8 +170,6 @@ def start_bot(
         clock=clock,
         scheduler=scheduler,
     )
-    passes = SchedulerPasses()
-    scheduler.on_tick.append(passes.tick)  # after the app's own hooks: the end of a pass
     server = HttpServer(app, host="127.0.0.1", port=0).start()
     sender = SlackSender(server.events_url, secret, slack)
     bot = RunningBot(slack, sender, jobs, server, store, scheduler, passes)

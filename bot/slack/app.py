@@ -48,7 +48,7 @@ def slack_client(settings: Settings) -> WebClient:
     return WebClient(
         token=settings.bot_token,
         base_url=settings.slack_api_url or WebClient.BASE_URL,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(settings.slack_retry_wait_s),
     )
 
 
@@ -149,13 +149,13 @@ def build_app(
     aws.watch(metrics.aws_attempt)
     metrics.watch_jobs(listener_pool.queued, listener_pool.running)
     metrics.watch_requests(store, services.approvals)
-    outbox = Outbox(services.store, client, listener_pool.submit)
+    outbox = Outbox(services.store, client, listener_pool.submit, services.clock)
     notifier = SlackNotifier(config, services.approvals, client, outbox)
     ops = Ops(
         services,
         # The tick also takes over runs whose lease ran out: tick at least once per lease.
         scheduler
-        or Scheduler(services.store, services.clock, poll_s=min(30.0, lease.seconds), leases=lease),
+        or Scheduler(services.store, services.clock, poll_s=settings.poll_seconds, leases=lease),
         notifier,
         CredentialReports(services.aws, services.clock),
     )

@@ -21,11 +21,16 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry import (
+    BackoffRetryIntervalCalculator,
+    FixedValueRetryIntervalCalculator,
+    RetryHandler,
+)
 from slack_sdk.http_retry.builtin_handlers import (  # the server-error one is not re-exported
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -33,6 +38,7 @@ from slack_sdk.http_retry.builtin_handlers import (  # the server-error one is n
 )
 from slack_sdk.webhook import WebhookClient
 
+from bot.access.approvals import utc_now
 from bot.access.records import readable
 from bot.access.store import Record, Store
 
@@ -45,12 +51,20 @@ CLAIM_S = 60.0
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "timeout"}
 
 
-def retry_handlers() -> list[RetryHandler]:
-    """What the Web API client and response URLs retry on their own before the outbox does."""
+def retry_handlers(wait_s: float | None = None) -> list[RetryHandler]:
+    """What the Web API client and response URLs retry on their own before the outbox does.
+    Between tries after a failed connection or a 5xx: slack_sdk's backoff with jitter, or
+    ``wait_s`` (the sandbox's tests: 0)."""
+    wait = (
+        BackoffRetryIntervalCalculator()
+        if wait_s is None
+        else FixedValueRetryIntervalCalculator(wait_s)
+    )
     return [
-        ConnectionErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=wait),
+        # Waits Slack's Retry-After (and up to a second of jitter) whatever ``wait_s`` says.
         RateLimitErrorRetryHandler(max_retry_count=3),
-        ServerErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2, interval_calculator=wait),
     ]
 
 
@@ -100,10 +114,17 @@ Handler = Callable[[dict[str, Any]], None]
 
 
 class Outbox:
-    def __init__(self, store: Store, client: WebClient, submit: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: WebClient,
+        submit: Callable[..., Any],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._store = store
         self._client = client
         self._submit = submit
+        self._clock = clock  # the bot's clock: when an entry is due, as for every scheduled step
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self.handlers: dict[str, Handler] = {
@@ -120,6 +141,10 @@ class Outbox:
         thread's ts), with the same compare-and-set."""
         return self._store
 
+    def _now(self) -> float:
+        """The bot's clock in epoch seconds, as ``next_at`` keeps it."""
+        return self._clock().timestamp()
+
     # --- what to say ----------------------------------------------------------------------------
 
     def add(
@@ -127,6 +152,7 @@ class Outbox:
     ) -> bool:
         """Keep ``payload`` for delivery by handler ``kind`` and start delivering its lane.
         With ``id``, at most once: False when an entry with that ID exists already."""
+        # ``seq`` orders a lane's entries, in real time whatever the bot's clock says.
         entry = Entry(id or uuid.uuid4().hex, kind, lane, time.time_ns(), payload, request_id)
         if self._store.put_if_version(entry.to_record()) is None:
             return False
@@ -155,7 +181,7 @@ class Outbox:
 
     def deliver_due(self) -> None:
         """On the scheduler's tick: start every lane that has something due."""
-        now = time.time()
+        now = self._now()
         lanes = {e.lane for e in self._waiting() if e.next_at <= now}
         for lane in lanes:
             self._submit(self.drain, lane)
@@ -164,7 +190,7 @@ class Outbox:
         """Deliver the lane's due entries in order; stop at one that fails (order matters)."""
         with self._lane_lock(lane):
             due = sorted(
-                (e for e in self._waiting() if e.lane == lane and e.next_at <= time.time()),
+                (e for e in self._waiting() if e.lane == lane and e.next_at <= self._now()),
                 key=lambda e: e.seq,
             )
             while due:
@@ -176,7 +202,7 @@ class Outbox:
                     return
 
     def _deliver(self, batch: list[Entry]) -> bool:
-        claimed = [c for e in batch if (c := self._move(e, next_at=time.time() + CLAIM_S))]
+        claimed = [c for e in batch if (c := self._move(e, next_at=self._now() + CLAIM_S))]
         if not claimed:
             return True  # another replica has them
         newest = claimed[-1]
@@ -209,7 +235,7 @@ class Outbox:
             newest.kind, newest.request_id or "-", attempts, _describe(exc), delay,
         )  # fmt: skip
         for entry in claimed:
-            self._move(entry, attempts=attempts, next_at=time.time() + delay)
+            self._move(entry, attempts=attempts, next_at=self._now() + delay)
         return False
 
     def _waiting(self) -> list[Entry]:
@@ -244,7 +270,7 @@ class Outbox:
 
     def _respond(self, payload: dict[str, Any]) -> None:
         body = {k: v for k, v in payload.items() if k != "url"}
-        hook = WebhookClient(payload["url"], retry_handlers=retry_handlers())
+        hook = WebhookClient(payload["url"], retry_handlers=self._client.retry_handlers)
         answer = hook.send_dict(body)
         if answer.status_code == 429 or answer.status_code >= 500:
             raise SlackApiError(f"response_url answered {answer.status_code}", answer)

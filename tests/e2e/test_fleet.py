@@ -32,6 +32,7 @@ SECRET = "fleet-test-signing-secret"
 # to take over as often; a killed replica's run is taken at the next look (the replicas share a
 # machine, where a process that is gone is seen to be gone), a live one's never.
 LEASE_S = 2
+LOOKED = LEASE_S  # every replica looked at the schedule and its runs at least four times
 EVERY_10_S = "* * * * * */10"  # croniter's sixth field: seconds
 
 
@@ -245,13 +246,13 @@ def test_the_scheduled_audit_posts_once_per_period_with_two_replicas(fleet_of) -
             time.sleep(0.05)
         return croniter(EVERY_10_S, now).get_prev(datetime)
 
-    time.sleep(2 * LEASE_S + 1)  # both replicas looked at the schedule
+    time.sleep(LOOKED)  # both replicas looked at the schedule
     first = period_when(lambda s: s >= 7)
     before = audits()
     time.sleep(3)
     period_when(lambda s: s >= 7)  # a whole period later
     last = period_when(lambda s: 1 <= s < 3)
-    time.sleep(2 * LEASE_S + 1)  # still in the last period, both replicas looked again
+    time.sleep(LOOKED)  # still in the last period, both replicas looked again
     fleet.idle()
 
     assert before >= 1
@@ -269,7 +270,7 @@ def test_a_rolling_restart_repeats_nothing(fleet: Fleet, iam, aws) -> None:
     old = list(fleet.replicas)
 
     fleet.start()  # the new replica comes up while the old one is mid-run
-    time.sleep(3 * LEASE_S)  # long past a lease: only a heartbeat keeps the run where it is
+    time.sleep(2 * LEASE_S)  # two leases long: only a heartbeat keeps the run where it is
     aws.release("DeleteLoginProfile")
     _done(fleet, plan)
     fleet.retire(runner)

@@ -23,8 +23,10 @@ from tests.fixtures.aws import make_full_user, succeeded_changes, user_exists
 from tests.fixtures.slack import CONFIG, flatten
 
 SECRET = "graceful-stop-test-signing-secret"
-# Long: a run left to its lease would wait this out (the tick comes every 30 s at most).
+# Long: a run left to its lease would wait this out. The replicas look every POLL_S, so a run
+# handed over is taken at once, a run left to its lease not before LEASE_S.
 LEASE_S = 120
+POLL_S = 0.5
 HELD = "DeleteLoginProfile"  # an offboarding step in the middle of the run
 
 
@@ -44,6 +46,7 @@ def start(aws, slack, tmp_path) -> Iterator[Callable[..., BotProcess]]:
             "IAM_BOT_STATE": f"sqlite:///{tmp_path / 'state.sqlite3'}",
             "IAM_BOT_LEASE_SECONDS": str(LEASE_S),
             "IAM_BOT_DRAIN_SECONDS": str(drain_s),
+            "IAM_BOT_POLL_SECONDS": str(POLL_S),
         }
         replica = BotProcess(env, tmp_path / f"replica{len(started) + 1}.log")
         started.append(replica)
@@ -120,7 +123,7 @@ def test_a_run_still_held_after_the_drain_is_handed_over_at_once(start, iam, aws
     stopping.terminate()
     assert stopping.exit_code() == 0
     aws.release(HELD)  # the held call reaches IAM with nobody waiting for its answer
-    # The other replica looks every 30 s; a lease left to run out would keep the run
+    # The other replica looks every POLL_S; a lease left to run out would keep the run
     # where it was for LEASE_S.
     slack.wait_for(lambda: "Done." in _now(slack, plan), timeout=LEASE_S / 2)
 

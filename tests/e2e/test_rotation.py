@@ -123,9 +123,10 @@ def test_grace_and_deletion_are_scheduled_and_survive_a_restart(make_bot, iam, a
     bot.stop()
 
     restarted = make_bot(ROTATION, clock=clock)  # same state file
+    aws.slow("UpdateAccessKey", 1.0)  # the key is seen off while the step still waits on AWS
     now[0] += timedelta(minutes=61)
     restarted.slack.wait_for(lambda: key_statuses(iam, "dave")[old] == "Inactive")
-    restarted.settle()
+    restarted.settle()  # the step finished: its deletion is due an hour after this clock
     now[0] += timedelta(minutes=61)
     deletion = restarted.slack.wait_for(
         lambda: [m for m in restarted.channel() if "Delete the access key" in flatten(m)]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sandbox.harness import ShiftedClock
 from tests.fixtures.aws import aged_key, key_statuses, make_full_user, user_exists
 from tests.fixtures.slack import (
     CONFIG,
@@ -95,11 +96,21 @@ def test_a_failed_update_during_retry_leaves_nothing_running(bot: Bot, iam, aws)
     assert "state running" not in flatten(current(bot, plan))
 
 
+def _past_the_first_backoff(bot: Bot, clock: ShiftedClock) -> None:
+    """The outbox's first try failed (the command waited for it); its retry, due 2 s later on
+    the bot's clock, goes now."""
+    clock.advance(timedelta(seconds=3))
+    bot.catch_up()
+
+
 @pytest.mark.parametrize("error", ["ratelimited", "http_500"])
-def test_a_failed_post_of_the_request_still_shows_it(bot: Bot, iam, error) -> None:
+def test_a_failed_post_of_the_request_still_shows_it(make_bot, iam, error) -> None:
+    clock = ShiftedClock()
+    bot = make_bot(clock=clock)
     make_full_user(iam)
     bot.slack.fail("chat.postMessage", error, times=4)  # beyond the client's own retries
     bot.command("offboard leaver left the company")
+    _past_the_first_backoff(bot, clock)
     plan = bot.slack.wait_for(lambda: [m for m in bot.channel() if m.blocks], timeout=20)[0]
     assert "Approve" in flatten(plan)
     bot.press(plan, "Approve", user="U0SEC1")
@@ -107,13 +118,31 @@ def test_a_failed_post_of_the_request_still_shows_it(bot: Bot, iam, error) -> No
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "http_500"])
-def test_a_failed_response_url_answer_is_retried(bot: Bot, iam, error) -> None:
+def test_a_failed_response_url_answer_is_retried(make_bot, iam, error) -> None:
+    clock = ShiftedClock()
+    bot = make_bot(clock=clock)
     iam.create_user(UserName="alice")
     iam.create_access_key(UserName="alice")
     bot.slack.fail("response_url", error, times=4)  # beyond the client's own retries
     reply = bot.command("keys alice")
+    _past_the_first_backoff(bot, clock)
     shown = bot.slack.wait_for(lambda: bot.replies(reply), timeout=20)
     assert "Access keys of alice" in flatten(shown[0])
+
+
+def test_a_failed_answer_is_retried_when_the_bots_clock_says_so(make_bot, iam) -> None:
+    """The outbox's backoff runs on the bot's clock, as every scheduled step does."""
+    now = [datetime.now(UTC)]
+    bot = make_bot(clock=lambda: now[0])
+    iam.create_user(UserName="alice")
+    iam.create_access_key(UserName="alice")
+    bot.slack.fail("response_url", "http_500", times=3)  # the client's own retries too
+    reply = bot.command("keys alice")
+    bot.catch_up()
+    assert bot.replies(reply) == []  # the first backoff (2 s) is not over on the bot's clock
+    now[0] += timedelta(seconds=3)
+    bot.catch_up()
+    assert "Access keys of alice" in flatten(bot.replies(reply)[0])
 
 
 def test_the_scheduled_audit_survives_a_slack_failure(make_bot, iam) -> None:
@@ -124,6 +153,8 @@ def test_the_scheduled_audit_survives_a_slack_failure(make_bot, iam) -> None:
     assert key
     bot = make_bot(config, clock=lambda: now[0], state="audit.sqlite3")
     bot.slack.fail("chat.postMessage", "http_500", times=4)
+    bot.catch_up()  # the period's audit is taken; Slack failed its post
+    now[0] += timedelta(seconds=3)  # the outbox's first backoff (2 s) is over, same period
     posts = bot.slack.wait_for(
         lambda: [m for m in bot.channel("C0AUDIT") if "IAM audit" in flatten(m)], timeout=20
     )
