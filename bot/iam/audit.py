@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from bot.iam import account, errors, keys, users
 from bot.iam.aws import Aws
@@ -68,7 +69,7 @@ class KeyFacts(Protocol):
 K = TypeVar("K", bound=KeyFacts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Flag(Generic[K]):
     """One rule a user's keys break. ``key`` is None for the user as a whole (two active
     keys); ``days`` is the key's age (old, never used) or how long since its last use."""
@@ -106,7 +107,7 @@ def _unused(key: K, age: int, *, unused_days: int, at: datetime) -> Flag[K] | No
     return Flag(Kind.UNUSED_KEY, key, idle) if idle >= unused_days else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     kind: Kind
     user: str
@@ -122,9 +123,9 @@ class Finding:
         return FIX.get(self.kind)
 
 
-@dataclass(frozen=True)
-class _ReportKey:
-    """One of the two key slots of a user's row in the credential report."""
+class _ReportKey(NamedTuple):
+    """One of the two key slots of a user's row in the credential report (a tuple: one is
+    built for every key of every user of every audited account)."""
 
     slot: int
     status: KeyStatus
@@ -140,7 +141,12 @@ _DETAIL = {
 }
 
 
+_NEVER_USED = LastUsed()  # shared: most slots of a large report were never used or are empty
+
+
 def _when(value: str) -> datetime | None:
+    if not value[:1].isdigit():
+        return None  # N/A, no_information, not_supported: most slots, and no exception raised
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -151,46 +157,84 @@ def _true(value: str) -> bool:
     return value.strip().lower() == "true"
 
 
+# Each key slot's number and its columns: created ("last rotated"), active, last used.
+_SLOTS = tuple(
+    (n, f"access_key_{n}_last_rotated", f"access_key_{n}_active", f"access_key_{n}_last_used_date")
+    for n in (1, 2)
+)
+
+
 def _report_keys(row: dict[str, str]) -> list[_ReportKey]:
     found = []
-    for n in (1, 2):
-        created = _when(row.get(f"access_key_{n}_last_rotated", ""))
+    for n, rotated, active, last_used in _SLOTS:
+        created = _when(row.get(rotated, ""))
         if created is not None:
-            active = _true(row.get(f"access_key_{n}_active", ""))
-            used = LastUsed(_when(row.get(f"access_key_{n}_last_used_date", "")))
-            status = KeyStatus.ACTIVE if active else KeyStatus.INACTIVE
+            status = KeyStatus.ACTIVE if _true(row.get(active, "")) else KeyStatus.INACTIVE
+            when = _when(row.get(last_used, ""))
+            used = _NEVER_USED if when is None else LastUsed(when)
             found.append(_ReportKey(n, status, created, used))
     return found
 
 
-def _finding(user: str, flag: Flag[_ReportKey]) -> Finding:
-    detail = _DETAIL[flag.kind].format(counted(flag.days, "day"))
+@functools.cache
+def _detail(kind: Kind, days: int) -> str:
+    """A key finding's text: the same few hundred (kind, days) pairs recur in every account."""
+    return _DETAIL[kind].format(counted(days, "day"))
+
+
+def _finding(user: str, flag: Flag[_ReportKey], where: Account | None) -> Finding:
+    detail = _detail(flag.kind, flag.days)
     if flag.key is None:
-        return Finding(flag.kind, user, flag.days, detail)
-    return Finding(flag.kind, user, flag.days, detail, flag.key.slot, key_created=flag.key.created)
+        return Finding(flag.kind, user, flag.days, detail, account=where)
+    key = flag.key
+    return Finding(flag.kind, user, flag.days, detail, key.slot, None, key.created, where)
 
 
 def findings(
-    report: CredentialReport, *, rotation_age_days: int, unused_days: int, at: datetime
+    report: CredentialReport,
+    *,
+    rotation_age_days: int,
+    unused_days: int,
+    at: datetime,
+    account: Account | None = None,
 ) -> list[Finding]:
+    """The report's findings, worst first, each marked as in ``account`` (built so once: an
+    audit of several accounts reads thousands of rows, and copying each finding to add its
+    account cost as much as finding it)."""
     found: list[Finding] = []
     for row in report.rows:
         user = row["user"]
         if user == ROOT:
-            found += _root_findings(row, at)
+            found += [replace(f, account=account) for f in _root_findings(row, at)]
             continue
         flags = key_flags(
             _report_keys(row), rotation_age_days=rotation_age_days, unused_days=unused_days, at=at
         )
-        found += [_finding(user, flag) for flag in flags]
+        found += [_finding(user, flag, account) for flag in flags]
         if _true(row.get("password_enabled", "")):
-            if not _true(row.get("mfa_active", "")):
-                found.append(Finding(Kind.CONSOLE_WITHOUT_MFA, user, 0, "console password, no MFA"))
-            days = age_days(_when(row.get("user_creation_time", "")) or at, at)
-            if _when(row.get("password_last_used", "")) is None and days >= unused_days:
-                detail = f"password never used in {counted(days, 'day')}"
-                found.append(Finding(Kind.PASSWORD_NEVER_USED, user, days, detail))
-    return sorted(found, key=lambda f: f.days, reverse=True)
+            found += _password_findings(row, user, unused_days=unused_days, at=at, where=account)
+    found.sort(key=_days, reverse=True)
+    return found
+
+
+def _days(finding: Finding) -> int:
+    return finding.days
+
+
+def _password_findings(
+    row: dict[str, str], user: str, *, unused_days: int, at: datetime, where: Account | None
+) -> list[Finding]:
+    """A console user's findings: no MFA, and a password never used since the user was made."""
+    found = []
+    if not _true(row.get("mfa_active", "")):
+        found.append(
+            Finding(Kind.CONSOLE_WITHOUT_MFA, user, 0, "console password, no MFA", account=where)
+        )
+    days = age_days(_when(row.get("user_creation_time", "")) or at, at)
+    if _when(row.get("password_last_used", "")) is None and days >= unused_days:
+        detail = f"password never used in {counted(days, 'day')}"
+        found.append(Finding(Kind.PASSWORD_NEVER_USED, user, days, detail, account=where))
+    return found
 
 
 def _root_findings(row: dict[str, str], at: datetime) -> list[Finding]:
@@ -340,18 +384,17 @@ def audit_accounts(
             except errors.IamError as exc:
                 return AccountAudit(where, problem=f"{exc.code or 'error'}: {exc.message}")
         found = findings(
-            report, rotation_age_days=rotation_age_days, unused_days=unused_days, at=at
+            report,
+            rotation_age_days=rotation_age_days,
+            unused_days=unused_days,
+            at=at,
+            account=where,
         )
-        return AccountAudit(
-            where,
-            tuple(replace(f, account=where) for f in found),
-            len(report.rows),
-            report.generated,
-        )
+        return AccountAudit(where, tuple(found), len(report.rows), report.generated)
 
     return aws.map(one, accounts)
 
 
 def worst_first(audits: Sequence[AccountAudit]) -> list[Finding]:
     """Every account's findings in one ranking (the same order as one account's)."""
-    return sorted((f for a in audits for f in a.found), key=lambda f: f.days, reverse=True)
+    return sorted((f for a in audits for f in a.found), key=_days, reverse=True)
