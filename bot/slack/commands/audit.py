@@ -8,7 +8,6 @@ with ``audit.scope: organization`` it covers every account, acting as the bot it
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from croniter import croniter
@@ -85,11 +84,8 @@ def run_audit(
     """The audit of the account the current work acts in: its findings, how many of them IAM
     contradicts now (left out), and the report they come from."""
     report = reports.get()
-    here = sessions.current_account()
-    found = [
-        replace(f, account=here)  # so a button acts where the key is
-        for f in audit.findings(report, **_limits(services, days), at=services.clock())
-    ]
+    here = sessions.current_account()  # each finding in it, so a button acts where the key is
+    found = audit.findings(report, **_limits(services, days), at=services.clock(), account=here)
     return *_checked(services, found), report
 
 
