@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 
-from tests.fixtures.project import ROOT
+from tests.fixtures.project import ROOT, python_json
 
 # Run in the fresh interpreter: argv[1] the third-party packages, argv[2] the bot's modules,
 # argv[3] where to keep their compiled code. Compiling is not importing: each child reads the
@@ -78,14 +76,5 @@ def test_every_module_imports_first(tmp_path) -> None:
     modules = _modules()
     assert "bot.slack.scope" in modules and "bot.lambda_handler" in modules
     args = [json.dumps(_third_party()), json.dumps(modules), str(tmp_path)]
-    done = subprocess.run(
-        [sys.executable, "-c", _FORK_EACH, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    failures = json.loads(done.stdout.strip().splitlines()[-1])
+    failures = python_json(_FORK_EACH, *args)
     assert not failures, failures

@@ -14,12 +14,10 @@ tests/ship/test_startup.py and below)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.fixtures.project import ROOT
+from tests.fixtures.project import python_json
 from tests.fixtures.serve import serve_env, serve_once
 
 ARABIC_100 = "\u0661\u0660\u0660"
@@ -70,17 +68,7 @@ print(json.dumps(answers))
 def answers() -> dict[tuple[str, str], tuple[int, str]]:
     """Each bad value's exit code and standard error."""
     envs = [serve_env(**{name: value}) for name, value, _ in BAD]
-    done = subprocess.run(
-        [sys.executable, "-c", _SERVE_EACH, json.dumps(envs)],
-        env=serve_env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    said = json.loads(done.stdout.strip().splitlines()[-1])
+    said = python_json(_SERVE_EACH, json.dumps(envs), env=serve_env())
     return {
         (name, value): (code, err) for (name, value, _), (code, err) in zip(BAD, said, strict=True)
     }
