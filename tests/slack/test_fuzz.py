@@ -139,11 +139,14 @@ PLAIN = st.one_of(st.from_regex(r"[a-z][\w.@]{0,15}", fullmatch=True), st.sample
 
 
 def _one_of_its_options(word: str, sub: str) -> bool:
-    """Whether ``word`` is, as typed, one of the options ``sub`` takes (`—disable` is)."""
+    """Whether ``word`` is, as typed, one of the options ``sub`` takes (`—disable` is, and so
+    is `--account=x`, an option that takes a value given with an equals sign)."""
     letters = word.lstrip(DASHES)
     typed = sum(2 if dash in TWO_DASHES else 1 for dash in word[: len(word) - len(letters)])
-    own = {flag.name for c in COMMANDS if c.name == sub for flag in c.options}
-    return typed == 2 and "--" + letters in own
+    name, equals, _ = letters.partition("=")
+    own = {flag.name: flag for c in COMMANDS if c.name == sub for flag in c.options}
+    flag = own.get("--" + name)
+    return typed == 2 and flag is not None and (not equals or bool(flag.value))
 
 
 @settings(FUZZ, max_examples=200)
