@@ -157,6 +157,7 @@ def open_request(ops: Ops, spec: OnboardArgs, *, requester: str, channel: str) -
         reason=f"new IAM user{for_whom}",
         plan=plan.to_dict(),
         channel=channel,
+        subjects=(spec.for_user,) if spec.for_user else None,  # never decided by its owner-to-be
     )
     return ops.post(opened)
 

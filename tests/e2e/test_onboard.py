@@ -26,6 +26,7 @@ from tests.fixtures.slack import (
     leaks,
     posted,
     request_id,
+    told,
 )
 
 CHANGE_PASSWORD = "arn:aws:iam::aws:policy/IAMUserChangePassword"
@@ -245,3 +246,15 @@ def test_onboarding_config_is_validated() -> None:
         parse_config("onboarding: {secret_name: no-placeholder}")
     with pytest.raises(ConfigError, match="onboarding: unknown key 'kms'"):
         parse_config("onboarding: {kms: x}")
+
+
+def test_the_person_a_new_user_is_for_never_approves_it(bot: Bot, iam) -> None:
+    """An approver onboarded for themselves (their Slack ID in the new user's identity tag)
+    is the person the request is about: their approval is refused, another's counts."""
+    bot.command("onboard dave --key --for <@U0SEC2|sec2>", user="U0ALICE")
+    plan = posted(bot, "Onboard dave")
+    bot.press(plan, "Approve", user="U0SEC2")
+    assert "about you" in told(bot, "U0SEC2")
+    assert not user_exists(iam, "dave")
+    bot.press(current(bot, plan), "Approve", user="U0SEC1")
+    assert user_exists(iam, "dave")
