@@ -19,7 +19,7 @@ from bot.access.reach import CHECK_EVENT
 from bot.access.rules import Denied, SlackUnavailable
 from bot.iam import errors
 from bot.ops.context import UserError
-from bot.slack.messages.approval import go_ahead, title
+from bot.slack.messages.approval import go_ahead, titled
 from bot.slack.messages.common import Reply, channel_link, escape, labelled_link, mention, plain
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def unseen_words(request: Request, bot_user: str | None, elsewhere: str | None) 
     me = mention(bot_user) if bot_user else "the bot"
     where = channel_link(elsewhere) if elsewhere else "a channel I am in"
     return (
-        f":warning: Nobody could see your request `{request.id}` ({title(request)}): "
+        f":warning: Nobody could see your request `{request.id}` ({titled(request)}): "
         "I am not a member of this private channel, so Slack would not let me post it here. "
         "I cancelled it; nothing was changed.\n"
         f"To ask again: invite me here (`/invite` {me}) and run the command again, "

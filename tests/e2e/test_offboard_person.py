@@ -10,7 +10,8 @@ import pytest
 from sandbox.aws import FaithfulAws, is_mutating
 from tests.fixtures.accounts import Org, listed_config, organization, source_identity
 from tests.fixtures.aws import aged_key
-from tests.fixtures.slack import Bot, current, flatten, open_request, request_id, told
+from tests.fixtures.hostile import unescaped
+from tests.fixtures.slack import Bot, audit_log, current, flatten, open_request, request_id, told
 
 OFFBOARD_CAROL = "offboard <@U0CAROL> left the company"
 
@@ -281,3 +282,17 @@ def test_an_account_enabled_on_its_own_is_left_out_of_enable_at_person(
     assert len(opened) == 1 and f"in production ({org.production})" in opened[0], opened
     said = bot.said(reply)
     assert f"staging ({org.staging}): `carol` has not been disabled" in said, said
+
+
+def test_a_display_name_cannot_ping_or_link_from_the_audit_channel(
+    make_bot, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The title names the person by their Slack display name, which is theirs to choose: it
+    is escaped wherever mrkdwn shows it (the audit channel, the message's text)."""
+    bot: Bot = make_bot(listed_config(org))
+    monkeypatch.setitem(
+        bot.slack.users["U0CAROL"], "name", "carol <!channel> <https://evil.example|x>"
+    )
+    request = open_request(bot, OFFBOARD_CAROL)
+    assert unescaped(audit_log(bot)) == []
+    assert unescaped(current(bot, request).text or "") == []

@@ -38,6 +38,12 @@ def title(request: Request) -> str:
     return REGISTRY[request.command].title(request) + where
 
 
+def titled(request: Request) -> str:
+    """The title inside mrkdwn: escaped, since a person's display name (an offboarding of a
+    person is titled by it) is theirs to choose and could hold a mention or a link."""
+    return escape(title(request))
+
+
 def plan_lines(steps: Sequence[dict[str, Any]]) -> str:
     """The steps by action; a plan across accounts under one heading per account (its steps'
     ``group``)."""
@@ -197,7 +203,7 @@ def request_reply(request: Request) -> Reply:
         blocks.append(section("\n".join(outcome.notes)))
     blocks += _buttons(request)
     blocks.append(context(f"request `{request.id}` · state {request.state.value}"))
-    return Reply(text=f"{title(request)}: {request.state.value}", blocks=blocks)
+    return Reply(text=f"{titled(request)}: {request.state.value}", blocks=blocks)
 
 
 def with_reason(event: str, reason: str) -> str:
@@ -210,7 +216,7 @@ def with_reason(event: str, reason: str) -> str:
 
 def audit_line(request: Request, event: str) -> str:
     """``event`` is the bot's own mrkdwn: user text in it goes through :func:`with_reason`."""
-    return f"`{request.id}` {title(request)}: {event}"
+    return f"`{request.id}` {titled(request)}: {event}"
 
 
 def standing(request: Request) -> str:

@@ -21,7 +21,7 @@ from bot.access.approvals import Request
 from bot.config import Config
 from bot.iam.models import AccessKey, KeyStatus
 from bot.ops.followups import FollowUp, KeyRef
-from bot.slack.messages.approval import buttons_for, standing, title
+from bot.slack.messages.approval import buttons_for, standing, titled
 from bot.slack.messages.common import channel_link, context, escape, mention, section
 from bot.slack.messages.keys import keys_reply
 
@@ -86,7 +86,7 @@ def _requests(found: list[Request], heading: str, none: str, user: str) -> list[
 def _line(item: Request) -> str:
     where = f" in {channel_link(item.channel)}" if item.channel else ""
     return (
-        f"*{escape(title(item))}*{where} · {standing(item)}\n"
+        f"*{titled(item)}*{where} · {standing(item)}\n"
         f"by {mention(item.requester)} · request `{item.id}`"
     )
 

@@ -18,7 +18,7 @@ from bot.ops.offboard_person import PersonPlan
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
-from bot.slack.messages.approval import go_ahead, plan_lines, title, with_reason
+from bot.slack.messages.approval import go_ahead, plan_lines, titled, with_reason
 from bot.slack.messages.common import escape, labelled_link, mention
 
 # What each operation that changes an owner's access means to them, once done.
@@ -48,7 +48,7 @@ def access_changed(request: Request, kms_key_id: str | None) -> str:
     """The DM to the owner of what ``request`` (one of ``TOLD``, done) changed."""
     asked = f"Requested by {mention(request.requester)}, {go_ahead(request)}"
     lines = [
-        f":information_source: A change to your AWS access: *{title(request)}*, done. "
+        f":information_source: A change to your AWS access: *{titled(request)}*, done. "
         + _meaning(request),
         plan_lines(Plan.of(request).steps),
         with_reason(asked, request.reason),
