@@ -461,7 +461,7 @@ class Approvals:
         they never decide it, and nothing lists it as waiting on them."""
         return who in request.subjects or self._named_like(request, who)
 
-    def _require_not_subject(self, request: Request, who: str, verb: str) -> None:
+    def require_not_subject(self, request: Request, who: str, verb: str) -> None:
         if self.is_about(request, who):
             raise Refused(
                 f"This request is about you (your own IAM user), so you may not {verb} it: "
@@ -499,7 +499,7 @@ class Approvals:
                 )
             if request.required == 0:
                 if who != request.requester:
-                    self._require_not_subject(request, who, "confirm")
+                    self.require_not_subject(request, who, "confirm")
                     if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
                         raise Refused("Only the requester or an approver can confirm this.")
             else:
@@ -507,7 +507,7 @@ class Approvals:
                     raise Refused(
                         "You asked for this, so your approval does not count. Ask an approver."
                     )
-                self._require_not_subject(request, who, "approve")
+                self.require_not_subject(request, who, "approve")
                 if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
                     raise Refused("You need the `approve` permission to approve this.")
                 self._require_everywhere(request, who, "approve")
@@ -524,7 +524,7 @@ class Approvals:
         def change(request: Request) -> Request:
             self._require_pending(request)
             if who != request.requester:
-                self._require_not_subject(request, who, "deny")
+                self.require_not_subject(request, who, "deny")
                 if not self._rules.allowed(who, "approve", account=request.account):
                     raise Refused("You need the `approve` permission to deny this.")
             if not reason.strip():
@@ -590,7 +590,7 @@ class Approvals:
         def change(request: Request) -> Request:
             if request.state is not State.FAILED:
                 raise Refused.state_of(request)
-            self._require_not_subject(request, who, "retry")
+            self.require_not_subject(request, who, "retry")
             if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
                 raise Refused("Only approvers can retry this.")
             self._require_everywhere(request, who, "retry")

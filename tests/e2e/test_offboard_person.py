@@ -221,8 +221,9 @@ def test_the_person_never_decides_their_own_offboarding(
     assert "This request is about you (your own IAM user), so you may not approve it" in told(
         bot, "U0CAROL"
     )
-    bot.deny(current(bot, request), "I am staying", user="U0CAROL")
+    bot.press(current(bot, request), "Deny", user="U0CAROL")
     assert "so you may not deny it" in told(bot, "U0CAROL")
+    assert not bot.slack.calls("views.open")  # refused before she types a reason
     assert "Denied" not in flatten(current(bot, request))
     assert "1 more approval" in flatten(current(bot, request))
     assert "carol" in _users(aws, org.staging)

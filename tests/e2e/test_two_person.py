@@ -202,8 +202,9 @@ def test_the_person_an_iam_user_is_tagged_with_never_decides_a_request_about_it(
     assert "<@U0CAROL>" not in flatten(disable)  # she is not asked
     bot.press(disable, "Approve", user="U0CAROL")
     assert "so you may not approve it" in told(bot, "U0CAROL")
-    bot.deny(current(bot, disable), "no need", user="U0CAROL")
+    bot.press(current(bot, disable), "Deny", user="U0CAROL")
     assert "so you may not deny it" in told(bot, "U0CAROL")
+    assert not bot.slack.calls("views.open")  # refused before she types a reason
     assert "1 more approval" in flatten(current(bot, disable))
     assert key_statuses(iam, "carol") == {key: "Active"}
 

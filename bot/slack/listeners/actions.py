@@ -68,6 +68,8 @@ def ask_deny_reason(context: Context, body: dict[str, Any], tell: Tell) -> None:
     if request.state is not State.PENDING:
         moved_on = Transition(request, None, describe_state(request), moved_on=True)
         raise UserError(refusal_words(moved_on))
+    if who != request.requester:
+        context.decisions.approvals.require_not_subject(request, who, "deny")
     may_approve = context.ops.services.rules.allowed(who, "approve", account=request.account)
     if who != request.requester and not may_approve:
         raise UserError("You need the `approve` permission to deny this.")
