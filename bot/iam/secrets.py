@@ -18,6 +18,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from bot.iam import account, credentials, errors
 from bot.iam.aws import Aws
@@ -168,9 +169,10 @@ def account_of(arn: str) -> str:
 
 def console_link(arn: str) -> str:
     """The secret's page in the AWS console, which finds a secret by its name: the ARN's last
-    part without the hyphen and six characters Secrets Manager appends to it."""
+    part without the hyphen and six characters Secrets Manager appends to it (encoded: a user
+    name may hold `+`, which a query string reads as a space)."""
     region = region_of(arn)
-    name = arn.split(":secret:", 1)[1][: -len("-abcdef")]
+    name = quote(arn.split(":secret:", 1)[1][: -len("-abcdef")], safe="/")
     return (
         f"https://{region}.console.aws.amazon.com/secretsmanager/secret?name={name}&region={region}"
     )

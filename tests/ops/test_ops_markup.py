@@ -48,3 +48,9 @@ def test_onboarding_tells_the_new_user_who_asked_and_links_the_secret(make_bot, 
         + reading_secrets([arn], user="erin", ask="U0ALICE", kms=None)
     ]
     assert f"its secret is in Secrets Manager: {link}" in flatten(posted(bot, "Onboard erin"))
+
+
+def test_a_secret_link_keeps_a_plus_in_the_user_name() -> None:
+    """IAM user names may hold `+`, which a query string would read as a space."""
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:iam-bot/a+b/access-key-AbC123"
+    assert console_link(arn).endswith("?name=iam-bot/a%2Bb/access-key&region=eu-west-1")
