@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.access.approvals import AlreadyOpen, Request
+from bot.access.rules import Denied
+from bot.iam import errors
 from bot.iam.sessions import Actor
 from bot.ops import enable, offboard_person
 from bot.ops.context import Ops, UserError
@@ -57,7 +59,7 @@ def open_requests(ops: Ops, person: str, reason: str, *, requester: str, channel
                         subjects=(person,),
                     )
                 )
-            except (UserError, AlreadyOpen) as why:
+            except (UserError, AlreadyOpen, Denied, errors.IamError) as why:  # that account only
                 skipped.append((part.label, str(why)))
     if not opened:
         raise UserError(
