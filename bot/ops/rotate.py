@@ -24,8 +24,7 @@ from typing import Any
 
 from bot.access.approvals import AlreadyOpen, Request
 from bot.access.journal import RunResult, finished_steps, run_journaled
-from bot.access.schedule import CANCELLED, DONE, FAILED, HELD, RUNNING, WAITING, Job
-from bot.access.schedule import KIND as SCHEDULE
+from bot.access.schedule import DONE, FAILED, HELD, WAITING, Job
 from bot.iam import errors, keys, users
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus, LastUsed
@@ -232,8 +231,8 @@ def execute(ops: Ops, request: Request) -> RunReport:
                 created = Outcome.of(services.approvals.get(request.id)).new_key_created
                 assert created is not None, "the new key was journaled as created"
                 due = created + timedelta(minutes=grace)
-                _schedule_once(
-                    ops, RETIRE, request.id, due, old_key=old, new_key_created=created.isoformat()
+                ops.scheduler.add_once(
+                    RETIRE, request.id, due, old_key=old, new_key_created=created.isoformat()
                 )
             case KeyChange.NOTE_GRACE:
                 due = _due(ops, RETIRE, request.id)
@@ -290,26 +289,11 @@ def _still(ops: Ops, request_id: str, what: str, due: datetime) -> None:
     ops.refresh(ops.services.approvals.note(request_id, waiting=waiting).request)
 
 
-def _scheduled(ops: Ops, step: str, request_id: str) -> Job | None:
-    """The job ``step`` of a request, in whatever state, if one was ever scheduled."""
-    records = ops.services.store.list_by_state(
-        SCHEDULE, [WAITING, RUNNING, DONE, HELD, FAILED, CANCELLED]
-    )
-    jobs = (Job.from_record(r) for r in records)
-    return next((j for j in jobs if j.step == step and j.request_id == request_id), None)
-
-
 def _due(ops: Ops, step: str, request_id: str) -> datetime:
     """When a step an earlier journaled step scheduled is due."""
-    job = _scheduled(ops, step, request_id)
+    job = ops.scheduler.find(step, request_id)
     assert job is not None, f"{step} of {request_id} was journaled as scheduled"
     return job.due
-
-
-def _schedule_once(ops: Ops, step: str, request_id: str, due: datetime, **data: Any) -> Job:
-    """Schedule ``step`` unless it already is: a crash between scheduling and journaling it
-    must not leave two jobs (two retirements, two deletion requests)."""
-    return _scheduled(ops, step, request_id) or ops.scheduler.add(step, request_id, due, **data)
 
 
 def _old_key_in_use(ops: Ops, job: Job) -> LastUsed | None:
@@ -348,7 +332,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
                 due = services.clock() + timedelta(
                     minutes=services.config.rotation.delete_after_minutes
                 )
-                _schedule_once(ops, DELETE, request_id, due, old_key=old)
+                ops.scheduler.add_once(DELETE, request_id, due, old_key=old)
             case KeyChange.NOTE_DEACTIVATED:
                 due = _due(ops, DELETE, request_id)
                 line = (
