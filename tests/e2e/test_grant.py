@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sandbox.slack_api import Message
+from tests.e2e.test_home import open_home, shown
 from tests.fixtures.slack import CONFIG, Bot, audit_log, current, flatten, posted
 
 GRANTS = CONFIG.replace("permissions:\n", "permissions:\n  grant: [S0ONCALL]\n")
@@ -90,6 +91,23 @@ def test_a_grant_approved_adds_the_user_and_its_end_removes_them(
     assert buttons(current(granting, plan)) == []
     audit = audit_log(granting)
     assert "dave added to admins until" in audit and "Grant over" in audit
+
+
+def test_pending_and_home_show_a_running_grant_with_its_end_to_who_may_end_it(
+    granting: Bot, iam, clock: Clock, admins
+) -> None:
+    _, plan = ask(granting)
+    granting.press(plan, "Approve", user="U0SEC1")
+    end = int((clock.now + timedelta(hours=4)).timestamp())
+    listed = granting.said(granting.command("pending", user="U0BOB"))
+    assert "Grants running" in listed and ASKED in listed and f"<!date^{end}^" in listed
+    assert "Revoke" in listed and "Extend" in listed
+    home = shown(open_home(granting, "U0ALICE"))
+    assert "Grants running" in home and ASKED in home and f"<!date^{end}^" in home
+    assert "Grants running" not in shown(open_home(granting, "U0SEC1"))  # may not grant
+
+    clock.advance(granting, hours=4, minutes=1)
+    assert ASKED not in granting.said(granting.command("pending", user="U0BOB"))
 
 
 def test_the_requester_never_approves_their_own_grant(make_bot, iam, clock: Clock, admins) -> None:
