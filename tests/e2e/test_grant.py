@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.slack_api import Message
 from tests.e2e.test_home import open_home, shown
+from tests.fixtures.accounts import listed_config, organization, source_identity
 from tests.fixtures.slack import CONFIG, Bot, audit_log, current, flatten, posted
 
 GRANTS = CONFIG.replace("permissions:\n", "permissions:\n  grant: [S0ONCALL]\n")
@@ -272,3 +273,30 @@ def test_a_bad_grant_is_refused_with_nothing_changed(
     changes = [c for c in aws.calls()[arranged:] if not c.action.startswith(("Get", "List"))]
     assert changes == []
     assert groups_of(iam, "dave") == []
+
+
+def test_a_grant_acts_in_the_account_asked_for_under_its_rules(make_bot, aws, clock: Clock) -> None:
+    org = organization(aws)
+    rules = "      permissions:\n        grant: [S0SECURITY]\n"
+    config = listed_config(org, rules=rules).replace(
+        "permissions:\n", "permissions:\n  grant: [S0ONCALL]\n", 1
+    )
+    bot: Bot = make_bot(config, clock=clock)
+    staging = aws.client("iam", org.staging)
+    staging.create_user(UserName="dave")
+    staging.create_group(GroupName="admins")
+
+    refused = bot.said(bot.command("grant dave admins 1h why --account production"))
+    assert "You need the `grant` permission in account" in refused
+    bot.command("grant dave admins 1h why --account staging", user="U0ALICE")
+    plan = posted(bot, ASKED)
+    assert f"in staging ({org.staging})" in flatten(plan)
+    bot.press(plan, "Approve", user="U0SEC1")
+    assert groups_of(staging, "dave") == ["admins"]
+    bot.press(current(bot, plan), "Extend", user="U0BOB")
+    assert f"in staging ({org.staging})" in flatten(posted(bot, "1 hour longer"))
+
+    clock.advance(bot, hours=1, minutes=1)
+    assert groups_of(staging, "dave") == []
+    [removed] = aws.calls("RemoveUserFromGroup", account=org.staging)
+    assert removed.source_identity == source_identity("U0ALICE")
