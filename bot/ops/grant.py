@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from bot.ops.operation import Operation
 from bot.ops.outcome import offering
 from bot.ops.plan import Plan
 from bot.wording import duration
+
+log = logging.getLogger(__name__)
 
 EXPIRE = "grant-expire"  # the scheduled removal at a grant's end
 MEMBER_BEFORE = "member_before"  # outcome fact: the user was a member when the grant ran
@@ -469,6 +472,7 @@ def _failed(ops: Ops, job: Job, failure: errors.IamError) -> str:
     failures = int(job.data.get("failures", 0)) + 1
     pause = min(LONGEST_RETRY, timedelta(minutes=2 ** min(failures - 1, 6)))
     retry = services.clock() + pause
+    log.warning("removal of grant %s failed (%d tries): %s", job.request_id, failures, failure)
     ops.scheduler.move(job, job.state, due=retry, failures=failures)
     every = services.config.grants.alert_after_failures
     if failures % every == 0:

@@ -300,3 +300,10 @@ def test_a_grant_acts_in_the_account_asked_for_under_its_rules(make_bot, aws, cl
     assert groups_of(staging, "dave") == []
     [removed] = aws.calls("RemoveUserFromGroup", account=org.staging)
     assert removed.source_identity == source_identity("U0ALICE")
+
+
+def test_me_and_a_mention_name_the_linked_iam_user(granting: Bot, admins) -> None:
+    granting.command("grant me admins 30m deploy tonight", user="U0BOB")
+    assert "Add IAM user dave to group admins for 30 minutes" in flatten(posted(granting, ASKED))
+    said = granting.said(granting.command("grant <@U0BOB> admins 30m again", user="U0ALICE"))
+    assert "Already asked for" in said and "Nothing new was opened" in said
