@@ -371,8 +371,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
             f"{user} was already a member of {group}: nothing changed, and the end of this "
             "grant removes nobody.",
         )
-    until = ops.notify.when(_end(ops, request))
-    return RunReport(True, f"{user} added to {group} until {until}.")
+    return RunReport(True, f"{user} added to {group} for {duration(plan.minutes)}.")
 
 
 def _show_end(ops: Ops, grant_id: str, user: str, group: str) -> None:
@@ -382,7 +381,7 @@ def _show_end(ops: Ops, grant_id: str, user: str, group: str) -> None:
         offer("Revoke", FollowUp.REVOKE_GRANT, grant_id, "danger"),
         offer("Extend", FollowUp.EXTEND_GRANT, grant_id),
     )
-    waiting = f"Ends {end}: {user} is removed from {group} then, unless revoked or extended."
+    waiting = f"In {group} until {end}: removed then, unless revoked or extended."
     ops.refresh(ops.services.approvals.note(grant_id, waiting=waiting, **buttons).request)
 
 

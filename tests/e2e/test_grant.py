@@ -79,7 +79,7 @@ def test_a_grant_approved_adds_the_user_and_its_end_removes_them(
     granting.press(plan, "Approve", user="U0SEC1")
     assert groups_of(iam, "dave") == ["admins"]
     done = flatten(current(granting, plan))
-    assert "dave added to admins until" in done
+    assert "dave added to admins for 4 hours." in done and "In admins until <!date^" in done
     assert buttons(current(granting, plan)) == ["Revoke", "Extend"]
 
     clock.advance(granting, hours=3, minutes=59)
@@ -91,7 +91,7 @@ def test_a_grant_approved_adds_the_user_and_its_end_removes_them(
     assert "Grant over: dave removed from admins." in over
     assert buttons(current(granting, plan)) == []
     audit = audit_log(granting)
-    assert "dave added to admins until" in audit and "Grant over" in audit
+    assert "done: dave added to admins for 4 hours." in audit and "Grant over" in audit
 
 
 def test_pending_and_home_show_a_running_grant_with_its_end_to_who_may_end_it(
