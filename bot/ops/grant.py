@@ -22,13 +22,11 @@ import contextlib
 import enum
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.access.approvals import Request, account_here
-from bot.access.journal import run_journaled
 from bot.access.schedule import CANCELLED, DONE, RUNNING, WAITING, Job
 from bot.config import GRANT_MIN_MINUTES
 from bot.iam import errors, policies, users
@@ -46,6 +44,7 @@ EXPIRE = "grant-expire"  # the scheduled removal at a grant's end
 MEMBER_BEFORE = "member_before"  # outcome fact: the user was a member when the grant ran
 _DURATION = re.compile(r"([0-9]{1,6})([mhd])")
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
+OVER = "That grant is over: ask for a new one with `/iam grant`."
 LONGEST_RETRY = timedelta(hours=1)  # a failing removal is tried at least this often
 
 
@@ -284,14 +283,14 @@ def ends(ops: Ops, grant: Request) -> datetime | None:
 def _end(ops: Ops, grant: Request) -> datetime:
     end = ends(ops, grant)
     if end is None:
-        raise UserError("That grant is over: ask for a new one with `/iam grant`.")
+        raise UserError(OVER)
     return end
 
 
 def _running(ops: Ops, grant_id: str) -> Request:
     grant = ops.services.approvals.get(grant_id)
     if grant is None or grant.command != Operation.GRANT or ends(ops, grant) is None:
-        raise UserError("That grant is over: ask for a new one with `/iam grant`.")
+        raise UserError(OVER)
     return grant
 
 
@@ -318,19 +317,6 @@ class GrantStep(enum.StrEnum):
     CANCEL = "cancel the scheduled removal from"
     REMOVE = "remove the user from"
     TELL = "say the end of"
-
-
-def _run(ops: Ops, request: Request, steps: list[Step], do: Callable[[Step], None]) -> str | None:
-    """Run ``steps`` once each through the request's journal; what failed, for a person."""
-
-    def one(step: Step) -> str:
-        do(step)
-        return "done"
-
-    result = run_journaled(ops.services.store, request.id, steps, one, ops.services.aws.map)
-    if (failed := result.failed) is None:
-        return None
-    return f"Could not {failed.step.action} `{failed.step.target}`: {failed.aws_said}"
 
 
 def execute(ops: Ops, request: Request) -> RunReport:
@@ -363,7 +349,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
             case GrantStep.SHOW if not member_before():
                 _show_end(ops, request.id, user, group)
 
-    if problem := _run(ops, request, steps, do):
+    if problem := ops.run_once(request.id, steps, do).problem:
         return RunReport(False, problem)
     if member_before():
         return RunReport(
@@ -399,7 +385,7 @@ def _execute_extension(ops: Ops, request: Request, plan: GrantPlan) -> RunReport
                 _show_end(ops, grant_id, user, group)
 
     steps = [Step(GrantStep.EXTEND, grant_id, 1), Step(GrantStep.TELL, grant_id, 2)]
-    if problem := _run(ops, request, steps, do):
+    if problem := ops.run_once(request.id, steps, do).problem:
         return RunReport(False, problem)
     end = ops.notify.when(_end(ops, ops.services.approvals.get(grant_id)))
     return RunReport(True, f"{user} stays in {group} until {end}.")
@@ -437,7 +423,7 @@ def execute_revoke(ops: Ops, request: Request) -> RunReport:
         Step(GrantStep.REMOVE, plan.group, 2),
         Step(GrantStep.TELL, plan.group, 3),
     ]
-    if problem := _run(ops, request, steps, do):
+    if problem := ops.run_once(request.id, steps, do).problem:
         return RunReport(False, problem)
     return RunReport(True, f"{user} removed from {plan.group}; the grant ended early.")
 
