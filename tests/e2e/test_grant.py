@@ -10,7 +10,7 @@ import pytest
 from sandbox.slack_api import Message
 from tests.e2e.test_home import open_home, shown
 from tests.fixtures.accounts import listed_config, organization, source_identity
-from tests.fixtures.slack import CONFIG, Bot, audit_log, current, flatten, posted
+from tests.fixtures.slack import CONFIG, Bot, audit_log, current, flatten, posted, told
 
 GRANTS = CONFIG.replace("permissions:\n", "permissions:\n  grant: [S0ONCALL]\n")
 ASKED = "Add IAM user dave to group admins"
@@ -307,3 +307,17 @@ def test_me_and_a_mention_name_the_linked_iam_user(granting: Bot, admins) -> Non
     assert "Add IAM user dave to group admins for 30 minutes" in flatten(posted(granting, ASKED))
     said = granting.said(granting.command("grant <@U0BOB> admins 30m again", user="U0ALICE"))
     assert "Already asked for" in said and "Nothing new was opened" in said
+
+
+def test_extend_beyond_the_longest_grant_and_revoke_of_none_are_refused(
+    make_bot, iam, clock: Clock, admins
+) -> None:
+    bot = make_bot(GRANTS + "grants: {max_minutes: 300}\n", clock=clock)
+    said = bot.said(bot.command("revoke dave admins", user="U0ALICE"))
+    assert "No grant of group `admins` to `dave` is running here" in said
+    _, plan = ask(bot)
+    bot.press(plan, "Approve", user="U0SEC1")
+    asked = len(bot.channel())
+    bot.press(current(bot, plan), "Extend", user="U0ALICE")
+    assert "from 5 minutes to 5 hours" in told(bot, "U0ALICE")
+    assert len(bot.channel()) == asked  # nothing opened
