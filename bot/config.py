@@ -34,6 +34,7 @@ PERMISSIONS = (
     "audit",  # stale-key audits
     "account",  # read account facts
     "admin",  # account alias changes
+    "grant",  # ask for a time-bound group membership, end one early
 )
 _PRINCIPAL = re.compile(r"\*|[UWS][A-Z0-9]{2,}")
 _CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")
@@ -78,6 +79,15 @@ class Rotation:
     secret_name: str = "iam-bot/{user}/access-key"
     kms_key_id: str | None = None
     notify_owner: bool = True
+
+
+@dataclass(frozen=True)
+class Grants:
+    """How `/iam grant` bounds a time-bound group membership, and when a removal that keeps
+    failing is alerted (it is retried all the same)."""
+
+    max_minutes: int = WEEK_MINUTES
+    alert_after_failures: int = 3
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,7 @@ class Config:
     unused_days: int = 45
     rotation: Rotation = field(default_factory=Rotation)
     onboarding: Onboarding = field(default_factory=Onboarding)
+    grants: Grants = field(default_factory=Grants)
     audit: Audit = field(default_factory=Audit)
     accounts: Accounts = field(default_factory=Accounts)
 
@@ -290,6 +301,32 @@ _ROTATION_RANGES = (
     ("last_use_margin_minutes", 0, WEEK_MINUTES),
     ("extend_minutes", 1, YEAR_MINUTES),
 )
+
+
+# A grant lasts at least this long: shorter is a typo (30s for 30m), and the scheduler looks
+# about every half minute.
+GRANT_MIN_MINUTES = 5
+
+
+def _grants(raw: Any) -> Grants:
+    grants = _mapping(raw, "grants")
+    _known_keys(grants, "grants", set(Grants.__dataclass_fields__))
+    return Grants(
+        max_minutes=_count(
+            grants.get("max_minutes"),
+            "grants.max_minutes",
+            Grants.max_minutes,
+            GRANT_MIN_MINUTES,
+            YEAR_MINUTES,
+        ),
+        alert_after_failures=_count(
+            grants.get("alert_after_failures"),
+            "grants.alert_after_failures",
+            Grants.alert_after_failures,
+            1,
+            100,
+        ),
+    )
 
 
 def _permissions(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
@@ -496,6 +533,7 @@ def parse_config(text: str) -> Config:
             "unused_days",
             "rotation",
             "onboarding",
+            "grants",
             "audit",
             "accounts",
         },
@@ -554,6 +592,7 @@ def parse_config(text: str) -> Config:
         secret_name=_secret_name(raw_onboarding, "onboarding", Onboarding.secret_name)
     )
     config = Config(
+        grants=_grants(data.get("grants")),
         accounts=accounts,
         audit=audit_rules,
         rotation=rotation,

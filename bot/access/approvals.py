@@ -51,6 +51,8 @@ _ABOUT_A_USER = (
     Operation.ROTATE,
     Operation.DEACTIVATE,
     Operation.DELETE_KEY,
+    Operation.GRANT,
+    Operation.REVOKE,
 )
 
 
@@ -243,10 +245,11 @@ class AlreadyOpen(Refused):
 
 def subject(command: str, target: str, plan: dict[str, Any], account: str = "") -> str:
     """What a request acts on, for "one open request at a time": the operation, the account,
-    and its target as IAM compares names (case-insensitively), and the key when the plan names
-    one, so two keys of one user are two subjects (a rotation names the key it replaces: a
-    user has at most one key to rotate, since at two keys a rotation cannot start)."""
-    key = plan.get("key")
+    and its target as IAM compares names (case-insensitively), and the key or group when the
+    plan names one, so two keys (or groups) of one user are two subjects (a rotation names the
+    key it replaces: a user has at most one key to rotate, since at two keys a rotation cannot
+    start)."""
+    key = plan.get("key") or plan.get("group")
     where = f"{account}:" if account else ""
     return f"{command}/{where}{target.casefold()}" + (f"/{key}" if key else "")
 

@@ -67,6 +67,14 @@ class RunResult:
     def ok(self) -> bool:
         return self.failed is None
 
+    @property
+    def problem(self) -> str | None:
+        """What went wrong, for a person ("Could not <step's action> `<target>`: AWS said
+        ..."); None when the run succeeded."""
+        if (failed := self.failed) is None:
+            return None
+        return f"Could not {failed.step.action} `{failed.step.target}`: {failed.aws_said}"
+
 
 def finished_steps(store: Store, record_id: str) -> set[str]:
     return {e.step for e in store.journal(record_id) if e.event in FINISHED}

@@ -91,6 +91,17 @@ class Scheduler:
         assert stored is not None
         return Job.from_record(stored)
 
+    def find(self, step: str, request_id: str) -> Job | None:
+        """The job ``step`` of a request, in whatever state, if one was ever scheduled."""
+        states = [WAITING, RUNNING, DONE, HELD, FAILED, CANCELLED]
+        jobs = readable(self._store.list_by_state(KIND, states), Job.from_record, KIND)
+        return next((j for j in jobs if j.step == step and j.request_id == request_id), None)
+
+    def add_once(self, step: str, request_id: str, due: datetime, **data: Any) -> Job:
+        """Schedule ``step`` unless it already is: a crash between scheduling and journaling
+        it must not leave two jobs (two retirements, two removals)."""
+        return self.find(step, request_id) or self.add(step, request_id, due, **data)
+
     def get(self, job_id: str) -> Job | None:
         """The job, None if there is none; :class:`Unreadable` if its record cannot be read."""
         record = self._store.get(job_id)
@@ -100,6 +111,11 @@ class Scheduler:
         """Steps held for a person's decision: they wait on someone as a pending request
         does, and are listed with those (``/iam pending``, the Home tab)."""
         return self._in_state(HELD)
+
+    def to_come(self, step: str) -> list[Job]:
+        """The jobs ``step`` not run yet, or running now (a grant's removal: the grant lasts
+        until it is done)."""
+        return [j for state in (WAITING, RUNNING) for j in self._in_state(state) if j.step == step]
 
     def _in_state(self, state: str) -> list[Job]:
         """The readable jobs in ``state`` (one that cannot be read is reported, skipped)."""

@@ -168,7 +168,7 @@ class _Scope:
 
 # IAM actions scoped to a resource other than the user they act on; IAM actions with no
 # resource at all (account-wide reads and settings). Every other IAM action acts on a user.
-_ON_GROUP = {"AddUserToGroup", "RemoveUserFromGroup", "GetGroup"}
+_ON_GROUP = {"AddUserToGroup", "RemoveUserFromGroup", "GetGroup", "ListAttachedGroupPolicies"}
 _ON_MFA = {"DeleteVirtualMFADevice"}
 _ACCOUNT_WIDE = {
     "CreateAccountAlias",

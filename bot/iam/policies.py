@@ -57,6 +57,12 @@ def get_group(aws: Aws, name: str) -> Group:
     return Group(d["GroupName"], d["Arn"])
 
 
+def group_policy_names(aws: Aws, group: str) -> list[str]:
+    """The managed policies attached to ``group``, by name: what a membership gives."""
+    items = aws.items("iam", "ListAttachedGroupPolicies", "AttachedPolicies", GroupName=group)
+    return [d["PolicyName"] for d in items]
+
+
 def add_user_to_group(aws: Aws, user: str, group: str) -> None:
     aws.call("iam", "AddUserToGroup", UserName=user, GroupName=group)
 

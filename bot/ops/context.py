@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, Request
 from bot.access.identity import IdentityMap
+from bot.access.journal import PlannedStep, RunResult, run_journaled
 from bot.access.rules import Denied, Rules, SlackUnavailable
 from bot.access.schedule import Scheduler
 from bot.access.store import Store
@@ -178,6 +179,19 @@ class Ops:
             return contextlib.nullcontext()  # the bot's own credentials: no session to sign
         actor = Actor(request.requester, self.services.team(), request.id, tuple(request.approvers))
         return self.services.acting(request.account, actor)
+
+    def run_once(
+        self, request_id: str, steps: Sequence[PlannedStep], do: Callable[[Any], None]
+    ) -> RunResult:
+        """Run ``steps`` (wave by wave, in order) through the request's journal, each done
+        when ``do`` returns: a re-run after a crash (a recovered request or scheduled job runs
+        again) skips every step that finished."""
+
+        def one(step: Any) -> str:
+            do(step)
+            return "done"
+
+        return run_journaled(self.services.store, request_id, steps, one, self.services.aws.map)
 
     def progress(self, request: Request, text: str) -> None:
         self.refresh(self.services.approvals.note(request.id, progress=text).request)

@@ -25,6 +25,8 @@ class FollowUp(enum.StrEnum):
     DELETE_KEY = "follow-up:delete-key"
     DEACTIVATE_ANYWAY = "rotation:deactivate-anyway"  # subject: the held retire step's job ID
     EXTEND = "rotation:extend"  # subject: the held retire step's job ID
+    REVOKE_GRANT = "grant:revoke"  # subject: the grant's request ID
+    EXTEND_GRANT = "grant:extend"  # subject: the grant's request ID
 
     @property
     def permission(self) -> str:
@@ -39,6 +41,8 @@ _PERMISSION = {
     FollowUp.DELETE_KEY: "deactivate",
     FollowUp.DEACTIVATE_ANYWAY: "rotate",
     FollowUp.EXTEND: "rotate",
+    FollowUp.REVOKE_GRANT: "grant",
+    FollowUp.EXTEND_GRANT: "grant",
 }
 if missing := set(FollowUp) - set(_PERMISSION):  # a new kind without its rule fails at import
     raise TypeError(f"follow-ups without a permission: {sorted(missing)}")

@@ -18,12 +18,19 @@ class Operation(enum.StrEnum):
     DEACTIVATE = "deactivate"
     DELETE_KEY = "delete-key"
     ACCOUNT_ALIAS = "account-alias"
+    GRANT = "grant"  # a time-bound group membership, or more time for one
+    REVOKE = "revoke"  # a grant ended early
 
     @property
     def requester_confirms(self) -> bool:
         """Reversible or requester-driven: confirmed by the requester unless config says
         otherwise; everything else needs ``approvals.required`` approvers."""
-        return self in (Operation.ROTATE, Operation.DEACTIVATE, Operation.ACCOUNT_ALIAS)
+        return self in (
+            Operation.ROTATE,
+            Operation.DEACTIVATE,
+            Operation.ACCOUNT_ALIAS,
+            Operation.REVOKE,
+        )
 
     @property
     def needs_approver(self) -> bool:
@@ -34,6 +41,7 @@ class Operation(enum.StrEnum):
             Operation.OFFBOARD_PERSON,
             Operation.DELETE_KEY,
             Operation.ENABLE,
+            Operation.GRANT,
         )
 
     @property
@@ -57,4 +65,6 @@ _PERMISSIONS = {
     Operation.DEACTIVATE: ("deactivate",),
     Operation.DELETE_KEY: ("deactivate", "rotate"),  # a rotation ends by deleting the old key
     Operation.ACCOUNT_ALIAS: ("admin",),
+    Operation.GRANT: ("grant",),
+    Operation.REVOKE: ("grant",),
 }

@@ -18,6 +18,7 @@ from bot.ops import (
     deactivate,
     delete_key,
     enable,
+    grant,
     offboard,
     offboard_person,
     onboard,
@@ -80,6 +81,8 @@ REGISTRY: Mapping[str, Spec] = {
         Spec(Operation.DEACTIVATE, _key_title("Deactivate", KeyPlan), deactivate.execute),
         Spec(Operation.DELETE_KEY, _key_title("Delete", KeyPlan), delete_key.execute),
         Spec(Operation.ACCOUNT_ALIAS, _alias_title, account_alias.execute),
+        Spec(Operation.GRANT, grant.title, grant.execute, {grant.EXPIRE: grant.expire}),
+        Spec(Operation.REVOKE, grant.revoke_title, grant.execute_revoke),
     )
 }
 assert set(REGISTRY) == set(Operation), "every operation has exactly one entry"

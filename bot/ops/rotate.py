@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.access.approvals import AlreadyOpen, Request
-from bot.access.journal import RunResult, finished_steps, run_journaled
-from bot.access.schedule import CANCELLED, DONE, FAILED, HELD, RUNNING, WAITING, Job
-from bot.access.schedule import KIND as SCHEDULE
+from bot.access.journal import finished_steps
+from bot.access.schedule import DONE, FAILED, HELD, WAITING, Job
 from bot.iam import errors, keys, users
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus, LastUsed
@@ -171,26 +169,6 @@ class KeyChange(enum.StrEnum):
     NOTE_DELETE = "announce the deletion request of"
 
 
-def _run_once(
-    ops: Ops, request_id: str, steps: list[Step], do: Callable[[Step], None]
-) -> RunResult:
-    """Run ``steps`` (one per wave, in order) through the request's journal: a re-run after a
-    crash (a recovered request or scheduled job runs again) skips every step that finished."""
-
-    def one(step: Step) -> str:
-        do(step)
-        return "done"
-
-    return run_journaled(ops.services.store, request_id, steps, one, ops.services.aws.map)
-
-
-def _failure(result: RunResult) -> str | None:
-    """What went wrong in a journaled run, for a person; None when it succeeded."""
-    if (failed := result.failed) is None:
-        return None
-    return f"Could not {failed.step.action} `{failed.step.target}`: {failed.aws_said}"
-
-
 def execute(ops: Ops, request: Request) -> RunReport:
     """Create and deliver the new key, then announce it, tell its owner and schedule the old
     key's retirement: each step journaled, so a re-run after a restart repeats none of them."""
@@ -232,14 +210,14 @@ def execute(ops: Ops, request: Request) -> RunReport:
                 created = Outcome.of(services.approvals.get(request.id)).new_key_created
                 assert created is not None, "the new key was journaled as created"
                 due = created + timedelta(minutes=grace)
-                _schedule_once(
-                    ops, RETIRE, request.id, due, old_key=old, new_key_created=created.isoformat()
+                ops.scheduler.add_once(
+                    RETIRE, request.id, due, old_key=old, new_key_created=created.isoformat()
                 )
             case KeyChange.NOTE_GRACE:
                 due = _due(ops, RETIRE, request.id)
                 _still(ops, request.id, f"Old key `{old}` is checked and deactivated at", due)
 
-    if problem := _failure(_run_once(ops, request.id, steps, do)):
+    if problem := ops.run_once(request.id, steps, do).problem:
         return RunReport(False, problem, {})
     if not grace:
         ops.scheduler.run_due()  # an incident: retire the old key now, not on the next tick
@@ -290,26 +268,11 @@ def _still(ops: Ops, request_id: str, what: str, due: datetime) -> None:
     ops.refresh(ops.services.approvals.note(request_id, waiting=waiting).request)
 
 
-def _scheduled(ops: Ops, step: str, request_id: str) -> Job | None:
-    """The job ``step`` of a request, in whatever state, if one was ever scheduled."""
-    records = ops.services.store.list_by_state(
-        SCHEDULE, [WAITING, RUNNING, DONE, HELD, FAILED, CANCELLED]
-    )
-    jobs = (Job.from_record(r) for r in records)
-    return next((j for j in jobs if j.step == step and j.request_id == request_id), None)
-
-
 def _due(ops: Ops, step: str, request_id: str) -> datetime:
     """When a step an earlier journaled step scheduled is due."""
-    job = _scheduled(ops, step, request_id)
+    job = ops.scheduler.find(step, request_id)
     assert job is not None, f"{step} of {request_id} was journaled as scheduled"
     return job.due
-
-
-def _schedule_once(ops: Ops, step: str, request_id: str, due: datetime, **data: Any) -> Job:
-    """Schedule ``step`` unless it already is: a crash between scheduling and journaling it
-    must not leave two jobs (two retirements, two deletion requests)."""
-    return _scheduled(ops, step, request_id) or ops.scheduler.add(step, request_id, due, **data)
 
 
 def _old_key_in_use(ops: Ops, job: Job) -> LastUsed | None:
@@ -348,7 +311,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
                 due = services.clock() + timedelta(
                     minutes=services.config.rotation.delete_after_minutes
                 )
-                _schedule_once(ops, DELETE, request_id, due, old_key=old)
+                ops.scheduler.add_once(DELETE, request_id, due, old_key=old)
             case KeyChange.NOTE_DEACTIVATED:
                 due = _due(ops, DELETE, request_id)
                 line = (
@@ -362,7 +325,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
         Step(KeyChange.SCHEDULE_DELETE, old, 2),
         Step(KeyChange.NOTE_DEACTIVATED, old, 3),
     ]
-    if problem := _failure(_run_once(ops, request_id, steps, do)):
+    if problem := ops.run_once(request_id, steps, do).problem:
         ref = KeyRef(request.target, old, request.account)
         again = offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, "danger")
         ops.note(request_id, f":x: {problem}", waiting=live, **offering(again))
@@ -397,7 +360,7 @@ def _hold(ops: Ops, job: Job, use: LastUsed) -> str:
         )
 
     held = Step(KeyChange.HOLD, f"{old} until {job.due:%Y-%m-%d %H:%M:%S}", 1)
-    return HELD if _run_once(ops, job.request_id, [held], ask).ok else FAILED
+    return HELD if ops.run_once(job.request_id, [held], ask).ok else FAILED
 
 
 def extend(ops: Ops, job: Job, by: str) -> None:
@@ -430,7 +393,7 @@ def delete_old_key(ops: Ops, job: Job) -> str:
                 ops.note(request.id, f":wastebasket: Deletion of `{old}` posted for approval.")
 
     steps = [Step(KeyChange.ASK_DELETE, old, 1), Step(KeyChange.NOTE_DELETE, old, 2)]
-    if problem := _failure(_run_once(ops, request.id, steps, do)):
+    if problem := ops.run_once(request.id, steps, do).problem:
         again = offer(
             "Delete key",
             FollowUp.DELETE_KEY,

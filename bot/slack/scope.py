@@ -22,6 +22,7 @@ from bot.slack.words import split_account, tokens
 
 _KEY_BUTTONS = {FollowUp.DEACTIVATE_NOW, FollowUp.ROTATE_NOW, FollowUp.DELETE_KEY}
 _STEP_BUTTONS = {FollowUp.DEACTIVATE_ANYWAY, FollowUp.EXTEND}
+_GRANT_BUTTONS = {FollowUp.REVOKE_GRANT, FollowUp.EXTEND_GRANT}  # value: the grant's request ID
 ONE_ACCOUNT = (
     "This bot acts in one AWS account (its config has no `accounts:`): leave out `--account`."
 )
@@ -69,6 +70,8 @@ def wanted_account(
     request_id, account_id = "", ""
     if action_id in request_buttons:
         request_id = value.partition(":")[0]
+    elif action_id in _GRANT_BUTTONS:
+        request_id = value
     elif action_id in _STEP_BUTTONS and (job := ops.scheduler.get(value)):
         request_id = job.request_id
     elif action_id in _KEY_BUTTONS:

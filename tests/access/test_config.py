@@ -99,6 +99,12 @@ def test_no_file_means_read_only_default() -> None:
         ),
         ("approvals: {commands: {delete-key: {required: 0}}}", "commands.delete-key.required"),
         ("approvals: {commands: {enable: {required: 0}}}", "approvals.commands.enable.required"),
+        ("approvals: {commands: {grant: {required: 0}}}", "approvals.commands.grant.required"),
+        # A grant is bounded: at least a few minutes, at most a year; alerts need a count.
+        ("grants: {max_minutes: 1}", "grants.max_minutes"),
+        ("grants: {max_minutes: 525601}", "grants.max_minutes"),
+        ("grants: {alert_after_failures: 0}", "grants.alert_after_failures"),
+        ("grants: {max_hours: 4}", "unknown key 'max_hours'"),
     ],
 )
 def test_invalid_config_names_the_setting(text: str, named: str) -> None:
@@ -106,6 +112,12 @@ def test_invalid_config_names_the_setting(text: str, named: str) -> None:
         parse_config(text)
     assert named in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_grants_last_a_week_at_most_unless_the_config_says() -> None:
+    assert parse_config("").grants.max_minutes == 7 * 24 * 60
+    assert parse_config("grants: {max_minutes: 240}").grants.max_minutes == 240
+    assert parse_config("").approvals.required_for("revoke") == 0  # it only takes access away
 
 
 def test_strict_values_that_are_right_still_load() -> None:

@@ -1,9 +1,10 @@
-"""`/iam pending`: the requests waiting on me, and the ones I opened that are not over yet.
+"""`/iam pending`: the requests waiting on me, the ones I opened that are not over yet, and
+the group memberships granted for a while that I may end or extend.
 
 Needs no permission of its own: it shows only what the caller may already act on (requests
 they opened; pending ones they may decide, by `approve` in the request's own account; held
-rotations, by `rotate` there), so it tells nobody anything new, and an approver without `keys`
-still finds what waits on them.
+rotations, by `rotate` there; running grants, by `grant` there), so it tells nobody anything
+new, and an approver without `keys` still finds what waits on them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.access.approvals import Approvals, Request, State
+from bot.ops import grant
 from bot.ops.context import Ops, Services, UserError
 from bot.slack.context import Request as SlashCommand
 from bot.slack.messages.approval import buttons_for, standing, title
@@ -21,7 +23,13 @@ from bot.slack.messages.common import Reply, channel_link, context, escape, ment
 from bot.slack.notifier import permalink
 
 USAGE = "pending"
-SHOWN = 10  # per list: each request is two blocks, and a reply holds at most 50
+# Per list: each request is two blocks, so three lists of at most 16 blocks and the header are
+# 49 of the 50 blocks a reply holds.
+SHOWN = 7
+
+
+GRANTS_HEADING = "*Grants running* (removed at their end)"
+NO_GRANTS = "No group membership granted for a while is running."
 
 
 def check(args: tuple[str, ...]) -> None:
@@ -61,6 +69,13 @@ def opened_by(ops: Ops, user: str) -> list[Request]:
     return [r for r in _live(ops.services.approvals, *states) if r.requester == user]
 
 
+def running_grants(ops: Ops, user: str) -> list[Request]:
+    """Group memberships granted for a while and not over, that ``user`` may end or extend
+    (`grant` in the grant's account), the soonest end first."""
+    rules = ops.services.rules
+    return [r for r in grant.active_grants(ops) if rules.allowed(user, "grant", account=r.account)]
+
+
 def _live(approvals: Approvals, *states: State) -> list[Request]:
     """Requests in ``states``, newest first; a pending one past its expiry is over already."""
     found = approvals.in_state(*states)
@@ -71,10 +86,13 @@ def _live(approvals: Approvals, *states: State) -> list[Request]:
 def run(services: Services, request: SlashCommand) -> None:
     user = request.user_id
     waiting, mine = waiting_on(request.ops, user), opened_by(request.ops, user)
+    grants = running_grants(request.ops, user)
     blocks: list[Block] = [HeaderBlock(text="Pending requests")]
     blocks += _listed(request, waiting, "*Waiting on you*", "Nothing is waiting on you.", user)
     blocks += _listed(request, mine, "*Asked by you*", "You have no open requests.", user)
-    reply = Reply(text=f"{len(waiting)} waiting on you, {len(mine)} asked by you", blocks=blocks)
+    blocks += _listed(request, grants, GRANTS_HEADING, NO_GRANTS, user)
+    text = f"{len(waiting)} waiting on you, {len(mine)} asked by you, {len(grants)} grants running"
+    reply = Reply(text=text, blocks=blocks)
     request.respond(response_type="ephemeral", **reply.as_kwargs())
 
 

@@ -12,7 +12,7 @@ from slack_bolt import App
 
 from bot.access.approvals import State, Transition, describe_state
 from bot.access.schedule import HELD
-from bot.ops import deactivate, delete_key, rotate
+from bot.ops import deactivate, delete_key, grant, rotate
 from bot.ops.context import UserError
 from bot.ops.followups import FollowUp, KeyRef, Viewer
 from bot.ops.keys import owned_key
@@ -134,6 +134,18 @@ def extend(context: Context, body: dict[str, Any], tell: Tell) -> None:
     rotate.extend(context.ops, job, user_of(body))
 
 
+def revoke_grant(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    grant.open_revoke_of(
+        context.ops, _value(body), requester=user_of(body), channel=channel_of(body)
+    )
+
+
+def extend_grant(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    grant.open_extension(
+        context.ops, _value(body), requester=user_of(body), channel=channel_of(body)
+    )
+
+
 def _redraws_home(work: Work) -> Work:
     """A press in the Home tab publishes that person's Home again once the press has done its
     work (or was refused), so the view shows where things stand now; a failed publish is
@@ -167,3 +179,5 @@ def register(app: App, context: Context) -> None:
     _follow_up(app, context, FollowUp.DELETE_KEY, delete_now)
     _follow_up(app, context, FollowUp.DEACTIVATE_ANYWAY, deactivate_anyway)
     _follow_up(app, context, FollowUp.EXTEND, extend)
+    _follow_up(app, context, FollowUp.REVOKE_GRANT, revoke_grant)
+    _follow_up(app, context, FollowUp.EXTEND_GRANT, extend_grant)

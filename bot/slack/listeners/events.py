@@ -23,7 +23,7 @@ from bot.logs import finish
 from bot.ops.context import Ops, Services
 from bot.ops.operation import Operation
 from bot.slack import scope
-from bot.slack.commands.pending import opened_by, waiting_on
+from bot.slack.commands.pending import opened_by, running_grants, waiting_on
 from bot.slack.commands.who import known_in_slack
 from bot.slack.listeners.guard import Context, ack_only, first_delivery
 from bot.slack.messages.home import SHOWN, Home, MyKeys, home_view
@@ -67,6 +67,7 @@ def publish_home(context: Context, user: str) -> None:
         user=user,
         waiting=waiting_on(ops, user),
         mine=opened_by(ops, user),
+        grants=running_grants(ops, user),
         keys=_own_keys(ops, user) if can_see else None,
         recent=_recent(services, user) if can_see else None,
         new_requests_in=_new_requests_in(services, user),

@@ -25,8 +25,8 @@ from bot.slack.messages.approval import buttons_for, standing, titled
 from bot.slack.messages.common import channel_link, context, escape, mention, section
 from bot.slack.messages.keys import keys_reply
 
-# Per list, each request takes at most two blocks: 3 lists of 10, the keys (at most 2, IAM's
-# quota) and the headings stay well under the 100 blocks Slack allows a Home view.
+# Per list, each request takes at most two blocks: 3 lists of 10 (waiting, asked, grants), the
+# keys (at most 2, IAM's quota) and the headings stay under the 100 blocks of a Home view.
 SHOWN = 10
 
 
@@ -50,6 +50,7 @@ class Home:
     user: str  # whose Home it is
     waiting: list[Request]  # pending or held, theirs to decide
     mine: list[Request]  # opened by them, not over
+    grants: list[Request]  # group memberships granted for a while, theirs to end or extend
     keys: MyKeys | str | None  # their keys, or the sentence saying why none are shown
     recent: list[Request] | None  # the latest requests they may see, for holders of `keys`
     new_requests_in: str  # the channel a request opened from Home is posted in
@@ -60,6 +61,8 @@ def home_view(home: Home, config: Config, at: datetime) -> dict[str, Any]:
     blocks += _requests(home.waiting, "*Waiting on you*", "Nothing is waiting on you.", home.user)
     blocks.append(DividerBlock())
     blocks += _requests(home.mine, "*Asked by you*", "You have no open requests.", home.user)
+    if home.grants:
+        blocks += [DividerBlock(), *_requests(home.grants, "*Grants running*", "", home.user)]
     if home.keys is not None:
         blocks += [DividerBlock(), *_keys(home.keys, config, at)]
     if home.recent is not None:
