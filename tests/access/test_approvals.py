@@ -17,6 +17,7 @@ from bot.access.approvals import AlreadyOpen, Approvals, State
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
 from bot.config import parse_config
+from bot.ops.registry import GATES
 from bot.slack.replies import refusal_words
 
 CONFIG = parse_config(
@@ -50,7 +51,7 @@ def clock() -> Clock:
 def approvals(tmp_path, clock: Clock) -> Approvals:
     members = {"S0SECURITY": frozenset({"U0SEC1", "U0SEC2", "U0REQ"})}
     rules = Rules(CONFIG, lambda group: members[group])
-    return Approvals(SqliteStore(tmp_path / "s.db"), rules, CONFIG, clock)
+    return Approvals(SqliteStore(tmp_path / "s.db"), rules, CONFIG, clock, gates=GATES)
 
 
 def _open(

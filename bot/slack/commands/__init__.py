@@ -1,4 +1,5 @@
-"""The `/iam` subcommands: each one's usage, permission, input check and handler.
+"""The `/iam` subcommands: each one's usage, permission, input check and handler. A command
+that opens an operation's request takes the permission that operation declares.
 
 ``check`` only parses (no I/O), so the ack can run it within Slack's three seconds; ``run``
 works after the ack (see :mod:`bot.slack.listeners.commands`).
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from bot.iam.errors import InvalidInput
 from bot.ops.context import Services, UserError
+from bot.ops.operation import Operation
+from bot.ops.registry import REGISTRY
 from bot.slack.commands import (
     account,
     accounts,
@@ -40,7 +43,7 @@ class Subcommand:
     name: str
     usage: str
     summary: str
-    permission: str
+    permissions: tuple[str, ...]  # any one of them; none: anyone (the work checks itself)
     check: Callable[[tuple[str, ...]], None]  # input validation only: no I/O, runs before the ack
     run: Callable[[Services, Request], None]
     # Acts in one account (``--account``, else the default); False: it looks at every
@@ -59,7 +62,7 @@ SUBCOMMANDS = (
         "keys",
         keys.USAGE,
         "access keys: status, age, last use",
-        "keys",
+        ("keys",),
         keys.check,
         keys.run,
     ),
@@ -67,7 +70,7 @@ SUBCOMMANDS = (
         "whois",
         whois.USAGE,
         "who owns an access key; deactivate or rotate it",
-        "keys",
+        ("keys",),
         whois.check,
         whois.run,
     ),
@@ -75,7 +78,7 @@ SUBCOMMANDS = (
         "deactivate",
         deactivate.USAGE,
         "deactivate a (leaked) key now; you confirm it",
-        "deactivate",
+        REGISTRY[Operation.DEACTIVATE].permissions,
         deactivate.check,
         deactivate.run,
     ),
@@ -83,7 +86,7 @@ SUBCOMMANDS = (
         "rotate",
         rotate.USAGE,
         "new key to Secrets Manager, old one retired",
-        "rotate",
+        REGISTRY[Operation.ROTATE].permissions,
         rotate.check,
         rotate.run,
     ),
@@ -91,7 +94,7 @@ SUBCOMMANDS = (
         "offboard",
         offboard.USAGE,
         "remove a user and everything attached (approval needed)",
-        "offboard",
+        REGISTRY[Operation.OFFBOARD].permissions,
         offboard.check,
         offboard.run,
         flags=offboard.FLAGS,
@@ -100,7 +103,7 @@ SUBCOMMANDS = (
         "enable",
         enable.USAGE,
         "undo a disable: reactivate what it deactivated (approval needed)",
-        "offboard",
+        REGISTRY[Operation.ENABLE].permissions,
         enable.check,
         enable.run,
     ),
@@ -108,7 +111,7 @@ SUBCOMMANDS = (
         "onboard",
         onboard.USAGE,
         "a new user: groups, console password, access key (approval needed)",
-        "onboard",
+        REGISTRY[Operation.ONBOARD].permissions,
         onboard.check,
         onboard.run,
         flags=onboard.FLAGS,
@@ -117,7 +120,7 @@ SUBCOMMANDS = (
         "audit",
         audit.USAGE,
         audit.SUMMARY,
-        "audit",
+        ("audit",),
         audit.check,
         audit.run,
         flags=audit.FLAGS,
@@ -126,7 +129,7 @@ SUBCOMMANDS = (
         "account",
         account.USAGE,
         "alias, usage against quotas, password policy, SAML",
-        "account",
+        ("account",),
         account.check,
         account.run,
     ),
@@ -134,7 +137,7 @@ SUBCOMMANDS = (
         "accounts",
         accounts.USAGE,
         "the AWS accounts the bot knows, and whether it can act in each",
-        "account",
+        ("account",),
         accounts.check,
         accounts.run,
         one_account=False,
@@ -143,7 +146,7 @@ SUBCOMMANDS = (
         "pending",
         pending.USAGE,
         "requests waiting on you, and yours still open, with their buttons",
-        "",
+        (),
         pending.check,
         pending.run,
         one_account=False,
@@ -152,7 +155,7 @@ SUBCOMMANDS = (
         "history",
         history.USAGE,
         "past requests about a user, and what was removed",
-        "keys",
+        ("keys",),
         history.check,
         history.run,
     ),
