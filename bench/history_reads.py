@@ -24,6 +24,7 @@ from bot.access.rules import Rules
 from bot.access.store import SqliteStore
 from bot.config import parse_config
 from bot.metrics import RequestsCollector
+from bot.ops.registry import GATES
 from bot.slack.listeners.events import RECENT
 
 FINISHED = 20_000
@@ -77,7 +78,8 @@ def main() -> None:
         store = SqliteStore(Path(folder) / "state.sqlite3")
         seed(store)
         config = parse_config(CONFIG)
-        approvals = Approvals(store, Rules(config, lambda group: frozenset()), config, utc_now)
+        rules = Rules(config, lambda group: frozenset())
+        approvals = Approvals(store, rules, config, utc_now, gates=GATES)
         print(f"{FINISHED} finished and {OPEN} pending requests, best of {ROUNDS}:")
         report(
             "/metrics scrape",

@@ -19,6 +19,7 @@ from bot.config import parse_config
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.ops.context import Ops, Services, Team
+from bot.ops.registry import GATES
 from sandbox.aws import FaithfulAws
 from sandbox.process import SandboxProcess
 
@@ -67,7 +68,7 @@ def bot_ops(aws: Aws, store: SqliteStore, config_text: str) -> Ops:
         rules=rules,
         identity=IdentityMap(aws, config.identity, lambda user: None),
         store=store,
-        approvals=Approvals(store, rules, config, utc_now),
+        approvals=Approvals(store, rules, config, utc_now, gates=GATES),
         accounts=AccountBook(config.accounts, aws, store, utc_now),
         team=Team(lambda: "T0BENCH"),  # no chat here: a workspace for source identities
     )

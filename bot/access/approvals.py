@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,21 +39,47 @@ from bot.access.rules import Rules
 from bot.access.store import Record, Store
 from bot.config import Config
 from bot.iam import sessions
-from bot.ops.operation import Operation
 
 KIND = "request"
 OPEN_LOCK = "open-lock"
 OPENING_GRACE = timedelta(minutes=1)  # how long a lock may name a request not yet written
-# Requests whose target is an IAM user that exists, which can be linked to a Slack user.
-_ABOUT_A_USER = (
-    Operation.OFFBOARD,
-    Operation.ENABLE,
-    Operation.ROTATE,
-    Operation.DEACTIVATE,
-    Operation.DELETE_KEY,
-    Operation.GRANT,
-    Operation.REVOKE,
-)
+
+
+def _nothing_more(plan: Mapping[str, Any]) -> str:
+    return ""
+
+
+class Target(enum.Enum):
+    """What an operation's target is, for the rule that no command changes a protected user."""
+
+    USER = "an IAM user that exists"  # read before opening and before running
+    USER_READ_BY_RUN = "an IAM user its execution reads anyway"  # judged on that read
+    NEW_USER = "a user still to be created"  # judged by its name and the tags its plan sets
+    NONE = "no IAM user"  # an account alias; a person, whose users each part judges
+
+    @property
+    def is_user(self) -> bool:
+        """An IAM user that exists, which can be linked to a Slack user: who it is about."""
+        return self in (Target.USER, Target.USER_READ_BY_RUN)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the rooms below the workflows need to know of an operation, as the operation
+    declares it (in bot/ops, beside its code): who may ask for it (any one of
+    ``permissions``), who must agree before it runs, what its target is (:class:`Target`), and
+    what besides its operation, account and target makes two requests the same (``same``,
+    from the plan: a key's ID, so two keys of one user are two subjects).
+
+    ``confirms``: its requester confirms it unless config asks for approvers; else
+    ``approvals.required`` approvers. ``floor``: the fewest approvers config may set (1: it
+    always needs someone other than the requester)."""
+
+    permissions: tuple[str, ...]
+    confirms: bool
+    floor: int
+    target: Target
+    same: Callable[[Mapping[str, Any]], str] = _nothing_more
 
 
 class State(enum.StrEnum):
@@ -174,12 +200,12 @@ class Request:
     @classmethod
     def from_record(cls, record: Record) -> Request:
         """The request as stored; KeyError, ValueError or TypeError for a record this version
-        cannot read: a field missing or of another type, an operation or a state it does not
-        know (a newer bot's)."""
+        cannot read: a field missing or of another type, a state it does not know (a newer
+        bot's). An operation it does not know is :meth:`Approvals._read`'s to refuse."""
         d = record.data
         return cls(
             id=record.id,
-            command=Operation(d["command"]).value,
+            command=d["command"],
             target=d["target"],
             requester=d["requester"],
             reason=d["reason"],
@@ -243,15 +269,13 @@ class AlreadyOpen(Refused):
         self.request = request
 
 
-def subject(command: str, target: str, plan: dict[str, Any], account: str = "") -> str:
+def subject(request: Request, gate: Gate) -> str:
     """What a request acts on, for "one open request at a time": the operation, the account,
-    and its target as IAM compares names (case-insensitively), and the key or group when the
-    plan names one, so two keys (or groups) of one user are two subjects (a rotation names the
-    key it replaces: a user has at most one key to rotate, since at two keys a rotation cannot
-    start)."""
-    key = plan.get("key") or plan.get("group")
-    where = f"{account}:" if account else ""
-    return f"{command}/{where}{target.casefold()}" + (f"/{key}" if key else "")
+    and its target as IAM compares names (case-insensitively), and whatever else its gate
+    says tells two of its requests apart (a key: two keys of one user are two subjects)."""
+    where = f"{request.account}:" if request.account else ""
+    more = gate.same(request.plan)
+    return f"{request.command}/{where}{request.target.casefold()}" + (f"/{more}" if more else "")
 
 
 def account_here() -> str:
@@ -262,6 +286,9 @@ def account_here() -> str:
 
 
 class Approvals:
+    """``gates``: every operation's, by name (see :class:`Gate`); a request of any other
+    operation (a newer bot's) cannot be read."""
+
     def __init__(
         self,
         store: Store,
@@ -270,6 +297,8 @@ class Approvals:
         clock: Callable[[], datetime],
         leases: Leases | None = None,
         identity: IdentityMap | None = None,
+        *,
+        gates: Mapping[str, Gate],
     ):
         self._store = store
         self._rules = rules
@@ -277,6 +306,7 @@ class Approvals:
         self._clock = clock
         self.leases = leases or Leases()
         self._identity = identity
+        self._gates = gates
 
     def open(
         self,
@@ -330,7 +360,7 @@ class Approvals:
         """Who the request's target IAM user is linked to, read in the scope it is opened in
         (so no click reads IAM again), if it is about one: the Slack user its tags name, or
         (linked by name only) its name, which a click compares with the clicker's e-mail."""
-        if self._identity is None or command not in _ABOUT_A_USER:
+        if self._identity is None or not self._gates[command].target.is_user:
             return (), ""
         if person := self._identity.person_of(target):
             return (person,), ""
@@ -347,7 +377,7 @@ class Approvals:
         crash cannot strand it. The lock is written before its request; a lock naming a
         request not written yet is held for :data:`OPENING_GRACE` (its opener is between
         the two writes, or died there)."""
-        about = subject(request.command, request.target, request.plan, request.account)
+        about = subject(request, self._gates[request.command])
         lock_id = f"{OPEN_LOCK}/{about}"
         now = self._clock()
         while True:
@@ -374,9 +404,21 @@ class Approvals:
             record = self._store.get(request_id)
             if record is None or record.kind != KIND:
                 return None
-            return read_one(record, Request.from_record, KIND)
+            return read_one(record, self._read, KIND)
         except Unreadable:
             raise Refused(str(Unreadable(KIND, request_id))) from None
+
+    def gate(self, command: str) -> Gate:
+        """The rules of ``command``, one of the operations this bot knows."""
+        return self._gates[command]
+
+    def _read(self, record: Record) -> Request:
+        """A stored request; ValueError for an operation this bot does not know (a newer
+        bot's), as for any record it cannot read."""
+        request = Request.from_record(record)
+        if request.command not in self._gates:
+            raise ValueError(f"unknown operation {request.command!r}")
+        return request
 
     def some(self, request_ids: Iterable[str]) -> list[Request]:
         """The requests among ``request_ids`` that exist and can be read, in that order (one
@@ -406,15 +448,13 @@ class Approvals:
     def in_state(self, *states: State) -> list[Request]:
         """The readable requests in ``states`` (one that cannot be read is reported, skipped)."""
         return readable(
-            self._store.list_by_state(KIND, [s.value for s in states]), Request.from_record, KIND
+            self._store.list_by_state(KIND, [s.value for s in states]), self._read, KIND
         )
 
     def latest(self, limit: int) -> list[Request]:
         """At most ``limit`` readable requests, the most recently changed first: a window of
         the history that stays the same size however long the history grows."""
-        return readable(
-            self._store.latest(KIND, [s.value for s in State], limit), Request.from_record, KIND
-        )
+        return readable(self._store.latest(KIND, [s.value for s in State], limit), self._read, KIND)
 
     def _transition(self, request_id: str, change: Callable[[Request], Request]) -> Transition:
         """Apply ``change`` by compare-and-set; if another writer won, re-read and decide again."""

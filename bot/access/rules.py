@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.access.ttl import TtlCache
@@ -94,12 +94,23 @@ class Rules:
                 "nothing was decided. Try again in a minute."
             ) from exc
 
-    def require(self, user_id: str, permission: str, account: Account | None = None) -> None:
-        """Refused unless ``user_id`` holds ``permission`` (in ``account``, named in the
-        refusal as people call it, with its ID)."""
-        if not self.allowed(user_id, permission, account=account.id if account else ""):
+    def allowed_any(
+        self, user_id: str, permissions: Iterable[str], *, fresh: bool = False, account: str = ""
+    ) -> bool:
+        """Whether ``user_id`` holds any one of ``permissions`` (an operation declares every
+        permission it may be asked with)."""
+        return any(self.allowed(user_id, p, fresh=fresh, account=account) for p in permissions)
+
+    def require(
+        self, user_id: str, permission: str | tuple[str, ...], account: Account | None = None
+    ) -> None:
+        """Refused unless ``user_id`` holds ``permission`` (or one of them), in ``account``,
+        named in the refusal as people call it, with its ID."""
+        wanted = (permission,) if isinstance(permission, str) else permission
+        if not self.allowed_any(user_id, wanted, account=account.id if account else ""):
             where = f" in account {account.label}" if account else ""
-            raise Denied(f"You need the `{permission}` permission{where} for that.")
+            named = " or ".join(f"`{p}`" for p in wanted)
+            raise Denied(f"You need the {named} permission{where} for that.")
 
     def require_channel(self, channel_id: str) -> None:
         if self.config.channels and channel_id not in self.config.channels:
@@ -125,7 +136,3 @@ class Rules:
             elif entry.casefold() == name:
                 return True
         return False
-
-    def require_unprotected(self, user: User) -> None:
-        if self.is_protected(user):
-            raise Denied(f"`{user.name}` is a protected user: no /iam command changes it.")

@@ -23,7 +23,6 @@ from bot.iam import account, errors, keys, users
 from bot.iam.aws import Aws
 from bot.iam.models import AccessKey, CredentialReport, KeyStatus, LastUsed, age_days
 from bot.iam.sessions import Account, Actor, acting, current, current_account
-from bot.ops.operation import Operation
 from bot.wording import counted, days_ago
 
 REGENERATE_AFTER = timedelta(hours=4)  # IAM will not build a new report sooner
@@ -40,16 +39,6 @@ class Kind(enum.StrEnum):
     ROOT_ACCESS_KEY = "root account has an active access key"
     ROOT_WITHOUT_MFA = "root account without MFA"
     ROOT_RECENTLY_USED = "root account password used recently"
-
-
-# The operation that deals with each kind of finding.
-FIX = {
-    Kind.OLD_KEY: Operation.ROTATE,
-    Kind.UNUSED_KEY: Operation.DEACTIVATE,
-    Kind.NEVER_USED_KEY: Operation.DEACTIVATE,
-    Kind.TWO_ACTIVE_KEYS: Operation.DEACTIVATE,
-    Kind.PASSWORD_NEVER_USED: Operation.OFFBOARD,
-}
 
 
 class KeyFacts(Protocol):
@@ -117,10 +106,6 @@ class Finding:
     key_id: str | None = None
     key_created: datetime | None = None
     account: Account | None = None  # where the user is, in an audit of several accounts
-
-    @property
-    def fix(self) -> Operation | None:
-        return FIX.get(self.kind)
 
 
 class _ReportKey(NamedTuple):

@@ -6,11 +6,12 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from bot.access.approvals import Request
+from bot.access.approvals import Gate, Request, Target
 from bot.access.journal import run_journaled
 from bot.iam import account
 from bot.iam.inventory import Step
 from bot.ops.context import Ops, RunReport, UserError
+from bot.ops.declared import Declared
 from bot.ops.operation import Operation
 from bot.ops.plan import Plan
 
@@ -79,3 +80,19 @@ def execute(ops: Ops, request: Request) -> RunReport:
         else "The alias is deleted."
     )
     return RunReport(True, done, {})
+
+
+def title(request: Request) -> str:
+    if AliasPlan.of(request).change is AliasChange.SET:
+        return f"Set the account alias to {request.target}"
+    return f"Delete the account alias {request.target}"
+
+
+DECLARED = Declared(
+    Operation.ACCOUNT_ALIAS,
+    Gate(("admin",), confirms=True, floor=0, target=Target.NONE),
+    AliasPlan,
+    title,
+    execute,
+    "account",
+)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.access.accounts import AccountBook
-from bot.access.approvals import Approvals, Request
+from bot.access.approvals import Approvals, Request, Target
 from bot.access.identity import IdentityMap
 from bot.access.journal import PlannedStep, RunResult, run_journaled
 from bot.access.rules import Denied, Rules, SlackUnavailable
@@ -27,7 +27,6 @@ from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.models import User
 from bot.iam.sessions import Actor, acting
-from bot.ops.operation import Operation
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +92,44 @@ class Services:
             return
         with acting(self.accounts.get(account_id), actor):
             yield
+
+    def protection(
+        self,
+        command: str,
+        target: str,
+        read: User | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str | None:
+        """Why no request of ``command`` may change ``target``: it is a protected user, judged
+        by what the operation declares its target is (:class:`Target`): an IAM user as
+        ``read`` (else read now; one already gone is nobody's to protect), a user still to be
+        created by its name and the ``tags`` it will get, or no user at all. The one rule
+        for every operation, when a request opens (:meth:`require_unprotected`) and right
+        before it runs (:meth:`Ops.still_allowed`). None: it may."""
+        kind = self.approvals.gate(command).target
+        if kind is Target.NONE:
+            return None
+        if kind is Target.NEW_USER:
+            protected = self.rules.name_is_protected(target, tags)
+            return f"`{target}` is a protected user" if protected else None
+        if read is None:
+            try:
+                read = users.get_user(self.aws, target)
+            except errors.NotFound:
+                return None
+        return f"`{read.name}` is a protected user" if self.rules.is_protected(read) else None
+
+    def require_unprotected(
+        self,
+        command: str,
+        target: str,
+        read: User | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Refused (:class:`Denied`) before a request of ``command`` about ``target`` is
+        planned, if it is protected (:meth:`protection`)."""
+        if why := self.protection(command, target, read, tags):
+            raise Denied(f"{why}: no /iam command changes it.")
 
 
 @dataclass(frozen=True)
@@ -209,19 +246,16 @@ class Ops:
         :class:`SlackUnavailable` when Slack did not say who is in a group these rules need
         (the run waits: neither "may no longer" nor "may").
 
-        An offboarding's target is read again by its execution (with everything attached,
-        right before its first change), which judges its protection on that read
-        (:meth:`protection`): reading it here too would be one more round trip."""
+        A target its execution reads anyway (an offboarding's, with everything attached,
+        right before its first change) is judged on that read (:meth:`Services.protection`):
+        reading it here too would be one more round trip."""
         rules, account = self.services.rules, request.account
-        operation = Operation(request.command)
+        gate = self.services.approvals.gate(request.command)
         try:
             rules.require_channel(request.channel)
         except Denied as denied:
             return self.notify.explain(denied)
-        if not any(
-            rules.allowed(request.requester, p, fresh=True, account=account)
-            for p in operation.permissions
-        ):
+        if not rules.allowed_any(request.requester, gate.permissions, fresh=True, account=account):
             return f"{self.notify.person(request.requester)} may no longer ask for this."
         if request.required:
             valid = [
@@ -231,17 +265,7 @@ class Ops:
             ]
             if len(valid) < request.required:
                 return "an approver no longer has the `approve` permission; approve it again."
-        if operation in (Operation.ACCOUNT_ALIAS, Operation.OFFBOARD):
+        if gate.target is Target.USER_READ_BY_RUN:
             return None
-        if operation is Operation.ONBOARD:  # the user does not exist yet
-            protected = rules.name_is_protected(request.target)
-            return f"`{request.target}` is a protected user." if protected else None
-        try:
-            return self.protection(request, users.get_user(self.services.aws, request.target))
-        except errors.NotFound:
-            return None  # already gone: every step will find its target gone
-
-    def protection(self, request: Request, target: User) -> str | None:
-        """Why ``request`` may not change ``target``, as just read: it is protected."""
-        protected = self.services.rules.is_protected(target)
-        return f"`{request.target}` is a protected user." if protected else None
+        why = self.services.protection(request.command, request.target)
+        return f"{why}." if why else None

@@ -15,13 +15,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.access.approvals import Request, State, account_here
+from bot.access.approvals import Gate, Request, State, Target, account_here
 from bot.access.store import Record
 from bot.iam.inventory import Action
 from bot.iam.models import User
 from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp, KeyRef, offer
-from bot.ops.keys import KeyPlan, key_step, open_key_request, owned_key, run_one_step
+from bot.ops.keys import (
+    KeyPlan,
+    key_step,
+    key_title,
+    open_key_request,
+    owned_key,
+    run_one_step,
+)
 from bot.ops.operation import Operation
 from bot.ops.outcome import offering
 
@@ -87,7 +95,7 @@ def open_request(ops: Ops, key_id: str, reason: str, *, requester: str, channel:
     """Deactivating a (leaked) key, as a request its requester confirms; a key already
     inactive is only reported (:class:`UserError` says so)."""
     services = ops.services
-    user, key = owned_key(services, key_id)
+    user, key = owned_key(services, key_id, COMMAND)
     if key.status.value == "Inactive":
         report = Report(key_id, user, account_here(), requester, services.clock(), reason)
         services.store.put_if_version(report.to_record())
@@ -118,3 +126,14 @@ def execute(ops: Ops, request: Request) -> RunReport:
         )
         ops.services.approvals.note(request.id, **buttons)
     return report
+
+
+DECLARED = Declared(
+    COMMAND,
+    Gate(("deactivate",), confirms=True, floor=0, target=Target.USER, same=same_key),
+    KeyPlan,
+    key_title("Deactivate", lambda r: KeyPlan.of(r).key),
+    execute,
+    "deactivate",
+    buttons=(FollowUp.DEACTIVATE_NOW,),
+)

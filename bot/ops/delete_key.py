@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from bot.access.approvals import Request
+from bot.access.approvals import Gate, Request, Target
 from bot.iam.inventory import Action
 from bot.ops.context import Ops, RunReport
-from bot.ops.keys import KeyPlan, key_step, open_key_request, run_one_step
+from bot.ops.declared import Declared, same_key
+from bot.ops.followups import FollowUp
+from bot.ops.keys import KeyPlan, key_step, key_title, open_key_request, run_one_step
 from bot.ops.operation import Operation
 
 
@@ -35,3 +37,16 @@ def open_request(
 def execute(ops: Ops, request: Request) -> RunReport:
     key = KeyPlan.of(request).key
     return run_one_step(ops, request, Action.DELETE_ACCESS_KEY, f"`{key}` deleted.")
+
+
+DECLARED = Declared(
+    Operation.DELETE_KEY,
+    # Asked by whoever may take a key out of use, or by a rotation, which ends by deleting
+    # the old key: its Delete button needs the same.
+    Gate(("deactivate", "rotate"), confirms=False, floor=1, target=Target.USER, same=same_key),
+    KeyPlan,
+    key_title("Delete", lambda r: KeyPlan.of(r).key),
+    execute,
+    "",
+    buttons=(FollowUp.DELETE_KEY,),
+)

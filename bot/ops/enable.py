@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import takewhile
 from typing import Any
 
-from bot.access.approvals import Request, State
+from bot.access.approvals import Gate, Request, State, Target
 from bot.iam import errors, secrets
 from bot.iam.inventory import (
     Action,
@@ -32,6 +32,7 @@ from bot.iam.inventory import (
 from bot.ops import offboard_person
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.deactivate import Report, reports_about
+from bot.ops.declared import Declared
 from bot.ops.offboard import COMMAND as OFFBOARD
 from bot.ops.offboard import (
     is_disable,
@@ -153,7 +154,7 @@ def open_request(
     ``subjects``, when the caller knows who the user is: see ``Approvals.open``)."""
     services = ops.services
     inv = _inventory(services, name)
-    services.rules.require_unprotected(inv.user)
+    services.require_unprotected(COMMAND, inv.user.name, inv.user)
     undo = _undo(services, inv)
     reports = reports_about(services, inv.user)
     steps, kept = _kept_inactive(enable_steps(inv, undo.snapshots), reports)
@@ -229,3 +230,13 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
     _note_once(ops, request, [_kept_line(ops, r) for r in late])  # reported after the plan
     result = run_plan(ops, request, planned, _step_runner(ops, request))
     return run_report(result, f"{request.target} enabled")
+
+
+DECLARED = Declared(
+    COMMAND,
+    Gate(("offboard",), confirms=False, floor=1, target=Target.USER),
+    EnablePlan,
+    lambda r: f"Enable IAM user {r.target}",
+    execute,
+    "enable",
+)

@@ -2,9 +2,10 @@
 
 A workflow offers follow-ups by kind (:class:`FollowUp`) with a :class:`KeyRef` or a scheduled
 step's ID as their subject; the chat layer draws them as buttons and routes each click back by
-its kind. One encoding for what a button carries, written and read in one place, and one
-table of the permission each kind needs: the chat layer shows a button only to people who hold
-it (:meth:`Viewer.pressable`) and checks it again on the click.
+its kind. One encoding for what a button carries, written and read in one place; each kind
+needs the permission of the operation that declares it (:mod:`bot.ops.registry`): the chat
+layer shows a button only to people who hold it (:meth:`Viewer.pressable`) and checks it again
+on the click.
 """
 
 from __future__ import annotations
@@ -29,23 +30,13 @@ class FollowUp(enum.StrEnum):
     EXTEND_GRANT = "grant:extend"  # subject: the grant's request ID
 
     @property
-    def permission(self) -> str:
-        """What pressing it needs, in the account it acts in: the permission of the request it
-        opens (deleting a key is part of taking it out of use) or of the rotation it steers."""
-        return _PERMISSION[self]
+    def permissions(self) -> tuple[str, ...]:
+        """What pressing it needs (any one of them), in the account it acts in: the
+        permissions of the operation it opens or steers, as that operation declares them
+        (read from the registry when asked: the workflows declaring them import this)."""
+        from bot.ops.registry import BUTTONS
 
-
-_PERMISSION = {
-    FollowUp.DEACTIVATE_NOW: "deactivate",
-    FollowUp.ROTATE_NOW: "rotate",
-    FollowUp.DELETE_KEY: "deactivate",
-    FollowUp.DEACTIVATE_ANYWAY: "rotate",
-    FollowUp.EXTEND: "rotate",
-    FollowUp.REVOKE_GRANT: "grant",
-    FollowUp.EXTEND_GRANT: "grant",
-}
-if missing := set(FollowUp) - set(_PERMISSION):  # a new kind without its rule fails at import
-    raise TypeError(f"follow-ups without a permission: {sorted(missing)}")
+        return BUTTONS[self]
 
 
 @dataclass(frozen=True)
@@ -110,11 +101,11 @@ class Viewer:
 
     def pressable(self, offers: Iterable[Offer], account: str = "") -> list[Offer]:
         """The ``offers`` this viewer may press in ``account``."""
-        allowed = self.rules.allowed
+        allowed = self.rules.allowed_any
         return [
             o
             for o in offers
-            if not self.user or allowed(self.user, o.kind.permission, account=account)
+            if not self.user or allowed(self.user, o.kind.permissions, account=account)
         ]
 
     def protects(self, name: str) -> bool:

@@ -22,16 +22,18 @@ import contextlib
 import enum
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access.approvals import Request, account_here
+from bot.access.approvals import Gate, Request, Target, account_here
 from bot.access.schedule import CANCELLED, DONE, RUNNING, WAITING, Job
 from bot.config import GRANT_MIN_MINUTES
 from bot.iam import errors, policies, users
 from bot.iam.inventory import Step
 from bot.ops.context import Ops, RunReport, UserError
+from bot.ops.declared import Declared
 from bot.ops.followups import FollowUp, offer
 from bot.ops.operation import Operation
 from bot.ops.outcome import offering
@@ -132,9 +134,10 @@ def open_request(
     _require_within(ops, minutes)
     services = ops.services
     try:
-        services.rules.require_unprotected(users.get_user(services.aws, user))
+        read = users.get_user(services.aws, user)
     except errors.NotFound:
         raise UserError(f"No IAM user named `{user}`.") from None
+    services.require_unprotected(Operation.GRANT, user, read)
     try:
         group = policies.get_group(services.aws, group).name
     except errors.NotFound:
@@ -470,3 +473,32 @@ def _failed(ops: Ops, job: Job, failure: errors.IamError) -> str:
             f"The bot tries again at {ops.notify.when(retry)}.",
         )
     return WAITING
+
+
+def _same_group(plan: Mapping[str, Any]) -> str:
+    """Two grants (or revokes) for one user are the same when they name the same group."""
+    return str(plan["group"])
+
+
+DECLARED = (
+    Declared(
+        Operation.GRANT,
+        Gate(("grant",), confirms=False, floor=1, target=Target.USER, same=_same_group),
+        GrantPlan,
+        title,
+        execute,
+        "grant",
+        {EXPIRE: expire},
+        buttons=(FollowUp.EXTEND_GRANT,),
+    ),
+    Declared(
+        Operation.REVOKE,
+        # It only takes access away: its requester confirms it.
+        Gate(("grant",), confirms=True, floor=0, target=Target.USER, same=_same_group),
+        RevokePlan,
+        revoke_title,
+        execute_revoke,
+        "revoke",
+        buttons=(FollowUp.REVOKE_GRANT,),
+    ),
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,8 +30,9 @@ from bot.ops.plan import Plan, StepDict
 log = logging.getLogger(__name__)
 
 
-def owned_key(services: Services, key_id: str) -> tuple[str, AccessKey]:
-    """Owner and key behind an ID of this account; refuses foreign keys and protected users."""
+def owned_key(services: Services, key_id: str, command: str) -> tuple[str, AccessKey]:
+    """Owner and key behind an ID of this account, for a request of ``command``; refuses
+    foreign keys and protected users."""
     whois = f"`/iam whois {key_id}` says how to deal with it."
     try:
         owner = keys.key_owner(services.aws, key_id)
@@ -46,7 +47,7 @@ def owned_key(services: Services, key_id: str) -> tuple[str, AccessKey]:
         raise UserError(f"`{key_id}` belongs to AWS account {owner.account_id}, not this one.")
     user = owner.user_name
     try:
-        services.rules.require_unprotected(users.get_user(services.aws, user))
+        services.require_unprotected(command, user)
     except Denied as exc:
         raise Denied(f"{exc} {whois}") from None
     found = [k for k in keys.list_access_keys(services.aws, user) if k.key_id == key_id]
@@ -135,6 +136,12 @@ class KeyPlan(Plan):
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> KeyPlan:
         return cls(key=d["key"], origin=d.get("origin", ""), **cls.listed(d))
+
+
+def key_title(verb: str, key: Callable[[Request], str]) -> Callable[[Request], str]:
+    """How a request on one ``key`` (read from its plan) is titled: "Delete the access key
+    AKIA… of alice"."""
+    return lambda r: f"{verb} the access key {key(r)} of {r.target}"
 
 
 def open_key_request(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.access.approvals import Request, State
+from bot.access.approvals import Gate, Request, State, Target
 from bot.access.journal import RunResult, finished_steps, run_journaled
 from bot.access.store import Record
 from bot.iam import errors
@@ -30,6 +30,7 @@ from bot.iam.inventory import (
 )
 from bot.iam.models import User
 from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.ops.declared import Declared
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
@@ -102,7 +103,7 @@ def planned(services: Services, user: str, mode: Mode) -> tuple[str, list[Step]]
     """``user`` as IAM spells it and the steps ``mode`` takes for it, in the current scope;
     a protected user is refused."""
     inv = _inventory(services, user)
-    services.rules.require_unprotected(inv.user)
+    services.require_unprotected(COMMAND, inv.user.name, inv.user)
     return inv.user.name, plan_steps(services, inv, mode)
 
 
@@ -268,8 +269,8 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
     planned = [Step.from_dict(d) for d in plan.steps]
     inv = current_inventory(services, request.target, planned)
     if inv is not None:
-        if why := ops.protection(request, inv.user):
-            return RunReport(False, f"Not run: {why}")
+        if why := services.protection(request.command, request.target, inv.user):
+            return RunReport(False, f"Not run: {why}.")
         if reopen_if_changed(ops, request, plan, plan_steps(services, inv, plan.mode)):
             return None
         save_snapshot(services, request.id, inv)
@@ -286,3 +287,13 @@ def _point_to_history(services: Services, request: Request) -> None:
     line = f"`/iam history {request.target}` shows what was there."
     if line not in Outcome.of(services.approvals.get(request.id)).notes:
         services.approvals.note(request.id, line=line)
+
+
+DECLARED = Declared(
+    COMMAND,
+    Gate(("offboard",), confirms=False, floor=1, target=Target.USER_READ_BY_RUN),
+    OffboardPlan,
+    lambda r: f"{'Disable' if is_disable(r) else 'Offboard'} IAM user {r.target}",
+    execute,
+    "offboard",
+)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.access.approvals import Request, State
+from bot.access.approvals import Gate, Request, State, Target
 from bot.access.identity import How, IdentityMap, Link, NotLinked
 from bot.access.rules import Denied
 from bot.iam import sessions
@@ -30,6 +30,7 @@ from bot.iam.models import User
 from bot.iam.sessions import Account, Actor
 from bot.ops import offboard
 from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.ops.declared import Declared
 from bot.ops.offboard import Mode, OffboardPlan
 from bot.ops.operation import Operation
 from bot.ops.plan import Plan, StepDict
@@ -313,7 +314,7 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
 def _scoped(request: Request, part: Part) -> Request:
     """The request as its part in one account sees it: that account, that user (so
     :meth:`Ops.acting_for` acts there for the requester, with the request's ID and approvers,
-    and :meth:`Ops.still_allowed` checks that account's rules and that user's protection)."""
+    and :meth:`Ops.still_allowed` checks that account's rules)."""
     return replace(request, account=part.account, target=part.user)
 
 
@@ -359,6 +360,8 @@ def _run(ops: Ops, request: Request, part: Part, mode: Mode) -> RunReport:
     with ops.acting_for(scoped):
         if why := ops.still_allowed(scoped):
             return RunReport(False, f"Not run: {why}")
+        if why := ops.services.protection(offboard.COMMAND, part.user):  # the part's user
+            return RunReport(False, f"Not run: {why}.")
         result = offboard.remove(
             ops,
             request,
@@ -368,3 +371,15 @@ def _run(ops: Ops, request: Request, part: Part, mode: Mode) -> RunReport:
             label=f"{part.name}: ",
         )
     return offboard.run_report(result, offboard.done_what(part.user, mode))
+
+
+DECLARED = Declared(
+    COMMAND,
+    # Its target is a person: each of their users is judged by its own part of the run.
+    Gate(("offboard",), confirms=False, floor=1, target=Target.NONE),
+    PersonPlan,
+    title,
+    execute,
+    "offboard",
+    across_accounts=True,
+)

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.access.approvals import Request
+from bot.access.approvals import Gate, Request, Target
 from bot.access.journal import finished_steps, run_journaled
 from bot.iam import account, errors, keys, policies, secrets, users
 from bot.iam.inventory import Step
-from bot.iam.models import Group, User, now
+from bot.iam.models import Group
 from bot.ops.context import Ops, RunReport, Services, UserError
-from bot.ops.keys import create_delivered_key
+from bot.ops.declared import Declared
+from bot.ops.keys import ORPHAN, create_delivered_key, delete_orphan
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
@@ -109,11 +110,6 @@ def plan_steps(plan: OnboardPlan, services: Services) -> list[Step]:
     return steps
 
 
-def _prospective(name: str, tags: dict[str, str]) -> User:
-    """The user as it would be, for the protected-user rules (by name or by tag)."""
-    return User(name=name, user_id="", arn="", created=now(), tags=tags)
-
-
 def _exists(fetch: Callable[[], Any]) -> Any | None:
     try:
         return fetch()
@@ -128,7 +124,7 @@ def open_request(ops: Ops, spec: OnboardArgs, *, requester: str, channel: str) -
     tags = {CREATED_BY: requester}
     if spec.for_user:
         tags = {services.config.identity.tag: spec.for_user, **tags}
-    services.rules.require_unprotected(_prospective(spec.user, tags))
+    services.require_unprotected(COMMAND, spec.user, tags=tags)
     existing, *found = aws.run_all(
         lambda: _exists(lambda: users.get_user(aws, spec.user)),
         *(lambda g=g: _exists(lambda: policies.get_group(aws, g)) for g in spec.groups),
@@ -332,3 +328,14 @@ def _tell_new_user(ops: Ops, request: Request, plan: OnboardPlan, outcome: Outco
     if arns := [a for a in (outcome.password_secret_arn, outcome.key_secret_arn) if a]:
         lines.append(ops.notify.reading(arns, request.target, request.requester))
     ops.dm(person, "\n".join(lines))
+
+
+DECLARED = Declared(
+    COMMAND,
+    Gate(("onboard",), confirms=False, floor=0, target=Target.NEW_USER),
+    OnboardPlan,
+    lambda r: f"Onboard {r.target}",
+    execute,
+    "onboard",
+    {ORPHAN: delete_orphan},
+)

@@ -1,12 +1,18 @@
-"""The names of the approval-gated operations and the rules that belong to each name.
+"""The names of the approval-gated operations.
 
-Kept apart from the registry (which imports every workflow) so that the config can check
-``approvals.commands`` against these names without importing the workflows.
+Kept apart from the declarations (:mod:`bot.ops.declared`, one in each workflow module) so
+that the config can check ``approvals.commands`` against these names without importing the
+workflows. Every other fact of an operation is its declaration's: the properties below read
+it, for the config, until the config is handed the declarations at startup.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the approvals room imports the config, which imports this
+    from bot.access.approvals import Gate
 
 
 class Operation(enum.StrEnum):
@@ -22,49 +28,21 @@ class Operation(enum.StrEnum):
     REVOKE = "revoke"  # a grant ended early
 
     @property
+    def gate(self) -> Gate:
+        """Its declared gate (read when the config is checked: the workflows that declare it
+        import the config)."""
+        from bot.ops.registry import GATES
+
+        return GATES[self]
+
+    @property
     def requester_confirms(self) -> bool:
-        """Reversible or requester-driven: confirmed by the requester unless config says
-        otherwise; everything else needs ``approvals.required`` approvers."""
-        return self in (
-            Operation.ROTATE,
-            Operation.DEACTIVATE,
-            Operation.ACCOUNT_ALIAS,
-            Operation.REVOKE,
-        )
+        return self.gate.confirms
 
     @property
     def needs_approver(self) -> bool:
-        """Deleting a user or a key (and undoing a disable) always needs someone other than
-        the requester: config may not lower it to zero."""
-        return self in (
-            Operation.OFFBOARD,
-            Operation.OFFBOARD_PERSON,
-            Operation.DELETE_KEY,
-            Operation.ENABLE,
-            Operation.GRANT,
-        )
-
-    @property
-    def across_accounts(self) -> bool:
-        """Its plan acts in several accounts, each step naming its own: the request's
-        ``account`` is only where it was asked."""
-        return self is Operation.OFFBOARD_PERSON
+        return self.gate.floor > 0
 
     @property
     def permissions(self) -> tuple[str, ...]:
-        """Who may ask for it (any one of these permissions), checked again before it runs."""
-        return _PERMISSIONS[self]
-
-
-_PERMISSIONS = {
-    Operation.OFFBOARD: ("offboard",),
-    Operation.OFFBOARD_PERSON: ("offboard",),
-    Operation.ENABLE: ("offboard",),
-    Operation.ONBOARD: ("onboard",),
-    Operation.ROTATE: ("rotate",),
-    Operation.DEACTIVATE: ("deactivate",),
-    Operation.DELETE_KEY: ("deactivate", "rotate"),  # a rotation ends by deleting the old key
-    Operation.ACCOUNT_ALIAS: ("admin",),
-    Operation.GRANT: ("grant",),
-    Operation.REVOKE: ("grant",),
-}
+        return self.gate.permissions

@@ -1,16 +1,20 @@
-"""The one table of approval-gated operations: how each is titled, runs, and what it does later.
+"""Every approval-gated operation, collected from the declaration in its own module.
 
-Every other layer reads an operation from here: the runner its ``execute``, the scheduler its
-later steps, the chat layer its title. Adding an operation is a workflow module and one entry.
+Every other layer reads an operation from here: the approvals room its gate, the runner its
+``execute``, the scheduler its later steps, the chat layer its title, its command's
+permission and its buttons'. Adding an operation is a workflow module declaring ``DECLARED``
+(see :class:`~bot.ops.declared.Declared`; a tuple when it holds several), its name in
+:class:`~bot.ops.operation.Operation`, and the module in :data:`MODULES`. A declaration with a
+piece missing fails here, at import.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
 
-from bot.access.approvals import Request
+from bot.access.approvals import Gate
 from bot.access.rules import SlackUnavailable
 from bot.access.schedule import WAITING, Job
 from bot.ops import (
@@ -24,68 +28,87 @@ from bot.ops import (
     onboard,
     rotate,
 )
-from bot.ops.context import Ops, RunReport
-from bot.ops.keys import ORPHAN, KeyPlan, delete_orphan
+from bot.ops.context import Ops
+from bot.ops.declared import Declared, LaterStep
+from bot.ops.followups import FollowUp
 from bot.ops.operation import Operation
+from bot.ops.plan import Plan
 
 log = logging.getLogger(__name__)
 
-Execute = Callable[[Ops, Request], RunReport | None]
-LaterStep = Callable[[Ops, Job], str]  # returns the job's next state: done | held | failed
+MODULES: tuple[ModuleType, ...] = (
+    offboard,
+    offboard_person,
+    enable,
+    onboard,
+    rotate,
+    deactivate,
+    delete_key,
+    account_alias,
+    grant,
+)
 
 
-@dataclass(frozen=True)
-class Spec:
-    operation: Operation
-    title: Callable[[Request], str]
-    execute: Execute
-    later: Mapping[str, LaterStep] = field(default_factory=dict)  # scheduled steps, by name
+def _missing(d: Declared) -> list[str]:
+    """The pieces of ``d`` that are absent or of the wrong kind."""
+    gate = d.gate
+    checks = {
+        "a name of Operation": isinstance(d.name, Operation),
+        "who may ask (gate.permissions)": bool(gate.permissions)
+        and all(isinstance(p, str) and p for p in gate.permissions),
+        "a floor of 0 or 1 approvers (gate.floor; 0 if its requester confirms)": gate.floor
+        in ((0,) if gate.confirms else (0, 1)),
+        "what makes two requests the same (gate.same)": callable(gate.same),
+        "a plan type (a Plan)": isinstance(d.plan, type) and issubclass(d.plan, Plan),
+        "a title": callable(d.title),
+        "an executor": callable(d.execute),
+        "a way to be asked (asked_by, or buttons)": bool(d.asked_by or d.buttons),
+        "callable later steps": all(callable(step) for step in d.later.values()),
+        "follow-ups (FollowUp kinds)": all(isinstance(b, FollowUp) for b in d.buttons),
+    }
+    return [piece for piece, present in checks.items() if not present]
 
 
-def _alias_title(request: Request) -> str:
-    if account_alias.AliasPlan.of(request).change is account_alias.AliasChange.SET:
-        return f"Set the account alias to {request.target}"
-    return f"Delete the account alias {request.target}"
+def _listed(names: Iterable[str]) -> str:
+    return ", ".join(sorted(str(n) for n in names))
 
 
-def _key_title(verb: str, plan: type[KeyPlan | rotate.RotatePlan]) -> Callable[[Request], str]:
-    return lambda r: f"{verb} the access key {plan.of(r).key} of {r.target}"
+def collect(declarations: Iterable[Declared]) -> Mapping[str, Declared]:
+    """The declarations by name; TypeError naming what is missing: a piece of one, an
+    operation declared by none or twice, a follow-up kind no operation (or two) declares."""
+    by_name: dict[str, Declared] = {}
+    for d in declarations:
+        if missing := _missing(d):
+            raise TypeError(f"operation '{d.name}' lacks {', '.join(missing)}")
+        if d.name in by_name:
+            raise TypeError(f"operation '{d.name}' is declared twice")
+        by_name[d.name] = d
+    if undeclared := set(Operation) - set(by_name):
+        raise TypeError(f"operations without a declaration: {_listed(undeclared)}")
+    claims = [kind for d in by_name.values() for kind in d.buttons]
+    if unclaimed := set(FollowUp) - set(claims):
+        raise TypeError(f"follow-ups that no operation declares: {_listed(unclaimed)}")
+    if twice := {k for k in claims if claims.count(k) > 1}:
+        raise TypeError(f"follow-ups declared by two operations: {_listed(twice)}")
+    return by_name
 
 
-REGISTRY: Mapping[str, Spec] = {
-    spec.operation: spec
-    for spec in (
-        Spec(
-            Operation.OFFBOARD,
-            lambda r: f"{'Disable' if offboard.is_disable(r) else 'Offboard'} IAM user {r.target}",
-            offboard.execute,
-        ),
-        Spec(Operation.OFFBOARD_PERSON, offboard_person.title, offboard_person.execute),
-        Spec(Operation.ENABLE, lambda r: f"Enable IAM user {r.target}", enable.execute),
-        Spec(
-            Operation.ONBOARD,
-            lambda r: f"Onboard {r.target}",
-            onboard.execute,
-            {ORPHAN: delete_orphan},
-        ),
-        Spec(
-            Operation.ROTATE,
-            _key_title("Rotate", rotate.RotatePlan),
-            rotate.execute,
-            {
-                rotate.RETIRE: rotate.retire_old_key,
-                rotate.DELETE: rotate.delete_old_key,
-                ORPHAN: delete_orphan,
-            },
-        ),
-        Spec(Operation.DEACTIVATE, _key_title("Deactivate", KeyPlan), deactivate.execute),
-        Spec(Operation.DELETE_KEY, _key_title("Delete", KeyPlan), delete_key.execute),
-        Spec(Operation.ACCOUNT_ALIAS, _alias_title, account_alias.execute),
-        Spec(Operation.GRANT, grant.title, grant.execute, {grant.EXPIRE: grant.expire}),
-        Spec(Operation.REVOKE, grant.revoke_title, grant.execute_revoke),
-    )
+def _declarations(module: ModuleType) -> tuple[Declared, ...]:
+    """A module's ``DECLARED``: one operation, or a tuple of the operations it holds (a grant
+    and its revoke)."""
+    declared = getattr(module, "DECLARED", None)
+    found = declared if isinstance(declared, tuple) else (declared,)
+    if not found or not all(isinstance(d, Declared) for d in found):
+        raise TypeError(f"{module.__name__} declares no DECLARED = Declared(...)")
+    return found
+
+
+REGISTRY: Mapping[str, Declared] = collect(d for m in MODULES for d in _declarations(m))
+GATES: Mapping[str, Gate] = {name: d.gate for name, d in REGISTRY.items()}
+# What pressing each follow-up needs: the permissions of the operation it opens or steers.
+BUTTONS: Mapping[FollowUp, tuple[str, ...]] = {
+    kind: d.permissions for d in REGISTRY.values() for kind in d.buttons
 }
-assert set(REGISTRY) == set(Operation), "every operation has exactly one entry"
 
 
 def schedule_all(ops: Ops) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access.approvals import AlreadyOpen, Request
+from bot.access.approvals import AlreadyOpen, Gate, Request, Target
 from bot.access.journal import finished_steps
 from bot.access.schedule import DONE, FAILED, HELD, WAITING, Job
 from bot.iam import errors, keys, users
@@ -30,8 +30,9 @@ from bot.iam.models import AccessKey, KeyStatus, LastUsed
 from bot.iam.sessions import current_account
 from bot.ops import delete_key
 from bot.ops.context import Ops, RunReport, UserError
+from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
-from bot.ops.keys import KeyPlan, create_delivered_key
+from bot.ops.keys import ORPHAN, KeyPlan, create_delivered_key, delete_orphan, key_title
 from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome, offering
 from bot.ops.plan import Plan
@@ -117,7 +118,7 @@ def open_request(
         target = users.get_user(services.aws, user)
     except errors.NotFound:
         raise UserError(f"No IAM user named `{user}`.") from None
-    services.rules.require_unprotected(target)
+    services.require_unprotected(COMMAND, user, target)
     found = keys.access_keys_with_last_use(services.aws, user)
     old = _pick(user, found, wanted)
     rotation = services.config.rotation
@@ -425,3 +426,17 @@ def _ask_delete_once(ops: Ops, rotation: Request, old: str) -> None:
             channel=rotation.channel,
             origin=rotation.id,
         )
+
+
+DECLARED = Declared(
+    COMMAND,
+    # A rotation names the key it replaces: a user has at most one key to rotate, since at
+    # two keys a rotation cannot start.
+    Gate(("rotate",), confirms=True, floor=0, target=Target.USER, same=same_key),
+    RotatePlan,
+    key_title("Rotate", lambda r: RotatePlan.of(r).key),
+    execute,
+    "rotate",
+    {RETIRE: retire_old_key, DELETE: delete_old_key, ORPHAN: delete_orphan},
+    buttons=(FollowUp.ROTATE_NOW, FollowUp.DEACTIVATE_ANYWAY, FollowUp.EXTEND),
+)

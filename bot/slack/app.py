@@ -28,7 +28,7 @@ from bot.iam.keys import caller_identity
 from bot.metrics import Metrics
 from bot.ops import owner
 from bot.ops.context import Ops, Services, Team
-from bot.ops.registry import schedule_all
+from bot.ops.registry import GATES, schedule_all
 from bot.ops.runner import Runner
 from bot.slack import listeners
 from bot.slack.commands import audit
@@ -102,7 +102,7 @@ def build_services(
         rules=rules,
         identity=identity,
         store=store,
-        approvals=Approvals(store, rules, config, clock, leases, identity),
+        approvals=Approvals(store, rules, config, clock, leases, identity, gates=GATES),
         accounts=AccountBook(config.accounts, aws, store, clock),
         clock=clock,
         team=Team(lambda: str(client.auth_test().get("team_id") or "")),

@@ -35,12 +35,12 @@ def team_of(body: dict[str, Any]) -> str:
 
 @contextlib.contextmanager
 def acting(
-    ops: Ops, user: str, team: str, wanted: Account | str | None, permission: str = ""
+    ops: Ops, user: str, team: str, wanted: Account | str | None, permission: tuple[str, ...] = ()
 ) -> Iterator[Account | None]:
     """Work inside acts in the account ``wanted`` is (a stored request's or key's) or names
-    (``--account`` as typed; None: the default), for ``user``; ``permission`` is checked
-    against that account's own rules. Yields the account (None with no ``accounts:``
-    config, where ``--account`` is refused rather than ignored)."""
+    (``--account`` as typed; None: the default), for ``user``; ``permission`` (any one of
+    them) is checked against that account's own rules. Yields the account (None with no
+    ``accounts:`` config, where ``--account`` is refused rather than ignored)."""
     services = ops.services
     if not services.accounts.enabled:
         if isinstance(wanted, str):
@@ -82,7 +82,7 @@ def wanted_account(
 
 
 @contextlib.contextmanager
-def in_key_account(ops: Ops, key_id: str, permission: str) -> Iterator[None]:
+def in_key_account(ops: Ops, key_id: str, permission: tuple[str, ...]) -> Iterator[None]:
     """Work on a key (whois, deactivate) acts in the account the key belongs to: STS names it
     in one call however many accounts there are, and that account's rules are checked. A key
     of an account the bot does not know stays where it was asked, and is reported as

@@ -17,6 +17,7 @@ from bot.access.approvals import AlreadyOpen, Approvals, State
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
 from bot.config import parse_config
+from bot.ops.registry import GATES
 from bot.slack.replies import refusal_words
 
 CONFIG = parse_config(
@@ -50,7 +51,7 @@ def clock() -> Clock:
 def approvals(tmp_path, clock: Clock) -> Approvals:
     members = {"S0SECURITY": frozenset({"U0SEC1", "U0SEC2", "U0REQ"})}
     rules = Rules(CONFIG, lambda group: members[group])
-    return Approvals(SqliteStore(tmp_path / "s.db"), rules, CONFIG, clock)
+    return Approvals(SqliteStore(tmp_path / "s.db"), rules, CONFIG, clock, gates=GATES)
 
 
 def _open(
@@ -230,6 +231,25 @@ def test_duplicate_key_deletions_do_not_pile_up_but_two_keys_are_two_subjects(
         _open(approvals, command="delete-key", plan={"key": "AKIAONE", "steps": []})
     assert refused.value.request is not None
     _open(approvals, command="delete-key", plan={"key": "AKIATWO", "steps": []})
+
+
+def test_what_makes_two_requests_the_same_is_what_their_operation_declares(
+    tmp_path, clock: Clock
+) -> None:
+    """An operation whose requests differ by another plan field than a key (a policy to
+    detach, say) declares it: two policies of one user are two subjects, and a field it
+    does not name does not tell two requests apart."""
+    policy = replace(GATES["offboard"], same=lambda plan: plan.get("policy", ""))
+    rules = Rules(CONFIG, lambda group: frozenset())
+    approvals = Approvals(
+        SqliteStore(tmp_path / "s.db"), rules, CONFIG, clock, gates={**GATES, "offboard": policy}
+    )
+    _open(approvals, command="offboard", plan={"policy": "arn:one", "steps": []})
+    _open(approvals, command="offboard", plan={"policy": "arn:two", "steps": []})
+    with pytest.raises(AlreadyOpen):
+        _open(
+            approvals, command="offboard", plan={"policy": "arn:one", "key": "AKIAX", "steps": []}
+        )
 
 
 def test_two_identical_opens_at_once_make_one_request(approvals: Approvals) -> None:

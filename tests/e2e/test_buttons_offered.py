@@ -79,14 +79,32 @@ def test_at_the_limit_with_both_keys_in_use_each_can_be_deactivated_first(
     bot.slack.wait_for(lambda: key_statuses(iam, "dave") == {first: "Inactive", second: "Active"})
 
 
-def test_the_limit_offers_no_button_to_someone_who_may_not_press_it(make_bot, iam, aws) -> None:
+def test_whoever_may_rotate_may_delete_the_spare_key_the_limit_offers(make_bot, iam, aws) -> None:
+    """A rotation ends by deleting a key, so deleting one may be asked with `rotate`: the
+    Delete button a rotation offers needs what the delete-key operation declares, and its
+    click opens the deletion for approval."""
     bot: Bot = make_bot(CONFIG.replace("rotate: [S0ONCALL]", "rotate: [S0ONCALL, U0CAROL]"))
     iam.create_user(UserName="dave")
     spare = aged_key(iam, aws, "dave", age_days=200, used_days_ago=None)
+    kept = aged_key(iam, aws, "dave", age_days=2, used_days_ago=1)
+    limit = _answer(bot, "rotate dave", user="U0CAROL")  # carol may rotate, not deactivate
+    assert _buttons(limit) == [f"Delete {spare}"]
+
+    bot.press(limit, f"Delete {spare}", user="U0CAROL")
+    deletion = posted(bot, "Delete the access key")
+    assert spare in flatten(deletion) and "<@U0CAROL>" in flatten(deletion)
+    bot.press(deletion, "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: key_statuses(iam, "dave") == {kept: "Active"})
+
+
+def test_the_limit_offers_no_button_to_someone_who_may_not_press_it(make_bot, iam, aws) -> None:
+    bot: Bot = make_bot(CONFIG.replace("rotate: [S0ONCALL]", "rotate: [S0ONCALL, U0CAROL]"))
+    iam.create_user(UserName="dave")
+    first = aged_key(iam, aws, "dave", age_days=200, used_days_ago=1)
     aged_key(iam, aws, "dave", age_days=2, used_days_ago=1)
     limit = _answer(bot, "rotate dave", user="U0CAROL")  # carol may rotate, not deactivate
-    assert spare in flatten(limit)
-    assert _buttons(limit) == []
+    assert first in flatten(limit)
+    assert _buttons(limit) == []  # both in use: each must be deactivated first
     assert "You may not delete or deactivate these keys" in flatten(limit)
 
 

@@ -144,6 +144,24 @@ def test_a_protected_user_of_the_person_is_refused_by_name(
     assert "carol" in _users(aws, org.staging)
 
 
+def test_a_user_protected_after_approval_is_not_run_in_its_account_only(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    """Each account's part judges its own user right before it runs: one protected since the
+    approval is left whole, the other account's part runs."""
+    config = listed_config(org).replace("[break-glass-admin]", '[break-glass-admin, "tag:keep"]')
+    bot: Bot = make_bot(config)
+    request = open_request(bot, OFFBOARD_CAROL)
+    aws.client("iam", org.production).tag_user(
+        UserName="cjones", Tags=[{"Key": "keep", "Value": "yes"}]
+    )
+    bot.press(request, "Approve", user="U0SEC1")
+    shown = _finished(bot, request)
+    assert "Not run: `cjones` is a protected user." in shown
+    assert "cjones" in _users(aws, org.production)
+    assert "carol" not in _users(aws, org.staging)
+
+
 def _header(message) -> str:
     return next(b["text"]["text"] for b in message.blocks if b["type"] == "header")
 

@@ -1,4 +1,5 @@
-"""The `/iam` subcommands: each one's usage, permission, input check and handler.
+"""The `/iam` subcommands: each one's usage, permission, input check and handler. A command
+that opens an operation's request takes the permission that operation declares.
 
 ``check`` only parses (no I/O), so the ack can run it within Slack's three seconds; ``run``
 works after the ack (see :mod:`bot.slack.listeners.commands`).
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from bot.iam.errors import InvalidInput
 from bot.ops.context import Services, UserError
+from bot.ops.operation import Operation
+from bot.ops.registry import REGISTRY
 from bot.slack.commands import (
     account,
     accounts,
@@ -41,7 +44,7 @@ class Subcommand:
     name: str
     usage: str
     summary: str
-    permission: str
+    permissions: tuple[str, ...]  # any one of them; none: anyone (the work checks itself)
     check: Callable[[tuple[str, ...]], None]  # input validation only: no I/O, runs before the ack
     run: Callable[[Services, Request], None]
     # Acts in one account (``--account``, else the default); False: it looks at every
@@ -60,7 +63,7 @@ SUBCOMMANDS = (
         "keys",
         keys.USAGE,
         "access keys: status, age, last use",
-        "keys",
+        ("keys",),
         keys.check,
         keys.run,
     ),
@@ -68,7 +71,7 @@ SUBCOMMANDS = (
         "whois",
         whois.USAGE,
         "who owns an access key; deactivate or rotate it",
-        "keys",
+        ("keys",),
         whois.check,
         whois.run,
     ),
@@ -76,7 +79,7 @@ SUBCOMMANDS = (
         "deactivate",
         deactivate.USAGE,
         "deactivate a (leaked) key now; you confirm it",
-        "deactivate",
+        REGISTRY[Operation.DEACTIVATE].permissions,
         deactivate.check,
         deactivate.run,
     ),
@@ -84,7 +87,7 @@ SUBCOMMANDS = (
         "rotate",
         rotate.USAGE,
         "new key to Secrets Manager, old one retired",
-        "rotate",
+        REGISTRY[Operation.ROTATE].permissions,
         rotate.check,
         rotate.run,
     ),
@@ -92,7 +95,7 @@ SUBCOMMANDS = (
         "offboard",
         offboard.USAGE,
         "remove a user and everything attached (approval needed)",
-        "offboard",
+        REGISTRY[Operation.OFFBOARD].permissions,
         offboard.check,
         offboard.run,
         flags=offboard.FLAGS,
@@ -101,7 +104,7 @@ SUBCOMMANDS = (
         "enable",
         enable.USAGE,
         "undo a disable: reactivate what it deactivated (approval needed)",
-        "offboard",
+        REGISTRY[Operation.ENABLE].permissions,
         enable.check,
         enable.run,
     ),
@@ -109,7 +112,7 @@ SUBCOMMANDS = (
         "onboard",
         onboard.USAGE,
         "a new user: groups, console password, access key (approval needed)",
-        "onboard",
+        REGISTRY[Operation.ONBOARD].permissions,
         onboard.check,
         onboard.run,
         flags=onboard.FLAGS,
@@ -118,7 +121,7 @@ SUBCOMMANDS = (
         "grant",
         grant.USAGE,
         "a group membership for a while, removed at its end (approval needed)",
-        "grant",
+        REGISTRY[Operation.GRANT].permissions,
         grant.check,
         grant.run,
     ),
@@ -126,7 +129,7 @@ SUBCOMMANDS = (
         "revoke",
         grant.REVOKE_USAGE,
         "end a grant of a group membership now; you confirm it",
-        "grant",
+        REGISTRY[Operation.REVOKE].permissions,
         grant.check_revoke,
         grant.run_revoke,
     ),
@@ -134,7 +137,7 @@ SUBCOMMANDS = (
         "audit",
         audit.USAGE,
         audit.SUMMARY,
-        "audit",
+        ("audit",),
         audit.check,
         audit.run,
         flags=audit.FLAGS,
@@ -143,7 +146,7 @@ SUBCOMMANDS = (
         "account",
         account.USAGE,
         "alias, usage against quotas, password policy, SAML",
-        "account",
+        ("account",),
         account.check,
         account.run,
     ),
@@ -151,7 +154,7 @@ SUBCOMMANDS = (
         "accounts",
         accounts.USAGE,
         "the AWS accounts the bot knows, and whether it can act in each",
-        "account",
+        ("account",),
         accounts.check,
         accounts.run,
         one_account=False,
@@ -160,7 +163,7 @@ SUBCOMMANDS = (
         "pending",
         pending.USAGE,
         "requests waiting on you, and yours still open, with their buttons",
-        "",
+        (),
         pending.check,
         pending.run,
         one_account=False,
@@ -169,7 +172,7 @@ SUBCOMMANDS = (
         "history",
         history.USAGE,
         "past requests about a user, and what was removed",
-        "keys",
+        ("keys",),
         history.check,
         history.run,
     ),

@@ -50,7 +50,7 @@ def run(services: Services, request: Request) -> None:
         reply = account_reply(aliases, summary, policy, saml)
         request.respond(response_type="ephemeral", **reply.as_kwargs())
         return
-    services.rules.require(request.user_id, "admin")
+    services.rules.require(request.user_id, account_alias.DECLARED.permissions)
     account_alias.open_request(
         request.ops, change[1], requester=request.user_id, channel=request.channel_id
     )

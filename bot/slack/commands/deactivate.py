@@ -21,7 +21,7 @@ def check(args: tuple[str, ...]) -> None:
 def run(services: Services, request: Request) -> None:
     reason = " ".join(request.args[1:])  # optional: speed matters more; none is recorded as none
     key = key_id(request.args[0])
-    with in_key_account(request.ops, key, "deactivate"):
+    with in_key_account(request.ops, key, deactivate.DECLARED.permissions):
         deactivate.open_request(
             request.ops, key, reason, requester=request.user_id, channel=request.channel_id
         )

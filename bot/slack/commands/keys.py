@@ -41,7 +41,7 @@ def show_keys(
         reply = temporary_key_reply(target.value, where=known.label if known else where)
         request.respond(response_type="ephemeral", **reply.as_kwargs())
     elif target.kind is TargetKind.KEY_ID:
-        with in_key_account(request.ops, target.value, "keys"):
+        with in_key_account(request.ops, target.value, ("keys",)):
             _show(services, request, target, key_actions)
     else:
         _show(services, request, target, key_actions)

@@ -108,7 +108,8 @@ def rotate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
 
 
 def delete_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
-    owner, key = owned_key(context.ops.services, KeyRef.decode(_value(body)).key_id)
+    key_id = KeyRef.decode(_value(body)).key_id
+    owner, key = owned_key(context.ops.services, key_id, delete_key.DECLARED.name)
     delete_key.open_request(
         context.ops,
         owner,
@@ -162,10 +163,10 @@ def _redraws_home(work: Work) -> Work:
 
 
 def _follow_up(app: App, context: Context, kind: FollowUp, work: Work) -> None:
-    """A click needs the permission its kind declares (the one that decided whether the
-    button was shown). A row of such buttons (one "Delete" per key) numbers the repeats:
-    see Reply."""
-    lazy = guarded(context, _redraws_home(work), lambda _: kind.permission)
+    """A click needs the permission of the operation its kind opens or steers (the one that
+    decided whether the button was shown). A row of such buttons (one "Delete" per key)
+    numbers the repeats: see Reply."""
+    lazy = guarded(context, _redraws_home(work), lambda _: kind.permissions)
     app.action(action_pattern(kind.value))(ack=ack_only, lazy=[lazy])
 
 

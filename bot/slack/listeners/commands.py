@@ -49,9 +49,9 @@ def _stale_since(context: Context) -> datetime | None:
     return accounts.listing().stale_since if accounts.enabled else None
 
 
-def _permission(body: dict[str, Any]) -> str | None:
+def _permission(body: dict[str, Any]) -> tuple[str, ...]:
     spec, _, _ = accepted(body.get("text", ""))
-    return spec.permission if spec else None
+    return spec.permissions if spec else ()
 
 
 def _runs(body: dict[str, Any]) -> bool:

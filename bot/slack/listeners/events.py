@@ -21,7 +21,6 @@ from bot.iam import errors, keys
 from bot.iam.sessions import Account
 from bot.logs import finish
 from bot.ops.context import Ops, Services
-from bot.ops.operation import Operation
 from bot.slack import scope
 from bot.slack.commands.pending import opened_by, running_grants, waiting_on
 from bot.slack.commands.who import known_in_slack
@@ -122,8 +121,8 @@ def _may_see(services: Services, user: str, request: Request) -> bool:
     rules, account = services.rules, request.account
     if request.requester == user or rules.allowed(user, "approve", account=account):
         return True
-    permissions = Operation(request.command).permissions
-    could_ask = any(rules.allowed(user, p, account=account) for p in permissions)
+    permissions = services.approvals.gate(request.command).permissions
+    could_ask = rules.allowed_any(user, permissions, account=account)
     return could_ask and _shared(services.config, request.channel)
 
 

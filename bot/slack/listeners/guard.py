@@ -148,7 +148,7 @@ def _teller(context: Context, body: dict[str, Any]) -> Tell:
 
 
 def _account_scope(
-    context: Context, body: dict[str, Any], permission: str
+    context: Context, body: dict[str, Any], permission: tuple[str, ...]
 ) -> AbstractContextManager[object]:
     wanted = scope.wanted_account(context.ops, body, _REQUEST_BUTTONS)
     return scope.acting(context.ops, user_of(body), scope.team_of(body), wanted, permission)
@@ -157,15 +157,16 @@ def _account_scope(
 def guarded(
     context: Context,
     work: Work,
-    permission: Callable[[dict[str, Any]], str | None] = lambda _: None,
+    permission: Callable[[dict[str, Any]], tuple[str, ...]] = lambda _: (),
     applies: Callable[[dict[str, Any]], bool] = lambda _: True,
     *,
     scoped: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> Callable[[dict[str, Any]], None]:
-    """A lazy listener running ``work`` once the channel rule and ``permission(body)`` (None:
-    the work checks who may act itself, as approvals do) allow it; nothing at all for input
-    the ack already answered (``applies`` false). ``work`` runs in the scope of the account
-    the input acts in, unless ``scoped`` says it looks at every account itself."""
+    """A lazy listener running ``work`` once the channel rule and ``permission(body)`` (any
+    one of them; none: the work checks who may act itself, as approvals do) allow it;
+    nothing at all for input the ack already answered (``applies`` false). ``work`` runs in
+    the scope of the account the input acts in, unless ``scoped`` says it looks at every
+    account itself."""
     rules = context.ops.services.rules
 
     def lazy(body: dict[str, Any], request: BoltRequest | None = None) -> None:
@@ -180,7 +181,7 @@ def guarded(
             rules.require_channel(_ruled_channel(context, body))
             if needed := permission(body):
                 rules.require(user_of(body), needed)
-            where = _account_scope(context, body, needed or "") if scoped(body) else nullcontext()
+            where = _account_scope(context, body, needed) if scoped(body) else nullcontext()
             with where as account, context.notifier.answering(body.get("response_url")):
                 acting_in(account.id if account else "")
                 work(context, body, tell)

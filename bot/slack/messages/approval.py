@@ -18,7 +18,6 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.access.approvals import Request, State
-from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
 from bot.ops.registry import REGISTRY
@@ -32,10 +31,11 @@ _MAX_ITEMS_PER_ACTION = 25
 def title(request: Request) -> str:
     """What the request does, and in which AWS account when the bot knows several."""
     where = ""
-    if request.account and not Operation(request.command).across_accounts:
+    declared = REGISTRY[request.command]
+    if request.account and not declared.across_accounts:
         name = request.account_name or request.account
         where = f" in {name}" + (f" ({request.account})" if name != request.account else "")
-    return REGISTRY[request.command].title(request) + where
+    return declared.title(request) + where
 
 
 def titled(request: Request) -> str:

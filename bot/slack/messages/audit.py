@@ -19,6 +19,14 @@ from bot.slack.messages.keys import offer_button
 from bot.wording import ago, counted
 
 WORST = 10
+# The operation that deals with each kind of finding (the IAM room only finds them).
+FIX = {
+    Kind.OLD_KEY: Operation.ROTATE,
+    Kind.UNUSED_KEY: Operation.DEACTIVATE,
+    Kind.NEVER_USED_KEY: Operation.DEACTIVATE,
+    Kind.TWO_ACTIVE_KEYS: Operation.DEACTIVATE,
+    Kind.PASSWORD_NEVER_USED: Operation.OFFBOARD,
+}
 _BUTTON = {
     Operation.ROTATE: ("Rotate", FollowUp.ROTATE_NOW),
     Operation.DEACTIVATE: ("Deactivate", FollowUp.DEACTIVATE_NOW),
@@ -57,9 +65,9 @@ def _offender(finding: Finding, viewer: Viewer, *, named: bool = False) -> Secti
     key = f" `{finding.key_id}`" if finding.key_id else ""
     where = f" in _{escape(finding.account.name)}_" if named and finding.account else ""
     text = f"*{finding.user}*{key}{where}: {_finding_words(finding)}"
-    accessory = None
-    if finding.fix in _BUTTON and finding.key_id:
-        label, kind = _BUTTON[finding.fix]
+    accessory, fix_with = None, FIX.get(finding.kind)
+    if fix_with in _BUTTON and finding.key_id:
+        label, kind = _BUTTON[fix_with]
         account = finding.account.id if finding.account else ""
         reason = f"audit: {_finding_words(finding)}"
         fix = offer(label, kind, KeyRef(finding.user, finding.key_id, account, reason))
@@ -67,9 +75,9 @@ def _offender(finding: Finding, viewer: Viewer, *, named: bool = False) -> Secti
             text += " · :lock: protected"
         elif viewer.pressable([fix], account):
             accessory = offer_button(fix)
-    elif finding.fix is Operation.OFFBOARD:
+    elif fix_with is Operation.OFFBOARD:
         flag = f" --account {finding.account.name}" if finding.account else ""
-        text += f" · `/iam {finding.fix} {finding.user}{flag} &lt;reason&gt;`"
+        text += f" · `/iam {fix_with} {finding.user}{flag} &lt;reason&gt;`"
     return SectionBlock(text=MarkdownTextObject(text=text), accessory=accessory)
 
 
@@ -190,7 +198,7 @@ def audit_csv(found: list[Finding]) -> str:
     for f in found:
         created = f.key_created.isoformat() if f.key_created else ""
         where = [f.account.name, f.account.id] if several and f.account else []
-        row = [f.user, f.key_id or "", created, f.kind.value, f.detail, f.days, f.fix or ""]
+        row = [f.user, f.key_id or "", created, f.kind.value, f.detail, f.days, FIX.get(f.kind, "")]
         writer.writerow([_inert(cell) for cell in [*where, *row]])
     return out.getvalue()
 
