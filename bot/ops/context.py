@@ -27,6 +27,7 @@ from bot.iam.aws import Aws
 from bot.iam.models import User
 from bot.iam.sessions import Actor, acting
 from bot.ops.operation import Operation
+from bot.ops.outcome import Note
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class Notifier(Protocol):
     def show(self, request: Request) -> None:
         """Bring the request's message up to date."""
 
-    def announce(self, request: Request, event: str) -> None:
+    def announce(self, request: Request, event: str | Note) -> None:
         """Record ``event`` about the request where the team follows what the bot does."""
 
     def dm(self, user_id: str, text: str) -> None: ...
@@ -158,7 +159,7 @@ class Ops:
     def refresh(self, request: Request) -> None:
         self.notify.show(request)
 
-    def audit(self, request: Request, event: str) -> None:
+    def audit(self, request: Request, event: str | Note) -> None:
         self.notify.announce(request, event)
 
     def dm(self, user_id: str, text: str) -> None:
@@ -182,11 +183,11 @@ class Ops:
     def progress(self, request: Request, text: str) -> None:
         self.refresh(self.services.approvals.note(request.id, progress=text).request)
 
-    def note(self, request_id: str, line: str, **facts: Any) -> None:
-        """Add a line to the request's message (and ``facts`` to its outcome); announce it."""
-        updated = self.services.approvals.note(request_id, line=line, **facts).request
+    def note(self, request_id: str, note: Note, **facts: Any) -> None:
+        """Add a note to the request's message (and ``facts`` to its outcome); announce it."""
+        updated = self.services.approvals.note(request_id, line=note.to_dict(), **facts).request
         self.refresh(updated)
-        self.audit(updated, line)
+        self.audit(updated, note)
 
     def still_allowed(self, request: Request) -> str | None:
         """Why the request may no longer run, checked right before acting: the channel rule,

@@ -4,10 +4,15 @@ Runs write their facts into ``request.outcome`` as they go (``Approvals.note`` m
 facts and appends lines; ``Approvals.finish`` adds the summary and the run's statistics); the
 message, ``/iam history`` and the later steps of a workflow read them through :class:`Outcome`.
 The stored keys are those of the records written before this type existed.
+
+A note is a :class:`Note`: its kind and plain words, never chat markup; the chat layer marks
+and links it. Notes stored before they were typed are lines already in Slack's words, shown as
+they were (:attr:`NoteKind.OLD`).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,11 +21,49 @@ from bot.access.approvals import Request
 from bot.ops.followups import Offer
 
 
+class NoteKind(enum.StrEnum):
+    """What a note tells, which the chat layer marks (an emoji, in Slack)."""
+
+    SECRET = "secret"  # a secret was delivered (a key, a password): where it is read
+    DONE = "done"  # a later step did what it was set to
+    REFUSED = "refused"  # a later step did not act: the rules no longer let it
+    FAILED = "failed"  # a later step failed
+    HELD = "held"  # a later step waits on a person
+    WARNING = "warning"  # something was left as it was and needs someone's hand
+    LATER = "later"  # a later step was moved later
+    DELETED = "deleted"  # a key was deleted, or its deletion asked for
+    KEPT = "kept"  # something was kept out of a change on purpose
+    INFO = "info"  # where to look next: nothing to mark
+    OLD = "old"  # stored before notes were typed: a line already in Slack's words
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line a run adds to its request's story, in plain words. ``secret_arn``: a secret it
+    delivered, which the chat layer links after the words (to where it is read, never the
+    secret); ``said``: what a person typed, which the chat layer shows below, made inert."""
+
+    kind: NoteKind
+    text: str
+    secret_arn: str = ""
+    said: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        d = {"kind": self.kind.value, "text": self.text}
+        return d | {k: v for k, v in (("secret_arn", self.secret_arn), ("said", self.said)) if v}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, str] | str) -> Note:
+        if isinstance(d, str):
+            return cls(NoteKind.OLD, d)
+        return cls(NoteKind(d["kind"]), d["text"], d.get("secret_arn", ""), d.get("said", ""))
+
+
 @dataclass(frozen=True)
 class Outcome:
     summary: str = ""  # how the run ended, for people
     progress: str = ""  # while running: how far it got
-    notes: tuple[str, ...] = ()  # lines added to the message, in order
+    notes: tuple[Note, ...] = ()  # lines added to the message, in order
     offers: tuple[Offer, ...] = ()  # follow-ups the finished request offers
     # what a finished run still waits on (a rotation's old key, still live): said instead of
     # "Done" while it lasts, and "" once nothing is left to happen
@@ -42,7 +85,7 @@ class Outcome:
         return cls(
             summary=d.get("summary", ""),
             progress=d.get("progress", ""),
-            notes=tuple(d.get("notes", ())),
+            notes=tuple(Note.from_dict(n) for n in d.get("notes", ())),
             offers=tuple(Offer.from_dict(b) for b in d.get("buttons") or ()),
             waiting=d.get("waiting", ""),
             new_key=d.get("new_key", ""),
