@@ -1,0 +1,76 @@
+"""Rotation and deactivation run directly: what they leave is a structured outcome (notes by
+kind in plain words, follow-ups by kind and tone) and the keys in AWS as they should be."""
+
+from __future__ import annotations
+
+from bot.access.approvals import State
+from bot.ops import deactivate, rotate
+from bot.ops.followups import FollowUp, KeyRef, Offer, Tone
+from bot.ops.outcome import Note, NoteKind, Outcome
+from tests.fixtures.aws import aged_key, key_statuses
+
+
+def test_a_rotation_notes_its_new_key_and_secret_then_the_old_key_retired(direct, iam) -> None:
+    world = direct()  # no grace period: the old key is retired right after delivery
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, world.aws, "dave", age_days=200, used_days_ago=10)
+
+    opened = rotate.open_request(world.ops, "dave", None, requester="U0ALICE", channel="C0OPS")
+    done = world.approve_and_run(opened)
+
+    [new] = set(key_statuses(iam, "dave")) - {old}
+    assert key_statuses(iam, "dave") == {old: "Inactive", new: "Active"}
+    outcome = Outcome.of(done)
+    assert done.state is State.DONE and "iam-bot/dave/access-key" in outcome.secret_arn
+    secret, retired = outcome.notes
+    assert secret == Note(
+        NoteKind.SECRET,
+        f"New key `{new}`; its secret is in Secrets Manager:",
+        secret_arn=outcome.secret_arn,
+    )
+    assert retired.kind is NoteKind.DONE
+    assert retired.text.startswith(f"Old key `{old}` deactivated; deletion due ")
+    assert retired in world.notifier.announced  # the audit thread gets the note itself
+
+
+def test_a_held_retirement_notes_why_and_offers_its_decisions_by_tone(direct, iam) -> None:
+    world = direct()
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, world.aws, "dave", age_days=200, used_days_ago=0.01)  # minutes ago
+
+    opened = rotate.open_request(world.ops, "dave", None, requester="U0ALICE", channel="C0OPS")
+    done = world.approve_and_run(opened)
+
+    assert key_statuses(iam, "dave")[old] == "Active"
+    outcome = Outcome.of(done)
+    held = outcome.notes[-1]
+    assert held.kind is NoteKind.HELD and held.text.endswith(". Held.")
+    assert f"Old key `{old}` was used at " in held.text
+    [job] = world.ops.scheduler.held()
+    assert outcome.offers == (
+        Offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, Tone.DANGER),
+        Offer("Extend 24 hours", FollowUp.EXTEND, job.id, Tone.PLAIN),
+    )
+
+    rotate.extend(world.ops, job, "U0BOB")
+    later = Outcome.of(world.ops.services.approvals.get(opened.id))
+    assert later.notes[-1].kind is NoteKind.LATER
+    assert later.notes[-1].text.startswith("@U0BOB gave the old key 24 hours more, until ")
+    assert later.offers == ()
+
+
+def test_a_deactivation_offers_rotate_and_delete_in_their_tones(direct, iam) -> None:
+    world = direct()
+    iam.create_user(UserName="dave")
+    key = iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"]
+
+    opened = deactivate.open_request(world.ops, key, "leaked", requester="U0ALICE", channel="C0OPS")
+    done = world.approve_and_run(opened)
+
+    assert key_statuses(iam, "dave") == {key: "Inactive"}
+    ref = KeyRef("dave", key).encode()
+    assert Outcome.of(done).summary == f"`{key}` is now inactive."
+    assert Outcome.of(done).offers == (
+        Offer("Rotate now", FollowUp.ROTATE_NOW, ref, Tone.PRIMARY),
+        Offer("Delete key", FollowUp.DELETE_KEY, ref, Tone.DANGER),
+    )
