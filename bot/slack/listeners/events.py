@@ -5,6 +5,10 @@ showing only what that person may already see through commands: what `/iam pendi
 for them, and with `keys` their own keys (read as `/iam keys me` reads them: in the default
 account, through its role, for them) and the latest requests they could have asked for or
 decided. Keys that cannot be read never keep the rest of the view from them.
+
+Like a command, an event is claimed once (Slack's retries do nothing) and the workspace it names
+is learned, so the keys read for the viewer are signed with it even when `auth.test` fails;
+the Home is in no channel, so the ``channels`` rule is judged on what is pressed in it.
 """
 
 from __future__ import annotations
@@ -110,6 +114,7 @@ def _new_requests_in(services: Services, user: str) -> str:
 def register(app: App, context: Context) -> None:
     def lazy(event: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
         if first_delivery(context.ops.services.store, body, request):  # not Slack's retry
+            context.ops.services.team.learn(scope.team_of(body))  # as a command's is learned
             opened(context, event)
 
     app.event("app_home_opened")(ack=ack_only, lazy=[lazy])
