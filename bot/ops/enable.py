@@ -42,7 +42,7 @@ from bot.ops.offboard import (
     saved_snapshot,
 )
 from bot.ops.operation import Operation
-from bot.ops.outcome import Note, NoteKind, Outcome
+from bot.ops.outcome import AT, WHO, Note, NoteKind, Outcome
 from bot.ops.plan import Plan
 
 COMMAND = Operation.ENABLE
@@ -132,14 +132,15 @@ def _kept_inactive(steps: list[Step], reports: list[Report]) -> tuple[list[Step]
     return [s for s in steps if not reported(s)], [latest[s.target] for s in steps if reported(s)]
 
 
-def _kept_line(ops: Ops, report: Report) -> Note:
+def _kept_line(report: Report) -> Note:
     """Why a key stays inactive, naming who reported it, when, and their words."""
     given = "" if report.reason.strip() else " (no reason given)"
     return Note(
         NoteKind.KEPT,
-        f"Kept inactive: access key `{report.key}`, reported leaked by "
-        f"{ops.notify.person(report.who)} ({ops.notify.when(report.at)}){given}",
+        f"Kept inactive: access key `{report.key}`, reported leaked by {WHO} ({AT}){given}",
         said=report.reason.strip() and report.reason,
+        who=report.who,
+        at=report.at,
     )
 
 
@@ -175,7 +176,7 @@ def open_request(
         channel=channel,
         subjects=subjects,
     )
-    for line in filter(None, [_mfa_note(undo), *(_kept_line(ops, r) for r in kept)]):
+    for line in filter(None, [_mfa_note(undo), *(_kept_line(r) for r in kept)]):
         opened = services.approvals.note(opened.id, line=line.to_dict()).request
     return ops.post(opened)
 
@@ -226,6 +227,6 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
     if reopen_if_changed(ops, request, plan, fresh):
         return None
     planned, late = _kept_inactive([Step.from_dict(d) for d in plan.steps], reports)
-    _note_once(ops, request, [_kept_line(ops, r) for r in late])  # reported after the plan
+    _note_once(ops, request, [_kept_line(r) for r in late])  # reported after the plan
     result = run_plan(ops, request, planned, _step_runner(ops, request))
     return run_report(result, f"{request.target} enabled")

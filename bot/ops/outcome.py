@@ -13,6 +13,7 @@ they were (:attr:`NoteKind.OLD`).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,9 +38,15 @@ class NoteKind(enum.StrEnum):
     OLD = "old"  # stored before notes were typed: a line already in Slack's words
 
 
+# Where a note's words name its person and its moment, each written as the reader's medium
+# writes them (see :meth:`Note.words`).
+WHO, AT = "{who}", "{at}"
+
+
 @dataclass(frozen=True)
 class Note:
-    """A line a run adds to its request's story, in plain words. ``secret_arn``: a secret it
+    """A line a run adds to its request's story, in plain words. ``who`` (a chat user ID) and
+    ``at`` stand where the words say :data:`WHO` and :data:`AT`; ``secret_arn``: a secret it
     delivered, which the chat layer links after the words (to where it is read, never the
     secret); ``said``: what a person typed, which the chat layer shows below, made inert."""
 
@@ -47,16 +54,33 @@ class Note:
     text: str
     secret_arn: str = ""
     said: str = ""
+    who: str = ""
+    at: datetime | None = None
+
+    def words(self, person: Callable[[str], str], when: Callable[[datetime], str]) -> str:
+        """The text, its person and moment written by ``person`` and ``when`` (in Slack a
+        mention and a time in each reader's zone; in a log an ID and an ISO time)."""
+        text = self.text.replace(WHO, person(self.who)) if self.who else self.text
+        return text.replace(AT, when(self.at)) if self.at else text
 
     def to_dict(self) -> dict[str, str]:
-        d = {"kind": self.kind.value, "text": self.text}
-        return d | {k: v for k, v in (("secret_arn", self.secret_arn), ("said", self.said)) if v}
+        at = self.at.isoformat() if self.at else ""
+        given = {"secret_arn": self.secret_arn, "said": self.said, "who": self.who, "at": at}
+        return {"kind": self.kind.value, "text": self.text} | {k: v for k, v in given.items() if v}
 
     @classmethod
     def from_dict(cls, d: dict[str, str] | str) -> Note:
         if isinstance(d, str):
             return cls(NoteKind.OLD, d)
-        return cls(NoteKind(d["kind"]), d["text"], d.get("secret_arn", ""), d.get("said", ""))
+        at = datetime.fromisoformat(d["at"]) if d.get("at") else None
+        return cls(
+            NoteKind(d["kind"]),
+            d["text"],
+            d.get("secret_arn", ""),
+            d.get("said", ""),
+            d.get("who", ""),
+            at,
+        )
 
 
 @dataclass(frozen=True)

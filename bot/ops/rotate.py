@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.followups import FollowUp, KeyRef, Offer, Tone, Viewer, offer
 from bot.ops.keys import KeyPlan, create_delivered_key
 from bot.ops.operation import Operation
-from bot.ops.outcome import Note, NoteKind, Outcome, offering
+from bot.ops.outcome import AT, WHO, Note, NoteKind, Outcome, offering
 from bot.ops.plan import Plan
 from bot.wording import duration
 
@@ -340,7 +340,7 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
         return FAILED
     if not force and not already and (use := _old_key_in_use(ops, job)):
         return _hold(ops, job, use)
-    anyway = f" by {ops.notify.person(by)}, although recently used" if force else ""
+    anyway = f" by {WHO}, although recently used" if force else ""
 
     def do(step: Step) -> None:
         match step.action:
@@ -353,10 +353,8 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
                 _schedule_once(ops, DELETE, request_id, due, old_key=old)
             case KeyChange.NOTE_DEACTIVATED:
                 due = _due(ops, DELETE, request_id)
-                line = Note(
-                    NoteKind.DONE,
-                    f"Old key `{old}` deactivated{anyway}; deletion due {ops.notify.when(due)}.",
-                )
+                text = f"Old key `{old}` deactivated{anyway}; deletion due {AT}."
+                line = Note(NoteKind.DONE, text, who=by if force else "", at=due)
                 ops.note(request_id, line, waiting="", **offering())
 
     steps = [
@@ -385,16 +383,19 @@ def _hold(ops: Ops, job: Job, use: LastUsed) -> str:
             offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, Tone.DANGER),
             offer(f"Extend {duration(rotation.extend_minutes)}", FollowUp.EXTEND, job.id),
         )
-        used = (
-            f"Old key `{old}` was used at {ops.notify.when(use.when)} ({use.service or '?'}), "
-            "too close to the new key's creation to be sure it is no longer in use"
+        used = Note(
+            NoteKind.HELD,
+            f"Old key `{old}` was used at {AT} ({use.service or '?'}), too close to the new "
+            "key's creation to be sure it is no longer in use",
+            at=use.when,
         )
-        held = Note(NoteKind.HELD, f"{used}. Held.")
+        held = replace(used, text=f"{used.text}. Held.")
         ops.note(job.request_id, held, waiting=HELD_WAITING, **buttons)
         request = ops.services.approvals.get(job.request_id)
+        said = used.words(ops.notify.person, ops.notify.when)
         ops.dm(
             request.requester,
-            f"Your rotation of {request.target}'s key (request `{request.id}`) is held: {used}. "
+            f"Your rotation of {request.target}'s key (request `{request.id}`) is held: {said}. "
             "It stays active until you deactivate it anyway or extend the wait, from the "
             "request's message or `/iam pending`.",
         )
@@ -409,8 +410,8 @@ def extend(ops: Ops, job: Job, by: str) -> None:
     due = ops.services.clock() + timedelta(minutes=minutes)
     if job.state != HELD or ops.scheduler.move(job, WAITING, due=due) is None:
         raise UserError("That step is no longer waiting for a decision.")
-    who, until = ops.notify.person(by), ops.notify.when(due)
-    line = Note(NoteKind.LATER, f"{who} gave the old key {duration(minutes)} more, until {until}.")
+    more = f"{WHO} gave the old key {duration(minutes)} more, until {AT}."
+    line = Note(NoteKind.LATER, more, who=by, at=due)
     ops.note(job.request_id, line, buttons=[])
     _still(ops, job.request_id, f"Old key `{job.data['old_key']}` is checked again at", due)
 

@@ -45,7 +45,10 @@ def test_a_held_retirement_notes_why_and_offers_its_decisions_by_tone(direct, ia
     outcome = Outcome.of(done)
     held = outcome.notes[-1]
     assert held.kind is NoteKind.HELD and held.text.endswith(". Held.")
-    assert f"Old key `{old}` was used at " in held.text
+    assert f"Old key `{old}` was used at {{at}} (s3), too close" in held.text
+    assert held.at is not None
+    [(to, told)] = world.notifier.dms  # the requester, the moment written by the notifier
+    assert to == "U0ALICE" and f"was used at {held.at.isoformat()} (s3)" in told
     [job] = world.ops.scheduler.held()
     assert outcome.offers == (
         Offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, Tone.DANGER),
@@ -54,8 +57,10 @@ def test_a_held_retirement_notes_why_and_offers_its_decisions_by_tone(direct, ia
 
     rotate.extend(world.ops, job, "U0BOB")
     later = Outcome.of(world.ops.services.approvals.get(opened.id))
-    assert later.notes[-1].kind is NoteKind.LATER
-    assert later.notes[-1].text.startswith("@U0BOB gave the old key 24 hours more, until ")
+    extended = later.notes[-1]
+    assert (extended.kind, extended.who) == (NoteKind.LATER, "U0BOB")
+    assert extended.text == "{who} gave the old key 24 hours more, until {at}."
+    assert extended.at == world.ops.scheduler.get(job.id).due
     assert later.offers == ()
 
 

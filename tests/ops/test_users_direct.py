@@ -79,7 +79,8 @@ def test_enabling_keeps_a_reported_key_inactive_and_says_who_reported_it(direct,
     opened = enable.open_request(world.ops, "dave", "back", requester="U0ALICE", channel="C0OPS")
     [kept] = Outcome.of(opened).notes
     assert kept.kind is NoteKind.KEPT
-    assert kept.text.startswith(f"Kept inactive: access key `{key}`, reported leaked by @U0BOB (")
+    assert kept.text == f"Kept inactive: access key `{key}`, reported leaked by {{who}} ({{at}})"
+    assert kept.who == "U0BOB" and kept.at is not None
     assert kept.said == "seen in a <public> gist"  # the chat layer quotes it, made inert
 
     done = world.approve_and_run(opened)

@@ -13,6 +13,7 @@ from bot.iam.secrets import console_link
 from bot.ops.followups import FollowUp, Offer, Tone
 from bot.ops.outcome import Note, NoteKind, offering
 from bot.slack.messages.approval import request_reply
+from bot.slack.messages.common import slack_date
 from bot.slack.messages.notes import note_line
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam-bot/dave/access-key-AbC123"
@@ -46,6 +47,15 @@ def test_a_secret_is_linked_and_a_persons_words_are_quoted_inert() -> None:
     )
     kept = Note(NoteKind.KEPT, "Kept inactive: access key `AKIA1`.", said="<!here>\n:x: Done")
     assert note_line(kept) == ":lock: Kept inactive: access key `AKIA1`.\n>&lt;!here&gt;\n>:x: Done"
+
+
+def test_the_person_and_moment_a_note_names_are_a_mention_and_a_local_time() -> None:
+    later = Note(
+        NoteKind.LATER, "{who} gave the old key 1 hour more, until {at}.", who="U0BOB", at=WHEN
+    )
+    assert note_line(later) == (
+        f":hourglass: <@U0BOB> gave the old key 1 hour more, until {slack_date(WHEN)}."
+    )
 
 
 def _done(outcome: dict) -> Request:
