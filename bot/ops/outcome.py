@@ -92,6 +92,7 @@ class Outcome:
     # what a finished run still waits on (a rotation's old key, still live): said instead of
     # "Done" while it lasts, and "" once nothing is left to happen
     waiting: str = ""
+    waiting_until: datetime | None = None  # when what it waits on is due: where it says {at}
     new_key: str = ""  # rotation and onboarding: the access key they made
     new_key_created: datetime | None = None  # rotation: when IAM made it
     secret_arn: str = ""  # rotation: the secret holding the new key
@@ -99,19 +100,25 @@ class Outcome:
     password_secret_arn: str = ""  # onboarding and enable: the console password's secret
     console_url: str = ""  # onboarding: where the new user signs in
 
+    def waits_on(self, when: Callable[[datetime], str]) -> str:
+        """What a finished run still waits on, its due moment written by ``when``."""
+        until = self.waiting_until
+        return self.waiting.replace(AT, when(until)) if until else self.waiting
+
     @classmethod
     def of(cls, request: Request) -> Outcome:
         return cls.from_dict(request.outcome)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Outcome:
-        created = d.get("new_key_created")
+        created, until = d.get("new_key_created"), d.get("waiting_until")
         return cls(
             summary=d.get("summary", ""),
             progress=d.get("progress", ""),
             notes=tuple(Note.from_dict(n) for n in d.get("notes", ())),
             offers=tuple(Offer.from_dict(b) for b in d.get("buttons") or ()),
             waiting=d.get("waiting", ""),
+            waiting_until=datetime.fromisoformat(until) if until else None,
             new_key=d.get("new_key", ""),
             new_key_created=datetime.fromisoformat(created) if created else None,
             secret_arn=d.get("secret_arn", ""),

@@ -287,8 +287,8 @@ def _old_key_fate(ops: Ops, request: Request) -> str:
 def _still(ops: Ops, request_id: str, what: str, due: datetime) -> None:
     """Say when the old key is checked next, as what the rotation waits on (not as a line of
     its story: once that moment passes, the check has said what came of it instead)."""
-    waiting = f"{what} {ops.notify.when(due)}."
-    ops.refresh(ops.services.approvals.note(request_id, waiting=waiting).request)
+    waiting = {"waiting": f"{what} {AT}.", "waiting_until": due.isoformat()}
+    ops.refresh(ops.services.approvals.note(request_id, **waiting).request)
 
 
 def _scheduled(ops: Ops, step: str, request_id: str) -> Job | None:

@@ -3,11 +3,14 @@ kind in plain words, follow-ups by kind and tone) and the keys in AWS as they sh
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.access.approvals import State
 from bot.ops import deactivate, rotate
 from bot.ops.followups import FollowUp, KeyRef, Offer, Tone
 from bot.ops.outcome import Note, NoteKind, Outcome
 from tests.fixtures.aws import aged_key, key_statuses
+from tests.fixtures.slack import CONFIG
 
 
 def test_a_rotation_notes_its_new_key_and_secret_then_the_old_key_retired(direct, iam) -> None:
@@ -78,4 +81,21 @@ def test_a_deactivation_offers_rotate_and_delete_in_their_tones(direct, iam) -> 
     assert Outcome.of(done).offers == (
         Offer("Rotate now", FollowUp.ROTATE_NOW, ref, Tone.PRIMARY),
         Offer("Delete key", FollowUp.DELETE_KEY, ref, Tone.DANGER),
+    )
+
+
+def test_a_grace_period_is_waited_on_until_a_moment_kept_as_a_value(direct, iam) -> None:
+    world = direct(CONFIG + "rotation: {grace_minutes: 60}\n")
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, world.aws, "dave", age_days=200, used_days_ago=10)
+
+    opened = rotate.open_request(world.ops, "dave", None, requester="U0ALICE", channel="C0OPS")
+    outcome = Outcome.of(world.approve_and_run(opened))
+
+    assert key_statuses(iam, "dave")[old] == "Active"
+    assert outcome.waiting == f"Old key `{old}` is checked and deactivated at {{at}}."
+    assert outcome.new_key_created is not None
+    assert outcome.waiting_until == outcome.new_key_created + timedelta(minutes=60)
+    assert outcome.waits_on(lambda at: at.isoformat()).endswith(
+        f"deactivated at {outcome.waiting_until.isoformat()}."
     )

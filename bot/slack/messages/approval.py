@@ -166,7 +166,7 @@ def _status(request: Request, outcome: Outcome) -> str:
         case State.RUNNING:
             return f":gear: Running ({go_ahead(request)}). {outcome.progress}".rstrip()
         case State.DONE if outcome.waiting:  # its run ended, but not what it set going
-            return f":hourglass: {outcome.summary} {outcome.waiting}".strip()
+            return f":hourglass: {outcome.summary} {outcome.waits_on(slack_date)}".strip()
         case State.DONE:
             return f":white_check_mark: Done. {outcome.summary}".rstrip()
         case State.FAILED:
@@ -220,7 +220,7 @@ def audit_line(request: Request, event: str) -> str:
 
 def standing(request: Request) -> str:
     """Where a request stands, in a few words naming nobody (its message pinged who can act)."""
-    if request.state is State.DONE and (waiting := Outcome.of(request).waiting):
+    if request.state is State.DONE and (waiting := Outcome.of(request).waits_on(slack_date)):
         return waiting
     if request.state is not State.PENDING:
         return request.state.value
