@@ -124,10 +124,6 @@ class Notifier(Protocol):
     def link(self, url: str, text: str) -> str:
         """How a link is written in a text."""
 
-    def quote(self, typed: str) -> str:
-        """What a person typed, on lines of its own below the bot's words, made inert (in
-        Slack: escaped, every line a quote, so it cannot forge a line of the bot's)."""
-
     def explain(self, refusal: Exception) -> str:
         """How a refusal reads (a denial names the channels it allows, linked in Slack)."""
 

@@ -42,7 +42,6 @@ from bot.slack.messages.common import (
     labelled_link,
     mention,
     plain,
-    quoted,
     slack_date,
 )
 from bot.slack.messages.notes import note_line
@@ -117,9 +116,6 @@ class SlackNotifier:
 
     def link(self, url: str, text: str) -> str:
         return labelled_link(url, text)
-
-    def quote(self, typed: str) -> str:
-        return quoted(typed)
 
     def explain(self, refusal: Exception) -> str:
         return words_for(refusal)

@@ -55,9 +55,6 @@ class PlainNotifier:
     def link(self, url: str, text: str) -> str:
         return f"{text} ({url})"
 
-    def quote(self, typed: str) -> str:
-        return f"> {typed}"
-
     def explain(self, refusal: Exception) -> str:
         return str(refusal)
 
