@@ -24,8 +24,8 @@ from bot.access.rules import Rules
 from bot.access.store import SqliteStore
 from bot.config import parse_config
 from bot.metrics import RequestsCollector
+from bot.ops.pending import RECENT
 from bot.ops.registry import GATES
-from bot.slack.listeners.events import RECENT
 
 FINISHED = 20_000
 OPEN = 20  # pending requests beside them

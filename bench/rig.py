@@ -19,6 +19,7 @@ from bot.config import parse_config
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.ops.context import Ops, Services, Team
+from bot.ops.outcome import Note
 from bot.ops.registry import GATES
 from sandbox.aws import FaithfulAws
 from sandbox.process import SandboxProcess
@@ -33,7 +34,7 @@ class Silent:
 
     def show(self, request: Request) -> None: ...
 
-    def announce(self, request: Request, event: str) -> None: ...
+    def announce(self, request: Request, event: str | Note) -> None: ...
 
     def dm(self, user_id: str, text: str) -> None: ...
 
@@ -42,9 +43,6 @@ class Silent:
 
     def link(self, url: str, text: str) -> str:
         return text
-
-    def quote(self, typed: str) -> str:
-        return typed
 
     def explain(self, refusal: Exception) -> str:
         return str(refusal)

@@ -2,8 +2,8 @@
 imports one above it.
 
 Those rooms say what happened with IDs and plain words; only bot/slack turns a user ID into a
-mention, a channel ID into a link or a URL into a link. A module there that writes Slack markup
-or imports Slack's SDK (or the Slack room) fails here, with the line. The rooms stand one on
+mention, a channel ID into a link or a URL into a link, and only it chooses bold, emoji, buttons
+and their styles. A module there that writes Slack markup (or Block Kit's words) or imports Slack's SDK (or the Slack room) fails here, with the line. The rooms stand one on
 another, bot/iam lowest and bot/slack highest (modules directly in bot/ are the ground floor):
 a module that imports from a room above its own fails here too, with the line.
 """
@@ -22,8 +22,22 @@ from tests.fixtures.project import ROOT
 ROOMS = ("iam", "access", "ops")
 MODULES = sorted(p for room in ROOMS for p in (ROOT / "bot" / room).rglob("*.py"))
 
-# A mention (<@U..>), a channel link (<#C..>), a special mention (<!here>), a link (<url|text>).
-MARKUP = re.compile(r"<[@#!]|<[^<>|\s]+\|[^<>]*>")
+# A mention (<@U..>), a channel link (<#C..>), a special mention (<!here>), a link (<url|text>),
+# bold (*word*, as mrkdwn reads it: from a word's start to a word's end) or an emoji shortcode
+# (:warning:, with a space on at least one side and nothing but a space or an end on the other,
+# so that ARNs, a split on ":secret:" and "follow-up:rotate" are not).
+MARKUP = re.compile(
+    r"<[@#!]|<[^<>|\s]+\|[^<>]*>"
+    r"|(?:^|(?<=[\s(]))\*[^\s*][^*\n]*(?<=[^\s*])\*(?=$|[\s.,;:!?)])"
+    r"|(?:^|(?<=\s)):[a-z][a-z0-9_+-]*:(?=\s)|(?<=\s):[a-z][a-z0-9_+-]*:$"
+)
+# Block Kit's own words: a workflow says what it offers and in which tone, never how Slack
+# draws it. Checked in the strings built and in the names given (a field, an argument).
+BLOCK_KIT = re.compile(r"\b(?:action_id|block_id|mrkdwn|plain_text)\b|\Astyle\Z")
+# Records stored before the follow-ups spoke plain words keep Slack's names as their keys, which
+# are read (never written) where the old shape is read: as strings there, nowhere else. Nothing
+# may be added here.
+OLD_RECORDS = {("bot/ops/followups.py", "action_id"), ("bot/ops/followups.py", "style")}
 SLACK_PACKAGES = ("slack_sdk", "slack_bolt", "bot.slack")
 
 # Lowest first: each room may import from its own room and the ones before it, never after.
@@ -112,6 +126,35 @@ def test_no_slack_markup(path: Path) -> None:
     assert not found
 
 
+def _names(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """Every name the code gives or reads: variables, attributes, arguments, keywords."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            yield node.lineno, node.id
+        elif isinstance(node, ast.Attribute):
+            yield node.lineno, node.attr
+        elif isinstance(node, ast.arg):
+            yield node.lineno, node.arg
+        elif isinstance(node, ast.keyword) and node.arg:
+            yield node.value.lineno, node.arg
+
+
+def _old_shape_left_out(path: Path, strings: Iterator[tuple[int, str]]) -> list[tuple[int, str]]:
+    """``strings`` but the keys of :data:`OLD_RECORDS` (only as strings: a name is never one)."""
+    return [(line, text) for line, text in strings if (_name(path), text) not in OLD_RECORDS]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_no_block_kit_words(path: Path) -> None:
+    tree = _parse(path)
+    found = [
+        f"{_name(path)}:{line}: {text!r}"
+        for line, text in [*_old_shape_left_out(path, _strings(tree)), *_names(tree)]
+        if BLOCK_KIT.search(text)
+    ]
+    assert not found
+
+
 @pytest.mark.parametrize("path", MODULES, ids=_name)
 def test_no_slack_imports(path: Path) -> None:
     found = [
@@ -170,10 +213,46 @@ def test_what_counts_as_a_climb(room: str, source: str, climbs: bool) -> None:
         ("<root_account>", False),
         ("keys <user | @person | me>", False),
         ("offboard <user> <reason>", False),
+        ("Your IAM user *{}* is ready", True),
+        ("Step *{} `{}`* failed: {}", True),
+        ("*x*", True),
+        (":warning: {}. Held.", True),
+        ("{} :key: {}", True),
+        (":white_check_mark: Done.", True),
+        ("arn:aws:secretsmanager:*:*:secret:{}-??????", False),
+        (":secret:", False),
+        ("arn:aws:iam::*:user/*", False),
+        ("arn:aws:iam::aws:policy/{}", False),
+        ("follow-up:deactivate", False),
+        ("rotation:extend", False),
+        ("{}:{}: {}", False),
+        ("2 * 3 * 4", False),
+        ("%H:%M:%S", False),
     ],
 )
 def test_what_counts_as_markup(text: str, markup: bool) -> None:
     assert bool(MARKUP.search(text)) is markup
+
+
+@pytest.mark.parametrize(
+    ("source", "block_kit"),
+    [
+        ('{"action_id": kind}', True),
+        ('{"style": "danger"}', True),
+        ("offer(label, kind, ref, style=None)", True),
+        ("def f(style: str) -> None: ...", True),
+        ("Offer.action_id", True),
+        ('section("x", block_id=b)', True),
+        ('{"type": "mrkdwn"}', True),
+        ('{"type": "plain_text"}', True),
+        ('offer("Delete key", FollowUp.DELETE_KEY, ref, Tone.DANGER)', False),
+        ('"a style of its own"', False),
+    ],
+)
+def test_what_counts_as_block_kit(source: str, block_kit: bool) -> None:
+    tree = ast.parse(source)
+    found = [t for _, t in [*_strings(tree), *_names(tree)] if BLOCK_KIT.search(t)]
+    assert bool(found) is block_kit
 
 
 @pytest.mark.parametrize(

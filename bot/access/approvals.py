@@ -707,9 +707,11 @@ class Approvals:
 
         return self._transition(request_id, change)
 
-    def note(self, request_id: str, *, line: str | None = None, **outcome: Any) -> Transition:
+    def note(
+        self, request_id: str, *, line: dict[str, Any] | None = None, **outcome: Any
+    ) -> Transition:
         """Merge facts into a request's outcome, in any state (later steps of a finished run);
-        ``line`` is appended to its notes within the same compare-and-set."""
+        ``line`` (a stored note) is appended to its notes within the same compare-and-set."""
 
         def change(r: Request) -> Request:
             lines = [*r.outcome.get("notes", []), line] if line else r.outcome.get("notes", [])

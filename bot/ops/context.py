@@ -27,6 +27,7 @@ from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.models import User
 from bot.iam.sessions import Actor, acting
+from bot.ops.outcome import Note
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ class Notifier(Protocol):
     def show(self, request: Request) -> None:
         """Bring the request's message up to date."""
 
-    def announce(self, request: Request, event: str) -> None:
+    def announce(self, request: Request, event: str | Note) -> None:
         """Record ``event`` about the request where the team follows what the bot does."""
 
     def dm(self, user_id: str, text: str) -> None: ...
@@ -160,10 +161,6 @@ class Notifier(Protocol):
 
     def link(self, url: str, text: str) -> str:
         """How a link is written in a text."""
-
-    def quote(self, typed: str) -> str:
-        """What a person typed, on lines of its own below the bot's words, made inert (in
-        Slack: escaped, every line a quote, so it cannot forge a line of the bot's)."""
 
     def explain(self, refusal: Exception) -> str:
         """How a refusal reads (a denial names the channels it allows, linked in Slack)."""
@@ -196,7 +193,7 @@ class Ops:
     def refresh(self, request: Request) -> None:
         self.notify.show(request)
 
-    def audit(self, request: Request, event: str) -> None:
+    def audit(self, request: Request, event: str | Note) -> None:
         self.notify.announce(request, event)
 
     def dm(self, user_id: str, text: str) -> None:
@@ -233,11 +230,11 @@ class Ops:
     def progress(self, request: Request, text: str) -> None:
         self.refresh(self.services.approvals.note(request.id, progress=text).request)
 
-    def note(self, request_id: str, line: str, **facts: Any) -> None:
-        """Add a line to the request's message (and ``facts`` to its outcome); announce it."""
-        updated = self.services.approvals.note(request_id, line=line, **facts).request
+    def note(self, request_id: str, note: Note, **facts: Any) -> None:
+        """Add a note to the request's message (and ``facts`` to its outcome); announce it."""
+        updated = self.services.approvals.note(request_id, line=note.to_dict(), **facts).request
         self.refresh(updated)
-        self.audit(updated, line)
+        self.audit(updated, note)
 
     def still_allowed(self, request: Request) -> str | None:
         """Why the request may no longer run, checked right before acting: the channel rule,

@@ -21,7 +21,7 @@ from bot.iam.inventory import Action
 from bot.iam.models import User
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared, same_key
-from bot.ops.followups import FollowUp, KeyRef, offer
+from bot.ops.followups import FollowUp, KeyRef, Tone, offer
 from bot.ops.keys import (
     KeyPlan,
     key_step,
@@ -121,8 +121,8 @@ def execute(ops: Ops, request: Request) -> RunReport:
     if report.ok:
         ref = KeyRef(request.target, key, request.account)
         buttons = offering(
-            offer("Rotate now", FollowUp.ROTATE_NOW, ref, "primary"),
-            offer("Delete key", FollowUp.DELETE_KEY, ref, "danger"),
+            offer("Rotate now", FollowUp.ROTATE_NOW, ref, Tone.PRIMARY),
+            offer("Delete key", FollowUp.DELETE_KEY, ref, Tone.DANGER),
         )
         ops.services.approvals.note(request.id, **buttons)
     return report

@@ -43,7 +43,7 @@ from bot.ops.offboard import (
     saved_snapshot,
 )
 from bot.ops.operation import Operation
-from bot.ops.outcome import Outcome
+from bot.ops.outcome import AT, WHO, Note, NoteKind, Outcome
 from bot.ops.plan import Plan
 
 COMMAND = Operation.ENABLE
@@ -109,14 +109,15 @@ def _undo(services: Services, inv: Inventory) -> _Undo:
     return _Undo(disables, snapshots)
 
 
-def _mfa_note(undo: _Undo) -> str | None:
+def _mfa_note(undo: _Undo) -> Note | None:
     serials = deactivated_mfa(undo.snapshots)
     if not serials:
         return None
     listed = ", ".join(f"`{s}`" for s in serials)
-    return (
-        f":warning: Not reactivated: MFA device {listed}. IAM enables a device only with two "
-        "codes from it, so its owner must enroll it again."
+    return Note(
+        NoteKind.WARNING,
+        f"Not reactivated: MFA device {listed}. IAM enables a device only with two codes "
+        "from it, so its owner must enroll it again.",
     )
 
 
@@ -132,12 +133,15 @@ def _kept_inactive(steps: list[Step], reports: list[Report]) -> tuple[list[Step]
     return [s for s in steps if not reported(s)], [latest[s.target] for s in steps if reported(s)]
 
 
-def _kept_line(ops: Ops, report: Report) -> str:
+def _kept_line(report: Report) -> Note:
     """Why a key stays inactive, naming who reported it, when, and their words."""
-    said = f"\n{ops.notify.quote(report.reason)}" if report.reason.strip() else " (no reason given)"
-    return (
-        f":lock: Kept inactive: access key `{report.key}`, reported leaked by "
-        f"{ops.notify.person(report.who)} ({ops.notify.when(report.at)}){said}"
+    given = "" if report.reason.strip() else " (no reason given)"
+    return Note(
+        NoteKind.KEPT,
+        f"Kept inactive: access key `{report.key}`, reported leaked by {WHO} ({AT}){given}",
+        said=report.reason.strip() and report.reason,
+        who=report.who,
+        at=report.at,
     )
 
 
@@ -173,8 +177,8 @@ def open_request(
         channel=channel,
         subjects=subjects,
     )
-    for line in filter(None, [_mfa_note(undo), *(_kept_line(ops, r) for r in kept)]):
-        opened = services.approvals.note(opened.id, line=line).request
+    for line in filter(None, [_mfa_note(undo), *(_kept_line(r) for r in kept)]):
+        opened = services.approvals.note(opened.id, line=line.to_dict()).request
     return ops.post(opened)
 
 
@@ -192,23 +196,20 @@ def _step_runner(ops: Ops, request: Request) -> Callable[[Step], str]:
             config.onboarding.secret_name.format(user=request.target),
             kms_key_id=config.rotation.kms_key_id,
         )
-        services.approvals.note(
-            request.id,
-            password_secret_arn=arn,
-            line=f":key: New console password (change required at first sign-in) in Secrets "
-            f"Manager: {ops.secret_link(arn)}",
-        )
+        where = "New console password (change required at first sign-in) in Secrets Manager:"
+        note = Note(NoteKind.SECRET, where, secret_arn=arn)
+        services.approvals.note(request.id, password_secret_arn=arn, line=note.to_dict())
         return "done"
 
     return do
 
 
-def _note_once(ops: Ops, request: Request, lines: list[str]) -> None:
-    """Add each of ``lines`` the request's message does not show yet (a retry runs again)."""
+def _note_once(ops: Ops, request: Request, notes: list[Note]) -> None:
+    """Add each of ``notes`` the request's message does not show yet (a retry runs again)."""
     shown = Outcome.of(request).notes
-    for line in lines:
-        if line not in shown:
-            ops.note(request.id, line)
+    for note in notes:
+        if note not in shown:
+            ops.note(request.id, note)
 
 
 def execute(ops: Ops, request: Request) -> RunReport | None:
@@ -227,7 +228,7 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
     if reopen_if_changed(ops, request, plan, fresh):
         return None
     planned, late = _kept_inactive([Step.from_dict(d) for d in plan.steps], reports)
-    _note_once(ops, request, [_kept_line(ops, r) for r in late])  # reported after the plan
+    _note_once(ops, request, [_kept_line(r) for r in late])  # reported after the plan
     result = run_plan(ops, request, planned, _step_runner(ops, request))
     return run_report(result, f"{request.target} enabled")
 

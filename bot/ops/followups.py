@@ -61,33 +61,48 @@ class KeyRef:
         return cls(user, key_id, account, reason)
 
 
+class Tone(enum.StrEnum):
+    """How a follow-up is drawn among others: DANGER takes access away, PRIMARY is the step
+    most people want next, PLAIN is neither. The chat layer picks the look."""
+
+    DANGER = "danger"
+    PRIMARY = "primary"
+    PLAIN = "plain"
+
+
+# Records stored before offers spoke plain words named the kind and tone by Slack's names
+# (the button's action_id and style, None for plain): read, never written.
+_OLD_KIND, _OLD_TONE = "action_id", "style"
+
+
 @dataclass(frozen=True)
 class Offer:
-    """A follow-up as a request's outcome keeps it; the message shows it as a button.
-    ``style``: "primary", "danger" or None."""
+    """A follow-up as a request's outcome keeps it; the chat layer shows it (a button)."""
 
     label: str
     kind: FollowUp
     value: str
-    style: str | None = None
+    tone: Tone = Tone.PLAIN
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
-            "action_id": self.kind.value,
+            "kind": self.kind.value,
             "value": self.value,
-            "style": self.style,
+            "tone": self.tone.value,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Offer:
-        return cls(d["label"], FollowUp(d["action_id"]), d["value"], d.get("style"))
+        kind = d["kind"] if "kind" in d else d[_OLD_KIND]
+        tone = d["tone"] if "tone" in d else d.get(_OLD_TONE) or Tone.PLAIN
+        return cls(d["label"], FollowUp(kind), d["value"], Tone(tone))
 
 
-def offer(label: str, kind: FollowUp, subject: KeyRef | str, style: str | None = None) -> Offer:
+def offer(label: str, kind: FollowUp, subject: KeyRef | str, tone: Tone = Tone.PLAIN) -> Offer:
     """A follow-up on a key (a :class:`KeyRef`) or on a scheduled step (its job ID)."""
     value = subject.encode() if isinstance(subject, KeyRef) else subject
-    return Offer(label, kind, value, style)
+    return Offer(label, kind, value, tone)
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ from bot.iam import errors, policies, users
 from bot.iam.inventory import Step
 from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.declared import Declared
-from bot.ops.followups import FollowUp, offer
+from bot.ops.followups import FollowUp, Tone, offer
 from bot.ops.operation import Operation
-from bot.ops.outcome import offering
+from bot.ops.outcome import AT, WHO, Note, NoteKind, offering
 from bot.ops.plan import Plan
 from bot.wording import duration
 
@@ -365,13 +365,16 @@ def execute(ops: Ops, request: Request) -> RunReport:
 
 def _show_end(ops: Ops, grant_id: str, user: str, group: str) -> None:
     """The grant's message says when it ends and offers Revoke and Extend."""
-    end = ops.notify.when(_end(ops, ops.services.approvals.get(grant_id)))
+    end = _end(ops, ops.services.approvals.get(grant_id))
     buttons = offering(
-        offer("Revoke", FollowUp.REVOKE_GRANT, grant_id, "danger"),
+        offer("Revoke", FollowUp.REVOKE_GRANT, grant_id, Tone.DANGER),
         offer("Extend", FollowUp.EXTEND_GRANT, grant_id),
     )
-    waiting = f"In {group} until {end}: removed then, unless revoked or extended."
-    ops.refresh(ops.services.approvals.note(grant_id, waiting=waiting, **buttons).request)
+    waiting = {
+        "waiting": f"In {group} until {AT}: removed then, unless revoked or extended.",
+        "waiting_until": end.isoformat(),
+    }
+    ops.refresh(ops.services.approvals.note(grant_id, **waiting, **buttons).request)
 
 
 def _execute_extension(ops: Ops, request: Request, plan: GrantPlan) -> RunReport:
@@ -383,15 +386,15 @@ def _execute_extension(ops: Ops, request: Request, plan: GrantPlan) -> RunReport
             case GrantStep.EXTEND:
                 _move_end(ops, grant_id, plan.minutes)
             case GrantStep.TELL:
-                end = ops.notify.when(_end(ops, ops.services.approvals.get(grant_id)))
-                ops.note(grant_id, f"Extended by request {request.id}: {user} stays until {end}.")
+                end = _end(ops, ops.services.approvals.get(grant_id))
+                said = f"Extended by request {request.id}: {user} stays until {AT}."
+                ops.note(grant_id, Note(NoteKind.LATER, said, at=end))
                 _show_end(ops, grant_id, user, group)
 
     steps = [Step(GrantStep.EXTEND, grant_id, 1), Step(GrantStep.TELL, grant_id, 2)]
     if problem := ops.run_once(request.id, steps, do).problem:
         return RunReport(False, problem)
-    end = ops.notify.when(_end(ops, ops.services.approvals.get(grant_id)))
-    return RunReport(True, f"{user} stays in {group} until {end}.")
+    return RunReport(True, f"{user} stays in {group} {duration(plan.minutes)} longer.")
 
 
 def _move_end(ops: Ops, grant_id: str, minutes: int) -> None:
@@ -408,7 +411,6 @@ def _move_end(ops: Ops, grant_id: str, minutes: int) -> None:
 def execute_revoke(ops: Ops, request: Request) -> RunReport:
     """Cancel the scheduled removal, remove now, and say so on the grant's message."""
     plan, services, user = RevokePlan.of(request), ops.services, request.target
-    who = ops.notify.person(request.requester)
 
     def do(step: Step) -> None:
         match step.action:
@@ -418,8 +420,9 @@ def execute_revoke(ops: Ops, request: Request) -> RunReport:
                 with contextlib.suppress(errors.NotFound):  # no longer a member: ended already
                     policies.remove_user_from_group(services.aws, user, plan.group)
             case GrantStep.TELL:
-                line = f"Revoked by {who} (request {request.id}): {user} removed from {plan.group}."
-                ops.note(plan.grant, line, waiting="", **offering())
+                said = f"Revoked by {WHO} (request {request.id}): {user} removed from {plan.group}."
+                note = Note(NoteKind.DONE, said, who=request.requester)
+                ops.note(plan.grant, note, waiting="", **offering())
 
     steps = [
         Step(GrantStep.CANCEL, plan.group, 1),
@@ -451,7 +454,8 @@ def expire(ops: Ops, job: Job) -> str:
             policies.remove_user_from_group(ops.services.aws, user, group)
     except errors.IamError as exc:
         return _failed(ops, job, exc)
-    ops.note(job.request_id, f"Grant over: {user} removed from {group}.", waiting="", **offering())
+    over = Note(NoteKind.DONE, f"Grant over: {user} removed from {group}.")
+    ops.note(job.request_id, over, waiting="", **offering())
     return DONE
 
 
@@ -466,12 +470,11 @@ def _failed(ops: Ops, job: Job, failure: errors.IamError) -> str:
     if failures % every == 0:
         user, group = job.data["user"], job.data["group"]
         said = failure.message.rstrip().removesuffix(".")
-        ops.note(
-            job.request_id,
+        text = (
             f"Could not remove {user} from {group} at the grant's end "
-            f"({failures} tries; AWS said {said}). "
-            f"The bot tries again at {ops.notify.when(retry)}.",
+            f"({failures} tries; AWS said {said}). The bot tries again at {AT}."
         )
+        ops.note(job.request_id, Note(NoteKind.FAILED, text, at=retry))
     return WAITING
 
 

@@ -23,8 +23,9 @@ from bot.iam.aws import Aws
 from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus
 from bot.ops.context import Ops, RunReport, Services, UserError
-from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
+from bot.ops.followups import FollowUp, KeyRef, Offer, Tone, Viewer, offer
 from bot.ops.operation import Operation
+from bot.ops.outcome import Note, NoteKind
 from bot.ops.plan import Plan, StepDict
 
 log = logging.getLogger(__name__)
@@ -104,9 +105,9 @@ def _key_actions(user: str, key: AccessKey, account: str) -> list[Offer]:
     delete one already out of use."""
     ref = KeyRef(user, key.key_id, account)
     if key.status is not KeyStatus.ACTIVE:
-        return [offer("Delete key", FollowUp.DELETE_KEY, ref, "danger")]
+        return [offer("Delete key", FollowUp.DELETE_KEY, ref, Tone.DANGER)]
     return [
-        offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, "danger"),
+        offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, Tone.DANGER),
         offer("Rotate", FollowUp.ROTATE_NOW, ref),
     ]
 
@@ -117,7 +118,9 @@ def _finish_rotation(user: str, found: Sequence[AccessKey], account: str) -> lis
     if len(active) < 2:
         return []
     older = KeyRef(user, active[0].key_id, account)
-    return [offer(f"Deactivate older key {older.key_id}", FollowUp.DEACTIVATE_NOW, older, "danger")]
+    return [
+        offer(f"Deactivate older key {older.key_id}", FollowUp.DEACTIVATE_NOW, older, Tone.DANGER)
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -381,9 +384,8 @@ def delete_orphan(ops: Ops, job: Job) -> str:
     except errors.IamError:
         log.warning("access key %s of %s is still to delete", key_id, user, exc_info=True)
         return WAITING  # due already: the next tick tries again
-    ops.note(
-        job.request_id, f":wastebasket: New key `{key_id}`, whose secret was not stored, deleted."
-    )
+    deleted = f"New key `{key_id}`, whose secret was not stored, deleted."
+    ops.note(job.request_id, Note(NoteKind.DELETED, deleted))
     return DONE
 
 

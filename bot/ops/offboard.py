@@ -32,7 +32,7 @@ from bot.iam.models import User
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared
 from bot.ops.operation import Operation
-from bot.ops.outcome import Outcome
+from bot.ops.outcome import Note, NoteKind, Outcome
 from bot.ops.plan import Plan
 from bot.wording import counted
 
@@ -201,7 +201,7 @@ def run_report(result: RunResult, done_what: str) -> RunReport:
     if failed := result.failed:
         return RunReport(
             False,
-            f"Step *{failed.step.action.value} `{failed.step.target}`* failed: {failed.aws_said}",
+            f"Step {failed.step.action.value} `{failed.step.target}` failed: {failed.aws_said}",
             {**detail, "failed_step": failed.step.id},
         )
     counts = {
@@ -284,9 +284,9 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
 def _point_to_history(services: Services, request: Request) -> None:
     """Say under the request's message where its snapshot is shown: `/iam history` shows the
     summary without this line, which there would point at itself. Once, even if re-run."""
-    line = f"`/iam history {request.target}` shows what was there."
+    line = Note(NoteKind.INFO, f"`/iam history {request.target}` shows what was there.")
     if line not in Outcome.of(services.approvals.get(request.id)).notes:
-        services.approvals.note(request.id, line=line)
+        services.approvals.note(request.id, line=line.to_dict())
 
 
 DECLARED = Declared(

@@ -25,7 +25,7 @@ from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared
 from bot.ops.keys import ORPHAN, create_delivered_key, delete_orphan
 from bot.ops.operation import Operation
-from bot.ops.outcome import Outcome
+from bot.ops.outcome import Note, NoteKind, Outcome
 from bot.ops.plan import Plan
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
     if result.failed:
         failed = [r for r in result.results if r.status == "failed"]
         what = "; ".join(
-            f"*{r.step.action} `{r.step.target}`* failed: {r.aws_said.removesuffix('.')}"
+            f"{r.step.action} `{r.step.target}` failed: {r.aws_said.removesuffix('.')}"
             for r in failed
         )
         left = [s for s in steps if s.id not in finished and s not in [r.step for r in failed]]
@@ -297,17 +297,11 @@ def execute(ops: Ops, request: Request) -> RunReport:
 def _note_secrets(ops: Ops, request: Request, outcome: Outcome) -> None:
     approvals = ops.services.approvals
     if arn := outcome.password_secret_arn:
-        approvals.note(
-            request.id,
-            line=f":key: Console password (change required at first sign-in) in Secrets Manager: "
-            f"{ops.secret_link(arn)}",
-        )
+        where = "Console password (change required at first sign-in) in Secrets Manager:"
+        approvals.note(request.id, line=Note(NoteKind.SECRET, where, secret_arn=arn).to_dict())
     if arn := outcome.key_secret_arn:
-        approvals.note(
-            request.id,
-            line=f":key: Access key `{outcome.new_key}`; its secret is in Secrets Manager: "
-            f"{ops.secret_link(arn)}",
-        )
+        where = f"Access key `{outcome.new_key}`; its secret is in Secrets Manager:"
+        approvals.note(request.id, line=Note(NoteKind.SECRET, where, secret_arn=arn).to_dict())
 
 
 def _tell_new_user(ops: Ops, request: Request, plan: OnboardPlan, outcome: Outcome) -> None:
@@ -316,7 +310,7 @@ def _tell_new_user(ops: Ops, request: Request, plan: OnboardPlan, outcome: Outco
     if not person:
         return
     by = ops.notify.person(request.requester)
-    lines = [f"Your IAM user *{request.target}* is ready (requested by {by})."]
+    lines = [f"Your IAM user {request.target} is ready (requested by {by})."]
     if url := outcome.console_url:
         lines.append(f"Sign in at {url}")
     if arn := outcome.password_secret_arn:

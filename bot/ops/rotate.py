@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,10 +31,10 @@ from bot.iam.sessions import current_account
 from bot.ops import delete_key
 from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.declared import Declared, same_key
-from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
+from bot.ops.followups import FollowUp, KeyRef, Offer, Tone, Viewer, offer
 from bot.ops.keys import ORPHAN, KeyPlan, create_delivered_key, delete_orphan, key_title
 from bot.ops.operation import Operation
-from bot.ops.outcome import Outcome, offering
+from bot.ops.outcome import AT, WHO, Note, NoteKind, Outcome, offering
 from bot.ops.plan import Plan
 from bot.wording import duration
 
@@ -92,7 +92,7 @@ class TwoKeys(UserError):
         if not self.spare:
             kind, verb = (FollowUp.DEACTIVATE_NOW, "Deactivate")
         made = [
-            offer(f"{verb} {k.key_id}", kind, KeyRef(self.user, k.key_id, account), "danger")
+            offer(f"{verb} {k.key_id}", kind, KeyRef(self.user, k.key_id, account), Tone.DANGER)
             for k in self.spare or self.found
         ]
         return viewer.pressable(made, account)
@@ -200,11 +200,12 @@ def execute(ops: Ops, request: Request) -> RunReport:
                 )
             case KeyChange.NOTE_NEW_KEY:
                 delivered = Outcome.of(services.approvals.get(request.id))
-                line = (
-                    f":key: New key `{delivered.new_key}`; its secret is in Secrets Manager: "
-                    f"{ops.secret_link(delivered.secret_arn)}"
+                line = Note(
+                    NoteKind.SECRET,
+                    f"New key `{delivered.new_key}`; its secret is in Secrets Manager:",
+                    secret_arn=delivered.secret_arn,
                 )
-                services.approvals.note(request.id, line=line)
+                services.approvals.note(request.id, line=line.to_dict())
             case KeyChange.TELL_OWNER:
                 _tell_owner(ops, services.approvals.get(request.id))
             case KeyChange.SCHEDULE_RETIRE:
@@ -265,8 +266,8 @@ def _old_key_fate(ops: Ops, request: Request) -> str:
 def _still(ops: Ops, request_id: str, what: str, due: datetime) -> None:
     """Say when the old key is checked next, as what the rotation waits on (not as a line of
     its story: once that moment passes, the check has said what came of it instead)."""
-    waiting = f"{what} {ops.notify.when(due)}."
-    ops.refresh(ops.services.approvals.note(request_id, waiting=waiting).request)
+    waiting = {"waiting": f"{what} {AT}.", "waiting_until": due.isoformat()}
+    ops.refresh(ops.services.approvals.note(request_id, **waiting).request)
 
 
 def _due(ops: Ops, step: str, request_id: str) -> datetime:
@@ -298,11 +299,12 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
     request = services.approvals.get(request_id)
     live = f"Old key `{old}` is still active."
     if not already and (why := ops.still_allowed(request)):  # the rules, as they stand now
-        ops.note(request_id, f":no_entry: Old key `{old}` not deactivated: {why}", waiting=live)
+        refused = Note(NoteKind.REFUSED, f"Old key `{old}` not deactivated: {why}")
+        ops.note(request_id, refused, waiting=live)
         return FAILED
     if not force and not already and (use := _old_key_in_use(ops, job)):
         return _hold(ops, job, use)
-    anyway = f" by {ops.notify.person(by)}, although recently used" if force else ""
+    anyway = f" by {WHO}, although recently used" if force else ""
 
     def do(step: Step) -> None:
         match step.action:
@@ -315,10 +317,8 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
                 ops.scheduler.add_once(DELETE, request_id, due, old_key=old)
             case KeyChange.NOTE_DEACTIVATED:
                 due = _due(ops, DELETE, request_id)
-                line = (
-                    f":white_check_mark: Old key `{old}` deactivated{anyway}; "
-                    f"deletion due {ops.notify.when(due)}."
-                )
+                text = f"Old key `{old}` deactivated{anyway}; deletion due {AT}."
+                line = Note(NoteKind.DONE, text, who=by if force else "", at=due)
                 ops.note(request_id, line, waiting="", **offering())
 
     steps = [
@@ -328,8 +328,8 @@ def retire_old_key(ops: Ops, job: Job, *, force: bool = False, by: str = "") -> 
     ]
     if problem := ops.run_once(request_id, steps, do).problem:
         ref = KeyRef(request.target, old, request.account)
-        again = offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, "danger")
-        ops.note(request_id, f":x: {problem}", waiting=live, **offering(again))
+        again = offer("Deactivate now", FollowUp.DEACTIVATE_NOW, ref, Tone.DANGER)
+        ops.note(request_id, Note(NoteKind.FAILED, problem), waiting=live, **offering(again))
         return FAILED
     return DONE
 
@@ -344,18 +344,22 @@ def _hold(ops: Ops, job: Job, use: LastUsed) -> str:
 
     def ask(_: Step) -> None:
         buttons = offering(
-            offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, "danger"),
+            offer("Deactivate anyway", FollowUp.DEACTIVATE_ANYWAY, job.id, Tone.DANGER),
             offer(f"Extend {duration(rotation.extend_minutes)}", FollowUp.EXTEND, job.id),
         )
-        used = (
-            f"Old key `{old}` was used at {ops.notify.when(use.when)} ({use.service or '?'}), "
-            "too close to the new key's creation to be sure it is no longer in use"
+        used = Note(
+            NoteKind.HELD,
+            f"Old key `{old}` was used at {AT} ({use.service or '?'}), too close to the new "
+            "key's creation to be sure it is no longer in use",
+            at=use.when,
         )
-        ops.note(job.request_id, f":warning: {used}. Held.", waiting=HELD_WAITING, **buttons)
+        held = replace(used, text=f"{used.text}. Held.")
+        ops.note(job.request_id, held, waiting=HELD_WAITING, **buttons)
         request = ops.services.approvals.get(job.request_id)
+        said = used.words(ops.notify.person, ops.notify.when)
         ops.dm(
             request.requester,
-            f"Your rotation of {request.target}'s key (request `{request.id}`) is held: {used}. "
+            f"Your rotation of {request.target}'s key (request `{request.id}`) is held: {said}. "
             "It stays active until you deactivate it anyway or extend the wait, from the "
             "request's message or `/iam pending`.",
         )
@@ -370,8 +374,8 @@ def extend(ops: Ops, job: Job, by: str) -> None:
     due = ops.services.clock() + timedelta(minutes=minutes)
     if job.state != HELD or ops.scheduler.move(job, WAITING, due=due) is None:
         raise UserError("That step is no longer waiting for a decision.")
-    who, until = ops.notify.person(by), ops.notify.when(due)
-    line = f":hourglass: {who} gave the old key {duration(minutes)} more, until {until}."
+    more = f"{WHO} gave the old key {duration(minutes)} more, until {AT}."
+    line = Note(NoteKind.LATER, more, who=by, at=due)
     ops.note(job.request_id, line, buttons=[])
     _still(ops, job.request_id, f"Old key `{job.data['old_key']}` is checked again at", due)
 
@@ -391,7 +395,8 @@ def delete_old_key(ops: Ops, job: Job) -> str:
             case KeyChange.ASK_DELETE:
                 _ask_delete_once(ops, request, old)
             case KeyChange.NOTE_DELETE:
-                ops.note(request.id, f":wastebasket: Deletion of `{old}` posted for approval.")
+                asked = Note(NoteKind.DELETED, f"Deletion of `{old}` posted for approval.")
+                ops.note(request.id, asked)
 
     steps = [Step(KeyChange.ASK_DELETE, old, 1), Step(KeyChange.NOTE_DELETE, old, 2)]
     if problem := ops.run_once(request.id, steps, do).problem:
@@ -399,9 +404,9 @@ def delete_old_key(ops: Ops, job: Job) -> str:
             "Delete key",
             FollowUp.DELETE_KEY,
             KeyRef(request.target, old, request.account),
-            "danger",
+            Tone.DANGER,
         )
-        ops.note(request.id, f":x: {problem}", **offering(again))
+        ops.note(request.id, Note(NoteKind.FAILED, problem), **offering(again))
         return FAILED
     return DONE
 

@@ -32,6 +32,7 @@ from slack_sdk.errors import SlackApiError
 from bot.access.approvals import Approvals, Request, State
 from bot.access.store import Record
 from bot.config import Config
+from bot.ops.outcome import Note
 from bot.ops.owner import Owner
 from bot.slack.messages import approval as msg
 from bot.slack.messages import owner
@@ -41,9 +42,9 @@ from bot.slack.messages.common import (
     labelled_link,
     mention,
     plain,
-    quoted,
     slack_date,
 )
+from bot.slack.messages.notes import note_line
 from bot.slack.outbox import SENT, Outbox
 from bot.slack.replies import UNSEEN, Linking, unseen_words, words_for
 
@@ -103,8 +104,9 @@ class SlackNotifier:
         payload = {"request_id": request.id, **{k: v for k, v in extra.items() if v}}
         self.outbox.add("message", _message_lane(request.id), payload, request_id=request.id)
 
-    def announce(self, request: Request, event: str) -> None:
-        self._audit(request.id, {"text": msg.audit_line(request, event)})
+    def announce(self, request: Request, event: str | Note) -> None:
+        line = note_line(event) if isinstance(event, Note) else event
+        self._audit(request.id, {"text": msg.audit_line(request, line)})
 
     def dm(self, user_id: str, text: str) -> None:
         self.outbox.dm(user_id, text)
@@ -114,9 +116,6 @@ class SlackNotifier:
 
     def link(self, url: str, text: str) -> str:
         return labelled_link(url, text)
-
-    def quote(self, typed: str) -> str:
-        return quoted(typed)
 
     def explain(self, refusal: Exception) -> str:
         return words_for(refusal)

@@ -84,3 +84,20 @@ def test_delete_buttons_at_the_two_key_limit_act_in_the_keys_account(
     bot.press(answer, f"Delete {spare}", user="U0ALICE")
     deletion = posted(bot, "Delete the access key")
     assert "in production" in flatten(deletion) and spare in flatten(deletion)
+
+
+def test_home_reads_my_keys_signed_with_the_team_the_event_names_when_auth_test_fails(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    """An App Home event is admitted as a command is: the workspace it names is learned, so
+    the keys read for the viewer in the default account are signed with it."""
+    bot: Bot = make_bot(listed_config(org, default="production"))
+    production = aws.client("iam", org.production)
+    production.create_user(UserName="sec1")
+    mine = aged_key(production, aws, "sec1", age_days=10, used_days_ago=1)
+    bot.slack.fail("auth.test", "http_500", times=1000)
+
+    text = shown(open_home(bot, "U0SEC1"))
+    assert "Access keys of sec1" in text and mine in text
+    [listed] = aws.calls("ListAccessKeys", account=org.production)
+    assert listed.source_identity == source_identity("U0SEC1")

@@ -106,7 +106,7 @@ def test_a_failing_account_stops_no_other_and_retry_finishes_only_what_is_left(
     said = _finished(bot, request)
     assert ":x:" in said, said
     assert f"staging ({org.staging}): carol removed" in said
-    assert f"production ({org.production}): Step *delete inline policy `inline`* failed" in said
+    assert f"production ({org.production}): Step delete inline policy `inline` failed" in said
     assert "carol" not in _users(aws, org.staging)  # the other account finished
     assert "cjones" in _users(aws, org.production)
 

@@ -1,5 +1,6 @@
 """The typed plans, outcome and snapshot keep the stored format: what they write is what was
-written before they existed, and they read records (and snapshots) written before."""
+written before they existed, and they read records (and snapshots) written before. Offers and
+notes are stored in plain words now, and their older shape, in Slack's words, still reads."""
 
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ from bot.iam.models import (
 )
 from bot.ops.account_alias import AliasChange, AliasPlan
 from bot.ops.enable import EnablePlan
-from bot.ops.followups import FollowUp, KeyRef, offer
+from bot.ops.followups import FollowUp, KeyRef, Offer, Tone, offer
 from bot.ops.keys import KeyPlan
 from bot.ops.offboard import Mode, OffboardPlan
 from bot.ops.onboard import OnboardPlan
-from bot.ops.outcome import Outcome, offering
+from bot.ops.outcome import Note, NoteKind, Outcome, offering
 from bot.ops.plan import Plan
 from bot.ops.rotate import RotatePlan
 
@@ -83,16 +84,41 @@ def test_a_plan_is_built_with_its_fields_named() -> None:
     assert RotatePlan.from_dict(plan.to_dict()) == plan
 
 
-def test_an_offer_is_stored_as_the_button_it_was() -> None:
-    made = offer("Delete key", FollowUp.DELETE_KEY, KeyRef("alice", "AKIAOLD"), "danger")
+def test_an_offer_is_stored_in_plain_words() -> None:
+    made = offer("Delete key", FollowUp.DELETE_KEY, KeyRef("alice", "AKIAOLD"), Tone.DANGER)
     stored = {
         "label": "Delete key",
-        "action_id": "follow-up:delete-key",
+        "kind": "follow-up:delete-key",
         "value": "alice AKIAOLD",
-        "style": "danger",
+        "tone": "danger",
     }
     assert offering(made) == {"buttons": [stored]}
+    assert Offer.from_dict(stored) == made
     assert offering() == {"buttons": []}
+
+
+@pytest.mark.parametrize(
+    ("style", "tone"), [("danger", Tone.DANGER), ("primary", Tone.PRIMARY), (None, Tone.PLAIN)]
+)
+def test_an_offer_stored_as_a_slack_button_still_reads(style: str | None, tone: Tone) -> None:
+    """Requests finished before offers spoke plain words kept the button Slack was sent."""
+    old = {"label": "Rotate now", "action_id": "follow-up:rotate", "value": "bob AKIA1"}
+    read = Offer.from_dict({**old, "style": style})
+    assert read == Offer("Rotate now", FollowUp.ROTATE_NOW, "bob AKIA1", tone)
+
+
+def test_a_note_is_stored_in_plain_words_and_an_old_line_still_reads() -> None:
+    note = Note(NoteKind.SECRET, "New key `AKIA1`; its secret is in Secrets Manager:", "arn:x")
+    stored = {"notes": [":key: a line stored in Slack's words", note.to_dict()]}
+    assert note.to_dict() == {
+        "kind": "secret",
+        "text": "New key `AKIA1`; its secret is in Secrets Manager:",
+        "secret_arn": "arn:x",
+    }
+    assert Outcome.from_dict(stored).notes == (
+        Note(NoteKind.OLD, ":key: a line stored in Slack's words"),
+        note,
+    )
 
 
 def test_outcome_reads_what_runs_wrote() -> None:
@@ -109,9 +135,9 @@ def test_outcome_reads_what_runs_wrote() -> None:
         "steps_run": 3,  # a run's statistics stay in the record; nobody reads them typed
     }
     outcome = Outcome.from_dict(stored)
-    assert outcome.notes == (":key: one", ":hourglass: two")
+    assert outcome.notes == (Note(NoteKind.OLD, ":key: one"), Note(NoteKind.OLD, ":hourglass: two"))
     assert outcome.offers[0].kind is FollowUp.EXTEND and outcome.offers[0].value == "job1"
-    assert outcome.offers[0].style is None
+    assert outcome.offers[0].tone is Tone.PLAIN
     assert outcome.new_key_created == WHEN
     assert (outcome.summary, outcome.progress) == (stored["summary"], stored["progress"])
     assert outcome.secret_arn == stored["secret_arn"] and outcome.key_secret_arn == ""

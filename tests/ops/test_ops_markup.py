@@ -43,7 +43,7 @@ def test_onboarding_tells_the_new_user_who_asked_and_links_the_secret(make_bot, 
     [key] = iam.list_access_keys(UserName="erin")["AccessKeyMetadata"]
     link = f"<{console_link(arn)}|{arn}>"
     assert direct_messages(bot.slack) == [
-        "Your IAM user *erin* is ready (requested by <@U0ALICE>).\n"
+        "Your IAM user erin is ready (requested by <@U0ALICE>).\n"
         f"Access key `{key['AccessKeyId']}`: {link}\n"
         + reading_secrets([arn], user="erin", ask="U0ALICE", kms=None)
     ]

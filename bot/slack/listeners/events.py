@@ -5,6 +5,10 @@ showing only what that person may already see through commands: what `/iam pendi
 for them, and with `keys` their own keys (read as `/iam keys me` reads them: in the default
 account, through its role, for them) and the latest requests they could have asked for or
 decided. Keys that cannot be read never keep the rest of the view from them.
+
+Like a command, an event is claimed once (Slack's retries do nothing) and the workspace it names
+is learned, so the keys read for the viewer are signed with it even when `auth.test` fails;
+the Home is in no channel, so the ``channels`` rule is judged on what is pressed in it.
 """
 
 from __future__ import annotations
@@ -14,24 +18,19 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest
 
-from bot.access.approvals import Request
 from bot.access.identity import NotLinked
-from bot.config import Config
 from bot.iam import errors, keys
 from bot.iam.sessions import Account
 from bot.logs import finish
 from bot.ops.context import Ops, Services
+from bot.ops.pending import latest_for, opened_by, running_grants, waiting_on
 from bot.slack import scope
-from bot.slack.commands.pending import opened_by, running_grants, waiting_on
 from bot.slack.commands.who import known_in_slack
 from bot.slack.listeners.guard import Context, ack_only, first_delivery
 from bot.slack.messages.home import SHOWN, Home, MyKeys, home_view
 from bot.slack.replies import words_for
 
 log = logging.getLogger(__name__)
-# How many of the most recently changed requests a Home open looks through for its "Latest
-# requests": enough to find the few shown among those others opened in DMs or other accounts.
-RECENT = 200
 
 
 def opened(context: Context, event: dict[str, Any]) -> None:
@@ -68,7 +67,7 @@ def publish_home(context: Context, user: str) -> None:
         mine=opened_by(ops, user),
         grants=running_grants(ops, user),
         keys=_own_keys(ops, user) if can_see else None,
-        recent=_recent(services, user) if can_see else None,
+        recent=latest_for(services, user, SHOWN) if can_see else None,
         new_requests_in=_new_requests_in(services, user),
     )
     view = home_view(home, services.config, services.clock())
@@ -106,32 +105,6 @@ def _my_keys(
     return MyKeys(name, found, account.id, account.label, can_rotate)
 
 
-def _recent(services: Services, user: str) -> list[Request]:
-    """The newest requests ``user`` may see, among the :data:`RECENT` most recently changed:
-    a Home open reads that window, never the whole history."""
-    window = services.approvals.latest(RECENT)
-    seen = [r for r in window if _may_see(services, user, r)]
-    return sorted(seen, key=lambda r: r.created, reverse=True)[:SHOWN]
-
-
-def _may_see(services: Services, user: str, request: Request) -> bool:
-    """Whether ``request`` is among someone's latest requests: their own; one they may decide
-    (`approve` in its account); or one they could have asked for there (its command's
-    permission), posted where /iam works for everyone (not in another person's DM)."""
-    rules, account = services.rules, request.account
-    if request.requester == user or rules.allowed(user, "approve", account=account):
-        return True
-    permissions = services.approvals.gate(request.command).permissions
-    could_ask = rules.allowed_any(user, permissions, account=account)
-    return could_ask and _shared(services.config, request.channel)
-
-
-def _shared(config: Config, channel: str) -> bool:
-    """A channel people share (public or private), where /iam works: not a DM, which a
-    request opened from Home is posted in when /iam works anywhere."""
-    return channel[:1] in ("C", "G") and (not config.channels or channel in config.channels)
-
-
 def _new_requests_in(services: Services, user: str) -> str:
     """Where a request opened from Home is posted: the first channel /iam works in, or, when it
     works anywhere, the DM with the person (Slack delivers a post to a user ID there)."""
@@ -142,6 +115,7 @@ def _new_requests_in(services: Services, user: str) -> str:
 def register(app: App, context: Context) -> None:
     def lazy(event: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
         if first_delivery(context.ops.services.store, body, request):  # not Slack's retry
+            context.ops.services.team.learn(scope.team_of(body))  # as a command's is learned
             opened(context, event)
 
     app.event("app_home_opened")(ack=ack_only, lazy=[lazy])

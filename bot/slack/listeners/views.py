@@ -1,5 +1,7 @@
-"""Modals: the reason a denial needs. A submission ends its one log line as commands and
-clicks do (:func:`bot.slack.listeners.guard.failed`, :func:`bot.logs.finish`)."""
+"""Modals: the reason a denial needs. A submission is admitted as the click that opened it is
+(the workspace learned, the ``channels`` rule judged against the request's channel) and ends
+its one log line as commands and clicks do (:func:`bot.slack.listeners.guard.failed`,
+:func:`bot.logs.finish`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltRequest
 
 from bot.logs import finish
+from bot.slack import scope
 from bot.slack.commands.parse import MAX_REASON, reason_problem
 from bot.slack.listeners.events import refresh_home
 from bot.slack.listeners.guard import Context, failed, first_delivery
@@ -78,6 +81,7 @@ def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
             outbox.ephemeral(request.channel, user, text, request_id=request.id)
 
     try:
+        _admit(context, body, value)
         decisions.deny(value, user, reason, tell)
     except Exception as exc:
         failed(exc, lambda reply: tell(reply.text))
@@ -85,6 +89,16 @@ def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
         finish("ok")
     if metadata != value:
         refresh_home(context, user)
+
+
+def _admit(context: Context, body: dict[str, Any], value: str) -> None:
+    """The checks a click on the Deny button gets (:func:`bot.slack.listeners.guard.guarded`),
+    for its form: the workspace is learned, and the ``channels`` rule is judged against the
+    request's channel, as that click's is; who may deny is the decision's own check."""
+    services = context.ops.services
+    services.team.learn(scope.team_of(body))
+    if request := services.approvals.get(value.partition(":")[0]):
+        services.rules.require_channel(request.channel)
 
 
 def register(app: App, context: Context) -> None:

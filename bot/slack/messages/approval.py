@@ -22,6 +22,8 @@ from bot.ops.outcome import Outcome
 from bot.ops.plan import Plan
 from bot.ops.registry import REGISTRY
 from bot.slack.messages.common import Reply, context, escape, mention, quoted, section, slack_date
+from bot.slack.messages.keys import offer_button
+from bot.slack.messages.notes import note_line
 from bot.wording import counted
 
 APPROVE, DENY, CANCEL, RETRY = "request:approve", "request:deny", "request:cancel", "request:retry"
@@ -118,10 +120,7 @@ def follow_up_buttons(request: Request) -> ActionsBlock | None:
     offers = Outcome.of(request).offers
     if not offers or request.state is not State.DONE:
         return None
-    elements = [
-        ButtonElement(text=o.label, action_id=o.kind.value, value=o.value, style=o.style)
-        for o in offers
-    ]
+    elements = [offer_button(o) for o in offers]
     return ActionsBlock(block_id=f"follow-up:{request.id}", elements=elements)
 
 
@@ -167,7 +166,7 @@ def _status(request: Request, outcome: Outcome) -> str:
         case State.RUNNING:
             return f":gear: Running ({go_ahead(request)}). {outcome.progress}".rstrip()
         case State.DONE if outcome.waiting:  # its run ended, but not what it set going
-            return f":hourglass: {outcome.summary} {outcome.waiting}".strip()
+            return f":hourglass: {outcome.summary} {outcome.waits_on(slack_date)}".strip()
         case State.DONE:
             return f":white_check_mark: Done. {outcome.summary}".rstrip()
         case State.FAILED:
@@ -200,7 +199,7 @@ def request_reply(request: Request) -> Reply:
         blocks.append(section(changed + plan_lines(new)))
     blocks.append(section(_status(request, outcome)))
     if outcome.notes:
-        blocks.append(section("\n".join(outcome.notes)))
+        blocks.append(section("\n".join(map(note_line, outcome.notes))))
     blocks += _buttons(request)
     blocks.append(context(f"request `{request.id}` · state {request.state.value}"))
     return Reply(text=f"{titled(request)}: {request.state.value}", blocks=blocks)
@@ -221,7 +220,7 @@ def audit_line(request: Request, event: str) -> str:
 
 def standing(request: Request) -> str:
     """Where a request stands, in a few words naming nobody (its message pinged who can act)."""
-    if request.state is State.DONE and (waiting := Outcome.of(request).waiting):
+    if request.state is State.DONE and (waiting := Outcome.of(request).waits_on(slack_date)):
         return waiting
     if request.state is not State.PENDING:
         return request.state.value

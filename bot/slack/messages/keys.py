@@ -10,7 +10,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.audit import Flag, Kind, key_flags
 from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
-from bot.ops.followups import Offer
+from bot.ops.followups import Offer, Tone
 from bot.ops.keys import KeyOffers
 from bot.ops.rotate import TwoKeys, describe_key
 from bot.slack.messages.common import Reply, context, day, days, section
@@ -95,10 +95,18 @@ def keys_reply(
     return Reply(text=f"Access keys of {user}: {summary}", blocks=blocks)
 
 
+# How each tone looks: Slack's button styles (a plain button has none).
+_STYLES: dict[Tone, str | None] = {Tone.DANGER: "danger", Tone.PRIMARY: "primary", Tone.PLAIN: None}
+
+
 def offer_button(offer: Offer) -> ButtonElement:
-    """A follow-up as a button: its click opens the request the slash command would."""
+    """A follow-up as a button: its click opens the request the slash command would, routed by
+    its kind (the listeners are registered under each kind's name)."""
     return ButtonElement(
-        text=offer.label, action_id=offer.kind.value, value=offer.value, style=offer.style
+        text=offer.label,
+        action_id=offer.kind.value,
+        value=offer.value,
+        style=_STYLES[offer.tone],
     )
 
 
