@@ -34,8 +34,9 @@ from slack_bolt.error import BoltError
 from bot.access import reach
 from bot.access.accounts import AccountBook
 from bot.access.approvals import utc_now
+from bot.access.backends import open_store
 from bot.access.schedule import Scheduler
-from bot.access.store import Record, SqliteStore, Store, open_store
+from bot.access.store import Record, SqliteStore, Store
 from bot.config import Config, ConfigError, load_config, load_settings
 from bot.iam import errors, keys
 from bot.iam.aws import Aws

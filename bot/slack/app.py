@@ -16,11 +16,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, utc_now
+from bot.access.backends import open_store
 from bot.access.identity import IdentityMap
 from bot.access.leases import Leases
 from bot.access.rules import Rules
 from bot.access.schedule import Scheduler
-from bot.access.store import Store, open_store
+from bot.access.store import Store
 from bot.config import Config, Settings
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws

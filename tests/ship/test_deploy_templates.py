@@ -23,7 +23,8 @@ import pytest
 import yaml
 
 from bot.access import dynamo
-from bot.access.store import Record, open_store
+from bot.access.backends import open_store
+from bot.access.store import Record
 from bot.config import parse_config
 from bot.iam.bot_policy import policy_document
 from tests.fixtures.project import ROOT, dev_tool, parliament_findings

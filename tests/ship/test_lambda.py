@@ -35,7 +35,7 @@ import pytest
 
 from bot import lambda_handler
 from bot.access import dynamo
-from bot.access.store import open_store
+from bot.access.backends import open_store
 from bot.config import ConfigError
 from sandbox.slack_api import FakeSlack
 from sandbox.slack_requests import Reply, SlackSender
