@@ -17,8 +17,8 @@ from datetime import datetime
 
 from bot.access.approvals import Request, State, account_here
 from bot.access.store import Record
-from bot.iam.inventory import Action
 from bot.iam.models import User
+from bot.iam.steps import Action
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.followups import FollowUp, KeyRef, offer
 from bot.ops.keys import KeyPlan, key_step, open_key_request, owned_key, run_one_step

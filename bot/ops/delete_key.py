@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.access.approvals import Request
-from bot.iam.inventory import Action
+from bot.iam.steps import Action
 from bot.ops.context import Ops, RunReport
 from bot.ops.keys import KeyPlan, key_step, open_key_request, run_one_step
 from bot.ops.operation import Operation

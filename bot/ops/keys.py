@@ -20,8 +20,8 @@ from bot.access.schedule import DONE, WAITING, Job
 from bot.access.store import Store
 from bot.iam import errors, keys, names, secrets, users
 from bot.iam.aws import Aws
-from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus
+from bot.iam.steps import Action, Step, run_step
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
 from bot.ops.operation import Operation

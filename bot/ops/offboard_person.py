@@ -25,9 +25,9 @@ from bot.access.approvals import Request, State
 from bot.access.identity import How, IdentityMap, Link, NotLinked
 from bot.access.rules import Denied
 from bot.iam import sessions
-from bot.iam.inventory import Step
 from bot.iam.models import User
 from bot.iam.sessions import Account, Actor
+from bot.iam.steps import Step
 from bot.ops import offboard
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.offboard import Mode, OffboardPlan

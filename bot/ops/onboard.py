@@ -19,8 +19,8 @@ from typing import Any
 from bot.access.approvals import Request
 from bot.access.journal import finished_steps, run_journaled
 from bot.iam import account, errors, keys, policies, secrets, users
-from bot.iam.inventory import Step
 from bot.iam.models import Group, User, now
+from bot.iam.steps import Step
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.keys import create_delivered_key
 from bot.ops.operation import Operation

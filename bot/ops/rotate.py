@@ -27,9 +27,9 @@ from bot.access.journal import RunResult, finished_steps, run_journaled
 from bot.access.schedule import CANCELLED, DONE, FAILED, HELD, RUNNING, WAITING, Job
 from bot.access.schedule import KIND as SCHEDULE
 from bot.iam import errors, keys, users
-from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus, LastUsed
 from bot.iam.sessions import current_account
+from bot.iam.steps import Action, Step, run_step
 from bot.ops import delete_key
 from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.followups import FollowUp, KeyRef, Offer, Viewer, offer
