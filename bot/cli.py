@@ -145,7 +145,8 @@ def describe(config_path: str | None, aws: Aws, config: Config) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.slack.app import build_app
-    from bot.slack.server import HttpServer, SocketModeServer
+    from bot.slack.socket_mode import SocketModeServer
+    from bot.slack.wsgi import HttpServer
 
     settings = load_settings(socket_mode=args.socket, port=args.port)
     setup_logging("INFO", settings.log_format)

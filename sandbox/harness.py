@@ -24,7 +24,7 @@ from bot.config import Settings, parse_config
 from bot.iam.aws import DEFAULT_WORKERS
 from bot.slack.app import build_app
 from bot.slack.jobs import Jobs
-from bot.slack.server import HttpServer
+from bot.slack.wsgi import HttpServer
 from sandbox.slack_api import FakeSlack
 from sandbox.slack_requests import SlackSender
 

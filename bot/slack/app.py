@@ -32,13 +32,14 @@ from bot.ops.context import Ops, Services, Team
 from bot.ops.registry import schedule_all
 from bot.ops.runner import Runner
 from bot.slack import listeners
+from bot.slack.bot_app import BotApp
 from bot.slack.commands import audit
 from bot.slack.decisions import Decisions
 from bot.slack.jobs import Jobs
 from bot.slack.listeners.guard import Context, forget_deliveries
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import Outbox, retry_handlers
-from bot.slack.server import BotApp, Probe, Readiness
+from bot.slack.readiness import Probe, Readiness
 
 log = logging.getLogger(__name__)
 # A record nobody writes: reading it proves the store answers.
