@@ -22,8 +22,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from bot.access.approvals import KIND, Approvals, Request, State, utc_now
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
-from bot.config import parse_config
 from bot.metrics import RequestsCollector
+from bot.operator_rules import parse_config
+from bot.ops.terms import OPERATIONS
 from bot.slack.listeners.events import RECENT
 
 FINISHED = 20_000
@@ -76,7 +77,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = SqliteStore(Path(folder) / "state.sqlite3")
         seed(store)
-        config = parse_config(CONFIG)
+        config = parse_config(CONFIG, OPERATIONS)
         approvals = Approvals(store, Rules(config, lambda group: frozenset()), config, utc_now)
         print(f"{FINISHED} finished and {OPEN} pending requests, best of {ROUNDS}:")
         report(

@@ -46,9 +46,12 @@ from slack_sdk.signature import SignatureVerifier
 from bot.access import reach
 from bot.access.schedule import Scheduler
 from bot.cli import describe, open_state, reach_accounts
-from bot.config import ConfigError, load_config, load_settings
+from bot.config_error import ConfigError
 from bot.iam.aws import Aws
 from bot.logs import redact, setup_logging
+from bot.operator_rules import load_config
+from bot.ops.terms import OPERATIONS
+from bot.process_settings import load_settings
 from bot.secret_settings import resolve_secrets
 from bot.slack import inbound
 from bot.slack.app import build_app
@@ -98,7 +101,7 @@ def cold_start() -> Function:
     settings = load_settings(resolve_secrets(os.environ, Aws()))
     setup_logging("INFO", settings.log_format)
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    config = load_config(settings.config_path)
+    config = load_config(settings.config_path, OPERATIONS)
     aws = Aws(attributed=config.accounts.enabled, max_workers=settings.workers)
     store = open_state(settings.state_url, settings.retention_days)
     app = build_app(settings, config, aws=aws, store=store, background=False)

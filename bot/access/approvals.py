@@ -37,8 +37,8 @@ from bot.access.leases import Lease, Leases
 from bot.access.records import Unreadable, read_one, readable
 from bot.access.rules import Rules
 from bot.access.store import Record, Store
-from bot.config import Config
 from bot.iam import sessions
+from bot.operator_rules import Config
 from bot.ops.operation import Operation
 
 KIND = "request"

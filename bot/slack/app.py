@@ -22,15 +22,16 @@ from bot.access.leases import Leases
 from bot.access.rules import Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import Store
-from bot.config import Config, Settings
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.keys import caller_identity
 from bot.metrics import Metrics
+from bot.operator_rules import Config
 from bot.ops import owner
 from bot.ops.context import Ops, Services, Team
 from bot.ops.registry import schedule_all
 from bot.ops.runner import Runner
+from bot.process_settings import Settings
 from bot.slack import listeners
 from bot.slack.bot_app import BotApp
 from bot.slack.commands import audit

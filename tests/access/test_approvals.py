@@ -16,7 +16,8 @@ import pytest
 from bot.access.approvals import AlreadyOpen, Approvals, State
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
-from bot.config import parse_config
+from bot.operator_rules import parse_config
+from bot.ops.terms import OPERATIONS
 from bot.slack.replies import refusal_words
 
 CONFIG = parse_config(
@@ -29,7 +30,8 @@ approvals:
   commands:
     offboard: {required: 2}
     rotate: {required: 0}
-"""
+""",
+    OPERATIONS,
 )
 
 
@@ -121,7 +123,7 @@ def test_zero_required_means_the_requester_confirms(approvals: Approvals) -> Non
 def test_reversible_commands_default_to_requester_confirmation() -> None:
     assert CONFIG.approvals.required_for("deactivate") == 0
     assert CONFIG.approvals.required_for("delete-key") == 1
-    strict = parse_config("approvals: {commands: {deactivate: {required: 1}}}")
+    strict = parse_config("approvals: {commands: {deactivate: {required: 1}}}", OPERATIONS)
     assert strict.approvals.required_for("deactivate") == 1
 
 

@@ -16,10 +16,10 @@ from slack_bolt import App, BoltRequest
 
 from bot.access.approvals import Request
 from bot.access.identity import NotLinked
-from bot.config import Config
 from bot.iam import errors, keys
 from bot.iam.sessions import Account
 from bot.logs import finish
+from bot.operator_rules import Config
 from bot.ops.context import Ops, Services
 from bot.ops.operation import Operation
 from bot.slack import scope
