@@ -22,10 +22,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from bot.access.approvals import KIND, Approvals, Request, State, utc_now
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
-from bot.metrics import RequestsCollector
 from bot.operator_rules import parse_config
 from bot.ops.terms import OPERATIONS
 from bot.slack.listeners.events import RECENT
+from bot.slack.metrics import RequestsCollector
 
 FINISHED = 20_000
 OPEN = 20  # pending requests beside them

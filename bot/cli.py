@@ -38,7 +38,7 @@ from bot.access.backends import open_store
 from bot.access.schedule import Scheduler
 from bot.access.store import Record, SqliteStore, Store
 from bot.config_error import ConfigError
-from bot.iam import errors, keys
+from bot.iam import errors, keys, sessions
 from bot.iam.aws import Aws
 from bot.iam.models import CallerIdentity
 from bot.logs import fatal_line, redact, setup_logging
@@ -153,7 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.slack.wsgi import HttpServer
 
     settings = load_settings(socket_mode=args.socket, port=args.port)
-    setup_logging("INFO", settings.log_format)
+    setup_logging("INFO", settings.log_format, sessions.current_account_id)
     for name in _TOKEN_VARIABLES:
         os.environ.pop(name, None)
     config = load_config(settings.config_path, OPERATIONS)

@@ -25,7 +25,6 @@ from bot.access.store import Store
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.keys import caller_identity
-from bot.metrics import Metrics
 from bot.operator_rules import Config
 from bot.ops import owner
 from bot.ops.context import Ops, Services, Team
@@ -38,6 +37,7 @@ from bot.slack.commands import audit
 from bot.slack.decisions import Decisions
 from bot.slack.jobs import Jobs
 from bot.slack.listeners.guard import Context, forget_deliveries
+from bot.slack.metrics import Metrics
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import Outbox, retry_handlers
 from bot.slack.readiness import Probe, Readiness

@@ -14,9 +14,9 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from bot.access.leases import Leases
 from bot.access.schedule import Scheduler
 from bot.logs import Scope, finish, scoped
-from bot.metrics import Metrics
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS, accepted
 from bot.slack.jobs import Jobs
+from bot.slack.metrics import Metrics
 from bot.slack.readiness import Readiness
 from bot.slack.scope import team_of
 from bot.slack.words import subcommand, tokens
