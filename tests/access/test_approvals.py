@@ -312,3 +312,24 @@ def test_a_requester_still_confirms_or_withdraws_a_request_about_themselves(
     withdrawn = _open(approvals, requester="U0BOSS")
     withdrawn = approvals.save(replace(withdrawn, subjects=("U0BOSS",)))
     assert approvals.deny(withdrawn.id, "U0BOSS", "asked by mistake").now is State.DENIED
+
+
+def test_a_request_opens_with_the_approvers_its_caller_counted_in_one_write(
+    approvals: Approvals,
+) -> None:
+    """A request acting in several accounts needs the strictest of their rules: its opener
+    counts them, and the request is stored with them at once, not opened and patched."""
+    opened = approvals.open(
+        command="offboard-person",
+        target="U0LEAVER",
+        requester="U0REQ",
+        reason="left",
+        plan={"steps": []},
+        channel="C1",
+        subjects=("U0LEAVER",),
+        required=3,
+        asked=("U0BOSS",),
+    )
+    assert (opened.required, opened.asked) == (3, ("U0BOSS",))
+    assert approvals.get(opened.id) == opened
+    assert opened.version == 1  # written once
