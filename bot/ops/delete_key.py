@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot.access.approvals import Request
-from bot.iam.steps import Action
+from bot.iam.steps import Action, Step
 from bot.ops.context import Ops, RunReport
-from bot.ops.keys import KeyPlan, key_step, open_key_request, run_one_step
+from bot.ops.keys import KeyPlan, key_step, open_key_request
+from bot.ops.one_step import run_one_step
 from bot.ops.operation import Operation
 
 
@@ -34,4 +35,5 @@ def open_request(
 
 def execute(ops: Ops, request: Request) -> RunReport:
     key = KeyPlan.of(request).key
-    return run_one_step(ops, request, Action.DELETE_ACCESS_KEY, f"`{key}` deleted.")
+    step = Step(Action.DELETE_ACCESS_KEY, key, 1)
+    return run_one_step(ops, request, step, f"`{key}` deleted.")
