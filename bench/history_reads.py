@@ -22,10 +22,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from bot.access.approvals import KIND, Approvals, Request, State, utc_now
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
-from bot.config import parse_config
-from bot.metrics import RequestsCollector
+from bot.operator_rules import parse_config
 from bot.ops.pending import RECENT
 from bot.ops.registry import GATES
+from bot.ops.terms import OPERATIONS
+from bot.slack.metrics import RequestsCollector
 
 FINISHED = 20_000
 OPEN = 20  # pending requests beside them
@@ -77,7 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = SqliteStore(Path(folder) / "state.sqlite3")
         seed(store)
-        config = parse_config(CONFIG)
+        config = parse_config(CONFIG, OPERATIONS)
         rules = Rules(config, lambda group: frozenset())
         approvals = Approvals(store, rules, config, utc_now, gates=GATES)
         print(f"{FINISHED} finished and {OPEN} pending requests, best of {ROUNDS}:")

@@ -32,10 +32,11 @@ import boto3
 from bench.rig import bot_ops
 from bot.access.approvals import State
 from bot.access.store import SqliteStore
-from bot.iam.aws import DEFAULT_WORKERS, Aws
+from bot.iam.aws import Aws
 from bot.ops import offboard
 from bot.ops.context import Ops
 from bot.ops.runner import Runner
+from bot.process_settings import DEFAULT_WORKERS
 from sandbox.harness import point_boto3_at
 from sandbox.process import SandboxProcess
 from sandbox.seed import attach_everything, enable_virtual_mfa

@@ -15,12 +15,13 @@ from bot.access.identity import IdentityMap
 from bot.access.rules import Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore
-from bot.config import parse_config
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
+from bot.operator_rules import parse_config
 from bot.ops.context import Ops, Services, Team
 from bot.ops.outcome import Note
 from bot.ops.registry import GATES
+from bot.ops.terms import OPERATIONS
 from sandbox.aws import FaithfulAws
 from sandbox.process import SandboxProcess
 
@@ -58,7 +59,7 @@ class Silent:
 
 def bot_ops(aws: Aws, store: SqliteStore, config_text: str) -> Ops:
     """The bot's workflows as ``build_app`` wires them, without Slack."""
-    config = parse_config(config_text)
+    config = parse_config(config_text, OPERATIONS)
     rules = Rules(config, lambda group: frozenset())
     services = Services(
         config=config,

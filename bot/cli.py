@@ -34,15 +34,20 @@ from slack_bolt.error import BoltError
 from bot.access import reach
 from bot.access.accounts import AccountBook
 from bot.access.approvals import utc_now
+from bot.access.backends import open_store
 from bot.access.schedule import Scheduler
-from bot.access.store import Record, SqliteStore, Store, open_store
-from bot.config import Config, ConfigError, load_config, load_settings
-from bot.iam import errors, keys
+from bot.access.store import Record, SqliteStore, Store
+from bot.config_error import ConfigError
+from bot.iam import errors, keys, sessions
 from bot.iam.aws import Aws
 from bot.iam.models import CallerIdentity
 from bot.logs import fatal_line, redact, setup_logging
+from bot.operator_rules import Config, load_config
+from bot.ops.terms import OPERATIONS
+from bot.process_settings import load_settings
 
 if TYPE_CHECKING:
+    from bot.iam.bot_policy import PolicyInputs
     from bot.slack.jobs import Jobs
 
 log = logging.getLogger("iam-bot")
@@ -144,13 +149,14 @@ def describe(config_path: str | None, aws: Aws, config: Config) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.slack.app import build_app
-    from bot.slack.server import HttpServer, SocketModeServer
+    from bot.slack.socket_mode import SocketModeServer
+    from bot.slack.wsgi import HttpServer
 
     settings = load_settings(socket_mode=args.socket, port=args.port)
-    setup_logging("INFO", settings.log_format)
+    setup_logging("INFO", settings.log_format, sessions.current_account_id)
     for name in _TOKEN_VARIABLES:
         os.environ.pop(name, None)
-    config = load_config(settings.config_path)
+    config = load_config(settings.config_path, OPERATIONS)
     store = open_state(settings.state_url, settings.retention_days)
     if args.socket and args.health_port:
         _port_free(args.health_port, "--health-port")
@@ -225,8 +231,20 @@ def _policy(_: argparse.Namespace) -> int:
     templates and KMS key are part of the policy."""
     from bot.iam.bot_policy import policy_json
 
-    sys.stdout.write(policy_json(load_config(os.environ.get("IAM_BOT_CONFIG") or None)))
+    rules = load_config(os.environ.get("IAM_BOT_CONFIG") or None, OPERATIONS)
+    sys.stdout.write(policy_json(policy_inputs(rules)))
     return 0
+
+
+def policy_inputs(rules: Config) -> PolicyInputs:
+    """What of the operator's rules the bot's IAM policy follows."""
+    from bot.iam.bot_policy import PolicyInputs
+
+    return PolicyInputs(
+        secret_names=(rules.rotation.secret_name, rules.onboarding.secret_name),
+        kms_key_id=rules.rotation.kms_key_id,
+        protected_users=rules.protected_users,
+    )
 
 
 def _config_check(_: argparse.Namespace) -> int:
@@ -234,7 +252,7 @@ def _config_check(_: argparse.Namespace) -> int:
     names: one line for each, then exit 2 with one line naming what is missing. Needs no Slack
     setting; the Organization's account list is fetched into a throwaway store."""
     path = os.environ.get("IAM_BOT_CONFIG") or None
-    config = load_config(path)
+    config = load_config(path, OPERATIONS)
     aws, caller = _check_aws(config.accounts.enabled, 4)
     print(f"{describe(path, aws, config)}, as {caller.arn} (account {caller.account})")
     with tempfile.TemporaryDirectory() as scratch:

@@ -46,10 +46,14 @@ from slack_sdk.signature import SignatureVerifier
 from bot.access import reach
 from bot.access.schedule import Scheduler
 from bot.cli import describe, open_state, reach_accounts
-from bot.config import ConfigError, load_config, load_settings
+from bot.config_error import ConfigError
+from bot.iam import sessions
 from bot.iam.aws import Aws
+from bot.iam.secret_settings import resolve_secrets
 from bot.logs import redact, setup_logging
-from bot.secret_settings import resolve_secrets
+from bot.operator_rules import load_config
+from bot.ops.terms import OPERATIONS
+from bot.process_settings import load_settings
 from bot.slack import inbound
 from bot.slack.app import build_app
 from bot.slack.jobs import Jobs
@@ -96,9 +100,9 @@ class Function:
 def cold_start() -> Function:
     """The app for this container, from the environment (secrets read from AWS by reference)."""
     settings = load_settings(resolve_secrets(os.environ, Aws()))
-    setup_logging("INFO", settings.log_format)
+    setup_logging("INFO", settings.log_format, sessions.current_account_id)
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    config = load_config(settings.config_path)
+    config = load_config(settings.config_path, OPERATIONS)
     aws = Aws(attributed=config.accounts.enabled, max_workers=settings.workers)
     store = open_state(settings.state_url, settings.retention_days)
     app = build_app(settings, config, aws=aws, store=store, background=False)

@@ -25,8 +25,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.iam import sessions
-
 _SECRET_SHAPES = re.compile(
     r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"  # AWS secret access key
     r"|xox[abpr]-[A-Za-z0-9-]+"  # Slack bot/user tokens
@@ -177,10 +175,21 @@ def log_outcome(
     )  # fmt: skip
 
 
+def _no_account() -> str:
+    return ""
+
+
 class JsonLines(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the scope's fields (empty when
     unknown), the AWS account the entry's work acts in (empty with one account), an outcome
-    line's own fields (:func:`log_outcome`) and, after a failure, the traceback as one string."""
+    line's own fields (:func:`log_outcome`) and, after a failure, the traceback as one string.
+
+    ``acting_in``: the account the current work acts in ("" when none), asked of whoever knows
+    (the AWS sessions, passed in where the bot is put together); else the scope's account."""
+
+    def __init__(self, acting_in: Callable[[], str] = _no_account) -> None:
+        super().__init__()
+        self._acting_in = acting_in
 
     def format(self, record: logging.LogRecord) -> str:
         scope = _SCOPE.get() or Scope()
@@ -190,7 +199,7 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             **{name: getattr(scope, name) for name in SCOPE_FIELDS},
-            "account": where.id if (where := sessions.current_account()) else scope.account,
+            "account": self._acting_in() or scope.account,
             **getattr(record, "activity", {}),
         }
         if record.exc_info and not record.exc_text:
@@ -213,11 +222,14 @@ def fatal_line(message: str, log_format: str) -> str:
     )
 
 
-def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
-    """Every entry to stderr, as text lines or (``json``) JSON lines; secrets masked in both."""
+def setup_logging(
+    level: str = "INFO", log_format: str = "text", acting_in: Callable[[], str] = _no_account
+) -> None:
+    """Every entry to stderr, as text lines or (``json``) JSON lines naming the account
+    ``acting_in`` says; secrets masked in both."""
     handler = logging.StreamHandler()
     handler.setFormatter(
-        JsonLines()
+        JsonLines(acting_in)
         if log_format == "json"
         else OneLineEntries("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )

@@ -18,8 +18,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import Accounts, parse_config
 from bot.logs import setup_logging
+from bot.operator_rules import Accounts, parse_config
+from bot.ops.terms import OPERATIONS
 from sandbox.aws import FaithfulAws
 from sandbox.harness import RunningBot, ShiftedClock, point_boto3_at, start_bot
 from sandbox.seed import BOT_ROLE, DEMO_PEOPLE, LISTING_ROLE, seed_demo
@@ -163,7 +164,7 @@ def demo_config(accounts: dict[str, str]) -> str:
 def welcome(config: str, keys: dict[str, str], accounts: dict[str, str]) -> list[str]:
     """Who the demo's people are and what each may do, read from the demo's own rules; the
     Organization's accounts and what differs in each."""
-    parsed = parse_config(config)
+    parsed = parse_config(config, OPERATIONS)
     permissions = parsed.permissions
     everyone = [name for name, who in permissions.items() if "*" in who]
     lines = [

@@ -20,11 +20,12 @@ from typing import Any
 from bot.access.approvals import utc_now
 from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore, Store
-from bot.config import Settings, parse_config
-from bot.iam.aws import DEFAULT_WORKERS
+from bot.operator_rules import parse_config
+from bot.ops.terms import OPERATIONS
+from bot.process_settings import DEFAULT_WORKERS, Settings
 from bot.slack.app import build_app
 from bot.slack.jobs import Jobs
-from bot.slack.server import HttpServer
+from bot.slack.wsgi import HttpServer
 from sandbox.slack_api import FakeSlack
 from sandbox.slack_requests import SlackSender
 
@@ -164,7 +165,7 @@ def start_bot(
     scheduler = WatchedScheduler(store, clock or utc_now, poll_s=scheduler_poll_s, passes=passes)
     app = build_app(
         settings,
-        parse_config(config_text),
+        parse_config(config_text, OPERATIONS),
         store=store,
         jobs=jobs,
         clock=clock,

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.access.store import Record, Store
-from bot.config import Accounts
 from bot.iam import errors, organization
 from bot.iam.aws import Aws
 from bot.iam.sessions import Account, acting, current
+from bot.operator_rules import Accounts
 
 log = logging.getLogger(__name__)
 CACHE_ID = "iam-bot:organization-accounts"

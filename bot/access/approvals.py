@@ -37,8 +37,8 @@ from bot.access.leases import Lease, Leases
 from bot.access.records import Unreadable, read_one, readable
 from bot.access.rules import Rules
 from bot.access.store import Record, Store
-from bot.config import Config
 from bot.iam import sessions
+from bot.operator_rules import Config
 
 KIND = "request"
 OPEN_LOCK = "open-lock"
@@ -281,8 +281,7 @@ def subject(request: Request, gate: Gate) -> str:
 def account_here() -> str:
     """The ID of the account the current scope acts in ("" with no ``accounts:`` config): the
     account a request opened now acts in, and the only one whose requests a lookup sees."""
-    where = sessions.current_account()
-    return where.id if where else ""
+    return sessions.current_account_id()
 
 
 class Approvals:
@@ -319,17 +318,25 @@ class Approvals:
         channel: str,
         subjects: tuple[str, ...] | None = None,
         plan_accounts: dict[str, str] | None = None,
+        required: int | None = None,
+        asked: tuple[str, ...] | None = None,
     ) -> Request:
-        """Open a request and store it; :class:`AlreadyOpen` if one for the same subject is
-        still open (:meth:`_claim`). It acts in the account of the current scope (its plan, in
-        ``plan_accounts`` when it acts in several). ``subjects``: the Slack users it is about,
-        when the caller knows them; else the one its target IAM user is linked to."""
+        """Open a request and store it, in one write; :class:`AlreadyOpen` if one for the same
+        subject is still open (:meth:`_claim`). It acts in the account of the current scope
+        (its plan, in ``plan_accounts`` when it acts in several). ``subjects``: the Slack users
+        it is about, when the caller knows them; else the one its target IAM user is linked
+        to. ``required`` and ``asked``: how many approvers, and whom to ask, when the caller
+        counted them (a plan acting in several accounts: the strictest of their rules); else
+        the rules of the account it is opened in."""
         now = self._clock()
         where = sessions.current_account()
         account = account_here()
-        asked = self._config.account_principals("approve", account)
+        if asked is None:
+            asked = self._config.account_principals("approve", account)
         if asked is None:
             asked = self._config.principals("approve")
+        if required is None:
+            required = self._config.required_for(command, account)
         subject_name = ""
         if subjects is None:
             subjects, subject_name = self._linked(command, target)
@@ -342,7 +349,7 @@ class Approvals:
             plan=plan,
             created=now,
             expires=now + timedelta(minutes=self._config.approvals.expire_minutes),
-            required=self._config.required_for(command, account),
+            required=required,
             channel=channel,
             asked=tuple(p for p in asked if p != requester and p not in subjects),
             account=account,

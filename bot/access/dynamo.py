@@ -36,10 +36,10 @@ from typing import Any
 from bot.access.records import read_one, readable
 from bot.access.store import JournalEntry, Record, document
 from bot.iam.aws import Aws
+from bot.process_settings import DEFAULT_RETENTION_DAYS
 
 INDEX = "by_state"
 TTL_ATTRIBUTE = "expires_at"
-DEFAULT_RETENTION_DAYS = 90
 # The states a record does not leave by itself: requests (done, failed, denied, cancelled,
 # expired), scheduled steps (done, failed, cancelled) and Slack outbox entries (sent, failed).
 FINISHED = frozenset({"done", "failed", "denied", "cancelled", "expired", "sent"})

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from bot.access.ttl import TtlCache
-from bot.config import Identity
 from bot.iam import sessions, users
 from bot.iam.aws import Aws
 from bot.iam.models import User
+from bot.operator_rules import Identity
 
 _REFRESH_ON_MISS_S = 10.0
 

@@ -30,9 +30,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bot.process_settings import DEFAULT_LEASE_SECONDS as DEFAULT_SECONDS
+
 log = logging.getLogger(__name__)
 
-DEFAULT_SECONDS = 20.0
 BEATS_PER_LEASE = 4  # a lease outlives three missed heartbeats
 
 

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.access.ttl import TtlCache
-from bot.config import Config
 from bot.iam.models import User
 from bot.iam.sessions import Account
+from bot.operator_rules import Config
 
 log = logging.getLogger(__name__)
 

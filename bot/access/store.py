@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlparse
 
 from bot.access.records import read_one, readable
 
@@ -249,29 +248,3 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
 
 def _row_id(row: tuple[Any, ...]) -> str:
     return str(row[0])
-
-
-def open_store(url: str, *, retention_days: int | None = None) -> Store:
-    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, a plain path, or
-    ``dynamodb://TABLE`` (region and endpoint from the usual AWS settings), whose finished records
-    expire ``retention_days`` after they finish (SQLite keeps everything)."""
-    parsed = urlparse(url)
-    if parsed.scheme in ("", "file"):
-        return SqliteStore(parsed.path or url)
-    if parsed.scheme == "sqlite":
-        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
-        if not path:
-            raise ValueError(
-                "IAM_BOT_STATE: use sqlite:///relative/path.db or sqlite:////abs/path.db"
-            )
-        return SqliteStore(path)
-    if parsed.scheme == "dynamodb":
-        from bot.access import dynamo  # it imports this module
-
-        return dynamo.DynamoStore(
-            dynamo.table_name(url),
-            retention_days=retention_days or dynamo.DEFAULT_RETENTION_DAYS,
-        )
-    raise ValueError(
-        f"IAM_BOT_STATE: unsupported store scheme {parsed.scheme!r} (supported: sqlite, dynamodb)"
-    )

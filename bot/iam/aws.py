@@ -33,6 +33,7 @@ from botocore.paginate import Paginator
 
 from bot.iam import errors
 from bot.iam.sessions import Actor, current
+from bot.process_settings import DEFAULT_WORKERS
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +74,6 @@ _READS = ("Get", "List", "Describe", "Generate", "Simulate")
 _SESSION_SECONDS = 900
 _SESSION_MARGIN = 120
 _MAX_SESSIONS = 256
-# Threads that may wait on AWS at once, in each of the two pools that do: the Slack answers
-# (``IAM_BOT_WORKERS``) and this gateway's fan-out. 100 fan-out threads take the largest user
-# IAM's quotas allow (about 80 attachments: 20 managed policies, 10 groups, 8 MFA devices,
-# inline policies up to 2,048 characters...) apart in one round trip.
-DEFAULT_WORKERS = 100
 
 
 def region(session: boto3.Session) -> str:

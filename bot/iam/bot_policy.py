@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, parse_config
 from bot.iam.policies import CHANGE_PASSWORD_ARN
 from bot.iam.secrets import MARKER, MARKER_TAG, OWNER_TAG
 
@@ -191,14 +190,24 @@ def attachable_policies() -> tuple[str, ...]:
     return (CHANGE_PASSWORD_ARN,)
 
 
-def secret_resources(config: Config) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class PolicyInputs:
+    """What of the operator's rules shapes the policy, passed in by whoever read them: the
+    Secrets Manager name templates, the KMS key those secrets are encrypted with, and the
+    protected users."""
+
+    secret_names: tuple[str, ...]
+    kms_key_id: str | None = None
+    protected_users: tuple[str, ...] = ()
+
+
+def secret_resources(inputs: PolicyInputs) -> tuple[str, ...]:
     """The secrets the bot names: each template with ``{user}`` as a wildcard, plus the six
     random characters Secrets Manager appends to a secret's ARN."""
-    names = {config.rotation.secret_name, config.onboarding.secret_name}
     return tuple(
         sorted(
             f"arn:aws:secretsmanager:*:*:secret:{name.replace('{user}', '*')}-??????"
-            for name in names
+            for name in set(inputs.secret_names)
         )
     )
 
@@ -209,11 +218,11 @@ _MARKED_WRITES = {"PutSecretValue"}  # on an existing secret: only one the bot m
 _MARKED_CREATES = {"CreateSecret", "TagResource"}  # only with the bot's mark, and its tags
 
 
-def secret_scope(operation: str, config: Config) -> _Scope:
+def secret_scope(operation: str, inputs: PolicyInputs) -> _Scope:
     """A Secrets Manager action on the secrets the config names: a write only into a secret
     carrying the bot's mark, a creation only with it; reads (the checks before a write)
     unconditioned."""
-    resources = secret_resources(config)
+    resources = secret_resources(inputs)
     if operation in _MARKED_WRITES:
         marked = ("StringEquals", f"secretsmanager:ResourceTag/{MARKER_TAG}", (MARKER,))
         return _Scope("SecretsManagerWriteOwnSecrets", resources, (marked,))
@@ -243,11 +252,11 @@ def kms_scope(key: str) -> _Scope:
     return _Scope("KmsSecretsKey", (f"arn:aws:kms:*:*:key/{key}",), (via,))
 
 
-def _scope(action: str, config: Config) -> _Scope:
+def _scope(action: str, inputs: PolicyInputs) -> _Scope:
     """Each action on the narrowest resource it takes."""
     service, _, operation = action.partition(":")
     if service == "secretsmanager":
-        return secret_scope(operation, config)
+        return secret_scope(operation, inputs)
     if service != "iam" or operation in _ACCOUNT_WIDE:
         return _Scope(f"{service.capitalize()}AccountWide", ("*",))
     if operation == "AttachUserPolicy":
@@ -265,19 +274,19 @@ def _scope(action: str, config: Config) -> _Scope:
 _READ_VERBS = ("Get", "List")
 
 
-def user_changes(actions: list[str], config: Config) -> list[str]:
+def user_changes(actions: list[str], inputs: PolicyInputs) -> list[str]:
     """Of ``actions``, every one that changes a user and is authorised on the user
     itself: what the protected users are denied. (Group membership is authorised on the group,
     a virtual MFA device's deletion on the device: a deny on the user cannot reach those.)"""
     return [
         action
         for action in actions
-        if _scope(action, config).resources == _USERS
+        if _scope(action, inputs).resources == _USERS
         and not action.partition(":")[2].startswith(_READ_VERBS)
     ]
 
 
-def protected_scopes(config: Config) -> list[_Scope]:
+def protected_scopes(inputs: PolicyInputs) -> list[_Scope]:
     """One deny scope for the named protected users and one per protected tag.
 
     In a policy's Resource, IAM compares the user name case-sensitively, though no two users'
@@ -288,7 +297,7 @@ def protected_scopes(config: Config) -> list[_Scope]:
     names are), and its value too (``StringEqualsIgnoreCase``), as the bot's own check does;
     ``tag:Key`` alone protects whatever the value (``Null`` false: the tag is there)."""
     names, scopes = [], []
-    for entry in config.protected_users:
+    for entry in inputs.protected_users:
         if not entry.startswith("tag:"):
             names.append(entry)
             continue
@@ -320,17 +329,16 @@ def _statement(scope: _Scope, actions: list[str], effect: str = "Allow") -> dict
     return statement
 
 
-def policy_document(config: Config | None = None, root: Path = PACKAGE) -> dict[str, Any]:
-    """The policy for ``config`` (default: the built-in defaults)."""
-    config = config or parse_config("")
+def policy_document(inputs: PolicyInputs, root: Path = PACKAGE) -> dict[str, Any]:
+    """The policy for the rules that ``inputs`` come from."""
     actions = required_actions(root)
     grouped: dict[_Scope, list[str]] = {}
     for action in actions:
-        grouped.setdefault(_scope(action, config), []).append(action)
-    key = config.rotation.kms_key_id
+        grouped.setdefault(_scope(action, inputs), []).append(action)
+    key = inputs.kms_key_id
     if key and any(action.startswith("secretsmanager:") for action in actions):
         grouped[kms_scope(key)] = ["kms:Decrypt", "kms:GenerateDataKey"]
-    denied = user_changes(actions, config)
+    denied = user_changes(actions, inputs)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -338,10 +346,10 @@ def policy_document(config: Config | None = None, root: Path = PACKAGE) -> dict[
                 _statement(scope, actions)
                 for scope, actions in sorted(grouped.items(), key=lambda kv: kv[0].sid)
             ),
-            *(_statement(scope, denied, "Deny") for scope in protected_scopes(config)),
+            *(_statement(scope, denied, "Deny") for scope in protected_scopes(inputs)),
         ],
     }
 
 
-def policy_json(config: Config | None = None) -> str:
-    return json.dumps(policy_document(config), indent=2) + "\n"
+def policy_json(inputs: PolicyInputs) -> str:
+    return json.dumps(policy_document(inputs), indent=2) + "\n"

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
+from bot.aws_patterns import ACCESS_KEY_ID, GROUP_NAME, USER_NAME
 from bot.iam.errors import InvalidInput
-
-# IAM's documented pattern for user, group and policy names; \w means ASCII here, as in IAM.
-USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
-GROUP_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
-# Long-term (AKIA) and temporary (ASIA) access key IDs; IAM allows 16-128 characters in all.
-ACCESS_KEY_ID = re.compile(r"A[KS]IA[A-Z0-9]{12,124}")
 
 
 def is_access_key_id(text: str) -> bool:

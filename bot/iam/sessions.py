@@ -102,3 +102,9 @@ def current_account() -> Account | None:
     own account with its own credentials)."""
     scope = _SCOPE.get()
     return scope.account if scope and scope.account.role_arn else None
+
+
+def current_account_id() -> str:
+    """The ID of :func:`current_account`, "" when none: what a log entry names."""
+    where = current_account()
+    return where.id if where else ""

@@ -9,7 +9,7 @@ from typing import Any
 from bot.access.approvals import Gate, Request, Target
 from bot.access.journal import run_journaled
 from bot.iam import account
-from bot.iam.inventory import Step
+from bot.iam.steps import Step
 from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.declared import Declared
 from bot.ops.operation import Operation

@@ -21,12 +21,12 @@ from bot.access.journal import PlannedStep, RunResult, run_journaled
 from bot.access.rules import Denied, Rules, SlackUnavailable
 from bot.access.schedule import Scheduler
 from bot.access.store import Store
-from bot.config import Config
 from bot.iam import errors, secrets, users
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.models import User
 from bot.iam.sessions import Actor, acting
+from bot.operator_rules import Config
 from bot.ops.outcome import Note
 
 log = logging.getLogger(__name__)

@@ -17,19 +17,13 @@ from datetime import datetime
 
 from bot.access.approvals import Gate, Request, State, Target, account_here
 from bot.access.store import Record
-from bot.iam.inventory import Action
 from bot.iam.models import User
+from bot.iam.steps import Action, Step
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp, KeyRef, Tone, offer
-from bot.ops.keys import (
-    KeyPlan,
-    key_step,
-    key_title,
-    open_key_request,
-    owned_key,
-    run_one_step,
-)
+from bot.ops.keys import KeyPlan, key_step, key_title, open_key_request, owned_key
+from bot.ops.one_step import run_one_step
 from bot.ops.operation import Operation
 from bot.ops.outcome import offering
 
@@ -117,7 +111,8 @@ def open_request(ops: Ops, key_id: str, reason: str, *, requester: str, channel:
 
 def execute(ops: Ops, request: Request) -> RunReport:
     key = KeyPlan.of(request).key
-    report = run_one_step(ops, request, Action.DEACTIVATE_ACCESS_KEY, f"`{key}` is now inactive.")
+    step = Step(Action.DEACTIVATE_ACCESS_KEY, key, 1)
+    report = run_one_step(ops, request, step, f"`{key}` is now inactive.")
     if report.ok:
         ref = KeyRef(request.target, key, request.account)
         buttons = offering(

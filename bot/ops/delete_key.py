@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bot.access.approvals import Gate, Request, Target
-from bot.iam.inventory import Action
+from bot.iam.steps import Action, Step
 from bot.ops.context import Ops, RunReport
 from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp
-from bot.ops.keys import KeyPlan, key_step, key_title, open_key_request, run_one_step
+from bot.ops.keys import KeyPlan, key_step, key_title, open_key_request
+from bot.ops.one_step import run_one_step
 from bot.ops.operation import Operation
 
 
@@ -36,7 +37,8 @@ def open_request(
 
 def execute(ops: Ops, request: Request) -> RunReport:
     key = KeyPlan.of(request).key
-    return run_one_step(ops, request, Action.DELETE_ACCESS_KEY, f"`{key}` deleted.")
+    step = Step(Action.DELETE_ACCESS_KEY, key, 1)
+    return run_one_step(ops, request, step, f"`{key}` deleted.")
 
 
 DECLARED = Declared(

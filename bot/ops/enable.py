@@ -19,16 +19,10 @@ from typing import Any
 
 from bot.access.approvals import Gate, Request, State, Target
 from bot.iam import errors, secrets
-from bot.iam.inventory import (
-    Action,
-    Inventory,
-    Snapshot,
-    Step,
-    deactivated_mfa,
-    enable_steps,
-    run_step,
-    take_inventory,
-)
+from bot.iam.inventory import Inventory, take_inventory
+from bot.iam.planning import deactivated_mfa, enable_steps
+from bot.iam.snapshot import Snapshot
+from bot.iam.steps import Action, Step, run_step
 from bot.ops import offboard_person
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.deactivate import Report, reports_about

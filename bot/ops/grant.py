@@ -29,9 +29,9 @@ from typing import Any
 
 from bot.access.approvals import Gate, Request, Target, account_here
 from bot.access.schedule import CANCELLED, DONE, RUNNING, WAITING, Job
-from bot.config import GRANT_MIN_MINUTES
 from bot.iam import errors, policies, users
-from bot.iam.inventory import Step
+from bot.iam.steps import Step
+from bot.operator_rules import GRANT_MIN_MINUTES
 from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.declared import Declared
 from bot.ops.followups import FollowUp, Tone, offer

@@ -14,15 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.access.approvals import Request
-from bot.access.journal import run_journaled
 from bot.access.rules import Denied
 from bot.access.schedule import DONE, WAITING, Job
 from bot.access.store import Store
 from bot.iam import errors, keys, names, secrets, users
 from bot.iam.aws import Aws
-from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus
-from bot.ops.context import Ops, RunReport, Services, UserError
+from bot.iam.steps import Action
+from bot.ops.context import Ops, Services, UserError
 from bot.ops.followups import FollowUp, KeyRef, Offer, Tone, Viewer, offer
 from bot.ops.operation import Operation
 from bot.ops.outcome import Note, NoteKind
@@ -172,18 +171,6 @@ def open_key_request(
 def key_step(action: Action, key: str, note: str) -> StepDict:
     """The one step of a one-key request, as its message lists it."""
     return {"action": action.value, "target": key, "note": note}
-
-
-def run_one_step(ops: Ops, request: Request, action: Action, done: str) -> RunReport:
-    step = Step(action, KeyPlan.of(request).key, 1)
-    aws = ops.services.aws
-    result = run_journaled(
-        ops.services.store, request.id, [step], lambda s: run_step(aws, request.target, s), aws.map
-    )
-    if failed := result.failed:
-        return RunReport(False, failed.aws_said, {"failed_step": step.id})
-    gone = result.results and result.results[0].status == "gone"
-    return RunReport(True, f"`{step.target}` was already gone." if gone else done, {})
 
 
 @dataclass(frozen=True)

@@ -16,19 +16,11 @@ from bot.access.approvals import Gate, Request, State, Target
 from bot.access.journal import RunResult, finished_steps, run_journaled
 from bot.access.store import Record
 from bot.iam import errors
-from bot.iam.inventory import (
-    Action,
-    Inventory,
-    Snapshot,
-    Step,
-    deactivated_mfa,
-    disable_steps,
-    removal_steps,
-    run_step,
-    snapshot,
-    take_inventory,
-)
+from bot.iam.inventory import Inventory, take_inventory
 from bot.iam.models import User
+from bot.iam.planning import deactivated_mfa, disable_steps, removal_steps
+from bot.iam.snapshot import Snapshot, snapshot
+from bot.iam.steps import Action, Step, run_step
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared
 from bot.ops.operation import Operation

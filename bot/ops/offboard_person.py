@@ -21,13 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.access.approvals import Gate, Request, State, Target
+from bot.access.approvals import Gate, Request, State, Target, account_here
 from bot.access.identity import How, IdentityMap, Link, NotLinked
 from bot.access.rules import Denied
 from bot.iam import sessions
-from bot.iam.inventory import Step
 from bot.iam.models import User
 from bot.iam.sessions import Account, Actor
+from bot.iam.steps import Step
 from bot.ops import offboard
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared
@@ -257,15 +257,10 @@ def open_request(
         channel=channel,
         subjects=(person,),
         plan_accounts={p.account: p.name for p in parts},
-    )
-    strictest = replace(
-        opened,
         required=_required(services, parts),
-        asked=_asked(services, {opened.account, *(p.account for p in parts)}, (requester, person)),
+        asked=_asked(services, {account_here(), *(p.account for p in parts)}, (requester, person)),
     )
-    saved = services.approvals.save(strictest)
-    assert saved is not None, "nobody decides a request before its message is posted"
-    return ops.post(saved)
+    return ops.post(opened)
 
 
 def _required(services: Services, parts: list[Part]) -> int:

@@ -19,8 +19,8 @@ from typing import Any
 from bot.access.approvals import Gate, Request, Target
 from bot.access.journal import finished_steps, run_journaled
 from bot.iam import account, errors, keys, policies, secrets, users
-from bot.iam.inventory import Step
 from bot.iam.models import Group
+from bot.iam.steps import Step
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared
 from bot.ops.keys import ORPHAN, create_delivered_key, delete_orphan

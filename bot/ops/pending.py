@@ -11,7 +11,7 @@ could have asked for), so it tells nobody anything new.
 from __future__ import annotations
 
 from bot.access.approvals import Approvals, Request, State
-from bot.config import Config
+from bot.operator_rules import Config
 from bot.ops import grant
 from bot.ops.context import Ops, Services
 

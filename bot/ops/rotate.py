@@ -25,9 +25,9 @@ from bot.access.approvals import AlreadyOpen, Gate, Request, Target
 from bot.access.journal import finished_steps
 from bot.access.schedule import DONE, FAILED, HELD, WAITING, Job
 from bot.iam import errors, keys, users
-from bot.iam.inventory import Action, Step, run_step
 from bot.iam.models import AccessKey, KeyStatus, LastUsed
 from bot.iam.sessions import current_account
+from bot.iam.steps import Action, Step, run_step
 from bot.ops import delete_key
 from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.declared import Declared, same_key

@@ -16,28 +16,31 @@ from slack_sdk.errors import SlackApiError
 
 from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, utc_now
+from bot.access.backends import open_store
 from bot.access.identity import IdentityMap
 from bot.access.leases import Leases
 from bot.access.rules import Rules
 from bot.access.schedule import Scheduler
-from bot.access.store import Store, open_store
-from bot.config import Config, Settings
+from bot.access.store import Store
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.keys import caller_identity
-from bot.metrics import Metrics
+from bot.operator_rules import Config
 from bot.ops import owner
 from bot.ops.context import Ops, Services, Team
 from bot.ops.registry import GATES, schedule_all
 from bot.ops.runner import Runner
+from bot.process_settings import Settings
 from bot.slack import listeners
+from bot.slack.bot_app import BotApp
 from bot.slack.commands import audit
 from bot.slack.decisions import Decisions
 from bot.slack.jobs import Jobs
 from bot.slack.listeners.guard import Context, forget_deliveries
+from bot.slack.metrics import Metrics
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import Outbox, retry_handlers
-from bot.slack.server import BotApp, Probe, Readiness
+from bot.slack.readiness import Probe, Readiness
 
 log = logging.getLogger(__name__)
 # A record nobody writes: reading it proves the store answers.

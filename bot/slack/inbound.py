@@ -1,5 +1,5 @@
 """What a request to Slack's endpoint must pass before Bolt reads it, whichever door it came in
-by (the HTTP server, :mod:`bot.slack.server`; AWS Lambda, :mod:`bot.lambda_handler`): its size,
+by (the HTTP server, :mod:`bot.slack.wsgi`; AWS Lambda, :mod:`bot.lambda_handler`): its size,
 its signature, then its shape.
 
 Bolt parses a body before it checks the signature, and logs a body whose signature fails at

@@ -3,7 +3,7 @@
 Bolt runs lazy listeners on its ``listener_executor``. With ``process_before_response=True`` the
 ack itself runs on the HTTP request thread, so a pool full of slow AWS work can delay results
 but never an ack. Its size (``IAM_BOT_WORKERS``) is how many answers may wait on AWS at once,
-and it matches the gateway's fan-out pool (:data:`bot.iam.aws.DEFAULT_WORKERS`): a burst of
+and it matches the gateway's fan-out pool (:data:`bot.process_settings.DEFAULT_WORKERS`): a burst of
 slow commands is answered in about the time of one, not in batches of the pool's size. The
 pool also counts work in flight, which lets the terminal demo and the tests wait until
 everything a command started has finished, and the metrics show how deep the queue is. Each
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from bot.iam.aws import DEFAULT_WORKERS
+from bot.process_settings import DEFAULT_WORKERS
 
 
 class Jobs(ThreadPoolExecutor):

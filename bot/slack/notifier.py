@@ -31,7 +31,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.access.approvals import Approvals, Request, State
 from bot.access.store import Record
-from bot.config import Config
+from bot.operator_rules import Config
 from bot.ops.outcome import Note
 from bot.ops.owner import Owner
 from bot.slack.messages import approval as msg

@@ -16,8 +16,9 @@ import pytest
 from bot.access.approvals import AlreadyOpen, Approvals, State
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
-from bot.config import parse_config
+from bot.operator_rules import parse_config
 from bot.ops.registry import GATES
+from bot.ops.terms import OPERATIONS
 from bot.slack.replies import refusal_words
 
 CONFIG = parse_config(
@@ -30,7 +31,8 @@ approvals:
   commands:
     offboard: {required: 2}
     rotate: {required: 0}
-"""
+""",
+    OPERATIONS,
 )
 
 
@@ -122,7 +124,7 @@ def test_zero_required_means_the_requester_confirms(approvals: Approvals) -> Non
 def test_reversible_commands_default_to_requester_confirmation() -> None:
     assert CONFIG.approvals.required_for("deactivate") == 0
     assert CONFIG.approvals.required_for("delete-key") == 1
-    strict = parse_config("approvals: {commands: {deactivate: {required: 1}}}")
+    strict = parse_config("approvals: {commands: {deactivate: {required: 1}}}", OPERATIONS)
     assert strict.approvals.required_for("deactivate") == 1
 
 
@@ -330,3 +332,24 @@ def test_a_requester_still_confirms_or_withdraws_a_request_about_themselves(
     withdrawn = _open(approvals, requester="U0BOSS")
     withdrawn = approvals.save(replace(withdrawn, subjects=("U0BOSS",)))
     assert approvals.deny(withdrawn.id, "U0BOSS", "asked by mistake").now is State.DENIED
+
+
+def test_a_request_opens_with_the_approvers_its_caller_counted_in_one_write(
+    approvals: Approvals,
+) -> None:
+    """A request acting in several accounts needs the strictest of their rules: its opener
+    counts them, and the request is stored with them at once, not opened and patched."""
+    opened = approvals.open(
+        command="offboard-person",
+        target="U0LEAVER",
+        requester="U0REQ",
+        reason="left",
+        plan={"steps": []},
+        channel="C1",
+        subjects=("U0LEAVER",),
+        required=3,
+        asked=("U0BOSS",),
+    )
+    assert (opened.required, opened.asked) == (3, ("U0BOSS",))
+    assert approvals.get(opened.id) == opened
+    assert opened.version == 1  # written once

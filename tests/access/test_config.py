@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, load_config, load_settings, parse_config
+from bot.config_error import ConfigError
+from bot.operator_rules import load_config, parse_config
+from bot.ops.terms import OPERATIONS
+from bot.process_settings import load_settings
 
 FULL = """
 permissions:
@@ -27,7 +30,7 @@ rotation_age_days: 60
 
 
 def test_full_config_loads() -> None:
-    config = parse_config(FULL)
+    config = parse_config(FULL, OPERATIONS)
     assert config.principals("rotate") == ("S0ONCALL",)
     assert config.principals("admin") == ()  # unlisted permissions are granted to nobody
     assert config.channels == ("C0OPS",)
@@ -41,7 +44,7 @@ def test_full_config_loads() -> None:
 
 
 def test_no_file_means_read_only_default() -> None:
-    config = load_config(None)
+    config = load_config(None, OPERATIONS)
     assert config.principals("keys") == ("*",)
     assert config.principals("offboard") == ()
 
@@ -109,15 +112,17 @@ def test_no_file_means_read_only_default() -> None:
 )
 def test_invalid_config_names_the_setting(text: str, named: str) -> None:
     with pytest.raises(ConfigError) as err:
-        parse_config(text)
+        parse_config(text, OPERATIONS)
     assert named in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_grants_last_a_week_at_most_unless_the_config_says() -> None:
-    assert parse_config("").grants.max_minutes == 7 * 24 * 60
-    assert parse_config("grants: {max_minutes: 240}").grants.max_minutes == 240
-    assert parse_config("").approvals.required_for("revoke") == 0  # it only takes access away
+    assert parse_config("", OPERATIONS).grants.max_minutes == 7 * 24 * 60
+    assert parse_config("grants: {max_minutes: 240}", OPERATIONS).grants.max_minutes == 240
+    assert (
+        parse_config("", OPERATIONS).approvals.required_for("revoke") == 0
+    )  # it only takes access away
 
 
 def test_strict_values_that_are_right_still_load() -> None:
@@ -133,7 +138,8 @@ rotation:
   last_use_margin_minutes: 10080
 audit: {dm_owners: yes}
 rotation_age_days: 3650
-"""
+""",
+        OPERATIONS,
     )
     assert config.rotation.notify_owner is False and config.audit.dm_owners is True
     assert config.approvals.required_for("offboard") == 2
@@ -142,20 +148,22 @@ rotation_age_days: 3650
     assert config.rotation.secret_name.format(user="bob") == "team+keys/bob/key.v2"
     assert config.approvals.expire_minutes == 525600
     for key in ("alias/iam-bot", "1234abcd-12ab-34cd-56ef-1234567890ab"):
-        assert parse_config(f"rotation: {{kms_key_id: {key}}}").rotation.kms_key_id == key
+        assert (
+            parse_config(f"rotation: {{kms_key_id: {key}}}", OPERATIONS).rotation.kms_key_id == key
+        )
 
 
 def test_non_utf8_config_file_is_named(tmp_path) -> None:
     path = tmp_path / "latin1.yml"
     path.write_bytes("permissions: {keys: ['*']}  # caf\xe9\n".encode("latin-1"))
     with pytest.raises(ConfigError) as err:
-        load_config(str(path))
+        load_config(str(path), OPERATIONS)
     assert str(err.value) == f"IAM_BOT_CONFIG: {path} is not UTF-8 text (byte 33)"
 
 
 def test_unreadable_config_file(tmp_path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
-        load_config(str(tmp_path / "missing.yml"))
+        load_config(str(tmp_path / "missing.yml"), OPERATIONS)
 
 
 ARABIC_100 = "\u0661\u0660\u0660"  # Arabic-Indic digits
@@ -219,14 +227,15 @@ def test_socket_mode_needs_no_signing_secret() -> None:
 )
 def test_a_key_given_twice_is_refused_with_its_line(text: str, line: str) -> None:
     with pytest.raises(ConfigError) as err:
-        parse_config(text)
+        parse_config(text, OPERATIONS)
     assert str(err.value) == line
 
 
 def test_yaml_merge_keys_may_still_be_overridden() -> None:
     config = parse_config(
         "approvals:\n  commands:\n    offboard: &two {required: 2}\n"
-        + "    delete-key: {<<: *two, required: 3}\n"
+        + "    delete-key: {<<: *two, required: 3}\n",
+        OPERATIONS,
     )
     assert config.approvals.required_for("delete-key") == 3
 
@@ -250,7 +259,7 @@ def test_yaml_merge_keys_may_still_be_overridden() -> None:
 )
 def test_a_protected_user_entry_that_protects_nobody_is_refused(entry: str, index: int) -> None:
     with pytest.raises(ConfigError) as err:
-        parse_config(f"protected_users: [break-glass-admin, {entry!r}]")
+        parse_config(f"protected_users: [break-glass-admin, {entry!r}]", OPERATIONS)
     message = str(err.value)
     assert message.startswith(f"IAM_BOT_CONFIG: protected_users[{index}]: {entry!r} is neither")
     assert "tag:Key=Value" in message and "\n" not in message
@@ -258,7 +267,7 @@ def test_a_protected_user_entry_that_protects_nobody_is_refused(entry: str, inde
 
 def test_protected_user_names_and_tags_that_work_load() -> None:
     entries = ["break-glass-admin", "ci+deploy@corp.example", "tag:protected", "tag:team=sec ops"]
-    config = parse_config(f"protected_users: {entries!r}")
+    config = parse_config(f"protected_users: {entries!r}", OPERATIONS)
     assert config.protected_users == tuple(entries)
 
 
@@ -290,7 +299,7 @@ def test_protected_user_names_and_tags_that_work_load() -> None:
 )
 def test_a_config_that_could_never_act_is_refused(text: str, line: str) -> None:
     with pytest.raises(ConfigError) as err:
-        parse_config(text)
+        parse_config(text, OPERATIONS)
     assert str(err.value) == line
 
 
@@ -309,7 +318,7 @@ def test_a_config_that_could_never_act_is_refused(text: str, line: str) -> None:
     ],
 )
 def test_configs_whose_commands_can_all_act_load(text: str) -> None:
-    parse_config(text)
+    parse_config(text, OPERATIONS)
 
 
 @pytest.mark.parametrize(

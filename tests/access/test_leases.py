@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.access.leases import Lease, Leases
 from bot.access.schedule import RUNNING, WAITING, Scheduler
 from bot.access.store import SqliteStore
-from bot.config import load_settings
+from bot.process_settings import load_settings
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 CRASH = 1_800_000_000.0  # epoch seconds: the dead replica renewed its lease, then died

@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 
 from bot.access.rules import Rules, SlackUnavailable
-from bot.config import parse_config
+from bot.operator_rules import parse_config
+from bot.ops.terms import OPERATIONS
 
-CONFIG = parse_config("permissions:\n  approve: [S0DOWN, S0UP, U0LISTED]\n  keys: ['*', S0DOWN]\n")
+CONFIG = parse_config(
+    "permissions:\n  approve: [S0DOWN, S0UP, U0LISTED]\n  keys: ['*', S0DOWN]\n", OPERATIONS
+)
 MEMBERS = {"S0UP": frozenset({"U0UP"})}
 
 

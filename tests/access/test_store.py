@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.access.store import Record, SqliteStore, open_store
+from bot.access.backends import open_store
+from bot.access.store import Record, SqliteStore
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ import boto3
 import pytest
 
 from bot.access import dynamo
-from bot.access.store import Record, Store, open_store
+from bot.access.backends import open_store
+from bot.access.store import Record, Store
 
 Opener = Callable[[], Store]
 

@@ -14,9 +14,10 @@ import boto3
 import pytest
 
 from bot.access import dynamo
+from bot.access.backends import open_store
 from bot.access.records import Unreadable, unreadable_counts
 from bot.access.schedule import DONE, KIND, WAITING, Scheduler
-from bot.access.store import Record, SqliteStore, Store, open_store
+from bot.access.store import Record, SqliteStore, Store
 
 # (record ID, the text to store as its data; with a journal entry's seq, as that entry's detail)
 Corrupt = Callable[..., None]

@@ -14,7 +14,8 @@ from datetime import timedelta
 import pytest
 
 from bot.access import dynamo
-from bot.access.store import Record, SqliteStore, Store, open_store
+from bot.access.backends import open_store
+from bot.access.store import Record, SqliteStore, Store
 from sandbox.harness import ShiftedClock, start_bot
 from tests.e2e.test_home import open_home, shown
 from tests.fixtures.aws import make_full_user

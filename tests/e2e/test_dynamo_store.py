@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from bot.access import dynamo
-from bot.access.store import open_store
+from bot.access.backends import open_store
 from sandbox.harness import start_bot
 from tests.fixtures.aws import make_full_user, user_exists
 from tests.fixtures.slack import (

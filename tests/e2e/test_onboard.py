@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import ConfigError, parse_config
+from bot.config_error import ConfigError
 from bot.iam.errors import InvalidInput
 from bot.logs import redact
+from bot.operator_rules import parse_config
 from bot.ops.context import UserError
+from bot.ops.terms import OPERATIONS
 from bot.slack.commands import onboard
 from sandbox.aws import is_mutating
 from tests.fixtures.aws import changes_since, iam_password, stored_secret, user_exists
@@ -238,14 +240,14 @@ def test_the_log_filter_masks_a_password_by_its_parameter_name(line: str, passwo
 
 
 def test_onboarding_config_is_validated() -> None:
-    assert parse_config("onboarding: {secret_name: 'people/{user}/pw'}").onboarding.secret_name == (
-        "people/{user}/pw"
-    )
-    assert parse_config("").onboarding.secret_name == "iam-bot/{user}/console-password"
+    assert parse_config(
+        "onboarding: {secret_name: 'people/{user}/pw'}", OPERATIONS
+    ).onboarding.secret_name == ("people/{user}/pw")
+    assert parse_config("", OPERATIONS).onboarding.secret_name == "iam-bot/{user}/console-password"
     with pytest.raises(ConfigError, match=r"onboarding\.secret_name"):
-        parse_config("onboarding: {secret_name: no-placeholder}")
+        parse_config("onboarding: {secret_name: no-placeholder}", OPERATIONS)
     with pytest.raises(ConfigError, match="onboarding: unknown key 'kms'"):
-        parse_config("onboarding: {kms: x}")
+        parse_config("onboarding: {kms: x}", OPERATIONS)
 
 
 def test_the_person_a_new_user_is_for_never_approves_it(bot: Bot, iam) -> None:

@@ -14,16 +14,14 @@ import boto3
 import botocore.session
 import pytest
 
-from bot.config import parse_config
 from bot.iam.bot_policy import (
     PACKAGE,
     gateway_calls,
-    policy_document,
     reachable_calls,
     required_actions,
 )
 from sandbox.aws import Call
-from tests.fixtures.project import ROOT, parliament_findings
+from tests.fixtures.project import ROOT, derived_policy, parliament_findings
 from tests.fixtures.slack import ONBOARD, Bot, posted
 
 SHIPPED = ROOT / "deploy" / "iam-policy.json"
@@ -34,7 +32,7 @@ def _shipped_modules() -> list[Path]:
 
 
 def test_shipped_policy_is_the_derived_one() -> None:
-    assert json.loads(SHIPPED.read_text()) == policy_document(), (
+    assert json.loads(SHIPPED.read_text()) == derived_policy(), (
         "run: iam-bot policy > deploy/iam-policy.json"
     )
 
@@ -183,13 +181,13 @@ onboarding:
 
 
 def test_policy_follows_the_config() -> None:
-    default = _statements(policy_document())
+    default = _statements(derived_policy())
     assert "KmsSecretsKey" not in default  # no key configured: Secrets Manager's own
     assert default["SecretsManagerDeliveredSecrets"]["Resource"] == [
         "arn:aws:secretsmanager:*:*:secret:iam-bot/*/access-key-??????",
         "arn:aws:secretsmanager:*:*:secret:iam-bot/*/console-password-??????",
     ]
-    configured = _statements(policy_document(parse_config(CONFIGURED)))
+    configured = _statements(derived_policy(CONFIGURED))
     assert configured["SecretsManagerDeliveredSecrets"]["Resource"] == [
         "arn:aws:secretsmanager:*:*:secret:people/*/console-??????",
         "arn:aws:secretsmanager:*:*:secret:people/*/key-??????",
@@ -201,7 +199,7 @@ def test_policy_follows_the_config() -> None:
         "Resource": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
     }
-    alias = _statements(policy_document(parse_config("rotation: {kms_key_id: alias/iam-bot}")))
+    alias = _statements(derived_policy("rotation: {kms_key_id: alias/iam-bot}"))
     assert alias["KmsSecretsKey"]["Condition"]["ForAnyValue:StringEquals"] == {
         "kms:ResourceAliases": "alias/iam-bot"
     }
@@ -210,7 +208,7 @@ def test_policy_follows_the_config() -> None:
 def test_parliament_finds_nothing_in_a_configured_policy() -> None:
     # (Not for a key given by alias: parliament's action database predates the
     # kms:ResourceAliases condition key and reports it as unknown.)
-    assert parliament_findings(policy_document(parse_config(CONFIGURED))) == []
+    assert parliament_findings(derived_policy(CONFIGURED)) == []
 
 
 PROTECTED = """
@@ -232,7 +230,7 @@ def test_policy_command_follows_iam_bot_config(tmp_path: Path, configured: str) 
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == policy_document(parse_config(configured))
+    assert json.loads(result.stdout) == derived_policy(configured)
 
 
 def _denied_on_user(statement: dict[str, Any], user: str, tags: dict[str, str]) -> bool:
@@ -316,7 +314,7 @@ def _holds(operator: str, context: list[str], values: list[str]) -> bool:
 def test_secrets_are_written_only_with_the_bots_mark() -> None:
     """IAM holds the bot to secrets it created: PutSecretValue only on one tagged as the bot's,
     CreateSecret (and the tagging it implies) only with that tag and the bot's own tags."""
-    statements = _statements(policy_document())
+    statements = _statements(derived_policy())
     write = statements["SecretsManagerWriteOwnSecrets"]
     assert write["Action"] == ["secretsmanager:PutSecretValue"]
     assert write["Condition"] == {
@@ -341,7 +339,7 @@ def test_secrets_are_written_only_with_the_bots_mark() -> None:
 
 def test_the_policy_refuses_a_write_into_a_secret_the_bot_did_not_mark(aws) -> None:
     """What IAM would decide, by the evaluation above, for calls a bug could make."""
-    policy, account = policy_document(), aws.account_id
+    policy, account = derived_policy(), aws.account_id
     secrets = boto3.client("secretsmanager", region_name="us-east-1")
     planted = secrets.create_secret(Name="iam-bot/dave/access-key", SecretString="x")["ARN"]
     mark = {"Key": "iam-bot:created-by", "Value": "iam-bot"}
@@ -379,7 +377,7 @@ def test_every_call_of_onboard_rotate_and_offboard_is_allowed(make_bot, iam, aws
     calls = aws.calls()[arranged:]
     made = {c.action for c in calls if 200 <= c.status < 300}
     assert {"AttachUserPolicy", "CreateSecret", "PutSecretValue", "DeleteUser"} <= made, made
-    policy = policy_document(parse_config(config))
+    policy = derived_policy(config)
     assert [c for c in calls if not _allowed(policy, c, aws.account_id)] == []
     assert {c.params["Name"] for c in calls if c.action == "CreateSecret"} == {
         "people/dave/console",
@@ -402,7 +400,7 @@ def _user_changes_allowed(policy: dict[str, Any]) -> set[str]:
 
 
 def test_protected_users_are_denied_every_change_the_bot_may_make_to_a_user() -> None:
-    policy = policy_document(parse_config(PROTECTED))
+    policy = derived_policy(PROTECTED)
     denies = {s["Sid"]: s for s in policy["Statement"] if s["Effect"] == "Deny"}
     changes = _user_changes_allowed(policy)
     assert {"iam:DeleteUser", "iam:UpdateAccessKey", "iam:DeleteAccessKey"} <= changes
@@ -424,7 +422,7 @@ def test_protected_users_are_denied_every_change_the_bot_may_make_to_a_user() ->
 
 
 def test_no_protected_users_no_deny() -> None:
-    assert all(s["Effect"] == "Allow" for s in policy_document()["Statement"])
+    assert all(s["Effect"] == "Allow" for s in derived_policy()["Statement"])
 
 
 @pytest.mark.parametrize(
@@ -444,7 +442,7 @@ def test_no_protected_users_no_deny() -> None:
 def test_a_bot_bug_acting_on_a_protected_user_is_refused_by_iam(
     user: str, tags: dict[str, str], denied: bool
 ) -> None:
-    policy = policy_document(parse_config(PROTECTED))
+    policy = derived_policy(PROTECTED)
     params = {"UserName": user, "PolicyArn": CHANGE_PASSWORD}  # the one policy it may attach
     for action in _user_changes_allowed(policy):
         call = Call("iam", action.removeprefix("iam:"), params, 200)

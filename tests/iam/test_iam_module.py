@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from bot.iam import account, credentials, errors, inventory, keys, policies, users
+from bot.iam import account, credentials, errors, inventory, keys, planning, policies, steps, users
 from bot.iam.aws import Aws
 from bot.iam.models import KeyStatus, MfaKind
 from sandbox.seed import attach_everything
@@ -126,9 +126,9 @@ def test_delete_user_refused_until_everything_is_gone(gw: Aws, iam) -> None:
     with pytest.raises(errors.Conflict):
         users.delete_user(gw, "leaver")
     inv = inventory.take_inventory(gw, "leaver")
-    for step in inventory.removal_steps(inv):
-        assert inventory.run_step(gw, "leaver", step) == "done"
-    assert inventory.run_step(gw, "leaver", inventory.removal_steps(inv)[-1]) == "gone"
+    for step in planning.removal_steps(inv):
+        assert steps.run_step(gw, "leaver", step) == "done"
+    assert steps.run_step(gw, "leaver", planning.removal_steps(inv)[-1]) == "gone"
 
 
 def test_account_facts_and_report(gw: Aws, iam) -> None:

@@ -17,14 +17,15 @@ from bot.access.identity import IdentityMap
 from bot.access.rules import Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore
-from bot.config import parse_config
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
 from bot.iam.keys import caller_identity
+from bot.operator_rules import parse_config
 from bot.ops.context import Ops, Services, Team
 from bot.ops.outcome import Note
 from bot.ops.registry import GATES, schedule_all
 from bot.ops.runner import Runner
+from bot.ops.terms import OPERATIONS
 from sandbox.aws import FaithfulAws
 from tests.fixtures.slack import CONFIG, GROUPS, PEOPLE
 
@@ -96,7 +97,7 @@ def direct(aws, tmp_path: Path) -> Callable[..., Direct]:
     """Build the world for a config (the end-to-end tests' one by default)."""
 
     def build(config_text: str = CONFIG, clock: Callable[[], datetime] = utc_now) -> Direct:
-        config = parse_config(config_text)
+        config = parse_config(config_text, OPERATIONS)
         client = Aws(attributed=config.accounts.enabled)
         store = SqliteStore(tmp_path / "state.sqlite3")
         rules = Rules(

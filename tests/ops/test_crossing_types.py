@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.iam.inventory import Inventory, Snapshot, enable_steps, snapshot
+from bot.iam.inventory import Inventory
 from bot.iam.models import (
     AccessKey,
     Group,
@@ -23,6 +23,8 @@ from bot.iam.models import (
     SshPublicKey,
     User,
 )
+from bot.iam.planning import enable_steps
+from bot.iam.snapshot import Snapshot, snapshot
 from bot.ops.account_alias import AliasChange, AliasPlan
 from bot.ops.enable import EnablePlan
 from bot.ops.followups import FollowUp, KeyRef, Offer, Tone, offer

@@ -23,10 +23,9 @@ import pytest
 import yaml
 
 from bot.access import dynamo
-from bot.access.store import Record, open_store
-from bot.config import parse_config
-from bot.iam.bot_policy import policy_document
-from tests.fixtures.project import ROOT, dev_tool, parliament_findings
+from bot.access.backends import open_store
+from bot.access.store import Record
+from tests.fixtures.project import ROOT, derived_policy, dev_tool, parliament_findings
 
 DEPLOY = ROOT / "deploy"
 TEMPLATES = sorted(DEPLOY.glob("*.yaml"))
@@ -312,7 +311,7 @@ def _resources_sorted(document: dict[str, Any]) -> dict[str, Any]:
 
 def test_member_role_grants_exactly_the_derived_policy() -> None:
     policy = _member_policy()
-    derived = policy_document()
+    derived = derived_policy()
     assert policy == derived, (
         "deploy/member-role.yaml's PolicyDocument must be the derived policy:\n"
         + yaml.safe_dump(derived, sort_keys=False)
@@ -340,7 +339,7 @@ def test_member_role_denies_what_the_derived_policy_denies_protected_users(
         ProtectedUserNames=",".join(names),
         ProtectTaggedUsers="true" if "tag:protected=true" in protected else "false",
     )
-    derived = policy_document(parse_config(yaml.safe_dump({"protected_users": protected})))
+    derived = derived_policy(yaml.safe_dump({"protected_users": protected}))
     assert any(s["Effect"] == "Deny" for s in derived["Statement"])
     assert _resources_sorted(policy) == _resources_sorted(derived)
 
@@ -411,7 +410,7 @@ def test_a_single_account_deployment_gives_the_central_role_the_derived_policy()
         "Fn::Equals": [{"Ref": "ActInHomeAccount"}, "true"]
     }
     assert resource["Properties"]["RoleName"] == {"Ref": "Role"}
-    assert resource["Properties"]["PolicyDocument"] == policy_document()
+    assert resource["Properties"]["PolicyDocument"] == derived_policy()
     for template in ("lambda.yaml", "ecs.yaml"):
         parameters = _central_stack(template)["Parameters"]
         assert parameters["ActInHomeAccount"] == {"Ref": "ActInHomeAccount"}

@@ -35,8 +35,8 @@ import pytest
 
 from bot import lambda_handler
 from bot.access import dynamo
-from bot.access.store import open_store
-from bot.config import ConfigError
+from bot.access.backends import open_store
+from bot.config_error import ConfigError
 from sandbox.slack_api import FakeSlack
 from sandbox.slack_requests import Reply, SlackSender
 from tests.fixtures.aws import aged_key, key_statuses, user_with_key

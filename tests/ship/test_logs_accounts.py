@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bot.iam.sessions import current_account_id
 from bot.logs import JsonLines
 from sandbox.aws import FaithfulAws
 from tests.fixtures.accounts import listed_config, organization
@@ -18,7 +19,7 @@ def test_entries_name_the_account_their_aws_work_acted_in(make_bot, aws: Faithfu
     staging = aws.client("iam", org.staging)
     staging.create_user(UserName="dave")
     aged_key(staging, aws, "dave", age_days=5)
-    with captured_log(JsonLines()) as stream:
+    with captured_log(JsonLines(current_account_id)) as stream:
         bot.command("keys dave --account staging")
     entries = [json.loads(line) for line in stream.getvalue().splitlines()]
     calls = [e for e in entries if "ListAccessKeys" in e["message"]]

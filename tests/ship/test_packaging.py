@@ -26,7 +26,7 @@ def test_the_wheel_holds_no_test_peers_and_no_demo(tmp_path: Path) -> None:
 
 def test_importing_the_bot_imports_no_moto_and_no_sandbox() -> None:
     probe = (
-        "import sys, bot.cli, bot.slack.app, bot.slack.server, bot.iam.bot_policy\n"
+        "import sys, bot.cli, bot.slack.app, bot.slack.wsgi, bot.iam.bot_policy\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('moto', 'sandbox')))"
     )
     out = subprocess.run(

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.slack.commands.parse import MAX_REASON
-from bot.slack.server import MAX_COMMAND_BYTES
+from bot.slack.inbound import MAX_COMMAND_BYTES
 from tests.fixtures.aws import user_with_key
 from tests.fixtures.slack import Bot, audit_log, current, flatten, posted
 

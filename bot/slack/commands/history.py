@@ -7,7 +7,7 @@ from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.access.approvals import Request as ApprovalRequest
 from bot.access.approvals import State
-from bot.iam.inventory import Snapshot
+from bot.iam.snapshot import Snapshot
 from bot.ops.context import Services, UserError
 from bot.ops.offboard import saved_snapshot
 from bot.ops.outcome import Outcome

@@ -18,8 +18,8 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerB
 from slack_sdk.models.views import View
 
 from bot.access.approvals import Request
-from bot.config import Config
 from bot.iam.models import AccessKey, KeyStatus
+from bot.operator_rules import Config
 from bot.ops.followups import FollowUp, KeyRef
 from bot.slack.messages.approval import buttons_for, standing, titled
 from bot.slack.messages.common import channel_link, context, escape, mention, section

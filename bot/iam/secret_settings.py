@@ -6,7 +6,7 @@ Manager secret's ARN or name) or ``SLACK_BOT_TOKEN_SSM_PARAMETER`` (a SecureStri
 name), and the same for ``SLACK_SIGNING_SECRET`` and ``SLACK_APP_TOKEN``. A secret's string is
 the value itself, or a JSON object holding it under the variable's name (so one secret can hold
 both of Slack's). What is read fills the variable in a copy of the environment, and
-:func:`bot.config.load_settings` then checks it like any other value.
+:func:`bot.process_settings.load_settings` then checks it like any other value.
 
 A reference that cannot be read (missing, denied, empty) stops the start with one line naming
 the setting and the reference, never a value.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from bot.config import ConfigError
+from bot.config_error import ConfigError
 from bot.iam import errors
 from bot.iam.aws import Aws
 

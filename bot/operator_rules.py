@@ -1,15 +1,16 @@
-"""The operator's rules (``IAM_BOT_CONFIG`` YAML) and the process settings (environment).
+"""The operator's rules: the ``IAM_BOT_CONFIG`` YAML file (who may do what, who approves, which
+users are protected, which accounts, the audit), validated once at startup.
 
-Both are validated once at startup; a bad value stops the bot with one line that names the
-setting, and a secret value is never echoed.
+A bad value stops the bot with one line that names the setting. The operations the file may
+name, and what the file needs to know of each, are passed in (:class:`OperationTerms`): this
+floor knows no operation.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,8 @@ from typing import Any
 import yaml
 from croniter import croniter
 
-from bot.access.dynamo import DEFAULT_RETENTION_DAYS
-from bot.access.leases import DEFAULT_SECONDS as DEFAULT_LEASE_SECONDS
-from bot.iam import names
-from bot.iam.aws import DEFAULT_WORKERS
-from bot.logs import LOG_FORMATS
-from bot.ops.operation import Operation
+from bot.aws_patterns import USER_NAME
+from bot.config_error import ConfigError
 
 PERMISSIONS = (
     "keys",  # read a user's keys, whois
@@ -45,10 +42,6 @@ permissions:
 """
 
 
-class ConfigError(Exception):
-    """A setting is missing or invalid; the message names it and never contains its value."""
-
-
 MAX_APPROVERS = 10
 # Upper bounds keep every duration far inside what datetime arithmetic can hold (a huge value
 # would pass here and fail every later command with OverflowError).
@@ -58,14 +51,25 @@ MAX_DAYS = 10 * 365
 
 
 @dataclass(frozen=True)
+class OperationTerms:
+    """What the rules need to know of an operation the file may name: the permissions that
+    may ask for it, whether its requester confirms it (no approver unless the file says so),
+    and whether it always needs someone other than the requester (the file may not lower it
+    to none). The composition root passes these for every operation it knows."""
+
+    permissions: tuple[str, ...]
+    requester_confirms: bool = False
+    needs_approver: bool = False
+
+
+@dataclass(frozen=True)
 class Approvals:
     required: int = 1
     expire_minutes: int = 60
-    commands: Mapping[str, int] = field(default_factory=dict)
+    commands: Mapping[str, int] = field(default_factory=dict)  # every known operation's count
 
     def required_for(self, command: str) -> int:
-        default = 0 if Operation(command).requester_confirms else self.required
-        return self.commands.get(command, default)
+        return self.commands.get(command, self.required)
 
 
 @dataclass(frozen=True)
@@ -275,22 +279,25 @@ _KMS_KEY = re.compile(
 _TAG_KEY = re.compile(r"[\w\s.:/=+@-]{1,128}")
 
 
-def _approval_rules(raw: dict[str, Any], required: int) -> dict[str, int]:
-    """``approvals.commands``: only known operations, and never fewer than one approver for
-    the operations that need a second person."""
-    overrides = {}
+def _approval_rules(
+    raw: dict[str, Any], required: int, operations: Mapping[str, OperationTerms]
+) -> dict[str, int]:
+    """Every known operation's approvers: ``approvals.commands`` where it names the operation
+    (only known operations, and never fewer than one approver for those that need a second
+    person), else none for what its requester confirms and ``required`` for the rest."""
+    counts = {name: 0 if t.requester_confirms else required for name, t in operations.items()}
     for command, rule in _mapping(raw, "approvals.commands").items():
         where = f"approvals.commands.{command}"
-        if command not in set(Operation):
-            known = ", ".join(sorted(Operation))
+        if command not in operations:
+            known = ", ".join(sorted(operations))
             raise _fail("approvals.commands", f"unknown command {command!r} (known: {known})")
         rule = _mapping(rule, where)
         _known_keys(rule, where, {"required"})
         value = _count(rule.get("required"), f"{where}.required", required, 0, MAX_APPROVERS)
-        if Operation(command).needs_approver and value < 1:
+        if operations[command].needs_approver and value < 1:
             raise _fail(f"{where}.required", "must be at least 1: someone other than the requester")
-        overrides[command] = value
-    return overrides
+        counts[command] = value
+    return counts
 
 
 # (key, lowest, highest) of rotation's durations in minutes. 0 is allowed where "at once"
@@ -340,7 +347,7 @@ def _permissions(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _account_rule(raw: Any, where: str) -> AccountRule:
+def _account_rule(raw: Any, where: str, operations: Collection[str]) -> AccountRule:
     raw = _mapping(raw, where)
     _known_keys(raw, where, {"id", "name", "role", "permissions", "approvals"})
     account_id, name, role = raw.get("id"), raw.get("name"), raw.get("role")
@@ -354,7 +361,7 @@ def _account_rule(raw: Any, where: str) -> AccountRule:
         raise _fail(f"{where}.role", "must be an IAM role ARN")
     approvals = {}
     for command, count in _mapping(raw.get("approvals"), f"{where}.approvals").items():
-        if command not in set(Operation):
+        if command not in operations:
             raise _fail(f"{where}.approvals", f"unknown command {command!r}")
         approvals[command] = _count(count, f"{where}.approvals.{command}", 1, 1, MAX_APPROVERS)
     permissions = _permissions(raw.get("permissions"), f"{where}.permissions")
@@ -374,7 +381,7 @@ def _check_default(default: str, listed: tuple[AccountRule, ...]) -> None:
         raise _fail("accounts.default", f"`{default}` is none of the listed accounts ({names})")
 
 
-def _accounts(raw: Any) -> Accounts:
+def _accounts(raw: Any, operations: Collection[str]) -> Accounts:
     raw = _mapping(raw, "accounts")
     _known_keys(raw, "accounts", {"role_name", "default", "organization", "list"})
     role_name = raw.get("role_name", Accounts.role_name)
@@ -390,7 +397,9 @@ def _accounts(raw: Any) -> Accounts:
     entries = raw.get("list") or []
     if not isinstance(entries, list):
         raise _fail("accounts.list", "must be a list of accounts")
-    listed = tuple(_account_rule(entry, f"accounts.list[{i}]") for i, entry in enumerate(entries))
+    listed = tuple(
+        _account_rule(entry, f"accounts.list[{i}]", operations) for i, entry in enumerate(entries)
+    )
     for label, values in (("id", [r.id for r in listed]), ("name", [r.name for r in listed])):
         seen = [v.lower() for v in values if v]
         if len(seen) != len(set(seen)):
@@ -470,7 +479,7 @@ def _protected_users(value: Any) -> tuple[str, ...]:
         raise _fail("protected_users", "must be a list of user names or tag:Key=Value")
     for i, entry in enumerate(value):
         if not isinstance(entry, str) or not (
-            names.USER_NAME.fullmatch(entry) or _PROTECTED_TAG.fullmatch(entry)
+            USER_NAME.fullmatch(entry) or _PROTECTED_TAG.fullmatch(entry)
         ):
             raise _fail(
                 f"protected_users[{i}]",
@@ -480,7 +489,7 @@ def _protected_users(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _approvers_exist(config: Config) -> None:
+def _approvers_exist(config: Config, operations: Mapping[str, OperationTerms]) -> None:
     """Refuse a config under which a granted command could never be approved: ``approve``
     empty (globally, or in an account's own rules) while a permission whose every command
     needs an approver (``offboard``, by default ``onboard``) is granted there."""
@@ -492,7 +501,7 @@ def _approvers_exist(config: Config) -> None:
         if _granted(config, "approve", account):
             continue
         for permission in PERMISSIONS:
-            gated = [op for op in Operation if permission in op.permissions]
+            gated = [name for name, t in operations.items() if permission in t.permissions]
             if (
                 gated
                 and _granted(config, permission, account)
@@ -517,89 +526,109 @@ def _audit_posts_somewhere(config: Config) -> None:
         raise _fail("audit.schedule", "needs audit_channel, where the scheduled audit is posted")
 
 
-def parse_config(text: str) -> Config:
-    data = _mapping(_load_yaml(text), "top level")
-    _known_keys(
-        data,
-        "top level",
-        {
-            "permissions",
-            "channels",
-            "audit_channel",
-            "approvals",
-            "protected_users",
-            "identity",
-            "rotation_age_days",
-            "unused_days",
-            "rotation",
-            "onboarding",
-            "grants",
-            "audit",
-            "accounts",
-        },
-    )
-    permissions = _permissions(data.get("permissions"), "permissions")
-    audit = data.get("audit_channel")
-    if audit is not None and (not isinstance(audit, str) or not _CHANNEL.fullmatch(audit)):
+_TOP_LEVEL = {
+    "permissions",
+    "channels",
+    "audit_channel",
+    "approvals",
+    "protected_users",
+    "identity",
+    "rotation_age_days",
+    "unused_days",
+    "rotation",
+    "onboarding",
+    "grants",
+    "audit",
+    "accounts",
+}
+
+
+def _audit_channel(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not _CHANNEL.fullmatch(value)):
         raise _fail("audit_channel", "must be a channel ID such as C0123ABC")
-    raw_approvals = _mapping(data.get("approvals"), "approvals")
-    _known_keys(raw_approvals, "approvals", {"required", "expire_minutes", "commands"})
-    required = _count(raw_approvals.get("required"), "approvals.required", 1, 1, MAX_APPROVERS)
-    approvals = Approvals(
+    return value
+
+
+def _approvals(raw: Any, operations: Mapping[str, OperationTerms]) -> Approvals:
+    raw = _mapping(raw, "approvals")
+    _known_keys(raw, "approvals", {"required", "expire_minutes", "commands"})
+    required = _count(raw.get("required"), "approvals.required", 1, 1, MAX_APPROVERS)
+    return Approvals(
         required=required,
         expire_minutes=_count(
-            raw_approvals.get("expire_minutes"), "approvals.expire_minutes", 60, 1, YEAR_MINUTES
+            raw.get("expire_minutes"), "approvals.expire_minutes", 60, 1, YEAR_MINUTES
         ),
-        commands=_approval_rules(raw_approvals.get("commands"), required),
+        commands=_approval_rules(raw.get("commands"), required, operations),
     )
-    protected = _protected_users(data.get("protected_users"))
-    raw_identity = _mapping(data.get("identity"), "identity")
-    _known_keys(raw_identity, "identity", {"tag", "email_tag"})
-    identity = Identity(
-        tag=_tag_key(raw_identity, "tag", "identity", Identity.tag),
-        email_tag=_tag_key(raw_identity, "email_tag", "identity", Identity.email_tag),
+
+
+def _identity(raw: Any) -> Identity:
+    raw = _mapping(raw, "identity")
+    _known_keys(raw, "identity", {"tag", "email_tag"})
+    return Identity(
+        tag=_tag_key(raw, "tag", "identity", Identity.tag),
+        email_tag=_tag_key(raw, "email_tag", "identity", Identity.email_tag),
     )
-    raw_rotation = _mapping(data.get("rotation"), "rotation")
-    _known_keys(raw_rotation, "rotation", set(Rotation.__dataclass_fields__))
+
+
+def _rotation(raw: Any) -> Rotation:
+    raw = _mapping(raw, "rotation")
+    _known_keys(raw, "rotation", set(Rotation.__dataclass_fields__))
     defaults = Rotation()
-    name = _secret_name(raw_rotation, "rotation", defaults.secret_name)
-    kms = raw_rotation.get("kms_key_id")
+    name = _secret_name(raw, "rotation", defaults.secret_name)
+    kms = raw.get("kms_key_id")
     if kms is not None and (not isinstance(kms, str) or _KMS_KEY.fullmatch(kms) is None):
         raise _fail("rotation.kms_key_id", "must be a KMS key ID, key ARN, alias/name or alias ARN")
-    rotation = Rotation(
+    return Rotation(
         **{
-            key: _count(raw_rotation.get(key), f"rotation.{key}", getattr(defaults, key), low, high)
+            key: _count(raw.get(key), f"rotation.{key}", getattr(defaults, key), low, high)
             for key, low, high in _ROTATION_RANGES
         },
         secret_name=name,
         kms_key_id=kms,
-        notify_owner=_flag(raw_rotation, "notify_owner", "rotation", defaults.notify_owner),
+        notify_owner=_flag(raw, "notify_owner", "rotation", defaults.notify_owner),
     )
-    raw_audit = _mapping(data.get("audit"), "audit")
-    _known_keys(raw_audit, "audit", {"schedule", "dm_owners", "scope"})
-    schedule = raw_audit.get("schedule")
+
+
+def _audit(raw: Any, accounts: Accounts) -> Audit:
+    raw = _mapping(raw, "audit")
+    _known_keys(raw, "audit", {"schedule", "dm_owners", "scope"})
+    schedule = raw.get("schedule")
     if schedule is not None and (not isinstance(schedule, str) or not croniter.is_valid(schedule)):
         raise _fail("audit.schedule", "must be a cron expression such as '0 9 * * 1'")
-    accounts = _accounts(data.get("accounts"))
-    audit_rules = Audit(
+    return Audit(
         schedule=schedule,
-        dm_owners=_flag(raw_audit, "dm_owners", "audit", False),
-        scope=_audit_scope(raw_audit.get("scope", "account"), accounts),
+        dm_owners=_flag(raw, "dm_owners", "audit", False),
+        scope=_audit_scope(raw.get("scope", "account"), accounts),
     )
-    raw_onboarding = _mapping(data.get("onboarding"), "onboarding")
-    _known_keys(raw_onboarding, "onboarding", set(Onboarding.__dataclass_fields__))
-    onboarding = Onboarding(
-        secret_name=_secret_name(raw_onboarding, "onboarding", Onboarding.secret_name)
-    )
+
+
+def _onboarding(raw: Any) -> Onboarding:
+    raw = _mapping(raw, "onboarding")
+    _known_keys(raw, "onboarding", set(Onboarding.__dataclass_fields__))
+    return Onboarding(secret_name=_secret_name(raw, "onboarding", Onboarding.secret_name))
+
+
+def parse_config(text: str, operations: Mapping[str, OperationTerms]) -> Config:
+    """The rules in ``text``, for a bot that knows ``operations`` (by name)."""
+    data = _mapping(_load_yaml(text), "top level")
+    _known_keys(data, "top level", _TOP_LEVEL)
+    permissions = _permissions(data.get("permissions"), "permissions")
+    audit_channel = _audit_channel(data.get("audit_channel"))
+    approvals = _approvals(data.get("approvals"), operations)
+    protected = _protected_users(data.get("protected_users"))
+    identity = _identity(data.get("identity"))
+    rotation = _rotation(data.get("rotation"))
+    accounts = _accounts(data.get("accounts"), operations)
     config = Config(
         grants=_grants(data.get("grants")),
         accounts=accounts,
-        audit=audit_rules,
+        audit=_audit(data.get("audit"), accounts),
         rotation=rotation,
-        onboarding=onboarding,
+        onboarding=_onboarding(data.get("onboarding")),
         permissions=permissions,
         channels=_ids(data.get("channels"), "channels", _CHANNEL, "a channel ID"),
-        audit_channel=audit,
+        audit_channel=audit_channel,
         approvals=approvals,
         protected_users=protected,
         identity=identity,
@@ -609,127 +638,18 @@ def parse_config(text: str) -> Config:
         unused_days=_count(data.get("unused_days"), "unused_days", 45, 1, MAX_DAYS),
     )
     _audit_posts_somewhere(config)
-    _approvers_exist(config)
+    _approvers_exist(config, operations)
     return config
 
 
-def load_config(path: str | None) -> Config:
+def load_config(path: str | None, operations: Mapping[str, OperationTerms]) -> Config:
+    """The rules file at ``path`` (none: the built-in read-only defaults)."""
     if not path:
-        return parse_config(DEFAULT_CONFIG_TEXT)
+        return parse_config(DEFAULT_CONFIG_TEXT, operations)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"IAM_BOT_CONFIG: cannot read {path} ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"IAM_BOT_CONFIG: {path} is not UTF-8 text (byte {exc.start})") from None
-    return parse_config(text)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Process settings from the environment. Tokens are kept out of ``repr``."""
-
-    bot_token: str = field(repr=False)
-    signing_secret: str = field(default="", repr=False)
-    app_token: str = field(default="", repr=False)
-    slack_api_url: str | None = None
-    config_path: str | None = None
-    state_url: str = "sqlite:///iam-bot.sqlite3"
-    port: int = 3000
-    # A running request whose runner is silent this long is taken over.
-    lease_seconds: float = DEFAULT_LEASE_SECONDS
-    log_format: str = "text"  # or "json": one JSON object per line, for log pipelines
-    # DynamoDB state: finished records expire this long after they finish (the audit channel
-    # and the logs keep the lasting trail).
-    retention_days: int = DEFAULT_RETENTION_DAYS
-    # How many Slack answers run at once (each may wait on AWS); the gateway's fan-out matches.
-    workers: int = DEFAULT_WORKERS
-    # On SIGTERM, how long work in flight may run on before its leases are handed over.
-    drain_seconds: float = 20.0
-    # How often the scheduler looks for due steps and runs to take over (at least once per
-    # heartbeat of a lease whatever this says).
-    poll_seconds: float = 30.0
-    # Between slack_sdk's own tries after a connection error or a 5xx: its backoff with jitter
-    # (None), or this many seconds (the sandbox's tests: 0: Slack failing costs them no time).
-    slack_retry_wait_s: float | None = None
-
-
-def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigError(f"{name} is not set")
-    if prefix and not value.startswith(prefix):
-        raise ConfigError(f"{name} must start with {prefix} (value not shown)")
-    return value
-
-
-# ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and Arabic-Indic "٣"
-# (which it reads as 3); at most 9 of them, far from int()'s limit on digits.
-_DIGITS = re.compile(r"[0-9]{1,9}")
-
-
-def _whole_number(
-    env: Mapping[str, str], name: str, default: int, low: int, high: int, what: str
-) -> int:
-    """An integer setting from the environment (unset or empty: ``default``), or one line."""
-    raw = env.get(name) or str(default)
-    if _DIGITS.fullmatch(raw) is None or not low <= int(raw) <= high:
-        raise ConfigError(f"{name} must be {what} between {low} and {high}")
-    return int(raw)
-
-
-def _port(env: Mapping[str, str], port: int | None) -> int:
-    """``--port`` when given, else ``PORT``."""
-    if port is None:
-        return _whole_number(env, "PORT", Settings.port, 0, 65535, "a port number")
-    if not 0 <= port <= 65535:
-        raise ConfigError("PORT must be a port number between 0 and 65535")
-    return port
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, low: float) -> float:
-    """A duration setting from the environment (unset or empty: ``default``), or one line."""
-    raw = env.get(name) or str(default)
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not low <= seconds <= 3600:  # NaN too
-        raise ConfigError(f"{name} must be a number of seconds between {low:g} and 3600")
-    return seconds
-
-
-def load_settings(
-    env: Mapping[str, str] | None = None, *, socket_mode: bool = False, port: int | None = None
-) -> Settings:
-    env = os.environ if env is None else env
-    port_number = _port(env, port)
-    try:
-        lease = float(env.get("IAM_BOT_LEASE_SECONDS") or Settings.lease_seconds)
-    except ValueError:
-        raise ConfigError("IAM_BOT_LEASE_SECONDS must be a number of seconds") from None
-    if not 1 <= lease <= 3600:
-        raise ConfigError("IAM_BOT_LEASE_SECONDS must be between 1 and 3600")
-    log_format = env.get("LOG_FORMAT") or Settings.log_format
-    if log_format not in LOG_FORMATS:
-        raise ConfigError(f"LOG_FORMAT must be one of: {', '.join(LOG_FORMATS)}")
-    retention_days = _whole_number(
-        env, "IAM_BOT_RETENTION_DAYS", Settings.retention_days, 1, 3650, "a number of days"
-    )
-    return Settings(
-        bot_token=_require(env, "SLACK_BOT_TOKEN", "xoxb-"),
-        signing_secret="" if socket_mode else _require(env, "SLACK_SIGNING_SECRET"),
-        app_token=_require(env, "SLACK_APP_TOKEN", "xapp-") if socket_mode else "",
-        slack_api_url=env.get("SLACK_API_URL") or None,
-        config_path=env.get("IAM_BOT_CONFIG") or None,
-        state_url=env.get("IAM_BOT_STATE") or Settings.state_url,
-        port=port_number,
-        lease_seconds=lease,
-        log_format=log_format,
-        retention_days=retention_days,
-        workers=_whole_number(
-            env, "IAM_BOT_WORKERS", Settings.workers, 4, 1000, "a number of threads"
-        ),
-        drain_seconds=_seconds(env, "IAM_BOT_DRAIN_SECONDS", Settings.drain_seconds, 0),
-        poll_seconds=_seconds(env, "IAM_BOT_POLL_SECONDS", Settings.poll_seconds, 0.1),
-    )
+    return parse_config(text, operations)
