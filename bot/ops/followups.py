@@ -18,16 +18,29 @@ from typing import Any
 from bot.access.rules import Rules
 
 
+class Carries(enum.Enum):
+    """What a follow-up's value names, which says where its click acts: the account of the
+    key, or of the request the job or request ID leads to."""
+
+    KEY = "a key (KeyRef.encode)"
+    STEP = "a scheduled step's job ID"
+    REQUEST = "a request's ID"
+
+
 class FollowUp(enum.StrEnum):
     """The value is what the chat layer uses to route a click (a Slack action_id)."""
 
     DEACTIVATE_NOW = "follow-up:deactivate"
     ROTATE_NOW = "follow-up:rotate"
     DELETE_KEY = "follow-up:delete-key"
-    DEACTIVATE_ANYWAY = "rotation:deactivate-anyway"  # subject: the held retire step's job ID
-    EXTEND = "rotation:extend"  # subject: the held retire step's job ID
-    REVOKE_GRANT = "grant:revoke"  # subject: the grant's request ID
-    EXTEND_GRANT = "grant:extend"  # subject: the grant's request ID
+    DEACTIVATE_ANYWAY = "rotation:deactivate-anyway"
+    EXTEND = "rotation:extend"
+    REVOKE_GRANT = "grant:revoke"
+    EXTEND_GRANT = "grant:extend"
+
+    @property
+    def carries(self) -> Carries:
+        return _CARRIES[self]
 
     @property
     def permissions(self) -> tuple[str, ...]:
@@ -37,6 +50,19 @@ class FollowUp(enum.StrEnum):
         from bot.ops.registry import BUTTONS
 
         return BUTTONS[self]
+
+
+_CARRIES = {
+    FollowUp.DEACTIVATE_NOW: Carries.KEY,
+    FollowUp.ROTATE_NOW: Carries.KEY,
+    FollowUp.DELETE_KEY: Carries.KEY,
+    FollowUp.DEACTIVATE_ANYWAY: Carries.STEP,  # the held retire step
+    FollowUp.EXTEND: Carries.STEP,  # the held retire step
+    FollowUp.REVOKE_GRANT: Carries.REQUEST,  # the grant
+    FollowUp.EXTEND_GRANT: Carries.REQUEST,  # the grant
+}
+if unsaid := set(FollowUp) - set(_CARRIES):  # a new kind must say what it carries
+    raise TypeError(f"follow-ups that do not say what they carry: {sorted(unsaid)}")
 
 
 @dataclass(frozen=True)

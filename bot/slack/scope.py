@@ -17,12 +17,9 @@ from bot.access.accounts import UnknownAccount
 from bot.iam import keys, sessions
 from bot.iam.sessions import Account, Actor
 from bot.ops.context import Ops, UserError
-from bot.ops.followups import FollowUp, KeyRef
+from bot.ops.followups import Carries, FollowUp, KeyRef
 from bot.slack.words import split_account, tokens
 
-_KEY_BUTTONS = {FollowUp.DEACTIVATE_NOW, FollowUp.ROTATE_NOW, FollowUp.DELETE_KEY}
-_STEP_BUTTONS = {FollowUp.DEACTIVATE_ANYWAY, FollowUp.EXTEND}
-_GRANT_BUTTONS = {FollowUp.REVOKE_GRANT, FollowUp.EXTEND_GRANT}  # value: the grant's request ID
 ONE_ACCOUNT = (
     "This bot acts in one AWS account (its config has no `accounts:`): leave out `--account`."
 )
@@ -68,13 +65,15 @@ def wanted_account(
     action = (body.get("actions") or [{}])[0]
     action_id, value = action.get("action_id"), str(action.get("value", ""))
     request_id, account_id = "", ""
+    kind = next((k for k in FollowUp if k.value == action_id), None)
+    carries = kind.carries if kind else None
     if action_id in request_buttons:
         request_id = value.partition(":")[0]
-    elif action_id in _GRANT_BUTTONS:
+    elif carries is Carries.REQUEST:
         request_id = value
-    elif action_id in _STEP_BUTTONS and (job := ops.scheduler.get(value)):
+    elif carries is Carries.STEP and (job := ops.scheduler.get(value)):
         request_id = job.request_id
-    elif action_id in _KEY_BUTTONS:
+    elif carries is Carries.KEY:
         account_id = KeyRef.decode(value).account
     if request_id and (request := ops.services.approvals.get(request_id)):
         account_id = request.account
