@@ -10,7 +10,16 @@ import pytest
 from sandbox.slack_api import Message
 from tests.e2e.test_home import open_home, shown
 from tests.fixtures.accounts import listed_config, organization, source_identity
-from tests.fixtures.slack import CONFIG, Bot, audit_log, current, flatten, posted, told
+from tests.fixtures.slack import (
+    CONFIG,
+    Bot,
+    audit_log,
+    current,
+    dms_to,
+    flatten,
+    posted,
+    told,
+)
 
 GRANTS = CONFIG.replace("permissions:\n", "permissions:\n  grant: [S0ONCALL]\n")
 ASKED = "Add IAM user dave to group admins"
@@ -321,3 +330,20 @@ def test_extend_beyond_the_longest_grant_and_revoke_of_none_are_refused(
     bot.press(current(bot, plan), "Extend", user="U0ALICE")
     assert "from 5 minutes to 5 hours" in told(bot, "U0ALICE")
     assert len(bot.channel()) == asked  # nothing opened
+
+
+def test_the_person_a_grant_is_about_is_told_when_it_runs_and_when_it_is_revoked(
+    granting: Bot, iam, admins
+) -> None:
+    _, plan = ask(granting)
+    granting.press(plan, "Approve", user="U0SEC1")
+    [granted] = dms_to(granting, "U0BOB")  # dave is bob's IAM user
+    assert "*Add IAM user dave to group admins for 4 hours*, done." in granted
+    assert "until the grant's end" in granted
+    assert "Requested by <@U0ALICE>, approved by <@U0SEC1>:\n>incident 42" in granted
+
+    granting.command("revoke dave admins", user="U0ALICE")
+    granting.press(posted(granting, "End IAM user dave's grant"), "Confirm", user="U0ALICE")
+    [_, revoked] = dms_to(granting, "U0BOB")
+    assert "*End IAM user dave's grant of group admins*, done." in revoked
+    assert "no longer yours" in revoked

@@ -7,17 +7,9 @@ from __future__ import annotations
 import boto3
 
 from tests.fixtures.aws import key_statuses, stored_secret, user_with_key
-from tests.fixtures.slack import ONBOARD, Bot, current, flatten, open_request, posted
+from tests.fixtures.slack import ONBOARD, Bot, current, dms_to, flatten, open_request, posted
 
 BOB = {"slack-user-id": "U0BOB"}
-
-
-def dms_to(bot: Bot, user: str) -> list[str]:
-    """What the bot told ``user`` by DM, in order."""
-    channel = bot.slack.dm_channel(user)
-    return [
-        c.args["text"] for c in bot.slack.calls("chat.postMessage") if c.args["channel"] == channel
-    ]
 
 
 def test_a_deactivated_key_is_told_to_its_owner_once(bot: Bot, iam) -> None:

@@ -26,6 +26,9 @@ _WHAT_IT_MEANS = {
     Operation.DEACTIVATE: "Anything still using that key now fails.",
     Operation.DELETE_KEY: "That key is gone for good.",
     Operation.ENABLE: "What its disable switched off is back on.",
+    Operation.GRANT: "What the group allows is yours until the grant's end, when the bot "
+    "removes you from it; its message says when.",
+    Operation.REVOKE: "What the group allowed is no longer yours.",
 }
 TOLD = frozenset({*_WHAT_IT_MEANS, Operation.OFFBOARD, Operation.OFFBOARD_PERSON})
 
