@@ -38,9 +38,8 @@ from bot.iam import audit as audit_rules
 from bot.iam import keys
 from bot.iam.aws import Aws
 from bot.iam.sessions import Actor
+from bot.ops import audit, scope
 from bot.ops.context import Ops
-from bot.slack import scope
-from bot.slack.commands import audit
 from sandbox.aws import FaithfulAws
 from sandbox.harness import point_boto3_at
 from sandbox.process import SandboxProcess
@@ -105,10 +104,10 @@ def org_audit(ops: Ops) -> Found:
     services = ops.services
     accounts = services.accounts.listing().accounts
     with scope.acting(ops, ASKER, "", None, "audit"):
-        _, found, _ = audit.run_org_audit(
+        result = audit.audit_accounts(
             services, ops.reports, accounts, Actor(ASKER, services.team()), None
         )
-    return {(f.account.id if f.account else "", f.user, f.kind, f.days) for f in found}
+    return {(f.account.id if f.account else "", f.user, f.kind, f.days) for f in result.found}
 
 
 def one_after_another(ops: Ops) -> Found:
@@ -116,7 +115,7 @@ def one_after_another(ops: Ops) -> Found:
     found: Found = set()
     for account in ops.services.accounts.listing().accounts:
         with scope.acting(ops, ASKER, "", account.id, "audit"):
-            mine, _, _ = audit.run_audit(ops.services, ops.reports, None)
+            mine = audit.audit_here(ops.services, ops.reports, None).found
         found |= {(account.id, f.user, f.kind, f.days) for f in mine}
     return found
 
