@@ -17,7 +17,7 @@ import boto3
 from bench.rig import seed_users, timed
 from bot.iam import audit as audit_module
 from bot.iam.aws import Aws
-from bot.slack.messages.audit import WORST
+from bot.ops.audit import WORST
 from sandbox.aws import FaithfulAws
 from sandbox.harness import point_boto3_at
 from sandbox.process import SandboxProcess

@@ -98,6 +98,24 @@ def test_an_account_the_bot_cannot_enter_is_shown_and_the_others_audited(
     assert "Worst 2 of 2" in said and "1 could not be audited" in said
 
 
+def test_an_account_where_the_person_may_not_audit_is_named_and_not_entered(
+    make_bot, aws: FaithfulAws, org: Org, stale: dict[str, str]
+) -> None:
+    """Production's own rules let only security audit there: alice (on call) sees it listed
+    as not audited, and the bot never entered it for her."""
+    own_rules = "      permissions:\n        audit: [S0SECURITY]\n"
+    config = listed_config(org, rules=own_rules).replace("permissions:\n", AUDITORS, 1)
+    bot: Bot = make_bot(config)
+    said = bot.said(bot.command("audit --org", user="U0ALICE"))
+    assert (
+        f"*production* `{org.production}`: :x: could not audit: you need the audit "
+        "permission in this account" in said
+    )
+    assert f"*builder* `{stale['builder']}` in _staging_" in said
+    assert "Worst 2 of 2" in said and "1 could not be audited" in said
+    assert org.production not in {c.account for c in aws.calls()}
+
+
 def test_org_audit_needs_accounts(make_bot) -> None:
     bot: Bot = make_bot(CONFIG.replace("permissions:\n", AUDITORS, 1))
     said = bot.said(bot.command("audit --org"))

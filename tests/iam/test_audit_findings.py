@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.iam.audit import ROOT, Finding, Kind, findings
@@ -137,4 +136,4 @@ def test_findings_made_in_an_account_are_those_findings_marked_with_it() -> None
     """An audit of several accounts marks each finding with its account as it makes it (no
     copy per finding): the same findings as marking them afterwards."""
     report = seeded(500, seed=11)
-    assert audited(report, HERE) == [replace(f, account=HERE) for f in audited(report)]
+    assert audited(report, HERE) == [f._replace(account=HERE) for f in audited(report)]

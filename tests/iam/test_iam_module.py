@@ -147,6 +147,21 @@ def test_account_facts_and_report(gw: Aws, iam) -> None:
     assert [r["user"] for r in report.rows] == ["<root_account>", "r1", "r2"]
 
 
+def test_a_report_being_built_is_read_as_soon_as_iam_has_it(gw: Aws, aws) -> None:
+    """IAM answers STARTED, then COMPLETE: the report is asked for again after a moment, not
+    after the longest wait (a first audit's answer came 2 s late)."""
+    users.create_user(gw, "r1")
+    waits: list[float] = []
+    report = account.fetch_credential_report(gw, sleep=waits.append)
+    assert [r["user"] for r in report.rows] == ["<root_account>", "r1"]
+    assert [c.action for c in aws.calls() if "Credential" in c.action] == [
+        "GenerateCredentialReport",
+        "GenerateCredentialReport",
+        "GetCredentialReport",
+    ]
+    assert sum(waits) <= 0.25  # one short wait, where there was one of 2 s
+
+
 @pytest.mark.parametrize(
     ("code", "status", "domain"),
     [

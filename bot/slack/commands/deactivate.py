@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.ops import deactivate
 from bot.ops.context import Services, UserError
+from bot.ops.scope import in_key_account
 from bot.slack.commands.parse import key_id, reason
 from bot.slack.context import Request
-from bot.slack.scope import in_key_account
 
 USAGE = "deactivate <AKIA...> [reason]"
 

@@ -10,13 +10,13 @@ from bot.iam.sessions import Account, current_account
 from bot.ops.context import Services, UserError
 from bot.ops.followups import KeyRef, Viewer
 from bot.ops.keys import KeyOffers, key_offers
+from bot.ops.scope import in_key_account
 from bot.slack.commands.parse import Target, TargetKind, one_target
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.common import Reply
 from bot.slack.messages.keys import foreign_key_reply, keys_reply
 from bot.slack.messages.whois import protected_key_steps, temporary_key_reply
-from bot.slack.scope import in_key_account
 
 USAGE = "keys <user | @person | me | AKIA...>"
 

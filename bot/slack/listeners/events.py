@@ -24,6 +24,7 @@ from bot.iam.sessions import Account
 from bot.logs import finish
 from bot.ops.context import Ops, Services
 from bot.ops.pending import latest_for, opened_by, running_grants, waiting_on
+from bot.ops.scope import acting
 from bot.slack import scope
 from bot.slack.commands.who import known_in_slack
 from bot.slack.listeners.guard import Context, ack_only, first_delivery
@@ -80,7 +81,7 @@ def _own_keys(ops: Ops, user: str) -> MyKeys | str | None:
     account's rules hide keys from them; a sentence when they could not be read."""
     rules = ops.services.rules
     try:
-        with scope.acting(ops, user, "", None) as account:
+        with acting(ops, user, "", None) as account:
             where = account.id if account else ""
             if not rules.allowed(user, "keys", account=where):
                 return None

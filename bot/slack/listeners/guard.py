@@ -35,6 +35,7 @@ from bot.access.approvals import Request
 from bot.access.store import Record, Store
 from bot.logs import acting_in, finish
 from bot.ops.context import Ops
+from bot.ops.scope import acting
 from bot.slack import scope
 from bot.slack.decisions import Decisions
 from bot.slack.messages import approval as msg
@@ -151,7 +152,7 @@ def _account_scope(
     context: Context, body: dict[str, Any], permission: tuple[str, ...]
 ) -> AbstractContextManager[object]:
     wanted = scope.wanted_account(context.ops, body, _REQUEST_BUTTONS)
-    return scope.acting(context.ops, user_of(body), scope.team_of(body), wanted, permission)
+    return acting(context.ops, user_of(body), scope.team_of(body), wanted, permission)
 
 
 def guarded(

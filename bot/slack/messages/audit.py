@@ -1,4 +1,5 @@
-"""How an audit reads: counts by kind, the worst offenders with the fix one click away, a CSV."""
+"""How an audit reads: counts by kind, the worst offenders with the fix one click away, a CSV,
+and the note each key owner gets."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.audit import AccountAudit, Finding, Kind
+from bot.iam.sessions import Account
+from bot.ops.audit import WORST
 from bot.ops.followups import FollowUp, KeyRef, Viewer, offer
 from bot.ops.operation import Operation
 from bot.slack.messages.common import MAX_SECTION_TEXT, Reply, context, escape, fit, section
 from bot.slack.messages.keys import offer_button
 from bot.wording import ago, counted
 
-WORST = 10
 # The operation that deals with each kind of finding (the IAM room only finds them).
 FIX = {
     Kind.OLD_KEY: Operation.ROTATE,
@@ -201,6 +203,17 @@ def audit_csv(found: list[Finding]) -> str:
         row = [f.user, f.key_id or "", created, f.kind.value, f.detail, f.days, FIX.get(f.kind, "")]
         writer.writerow([_inert(cell) for cell in [*where, *row]])
     return out.getvalue()
+
+
+def owner_note(user: str, where: Account | None, mine: list[Finding]) -> str:
+    """A key owner's DM about their own stale keys, in ``where`` (None: the one account)."""
+    lines = "\n".join(f"• `{f.key_id}`: {f.kind.value}, {f.detail}" for f in mine)
+    place = f" in AWS account {where.label}" if where else ""
+    flag = f" --account {where.name}" if where else ""
+    return (
+        f"Your IAM user {user}{place} has stale access keys:\n{lines}\n"
+        f"`/iam rotate {user}{flag}` replaces one safely."
+    )
 
 
 # What a spreadsheet takes for the start of a formula (IAM user names may begin with = + - @).
