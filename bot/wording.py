@@ -10,10 +10,15 @@ from datetime import timedelta
 _UNITS = ((7 * 24 * 60, "week"), (24 * 60, "day"), (60, "hour"), (1, "minute"))
 
 
+def noun(n: int, one: str, many: str | None = None) -> str:
+    """The noun for ``n`` things: ``one`` for one, else ``many`` (default ``one`` + "s")."""
+    return one if n == 1 else many or one + "s"
+
+
 def counted(n: int, one: str, many: str | None = None) -> str:
     """``n`` things, the noun agreeing with the number: "1 user", "3 users", "0 users";
     ``many`` for a plural that is not ``one`` + "s" ("1 inline policy", "2 inline policies")."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
+    return f"{n} {noun(n, one, many)}"
 
 
 def duration(minutes: int) -> str:

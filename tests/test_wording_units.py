@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.wording import ago, counted, days_ago, duration
+from bot.wording import ago, counted, days_ago, duration, noun
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,8 @@ def test_day_sized_ages(days: int, words: str) -> None:
 )
 def test_ages_in_the_largest_whole_unit(elapsed: timedelta, words: str) -> None:
     assert ago(elapsed) == words
+
+
+def test_a_noun_agrees_with_its_number() -> None:
+    assert [noun(n, "group") for n in (0, 1, 2)] == ["groups", "group", "groups"]
+    assert noun(2, "inline policy", "inline policies") == "inline policies"

@@ -15,6 +15,7 @@ from bot.access.accounts import AccountBook
 from bot.iam import account, errors
 from bot.iam.aws import Aws
 from bot.iam.sessions import Account, Actor, acting
+from bot.wording import counted
 
 # CloudTrail's source identity for the check's sessions: the member role refuses a session that
 # names nobody, and this names the bot itself checking, not a person.
@@ -83,4 +84,4 @@ def summary(results: list[Reach]) -> str:
     if not failed:
         return ""
     named = "; ".join(f"{r.where}: {r.problem}" for r in failed)
-    return f"AWS: cannot read IAM in {len(failed)} of {len(results)} account(s): {named}"
+    return f"AWS: cannot read IAM in {len(failed)} of {counted(len(results), 'account')}: {named}"

@@ -27,6 +27,7 @@ from bot.ops.keys import ORPHAN, create_delivered_key, delete_orphan
 from bot.ops.operation import Operation
 from bot.ops.outcome import Note, NoteKind, Outcome
 from bot.ops.plan import Plan
+from bot.wording import noun
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
     _note_secrets(ops, request, outcome)
     _tell_new_user(ops, request, plan, outcome)
     groups = plan.groups
-    got = [f"group{'s' if len(groups) > 1 else ''} {', '.join(groups)}"] if groups else []
+    got = [f"{noun(len(groups), 'group')} {', '.join(groups)}"] if groups else []
     got += ["a console password"] if plan.console else []
     got += ["an access key"] if plan.access_key else []
     with_what = f" with {', '.join(got)}" if got else ""

@@ -55,7 +55,7 @@ def test_config_check_names_missing_iam_rights_in_one_line(
     result = cli("config", "check", env=serve_env(**aws_env))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "iam-bot: AWS: cannot read IAM in 1 of 1 account(s): this account (the bot's own "
+        "iam-bot: AWS: cannot read IAM in 1 of 1 account: this account (the bot's own "
         "credentials): iam:GetAccountSummary denied: the bot has no IAM rights here (deploy "
         "central.yaml with ActInHomeAccount=true, or give the bot `accounts:` and member-role.yaml)"
     ]
@@ -89,7 +89,7 @@ def test_config_check_names_the_account_whose_role_refuses(
     ]
     (line,) = result.stderr.splitlines()
     assert line.startswith(
-        f"iam-bot: AWS: cannot read IAM in 1 of 3 account(s): production ({org.production})"
+        f"iam-bot: AWS: cannot read IAM in 1 of 3 accounts: production ({org.production})"
     )
     checks = aws.calls("GetAccountSummary")
     assert {c.account for c in checks} == {org.management, org.staging}
@@ -119,7 +119,7 @@ def test_startup_stops_when_iam_can_be_read_nowhere(
     result = serve_once(env)
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith("iam-bot: AWS: cannot read IAM in 1 of 1 account(s)")
+    assert line.startswith("iam-bot: AWS: cannot read IAM in 1 of 1 account")
     assert "ActInHomeAccount=true" in line
     assert not slack.calls()  # stopped before it asked Slack anything
 
@@ -135,7 +135,7 @@ def test_startup_warns_of_one_account_and_serves_the_others(
         IAM_BOT_STATE=f"sqlite:///{tmp_path}/s.db",
     )
     warning, up = serve_until_up(env)
-    assert " WARNING iam-bot: AWS: cannot read IAM in 1 of 3 account(s): staging" in warning
+    assert " WARNING iam-bot: AWS: cannot read IAM in 1 of 3 accounts: staging" in warning
     assert "listening on port" in up and "several accounts" in up
 
 

@@ -427,7 +427,7 @@ def test_the_check_event_reads_iam_with_the_functions_own_role(deployed, aws) ->
 
     answer = deployed.function.invoke(CHECK)
 
-    assert answer["missing"].startswith("AWS: cannot read IAM in 1 of 1 account(s)")
+    assert answer["missing"].startswith("AWS: cannot read IAM in 1 of 1 account")
     assert "ActInHomeAccount=true" in answer["missing"]
 
 
