@@ -10,8 +10,6 @@ tests and benchmarks latency, fault and concurrency control plus a record of eve
   profile, access keys, signing certificates, SSH keys, service-specific credentials, MFA
   devices, inline or attached policies or groups (moto deletes such users).
 - ``DeleteVirtualMFADevice`` is refused while the device is enabled for a user.
-- DynamoDB's conditional writes are atomic (moto checks a condition, then writes: two racing
-  writers could both pass it), so its writes go through moto one at a time.
 - Service-specific credentials (moto answers HTML with HTTP 500) live in the proxy, in memory.
 - So do users' permissions boundaries: moto has no ``PutUserPermissionsBoundary`` or
   ``DeleteUserPermissionsBoundary`` (HTML 500) and ignores ``CreateUser``'s; the proxy shows
@@ -55,7 +53,6 @@ kind, and its handler into ``FaithfulAws._handlers``):
 - ``sandbox/aws_iam_rules.py`` (:class:`CorrectsIam`): the corrections of moto's IAM
   (deletions, boundaries, login profiles, credential report) and Secrets Manager's.
 - ``sandbox/aws_credentials.py``: service-specific credentials, which the proxy keeps itself.
-- ``sandbox/aws_dynamodb_rules.py``: DynamoDB's conditional writes made atomic.
 - ``sandbox/aws_paging.py``: IAM's paging (``page_size``, markers).
 - ``sandbox/aws_account_rules.py``: per-account state, accounts, roles and clients of the test
   side, ``AssumeRole`` and keys of other accounts (the STS model: ``sandbox/aws_accounts.py``).
@@ -118,7 +115,6 @@ from sandbox import aws_wire as wire
 from sandbox.aws_account_rules import AccountState, ActsInAccounts, RootAccount
 from sandbox.aws_accounts import MotoAccounts, SessionTable
 from sandbox.aws_credentials import KeepsServiceCredentials
-from sandbox.aws_dynamodb_rules import CONDITIONAL_WRITES, WritesDynamoAtomically
 from sandbox.aws_faults import FailRule, InjectsFaults
 from sandbox.aws_iam_rules import USER_PATHS, CorrectsIam
 from sandbox.aws_moto_model import SetsMotoModel
@@ -202,7 +198,6 @@ class FaithfulAws(
     ActsInAccounts,
     CorrectsIam,
     KeepsServiceCredentials,
-    WritesDynamoAtomically,
     PagesLists,
     InjectsFaults,
     RecordsCalls,
@@ -244,7 +239,6 @@ class FaithfulAws(
         self._proxy: _ProxyServer | None = None
         self._moto_address: tuple[str, int] = ("127.0.0.1", 0)
         self._orgs: MotoAccounts | None = None
-        self._dynamo_writes = threading.Lock()
         # The actions the faithful layer answers itself (each handler in its concern's mixin);
         # every other call goes to moto, paged when it is one of PAGED_ACTIONS.
         self._handlers: dict[tuple[str, str], Callable[[Request], Response]] = {
@@ -266,7 +260,6 @@ class FaithfulAws(
             ("iam", "GetCredentialReport"): self._credential_report,
             ("sts", "AssumeRole"): self._assume_role,
             ("secretsmanager", "DescribeSecret"): self._describe_secret,
-            **{("dynamodb", action): self._atomic_write for action in CONDITIONAL_WRITES},
         }
 
     # --- life cycle -----------------------------------------------------------------------
