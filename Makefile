@@ -29,8 +29,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The suite's processes (pytest-xdist): one per core; a test file runs whole in one of them.
+TEST_WORKERS ?= auto
+
 test: lint $(CHECKOV_STAMP)  ## lint, then every test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)  ## the benchmarks in bench/, each printing its figures
 	for b in $$(grep -l '^if __name__ == "__main__":' bench/*.py); do \
