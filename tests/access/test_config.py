@@ -192,6 +192,15 @@ def test_settings_from_environment() -> None:
     assert "xoxb" not in repr(settings) and "s3cr3t" not in repr(settings)
 
 
+def test_the_events_queue_is_one_the_bots_policy_may_read() -> None:
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/iam-bot-events"
+    assert load_settings({**GOOD_ENV, "IAM_BOT_EVENTS_QUEUE_URL": url}).events_queue_url == url
+    assert load_settings(GOOD_ENV).events_queue_url is None
+    other = "https://sqs.us-east-1.amazonaws.com/123456789012/other-queue"
+    with pytest.raises(ConfigError, match=r"IAM_BOT_EVENTS_QUEUE_URL.*iam-bot-events"):
+        load_settings({**GOOD_ENV, "IAM_BOT_EVENTS_QUEUE_URL": other})
+
+
 @pytest.mark.parametrize(
     ("env", "socket", "named"),
     [
