@@ -51,6 +51,7 @@ class Incident:
     channel: str = ""  # where its card is, once posted
     ts: str = ""
     reason: str = ""  # why it was closed
+    closed_by: str = ""  # the chat user who closed it
     version: int = 0
 
     @property
@@ -75,6 +76,7 @@ class Incident:
             "channel": self.channel,
             "ts": self.ts,
             "reason": self.reason,
+            "closed_by": self.closed_by,
         }
         return Record(self.id, KIND, self.state, data, self.version)
 
@@ -88,7 +90,7 @@ class Incident:
             tuple(Signal.from_dict(s) for s in d["signals"]),
             tuple(Entry(datetime.fromisoformat(e["at"]), str(e["text"])) for e in d["timeline"]),
             str(d.get("user", "")), str(d.get("channel", "")), str(d.get("ts", "")),
-            str(d.get("reason", "")), record.version,
+            str(d.get("reason", "")), str(d.get("closed_by", "")), record.version,
         )  # fmt: skip
 
 
@@ -132,6 +134,7 @@ def record(store: Store, signal: Signal, at: datetime) -> Recorded:
             state=OPEN if again else base.state,
             user=base.user or signal.user,
             reason="" if again else base.reason,
+            closed_by="" if again else base.closed_by,
             signals=(*base.signals, signal),
             timeline=(*base.timeline, Entry(at, f"reopened by {words}" if again else words)),
         )
@@ -167,6 +170,14 @@ def set_card(store: Store, key_id: str, channel: str, ts: str) -> Incident:
     return change(store, key_id, keep)
 
 
+def name_user(store: Store, key_id: str, user: str) -> Incident:
+    """Keep the key's IAM user once IAM named it (a Health event names only the key), so the
+    list shows whose key it is without asking IAM again."""
+    return change(
+        store, key_id, lambda found: None if found.user == user else replace(found, user=user)
+    )
+
+
 def close(store: Store, key_id: str, state: str, reason: str, by: str, at: datetime) -> Incident:
     """Resolved or false positive, with the reason; a closed incident is closed again with the
     new reason (the timeline keeps both)."""
@@ -175,6 +186,7 @@ def close(store: Store, key_id: str, state: str, reason: str, by: str, at: datet
 
     def closing(found: Incident) -> Incident:
         entry = Entry(at, f"closed as {state} by {by}: {reason}")
-        return replace(found, state=state, reason=reason, timeline=(*found.timeline, entry))
+        timeline = (*found.timeline, entry)
+        return replace(found, state=state, reason=reason, closed_by=by, timeline=timeline)
 
     return change(store, key_id, closing)

@@ -141,6 +141,8 @@ def key_facts(ops: Ops, incident: Incident) -> KeyFacts:
     except Exception as exc:  # the card still shows what AWS said
         log.warning("incident %s: IAM could not be read (%s)", incident.key_id, type(exc).__name__)
         return KeyFacts(user=incident.user, problem=f"IAM could not be read ({errors_word(exc)})")
+    if user != incident.user:
+        incidents.name_user(ops.services.store, incident.key_id, user)
     identity = ops.services.config.identity
     return KeyFacts(
         user=user,

@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 CARD, OWNER = "incident-card", "incident-owner"
 
 
+def show_card(outbox: Outbox, incident: Incident) -> None:
+    """Bring the incident's card up to date (post it if it has none), on its own lane."""
+    outbox.add(CARD, _lane(incident), {"key_id": incident.key_id})
+
+
+def _lane(incident: Incident) -> str:
+    return f"incident:{incident.key_id}"
+
+
 class IncidentDesk:
     def __init__(self, ops: Ops, notifier: SlackNotifier) -> None:
         self._ops = ops
@@ -48,11 +57,11 @@ class IncidentDesk:
         return intake_ops.intake(self._ops, event, self).summary()
 
     def changed(self, incident: Incident, new: bool) -> None:
-        lane = f"incident:{incident.key_id}"
-        self._outbox.add(CARD, lane, {"key_id": incident.key_id})
+        show_card(self._outbox, incident)
         if new:
             told = f"{incident.id}/owner"
-            self._outbox.add(OWNER, f"{lane}:owner", {"key_id": incident.key_id}, id=told)
+            lane = f"{_lane(incident)}:owner"
+            self._outbox.add(OWNER, lane, {"key_id": incident.key_id}, id=told)
 
     def shown(self, incident: Incident) -> Shown:
         """The incident with what its card shows beside it, read now."""

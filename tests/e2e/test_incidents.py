@@ -194,3 +194,33 @@ def _queued(sqs: Any, url: str) -> int:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     return sum(int(attributes[n]) for n in names)
+
+
+def test_iam_incidents_lists_the_open_ones(make_bot, leaked) -> None:
+    bot = make_bot(INCIDENTS)
+    deliver(bot, health_event(leaked))
+
+    shown = bot.said(bot.command("incidents", user="U0CAROL"))
+
+    assert leaked in shown and "dave" in shown and "AWS Health" in shown
+    refused = bot.said(bot.command("incidents", user="U0NOBODY"))
+    assert leaked not in refused and "keys" in refused
+
+
+def test_closing_an_incident_updates_its_card_and_keeps_it_out_of_the_list(
+    make_bot, leaked
+) -> None:
+    bot = make_bot(INCIDENTS)
+    deliver(bot, health_event(leaked))
+
+    refused = bot.said(bot.command(f"incidents close {leaked} resolved fixed", user="U0CAROL"))
+    assert "deactivate" in refused  # carol may look, not close
+    done = bot.said(bot.command(f"incidents close {leaked} false-positive a test key <!here>"))
+
+    assert "closed as false-positive" in done
+    [card] = cards(bot)
+    assert "Closed as false-positive" in card and "<@U0ALICE>" in card
+    assert "&lt;!here&gt;" in card and "Deactivate key" not in card
+    assert "No open incidents" in bot.said(bot.command("incidents"))
+    [incident] = incidents.listed(bot.store, incidents.CLOSED)
+    assert len(incident.timeline) == 2  # opened, closed: the timeline is kept

@@ -80,7 +80,8 @@ def _keys_lines(facts: KeyFacts) -> list[str]:
 def _state_line(incident: Incident) -> str:
     if incident.state in ACTIVE:
         return f"*{incident.state.capitalize()}* since {slack_date(incident.opened)}"
-    return f"*Closed as {incident.state}*: {escape(incident.reason)}"
+    by = f" by {mention(incident.closed_by)}" if incident.closed_by else ""
+    return f"*Closed as {incident.state}*{by}: {escape(incident.reason)}"
 
 
 def card(shown: Shown) -> Reply:
