@@ -19,6 +19,7 @@ from sandbox.aws_events import (
     quarantine_event,
     trusted_advisor_event,
 )
+from tests.e2e.test_home import open_home, shown
 from tests.fixtures.aws import user_with_key
 from tests.fixtures.hostile import PINGS_AND_LINKS, unescaped
 from tests.fixtures.slack import CONFIG, Bot, dms_to, flatten
@@ -224,3 +225,13 @@ def test_closing_an_incident_updates_its_card_and_keeps_it_out_of_the_list(
     assert "No open incidents" in bot.said(bot.command("incidents"))
     [incident] = incidents.listed(bot.store, incidents.CLOSED)
     assert len(incident.timeline) == 2  # opened, closed: the timeline is kept
+
+
+def test_home_shows_open_incidents_to_holders_of_keys(make_bot, leaked) -> None:
+    bot = make_bot(INCIDENTS)
+    deliver(bot, health_event(leaked))
+
+    home = shown(open_home(bot, "U0CAROL"))
+
+    assert "Open incidents" in home and leaked in home and "dave" in home
+    assert leaked not in shown(open_home(bot, "U0NOBODY"))

@@ -135,16 +135,21 @@ def owner_dm(shown: Shown) -> str:
     )
 
 
+def incident_line(incident: Incident) -> str:
+    """One incident in a list: whose key, where, since when, who raised it."""
+    sources = ", ".join(sorted({SOURCES[s.source] for s in incident.signals}))
+    return (
+        f"• `{incident.key_id}` of *{escape(incident.user or '?')}* (account "
+        f"{escape(incident.account)}): {incident.state} since {slack_date(incident.opened)}; "
+        f"{sources}"
+    )
+
+
 def incidents_reply(found: Sequence[Incident]) -> Reply:
     """The open incidents, newest last, one line each."""
     if not found:
         return Reply(text="No open incidents.", blocks=[section("No open incidents.")])
-    lines = [
-        f"• `{i.key_id}` of *{escape(i.user or '?')}* (account {escape(i.account)}): "
-        f"{i.state} since {slack_date(i.opened)}; "
-        + ", ".join(sorted({SOURCES[s.source] for s in i.signals}))
-        for i in found
-    ]
+    lines = [incident_line(i) for i in found]
     text = f"Open incidents: {len(found)}"
     return Reply(
         text=text,
