@@ -23,6 +23,7 @@ from tests.e2e.test_home import open_home, shown
 from tests.fixtures.aws import user_with_key
 from tests.fixtures.hostile import PINGS_AND_LINKS, unescaped
 from tests.fixtures.slack import CONFIG, Bot, dms_to, flatten
+from tests.ship.test_deploy_templates import _template as template
 
 SEC = "C0SEC"
 INCIDENTS = CONFIG + f"incidents:\n  channel: {SEC}\n  oncall: S0ONCALL\n"
@@ -175,20 +176,31 @@ def test_slack_down_the_incident_is_stored_and_the_card_comes_later(make_bot, le
 
 
 def test_the_server_polls_the_queue_and_deletes_what_it_stored(make_bot, leaked) -> None:
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    dlq = sqs.create_queue(QueueName="iam-bot-events-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
-    redrive = {"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": "5"}
-    url = sqs.create_queue(
-        QueueName="iam-bot-events", Attributes={"RedrivePolicy": json.dumps(redrive)}
-    )["QueueUrl"]
+    """EventBridge (moto's) matches AWS's events with deploy/ecs.yaml's rule and sends them to
+    the queue, whose redrive policy names a dead-letter queue; the bot long-polls it."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = _queue_with_dead_letters(sqs)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    rule = template("ecs.yaml")["Resources"]["KeyAlarms"]["Properties"]["EventPattern"]
+    events.put_rule(Name="iam-bot-key-alarms", EventPattern=json.dumps(rule))
+    events.put_targets(Rule="iam-bot-key-alarms", Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
     bot = make_bot(INCIDENTS, events_queue_url=url)
 
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(health_event(leaked)))
+    for event in (health_event(leaked), {"source": "aws.ec2", "detail-type": "X", "detail": {}}):
+        entry = {"Source": event["source"], "DetailType": event["detail-type"]}
+        events.put_events(Entries=[{**entry, "Detail": json.dumps(event["detail"])}])
 
     bot.slack.wait_for(lambda: cards(bot))
     assert leaked in cards(bot)[0]
     bot.slack.wait_for(lambda: _queued(sqs, url) == 0)  # deleted once stored
+
+
+def _queue_with_dead_letters(sqs: Any) -> str:
+    dlq = sqs.create_queue(QueueName="iam-bot-events-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": "5"}
+    attributes = {"RedrivePolicy": json.dumps(redrive)}
+    return sqs.create_queue(QueueName="iam-bot-events", Attributes=attributes)["QueueUrl"]
 
 
 def _queued(sqs: Any, url: str) -> int:
