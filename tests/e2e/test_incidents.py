@@ -20,9 +20,10 @@ from sandbox.aws_events import (
     trusted_advisor_event,
 )
 from tests.e2e.test_home import open_home, shown
-from tests.fixtures.aws import user_with_key
+from tests.fixtures.accounts import listed_config, organization
+from tests.fixtures.aws import key_statuses, user_with_key
 from tests.fixtures.hostile import PINGS_AND_LINKS, unescaped
-from tests.fixtures.slack import CONFIG, Bot, dms_to, flatten
+from tests.fixtures.slack import CONFIG, Bot, dms_to, flatten, posted
 from tests.ship.test_deploy_templates import _template as template
 
 SEC = "C0SEC"
@@ -247,3 +248,24 @@ def test_home_shows_open_incidents_to_holders_of_keys(make_bot, leaked) -> None:
 
     assert "Open incidents" in home and leaked in home and "dave" in home
     assert leaked not in shown(open_home(bot, "U0NOBODY"))
+
+
+def test_an_organizational_health_event_opens_a_card_deactivated_in_its_account(
+    make_bot, aws
+) -> None:
+    """The management account receives the organization's view; the key is production's. Its
+    card names that account, and its Deactivate acts there, with the clicker confirming."""
+    org = organization(aws)
+    bot = make_bot(listed_config(org) + f"incidents:\n  channel: {SEC}\n")
+    production = aws.client("iam", org.production)
+    production.create_user(UserName="ci-deployer")
+    leaked = production.create_access_key(UserName="ci-deployer")["AccessKey"]["AccessKeyId"]
+
+    deliver(bot, health_event(leaked, account=org.management, affected_account=org.production))
+
+    card = next(m for m in bot.channel(SEC) if leaked in flatten(m))
+    assert f"production ({org.production})" in flatten(card) and "ci-deployer" in flatten(card)
+    bot.press(card, "Deactivate key", user="U0ALICE")
+    deactivation = posted(bot, "Deactivate the access key", SEC)
+    bot.press(deactivation, "Confirm", user="U0ALICE")
+    bot.slack.wait_for(lambda: key_statuses(production, "ci-deployer")[leaked] == "Inactive")
