@@ -25,6 +25,7 @@ from tests.fixtures.aws import key_statuses, user_with_key
 from tests.fixtures.hostile import PINGS_AND_LINKS, unescaped
 from tests.fixtures.slack import CONFIG, Bot, dms_to, flatten, posted
 from tests.ship.test_deploy_templates import _template as template
+from tests.ship.test_operations import moved, scrape
 
 SEC = "C0SEC"
 INCIDENTS = CONFIG + f"incidents:\n  channel: {SEC}\n  oncall: S0ONCALL\n"
@@ -134,9 +135,12 @@ def test_a_quarantine_policy_is_recorded_on_each_active_key_of_the_user(
     ],
 )
 def test_events_about_nothing_followed_are_dropped(bot, event, why, log_output) -> None:
+    before = scrape(bot)
+
     result = deliver(bot, event)
 
     assert why in result["dropped"]
+    assert moved(before, scrape(bot), "iambot_events_dropped_total", why=result["dropped"]) == 1
     assert incidents.listed(bot.store) == []
     assert bot.slack.calls("chat.postMessage") == []
     assert log_output.getvalue().count("dropped") == 1
