@@ -22,6 +22,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from bot.aws_patterns import ACCESS_KEY_ID
@@ -120,13 +121,17 @@ def _text(value: Any) -> str:
 
 
 def _when(value: Any, event: Mapping[str, Any]) -> datetime:
-    """An event's time as AWS wrote it (ISO 8601, or Health's RFC 2822-ish), else the envelope's."""
+    """An event's time as AWS wrote it (ISO 8601, or Health's RFC 2822 "Sat, 05 Jun 2021
+    09:00:00 GMT"), else the envelope's, else now."""
     for raw in (value, event.get("time")):
         if isinstance(raw, str):
             try:
                 parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
             except ValueError:
-                continue
+                try:
+                    parsed = parsedate_to_datetime(raw)
+                except (TypeError, ValueError):
+                    continue
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return datetime.now(UTC)
 

@@ -3,6 +3,8 @@ not about a user's key is Ignored with why."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot.iam.signals import HEALTH_CODES, Ignored, Source, signals_of
@@ -27,6 +29,7 @@ def test_every_health_risk_code_names_its_key_and_communication(code: str) -> No
     assert (signal.source, signal.key_id, signal.kind) == (Source.HEALTH, KEY, code)
     assert signal.account == "222222222222"  # an organizational view names the member
     assert signal.source_id == event["detail"]["communicationId"]
+    assert signal.at == datetime(2026, 12, 7, 16, 40, tzinfo=UTC)  # Health's own date format
 
 
 def test_the_quarantine_names_the_user_and_the_policy_version() -> None:
