@@ -10,3 +10,6 @@ USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 GROUP_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
 # Long-term (AKIA) and temporary (ASIA) access key IDs; IAM allows 16-128 characters in all.
 ACCESS_KEY_ID = re.compile(r"A[KS]IA[A-Z0-9]{12,124}")
+# The SQS queue AWS's alarms about keys come by on a server: its name starts with this, which
+# the bot's derived IAM policy allows reading (deploy/ makes ``iam-bot-events`` and its DLQ).
+EVENTS_QUEUE_PREFIX = "iam-bot-events"

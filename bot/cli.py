@@ -187,6 +187,8 @@ def _serve(args: argparse.Namespace) -> int:
     stop_signal = _signalled()
     app.readiness.stop()
     server.stop_listening()
+    if app.events:  # a message received but not handled stays in the queue for another replica
+        app.events.stop()
     log.info("stopping on %s: draining for up to %g s", stop_signal, settings.drain_seconds)
     finished, left = _drain(app.jobs, app.scheduler, settings.drain_seconds)
     server.stop()

@@ -15,6 +15,12 @@ One function takes two kinds of event:
   scheduler thread of ``iam-bot serve`` does each poll. Scheduled steps that are due run, the
   outbox delivers what Slack has not yet taken, pending requests are reminded or expired, runs
   whose lease ran out are taken over, and the scheduled audit is posted when its time came.
+- AWS's alarms about access keys (``source`` ``aws.health``, ``aws.guardduty``,
+  ``aws.trustedadvisor``, and CloudTrail's ``aws.iam`` calls), which EventBridge rules invoke
+  the function with directly (deploy/lambda.yaml): each is stored as its key's incident before
+  the invocation returns, and its card delivered (:mod:`bot.slack.incidents`). An error (the
+  store failing) fails the invocation, so EventBridge retries it; an event about nothing the
+  bot follows returns ``{"dropped": why}``.
 - The check, ``{"source": "iam-bot.check"}``, sent by the operator after a deployment
   (``aws lambda invoke --payload '{"source": "iam-bot.check"}'``): what `iam-bot config check`
   proves, with the function's own role, which no laptop has. It returns ``{"accounts":
@@ -62,6 +68,7 @@ log = logging.getLogger("iam-bot")
 
 TICK_SOURCE = "iam-bot.tick"
 CHECK_SOURCE = reach.CHECK_SOURCE
+AWS_SOURCE = "aws."  # an EventBridge event from AWS itself: an alarm about a key, maybe
 # Of an invocation's time, what waiting for its work leaves for returning.
 _RETURN_MARGIN_S = 2.0
 
@@ -76,6 +83,7 @@ class Function:
     jobs: Jobs
     scheduler: Scheduler
     read_iam: Callable[[], list[reach.Reach]]  # the IAM read in every account, as at startup
+    intake: Callable[[dict[str, Any]], dict[str, Any]]  # an AWS event in: its incident stored
 
     def tick(self) -> dict[str, int]:
         """One scheduler pass (see :meth:`Scheduler.tick`): how many of its parts failed."""
@@ -113,7 +121,9 @@ def cold_start() -> Function:
     )
     log.info("AWS Lambda, %s", describe(settings.config_path, aws, config))
     reached = functools.partial(reach_accounts, config, aws, store)
-    return Function(slack, inbound.verifier_of(app), app.jobs, app.scheduler, reached)
+    return Function(
+        slack, inbound.verifier_of(app), app.jobs, app.scheduler, reached, app.incidents.intake
+    )
 
 
 def _function() -> Function:
@@ -135,6 +145,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return function.tick()
         if event.get("source") == CHECK_SOURCE:
             return function.check()
+        if str(event.get("source", "")).startswith(AWS_SOURCE):
+            return function.intake(event)
         try:
             _admit(event, function.verifier)
         except inbound.Refused as refused:

@@ -103,6 +103,16 @@ class Onboarding:
 
 
 @dataclass(frozen=True)
+class Incidents:
+    """Where AWS's alarms about leaked keys become incident cards (none: nowhere; the incidents
+    are still kept and listed), who is on call for them, and which GuardDuty findings count."""
+
+    channel: str | None = None
+    oncall: str | None = None  # a user group, mentioned on every new card
+    min_guardduty_severity: float = 7.0  # GuardDuty's "high" and above
+
+
+@dataclass(frozen=True)
 class Identity:
     tag: str = "slack-user-id"
     email_tag: str = "email"
@@ -168,6 +178,7 @@ class Config:
     grants: Grants = field(default_factory=Grants)
     audit: Audit = field(default_factory=Audit)
     accounts: Accounts = field(default_factory=Accounts)
+    incidents: Incidents = field(default_factory=Incidents)
 
     def principals(self, permission: str) -> tuple[str, ...]:
         return self.permissions.get(permission, ())
@@ -540,6 +551,7 @@ _TOP_LEVEL = {
     "grants",
     "audit",
     "accounts",
+    "incidents",
 }
 
 
@@ -560,6 +572,23 @@ def _approvals(raw: Any, operations: Mapping[str, OperationTerms]) -> Approvals:
         ),
         commands=_approval_rules(raw.get("commands"), required, operations),
     )
+
+
+_GROUP = re.compile(r"S[A-Z0-9]{2,}")
+
+
+def _incidents(raw: Any) -> Incidents:
+    raw = _mapping(raw, "incidents")
+    _known_keys(raw, "incidents", set(Incidents.__dataclass_fields__))
+    channel, oncall = raw.get("channel"), raw.get("oncall")
+    if channel is not None and (not isinstance(channel, str) or not _CHANNEL.fullmatch(channel)):
+        raise _fail("incidents.channel", "must be a channel ID such as C0123ABC")
+    if oncall is not None and (not isinstance(oncall, str) or not _GROUP.fullmatch(oncall)):
+        raise _fail("incidents.oncall", "must be a user group ID such as S0123ABC")
+    floor = raw.get("min_guardduty_severity", Incidents.min_guardduty_severity)
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 10:
+        raise _fail("incidents.min_guardduty_severity", "must be a number from 0 to 10")
+    return Incidents(channel=channel, oncall=oncall, min_guardduty_severity=float(floor))
 
 
 def _identity(raw: Any) -> Identity:
@@ -623,6 +652,7 @@ def parse_config(text: str, operations: Mapping[str, OperationTerms]) -> Config:
     config = Config(
         grants=_grants(data.get("grants")),
         accounts=accounts,
+        incidents=_incidents(data.get("incidents")),
         audit=_audit(data.get("audit"), accounts),
         rotation=rotation,
         onboarding=_onboarding(data.get("onboarding")),

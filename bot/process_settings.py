@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.aws_patterns import EVENTS_QUEUE_PREFIX
 from bot.config_error import ConfigError
 from bot.logs import LOG_FORMATS
 
@@ -52,6 +53,9 @@ class Settings:
     # Between slack_sdk's own tries after a connection error or a 5xx: its backoff with jitter
     # (None), or this many seconds (the sandbox's tests: 0: Slack failing costs them no time).
     slack_retry_wait_s: float | None = None
+    # The SQS queue EventBridge delivers AWS's alarms about keys to (a server polls it; on
+    # Lambda, EventBridge invokes the function instead). None: no queue is polled.
+    events_queue_url: str | None = None
 
 
 def _require(env: Mapping[str, str], name: str, prefix: str = "") -> str:
@@ -132,4 +136,22 @@ def load_settings(
         ),
         drain_seconds=_seconds(env, "IAM_BOT_DRAIN_SECONDS", Settings.drain_seconds, 0),
         poll_seconds=_seconds(env, "IAM_BOT_POLL_SECONDS", Settings.poll_seconds, 0.1),
+        events_queue_url=_queue_url(env),
     )
+
+
+_QUEUE_URL = re.compile(
+    rf"https?://[A-Za-z0-9.:-]+/[0-9]{{12}}/{EVENTS_QUEUE_PREFIX}[A-Za-z0-9_-]{{0,66}}"
+)
+
+
+def _queue_url(env: Mapping[str, str]) -> str | None:
+    """``IAM_BOT_EVENTS_QUEUE_URL``: an SQS queue's URL, or unset."""
+    url = env.get("IAM_BOT_EVENTS_QUEUE_URL") or None
+    if url is not None and _QUEUE_URL.fullmatch(url) is None:
+        raise ConfigError(
+            "IAM_BOT_EVENTS_QUEUE_URL must be the URL of an SQS queue whose name starts with "
+            f"{EVENTS_QUEUE_PREFIX} (the bot's policy allows those), such as "
+            f"https://sqs.us-east-1.amazonaws.com/123456789012/{EVENTS_QUEUE_PREFIX}"
+        )
+    return url

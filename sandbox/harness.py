@@ -24,6 +24,7 @@ from bot.operator_rules import parse_config
 from bot.ops.terms import OPERATIONS
 from bot.process_settings import DEFAULT_WORKERS, Settings
 from bot.slack.app import build_app
+from bot.slack.bot_app import BotApp
 from bot.slack.jobs import Jobs
 from bot.slack.wsgi import HttpServer
 from sandbox.slack_api import FakeSlack
@@ -111,6 +112,7 @@ class RunningBot:
     store: Store
     scheduler: Scheduler
     passes: SchedulerPasses
+    app: BotApp | None = None  # the app itself: its incident desk and events poller
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every piece of work the requests and the scheduler started has finished:
@@ -134,6 +136,8 @@ class RunningBot:
             self.settle(timeout)
 
     def stop(self) -> None:
+        if self.app is not None and self.app.events is not None:
+            self.app.events.stop()
         self.scheduler.stop()
         self.server.stop()
         self.jobs.shutdown(wait=True)
@@ -148,6 +152,7 @@ def start_bot(
     workers: int = DEFAULT_WORKERS,
     scheduler_poll_s: float = 0.05,
     store: Store | None = None,
+    events_queue_url: str | None = None,
 ) -> RunningBot:
     """Build and serve the app on a free loopback port; boto3 must already point at the sandbox.
     The state is the SQLite file at ``state_path`` unless a ``store`` (e.g. DynamoDB) is given."""
@@ -158,6 +163,7 @@ def start_bot(
         slack_api_url=slack.api_url,
         workers=workers,
         slack_retry_wait_s=0.0,  # Slack failing is tested, not slack_sdk's sleep between tries
+        events_queue_url=events_queue_url,
     )
     jobs = Jobs(settings.workers)
     store = store or SqliteStore(state_path)
@@ -173,6 +179,6 @@ def start_bot(
     )
     server = HttpServer(app, host="127.0.0.1", port=0).start()
     sender = SlackSender(server.events_url, secret, slack)
-    bot = RunningBot(slack, sender, jobs, server, store, scheduler, passes)
+    bot = RunningBot(slack, sender, jobs, server, store, scheduler, passes, app)
     bot.settle()
     return bot

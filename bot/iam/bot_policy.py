@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.aws_patterns import EVENTS_QUEUE_PREFIX
 from bot.iam.policies import CHANGE_PASSWORD_ARN
 from bot.iam.secrets import MARKER, MARKER_TAG, OWNER_TAG
 
@@ -257,6 +258,8 @@ def _scope(action: str, inputs: PolicyInputs) -> _Scope:
     service, _, operation = action.partition(":")
     if service == "secretsmanager":
         return secret_scope(operation, inputs)
+    if service == "sqs":  # the queue AWS's alarms come by, on a server
+        return _Scope("SqsEventsQueue", (f"arn:aws:sqs:*:*:{EVENTS_QUEUE_PREFIX}*",))
     if service != "iam" or operation in _ACCOUNT_WIDE:
         return _Scope(f"{service.capitalize()}AccountWide", ("*",))
     if operation == "AttachUserPolicy":

@@ -24,6 +24,7 @@ from bot.access.schedule import Scheduler
 from bot.access.store import Store
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
+from bot.iam.events_queue import QueuePoller
 from bot.iam.keys import caller_identity
 from bot.operator_rules import Config
 from bot.ops import owner
@@ -35,6 +36,7 @@ from bot.slack import listeners
 from bot.slack.bot_app import BotApp
 from bot.slack.commands import audit
 from bot.slack.decisions import Decisions
+from bot.slack.incidents import IncidentDesk
 from bot.slack.jobs import Jobs
 from bot.slack.listeners.guard import Context, forget_deliveries
 from bot.slack.metrics import Metrics
@@ -169,9 +171,14 @@ def build_app(
     ops.scheduler.on_tick.append(lambda: forget_deliveries(services.store, services.clock()))
     listeners.register(app, Context(ops, notifier, Decisions(services.approvals, runner, notifier)))
     app.jobs, app.scheduler, app.leases = listener_pool, ops.scheduler, lease
+    app.incidents = IncidentDesk(ops, notifier)
+    url = settings.events_queue_url
+    app.events = QueuePoller(services.aws, url, app.incidents.intake) if url else None
     if background:
         listener_pool.submit(runner.recover)
         ops.scheduler.start()
+        if app.events:
+            app.events.start()
 
     @app.error
     def log_unhandled(error: Exception) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -20,6 +20,10 @@ from bot.slack.metrics import Metrics
 from bot.slack.readiness import Readiness
 from bot.slack.scope import team_of
 from bot.slack.words import subcommand, tokens
+
+if TYPE_CHECKING:
+    from bot.iam.events_queue import QueuePoller
+    from bot.slack.incidents import IncidentDesk
 
 _SUBCOMMANDS = frozenset(s.name for s in SUBCOMMANDS) | {"help"}
 
@@ -98,6 +102,8 @@ class BotApp(App):
         self.jobs: Jobs
         self.scheduler: Scheduler
         self.leases: Leases
+        self.incidents: IncidentDesk  # AWS's alarms about keys, in
+        self.events: QueuePoller | None  # the queue they come by on a server, if any
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         """A slash command's outcome is counted where it becomes known: here when the ack

@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from bot.access.approvals import KIND, Approvals, State
 from bot.access.records import unreadable_counts
 from bot.access.store import Store
+from bot.ops.incidents import dropped_counts
 
 # Slack waits 3 s for an ack; the buckets resolve the range that matters around it.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
@@ -75,6 +76,7 @@ class Metrics:
     def watch_requests(self, store: Store, approvals: Approvals) -> None:
         self.registry.register(RequestsCollector(store, approvals))
         self.registry.register(UnreadableCollector())
+        self.registry.register(DroppedEventsCollector())
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format Prometheus scrapes, and its content type."""
@@ -121,4 +123,19 @@ class UnreadableCollector:
         )
         for kind, count in sorted(unreadable_counts().items()):
             family.add_metric([kind], count)
+        yield family
+
+
+class DroppedEventsCollector:
+    """AWS events this process dropped as about nothing it follows, by why (each logged once
+    as it came): many of one reason may mean a rule wider than deploy/'s."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "iambot_events_dropped",
+            "AWS events not about a user's access key, by why",
+            labels=["why"],
+        )
+        for why, count in sorted(dropped_counts().items()):
+            family.add_metric([why], count)
         yield family

@@ -211,13 +211,13 @@ class SlackNotifier:
         if request is None:
             return
         found = self._owner_of(request)
-        person = found.chat_user or self._with_email(found.email)
+        person = found.chat_user or self.with_email(found.email)
         if person in (None, request.requester):
             return
         kms = self._config.rotation.kms_key_id
         self.outbox.dm(person, owner.access_changed(request, kms), request_id=request.id)
 
-    def _with_email(self, email: str | None) -> str | None:
+    def with_email(self, email: str | None) -> str | None:
         """The chat user whose profile has ``email``; None when nobody has."""
         if not email:
             return None

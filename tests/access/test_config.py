@@ -108,6 +108,11 @@ def test_no_file_means_read_only_default() -> None:
         ("grants: {max_minutes: 525601}", "grants.max_minutes"),
         ("grants: {alert_after_failures: 0}", "grants.alert_after_failures"),
         ("grants: {max_hours: 4}", "unknown key 'max_hours'"),
+        ("incidents: {channel: ops}", "incidents.channel"),
+        ("incidents: {oncall: U0ALICE}", "incidents.oncall"),
+        ("incidents: {min_guardduty_severity: 11}", "incidents.min_guardduty_severity"),
+        ("incidents: {min_guardduty_severity: high}", "incidents.min_guardduty_severity"),
+        ("incidents: {chanel: C0SEC}", "unknown key 'chanel'"),
     ],
 )
 def test_invalid_config_names_the_setting(text: str, named: str) -> None:
@@ -115,6 +120,16 @@ def test_invalid_config_names_the_setting(text: str, named: str) -> None:
         parse_config(text, OPERATIONS)
     assert named in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_incidents_go_to_a_channel_with_an_oncall_group_and_a_guardduty_floor() -> None:
+    config = parse_config(
+        "incidents: {channel: C0SEC, oncall: S0ONCALL, min_guardduty_severity: 5}", OPERATIONS
+    )
+    assert config.incidents.channel == "C0SEC"
+    assert config.incidents.oncall == "S0ONCALL"
+    assert config.incidents.min_guardduty_severity == 5.0
+    assert parse_config("", OPERATIONS).incidents.min_guardduty_severity == 7.0
 
 
 def test_grants_last_a_week_at_most_unless_the_config_says() -> None:
@@ -175,6 +190,15 @@ def test_settings_from_environment() -> None:
     assert settings.port == 8080
     assert settings.slack_api_url == "http://x/api/"
     assert "xoxb" not in repr(settings) and "s3cr3t" not in repr(settings)
+
+
+def test_the_events_queue_is_one_the_bots_policy_may_read() -> None:
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/iam-bot-events"
+    assert load_settings({**GOOD_ENV, "IAM_BOT_EVENTS_QUEUE_URL": url}).events_queue_url == url
+    assert load_settings(GOOD_ENV).events_queue_url is None
+    other = "https://sqs.us-east-1.amazonaws.com/123456789012/other-queue"
+    with pytest.raises(ConfigError, match=r"IAM_BOT_EVENTS_QUEUE_URL.*iam-bot-events"):
+        load_settings({**GOOD_ENV, "IAM_BOT_EVENTS_QUEUE_URL": other})
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,10 @@ _EXAMPLES = {
     "Table.Arn": "arn:aws:dynamodb:eu-west-1:111122223333:table/iam-bot-Table-1",
     "Function.Arn": "arn:aws:lambda:eu-west-1:111122223333:function:iam-bot",
     "LogGroup.Arn": "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/iam-bot:*",
+    "CentralEventBusArn": "arn:aws:events:us-east-1:111122223333:event-bus/default",
+    "EventsOrganizationId": "o-abcdefghij",
+    "KeyAlarmsQueue.Arn": "arn:aws:sqs:eu-west-1:111122223333:iam-bot-events-iam-bot",
+    "KeyAlarms.Arn": "arn:aws:events:eu-west-1:111122223333:rule/iam-bot-KeyAlarms-1",
 }
 _NO_VALUE = object()
 _EVERY_CONDITION_TRUE: dict[str, bool] = defaultdict(lambda: True)
@@ -275,8 +279,14 @@ def test_parliament_would_catch_a_slip_in_a_template_policy(
 # --- the member role: the derived policy, a trust that names who and from where ---------------
 
 
+def _role(template: str) -> dict[str, Any]:
+    """The role a template is for, by its logical name (member-role.yaml also has the role
+    EventBridge forwards AWS's alarms with)."""
+    return _resources(_template(template), "AWS::IAM::Role")["Role"]
+
+
 def _member_role() -> dict[str, Any]:
-    return _one(_template("member-role.yaml"), "AWS::IAM::Role")
+    return _role("member-role.yaml")
 
 
 def _member_policy(**parameters: str) -> dict[str, Any]:
@@ -351,9 +361,7 @@ def test_member_role_default_name_is_the_one_the_bot_assumes() -> None:
 
 
 def _trust(template: str) -> dict[str, Any]:
-    (statement,) = _one(_template(template), "AWS::IAM::Role")["AssumeRolePolicyDocument"][
-        "Statement"
-    ]
+    (statement,) = _role(template)["AssumeRolePolicyDocument"]["Statement"]
     return statement
 
 
@@ -594,3 +602,31 @@ def test_ecs_serves_two_tasks_behind_the_health_check() -> None:
     }
     environment = {e["Name"] for e in container["Environment"]}
     assert not environment & set(secrets)  # the secrets never sit in plain environment
+
+
+def test_aws_alarms_about_keys_reach_the_bot_in_both_deployments_and_from_members() -> None:
+    """One event pattern (the four sources bot/iam/signals.py reads) in the three rules: the
+    Lambda's invokes the function, the server's fills its queue (with a dead-letter queue, its
+    URL in the task's environment), a member account's forwards to the home account's bus."""
+    lam, ecs, member = (_template(t) for t in ("lambda.yaml", "ecs.yaml", "member-role.yaml"))
+    rules = [
+        _resources(lam, "AWS::Events::Rule")["KeyAlarms"],
+        _resources(ecs, "AWS::Events::Rule")["KeyAlarms"],
+        _resources(member, "AWS::Events::Rule")["ForwardKeyAlarms"],
+    ]
+    assert rules[0]["EventPattern"] == rules[1]["EventPattern"] == rules[2]["EventPattern"]
+    sources = {s for case in rules[0]["EventPattern"]["$or"] for s in case["source"]}
+    assert sources == {"aws.health", "aws.iam", "aws.guardduty", "aws.trustedadvisor"}
+    assert rules[0]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    permission = _resources(lam, "AWS::Lambda::Permission")["KeyAlarmsInvoke"]
+    assert permission["Principal"] == "events.amazonaws.com"
+    queue = _resources(ecs, "AWS::SQS::Queue")["KeyAlarmsQueue"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["KeyAlarmsDeadLetters", "Arn"]
+    }
+    assert queue["QueueName"]["Fn::Sub"].startswith("iam-bot-events")  # the policy's prefix
+    (container,) = _one(ecs, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    assert {"Name": "IAM_BOT_EVENTS_QUEUE_URL", "Value": {"Ref": "KeyAlarmsQueue"}} in container[
+        "Environment"
+    ]
+    assert rules[2]["Targets"][0]["Arn"] == {"Ref": "CentralEventBusArn"}

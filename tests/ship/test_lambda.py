@@ -37,6 +37,7 @@ from bot import lambda_handler
 from bot.access import dynamo
 from bot.access.backends import open_store
 from bot.config_error import ConfigError
+from sandbox.aws_events import health_event
 from sandbox.slack_api import FakeSlack
 from sandbox.slack_requests import Reply, SlackSender
 from tests.fixtures.aws import aged_key, key_statuses, user_with_key
@@ -436,3 +437,24 @@ def test_a_cold_start_names_config_accounts_and_region(deployed, capsys) -> None
     started = [line for line in capsys.readouterr().err.splitlines() if "AWS Lambda, " in line]
     assert len(started) == 1, started
     assert started[0].endswith("iam-bot.yml, one account, region us-east-1")
+
+
+@pytest.fixture
+def with_incidents(aws, slack, tmp_path, monkeypatch, cold) -> Iterator[Deployed]:
+    yield from _deploy(monkeypatch, slack, tmp_path, CONFIG + "incidents: {channel: C0SEC}\n")
+
+
+def test_an_aws_alarm_invokes_the_function_and_posts_the_incident_card(
+    with_incidents, slack, iam
+) -> None:
+    deployed = with_incidents
+    key = user_with_key(iam, "dave")
+    event = health_event(key)
+
+    first = deployed.function.invoke(event)  # EventBridge's rule, invoking the function
+    again = deployed.function.invoke(event)  # EventBridge delivers at least once
+
+    assert first == {"incidents": [key]} and again == {"incidents": []}
+    assert key in deployed.channel("C0SEC")  # delivered before the invocation returned
+    posts = [c for c in slack.calls("chat.postMessage") if c.args["channel"] == "C0SEC"]
+    assert len(posts) == 1

@@ -23,6 +23,7 @@ from bot.slack.commands import (
     enable,
     grant,
     history,
+    incidents,
     keys,
     offboard,
     onboard,
@@ -167,6 +168,14 @@ SUBCOMMANDS = (
         pending.check,
         pending.run,
         one_account=False,
+    ),
+    Subcommand(
+        "incidents",
+        incidents.USAGE,
+        "AWS's alarms about leaked keys still open; close one",
+        ("keys",),
+        incidents.check,
+        incidents.run,
     ),
     Subcommand(
         "history",

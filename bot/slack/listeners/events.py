@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest
 
+from bot.access import incidents
 from bot.access.identity import NotLinked
 from bot.iam import errors, keys
 from bot.iam.sessions import Account
@@ -70,6 +71,7 @@ def publish_home(context: Context, user: str) -> None:
         keys=_own_keys(ops, user) if can_see else None,
         recent=latest_for(services, user, SHOWN) if can_see else None,
         new_requests_in=_new_requests_in(services, user),
+        incidents=incidents.listed(services.store) if can_see else None,
     )
     view = home_view(home, services.config, services.clock())
     context.notifier.client.views_publish(user_id=user, view=view)

@@ -18,11 +18,13 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerB
 from slack_sdk.models.views import View
 
 from bot.access.approvals import Request
+from bot.access.incidents import Incident
 from bot.iam.models import AccessKey, KeyStatus
 from bot.operator_rules import Config
 from bot.ops.followups import FollowUp, KeyRef
 from bot.slack.messages.approval import buttons_for, standing, titled
 from bot.slack.messages.common import channel_link, context, escape, mention, section
+from bot.slack.messages.incident import incident_line
 from bot.slack.messages.keys import keys_reply
 
 # Per list, each request takes at most two blocks: 3 lists of 10 (waiting, asked, grants), the
@@ -54,6 +56,7 @@ class Home:
     keys: MyKeys | str | None  # their keys, or the sentence saying why none are shown
     recent: list[Request] | None  # the latest requests they may see, for holders of `keys`
     new_requests_in: str  # the channel a request opened from Home is posted in
+    incidents: list[Incident] | None = None  # open incidents, for holders of `keys`
 
 
 def home_view(home: Home, config: Config, at: datetime) -> dict[str, Any]:
@@ -65,6 +68,11 @@ def home_view(home: Home, config: Config, at: datetime) -> dict[str, Any]:
         blocks += [DividerBlock(), *_requests(home.grants, "*Grants running*", "", home.user)]
     if home.keys is not None:
         blocks += [DividerBlock(), *_keys(home.keys, config, at)]
+    if home.incidents:
+        lines = "\n".join(map(incident_line, home.incidents[:SHOWN]))
+        more = len(home.incidents) - SHOWN
+        lines += f"\n…and {more} more: `/iam incidents` lists them." if more > 0 else ""
+        blocks += [DividerBlock(), section(f"*Open incidents* (AWS's alarms about keys)\n{lines}")]
     if home.recent is not None:
         lines = "\n".join(map(_line, home.recent[:SHOWN])) or "No requests yet."
         blocks += [DividerBlock(), section(f"*Latest requests*\n{lines}")]

@@ -17,7 +17,8 @@ from bot.slack.messages.common import Reply, context, day, days, section
 from bot.wording import days_ago
 
 
-def _last_used(key: AccessKey) -> str:
+def last_use(key: AccessKey) -> str:
+    """When a key was last used, how long ago, and where; "never"."""
     use = key.last_used
     if use is None or use.when is None:
         return "never"
@@ -43,7 +44,7 @@ def _key_block(key: AccessKey, flags: list[str], highlight: bool) -> SectionBloc
         f"*Key*\n`{key.key_id}`" + ("  :point_left:" if highlight else ""),
         f"*Status*\n{status}",
         f"*Created*\n{day(key.created)} ({days_ago(age_days(key.created))})",
-        f"*Last used*\n{_last_used(key)}",
+        f"*Last used*\n{last_use(key)}",
     ]
     return SectionBlock(
         fields=[MarkdownTextObject(text=f) for f in fields],
