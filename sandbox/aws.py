@@ -41,6 +41,10 @@ tests and benchmarks latency, fault and concurrency control plus a record of eve
 - ``GetAccessKeyLastUsed`` of a key of another account (moto's or ``foreign_keys``) is
   ``AccessDenied`` (403), as in IAM; ``GetAccessKeyInfo`` names the owner of any key moto holds,
   temporary session keys included.
+- CloudTrail's ``LookupEvents`` (moto has none) answers from the recorded calls, per account
+  and region, paged, 90 days, throttled over 2 requests per second (``sandbox/cloudtrail.py``);
+  each call records its access key, region, time, user agent and source IP
+  (``X-Forwarded-For``, else loopback) for it; :meth:`FaithfulAws.age_calls` makes them older.
 - Test side: :meth:`FaithfulAws.add_account` makes member accounts of an Organization (the
   default account manages it), :meth:`FaithfulAws.client` acts in any account,
   :meth:`FaithfulAws.add_bot_role` makes the role the bot assumes.
@@ -117,6 +121,7 @@ from sandbox.aws_accounts import (
     assume_role_problem,
     key_owner,
 )
+from sandbox.cloudtrail import CloudTrail, LookupRefused, event_region
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +129,7 @@ IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 _NAMESPACES = {"iam": IAM_NS, "sts": STS_NS}
 _VERSION_SERVICE = {"2010-05-08": "iam", "2011-06-15": "sts"}
-_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/[^/]+/([^/]+)/")
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/")
 
 MUTATING_PREFIXES = (
     "Create", "Delete", "Update", "Put", "Attach", "Detach", "Add", "Remove", "Deactivate",
@@ -228,6 +233,17 @@ class Call:
     account: str = DEFAULT_ACCOUNT_ID
     source_identity: str | None = None
     session_tags: dict[str, str] = field(default_factory=dict)
+    # What CloudTrail also shows (sandbox/cloudtrail.py): who signed, when, where, with what.
+    principal: str = ""
+    access_key: str = ""
+    region: str = ""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    user_agent: str = ""
+    source_ip: str = "127.0.0.1"
+
+    @property
+    def mutating(self) -> bool:
+        return is_mutating(self.action)
 
 
 @dataclass
@@ -236,6 +252,11 @@ class _Entry:
     action: str
     params: dict[str, Any]
     session: Session
+    access_key: str
+    region: str
+    at: datetime
+    user_agent: str
+    source_ip: str
     status: int = 0
     error: str | None = None
 
@@ -249,6 +270,12 @@ class _Entry:
             self.session.account_id,
             self.session.source_identity,
             dict(self.session.session_tags),
+            self.session.principal,
+            self.access_key,
+            self.region,
+            self.at,
+            self.user_agent,
+            self.source_ip,
         )
 
 
@@ -268,6 +295,12 @@ class _Request:
     version: str = ""
     access_key: str = ""
     session: Session = _DEFAULT_SESSION  # who signed it, set by the proxy
+    region: str = ""  # of the request's signature
+
+    @property
+    def header(self) -> dict[str, str]:
+        """The request's headers by lower-case name."""
+        return {k.lower(): v for k, v in self.headers}
 
     @property
     def account(self) -> str:
@@ -320,9 +353,10 @@ class _FailRule:
     message: str
     after_forward: bool  # the call reaches moto and takes effect; only its answer is the error
     account: str | None = None  # only calls acting in this account (None: any account)
+    region: str | None = None  # only calls signed for this region (None: any region)
 
-    def matches(self, action: str, account: str) -> bool:
-        if self.account not in (None, account):
+    def matches(self, action: str, account: str, region: str = "") -> bool:
+        if self.account not in (None, account) or self.region not in (None, region):
             return False
         if self.mutating_only:
             return is_mutating(action) and self.action in (None, action)
@@ -462,7 +496,9 @@ class FaithfulAws:
             ("iam", "GetCredentialReport"): self._credential_report,
             ("sts", "AssumeRole"): self._assume_role,
             ("secretsmanager", "DescribeSecret"): self._describe_secret,
+            ("cloudtrail", "LookupEvents"): self._lookup_events,
         }
+        self._trail = CloudTrail()
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -587,6 +623,7 @@ class FaithfulAws:
         with self._lock:
             self._entries.clear()
             self._faults.clear()
+            self._trail.reset()
             self._delay = 0.0
             self._slow.clear()
             self._page_size = self._initial_page_size
@@ -655,13 +692,15 @@ class FaithfulAws:
         message: str | None = None,
         after_forward: bool = False,
         account: str | None = None,
+        region: str | None = None,
     ) -> None:
         """Fail the ``nth`` matching call from now, and the ``times - 1`` matching ones after it.
 
         Matching: calls of ``action``, or any call when None; with ``mutating_only`` only the
         mutating ones (Create*, Delete*, ...); with ``account`` only those acting in that
-        account. Calls are counted as they arrive. A failed call
-        never reaches moto; the client gets the error in its protocol's shape.
+        account; with ``region`` only those signed for that region. Calls are counted as they
+        arrive. A failed call never reaches moto; the client gets the error in its protocol's
+        shape.
 
         With ``after_forward`` the answer is lost instead: the call reaches moto and takes
         effect (``CreateAccessKey`` makes a key), then the client gets the error, as when AWS
@@ -680,6 +719,7 @@ class FaithfulAws:
             message=message or f"Injected failure ({code}).",
             after_forward=after_forward,
             account=account,
+            region=region,
         )
         with self._lock:
             self._faults.append(rule)
@@ -737,6 +777,14 @@ class FaithfulAws:
         ``ok_only=False``, all of them."""
         calls = self.calls(action, account=account)
         return sum(1 for c in calls if not ok_only or 200 <= c.status < 300)
+
+    def age_calls(self, access_key: str, by: timedelta) -> None:
+        """Make the calls recorded so far that ``access_key`` signed ``by`` older (CloudTrail's
+        90 days, without waiting them)."""
+        with self._lock:
+            for entry in self._entries:
+                if entry.access_key == access_key:
+                    entry.at -= by
 
     # --- data set-up inside moto ----------------------------------------------------------
 
@@ -813,11 +861,21 @@ class FaithfulAws:
     ) -> _Response:
         req = _parse(method, path, headers, body)
         req.session = self._sessions.session(req.access_key)
-        entry = _Entry(req.service, req.action, _redact(req.params), req.session)
+        entry = _Entry(
+            req.service,
+            req.action,
+            _redact(req.params),
+            req.session,
+            req.access_key,
+            req.region,
+            self._clock(),
+            req.header.get("user-agent", ""),
+            req.header.get("x-forwarded-for", "127.0.0.1"),
+        )
         with self._lock:
             self._entries.append(entry)
             raw = req.protocol == "raw"
-            fault = None if raw else self._take_fault(req.action, req.session.account_id)
+            fault = None if raw else self._take_fault(req, req.session.account_id)
             delay = self._delay
             slow = self._slow.get(req.action, 0.0)
         self._pass_gate(req.action)
@@ -838,10 +896,10 @@ class FaithfulAws:
             entry.error = _error_code(req, response)
         return response
 
-    def _take_fault(self, action: str, account: str) -> _FailRule | None:
+    def _take_fault(self, req: _Request, account: str) -> _FailRule | None:
         chosen: _FailRule | None = None
         for rule in self._faults:
-            if not rule.matches(action, account):
+            if not rule.matches(req.action, account, req.region):
                 continue
             if rule.skip:
                 rule.skip -= 1
@@ -1289,6 +1347,25 @@ class FaithfulAws:
             cred.status = status
         return _result(req, None)
 
+    # --- CloudTrail (moto has none) -----------------------------------------------------------
+
+    def _lookup_events(self, req: _Request) -> _Response:
+        """LookupEvents over the recorded calls (sandbox/cloudtrail.py), 2 per second per
+        account and region."""
+        region = event_region(req.service, req.region)
+        if not self._trail.admit(req.account, region):
+            return _error(req, "ThrottlingException", "Rate exceeded", 400)
+        with self._lock:
+            calls = [e.call() for e in self._entries]
+        try:
+            answer = self._trail.lookup(
+                req.params, calls, account=req.account, region=region, now=self._clock()
+            )
+        except LookupRefused as exc:
+            return _error(req, exc.code, str(exc), 400)
+        headers = [("Content-Type", "application/x-amz-json-1.1")]
+        return _Response(200, headers, json.dumps(answer).encode())
+
     # --- faithful rules: pagination ---------------------------------------------------------
 
     def _describe_secret(self, req: _Request) -> _Response:
@@ -1379,7 +1456,7 @@ def _parse(method: str, path: str, headers: list[tuple[str, str]], body: bytes) 
     """Service, action and parameters of a request, whichever protocol it speaks."""
     lower = {k.lower(): v for k, v in headers}
     scope = _SCOPE.search(lower.get("authorization", ""))
-    access_key, service = (scope.group(1), scope.group(2)) if scope else ("", "")
+    access_key, region, service = scope.groups() if scope else ("", "", "")
     url = urlsplit(path)
     if url.path.startswith("/moto-api"):
         return _Request(method, path, headers, body, "moto", url.path, {}, "raw")
@@ -1394,7 +1471,16 @@ def _parse(method: str, path: str, headers: list[tuple[str, str]], body: bytes) 
             params = {}
         service = service or prefix.lower()
         return _Request(
-            method, path, headers, body, service, action, params, "json", access_key=access_key
+            method,
+            path,
+            headers,
+            body,
+            service,
+            action,
+            params,
+            "json",
+            access_key=access_key,
+            region=region,
         )
     fields = dict(parse_qsl(url.query, keep_blank_values=True))
     if lower.get("content-type", "").startswith("application/x-www-form-urlencoded"):
@@ -1413,6 +1499,7 @@ def _parse(method: str, path: str, headers: list[tuple[str, str]], body: bytes) 
         protocol="query" if action else "raw",
         version=version,
         access_key=access_key,
+        region=region,
     )
 
 
