@@ -23,6 +23,7 @@ from bot.slack.commands import (
     enable,
     grant,
     history,
+    investigate,
     keys,
     offboard,
     onboard,
@@ -74,6 +75,15 @@ SUBCOMMANDS = (
         ("keys",),
         whois.check,
         whois.run,
+    ),
+    Subcommand(
+        "investigate",
+        investigate.USAGE,
+        investigate.SUMMARY,
+        investigate.PERMISSIONS,
+        investigate.check,
+        investigate.run,
+        flags=investigate.FLAGS,
     ),
     Subcommand(
         "deactivate",
