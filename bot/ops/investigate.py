@@ -96,12 +96,14 @@ def summary(
     ops: Ops, key_id: str, hours: int = DEFAULT_HOURS, regions: Sequence[str] = ()
 ) -> Investigation:
     """What ``key_id`` did in the last ``hours``, read in the key's own account, in
-    ``regions`` (none given: every region that account has enabled)."""
+    ``regions`` (none given: the configured ``cloudtrail_regions``, else every region that
+    account has enabled)."""
     cloudtrail.check_hours(hours)
-    aws, until = ops.services.aws, ops.services.clock()
+    services = ops.services
+    aws, until = services.aws, services.clock()
+    since = until - timedelta(hours=hours)
     with in_key_account(ops, key_id, PERMISSION):
-        where = list(regions) or cloudtrail.enabled_regions(aws)
-        since = until - timedelta(hours=hours)
+        where = regions or services.config.cloudtrail_regions or cloudtrail.enabled_regions(aws)
         found = cloudtrail.key_events(aws, key_id, since=since, until=until, regions=where)
     return summarize(key_id, hours, found)
 

@@ -12,9 +12,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sandbox.aws import FaithfulAws
-from tests.fixtures.slack import Bot
+from tests.fixtures.accounts import listed_config, organization, source_identity
+from tests.fixtures.slack import CONFIG, Bot
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
+# Three regions read (a few pages each keeps a test short); the first test reads every
+# region the account has enabled, as the bot does with no cloudtrail_regions.
+REGIONS = ["us-east-1", "eu-west-1", "ap-south-1"]
+THREE_REGIONS = CONFIG + f"cloudtrail_regions: [{', '.join(REGIONS)}]\n"
 
 
 class Attacker:
@@ -35,14 +40,20 @@ class Attacker:
 
 
 @pytest.fixture
+def bot(make_bot) -> Bot:
+    return make_bot(THREE_REGIONS)
+
+
+@pytest.fixture
 def leaked(iam) -> dict[str, str]:
     iam.create_user(UserName="ci-deployer")
     return iam.create_access_key(UserName="ci-deployer")["AccessKey"]
 
 
 def test_what_a_leaked_key_did_is_listed_with_persistence_flagged(
-    bot: Bot, aws: FaithfulAws, leaked
+    make_bot, aws: FaithfulAws, leaked
 ) -> None:
+    bot: Bot = make_bot()  # no cloudtrail_regions: every region the account has enabled
     role = aws.add_bot_role(aws.account_id, "ops-admin", require_source_identity=False)
     attacker = Attacker(aws, leaked, "leakbot/2.1")
     iam = attacker.client("iam")
@@ -73,6 +84,8 @@ def test_what_a_leaked_key_did_is_listed_with_persistence_flagged(
     assert "leakbot/2.1" in said and "`127.0.0.1` (6)" in said
     assert "GetAccessKeyInfo" not in said  # the bot's own calls are not the key's
     assert "data events" in said and "are not covered" in said
+    enabled = boto3.client("ec2", endpoint_url=aws.endpoint_url).describe_regions()["Regions"]
+    assert {c.region for c in aws.calls("LookupEvents")} == {r["RegionName"] for r in enabled}
 
 
 def test_many_pages_in_several_regions_finish_within_the_rate_limit(
@@ -89,8 +102,8 @@ def test_many_pages_in_several_regions_finish_within_the_rate_limit(
     assert "`GetUser` (101)" in said and "`GetCallerIdentity` (51)" in said
     lookups = aws.calls("LookupEvents")
     assert all(c.error != "ThrottlingException" for c in lookups), "the bot outran CloudTrail"
-    regions = {c.region for c in lookups}
-    assert len(regions) > 2 and f"Read {len(regions)} regions, {len(lookups)} pages" in said
+    assert sorted(c.region for c in lookups) == sorted(REGIONS + ["us-east-1"] * 2 + ["eu-west-1"])
+    assert "Read 3 regions, 6 pages" in said
 
 
 def test_a_region_that_fails_is_named_and_the_others_still_count(
@@ -144,3 +157,20 @@ def test_only_who_may_see_keys_may_investigate(bot: Bot, aws: FaithfulAws, leake
     said = bot.said(bot.command(f"investigate {leaked['AccessKeyId']}", user="U0NOBODY"))
     assert "`keys` permission" in said
     assert len(aws.calls()) == before
+
+
+def test_a_key_of_another_account_is_investigated_in_its_own_account(
+    make_bot, aws: FaithfulAws
+) -> None:
+    org = organization(aws)
+    bot: Bot = make_bot(listed_config(org).replace(CONFIG, THREE_REGIONS))
+    production = aws.client("iam", org.production)
+    production.create_user(UserName="ci-deployer")
+    key = production.create_access_key(UserName="ci-deployer")["AccessKey"]
+    Attacker(aws, key).client("iam").list_users()
+
+    said = bot.said(bot.command(f"investigate {key['AccessKeyId']}"))  # asked from management
+    assert "`ListUsers` (1)" in said
+    lookups = aws.calls("LookupEvents")
+    assert lookups and {c.account for c in lookups} == {org.production}
+    assert {c.source_identity for c in lookups} == {source_identity("U0ALICE")}
