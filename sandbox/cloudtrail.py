@@ -113,22 +113,27 @@ class CloudTrail:
         start, end = _time_range(params, now)
         size = _max_results(params.get("MaxResults"))
         snapshot, offset = _token(params.get("NextToken"), len(calls))
-        events = []
-        for number, call in enumerate(calls[:snapshot]):
-            if call.status == 0 or call.service in ("moto", ""):
-                continue
-            if call.account != account or event_region(call.service, call.region) != region:
-                continue
-            if not start <= call.at <= end:
-                continue
-            if match is None or match(call, number):
-                events.append(_event(call, number, region))
-        events.reverse()  # newest first
-        page = events[offset : offset + size]
+        matched = [
+            (number, call)
+            for number, call in enumerate(calls[:snapshot])
+            if _recorded(call, account, region, start, end)
+            and (match is None or match(call, number))
+        ]
+        matched.reverse()  # newest first
+        page = [_event(call, number, region) for number, call in matched[offset : offset + size]]
         answer: dict[str, Any] = {"Events": page}
-        if offset + size < len(events):
+        if offset + size < len(matched):
             answer["NextToken"] = _encode({"n": snapshot, "o": offset + size})
         return answer
+
+
+def _recorded(call: Call, account: str, region: str, start: datetime, end: datetime) -> bool:
+    """Whether CloudTrail holds ``call`` among ``account``'s events in ``region`` between
+    ``start`` and ``end``: a finished AWS API call (not the sandbox's own moto-api)."""
+    if call.status == 0 or call.service in ("moto", ""):
+        return False
+    in_region = event_region(call.service, call.region) == region
+    return call.account == account and in_region and start <= call.at <= end
 
 
 def _attribute(given: Any) -> Callable[[Call, int], bool] | None:
