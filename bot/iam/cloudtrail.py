@@ -34,7 +34,6 @@ class Event:
     """One CloudTrail event, the fields an investigation reads."""
 
     name: str
-    source: str
     at: datetime
     region: str
     read_only: bool
@@ -51,10 +50,10 @@ class Lookup:
     events: tuple[Event, ...]
     regions: tuple[str, ...]  # read to the end
     pages: int
-    failed: dict[str, str]  # region -> why
+    failed: dict[str, str]  # region -> why it was not read to the end (its events so far kept)
 
 
-class _Bucket:
+class _Limiter:
     """CloudTrail counts a lookup when it arrives, some moment between its sending and its
     answer (a queue on the way may hold it). So a lookup is sent only while fewer than
     ``LOOKUPS_PER_SECOND`` others are in flight or were answered within the last second
@@ -88,13 +87,14 @@ class _Bucket:
         return len(self._recent) < LOOKUPS_PER_SECOND
 
 
-_BUCKETS: dict[tuple[str, str], _Bucket] = {}
-_BUCKETS_LOCK = threading.Lock()
+_LIMITERS: dict[tuple[str, str], _Limiter] = {}
+_LIMITERS_LOCK = threading.Lock()
 
 
-def _bucket(account: str, region: str) -> _Bucket:
-    with _BUCKETS_LOCK:
-        return _BUCKETS.setdefault((account, region), _Bucket())
+def _limiter(account: str, region: str) -> _Limiter:
+    """The one limiter of an account's region, shared by every thread of the process."""
+    with _LIMITERS_LOCK:
+        return _LIMITERS.setdefault((account, region), _Limiter())
 
 
 def check_hours(hours: int) -> int:
@@ -132,7 +132,7 @@ def _region(
     aws: Aws, account: str, region: str, key_id: str, since: datetime, until: datetime
 ) -> tuple[list[Event], int, str]:
     """One region's events, the pages read, and why it failed ("" if it did not)."""
-    bucket, found, pages = _bucket(account, region), [], 0
+    limiter, found, pages = _limiter(account, region), [], 0
     params: dict[str, Any] = {
         "LookupAttributes": [{"AttributeKey": "AccessKeyId", "AttributeValue": key_id}],
         "StartTime": since,
@@ -141,7 +141,7 @@ def _region(
     }
     try:
         while True:
-            with bucket.slot():
+            with limiter.slot():
                 page = aws.call("cloudtrail", "LookupEvents", region=region, **params)
             pages += 1
             found += [_event(raw, region) for raw in page.get("Events", [])]
@@ -156,7 +156,6 @@ def _event(raw: dict[str, Any], region: str) -> Event:
     detail = json.loads(raw.get("CloudTrailEvent") or "{}")
     return Event(
         name=str(raw.get("EventName", "")),
-        source=str(raw.get("EventSource", "")),
         at=raw["EventTime"],
         region=str(detail.get("awsRegion") or region),
         read_only=str(raw.get("ReadOnly", "")).lower() == "true",

@@ -82,13 +82,14 @@ class Investigation:
     source_ips: tuple[Count, ...]
     user_agents: tuple[Count, ...]
     by_name: tuple[Count, ...]
+    by_region: tuple[Count, ...]
     denied: int
     errors: int
     writes: tuple[Count, ...]
     persistence: tuple[Sign, ...]
     regions: int
     pages: int
-    failed: dict[str, str]  # region -> why it could not be read
+    failed: dict[str, str]  # region -> why it was not read to the end
     caveat: str = CAVEAT
 
 
@@ -120,6 +121,7 @@ def summarize(key_id: str, hours: int, found: Lookup) -> Investigation:
         source_ips=_top(e.source_ip for e in events),
         user_agents=_top(e.user_agent for e in events),
         by_name=_counts(e.name for e in events),
+        by_region=_counts(e.region for e in events),
         denied=sum(1 for e in events if e.error in _DENIED),
         errors=sum(1 for e in events if e.error),
         writes=_counts(e.name for e in events if not e.read_only),

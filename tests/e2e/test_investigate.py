@@ -76,6 +76,7 @@ def test_what_a_leaked_key_did_is_listed_with_persistence_flagged(
     ):
         assert counted in said
     assert "`AssumeRole` (1)" in said
+    assert "*By region:* `us-east-1` (5), `eu-west-1` (1)" in said
     assert "*Refused (AccessDenied):* 1" in said
     assert "*Changes (write events):* `CreateAccessKey` (1), `CreateUser` (1)" in said
     assert "*CreateUser* on `backdoor`" in said
@@ -113,7 +114,7 @@ def test_a_region_that_fails_is_named_and_the_others_still_count(
     aws.fail("LookupEvents", region="eu-west-1", code="AccessDeniedException", status=400)
 
     said = bot.said(bot.command(f"investigate {leaked['AccessKeyId']}"))
-    assert "*Not read:* `eu-west-1` (AccessDeniedException)" in said
+    assert "*Not read to the end:* `eu-west-1` (AccessDeniedException)" in said
     assert "`ListUsers` (1)" in said
 
 

@@ -39,7 +39,8 @@ def _activity(found: Investigation, key: str, over: str) -> list[Block]:
         f"*User agents:* {_listed(found.user_agents)}",
     ]
     blocks: list[Block] = [section("\n".join(lines))]
-    blocks.append(section(f"*By event:* {_listed(found.by_name, SHOWN)}"))
+    by_event = f"*By event:* {_listed(found.by_name, SHOWN)}"
+    blocks.append(section(f"{by_event}\n*By region:* {_listed(found.by_region)}"))
     writes = _listed(found.writes, SHOWN) if found.writes else "none"
     blocks.append(section(f"*Changes (write events):* {writes}"))
     if found.persistence:
@@ -62,7 +63,7 @@ def _read(found: Investigation) -> list[Block]:
     if found.failed:
         failed = ", ".join(f"`{escape(r)}` ({escape(why)})" for r, why in found.failed.items())
         blocks.append(
-            section(f":warning: *Not read:* {failed}: this key's events there are not counted.")
+            section(f":warning: *Not read to the end:* {failed}: events there may be missing.")
         )
     blocks.append(context(f"{read} {found.caveat}"))
     return blocks
