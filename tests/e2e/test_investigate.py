@@ -175,3 +175,17 @@ def test_a_key_of_another_account_is_investigated_in_its_own_account(
     lookups = aws.calls("LookupEvents")
     assert lookups and {c.account for c in lookups} == {org.production}
     assert {c.source_identity for c in lookups} == {source_identity("U0ALICE")}
+
+
+def test_a_throttled_lookup_is_retried_and_never_reaches_the_user(
+    bot: Bot, aws: FaithfulAws, leaked
+) -> None:
+    Attacker(aws, leaked).client("iam").list_users()
+    aws.fail("LookupEvents", region="us-east-1", code="ThrottlingException", status=400)
+
+    said = bot.said(bot.command(f"investigate {leaked['AccessKeyId']}"))
+    assert "`ListUsers` (1)" in said and "Not read" not in said
+    assert [c.error for c in aws.calls("LookupEvents") if c.region == "us-east-1"] == [
+        "ThrottlingException",
+        None,
+    ]
