@@ -160,3 +160,23 @@ def test_more_than_two_lookups_a_second_in_one_region_are_throttled(aws: Faithfu
     assert _lookup(aws, "eu-west-1", key)["Events"] == []  # another region has its own limit
     time.sleep(1.0)
     assert _lookup(aws, "us-east-1", key)["Events"] == []
+
+
+def test_events_can_be_looked_up_by_event_name_or_user_name(aws: FaithfulAws, leaked) -> None:
+    attacker = _client(aws, "iam", leaked, "us-east-1")
+    attacker.list_users()
+    attacker.get_user()
+    trail = boto3.client(
+        "cloudtrail", endpoint_url=aws.endpoint_url, region_name="us-east-1", config=NO_RETRY
+    )
+
+    by_name = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetUser"}]
+    )["Events"]
+    assert [(e["EventName"], e["AccessKeyId"]) for e in by_name] == [
+        ("GetUser", leaked["AccessKeyId"])
+    ]
+    by_user = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "dave"}]
+    )["Events"]
+    assert [e["EventName"] for e in by_user] == ["GetUser", "ListUsers"]
