@@ -35,6 +35,7 @@ PERMISSIONS = (
 )
 _PRINCIPAL = re.compile(r"\*|[UWS][A-Z0-9]{2,}")
 _CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")  # us-east-1, us-gov-west-1
 DEFAULT_CONFIG_TEXT = """\
 # Used when IAM_BOT_CONFIG is not set. Everyone may look; nobody may change anything.
 permissions:
@@ -179,6 +180,8 @@ class Config:
     audit: Audit = field(default_factory=Audit)
     accounts: Accounts = field(default_factory=Accounts)
     incidents: Incidents = field(default_factory=Incidents)
+    # Where /iam investigate reads CloudTrail; none: every region each account has enabled.
+    cloudtrail_regions: tuple[str, ...] = ()
 
     def principals(self, permission: str) -> tuple[str, ...]:
         return self.permissions.get(permission, ())
@@ -552,6 +555,7 @@ _TOP_LEVEL = {
     "audit",
     "accounts",
     "incidents",
+    "cloudtrail_regions",
 }
 
 
@@ -666,6 +670,9 @@ def parse_config(text: str, operations: Mapping[str, OperationTerms]) -> Config:
             data.get("rotation_age_days"), "rotation_age_days", 90, 1, MAX_DAYS
         ),
         unused_days=_count(data.get("unused_days"), "unused_days", 45, 1, MAX_DAYS),
+        cloudtrail_regions=_ids(
+            data.get("cloudtrail_regions"), "cloudtrail_regions", _REGION, "an AWS region"
+        ),
     )
     _audit_posts_somewhere(config)
     _approvers_exist(config, operations)

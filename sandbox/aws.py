@@ -41,6 +41,11 @@ tests and benchmarks latency, fault and concurrency control plus a record of eve
 - ``GetAccessKeyLastUsed`` of a key of another account (moto's or ``foreign_keys``) is
   ``AccessDenied`` (403), as in IAM; ``GetAccessKeyInfo`` names the owner of any key moto holds,
   temporary session keys included.
+- CloudTrail's ``LookupEvents`` (moto has none) answers from the recorded calls, per account
+  and region, paged, 90 days, throttled over 2 requests per second (``sandbox/cloudtrail.py``,
+  ``sandbox/aws_cloudtrail.py``); each call records its access key, region, time, user agent
+  and source IP (``X-Forwarded-For``, else loopback); :meth:`FaithfulAws.age_calls` makes them
+  older.
 - Test side: :meth:`FaithfulAws.add_account` makes member accounts of an Organization (the
   default account manages it), :meth:`FaithfulAws.client` acts in any account,
   :meth:`FaithfulAws.add_bot_role` makes the role the bot assumes.
@@ -114,6 +119,7 @@ from moto.server import ThreadedMotoServer
 from sandbox import aws_wire as wire
 from sandbox.aws_account_rules import AccountState, ActsInAccounts, RootAccount
 from sandbox.aws_accounts import MotoAccounts, SessionTable
+from sandbox.aws_cloudtrail import LooksUpEvents
 from sandbox.aws_credentials import KeepsServiceCredentials
 from sandbox.aws_faults import FailRule, InjectsFaults
 from sandbox.aws_iam_rules import USER_PATHS, CorrectsIam
@@ -121,6 +127,7 @@ from sandbox.aws_moto_model import SetsMotoModel
 from sandbox.aws_paging import PAGED_ACTIONS, PagesLists
 from sandbox.aws_record import REDACTED, Call, Entry, RecordsCalls, is_mutating, redact
 from sandbox.aws_wire import Request, Response
+from sandbox.cloudtrail import CloudTrail
 
 __all__ = ["PAGED_ACTIONS", "REDACTED", "Call", "FaithfulAws", "RootAccount", "is_mutating"]
 
@@ -200,6 +207,7 @@ class FaithfulAws(
     KeepsServiceCredentials,
     PagesLists,
     InjectsFaults,
+    LooksUpEvents,
     RecordsCalls,
     SetsMotoModel,
 ):
@@ -260,7 +268,9 @@ class FaithfulAws(
             ("iam", "GetCredentialReport"): self._credential_report,
             ("sts", "AssumeRole"): self._assume_role,
             ("secretsmanager", "DescribeSecret"): self._describe_secret,
+            ("cloudtrail", "LookupEvents"): self._lookup_events,
         }
+        self._trail = CloudTrail()
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -325,6 +335,7 @@ class FaithfulAws(
         with self._lock:
             self._entries.clear()
             self._faults.clear()
+            self._trail.reset()
             self._delay = 0.0
             self._slow.clear()
             self._page_size = self._initial_page_size
@@ -348,11 +359,21 @@ class FaithfulAws(
     ) -> Response:
         req = wire.parse(method, path, headers, body)
         req.session = self._sessions.session(req.access_key)
-        entry = Entry(req.service, req.action, redact(req.params), req.session)
+        entry = Entry(
+            req.service,
+            req.action,
+            redact(req.params),
+            req.session,
+            req.access_key,
+            req.region,
+            self._clock(),
+            req.header.get("user-agent", ""),
+            req.header.get("x-forwarded-for", "127.0.0.1"),
+        )
         with self._lock:
             self._entries.append(entry)
             raw = req.protocol == "raw"
-            fault = None if raw else self._take_fault(req.action, req.session.account_id)
+            fault = None if raw else self._take_fault(req.action, req.account, req.region)
             delay = self._delay
             slow = self._slow.get(req.action, 0.0)
         self._pass_gate(req.action)

@@ -21,9 +21,10 @@ class FailRule:
     message: str
     after_forward: bool  # the call reaches moto and takes effect; only its answer is the error
     account: str | None = None  # only calls acting in this account (None: any account)
+    region: str | None = None  # only calls signed for this region (None: any region)
 
-    def matches(self, action: str, account: str) -> bool:
-        if self.account not in (None, account):
+    def matches(self, action: str, account: str, region: str = "") -> bool:
+        if self.account not in (None, account) or self.region not in (None, region):
             return False
         if self.mutating_only:
             return is_mutating(action) and self.action in (None, action)
@@ -72,13 +73,15 @@ class InjectsFaults:
         message: str | None = None,
         after_forward: bool = False,
         account: str | None = None,
+        region: str | None = None,
     ) -> None:
         """Fail the ``nth`` matching call from now, and the ``times - 1`` matching ones after it.
 
         Matching: calls of ``action``, or any call when None; with ``mutating_only`` only the
         mutating ones (Create*, Delete*, ...); with ``account`` only those acting in that
-        account. Calls are counted as they arrive. A failed call
-        never reaches moto; the client gets the error in its protocol's shape.
+        account; with ``region`` only those signed for that region. Calls are counted as they
+        arrive. A failed call never reaches moto; the client gets the error in its protocol's
+        shape.
 
         With ``after_forward`` the answer is lost instead: the call reaches moto and takes
         effect (``CreateAccessKey`` makes a key), then the client gets the error, as when AWS
@@ -97,6 +100,7 @@ class InjectsFaults:
             message=message or f"Injected failure ({code}).",
             after_forward=after_forward,
             account=account,
+            region=region,
         )
         with self._lock:
             self._faults.append(rule)
@@ -134,10 +138,10 @@ class InjectsFaults:
             self._held.clear()
             self._gate.notify_all()
 
-    def _take_fault(self, action: str, account: str) -> FailRule | None:
+    def _take_fault(self, action: str, account: str, region: str = "") -> FailRule | None:
         chosen: FailRule | None = None
         for rule in self._faults:
-            if not rule.matches(action, account):
+            if not rule.matches(action, account, region):
                 continue
             if rule.skip:
                 rule.skip -= 1

@@ -1,13 +1,15 @@
 """The record of every call that reached the faithful layer (``sandbox/aws.py``), as CloudTrail
 would keep it: service, action, parameters with their secrets redacted, the answer's status and
-error, and the account and session it acted in. :class:`RecordsCalls` is FaithfulAws's reading of
-it (``calls``, ``count``)."""
+error, the account and session it acted in, and what CloudTrail shows beside (access key,
+region, time, user agent, source IP: ``X-Forwarded-For``, else loopback). :class:`RecordsCalls`
+is FaithfulAws's reading of it (``calls``, ``count``, ``age_calls``)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -50,6 +52,17 @@ class Call:
     account: str = DEFAULT_ACCOUNT_ID
     source_identity: str | None = None
     session_tags: dict[str, str] = field(default_factory=dict)
+    # What CloudTrail also shows (sandbox/cloudtrail.py): who signed, when, where, with what.
+    principal: str = ""
+    access_key: str = ""
+    region: str = ""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    user_agent: str = ""
+    source_ip: str = "127.0.0.1"
+
+    @property
+    def mutating(self) -> bool:
+        return is_mutating(self.action)
 
 
 @dataclass
@@ -58,6 +71,11 @@ class Entry:
     action: str
     params: dict[str, Any]
     session: Session
+    access_key: str
+    region: str
+    at: datetime
+    user_agent: str
+    source_ip: str
     status: int = 0
     error: str | None = None
 
@@ -71,6 +89,12 @@ class Entry:
             self.session.account_id,
             self.session.source_identity,
             dict(self.session.session_tags),
+            self.session.principal,
+            self.access_key,
+            self.region,
+            self.at,
+            self.user_agent,
+            self.source_ip,
         )
 
 
@@ -118,3 +142,11 @@ class RecordsCalls:
         ``ok_only=False``, all of them."""
         calls = self.calls(action, account=account)
         return sum(1 for c in calls if not ok_only or 200 <= c.status < 300)
+
+    def age_calls(self, access_key: str, by: timedelta) -> None:
+        """Make the calls recorded so far that ``access_key`` signed ``by`` older (CloudTrail's
+        90 days, without waiting them)."""
+        with self._lock:
+            for entry in self._entries:
+                if entry.access_key == access_key:
+                    entry.at -= by

@@ -22,7 +22,7 @@ IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 _NAMESPACES = {"iam": IAM_NS, "sts": STS_NS}
 _VERSION_SERVICE = {"2010-05-08": "iam", "2011-06-15": "sts"}
-_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/[^/]+/([^/]+)/")
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/")
 
 _DEFAULT_SESSION = Session(DEFAULT_ACCOUNT_ID, f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/moto")
 
@@ -40,6 +40,12 @@ class Request:
     version: str = ""
     access_key: str = ""
     session: Session = _DEFAULT_SESSION  # who signed it, set by the proxy
+    region: str = ""  # of the request's signature
+
+    @property
+    def header(self) -> dict[str, str]:
+        """The request's headers by lower-case name."""
+        return {k.lower(): v for k, v in self.headers}
 
     @property
     def account(self) -> str:
@@ -57,7 +63,7 @@ def parse(method: str, path: str, headers: list[tuple[str, str]], body: bytes) -
     """Service, action and parameters of a request, whichever protocol it speaks."""
     lower = {k.lower(): v for k, v in headers}
     scope = _SCOPE.search(lower.get("authorization", ""))
-    access_key, service = (scope.group(1), scope.group(2)) if scope else ("", "")
+    access_key, region, service = scope.groups() if scope else ("", "", "")
     url = urlsplit(path)
     if url.path.startswith("/moto-api"):
         return Request(method, path, headers, body, "moto", url.path, {}, "raw")
@@ -72,7 +78,16 @@ def parse(method: str, path: str, headers: list[tuple[str, str]], body: bytes) -
             params = {}
         service = service or prefix.lower()
         return Request(
-            method, path, headers, body, service, action, params, "json", access_key=access_key
+            method,
+            path,
+            headers,
+            body,
+            service,
+            action,
+            params,
+            "json",
+            access_key=access_key,
+            region=region,
         )
     fields = dict(parse_qsl(url.query, keep_blank_values=True))
     if lower.get("content-type", "").startswith("application/x-www-form-urlencoded"):
@@ -91,6 +106,7 @@ def parse(method: str, path: str, headers: list[tuple[str, str]], body: bytes) -
         protocol="query" if action else "raw",
         version=version,
         access_key=access_key,
+        region=region,
     )
 
 

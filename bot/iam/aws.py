@@ -133,7 +133,7 @@ class _RoleSession:
 
     expiry: float
     credentials: dict[str, str] = field(repr=False)
-    clients: dict[str, Any] = field(default_factory=dict)
+    clients: dict[tuple[str, str], Any] = field(default_factory=dict)  # by service and region
 
 
 class Aws:
@@ -162,7 +162,7 @@ class Aws:
             connect_timeout=5,
             read_timeout=30,
         )
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
         self._sessions: dict[tuple[str, Actor | None], _RoleSession] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
@@ -182,36 +182,42 @@ class Aws:
         for hook in self._hooks:
             hook(operation.service_model.service_name, operation.name, outcome)
 
-    def _new_client(self, service: str, credentials: dict[str, str] | None = None) -> Any:
+    def _new_client(
+        self, service: str, region: str, credentials: dict[str, str] | None = None
+    ) -> Any:
         """A client from the bot's one boto3 session (called under the lock: a session is not
         thread-safe), with a role session's credentials when given: one session's loaded
         models serve every client, where a session per role would load them all again."""
         client = self._session.client(
-            service, region_name=self.region, config=self._config, **(credentials or {})
+            service, region_name=region, config=self._config, **(credentials or {})
         )
         client.meta.events.register("needs-retry", self._attempted)
         return client
 
-    def _own_client(self, service: str) -> Any:
+    def _own_client(self, service: str, region: str | None = None) -> Any:
         """A client with the bot's own credentials (its central role)."""
+        where = (service, region or self.region)
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._new_client(service)
-            return self._clients[service]
+            if where not in self._clients:
+                self._clients[where] = self._new_client(*where)
+            return self._clients[where]
 
-    def client(self, service: str, operation: str = "") -> Any:
+    def client(self, service: str, operation: str = "", region: str | None = None) -> Any:
         """The client for the current scope: the bot's own, or the scope's assumed session.
         ``operation`` names the call it is for (a client asked for without one is the bot's
-        own plumbing, such as Bolt's Lambda re-invocation, and acts as the bot)."""
+        own plumbing, such as Bolt's Lambda re-invocation, and acts as the bot); ``region``
+        where it is sent (None: the bot's region; CloudTrail keeps each region's apart)."""
         scope = current()
         unattributed = scope is None or not scope.actor
         if self._attributed and operation and changes_state(operation) and unattributed:
             raise RuntimeError(f"{service}:{operation} would change AWS with nobody in scope")
         if scope is None or scope.account.role_arn is None:
-            return self._own_client(service)
-        return self._session_client(scope.account.role_arn, scope.actor, service)
+            return self._own_client(service, region)
+        return self._session_client(scope.account.role_arn, scope.actor, service, region)
 
-    def _session_client(self, role_arn: str, actor: Actor | None, service: str) -> Any:
+    def _session_client(
+        self, role_arn: str, actor: Actor | None, service: str, region: str | None = None
+    ) -> Any:
         key = (role_arn, actor)
         with self._lock:
             session = self._sessions.get(key)
@@ -223,10 +229,11 @@ class Aws:
                 if len(self._sessions) >= _MAX_SESSIONS:
                     self._sessions.pop(next(iter(self._sessions)))
                 self._sessions[key] = session
+        where = (service, region or self.region)
         with self._lock:
-            if service not in session.clients:
-                session.clients[service] = self._new_client(service, session.credentials)
-            return session.clients[service]
+            if where not in session.clients:
+                session.clients[where] = self._new_client(*where, session.credentials)
+            return session.clients[where]
 
     def _assume(self, role_arn: str, actor: Actor | None) -> dict[str, str]:
         """Credentials in ``role_arn``'s account, their source identity the actor (the trust
@@ -250,9 +257,12 @@ class Aws:
             "aws_session_token": answer["SessionToken"],
         }
 
-    def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
-        """One AWS request; ``operation`` is the API name, e.g. ``"ListAccessKeys"``."""
-        client = self.client(service, operation)
+    def call(
+        self, service: str, operation: str, *, region: str | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """One AWS request; ``operation`` is the API name, e.g. ``"ListAccessKeys"``; sent to
+        ``region`` (None: the bot's own)."""
+        client = self.client(service, operation, region)
         method = getattr(client, xform_name(operation))
         try:
             return method(**params)

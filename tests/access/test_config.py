@@ -26,6 +26,7 @@ protected_users: [break-glass-admin, "tag:protected=true"]
 identity:
   tag: slack-id
 rotation_age_days: 60
+cloudtrail_regions: [us-east-1, eu-west-1, us-gov-west-1]
 """
 
 
@@ -35,6 +36,7 @@ def test_full_config_loads() -> None:
     assert config.principals("admin") == ()  # unlisted permissions are granted to nobody
     assert config.channels == ("C0OPS",)
     assert config.audit_channel == "C0AUDIT"
+    assert config.cloudtrail_regions == ("us-east-1", "eu-west-1", "us-gov-west-1")
     assert config.approvals.required_for("offboard") == 2
     assert config.approvals.required_for("rotate") == 0
     assert config.approvals.expire_minutes == 30
@@ -56,6 +58,8 @@ def test_no_file_means_read_only_default() -> None:
         ("permissions: {delete_everything: ['*']}", "unknown key 'delete_everything'"),
         ("permissions: {keys: '*'}", "permissions.keys: must be a list"),
         ("audit_channel: general", "audit_channel"),
+        ("cloudtrail_regions: [Europe]", "cloudtrail_regions[0]: 'Europe' is not an AWS region"),
+        ("cloudtrail_regions: us-east-1", "cloudtrail_regions: must be a list"),
         ("approvals: {required: 0}", "approvals.required"),
         ("approvals: {required: yes}", "approvals.required"),
         ("approvals: {commands: {offboard: {required: -1}}}", "approvals.commands.offboard"),

@@ -24,6 +24,7 @@ from bot.slack.commands import (
     grant,
     history,
     incidents,
+    investigate,
     keys,
     offboard,
     onboard,
@@ -75,6 +76,15 @@ SUBCOMMANDS = (
         ("keys",),
         whois.check,
         whois.run,
+    ),
+    Subcommand(
+        "investigate",
+        investigate.USAGE,
+        investigate.SUMMARY,
+        investigate.PERMISSIONS,
+        investigate.check,
+        investigate.run,
+        flags=investigate.FLAGS,
     ),
     Subcommand(
         "deactivate",
