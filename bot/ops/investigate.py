@@ -12,9 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.access.incidents import Incident
 from bot.iam import cloudtrail
 from bot.iam.cloudtrail import Event, Lookup
 from bot.ops.context import Ops
+from bot.ops.incidents import in_account
 from bot.ops.scope import in_key_account
 
 DEFAULT_HOURS = 48
@@ -100,12 +102,23 @@ def summary(
     ``regions`` (none given: the configured ``cloudtrail_regions``, else every region that
     account has enabled)."""
     cloudtrail.check_hours(hours)
+    with in_key_account(ops, key_id, PERMISSION):
+        return _looked_up(ops, key_id, hours, regions)
+
+
+def of_incident(ops: Ops, incident: Incident, hours: int = DEFAULT_HOURS) -> Investigation:
+    """The same summary for an incident's card, read in the incident's account by the bot
+    itself (nobody asked: AWS's alarm did)."""
+    with in_account(ops, incident.account, incident.id):
+        return _looked_up(ops, incident.key_id, hours, ())
+
+
+def _looked_up(ops: Ops, key_id: str, hours: int, regions: Sequence[str]) -> Investigation:
     services = ops.services
     aws, until = services.aws, services.clock()
     since = until - timedelta(hours=hours)
-    with in_key_account(ops, key_id, PERMISSION):
-        where = regions or services.config.cloudtrail_regions or cloudtrail.enabled_regions(aws)
-        found = cloudtrail.key_events(aws, key_id, since=since, until=until, regions=where)
+    where = regions or services.config.cloudtrail_regions or cloudtrail.enabled_regions(aws)
+    found = cloudtrail.key_events(aws, key_id, since=since, until=until, regions=where)
     return summarize(key_id, hours, found)
 
 

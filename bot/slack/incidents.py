@@ -3,6 +3,8 @@
 :meth:`IncidentDesk.intake` stores what an event says (:func:`bot.ops.incidents.intake`) and
 puts the card, and for a new incident the owner's DM, in the outbox: Slack being slow or down
 never keeps an incident from being stored, nor a queue message from being deleted once it is.
+Once a card is first posted, what the key did (from CloudTrail, the last 48 hours) follows in
+its thread, as its own outbox step.
 One card per key in ``incidents.channel``: posted by the first delivery, then updated in place
 (``chat.update``) as signals arrive; deliveries of one key's card share a lane and coalesce, so
 a burst of signals becomes one update showing them all. Two replicas posting the first card at
@@ -21,14 +23,16 @@ from bot.access import incidents
 from bot.access.incidents import Incident
 from bot.access.records import Unreadable
 from bot.ops import incidents as intake_ops
+from bot.ops import investigate
 from bot.ops.context import Ops
 from bot.slack.messages.incident import Shown, card, owner_dm
+from bot.slack.messages.investigate import investigation_reply
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-CARD, OWNER = "incident-card", "incident-owner"
+CARD, OWNER, INVESTIGATION = "incident-card", "incident-owner", "incident-investigation"
 
 
 def show_card(outbox: Outbox, incident: Incident) -> None:
@@ -48,6 +52,7 @@ class IncidentDesk:
         self._outbox: Outbox = notifier.outbox
         self._outbox.handlers[CARD] = self._deliver_card
         self._outbox.handlers[OWNER] = self._deliver_owner
+        self._outbox.handlers[INVESTIGATION] = self._deliver_investigation
         self._outbox.coalesced.add(CARD)
 
     def intake(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,6 +101,19 @@ class IncidentDesk:
         if kept.ts != answer["ts"]:  # another replica's card came first
             self._client.chat_delete(channel=channel, ts=answer["ts"])
             self._client.chat_update(channel=kept.channel, ts=kept.ts, **message)
+            return
+        lane, once = f"{_lane(incident)}:investigation", f"{incident.id}/investigation"
+        self._outbox.add(INVESTIGATION, lane, {"key_id": incident.key_id}, id=once)
+
+    def _deliver_investigation(self, payload: dict[str, Any]) -> None:
+        """The outbox's handler: what the key did, from CloudTrail, in the card's thread (its
+        own step: a slow or throttled CloudTrail never holds up the card)."""
+        incident = self._current(payload)
+        if incident is None or not incident.ts:
+            return
+        found = investigate.of_incident(self._ops, incident)
+        reply = investigation_reply(found).as_kwargs()
+        self._client.chat_postMessage(channel=incident.channel, thread_ts=incident.ts, **reply)
 
     def _deliver_owner(self, payload: dict[str, Any]) -> None:
         """The outbox's handler: tell the key's owner, when someone is linked to its user."""

@@ -20,6 +20,7 @@ from sandbox.aws_events import (
     trusted_advisor_event,
 )
 from tests.e2e.test_home import open_home, shown
+from tests.e2e.test_investigate import Attacker
 from tests.fixtures.accounts import listed_config, organization
 from tests.fixtures.aws import key_statuses, user_with_key
 from tests.fixtures.hostile import PINGS_AND_LINKS, unescaped
@@ -40,7 +41,12 @@ def deliver(bot: Bot, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def cards(bot: Bot) -> list[str]:
-    return [flatten(m) for m in bot.channel(SEC)]
+    return [flatten(m) for m in bot.channel(SEC) if not m.thread_ts]
+
+
+def thread_of_card(bot: Bot) -> list[str]:
+    [card] = [m for m in bot.channel(SEC) if not m.thread_ts]
+    return [flatten(m) for m in bot.channel(SEC) if m.thread_ts == card.ts]
 
 
 @pytest.fixture
@@ -82,7 +88,11 @@ def test_a_second_signal_updates_the_same_card(make_bot, leaked) -> None:
 
     [card] = cards(bot)
     assert "AWS Health" in card and "GuardDuty" in card and "severity 8" in card
-    posts = [c for c in bot.slack.calls("chat.postMessage") if c.args["channel"] == SEC]
+    posts = [
+        c
+        for c in bot.slack.calls("chat.postMessage")
+        if c.args["channel"] == SEC and "thread_ts" not in c.args  # the card, not its thread
+    ]
     updates = [c for c in bot.slack.calls("chat.update") if c.args["channel"] == SEC]
     assert len(posts) == 1 and len(updates) == 1
     assert len(dms_to(bot, "U0CAROL")) == 1  # told once, when it opened
@@ -273,3 +283,20 @@ def test_an_organizational_health_event_opens_a_card_deactivated_in_its_account(
     deactivation = posted(bot, "Deactivate the access key", SEC)
     bot.press(deactivation, "Confirm", user="U0ALICE")
     bot.slack.wait_for(lambda: key_statuses(production, "ci-deployer")[leaked] == "Inactive")
+
+
+def test_what_the_key_did_follows_in_the_card_s_thread_once(make_bot, iam, aws) -> None:
+    iam.create_user(UserName="ci-deployer")
+    key = iam.create_access_key(UserName="ci-deployer")["AccessKey"]
+    iam_as_attacker = Attacker(aws, key).client("iam")
+    iam_as_attacker.list_users()
+    iam_as_attacker.create_user(UserName="backdoor")
+    bot = make_bot(INCIDENTS + "cloudtrail_regions: [us-east-1]\n")
+
+    deliver(bot, health_event(key["AccessKeyId"]))
+    deliver(bot, guardduty_event(key["AccessKeyId"]))  # a second signal: the card is updated
+
+    [investigation] = thread_of_card(bot)
+    assert f"What {key['AccessKeyId']} did" in investigation
+    assert "ListUsers" in investigation and "CreateUser" in investigation
+    assert "backdoor" in investigation  # a sign of persistence, named

@@ -457,4 +457,6 @@ def test_an_aws_alarm_invokes_the_function_and_posts_the_incident_card(
     assert first == {"incidents": [key]} and again == {"incidents": []}
     assert key in deployed.channel("C0SEC")  # delivered before the invocation returned
     posts = [c for c in slack.calls("chat.postMessage") if c.args["channel"] == "C0SEC"]
-    assert len(posts) == 1
+    card = [c for c in posts if "thread_ts" not in c.args]
+    investigation = [c for c in posts if "thread_ts" in c.args]  # what the key did, once
+    assert len(card) == 1 and len(investigation) == 1
