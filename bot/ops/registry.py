@@ -19,6 +19,7 @@ from bot.access.rules import SlackUnavailable
 from bot.access.schedule import WAITING, Job
 from bot.ops import (
     account_alias,
+    contain,
     deactivate,
     delete_key,
     enable,
@@ -46,6 +47,7 @@ MODULES: tuple[ModuleType, ...] = (
     delete_key,
     account_alias,
     grant,
+    contain,
 )
 
 
