@@ -33,15 +33,32 @@ def quarantine_version(arn: str) -> str | None:
 
 
 def quarantined_users(aws: Aws) -> dict[str, str]:
-    """Every user of the current account carrying a quarantine policy, by name casefolded
-    (IAM's names are unique regardless of case), with the newest version it carries."""
-    found: dict[str, str] = {}
-    for version, arn in QUARANTINE_ARNS.items():  # oldest first: the newest one wins
+    """Every user of the current account carrying a quarantine policy, by name, with the
+    newest version it carries: one listing per version, asked concurrently."""
+
+    def carrying(arn: str) -> list[str]:
         users = aws.items(
             "iam", "ListEntitiesForPolicy", "PolicyUsers", PolicyArn=arn, EntityFilter="User"
         )
-        found.update({u["UserName"].casefold(): version for u in users})
+        return [u["UserName"] for u in users]
+
+    found: dict[str, str] = {}
+    listed = aws.map(carrying, list(QUARANTINE_ARNS.values()))
+    for version, names in zip(QUARANTINE_ARNS, listed, strict=True):  # the newest one wins
+        found.update(dict.fromkeys(names, version))
     return found
+
+
+def version_of(quarantined: Mapping[str, str], user: str) -> str | None:
+    """The quarantine version ``user`` carries, by its name regardless of case (IAM's names
+    are unique regardless of case), None if none."""
+    name = user.casefold()
+    return next((v for n, v in quarantined.items() if n.casefold() == name), None)
+
+
+def policy_name(version: str) -> str:
+    """The quarantine policy of ``version`` by its name: AWSCompromisedKeyQuarantineV3."""
+    return QUARANTINE_ARNS[version].removeprefix(_AWS_POLICY)
 
 
 def carried(attached: Iterable[str]) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.iam import errors, keys, names, users
+from bot.iam import errors, keys, names, quarantine, users
 from bot.iam.models import AccessKey
 from bot.iam.sessions import Account, current_account
 from bot.ops.context import Services, UserError
@@ -79,6 +79,7 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
         at=services.clock(),
         owner=owner,
         offers=offers,
+        quarantine=quarantine.version_of(quarantine.quarantined_users(services.aws), user),
     )
     if key_actions and owner is not None and _protected(services, offers, user):
         ref = KeyRef(user, owner.key_id, account.id if account else "")
