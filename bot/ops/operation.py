@@ -24,3 +24,4 @@ class Operation(enum.StrEnum):
     REVOKE = "revoke"  # a grant ended early
     CONTAIN = "contain"  # a leaked key deactivated, optionally AWSDenyAll attached
     UNCONTAIN = "uncontain"  # a containment undone
+    UNQUARANTINE = "unquarantine"  # AWS's quarantine policy detached once the leaked key is gone

@@ -28,6 +28,7 @@ from bot.ops import (
     offboard_person,
     onboard,
     rotate,
+    unquarantine,
 )
 from bot.ops.context import Ops
 from bot.ops.declared import Declared, LaterStep
@@ -48,6 +49,7 @@ MODULES: tuple[ModuleType, ...] = (
     account_alias,
     grant,
     contain,
+    unquarantine,
 )
 
 

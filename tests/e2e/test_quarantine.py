@@ -1,14 +1,15 @@
 """AWS's compromised-key quarantine, as `/iam keys`, `/iam whois` and `/iam audit` show it:
 which version a user carries and that applications on its keys may be failing, found with a
 fixed number of calls per account (one ListEntitiesForPolicy per version), however many
-users there are."""
+users there are; and `/iam unquarantine`, refused until the key from before the leak is gone."""
 
 from __future__ import annotations
 
 import pytest
 
 from sandbox.aws import FaithfulAws
-from tests.fixtures.slack import CONFIG, Bot
+from tests.fixtures.aws import key_statuses
+from tests.fixtures.slack import CONFIG, Bot, current, flatten, open_request
 
 AUDIT = CONFIG.replace("permissions:\n", "permissions:\n  audit: [S0SECURITY]\n", 1)
 VERSIONS = 4  # V1 to V4: one listing each
@@ -67,3 +68,47 @@ def test_the_audit_flags_every_quarantined_user_with_the_same_calls(
     assert "AWSCompromisedKeyQuarantineV3: applications using its keys may be failing" in said
     many = "users" if users > 1 else "user"
     assert f"{users} {many} under AWS's compromised-key quarantine" in said
+
+
+def test_unquarantine_waits_until_the_key_from_before_the_leak_is_gone(
+    bot: Bot, iam, aws: FaithfulAws
+) -> None:
+    leaked = _quarantine(iam, aws, "dave", "AWSCompromisedKeyQuarantineV3")
+    quarantine = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+
+    said = bot.said(bot.command("unquarantine dave rotated"))
+    assert f"dave still has `{leaked}`, created before the leak was known" in said
+    assert not bot.channel()
+
+    contain = open_request(bot, f"contain {leaked} AWS quarantined it")
+    bot.press(contain, "Confirm", user="U0ALICE")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, contain)))
+    said = bot.said(bot.command("unquarantine dave contained"))
+    assert f"dave still has `{leaked}`" in said  # contained is not gone
+
+    # The rotation: a new key for the applications, the leaked one deleted.
+    new = iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"]
+    iam.delete_access_key(UserName="dave", AccessKeyId=leaked)
+    plan = open_request(bot, "unquarantine dave rotated, leaked key deleted")
+    assert "Detach AWS's quarantine policy from IAM user dave" in flatten(plan)
+    assert "AWSCompromisedKeyQuarantineV3" in flatten(plan)
+    bot.press(plan, "Approve", user="U0ALICE")  # the requester may not
+    assert _policies(iam) == {quarantine}
+
+    bot.press(current(bot, plan), "Approve", user="U0SEC1")
+
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, plan)))
+    assert _policies(iam) == set()
+    assert key_statuses(iam, "dave") == {new: "Active"}
+    assert "quarantine" not in bot.said(bot.command("keys dave"))
+
+
+def test_unquarantine_needs_a_quarantine_and_a_reason(bot: Bot, iam) -> None:
+    iam.create_user(UserName="erin")
+    assert "carries no AWS quarantine policy" in bot.said(bot.command("unquarantine erin why"))
+    assert "a reason is required" in bot.said(bot.command("unquarantine erin"))
+
+
+def _policies(iam, user: str = "dave") -> set[str]:
+    found = iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
+    return {p["PolicyArn"] for p in found}

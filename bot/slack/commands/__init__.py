@@ -102,6 +102,14 @@ SUBCOMMANDS = (
         contain.run_undo,
     ),
     Subcommand(
+        "unquarantine",
+        contain.UNQUARANTINE_USAGE,
+        "detach AWS's quarantine policy once the leaked key is gone (approval needed)",
+        REGISTRY[Operation.UNQUARANTINE].permissions,
+        contain.check_unquarantine,
+        contain.run_unquarantine,
+    ),
+    Subcommand(
         "rotate",
         rotate.USAGE,
         "new key to Secrets Manager, old one retired",

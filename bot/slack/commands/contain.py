@@ -1,18 +1,21 @@
 """`/iam contain <AKIA...> [--all-keys] [--deny-all] <reason>`: take a leaked key out of use
-in one step (you confirm it); `/iam uncontain <AKIA...> <reason>`: undo that (approval
-needed)."""
+in one step (you confirm it); `/iam uncontain <AKIA...> <reason>`: undo that; `/iam
+unquarantine <user> <reason>`: detach AWS's quarantine once the leaked key is gone (both
+approval needed)."""
 
 from __future__ import annotations
 
-from bot.ops import contain
+from bot.ops import contain, unquarantine
 from bot.ops.context import Services, UserError
 from bot.ops.scope import in_key_account
-from bot.slack.commands.parse import key_id, reason
+from bot.slack.commands.parse import Target, key_id, reason, user_word
+from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.words import Flag
 
 USAGE = "contain <AKIA...> [--all-keys] [--deny-all] <reason>"
 UNDO_USAGE = "uncontain <AKIA...> <reason>"
+UNQUARANTINE_USAGE = "unquarantine <user | @person | me> <reason>"
 ALL_KEYS = Flag("--all-keys")
 DENY_ALL = Flag("--deny-all")
 FLAGS = (ALL_KEYS, DENY_ALL)
@@ -54,3 +57,24 @@ def run_undo(services: Services, request: Request) -> None:
         contain.open_uncontain(
             request.ops, key, why, requester=request.user_id, channel=request.channel_id
         )
+
+
+def _parse_unquarantine(args: tuple[str, ...]) -> tuple[Target, str]:
+    if len(args) < 2:
+        raise UserError(f"Usage: `/iam {UNQUARANTINE_USAGE}` (a reason is required)")
+    return user_word(args[0]), reason(" ".join(args[1:]))
+
+
+def check_unquarantine(args: tuple[str, ...]) -> None:
+    _parse_unquarantine(args)
+
+
+def run_unquarantine(services: Services, request: Request) -> None:
+    who, why = _parse_unquarantine(request.args)
+    unquarantine.open_request(
+        request.ops,
+        iam_user(services, request, who),
+        why,
+        requester=request.user_id,
+        channel=request.channel_id,
+    )
