@@ -185,3 +185,23 @@ def test_contain_acts_in_the_keys_own_account_signed_by_who_confirmed_it(
     assert key_statuses(production, "ci-deployer") == {leaked: "Inactive"}
     [change] = aws.calls("UpdateAccessKey", account=org.production)
     assert change.source_identity == source_identity("U0BOB")
+
+
+def test_a_failed_step_is_told_and_its_retry_does_only_what_is_left(bot: Bot, iam, aws) -> None:
+    aws.add_aws_managed_policy("AWSDenyAll")
+    leaked, other = _user(iam, keys=2)
+    aws.fail("AttachUserPolicy", code="AccessDenied", status=403)
+    plan = open_request(bot, f"contain {leaked} --all-keys --deny-all leaked")
+    bot.press(plan, "Confirm", user="U0ALICE")
+
+    failed = flatten(current(bot, plan))
+    assert "Could not attach AWSDenyAll to `dave`" in failed and "AccessDenied" in failed
+    assert key_statuses(iam, "dave") == {leaked: "Inactive", other: "Inactive"}
+    assert _attached(iam) == set()
+
+    bot.press(current(bot, plan), "Retry", user="U0SEC1")  # approvers retry
+
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, plan)))
+    assert _attached(iam) == {DENY_ALL}
+    assert aws.count("UpdateAccessKey") == 2  # one per key, none again on the retry
+    assert aws.count("AttachUserPolicy") == 1
