@@ -205,3 +205,19 @@ def test_a_failed_step_is_told_and_its_retry_does_only_what_is_left(bot: Bot, ia
     assert _attached(iam) == {DENY_ALL}
     assert aws.count("UpdateAccessKey") == 2  # one per key, none again on the retry
     assert aws.count("AttachUserPolicy") == 1
+
+
+def test_config_may_require_an_approver_for_containment(make_bot, iam) -> None:
+    rules = (
+        "approvals:\n  required: 1\n  expire_minutes: 60\n  commands:\n    contain: {required: 1}\n"
+    )
+    bot = make_bot(CONFIG.replace("approvals:\n  required: 1\n  expire_minutes: 60\n", rules))
+    [leaked] = _user(iam)
+    plan = open_request(bot, f"contain {leaked} leaked")
+    bot.press(plan, "Approve", user="U0ALICE")  # the requester may not
+    assert key_statuses(iam, "dave") == {leaked: "Active"}
+
+    bot.press(current(bot, plan), "Approve", user="U0SEC1")
+
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, plan)))
+    assert key_statuses(iam, "dave") == {leaked: "Inactive"}
