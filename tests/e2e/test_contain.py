@@ -6,12 +6,14 @@ reported leaked."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 from sandbox.aws import FaithfulAws
 from tests.fixtures.accounts import Org, listed_config, organization, source_identity
 from tests.fixtures.aws import key_statuses
+from tests.fixtures.served import served
 from tests.fixtures.slack import (
     CONFIG,
     Bot,
@@ -221,3 +223,37 @@ def test_config_may_require_an_approver_for_containment(make_bot, iam) -> None:
 
     bot.slack.wait_for(lambda: "Done." in flatten(current(bot, plan)))
     assert key_statuses(iam, "dave") == {leaked: "Inactive"}
+
+
+def test_killed_mid_containment_resumes_and_its_undo_still_knows_what_it_took(
+    aws: FaithfulAws, slack, iam, tmp_path: Path, make_bot
+) -> None:
+    """kill -9 while AWSDenyAll is being attached: the restarted bot finishes the containment
+    without reading again what was active (the keys are off by then), so the undo still gives
+    back the keys it took, and only those."""
+    aws.add_aws_managed_policy("AWSDenyAll")
+    leaked, other = _user(iam, keys=2)
+    with served(tmp_path, slack, CONFIG) as sender:
+        words = f"contain {leaked} --all-keys --deny-all leaked"
+        assert sender.command(words, user_id="U0ALICE").status == 200
+        [plan] = slack.wait_for(
+            lambda: [m for m in slack.messages("C0OPS") if "Contain the access" in flatten(m)]
+        )
+        aws.hold("AttachUserPolicy")
+        assert sender.press(plan, user_id="U0ALICE", label="Confirm").status == 200
+        assert aws.wait_held("AttachUserPolicy")
+    aws.release("AttachUserPolicy")
+
+    bot: Bot = make_bot(CONFIG)  # the same state file, started again
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, plan)), timeout=30)
+    # Read when planned, and once before the first change: not again on the resumed run.
+    assert aws.count("ListAttachedUserPolicies") == 2
+    assert key_statuses(iam, "dave") == {leaked: "Inactive", other: "Inactive"}
+    assert _attached(iam) == {DENY_ALL}
+
+    undo = open_request(bot, f"uncontain {leaked} a false positive")
+    assert leaked in flatten(undo) and other in flatten(undo)
+    bot.press(undo, "Approve", user="U0SEC1")
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, undo)))
+    assert key_statuses(iam, "dave") == {leaked: "Active", other: "Active"}
+    assert _attached(iam) == set()
