@@ -73,8 +73,9 @@ def from_before(services: Services, user: User) -> list[AccessKey]:
     known (every key, when no leak is known)."""
     known = leak_known(services, user)
     found = keys.list_access_keys(services.aws, user.name)
-    # IAM gives a key's creation to the second: one made in the same second counts as after.
-    return [k for k in found if known is None or k.created < known.replace(microsecond=0)]
+    # IAM gives a key's creation to the second: one made in the same second as the leak was
+    # known cannot be told apart from one made before, so it counts as before.
+    return [k for k in found if known is None or k.created <= known]
 
 
 def _blocked(services: Services, user: User) -> str | None:

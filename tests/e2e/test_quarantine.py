@@ -5,6 +5,8 @@ users there are; and `/iam unquarantine`, refused until the key from before the 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from sandbox.aws import FaithfulAws
@@ -71,9 +73,13 @@ def test_the_audit_flags_every_quarantined_user_with_the_same_calls(
 
 
 def test_unquarantine_waits_until_the_key_from_before_the_leak_is_gone(
-    bot: Bot, iam, aws: FaithfulAws
+    make_bot, iam, aws: FaithfulAws
 ) -> None:
+    # The containment a minute before the new key is made: IAM tells keys apart to the second.
+    bot: Bot = make_bot(clock=lambda: datetime.now(UTC) - timedelta(minutes=1))
     leaked = _quarantine(iam, aws, "dave", "AWSCompromisedKeyQuarantineV3")
+    aws.backdate_user("dave", datetime.now(UTC) - timedelta(days=30))
+    aws.backdate_access_key(leaked, datetime.now(UTC) - timedelta(days=30))
     quarantine = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
 
     said = bot.said(bot.command("unquarantine dave rotated"))
