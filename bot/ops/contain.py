@@ -28,12 +28,12 @@ from bot.access.approvals import Gate, Request, State, Target, account_here
 from bot.iam import errors, keys, policies, users
 from bot.iam.models import KeyStatus
 from bot.iam.quarantine import DENY_ALL, DENY_ALL_ARN
-from bot.iam.steps import Step
+from bot.iam.steps import Action, Step
 from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.deactivate import reports_about
 from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp, KeyRef, Tone, offer
-from bot.ops.keys import KeyPlan, key_title, open_key_request, owned_key
+from bot.ops.keys import KeyPlan, key_step, key_title, open_key_request, owned_key
 from bot.ops.operation import Operation
 from bot.ops.outcome import AT, WHO, Note, NoteKind, offering
 
@@ -102,10 +102,6 @@ def _deny_all_step(note: str, action: str = "attach managed policy") -> dict[str
     return {"action": action, "target": DENY_ALL, "note": note}
 
 
-def _key_step(action: str, key: str, note: str) -> dict[str, Any]:
-    return {"action": action, "target": key, "note": note}
-
-
 # --- containing -----------------------------------------------------------------------------
 
 
@@ -128,7 +124,7 @@ def open_request(
     targets = [key_id, *(others if all_keys else ())]
     active = {k.key_id for k in found if k.status is KeyStatus.ACTIVE}
     steps = [
-        _key_step(ContainStep.DEACTIVATE, k, "leaked" if k == key_id else "another key of the user")
+        key_step(Action.DEACTIVATE_ACCESS_KEY, k, "leaked" if k == key_id else "another key")
         for k in targets
         if k in active
     ]
@@ -167,10 +163,11 @@ def execute(ops: Ops, request: Request) -> RunReport:
                 found = keys.list_access_keys(services.aws, user)
                 active = [k.key_id for k in found if k.status is KeyStatus.ACTIVE]
                 attached = {p.arn for p in policies.list_attached_policies(services.aws, user)}
-                before = {WAS_ACTIVE: [k for k in plan.keys if k in active]}
-                services.approvals.note(
-                    request.id, **before, **{DENY_ALL_BEFORE: DENY_ALL_ARN in attached}
-                )
+                before = {
+                    WAS_ACTIVE: [k for k in plan.keys if k in active],
+                    DENY_ALL_BEFORE: DENY_ALL_ARN in attached,
+                }
+                services.approvals.note(request.id, **before)
             case ContainStep.DEACTIVATE if step.target in facts()[WAS_ACTIVE]:
                 with contextlib.suppress(errors.NotFound):  # deleted since: contained anyway
                     keys.set_access_key_status(services.aws, user, step.target, KeyStatus.INACTIVE)
@@ -189,18 +186,13 @@ def execute(ops: Ops, request: Request) -> RunReport:
 
 
 def _contained_words(plan: ContainPlan, facts: dict[str, Any]) -> str:
-    switched = facts.get(WAS_ACTIVE, [])
-    said = [f"Contained `{plan.key}`:"]
-    said.append(
-        f"{', '.join(f'`{k}`' for k in switched)} now inactive"
-        if switched
-        else "its keys were inactive already"
-    )
+    """What containment did, as its first step found things."""
+    switched = ", ".join(f"`{k}`" for k in facts.get(WAS_ACTIVE, []))
+    said = [f"{switched} now inactive" if switched else "its keys were inactive already"]
     if plan.deny_all:
-        said.append(
-            f"; {DENY_ALL} {'was attached already' if facts.get(DENY_ALL_BEFORE) else 'attached'}"
-        )
-    return " ".join(said[:2]) + "".join(said[2:]) + "."
+        there = facts.get(DENY_ALL_BEFORE)
+        said.append(f"{DENY_ALL} {'was attached already' if there else 'attached'}")
+    return f"Contained `{plan.key}`: {'; '.join(said)}."
 
 
 # --- undoing it -----------------------------------------------------------------------------
@@ -252,9 +244,10 @@ def _open_uncontain(
     reported = {r.key: r for r in reports_about(services, read)}
     switched = [k for k in facts.get(WAS_ACTIVE, []) if k not in reported]
     allow = plan.deny_all and not facts.get(DENY_ALL_BEFORE, False)
-    steps = [_key_step(ContainStep.REACTIVATE, k, "contained by " + contained.id) for k in switched]
+    by = f"by {contained.id}"
+    steps = [key_step(Action.REACTIVATE_ACCESS_KEY, k, f"contained {by}") for k in switched]
     if allow:
-        steps.append(_deny_all_step("attached by " + contained.id, "detach managed policy"))
+        steps.append(_deny_all_step(f"attached {by}", "detach managed policy"))
     if not steps:
         raise UserError(
             f"Containment `{contained.id}` left nothing to undo that was not reported leaked: "
