@@ -61,14 +61,18 @@ class SetsMotoModel:
         """Make the AWS managed policy ``name`` attachable in ``account_id`` (moto's bundled
         copy); its ARN.
 
-        moto 5 loads none by default, and loading all ~1,400 would slow every reset.
+        moto 5 loads none by default, and loading all ~1,400 would slow every reset. A version
+        of the compromised-key quarantine policy newer than moto's copy (V4, published
+        2026-11) gets V3's document under its own name: what matters to the bot is that it is
+        attached and listed (ListEntitiesForPolicy), as IAM lists it.
         """
         from moto.iam.models import AWSManagedPolicy
 
         backend = self._iam_backend(account_id)
-        policy = AWSManagedPolicy.from_data(
-            name, backend.account_id, backend.region_name, _aws_managed_policies()[name]
-        )
+        bundled = _aws_managed_policies()
+        newer = name not in bundled and name.startswith("AWSCompromisedKeyQuarantine")
+        data = bundled[_NEWEST_BUNDLED_QUARANTINE if newer else name]
+        policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
         backend.managed_policies.setdefault(policy.arn, policy)
         return policy.arn
 
@@ -90,6 +94,9 @@ def _naive_utc(when: datetime) -> datetime:
     if when.tzinfo is None:
         return when
     return when.astimezone(UTC).replace(tzinfo=None)
+
+
+_NEWEST_BUNDLED_QUARANTINE = "AWSCompromisedKeyQuarantineV3"
 
 
 @functools.cache

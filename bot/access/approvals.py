@@ -56,11 +56,14 @@ class Target(enum.Enum):
     USER_READ_BY_RUN = "an IAM user its execution reads anyway"  # judged on that read
     NEW_USER = "a user still to be created"  # judged by its name and the tags its plan sets
     NONE = "no IAM user"  # an account alias; a person, whose users each part judges
+    # An IAM user whose leaked key is contained: protected users too, the one exception to
+    # "no command changes a protected user" (a leaked key must not stay usable because of it).
+    LEAKED_KEY = "an IAM user whose leaked key is contained, protected or not"
 
     @property
     def is_user(self) -> bool:
         """An IAM user that exists, which can be linked to a Slack user: who it is about."""
-        return self in (Target.USER, Target.USER_READ_BY_RUN)
+        return self in (Target.USER, Target.USER_READ_BY_RUN, Target.LEAKED_KEY)
 
 
 @dataclass(frozen=True)

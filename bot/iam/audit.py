@@ -22,6 +22,7 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 from bot.iam import account, errors, keys, users
 from bot.iam.aws import Aws
 from bot.iam.models import AccessKey, CredentialReport, KeyStatus, LastUsed, age_days
+from bot.iam.quarantine import policy_name, quarantined_users
 from bot.iam.sessions import Account, Actor, acting, current, current_account
 from bot.wording import counted, days_ago
 
@@ -39,6 +40,7 @@ class Kind(enum.StrEnum):
     ROOT_ACCESS_KEY = "root account has an active access key"
     ROOT_WITHOUT_MFA = "root account without MFA"
     ROOT_RECENTLY_USED = "root account password used recently"
+    QUARANTINED = "under AWS's compromised-key quarantine"
 
 
 class KeyFacts(Protocol):
@@ -226,6 +228,25 @@ def _password_findings(
     return found
 
 
+# Ranked above every stale credential: a key AWS found exposed is an incident, not hygiene.
+QUARANTINE_RANK = 100_000
+
+
+def quarantine_findings(aws: Aws, where: Account | None = None) -> list[Finding]:
+    """The users of the current account AWS quarantined, each a finding ranked first, with
+    the policy's version: a fixed number of calls (one per version), however many users."""
+    return [
+        Finding(
+            Kind.QUARANTINED,
+            user,
+            QUARANTINE_RANK,
+            f"{policy_name(version)}: applications using its keys may be failing",
+            account=where,
+        )
+        for user, version in sorted(quarantined_users(aws).items())
+    ]
+
+
 def _root_findings(row: dict[str, str], at: datetime) -> list[Finding]:
     found = []
     if _true(row.get("access_key_1_active", "")) or _true(row.get("access_key_2_active", "")):
@@ -370,9 +391,10 @@ def audit_accounts(
         with acting(where, actor):
             try:
                 report = reports.get()
+                quarantined = quarantine_findings(aws, where)
             except errors.IamError as exc:
                 return AccountAudit(where, problem=f"{exc.code or 'error'}: {exc.message}")
-        found = findings(
+        found = quarantined + findings(
             report,
             rotation_age_days=rotation_age_days,
             unused_days=unused_days,

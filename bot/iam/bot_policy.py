@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.aws_patterns import EVENTS_QUEUE_PREFIX
 from bot.iam.policies import CHANGE_PASSWORD_ARN
+from bot.iam.quarantine import DENY_ALL_ARN, QUARANTINE_ARNS
 from bot.iam.secrets import MARKER, MARKER_TAG, OWNER_TAG
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -170,6 +171,10 @@ class _Scope:
 # resource at all (account-wide reads and settings). Every other IAM action acts on a user.
 _ON_GROUP = {"AddUserToGroup", "RemoveUserFromGroup", "GetGroup", "ListAttachedGroupPolicies"}
 _ON_MFA = {"DeleteVirtualMFADevice"}
+_ON_POLICY = {"ListEntitiesForPolicy"}  # who carries AWS's quarantine policies, and only those
+# Their ARNs with any account (the AWS-managed ones have "aws" there, which IAM's wildcard
+# matches and policy linters refuse as an account).
+_QUARANTINE_POLICIES = tuple(arn.replace("::aws:", "::*:") for arn in QUARANTINE_ARNS.values())
 _ACCOUNT_WIDE = {
     "CreateAccountAlias",
     "DeleteAccountAlias",
@@ -186,9 +191,10 @@ _USERS = ("arn:aws:iam::*:user/*",)
 
 def attachable_policies() -> tuple[str, ...]:
     """The managed policies a command attaches to a user: onboarding's ``IAMUserChangePassword``
-    (so a new user can set the password it must reset). AttachUserPolicy is allowed for these
-    only: a bot that may attach any policy could make any user an administrator."""
-    return (CHANGE_PASSWORD_ARN,)
+    (so a new user can set the password it must reset) and containment's ``AWSDenyAll``.
+    AttachUserPolicy is allowed for these only: a bot that may attach any policy could make
+    any user an administrator."""
+    return (CHANGE_PASSWORD_ARN, DENY_ALL_ARN)
 
 
 @dataclass(frozen=True)
@@ -269,24 +275,40 @@ def _scope(action: str, inputs: PolicyInputs) -> _Scope:
         return _Scope("IamGroups", ("arn:aws:iam::*:group/*",))
     if operation in _ON_MFA:
         return _Scope("IamMfaDevices", ("arn:aws:iam::*:mfa/*",))
+    if operation in _ON_POLICY:
+        return _Scope("IamQuarantinePolicies", _QUARANTINE_POLICIES)
     return _Scope("IamUsers", _USERS)
 
 
 # --- protected users: what IAM itself refuses the bot ---------------------------------------------
 
 _READ_VERBS = ("Get", "List")
+# Containing a protected user's leaked key (bot.ops.contain), the one change the bot makes to a
+# protected user, deactivates its keys and may attach AWSDenyAll: UpdateAccessKey is not denied
+# on protected users, AttachUserPolicy is denied for every policy but AWSDenyAll
+# (:func:`attach_scope`). Giving a key back to a protected user is refused by the bot itself.
+_CONTAINMENT = ("iam:UpdateAccessKey", "iam:AttachUserPolicy")
 
 
 def user_changes(actions: list[str], inputs: PolicyInputs) -> list[str]:
     """Of ``actions``, every one that changes a user and is authorised on the user
-    itself: what the protected users are denied. (Group membership is authorised on the group,
-    a virtual MFA device's deletion on the device: a deny on the user cannot reach those.)"""
+    itself, but containment's: what the protected users are denied. (Group membership is
+    authorised on the group, a virtual MFA device's deletion on the device: a deny on the user
+    cannot reach those.)"""
     return [
         action
         for action in actions
         if _scope(action, inputs).resources == _USERS
         and not action.partition(":")[2].startswith(_READ_VERBS)
+        and action not in _CONTAINMENT
     ]
+
+
+def attach_scope(protected: _Scope) -> _Scope:
+    """The protected users of ``protected`` denied AttachUserPolicy of any policy but
+    AWSDenyAll (what containment attaches)."""
+    other = ("ArnNotEquals", "iam:PolicyARN", (DENY_ALL_ARN,))
+    return _Scope(f"{protected.sid}Attach", protected.resources, (*protected.condition, other))
 
 
 def protected_scopes(inputs: PolicyInputs) -> list[_Scope]:
@@ -349,7 +371,14 @@ def policy_document(inputs: PolicyInputs, root: Path = PACKAGE) -> dict[str, Any
                 _statement(scope, actions)
                 for scope, actions in sorted(grouped.items(), key=lambda kv: kv[0].sid)
             ),
-            *(_statement(scope, denied, "Deny") for scope in protected_scopes(inputs)),
+            *(
+                statement
+                for scope in protected_scopes(inputs)
+                for statement in (
+                    _statement(scope, denied, "Deny"),
+                    _statement(attach_scope(scope), ["iam:AttachUserPolicy"], "Deny"),
+                )
+            ),
         ],
     }
 

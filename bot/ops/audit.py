@@ -70,7 +70,9 @@ def audit_here(services: Services, reports: CredentialReports, days: Days) -> Au
     """The audit of the account the current work acts in."""
     report = reports.get()
     here = sessions.current_account()  # each finding in it, so a button acts where the key is
-    found = audit.findings(report, **_limits(services, days), at=services.clock(), account=here)
+    found = audit.quarantine_findings(services.aws, here) + audit.findings(
+        report, **_limits(services, days), at=services.clock(), account=here
+    )
     return Audit(*_checked(services, found), report)
 
 

@@ -37,6 +37,8 @@ class FollowUp(enum.StrEnum):
     EXTEND = "rotation:extend"
     REVOKE_GRANT = "grant:revoke"
     EXTEND_GRANT = "grant:extend"
+    CONTAIN = "follow-up:contain"
+    UNCONTAIN = "contain:undo"
 
     @property
     def carries(self) -> Carries:
@@ -60,6 +62,8 @@ _CARRIES = {
     FollowUp.EXTEND: Carries.STEP,  # the held retire step
     FollowUp.REVOKE_GRANT: Carries.REQUEST,  # the grant
     FollowUp.EXTEND_GRANT: Carries.REQUEST,  # the grant
+    FollowUp.CONTAIN: Carries.KEY,
+    FollowUp.UNCONTAIN: Carries.REQUEST,  # the containment
 }
 if unsaid := set(FollowUp) - set(_CARRIES):  # a new kind must say what it carries
     raise TypeError(f"follow-ups that do not say what they carry: {sorted(unsaid)}")

@@ -22,3 +22,6 @@ class Operation(enum.StrEnum):
     ACCOUNT_ALIAS = "account-alias"
     GRANT = "grant"  # a time-bound group membership, or more time for one
     REVOKE = "revoke"  # a grant ended early
+    CONTAIN = "contain"  # a leaked key deactivated, optionally AWSDenyAll attached
+    UNCONTAIN = "uncontain"  # a containment undone
+    UNQUARANTINE = "unquarantine"  # AWS's quarantine policy detached once the leaked key is gone

@@ -19,6 +19,7 @@ from bot.access.rules import SlackUnavailable
 from bot.access.schedule import WAITING, Job
 from bot.ops import (
     account_alias,
+    contain,
     deactivate,
     delete_key,
     enable,
@@ -27,6 +28,7 @@ from bot.ops import (
     offboard_person,
     onboard,
     rotate,
+    unquarantine,
 )
 from bot.ops.context import Ops
 from bot.ops.declared import Declared, LaterStep
@@ -46,6 +48,8 @@ MODULES: tuple[ModuleType, ...] = (
     delete_key,
     account_alias,
     grant,
+    contain,
+    unquarantine,
 )
 
 

@@ -97,7 +97,7 @@ def test_no_file_means_read_only_default() -> None:
         ("approvals: {commands: {offbaord: {required: 2}}}", "unknown command 'offbaord'"),
         (
             "approvals: {commands: {offbaord: {required: 2}}}",
-            "account-alias, deactivate, delete-key",
+            "account-alias, contain, deactivate, delete-key",
         ),
         # Deleting a user or a key, and enabling one again, always need someone else.
         (

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.fixtures.aws import user_with_key
-from tests.fixtures.slack import Bot, current, flatten, open_request
+from tests.fixtures.aws import key_statuses, user_with_key
+from tests.fixtures.slack import Bot, current, flatten, open_request, posted
 
 HOSTILE_REASON = "dave still needs it <!channel>"
 TEMPORARY = "ASIAY34FZKBOKMUTVV7A"
@@ -49,8 +49,13 @@ def test_whois_on_a_protected_users_key_says_how_to_proceed(bot: Bot, iam) -> No
         f"`aws iam update-access-key --user-name break-glass-admin --access-key-id {key} "
         "--status Inactive`" in said
     )
-    buttons = [b for b in answer.blocks if b.get("type") == "actions"]
-    assert buttons == []  # nothing to press that the bot would refuse
+    assert "`/iam contain` takes a leaked key out of use" in said
+    [buttons] = [b for b in answer.blocks if b.get("type") == "actions"]
+    assert [e["text"]["text"] for e in buttons["elements"]] == ["Contain"]  # the one it may
+    bot.press(answer, "Contain", user="U0ALICE")
+    contain = posted(bot, "Contain the access key")
+    bot.press(contain, "Confirm", user="U0ALICE")
+    assert key_statuses(iam, "break-glass-admin") == {key: "Inactive"}
 
 
 def test_whois_on_a_temporary_key_explains_it_and_the_way_to_cut_it_off(bot: Bot, aws) -> None:

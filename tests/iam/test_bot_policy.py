@@ -106,6 +106,7 @@ NEVER_NEEDED = {
     "iam:ListUsers",
 }
 CHANGE_PASSWORD = "arn:aws:iam::aws:policy/IAMUserChangePassword"
+DENY_ALL = "arn:aws:iam::aws:policy/AWSDenyAll"
 
 
 def _statements(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -166,11 +167,11 @@ def test_a_helper_no_command_reaches_grants_nothing(tmp_path: Path) -> None:
     assert required_actions(package) == ["iam:GetCredentialReport", "iam:GetUser"]
 
 
-def test_attach_user_policy_only_for_the_policy_onboarding_attaches() -> None:
+def test_attach_user_policy_only_for_the_policies_onboarding_and_containment_attach() -> None:
     statements = _statements(json.loads(SHIPPED.read_text()))
     attach = statements.pop("IamAttachKnownPolicies")
     assert attach["Action"] == ["iam:AttachUserPolicy"]
-    assert attach["Condition"] == {"ArnEquals": {"iam:PolicyARN": CHANGE_PASSWORD}}
+    assert attach["Condition"] == {"ArnEquals": {"iam:PolicyARN": [CHANGE_PASSWORD, DENY_ALL]}}
     assert all("iam:AttachUserPolicy" not in s["Action"] for s in statements.values())
 
 
@@ -236,16 +237,21 @@ def test_policy_command_follows_iam_bot_config(tmp_path: Path, configured: str) 
     assert json.loads(result.stdout) == derived_policy(configured)
 
 
-def _denied_on_user(statement: dict[str, Any], user: str, tags: dict[str, str]) -> bool:
+def _denied_on_user(statement: dict[str, Any], user: str, tags: dict[str, str], call: Call) -> bool:
     """Whether a Deny statement's resource and condition match the user ``user`` (no path)
-    with ``tags``: ARNs compared case-sensitively as IAM does, tag keys and (under
-    StringEqualsIgnoreCase) values without regard to case."""
+    with ``tags`` for ``call``: ARNs compared case-sensitively as IAM does, tag keys and (under
+    StringEqualsIgnoreCase) values without regard to case; ArnNotEquals on the policy the call
+    attaches."""
     arn = f"arn:aws:iam::123456789012:user/{user}"
     if not any(fnmatchcase(arn, r) for r in _as_list(statement["Resource"])):
         return False
     folded = {k.casefold(): v.casefold() for k, v in tags.items()}
     for operator, tests in statement.get("Condition", {}).items():
         for key, value in tests.items():
+            if operator == "ArnNotEquals":
+                if _context(call, key)[0] in _as_list(value):
+                    return False
+                continue
             tag = folded.get(key.removeprefix("aws:ResourceTag/").casefold())
             if operator == "Null" and (tag is None) != (value == "true"):
                 return False
@@ -263,7 +269,7 @@ def _allowed(
     action = f"{call.service}:{call.action}"
     user = call.params.get("UserName")
     denies = [s for s in policy["Statement"] if s["Effect"] == "Deny" and action in s["Action"]]
-    if user and any(_denied_on_user(s, user, tags or {}) for s in denies):
+    if user and any(_denied_on_user(s, user, tags or {}, call) for s in denies):
         return False
     for statement in policy["Statement"]:
         if action not in statement["Action"] or statement["Effect"] != "Allow":
@@ -403,14 +409,23 @@ def _user_changes_allowed(policy: dict[str, Any]) -> set[str]:
 
 
 def test_protected_users_are_denied_every_change_the_bot_may_make_to_a_user() -> None:
+    """But containment's: deactivating a leaked key, and attaching AWSDenyAll (no other
+    policy)."""
     policy = derived_policy(PROTECTED)
     denies = {s["Sid"]: s for s in policy["Statement"] if s["Effect"] == "Deny"}
     changes = _user_changes_allowed(policy)
     assert {"iam:DeleteUser", "iam:UpdateAccessKey", "iam:DeleteAccessKey"} <= changes
     assert {"iam:AttachUserPolicy", "iam:DeactivateMFADevice", "iam:UntagUser"} <= changes
-    assert {sid: set(s["Action"]) for sid, s in denies.items()} == dict.fromkeys(
-        ["DenyProtectedTag1", "DenyProtectedTag2", "DenyProtectedUsers"], changes
-    )
+    containment = {"iam:UpdateAccessKey", "iam:AttachUserPolicy"}
+    scopes = ["DenyProtectedTag1", "DenyProtectedTag2", "DenyProtectedUsers"]
+    assert {sid: set(s["Action"]) for sid, s in denies.items()} == {
+        **dict.fromkeys(scopes, changes - containment),
+        **{f"{sid}Attach": {"iam:AttachUserPolicy"} for sid in scopes},
+    }
+    for sid in scopes:
+        attach = denies[f"{sid}Attach"]
+        assert attach["Resource"] == denies[sid]["Resource"]
+        assert attach["Condition"]["ArnNotEquals"] == {"iam:PolicyARN": DENY_ALL}
     assert denies["DenyProtectedUsers"]["Resource"] == [
         "arn:aws:iam::*:user/break-glass-admin",
         "arn:aws:iam::*:user/*/break-glass-admin",
@@ -446,7 +461,10 @@ def test_a_bot_bug_acting_on_a_protected_user_is_refused_by_iam(
     user: str, tags: dict[str, str], denied: bool
 ) -> None:
     policy = derived_policy(PROTECTED)
-    params = {"UserName": user, "PolicyArn": CHANGE_PASSWORD}  # the one policy it may attach
+    params = {"UserName": user, "PolicyArn": CHANGE_PASSWORD}  # a policy it may attach
     for action in _user_changes_allowed(policy):
         call = Call("iam", action.removeprefix("iam:"), params, 200)
-        assert _allowed(policy, call, "123456789012", tags) is not denied, action
+        contains = action == "iam:UpdateAccessKey"  # containment's: a protected user's too
+        assert _allowed(policy, call, "123456789012", tags) is (contains or not denied), action
+    deny_all = Call("iam", "AttachUserPolicy", {**params, "PolicyArn": DENY_ALL}, 200)
+    assert _allowed(policy, deny_all, "123456789012", tags)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.iam import errors, keys, names, users
+from bot.iam import errors, keys, names, quarantine, users
 from bot.iam.models import AccessKey
 from bot.iam.sessions import Account, current_account
 from bot.ops.context import Services, UserError
-from bot.ops.followups import KeyRef, Viewer
+from bot.ops.followups import FollowUp, KeyRef, Tone, Viewer, offer
 from bot.ops.keys import KeyOffers, key_offers
 from bot.ops.scope import in_key_account
 from bot.slack.commands.parse import Target, TargetKind, one_target
@@ -79,10 +79,11 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
         at=services.clock(),
         owner=owner,
         offers=offers,
+        quarantine=quarantine.version_of(quarantine.quarantined_users(services.aws), user),
     )
     if key_actions and owner is not None and _protected(services, offers, user):
         ref = KeyRef(user, owner.key_id, account.id if account else "")
-        steps = _protected_steps(services, ref, account)
+        steps = _protected_steps(services, ref, account, Viewer(services.rules, request.user_id))
         reply = Reply(text=reply.text, blocks=[*reply.blocks, *steps])
     request.respond(response_type="ephemeral", **reply.as_kwargs())
 
@@ -93,13 +94,20 @@ def _protected(services: Services, offers: KeyOffers, user: str) -> bool:
     return offers.protected or services.rules.is_protected(users.get_user(services.aws, user))
 
 
-def _protected_steps(services: Services, ref: KeyRef, account: Account | None) -> list[Block]:
+def _protected_steps(
+    services: Services, ref: KeyRef, account: Account | None, viewer: Viewer
+) -> list[Block]:
     """How a protected user's key is dealt with outside the bot, and who to tell: the
-    approvers of its account (the account's own list, if it has one)."""
+    approvers of its account (the account's own list, if it has one); and Contain, which
+    acts on a protected user too, if the reader may press it."""
     approvers = account and services.config.account_principals("approve", account.id)
     where = account.label if account and services.accounts.enabled else ""
     contacts = approvers or services.config.principals("approve")
-    return protected_key_steps(ref, where=where, contacts=contacts)
+    contain = offer("Contain", FollowUp.CONTAIN, ref, Tone.DANGER)
+    pressable = viewer.pressable([contain], ref.account)
+    return protected_key_steps(
+        ref, where=where, contacts=contacts, contain=pressable[0] if pressable else None
+    )
 
 
 def _own(

@@ -12,7 +12,7 @@ from slack_bolt import App
 
 from bot.access.approvals import State, Transition, describe_state
 from bot.access.schedule import HELD
-from bot.ops import deactivate, delete_key, grant, rotate
+from bot.ops import contain, deactivate, delete_key, grant, rotate
 from bot.ops.context import UserError
 from bot.ops.followups import FollowUp, KeyRef, Viewer
 from bot.ops.keys import owned_key
@@ -88,6 +88,23 @@ def deactivate_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
         key.reason,  # an audit's finding; else none given, recorded so, not made up
         requester=user_of(body),
         channel=channel_of(body),
+    )
+
+
+def contain_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    key = KeyRef.decode(_value(body))
+    contain.open_request(
+        context.ops,
+        key.key_id,
+        key.reason,  # what the offer knew (an incident's signal); else none given
+        requester=user_of(body),
+        channel=channel_of(body),
+    )
+
+
+def uncontain(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    contain.open_uncontain_of(
+        context.ops, _value(body), requester=user_of(body), channel=channel_of(body)
     )
 
 
@@ -182,3 +199,5 @@ def register(app: App, context: Context) -> None:
     _follow_up(app, context, FollowUp.EXTEND, extend)
     _follow_up(app, context, FollowUp.REVOKE_GRANT, revoke_grant)
     _follow_up(app, context, FollowUp.EXTEND_GRANT, extend_grant)
+    _follow_up(app, context, FollowUp.CONTAIN, contain_now)
+    _follow_up(app, context, FollowUp.UNCONTAIN, uncontain)

@@ -46,8 +46,10 @@ _MANY = {
     Kind.ROOT_ACCESS_KEY: "root accounts with an active access key",
     Kind.ROOT_WITHOUT_MFA: "root accounts without MFA",
     Kind.ROOT_RECENTLY_USED: "root account passwords used recently",
+    Kind.QUARANTINED: "users under AWS's compromised-key quarantine",
 }
 _ONE = {
+    Kind.QUARANTINED: "user under AWS's compromised-key quarantine",
     Kind.TWO_ACTIVE_KEYS: "user with two active keys",
     Kind.ROOT_ACCESS_KEY: "root account with an active access key",
     Kind.ROOT_RECENTLY_USED: "root account password used recently",

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.iam.audit import Flag, Kind, key_flags
 from bot.iam.models import AccessKey, KeyOwner, KeyStatus, age_days
+from bot.iam.quarantine import policy_name
 from bot.ops.followups import Offer, Tone
 from bot.ops.keys import KeyOffers
 from bot.ops.rotate import TwoKeys, describe_key
@@ -61,13 +62,17 @@ def keys_reply(
     at: datetime,
     owner: KeyOwner | None = None,
     offers: KeyOffers | None = None,
+    quarantine: str | None = None,
 ) -> Reply:
     """``offers``: the buttons the reader may press, under their key, and the one finishing a
-    rotation under the two-active-keys warning; for a protected user, a line saying why none."""
+    rotation under the two-active-keys warning; for a protected user, a line saying why none.
+    ``quarantine``: the version of AWS's quarantine policy the user carries, if any."""
     offers = offers or KeyOffers({})
     blocks: list[Block] = [HeaderBlock(text=f"Access keys of {user}")]
     if owner is not None:
         blocks.append(section(f"`{owner.key_id}` belongs to IAM user *{user}*."))
+    if quarantine:
+        blocks.append(section(quarantine_line(user, quarantine)))
     if not keys:
         blocks.append(section(f"*{user}* has no access keys."))
         return Reply(text=f"{user} has no access keys.", blocks=blocks)
@@ -94,6 +99,16 @@ def keys_reply(
     )
     summary = ", ".join(f"{k.key_id} {k.status.value}" for k in keys)
     return Reply(text=f"Access keys of {user}: {summary}", blocks=blocks)
+
+
+def quarantine_line(user: str, version: str) -> str:
+    """What AWS's quarantine of ``user`` means for the people reading its keys."""
+    return (
+        f":rotating_light: *{user}* carries AWS's quarantine policy `{policy_name(version)}` "
+        f"({version}): AWS found one of its keys exposed. Applications using its keys may be "
+        "failing: it denies some actions (reading S3 objects, changing its own keys, and more). "
+        f"Contain and rotate the key, then `/iam unquarantine {user} &lt;reason&gt;`."
+    )
 
 
 # How each tone looks: Slack's button styles (a plain button has none).

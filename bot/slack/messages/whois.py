@@ -8,30 +8,36 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
-from bot.ops.followups import KeyRef
+from bot.ops.followups import KeyRef, Offer
 from bot.slack.messages.approval import principal
 from bot.slack.messages.common import Reply, section
+from bot.slack.messages.keys import offer_buttons
 
 
-def protected_key_steps(ref: KeyRef, *, where: str, contacts: Sequence[str]) -> list[Block]:
+def protected_key_steps(
+    ref: KeyRef, *, where: str, contacts: Sequence[str], contain: Offer | None = None
+) -> list[Block]:
     """Instead of Deactivate and Rotate buttons (the bot would refuse them): why, who to tell,
     and the one AWS call that deactivates the key, run by someone with IAM rights in ``where``
-    (the account's label, or "" for the only account)."""
+    (the account's label, or "" for the only account); and ``contain``, the one change the
+    bot makes to a protected user, when the reader may press it."""
     account = f" in AWS account {where}" if where else ""
     tell = ", ".join(map(principal, contacts)) or "your AWS administrators"
     command = (
         f"aws iam update-access-key --user-name {ref.user} --access-key-id {ref.key_id} "
         "--status Inactive"
     )
-    return [
+    steps: list[Block] = [
         section(
             f":no_entry: *{ref.user}* is a protected user: no /iam command changes it, so the "
-            f"bot cannot deactivate or rotate this key.\n*If it leaked*, tell {tell}: someone "
-            f"with IAM rights{account} deactivates it outside the bot, with\n`{command}`\n"
+            "bot cannot deactivate or rotate this key, but `/iam contain` takes a leaked key "
+            f"out of use.\n*If it leaked*, contain it and tell {tell}: someone with IAM "
+            f"rights{account} can also deactivate it outside the bot, with\n`{command}`\n"
             f"or in the IAM console (Users → {ref.user} → Security credentials → Actions → "
             "Deactivate)."
         )
     ]
+    return [*steps, offer_buttons([contain])] if contain else steps
 
 
 def temporary_key_reply(key_id: str, *, where: str) -> Reply:
