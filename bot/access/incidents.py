@@ -178,6 +178,22 @@ def name_user(store: Store, key_id: str, user: str) -> Incident:
     )
 
 
+def contained(store: Store, key_id: str, by: str, request_id: str, at: datetime) -> Incident | None:
+    """An open incident about ``key_id`` is contained (by ``by``'s request): the card says so
+    and offers containment no more. None when no incident is about the key."""
+
+    def containing(found: Incident) -> Incident | None:
+        if found.state != OPEN:
+            return None
+        entry = Entry(at, f"contained by {by} (request {request_id})")
+        return replace(found, state=CONTAINED, timeline=(*found.timeline, entry))
+
+    try:
+        return change(store, key_id, containing)
+    except LookupError:
+        return None
+
+
 def close(store: Store, key_id: str, state: str, reason: str, by: str, at: datetime) -> Incident:
     """Resolved or false positive, with the reason; a closed incident is closed again with the
     new reason (the timeline keeps both)."""

@@ -24,6 +24,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from bot.access import incidents
 from bot.access.approvals import Gate, Request, State, Target, account_here
 from bot.iam import errors, keys, policies, users
 from bot.iam.models import KeyStatus
@@ -176,6 +177,7 @@ def execute(ops: Ops, request: Request) -> RunReport:
 
     if problem := ops.run_once(request.id, steps, do).problem:
         return RunReport(False, problem)
+    incidents.contained(services.store, plan.key, request.requester, request.id, services.clock())
     ref = KeyRef(user, plan.key, request.account)
     buttons = offering(
         offer("Rotate now", FollowUp.ROTATE_NOW, ref, Tone.PRIMARY),

@@ -20,6 +20,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.access import incidents
+from bot.access.approvals import Request
 from bot.access.incidents import Incident
 from bot.access.records import Unreadable
 from bot.ops import incidents as intake_ops
@@ -54,6 +55,7 @@ class IncidentDesk:
         self._outbox.handlers[OWNER] = self._deliver_owner
         self._outbox.handlers[INVESTIGATION] = self._deliver_investigation
         self._outbox.coalesced.add(CARD)
+        notifier.on_done.append(self._request_done)
 
     def intake(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """One EventBridge event: stored, its cards on their way. What it did, for the log
@@ -67,6 +69,18 @@ class IncidentDesk:
             told = f"{incident.id}/owner"
             lane = f"{_lane(incident)}:owner"
             self._outbox.add(OWNER, lane, {"key_id": incident.key_id}, id=told)
+
+    def _request_done(self, request: Request) -> None:
+        """A request on a key with an incident finished (contained, deactivated, rotated,
+        deleted): its card shows the key as it is now, without its Contain button once
+        contained."""
+        key = request.plan.get("key")
+        try:
+            incident = incidents.get(self._ops.services.store, key) if key else None
+        except Unreadable:
+            return  # reported by the reader
+        if incident is not None and incident.state in incidents.ACTIVE:
+            show_card(self._outbox, incident)
 
     def shown(self, incident: Incident) -> Shown:
         """The incident with what its card shows beside it, read now."""

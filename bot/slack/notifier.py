@@ -70,6 +70,8 @@ class SlackNotifier:
         outbox.handlers["audit"] = self._deliver_audit
         outbox.handlers["owner"] = self._deliver_owner_note
         self._owner_of: Callable[[Request], Owner] = lambda _: Owner()
+        # Who else follows requests as they finish (an incident's card, when one on its key did).
+        self.on_done: list[Callable[[Request], None]] = []
 
     def tell_owners(self, owner_of: Callable[[Request], Owner]) -> None:
         """Tell owners about changes to their access, finding each with ``owner_of`` (the
@@ -93,9 +95,13 @@ class SlackNotifier:
 
     def show(self, request: Request) -> None:
         self._show(request)
-        if request.state is State.DONE and request.command in owner.TOLD:
+        if request.state is not State.DONE:
+            return
+        if request.command in owner.TOLD:
             lane, told = f"owner:{request.id}", f"{request.id}/owner"
             self.outbox.add("owner", lane, {"request_id": request.id}, id=told)
+        for follower in self.on_done:
+            follower(request)
 
     def reading(self, arns: list[str], user: str, ask: str) -> str:
         return owner.reading_secrets(arns, user=user, ask=ask, kms=self._config.rotation.kms_key_id)

@@ -19,6 +19,7 @@ from sandbox.aws_events import (
     quarantine_event,
     trusted_advisor_event,
 )
+from sandbox.slack_api import Message
 from tests.e2e.test_home import open_home, shown
 from tests.e2e.test_investigate import Attacker
 from tests.fixtures.accounts import listed_config, organization
@@ -44,8 +45,20 @@ def cards(bot: Bot) -> list[str]:
     return [flatten(m) for m in bot.channel(SEC) if not m.thread_ts]
 
 
+def the_card(bot: Bot) -> Message:
+    [card] = [m for m in bot.channel(SEC) if (m.text or "").startswith("Leaked access key")]
+    return card
+
+
+def buttons(bot: Bot) -> list[str]:
+    """The labels of the buttons the card offers now."""
+    card = the_card(bot)
+    actions = [b for b in card.blocks or [] if b["type"] == "actions"]
+    return [e["text"]["text"] for b in actions for e in b["elements"]]
+
+
 def thread_of_card(bot: Bot) -> list[str]:
-    [card] = [m for m in bot.channel(SEC) if not m.thread_ts]
+    card = the_card(bot)
     return [flatten(m) for m in bot.channel(SEC) if m.thread_ts == card.ts]
 
 
@@ -75,7 +88,7 @@ def test_a_health_event_opens_a_card_and_tells_the_owner(make_bot, leaked, iam, 
     assert "publicly available on GitHub" in card  # what AWS said
     assert "AWSCompromisedKeyQuarantineV3" in card and "may already be failing" in card
     assert "Other keys of the user" in card and "inactive" in card
-    assert "Deactivate key" in card
+    assert "Contain" in buttons(bot)
     [dm] = dms_to(bot, "U0CAROL")
     assert leaked in dm
 
@@ -248,7 +261,7 @@ def test_closing_an_incident_updates_its_card_and_keeps_it_out_of_the_list(
     assert "closed as false-positive" in done
     [card] = cards(bot)
     assert "Closed as false-positive" in card and "<@U0ALICE>" in card
-    assert "&lt;!here&gt;" in card and "Deactivate key" not in card
+    assert "&lt;!here&gt;" in card and buttons(bot) == []
     assert "No open incidents" in bot.said(bot.command("incidents"))
     [incident] = incidents.listed(bot.store, incidents.CLOSED)
     assert len(incident.timeline) == 2  # opened, closed: the timeline is kept
@@ -264,11 +277,12 @@ def test_home_shows_open_incidents_to_holders_of_keys(make_bot, leaked) -> None:
     assert leaked not in shown(open_home(bot, "U0NOBODY"))
 
 
-def test_an_organizational_health_event_opens_a_card_deactivated_in_its_account(
+def test_an_organizational_health_event_opens_a_card_contained_in_its_account(
     make_bot, aws
 ) -> None:
     """The management account receives the organization's view; the key is production's. Its
-    card names that account, and its Deactivate acts there, with the clicker confirming."""
+    card names that account, and its Contain acts there, with the clicker confirming; the
+    card then says it is contained and offers it no more."""
     org = organization(aws)
     bot = make_bot(listed_config(org) + f"incidents:\n  channel: {SEC}\n")
     production = aws.client("iam", org.production)
@@ -279,10 +293,12 @@ def test_an_organizational_health_event_opens_a_card_deactivated_in_its_account(
 
     card = next(m for m in bot.channel(SEC) if leaked in flatten(m))
     assert f"production ({org.production})" in flatten(card) and "ci-deployer" in flatten(card)
-    bot.press(card, "Deactivate key", user="U0ALICE")
-    deactivation = posted(bot, "Deactivate the access key", SEC)
-    bot.press(deactivation, "Confirm", user="U0ALICE")
+    bot.press(card, "Contain", user="U0ALICE")
+    containment = posted(bot, "Contain the access key", SEC)
+    assert "Incident: AWS Health said" in flatten(containment)  # the reason it was offered for
+    bot.press(containment, "Confirm", user="U0ALICE")
     bot.slack.wait_for(lambda: key_statuses(production, "ci-deployer")[leaked] == "Inactive")
+    bot.slack.wait_for(lambda: "Contained" in flatten(the_card(bot)) and buttons(bot) == [])
 
 
 def test_what_the_key_did_follows_in_the_card_s_thread_once(make_bot, iam, aws) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
-from bot.access.incidents import ACTIVE, Incident
+from bot.access.incidents import ACTIVE, OPEN, Incident
 from bot.iam.models import KeyStatus
 from bot.iam.signals import Source
 from bot.ops.followups import FollowUp, KeyRef, Tone, offer
@@ -86,7 +86,7 @@ def _state_line(incident: Incident) -> str:
 
 def card(shown: Shown) -> Reply:
     """The incident's card: what key, whose, what AWS said and when, what it may be breaking,
-    and Deactivate while the key is active and the incident open."""
+    and Contain while the key is active and the incident open (contained: no more)."""
     incident, facts = shown.incident, shown.facts
     user = facts.user or incident.user or "an unknown user"
     owner = mention(shown.owner) if shown.owner else "nobody linked to this IAM user"
@@ -108,9 +108,12 @@ def card(shown: Shown) -> Reply:
     blocks.append(section(_state_line(incident)))
     active = facts.key is not None and facts.key.status is KeyStatus.ACTIVE
     if incident.state in ACTIVE and active and facts.user:
-        ref = KeyRef(facts.user, incident.key_id, shown.key_account)
-        deactivate = offer("Deactivate key", FollowUp.DEACTIVATE_NOW, ref, Tone.DANGER)
-        blocks.append(offer_buttons([deactivate]))
+        first = incident.signals[0]
+        why = f"Incident: {SOURCES[first.source]} said {first.kind}"  # the request's reason
+        ref = KeyRef(facts.user, incident.key_id, shown.key_account, why)
+        if incident.state == OPEN:
+            contain = offer("Contain", FollowUp.CONTAIN, ref, Tone.DANGER)
+            blocks.append(offer_buttons([contain]))
     if incident.state in ACTIVE:
         blocks.append(context(f"Close it with `/iam {_CLOSE_SHOWN}`"))
     text = f"Leaked access key {incident.key_id} of {user}: {incident.state}"
