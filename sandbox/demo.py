@@ -22,6 +22,7 @@ from bot.logs import setup_logging
 from bot.operator_rules import Accounts, parse_config
 from bot.ops.terms import OPERATIONS
 from sandbox.aws import FaithfulAws
+from sandbox.aws_events import health_event
 from sandbox.harness import RunningBot, ShiftedClock, point_boto3_at, start_bot
 from sandbox.seed import BOT_ROLE, DEMO_PEOPLE, LISTING_ROLE, seed_demo
 from sandbox.slack_api import FakeSlack, Message
@@ -46,6 +47,10 @@ rotation:
   grace_minutes: 60    # `wait 2h` shows the old key checked and deactivated
 audit:
   schedule: "0 9 * * *"  # `wait 1d` shows the scheduled audit in #audit
+incidents:               # `leak {key}` shows AWS's alarm about a leaked key arriving
+  channel: C0SEC
+  oncall: S0ONCALL
+cloudtrail_regions: [us-east-1]
 """
 # The Organization's accounts are discovered; the list names the management account (AWS calls
 # it by its owner's choice) and gives production stricter rules: offboarding there takes two
@@ -180,7 +185,7 @@ def welcome(config: str, keys: dict[str, str], accounts: dict[str, str]) -> list
         *_accounts_welcome(parsed.accounts, accounts),
         "Type /iam <command> (try /iam help), a button's number to press it, `home` to open",
         "your App Home tab, `as <person>` to type as someone else, `wait 25h` (m, h, d) to let",
-        "time pass, `quit` to leave.",
+        "time pass, `leak {key}` for AWS's alarm about a leaked key, `quit` to leave.",
         f"Demo keys by name: {names}.",
     ]
 
@@ -274,6 +279,8 @@ class Terminal:
             self._command(line[4:].strip())
         elif line == "home":
             self._open_home()
+        elif line.startswith("leak "):
+            self._leak(line[5:].strip())
         elif _BUTTON.fullmatch(line) or line.startswith("press "):
             self._press(line.removeprefix("press ").strip())
         elif wait := _WAIT.fullmatch(line):
@@ -281,8 +288,8 @@ class Terminal:
         else:
             self._print(
                 [
-                    "  type /iam <command>, a button number, `home`, `as <person>`, `wait 25h`"
-                    " or `quit`"
+                    "  type /iam <command>, a button number, `home`, `as <person>`, `wait 25h`,"
+                    " `leak {key}` or `quit`"
                 ]
             )
         return True
@@ -315,6 +322,14 @@ class Terminal:
         self.bot.settle()
         self._show(shown + self._fresh())
         self._modals()
+
+    def _leak(self, key_id: str) -> None:
+        """AWS's own alarm about ``key_id`` (a Health event, as EventBridge delivers it)
+        arriving, as the Lambda handler or the queue poller hands it to the bot."""
+        assert self.bot.app is not None
+        self.bot.app.incidents.intake(health_event(key_id))
+        self.bot.settle()
+        self._show(self._fresh())
 
     def _open_home(self) -> None:
         """Open the App Home tab as Slack does (an ``app_home_opened`` event) and show the view

@@ -52,6 +52,7 @@ class Incident:
     ts: str = ""
     reason: str = ""  # why it was closed
     closed_by: str = ""  # the chat user who closed it
+    contained_by: str = ""  # the chat user whose containment of the key was done
     version: int = 0
 
     @property
@@ -77,6 +78,7 @@ class Incident:
             "ts": self.ts,
             "reason": self.reason,
             "closed_by": self.closed_by,
+            "contained_by": self.contained_by,
         }
         return Record(self.id, KIND, self.state, data, self.version)
 
@@ -90,7 +92,8 @@ class Incident:
             tuple(Signal.from_dict(s) for s in d["signals"]),
             tuple(Entry(datetime.fromisoformat(e["at"]), str(e["text"])) for e in d["timeline"]),
             str(d.get("user", "")), str(d.get("channel", "")), str(d.get("ts", "")),
-            str(d.get("reason", "")), str(d.get("closed_by", "")), record.version,
+            str(d.get("reason", "")), str(d.get("closed_by", "")),
+            str(d.get("contained_by", "")), record.version,
         )  # fmt: skip
 
 
@@ -186,7 +189,8 @@ def contained(store: Store, key_id: str, by: str, request_id: str, at: datetime)
         if found.state != OPEN:
             return None
         entry = Entry(at, f"contained by {by} (request {request_id})")
-        return replace(found, state=CONTAINED, timeline=(*found.timeline, entry))
+        timeline = (*found.timeline, entry)
+        return replace(found, state=CONTAINED, contained_by=by, timeline=timeline)
 
     try:
         return change(store, key_id, containing)

@@ -154,3 +154,11 @@ def test_wait_ages_the_credential_report_so_the_audit_reads_a_new_one() -> None:
     audit = later.rpartition("alice> /iam audit")[2]
     assert "The credential report was built just now" in audit
     assert "5 hours ago" not in audit
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_a_leak_arrives_as_an_incident_card_and_is_contained_in_one_click() -> None:
+    text = _demo("leak {bob.key}", "1", "1", "quit")
+    assert "== Leaked access key" in text and "[1] Contain" in text
+    assert "== What" in text and "No CloudTrail event" in text  # the thread's investigation
+    assert "Contained by @alice" in text and "now inactive" in text

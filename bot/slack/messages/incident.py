@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
-from bot.access.incidents import ACTIVE, OPEN, Incident
+from bot.access.incidents import ACTIVE, CONTAINED, OPEN, Incident
 from bot.iam.models import KeyStatus
 from bot.iam.signals import Source
 from bot.ops.followups import FollowUp, KeyRef, Tone, offer
@@ -78,8 +78,11 @@ def _keys_lines(facts: KeyFacts) -> list[str]:
 
 
 def _state_line(incident: Incident) -> str:
-    if incident.state in ACTIVE:
-        return f"*{incident.state.capitalize()}* since {slack_date(incident.opened)}"
+    if incident.state == OPEN:
+        return f"*Open* since {slack_date(incident.opened)}"
+    if incident.state == CONTAINED:  # its last entry is the containment
+        by = f" by {mention(incident.contained_by)}" if incident.contained_by else ""
+        return f"*Contained*{by} {slack_date(incident.timeline[-1].at)}"
     by = f" by {mention(incident.closed_by)}" if incident.closed_by else ""
     return f"*Closed as {incident.state}*{by}: {escape(incident.reason)}"
 
@@ -124,7 +127,10 @@ def owner_dm(shown: Shown) -> str:
     """What the owner of a leaked key is told, once, when its incident opens."""
     incident, facts = shown.incident, shown.facts
     user = escape(facts.user or incident.user or "your IAM user")
-    said = "; ".join(f"{SOURCES[s.source]}: {escape(s.summary)}" for s in incident.signals)
+    said = "; ".join(
+        f"{SOURCES[s.source]}: {escape(s.summary.rstrip().removesuffix('.'))}"
+        for s in incident.signals
+    )
     quarantine = (
         f" AWS attached {', '.join(facts.quarantine)} to {user}: applications using the key "
         "may be failing."
