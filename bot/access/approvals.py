@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -323,8 +323,10 @@ class Approvals:
         plan_accounts: dict[str, str] | None = None,
         required: int | None = None,
         asked: tuple[str, ...] | None = None,
+        notes: Sequence[dict[str, Any]] = (),
     ) -> Request:
-        """Open a request and store it, in one write; :class:`AlreadyOpen` if one for the same
+        """Open a request and store it, in one write, with the ``notes`` its plan already has
+        to say (a key kept inactive, say); :class:`AlreadyOpen` if one for the same
         subject is still open (:meth:`_claim`). It acts in the account of the current scope
         (its plan, in ``plan_accounts`` when it acts in several). ``subjects``: the Slack users
         it is about, when the caller knows them; else the one its target IAM user is linked
@@ -360,6 +362,7 @@ class Approvals:
             subjects=subjects,
             subject_name=subject_name,
             plan_accounts=plan_accounts or {},
+            outcome={"notes": list(notes)} if notes else {},
         )
         self._claim(request)
         stored = self._store.put_if_version(request.to_record())

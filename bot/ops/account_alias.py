@@ -48,15 +48,8 @@ def open_request(ops: Ops, alias: str | None, *, requester: str, channel: str) -
     note = f"replaces `{current[0]}`" if alias and current else "changes the console sign-in URL"
     step = {"action": f"{verb} account alias", "target": target, "note": note}
     plan = AliasPlan(verb=verb, steps=(step,))
-    opened = ops.services.approvals.open(
-        command=Operation.ACCOUNT_ALIAS,
-        target=target,
-        requester=requester,
-        reason=f"{verb} the account alias",
-        plan=plan.to_dict(),
-        channel=channel,
-    )
-    return ops.post(opened)
+    why = f"{verb} the account alias"
+    return ops.ask(Operation.ACCOUNT_ALIAS, target, plan, why, requester=requester, channel=channel)
 
 
 def execute(ops: Ops, request: Request) -> RunReport:

@@ -34,7 +34,7 @@ from bot.ops.context import Ops, RunReport, UserError
 from bot.ops.deactivate import reports_about
 from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp, KeyRef, Tone, offer
-from bot.ops.keys import KeyPlan, key_step, key_title, open_key_request, owned_key
+from bot.ops.keys import KeyPlan, key_step, key_title, owned_key
 from bot.ops.operation import Operation
 from bot.ops.outcome import AT, WHO, Note, NoteKind, offering
 
@@ -140,9 +140,7 @@ def open_request(
             f"{f', and {DENY_ALL} is attached' if deny_all else ''}: nothing to contain."
         )
     plan = ContainPlan(key=key_id, keys=tuple(targets), deny_all=deny_all, steps=tuple(steps))
-    return open_key_request(
-        ops, Operation.CONTAIN, user, plan, requester=requester, reason=reason, channel=channel
-    )
+    return ops.ask(Operation.CONTAIN, user, plan, reason, requester=requester, channel=channel)
 
 
 def execute(ops: Ops, request: Request) -> RunReport:
@@ -258,19 +256,11 @@ def _open_uncontain(
     undo = UncontainPlan(
         key=plan.key, contain=contained.id, keys=tuple(switched), allow=allow, steps=tuple(steps)
     )
-    opened = services.approvals.open(
-        command=Operation.UNCONTAIN,
-        target=user,
-        requester=requester,
-        reason=reason or f"undo containment {contained.id}",
-        plan=undo.to_dict(),
-        channel=channel,
+    kept = [_kept(reported[key]) for key in facts.get(WAS_ACTIVE, []) if key in reported]
+    why = reason or f"undo containment {contained.id}"
+    return ops.ask(
+        Operation.UNCONTAIN, user, undo, why, requester=requester, channel=channel, notes=kept
     )
-    for key in facts.get(WAS_ACTIVE, []):
-        if key in reported:
-            note = _kept(reported[key]).to_dict()
-            opened = services.approvals.note(opened.id, line=note).request
-    return ops.post(opened)
 
 
 def _kept(report: Any) -> Note:

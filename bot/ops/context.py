@@ -28,6 +28,7 @@ from bot.iam.models import User
 from bot.iam.sessions import Actor, acting
 from bot.operator_rules import Config
 from bot.ops.outcome import Note
+from bot.ops.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,32 @@ class Ops:
     scheduler: Scheduler
     notify: Notifier
     reports: CredentialReports
+
+    def ask(
+        self,
+        command: str,
+        target: str,
+        plan: Plan,
+        reason: str,
+        *,
+        requester: str,
+        channel: str,
+        notes: Sequence[Note] = (),
+        **more: Any,
+    ) -> Request:
+        """Open a request for ``plan`` (with what its plan already has to say, and anything
+        else :meth:`Approvals.open` takes) in one write, and show it."""
+        request = self.services.approvals.open(
+            command=command,
+            target=target,
+            requester=requester,
+            reason=reason,
+            plan=plan.to_dict(),
+            channel=channel,
+            notes=[n.to_dict() for n in notes],
+            **more,
+        )
+        return self.post(request)
 
     def post(self, request: Request) -> Request:
         self.notify.opened(request)

@@ -22,7 +22,7 @@ from bot.iam.steps import Action, Step
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp, KeyRef, Tone, offer
-from bot.ops.keys import KeyPlan, key_step, key_title, open_key_request, owned_key
+from bot.ops.keys import KeyPlan, key_step, key_title, owned_key
 from bot.ops.one_step import run_one_step
 from bot.ops.operation import Operation
 from bot.ops.outcome import offering
@@ -98,15 +98,8 @@ def open_request(ops: Ops, key_id: str, reason: str, *, requester: str, channel:
             f"recorded: `/iam enable {user}` will keep this key inactive."
         )
     step = key_step(Action.DEACTIVATE_ACCESS_KEY, key_id, "reversible")
-    return open_key_request(
-        ops,
-        COMMAND,
-        user,
-        KeyPlan(key=key_id, steps=(step,)),
-        requester=requester,
-        reason=reason,
-        channel=channel,
-    )
+    plan = KeyPlan(key=key_id, steps=(step,))
+    return ops.ask(COMMAND, user, plan, reason, requester=requester, channel=channel)
 
 
 def execute(ops: Ops, request: Request) -> RunReport:

@@ -7,7 +7,7 @@ from bot.iam.steps import Action, Step
 from bot.ops.context import Ops, RunReport
 from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp
-from bot.ops.keys import KeyPlan, key_step, key_title, open_key_request
+from bot.ops.keys import KeyPlan, key_step, key_title
 from bot.ops.one_step import run_one_step
 from bot.ops.operation import Operation
 
@@ -24,15 +24,8 @@ def open_request(
 ) -> Request:
     """``origin``: the request asking for it, if any (see :class:`~bot.ops.keys.KeyPlan`)."""
     step = key_step(Action.DELETE_ACCESS_KEY, key, "cannot be undone")
-    return open_key_request(
-        ops,
-        Operation.DELETE_KEY,
-        user,
-        KeyPlan(key=key, steps=(step,), origin=origin),
-        requester=requester,
-        reason=reason,
-        channel=channel,
-    )
+    plan = KeyPlan(key=key, steps=(step,), origin=origin)
+    return ops.ask(Operation.DELETE_KEY, user, plan, reason, requester=requester, channel=channel)
 
 
 def execute(ops: Ops, request: Request) -> RunReport:

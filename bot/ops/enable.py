@@ -162,18 +162,18 @@ def open_request(
             "is active again, gone or reported leaked: there is nothing to enable. "
             "Nothing was changed."
         )
-    opened = services.approvals.open(
-        command=COMMAND,
-        target=inv.user.name,
+    plan = EnablePlan(disable_id=undo.latest, steps=tuple(s.to_dict() for s in steps))
+    notes = list(filter(None, [_mfa_note(undo), *(_kept_line(r) for r in kept)]))
+    return ops.ask(
+        COMMAND,
+        inv.user.name,
+        plan,
+        reason,
         requester=requester,
-        reason=reason,
-        plan=EnablePlan(disable_id=undo.latest, steps=tuple(s.to_dict() for s in steps)).to_dict(),
         channel=channel,
+        notes=notes,
         subjects=subjects,
     )
-    for line in filter(None, [_mfa_note(undo), *(_kept_line(r) for r in kept)]):
-        opened = services.approvals.note(opened.id, line=line.to_dict()).request
-    return ops.post(opened)
 
 
 def _step_runner(ops: Ops, request: Request) -> Callable[[Step], str]:

@@ -156,7 +156,7 @@ def open_request(
         member_before=member,
         steps=_grant_steps(group, minutes, given, member),
     )
-    return _open(ops, Operation.GRANT, user, plan, reason, requester, channel)
+    return ops.ask(Operation.GRANT, user, plan, reason, requester=requester, channel=channel)
 
 
 def _grant_steps(
@@ -185,26 +185,6 @@ def _require_within(ops: Ops, minutes: int) -> None:
         )
 
 
-def _open(
-    ops: Ops,
-    operation: Operation,
-    user: str,
-    plan: Plan,
-    reason: str,
-    requester: str,
-    channel: str,
-) -> Request:
-    request = ops.services.approvals.open(
-        command=operation,
-        target=user,
-        requester=requester,
-        reason=reason,
-        plan=plan.to_dict(),
-        channel=channel,
-    )
-    return ops.post(request)
-
-
 def open_extension(ops: Ops, grant_id: str, *, requester: str, channel: str) -> Request:
     """Ask for the grant of request ``grant_id`` to last its own duration longer, from its
     present end, still within the longest grant from now."""
@@ -225,7 +205,9 @@ def open_extension(ops: Ops, grant_id: str, *, requester: str, channel: str) -> 
         steps=(step,),
     )
     reason = f"more time for grant {grant.id}"
-    return _open(ops, Operation.GRANT, grant.target, extension, reason, requester, channel)
+    return ops.ask(
+        Operation.GRANT, grant.target, extension, reason, requester=requester, channel=channel
+    )
 
 
 def open_revoke(
@@ -248,7 +230,7 @@ def _revoke(ops: Ops, grant: Request, requester: str, channel: str, reason: str)
     step = {"action": "remove from group", "target": group, "note": f"now, ending {grant.id}"}
     plan = RevokePlan(group=group, grant=grant.id, steps=(step,))
     why = reason or "grant ended early"
-    return _open(ops, Operation.REVOKE, grant.target, plan, why, requester, channel)
+    return ops.ask(Operation.REVOKE, grant.target, plan, why, requester=requester, channel=channel)
 
 
 # --- what is running ----------------------------------------------------------------------

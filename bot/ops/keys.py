@@ -23,7 +23,6 @@ from bot.iam.models import AccessKey, KeyStatus
 from bot.iam.steps import Action
 from bot.ops.context import Ops, Services, UserError
 from bot.ops.followups import FollowUp, KeyRef, Offer, Tone, Viewer, offer
-from bot.ops.operation import Operation
 from bot.ops.outcome import Note, NoteKind
 from bot.ops.plan import Plan, StepDict
 
@@ -144,28 +143,6 @@ def key_title(verb: str, key: Callable[[Request], str]) -> Callable[[Request], s
     """How a request on one ``key`` (read from its plan) is titled: "Delete the access key
     AKIA… of alice"."""
     return lambda r: f"{verb} the access key {key(r)} of {r.target}"
-
-
-def open_key_request(
-    ops: Ops,
-    operation: Operation,
-    user: str,
-    plan: KeyPlan,
-    *,
-    requester: str,
-    reason: str,
-    channel: str,
-) -> Request:
-    """Open and post a one-key request."""
-    request = ops.services.approvals.open(
-        command=operation,
-        target=user,
-        requester=requester,
-        reason=reason,
-        plan=plan.to_dict(),
-        channel=channel,
-    )
-    return ops.post(request)
 
 
 def key_step(action: Action, key: str, note: str) -> StepDict:

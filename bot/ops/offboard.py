@@ -105,15 +105,9 @@ def open_request(
     """The plan for removing (or disabling) ``user``, as a request for approval."""
     mode = Mode.DISABLE if disable else Mode.DELETE
     name, steps = planned(ops.services, user, mode)
-    opened = ops.services.approvals.open(
-        command=COMMAND,
-        target=name,  # IAM's spelling, whatever the case typed
-        requester=requester,
-        reason=reason,
-        plan=OffboardPlan(mode=mode, steps=tuple(s.to_dict() for s in steps)).to_dict(),
-        channel=channel,
-    )
-    return ops.post(opened)
+    plan = OffboardPlan(mode=mode, steps=tuple(s.to_dict() for s in steps))
+    # the target in IAM's spelling, whatever the case typed
+    return ops.ask(COMMAND, name, plan, reason, requester=requester, channel=channel)
 
 
 SNAPSHOT = "snapshot"

@@ -248,19 +248,18 @@ def open_request(
         steps=tuple(d for p in parts for d in p.step_dicts()),
         person_name=person_name,
     )
-    opened = services.approvals.open(
-        command=COMMAND,
-        target=person,
+    return ops.ask(
+        COMMAND,
+        person,
+        plan,
+        reason,
         requester=requester,
-        reason=reason,
-        plan=plan.to_dict(),
         channel=channel,
         subjects=(person,),
         plan_accounts={p.account: p.name for p in parts},
         required=_required(services, parts),
         asked=_asked(services, {account_here(), *(p.account for p in parts)}, (requester, person)),
     )
-    return ops.post(opened)
 
 
 def _required(services: Services, parts: list[Part]) -> int:

@@ -147,16 +147,15 @@ def open_request(ops: Ops, spec: OnboardArgs, *, requester: str, channel: str) -
     )
     plan = replace(plan, steps=tuple(s.to_dict() for s in plan_steps(plan, services)))
     for_whom = f" for {ops.notify.person(spec.for_user)}" if spec.for_user else ""
-    opened = services.approvals.open(
-        command=COMMAND,
-        target=spec.user,
+    return ops.ask(
+        COMMAND,
+        spec.user,
+        plan,
+        f"new IAM user{for_whom}",
         requester=requester,
-        reason=f"new IAM user{for_whom}",
-        plan=plan.to_dict(),
         channel=channel,
         subjects=(spec.for_user,) if spec.for_user else None,  # never decided by its owner-to-be
     )
-    return ops.post(opened)
 
 
 # --- execution ----------------------------------------------------------------------------------

@@ -142,15 +142,8 @@ def open_request(
         },
     )
     plan = RotatePlan(key=old.key_id, keys_before=tuple(k.key_id for k in found), steps=steps)
-    request = services.approvals.open(
-        command=COMMAND,
-        target=user,
-        requester=requester,
-        reason=reason or "key rotation",
-        plan=plan.to_dict(),
-        channel=channel,
-    )
-    return ops.post(request)
+    why = reason or "key rotation"
+    return ops.ask(COMMAND, user, plan, why, requester=requester, channel=channel)
 
 
 class KeyChange(enum.StrEnum):

@@ -112,15 +112,8 @@ def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: s
         {"action": "detach managed policy", "target": arn.rpartition("/")[2], "note": "AWS's"}
         for arn in carried
     )
-    request = services.approvals.open(
-        command=COMMAND,
-        target=user.name,
-        requester=requester,
-        reason=reason,
-        plan=UnquarantinePlan(policies=tuple(carried), steps=steps).to_dict(),
-        channel=channel,
-    )
-    return ops.post(request)
+    plan = UnquarantinePlan(policies=tuple(carried), steps=steps)
+    return ops.ask(COMMAND, user.name, plan, reason, requester=requester, channel=channel)
 
 
 def execute(ops: Ops, request: Request) -> RunReport:
