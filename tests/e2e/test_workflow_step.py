@@ -12,6 +12,7 @@ import pytest
 
 from bot.slack.listeners.functions import OFFBOARD_PERSON
 from sandbox.aws import FaithfulAws
+from sandbox.harness import ShiftedClock
 from tests.fixtures.accounts import Org, listed_config, organization
 from tests.fixtures.aws import aged_key
 from tests.fixtures.slack import Bot, current, flatten, request_id, told
@@ -145,3 +146,22 @@ def test_the_person_cannot_approve_their_own_offboarding(
     assert "carol" in _users(aws, org.staging)
     assert "1 more approval" in flatten(current(bot, request))
     assert not bot.slack.calls("functions.completeSuccess")
+
+
+def test_slack_refusing_the_completion_holds_up_nothing_and_it_is_retried(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    clock = ShiftedClock()
+    bot: Bot = make_bot(listed_config(org), clock=clock)
+    _step(bot)
+    (request,) = bot.channel()
+    bot.slack.fail("functions.completeSuccess", "http_500", times=5)  # past the client's retries
+    bot.press(request, "Approve", user="U0SEC1")
+    assert "carol" not in _users(aws, org.staging)
+    assert "Done." in flatten(current(bot, request))
+
+    clock.advance(timedelta(minutes=5))  # the outbox's backoff, on the bot's clock
+    ended = bot.slack.wait_for(
+        lambda: [c for c in bot.slack.calls("functions.completeSuccess") if not c.error]
+    )
+    assert [c.args["outputs"]["outcome"] for c in ended] == ["done"]
