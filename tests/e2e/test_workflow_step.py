@@ -165,3 +165,24 @@ def test_slack_refusing_the_completion_holds_up_nothing_and_it_is_retried(
         lambda: [c for c in bot.slack.calls("functions.completeSuccess") if not c.error]
     )
     assert [c.args["outputs"]["outcome"] for c in ended] == ["done"]
+
+
+def test_with_one_account_the_step_offboards_the_persons_user_there(bot: Bot, iam) -> None:
+    iam.create_user(UserName="carol", Tags=[{"Key": "slack-user-id", "Value": "U0CAROL"}])
+    _step(bot)
+    (request,) = bot.channel()
+    bot.press(request, "Approve", user="U0SEC1")
+    assert "carol" not in {u["UserName"] for u in iam.list_users()["Users"]}
+    assert _completed(bot) == {"outcome": "done", "request_id": request_id(request)}
+
+
+def test_the_request_is_asked_where_iam_works(make_bot, org: Org) -> None:
+    """No channel given: the first channel /iam works in; one it does not work in: refused."""
+    bot: Bot = make_bot(listed_config(org) + "channels: [C0IAM]\n")
+    _step(bot, channel="C0OPS")
+    assert "C0IAM" in _failed_with(bot)
+    assert not bot.channel("C0OPS")
+
+    _step(bot, channel=None, execution="Fx0AGAIN")
+    (request,) = bot.channel("C0IAM")
+    assert "IAM user carol" in flatten(request)
