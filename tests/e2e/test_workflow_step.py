@@ -5,16 +5,19 @@ the reason nothing was opened), once, whatever Slack redelivers."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.logs import ACTIVITY, JsonLines
 from bot.slack.listeners.functions import OFFBOARD_PERSON
 from sandbox.aws import FaithfulAws
 from sandbox.harness import ShiftedClock
 from tests.fixtures.accounts import Org, listed_config, organization
 from tests.fixtures.aws import aged_key
+from tests.fixtures.logs import captured_log
 from tests.fixtures.slack import Bot, current, flatten, request_id, told
 
 
@@ -186,3 +189,20 @@ def test_the_request_is_asked_where_iam_works(make_bot, org: Org) -> None:
     _step(bot, channel=None, execution="Fx0AGAIN")
     (request,) = bot.channel("C0IAM")
     assert "IAM user carol" in flatten(request)
+
+
+def test_the_log_says_who_ran_the_step_and_how_it_ended(make_bot, org: Org) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    with captured_log(JsonLines()) as stream:
+        _step(bot)
+        _step(bot, execution="Fx0BOB", person="U0BOB")
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    seen = [
+        (e["kind"], e["command"], e["user"], e["outcome"])
+        for e in entries
+        if e["logger"] == ACTIVITY.name
+    ]
+    assert seen == [
+        ("event", "function_executed", "U0ALICE", "ok"),
+        ("event", "function_executed", "U0ALICE", "refused (NotLinked)"),
+    ]

@@ -55,7 +55,7 @@ def offboard_person(context: Context, steps: WorkflowSteps, event: dict[str, Any
 def _open(context: Context, inputs: dict[str, Any]) -> ApprovalRequest:
     services = context.ops.services
     person, reason = str(inputs.get("person") or ""), str(inputs.get("reason") or "").strip()
-    requester = str((inputs.get("requester") or {}).get("id") or "")
+    requester = requester_of(inputs)
     if not person or not reason or not requester:
         raise UserError("The step needs a person, a reason and who asks (the requester).")
     if problem := reason_problem(reason):
@@ -77,6 +77,12 @@ def _open(context: Context, inputs: dict[str, Any]) -> ApprovalRequest:
     with acting(context.ops, requester, "", None, permissions):
         who = Target(TargetKind.SLACK_USER, person)
         return offboard.open_offboarding(services, request, who, reason, disable=False)
+
+
+def requester_of(inputs: dict[str, Any]) -> str:
+    """Who ran the workflow: the ``requester`` input, a user context (``{"id": ...}``)."""
+    context = inputs.get("requester")
+    return str(context.get("id") or "") if isinstance(context, dict) else ""
 
 
 def register(app: App, context: Context) -> None:
