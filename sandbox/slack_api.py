@@ -36,7 +36,7 @@ RESPONSE_URL_USES = 5  # Slack allows five posts to one response_url
 MESSAGE_BLOCKS = 50  # Block Kit: blocks per message ...
 MODAL_BLOCKS = 100  # ... and per modal
 HOME_BLOCKS = 100  # ... and per App Home view
-_JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")
+_JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files", "outputs")
 _KEY = re.compile(r"[A-Za-z0-9._-]+")
 _POLL_S = 0.05  # wait_for re-checks this often, for predicates on state outside this fake
 
@@ -679,6 +679,9 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "views.publish": FakeSlack._publish,
     "files.getUploadURLExternal": FakeSlack._upload_url,
     "files.completeUploadExternal": FakeSlack._complete_upload,
+    # A workflow step's end: recorded in ``calls`` like every call, nothing more to keep.
+    "functions.completeSuccess": lambda _s, a: _ended(a, "outputs"),
+    "functions.completeError": lambda _s, a: _ended(a, "error"),
 }
 
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})  # the methods an xapp- token calls
@@ -838,6 +841,13 @@ def _failure_status(error: str) -> int:
     if error.startswith("http_") and error[5:].isdigit():
         return int(error[5:])
     return 200
+
+
+def _ended(args: dict[str, Any], field: str) -> dict[str, Any]:
+    """Slack's answer to completing a workflow step: it needs the execution and its result."""
+    if not args.get("function_execution_id"):
+        return _error("invalid_arguments")
+    return {"ok": True} if args.get(field) is not None else _error("invalid_arguments")
 
 
 def _error(error: str, **extra: Any) -> dict[str, Any]:

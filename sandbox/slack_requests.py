@@ -182,6 +182,28 @@ class SlackSender:
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": reason}
         return self._signed(body, content_type, headers=headers, key=key)
 
+    def run_step(
+        self,
+        callback_id: str,
+        inputs: dict[str, Any],
+        *,
+        execution_id: str | None = None,
+    ) -> Reply:
+        """A workflow reaches the app's custom step ``callback_id``: a ``function_executed``
+        event with the workflow's token, as Slack sends it; ``execution_id`` by default a new
+        one (Slack's retry of this delivery: :meth:`redeliver`)."""
+        n = next(_counter)
+        event = {
+            "type": "function_executed",
+            "function": {"id": f"Fn{n:08d}", "callback_id": callback_id, "app_id": APP_ID},
+            "inputs": inputs,
+            "function_execution_id": execution_id or f"Fx{n:08d}",
+            "workflow_execution_id": f"Wx{n:08d}",
+            "event_ts": f"{time.time():.6f}",
+            "bot_access_token": f"xwfp-{n}-workflow-token",
+        }
+        return self.event(_event_envelope(event))
+
     def open_home(self, user_id: str) -> Reply:
         """``user_id`` opens the app's Home tab: an ``app_home_opened`` event, with the view
         published for them before (Slack sends it when there is one)."""

@@ -16,6 +16,7 @@ from bot.access.schedule import Scheduler
 from bot.logs import Scope, finish, scoped
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS, accepted
 from bot.slack.jobs import Jobs
+from bot.slack.listeners.functions import requester_of
 from bot.slack.metrics import Metrics
 from bot.slack.readiness import Readiness
 from bot.slack.scope import team_of
@@ -53,7 +54,8 @@ def _scope_of(body: dict[str, Any], metrics: Metrics) -> Scope:
         scope.command = action or (body.get("view") or {}).get("callback_id", "")
     elif isinstance(event := body.get("event"), dict):
         scope.kind, scope.command = "event", event.get("type", "")
-        scope.user = event.get("user", "")
+        # A workflow step names no user of its own: whoever ran the workflow asks.
+        scope.user = event.get("user") or requester_of(event.get("inputs") or {})
     return scope
 
 

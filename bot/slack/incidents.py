@@ -20,7 +20,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.access import incidents
-from bot.access.approvals import Request
+from bot.access.approvals import Request, State
 from bot.access.incidents import Incident
 from bot.access.records import Unreadable
 from bot.ops import incidents as intake_ops
@@ -55,7 +55,7 @@ class IncidentDesk:
         self._outbox.handlers[OWNER] = self._deliver_owner
         self._outbox.handlers[INVESTIGATION] = self._deliver_investigation
         self._outbox.coalesced.add(CARD)
-        notifier.on_done.append(self._request_done)
+        notifier.on_shown.append(self._request_done)
 
     def intake(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """One EventBridge event: stored, its cards on their way. What it did, for the log
@@ -74,7 +74,7 @@ class IncidentDesk:
         """A request on a key with an incident finished (contained, deactivated, rotated,
         deleted): its card shows the key as it is now, without its Contain button once
         contained."""
-        key = request.plan.get("key")
+        key = request.plan.get("key") if request.state is State.DONE else None
         try:
             incident = incidents.get(self._ops.services.store, key) if key else None
         except Unreadable:

@@ -70,8 +70,9 @@ class SlackNotifier:
         outbox.handlers["audit"] = self._deliver_audit
         outbox.handlers["owner"] = self._deliver_owner_note
         self._owner_of: Callable[[Request], Owner] = lambda _: Owner()
-        # Who else follows requests as they finish (an incident's card, when one on its key did).
-        self.on_done: list[Callable[[Request], None]] = []
+        # Told of every change shown: a workflow step waits for its request's end, an
+        # incident's card for a request on its key to finish.
+        self.on_shown: list[Callable[[Request], None]] = []
 
     def tell_owners(self, owner_of: Callable[[Request], Owner]) -> None:
         """Tell owners about changes to their access, finding each with ``owner_of`` (the
@@ -95,13 +96,14 @@ class SlackNotifier:
 
     def show(self, request: Request) -> None:
         self._show(request)
-        if request.state is not State.DONE:
-            return
-        if request.command in owner.TOLD:
+        self._changed(request)
+        if request.state is State.DONE and request.command in owner.TOLD:
             lane, told = f"owner:{request.id}", f"{request.id}/owner"
             self.outbox.add("owner", lane, {"request_id": request.id}, id=told)
-        for follower in self.on_done:
-            follower(request)
+
+    def _changed(self, request: Request) -> None:
+        for hook in self.on_shown:
+            hook(request)
 
     def reading(self, arns: list[str], user: str, ask: str) -> str:
         return owner.reading_secrets(arns, user=user, ask=ask, kms=self._config.rotation.kms_key_id)
@@ -262,6 +264,7 @@ class SlackNotifier:
             return
         event = f"cancelled by iam-bot: {UNSEEN} ({channel_link(request.channel)})"
         self.announce(withdrawn.request, event)
+        self._changed(withdrawn.request)
         text = unseen_words(request, self._bot_user(), self._elsewhere(request.channel))
         if answer_url:
             self.reply(answer_url, plain(text))

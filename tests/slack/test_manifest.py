@@ -11,6 +11,8 @@ from slack_sdk import WebClient
 
 from bot.iam.bot_policy import PACKAGE
 from bot.slack.commands import SLASH_COMMAND, SUBCOMMANDS
+from bot.slack.listeners.functions import OFFBOARD_PERSON
+from bot.slack.workflow_steps import OUTCOMES
 from tests.fixtures.project import ROOT
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -33,6 +35,8 @@ SCOPES_OF = {
     "views.publish": set(),  # the App Home tab: no scope, and its event app_home_opened none
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
+    "functions.completeSuccess": set(),  # a workflow step's end: no scope
+    "functions.completeError": set(),
 }
 
 
@@ -96,6 +100,27 @@ def test_scopes_are_exactly_what_the_calls_need() -> None:
 def test_the_home_tab_and_its_event_are_declared() -> None:
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
     events = MANIFEST["settings"]["event_subscriptions"]
-    assert events["bot_events"] == ["app_home_opened"]
+    assert "app_home_opened" in events["bot_events"]
     assert events["request_url"] == MANIFEST["settings"]["interactivity"]["request_url"]
     assert "views.publish" in web_api_methods_called()
+
+
+def test_the_workflow_step_is_declared_as_the_bot_runs_it() -> None:
+    """The step, run by this app (remote), its event, and the inputs and outputs it reads and
+    writes; custom steps need an org-ready app."""
+    settings = MANIFEST["settings"]
+    assert settings["function_runtime"] == "remote"
+    assert settings["org_deploy_enabled"] is True
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]
+    assert set(MANIFEST["functions"]) == {OFFBOARD_PERSON}
+    step = MANIFEST["functions"][OFFBOARD_PERSON]
+    inputs = step["input_parameters"]
+    assert inputs["person"]["type"] == "slack#/types/user_id"
+    assert inputs["requester"]["type"] == "slack#/types/user_context"
+    assert inputs["channel"]["type"] == "slack#/types/channel_id"
+    required = {name for name, p in inputs.items() if p.get("is_required")}
+    assert required == {"person", "reason", "requester"}
+    assert set(step["output_parameters"]) == {"outcome", "request_id"}
+    outcome = step["output_parameters"]["outcome"]["title"]
+    assert all(word in outcome for word in OUTCOMES.values())
+    assert {"functions.completeSuccess", "functions.completeError"} <= web_api_methods_called()

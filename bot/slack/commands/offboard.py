@@ -4,6 +4,7 @@ of them and offboarded through one request."""
 
 from __future__ import annotations
 
+from bot.access.approvals import Request as ApprovalRequest
 from bot.ops import offboard, offboard_person
 from bot.ops.context import Services, UserError
 from bot.slack.commands.parse import Target, TargetKind, reason, user_word
@@ -30,11 +31,19 @@ def check(args: tuple[str, ...]) -> None:
 
 def run(services: Services, request: Request) -> None:
     who, reason, disable = _parse(request.args)
+    open_offboarding(services, request, who, reason, disable=disable)
+
+
+def open_offboarding(
+    services: Services, request: Request, who: Target, reason: str, *, disable: bool
+) -> ApprovalRequest:
+    """The request `/iam offboard` opens, asked by ``request``'s user where it was typed: a
+    workflow step opens a person's offboarding through here too, so it is the same request."""
     if who.kind is TargetKind.SLACK_USER and services.accounts.enabled:
         with known_in_slack(who.value):
             email = services.identity.email_of(who.value)
             name = services.identity.name_of(who.value) or ""
-        offboard_person.open_request(
+        return offboard_person.open_request(
             request.ops,
             who.value,
             email,
@@ -44,8 +53,7 @@ def run(services: Services, request: Request) -> None:
             channel=request.channel_id,
             person_name=name,
         )
-        return
-    offboard.open_request(
+    return offboard.open_request(
         request.ops,
         iam_user(services, request, who),
         reason,
