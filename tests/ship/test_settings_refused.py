@@ -42,7 +42,7 @@ BAD = [
 _SERVE_EACH = """
 import json, os, signal, sys
 from bot.cli import main
-import bot.slack.app, bot.slack.server  # what `serve` imports first: once, not in each child
+import bot.slack.app, bot.slack.socket_mode, bot.slack.wsgi  # what `serve` imports first: once
 answers = []
 for env in json.loads(sys.argv[1]):
     read, write = os.pipe()

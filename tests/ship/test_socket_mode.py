@@ -44,7 +44,10 @@ def test_a_command_over_the_socket_and_readiness_following_the_socket(
     assert [c.method for c in slack.calls("apps.connections.open")] == ["apps.connections.open"]
 
     assert key_id in _answered(bot, slack, "keys dave")
-    assert bot.metric("iambot_commands_total", subcommand="keys", outcome="ok") == 1
+    # the count follows the answer: wait for it, never for a clock
+    slack.wait_for(
+        lambda: bot.metric("iambot_commands_total", subcommand="keys", outcome="ok") == 1
+    )
 
     bot.peer.refuse()
     bot.peer.drop()  # the client tries to reconnect at once, and is refused
@@ -56,7 +59,9 @@ def test_a_command_over_the_socket_and_readiness_following_the_socket(
     assert json.loads(bot.ready_becomes(200)) == {"ready": True}
     assert bot.peer.connected() == 1
     assert key_id in _answered(bot, slack, "keys dave")
-    assert bot.metric("iambot_commands_total", subcommand="keys", outcome="ok") == 2
+    slack.wait_for(
+        lambda: bot.metric("iambot_commands_total", subcommand="keys", outcome="ok") == 2
+    )
     assert bot.metric("iambot_ack_seconds_count") == 2  # each command's ack over the socket
 
 
