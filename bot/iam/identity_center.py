@@ -116,15 +116,21 @@ def find(aws: Aws, region: str, where: Instance, email: str) -> Person | None:
     """The identity store's user with ``email``, and everything assigned to them; None: no
     such user."""
     user_id = _user_id(aws, region, where, email)
-    if user_id is None:
+    return None if user_id is None else read(aws, region, where, user_id)
+
+
+def read(aws: Aws, region: str, where: Instance, user_id: str) -> Person | None:
+    """The user with ``user_id`` and everything assigned to them; None: no such user."""
+    try:
+        user = aws.call(
+            "identitystore",
+            "DescribeUser",
+            region=region,
+            IdentityStoreId=where.store_id,
+            UserId=user_id,
+        )
+    except errors.NotFound:
         return None
-    user = aws.call(
-        "identitystore",
-        "DescribeUser",
-        region=region,
-        IdentityStoreId=where.store_id,
-        UserId=user_id,
-    )
     names: dict[str, Assignment] = {}
     direct = _assignments(aws, region, where, user_id, "USER", names)
     groups = tuple(
@@ -143,9 +149,8 @@ def find(aws: Aws, region: str, where: Instance, email: str) -> Person | None:
             MemberId={"UserId": user_id},
         )
     )
-    return Person(
-        where, user_id, user.get("UserName", user_id), bool(user.get("ExternalIds")), direct, groups
-    )
+    name = str(user.get("UserName") or user_id)
+    return Person(where, user_id, name, bool(user.get("ExternalIds")), direct, groups)
 
 
 def _user_id(aws: Aws, region: str, where: Instance, email: str) -> str | None:
