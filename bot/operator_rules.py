@@ -168,8 +168,9 @@ class Accounts:
 class IdentityCenter:
     """Where the IAM Identity Center instance lives, so a person's offboarding reaches their
     permission sets too. Unset parts are discovered (``ListInstances``); ``role`` None acts
-    through the account's usual role. ``scim``: users come from an identity provider, which
-    alone may delete them or change their groups (the next sync would undo the bot)."""
+    through ``iam-bot-identity-center`` in that account. ``scim``: users come from an identity
+    provider, which alone may delete them or change their groups (its next sync would undo
+    the bot)."""
 
     account: str  # an account ID, or the name of one in accounts.list
     region: str = "us-east-1"

@@ -33,6 +33,7 @@ from bot.ops.offboard import Mode
 from bot.ops.plan import StepDict
 from bot.wording import duration
 
+ROLE_NAME = "iam-bot-identity-center"  # deploy/identity-center-role.yaml's default
 PART = "identity_center"  # the key marking a plan step as this part's (its value: True)
 SNAPSHOT = "identity-center-snapshot"
 GROUP = "group"  # the heading key of bot.ops.offboard_person's steps
@@ -82,15 +83,17 @@ class IcPart:
 
 @contextlib.contextmanager
 def _acting(services: Services, actor: Actor | None) -> Iterator[None]:
-    """Calls inside act in the instance's account through its configured role (else the
-    account's usual one), for ``actor``."""
+    """Calls inside act in the instance's account through its Identity Center role (the
+    configured one, else ``ROLE_NAME`` there: deploy/identity-center-role.yaml), for ``actor``;
+    with no ``accounts:``, with the bot's own credentials unless a role is configured."""
     center = services.config.identity_center
     assert center is not None  # callers check that the feature is on
     if not services.accounts.enabled and not center.role:
         yield  # one account, the bot's own credentials
         return
     account = services.accounts.get(center.account)
-    with sessions.acting(replace(account, role_arn=center.role or account.role_arn), actor):
+    role = center.role or f"arn:aws:iam::{center.account}:role/{ROLE_NAME}"
+    with sessions.acting(replace(account, role_arn=role), actor):
         yield
 
 

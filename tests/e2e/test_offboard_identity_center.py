@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from sandbox.aws import FaithfulAws
-from tests.fixtures.accounts import Org, listed_config, organization
+from sandbox.aws import FaithfulAws, is_mutating
+from tests.fixtures.accounts import Org, listed_config, organization, source_identity
 from tests.fixtures.slack import Bot, current, flatten, open_request
 
 OFFBOARD_CAROL = "offboard <@U0CAROL> left the company"
-ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+_CENTER = {"sso", "identitystore"}  # the services, as the sandbox records them
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def center(aws: FaithfulAws, org: Org) -> Center:
     """In management's instance: Carol has Admin in production and ReadOnly in staging
     directly, and is in Engineers (ReadOnly in production) and Oncall (Billing in
     management); Bob has Admin in production directly and is in Engineers too."""
+    aws.add_bot_role(org.management, "iam-bot-identity-center")  # the bot acts through it
     sso = aws.client("sso-admin", org.management)
     store = aws.client("identitystore", org.management)
     found = sso.list_instances()["Instances"][0]
@@ -160,10 +161,15 @@ def test_one_approval_removes_iam_users_assignments_groups_and_user(
     assert _assignments(aws, org, center, center.oncall, "GROUP") == {
         (org.management, center.billing)
     }
-    # each deletion waited for its status, and everything ran in management as Alice
+    # each deletion waited for its status; every change ran in management through the
+    # Identity Center role, signed with Alice's source identity
     assert aws.count("DescribeAccountAssignmentDeletionStatus", account=org.management) >= 2
-    deleted = [c for c in aws.calls() if c.action == "DeleteAccountAssignment"]
-    assert len(deleted) == 2 and all(c.account == org.management for c in deleted)
+    changes = [c for c in aws.calls() if c.service in _CENTER and is_mutating(c.action)]
+    assert len(changes) == 5, changes  # 2 assignments, 2 memberships, the user
+    for change in changes:
+        assert change.account == org.management
+        assert change.source_identity == source_identity("U0ALICE")
+        assert "assumed-role/iam-bot-identity-center/" in change.principal, change
 
 
 def test_a_provisioned_person_keeps_user_and_groups_only_direct_assignments_go(
