@@ -45,6 +45,8 @@ class IcAction(enum.StrEnum):
     DELETE_ASSIGNMENT = "remove permission set"
     DELETE_MEMBERSHIP = "remove from Identity Center group"
     DELETE_USER = "delete Identity Center user"
+    CREATE_ASSIGNMENT = "give permission set back"
+    CREATE_MEMBERSHIP = "add back to Identity Center group"
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class IcPart:
 
 
 @contextlib.contextmanager
-def _acting(services: Services, actor: Actor | None) -> Iterator[None]:
+def acting(services: Services, actor: Actor | None) -> Iterator[None]:
     """Calls inside act in the instance's account through its Identity Center role (the
     configured one, else ``ROLE_NAME`` there: deploy/identity-center-role.yaml), for ``actor``;
     with no ``accounts:``, with the bot's own credentials unless a role is configured."""
@@ -102,7 +104,7 @@ def find(services: Services, email: str | None, mode: Mode, actor: Actor) -> IcP
     center = services.config.identity_center
     if center is None or not email:
         return None
-    with _acting(services, actor):
+    with acting(services, actor):
         return _read(services, email, mode)
 
 
@@ -131,7 +133,7 @@ def _account_label(services: Services, account_id: str) -> str:
     return known.label if known else account_id
 
 
-def _assignment_words(services: Services, a: Assignment) -> str:
+def assignment_words(services: Services, a: Assignment) -> str:
     return f"{a.permission_set} in {_account_label(services, a.account)}"
 
 
@@ -142,7 +144,7 @@ def planned(services: Services, part: IcPart) -> list[tuple[Step, Callable[[], N
     where, user = person.instance, person.user_id
     steps: list[tuple[Step, Callable[[], None]]] = [
         (
-            Step(IcAction.DELETE_ASSIGNMENT, _assignment_words(services, a), 1),
+            Step(IcAction.DELETE_ASSIGNMENT, assignment_words(services, a), 1),
             lambda a=a: ic.delete_assignment(aws, region, where, user, a),  # type: ignore[misc]
         )
         for a in person.direct
@@ -165,10 +167,48 @@ def planned(services: Services, part: IcPart) -> list[tuple[Step, Callable[[], N
     return steps
 
 
+def restoring(
+    services: Services, part: IcPart, now: Person | None = None
+) -> list[tuple[Step, Callable[[], None]]]:
+    """What giving back ``part``'s direct assignments and memberships takes, each with its
+    change; against ``now`` (the person as read again), what they have again already is
+    left as it is."""
+    aws, region, person = services.aws, part.region, part.person
+    where, user = person.instance, person.user_id
+    has = {(a.account, a.permission_set_arn) for a in now.direct} if now else set()
+    groups = {m.group_id for m in now.groups} if now else set()
+
+    def unless(there: bool, change: Callable[[], None]) -> Callable[[], None]:
+        return (lambda: None) if there else change
+
+    return [
+        *(
+            (
+                Step(IcAction.CREATE_ASSIGNMENT, assignment_words(services, a), 1),
+                unless(
+                    (a.account, a.permission_set_arn) in has,
+                    lambda a=a: ic.create_assignment(aws, region, where, user, a),  # type: ignore[misc]
+                ),
+            )
+            for a in person.direct
+        ),
+        *(
+            (
+                Step(IcAction.CREATE_MEMBERSHIP, m.group, 1),
+                unless(
+                    m.group_id in groups,
+                    lambda m=m: ic.create_membership(aws, region, where, user, m.group_id),  # type: ignore[misc]
+                ),
+            )
+            for m in person.groups
+        ),
+    ]
+
+
 def _through(services: Services, assignments: tuple[Assignment, ...]) -> str:
     if not assignments:
         return "nothing is assigned through it"
-    given = ", ".join(_assignment_words(services, a) for a in assignments)
+    given = ", ".join(assignment_words(services, a) for a in assignments)
     return f"through it: {given}, which stays for the group's other members"
 
 
@@ -220,7 +260,7 @@ def recheck(
     """The person read again (None: their user is gone) and the steps the approvers did not
     see; the first attempt's read is kept as the snapshot an enable restores from."""
     services = ops.services
-    with _acting(services, _actor(ops, request)):
+    with acting(services, actor_of(ops, request)):
         now = _reread(services, part)
     if now is None:
         return None, []
@@ -230,6 +270,12 @@ def recheck(
         snapshot = offboard.snapshot_id(journal_of(request, part))
         services.store.put_if_version(Record(snapshot, SNAPSHOT, "saved", now.to_dict()))
     return now, new
+
+
+def snapshot_of(services: Services, request: Request, part: IcPart) -> IcPart:
+    """What the part had when its first run started (its plan's read if it never ran)."""
+    record = services.store.get(offboard.snapshot_id(journal_of(request, part)))
+    return IcPart.from_dict(record.data) if record else part
 
 
 def _reread(services: Services, part: IcPart) -> IcPart | None:
@@ -244,13 +290,14 @@ def _reread(services: Services, part: IcPart) -> IcPart | None:
     return replace(part, person=person, provisioned=provisioned, keeps_user=keeps)
 
 
-def _actor(ops: Ops, request: Request) -> Actor:
+def actor_of(ops: Ops, request: Request) -> Actor:
+    """The requester, signing with the request's ID and approvers."""
     return Actor(request.requester, ops.services.team(), request.id, tuple(request.approvers))
 
 
 def run(ops: Ops, request: Request, part: IcPart) -> RunReport:
     """The part's steps, journaled apart from the IAM users' parts."""
-    with _acting(ops.services, _actor(ops, request)):
+    with acting(ops.services, actor_of(ops, request)):
         steps = planned(ops.services, part)
         actions = {step.id: change for step, change in steps}
 

@@ -220,3 +220,32 @@ def test_a_failed_deletion_is_reported_by_name_and_a_retry_does_not_repeat(
     assert _assignments(aws, org, center, center.carol, "USER") == set()
     assert aws.count("DeleteAccountAssignment") == deletions + 1  # only the failed one again
     assert aws.count("DeleteGroupMembership") == memberships + 2
+
+
+def test_disable_keeps_the_user_and_enable_gives_back_what_it_took(
+    make_bot, aws: FaithfulAws, org: Org, center: Center
+) -> None:
+    bot: Bot = make_bot(center.config(org))
+    disable = open_request(bot, OFFBOARD_CAROL + " --disable")
+    assert "delete Identity Center user" not in flatten(disable)
+    bot.press(disable, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, disable)
+    assert "carol" in _users(aws, org, center)
+    assert _assignments(aws, org, center, center.carol, "USER") == set()
+    assert _groups_of(aws, org, center, center.carol) == set()
+
+    before = {m.ts for m in bot.channel()}
+    bot.command("enable <@U0CAROL> back from leave")
+    opened = [m for m in bot.channel() if m.ts not in before]
+    (restore,) = [m for m in opened if "Identity Center" in flatten(m)]
+    shown = flatten(restore)
+    assert "Enable Identity Center user carol" in shown, shown
+    assert f"`Admin in production ({org.production})`" in shown
+    assert "add back to Identity Center group" in shown and "`Oncall`" in shown
+    bot.press(restore, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, restore), flatten(current(bot, restore))
+    assert _assignments(aws, org, center, center.carol, "USER") == {
+        (org.production, center.admin),
+        (org.staging, center.readonly),
+    }
+    assert _groups_of(aws, org, center, center.carol) == {center.engineers, center.oncall}
