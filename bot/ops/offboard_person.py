@@ -178,6 +178,14 @@ def as_single(request: Request, part: Part) -> Request:
     )
 
 
+def about_person(services: Services, person: str) -> list[Request]:
+    """The person-wide requests about the chat user ``person`` (their offboardings and what
+    gives back their Identity Center access), in any state."""
+    mine = (COMMAND, Operation.ENABLE_IDENTITY_CENTER)
+    every = services.approvals.in_state(*State)
+    return [r for r in every if r.command in mine and r.target == person]
+
+
 def latest_disable(services: Services, person: str) -> Request | None:
     """The newest finished person-wide disable of ``person``, if any."""
     done = [

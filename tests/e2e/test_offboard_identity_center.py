@@ -171,6 +171,11 @@ def test_one_approval_removes_iam_users_assignments_groups_and_user(
         assert change.source_identity == source_identity("U0ALICE")
         assert "assumed-role/iam-bot-identity-center/" in change.principal, change
 
+    # her history shows the Identity Center part, though no IAM user of hers is left
+    history = bot.said(bot.command("history <@U0CAROL>"))
+    assert f"IAM Identity Center in management ({org.management}): carol removed" in history
+    assert "Identity Center snapshot: 2 direct assignments · groups: Engineers, Oncall" in history
+
 
 def test_a_provisioned_person_keeps_user_and_groups_only_direct_assignments_go(
     make_bot, aws: FaithfulAws, org: Org, center: Center
