@@ -254,3 +254,22 @@ def test_disable_keeps_the_user_and_enable_gives_back_what_it_took(
         (org.staging, center.readonly),
     }
     assert _groups_of(aws, org, center, center.carol) == {center.engineers, center.oncall}
+
+
+def test_a_fault_mid_run_resumes_without_repeating_a_change(
+    make_bot, aws: FaithfulAws, org: Org, center: Center
+) -> None:
+    bot: Bot = make_bot(center.config(org))
+    request = open_request(bot, OFFBOARD_CAROL)
+    aws.fail("DeleteGroupMembership", code="AccessDeniedException", status=400)
+    bot.press(request, "Approve", user="U0SEC1")
+    said = _finished(bot, request)
+    assert ":x:" in said and "remove from Identity Center group" in said, said
+    assert _assignments(aws, org, center, center.carol, "USER") == set()  # wave 1 finished
+
+    bot.press(current(bot, request), "Retry", user="U0SEC2")
+    assert "Done." in _finished(bot, request)
+    assert _users(aws, org, center) == {"bob"}
+    assert aws.count("DeleteAccountAssignment") == 2  # none of the first run's again
+    assert aws.count("DeleteGroupMembership") == 2  # each membership went once
+    assert aws.count("DeleteGroupMembership", ok_only=False) == 3  # the refused one again
