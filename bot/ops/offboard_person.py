@@ -284,6 +284,7 @@ def open_request(
         person_name=person_name,
         identity_center=center.to_dict() if center else None,
     )
+    acting_in = {p.account for p in parts} | ({center.account} if center else set())
     opened = services.approvals.open(
         command=COMMAND,
         target=person,
@@ -294,17 +295,17 @@ def open_request(
         subjects=(person,),
         plan_accounts={p.account: p.name for p in parts}
         | ({center.account: center.name} if center else {}),
-        required=_required(services, parts),
-        asked=_asked(services, {account_here(), *(p.account for p in parts)}, (requester, person)),
+        required=_required(services, acting_in),
+        asked=_asked(services, {account_here(), *acting_in}, (requester, person)),
     )
     return ops.post(opened)
 
 
-def _required(services: Services, parts: list[Part]) -> int:
+def _required(services: Services, accounts: set[str]) -> int:
     """The strictest account's count; an account's rule for `offboard` counts here too."""
     config = services.config
     commands = (Operation.OFFBOARD, COMMAND)
-    return max(config.required_for(c, p.account) for c in commands for p in parts)
+    return max(config.required_for(c, account) for c in commands for account in accounts)
 
 
 def _asked(services: Services, accounts: set[str], not_them: tuple[str, ...]) -> tuple[str, ...]:

@@ -273,3 +273,21 @@ def test_a_fault_mid_run_resumes_without_repeating_a_change(
     assert aws.count("DeleteAccountAssignment") == 2  # none of the first run's again
     assert aws.count("DeleteGroupMembership") == 2  # each membership went once
     assert aws.count("DeleteGroupMembership", ok_only=False) == 3  # the refused one again
+
+
+def test_a_person_with_no_iam_user_is_offboarded_from_identity_center_alone(
+    make_bot, aws: FaithfulAws, org: Org, center: Center
+) -> None:
+    bot: Bot = make_bot(center.config(org))
+    request = open_request(bot, "offboard <@U0BOB> moved on")
+    shown = flatten(request)
+    assert "Offboard @bob: Identity Center user bob" in shown, shown
+    assert "IAM user" not in shown
+    bot.press(request, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, request)
+    assert _users(aws, org, center) == {"carol"}
+    assert _assignments(aws, org, center, center.carol, "USER") == {
+        (org.production, center.admin),
+        (org.staging, center.readonly),
+    }
+    assert _groups_of(aws, org, center, center.carol) == {center.engineers, center.oncall}
