@@ -64,6 +64,8 @@ kind, and its handler into ``FaithfulAws._handlers``):
 - ``sandbox/aws_faults.py``: latency, injected failures and gates.
 - ``sandbox/aws_record.py``: the record of calls (``calls``, ``count``, :class:`Call`).
 - ``sandbox/aws_moto_model.py``: what only moto's model can set (ages, last use, AWS policies).
+- ``sandbox/aws_identity_center.py`` (:class:`KeepsIdentityCenter`): IAM Identity Center's
+  asynchronous assignment deletions, users' ExternalIds, permission sets' session durations.
 
 What moto 5.2.5 does, checked through boto3 (the reasons for some of the rules above):
 
