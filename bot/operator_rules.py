@@ -165,6 +165,22 @@ class Accounts:
 
 
 @dataclass(frozen=True)
+class IdentityCenter:
+    """Where the IAM Identity Center instance lives, so a person's offboarding reaches their
+    permission sets too. Unset parts are discovered (``ListInstances``); ``role`` None acts
+    through ``iam-bot-identity-center`` in that account. ``scim``: users come from an identity
+    provider, which alone may delete them or change their groups (its next sync would undo
+    the bot)."""
+
+    account: str  # an account ID, or the name of one in accounts.list
+    region: str = "us-east-1"
+    instance_arn: str | None = None
+    identity_store_id: str | None = None
+    role: str | None = None
+    scim: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     channels: tuple[str, ...] = ()
@@ -182,6 +198,7 @@ class Config:
     incidents: Incidents = field(default_factory=Incidents)
     # Where /iam investigate reads CloudTrail; none: every region each account has enabled.
     cloudtrail_regions: tuple[str, ...] = ()
+    identity_center: IdentityCenter | None = None  # None: offboarding stays with IAM users
 
     def principals(self, permission: str) -> tuple[str, ...]:
         return self.permissions.get(permission, ())
@@ -556,6 +573,7 @@ _TOP_LEVEL = {
     "accounts",
     "incidents",
     "cloudtrail_regions",
+    "identity_center",
 }
 
 
@@ -602,6 +620,50 @@ def _identity(raw: Any) -> Identity:
         tag=_tag_key(raw, "tag", "identity", Identity.tag),
         email_tag=_tag_key(raw, "email_tag", "identity", Identity.email_tag),
     )
+
+
+_INSTANCE_ARN = re.compile(r"arn:aws[a-z-]*:sso:::instance/(?:sso)?ins-[a-zA-Z0-9-.]{16}")
+_STORE_ID = re.compile(r"d-[0-9a-f]{10}|[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}")
+
+
+def _identity_center(raw: Any, accounts: Accounts) -> IdentityCenter | None:
+    """The ``identity_center:`` section; absent, the feature is off."""
+    if raw is None:
+        return None
+    where = "identity_center"
+    raw = _mapping(raw, where)
+    _known_keys(raw, where, set(IdentityCenter.__dataclass_fields__))
+    account = _identity_center_account(raw.get("account"), accounts)
+    checks = (
+        ("region", _REGION, "an AWS region such as us-east-1"),
+        ("instance_arn", _INSTANCE_ARN, "an Identity Center instance ARN"),
+        ("identity_store_id", _STORE_ID, "an identity store ID such as d-1234567890"),
+        ("role", _ROLE_ARN, "a role ARN"),
+    )
+    for key, pattern, kind in checks:
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not pattern.fullmatch(value)):
+            raise _fail(f"{where}.{key}", f"must be {kind}")
+    return IdentityCenter(
+        account=account,
+        region=raw.get("region", IdentityCenter.region),
+        instance_arn=raw.get("instance_arn"),
+        identity_store_id=raw.get("identity_store_id"),
+        role=raw.get("role"),
+        scim=_flag(raw, "scim", where, False),
+    )
+
+
+def _identity_center_account(value: Any, accounts: Accounts) -> str:
+    """The instance's account ID, from an ID or the name of a listed account."""
+    if isinstance(value, str) and _ACCOUNT_ID.fullmatch(value):
+        return value
+    named = [r.id for r in accounts.listed if isinstance(value, str) and r.name == value]
+    if len(named) != 1:
+        raise _fail(
+            "identity_center.account", "must be a 12-digit account ID or a name in accounts.list"
+        )
+    return named[0]
 
 
 def _rotation(raw: Any) -> Rotation:
@@ -673,6 +735,7 @@ def parse_config(text: str, operations: Mapping[str, OperationTerms]) -> Config:
         cloudtrail_regions=_ids(
             data.get("cloudtrail_regions"), "cloudtrail_regions", _REGION, "an AWS region"
         ),
+        identity_center=_identity_center(data.get("identity_center"), accounts),
     )
     _audit_posts_somewhere(config)
     _approvers_exist(config, operations)

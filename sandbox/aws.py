@@ -64,6 +64,8 @@ kind, and its handler into ``FaithfulAws._handlers``):
 - ``sandbox/aws_faults.py``: latency, injected failures and gates.
 - ``sandbox/aws_record.py``: the record of calls (``calls``, ``count``, :class:`Call`).
 - ``sandbox/aws_moto_model.py``: what only moto's model can set (ages, last use, AWS policies).
+- ``sandbox/aws_identity_center.py`` (:class:`KeepsIdentityCenter`): IAM Identity Center's
+  asynchronous assignment deletions, users' ExternalIds, permission sets' session durations.
 
 What moto 5.2.5 does, checked through boto3 (the reasons for some of the rules above):
 
@@ -123,6 +125,7 @@ from sandbox.aws_cloudtrail import LooksUpEvents
 from sandbox.aws_credentials import KeepsServiceCredentials
 from sandbox.aws_faults import FailRule, InjectsFaults
 from sandbox.aws_iam_rules import USER_PATHS, CorrectsIam
+from sandbox.aws_identity_center import KeepsIdentityCenter
 from sandbox.aws_moto_model import SetsMotoModel
 from sandbox.aws_paging import PAGED_ACTIONS, PagesLists
 from sandbox.aws_record import REDACTED, Call, Entry, RecordsCalls, is_mutating, redact
@@ -208,6 +211,7 @@ class FaithfulAws(
     PagesLists,
     InjectsFaults,
     LooksUpEvents,
+    KeepsIdentityCenter,
     RecordsCalls,
     SetsMotoModel,
 ):
@@ -269,7 +273,12 @@ class FaithfulAws(
             ("sts", "AssumeRole"): self._assume_role,
             ("secretsmanager", "DescribeSecret"): self._describe_secret,
             ("cloudtrail", "LookupEvents"): self._lookup_events,
+            ("sso", "DeleteAccountAssignment"): self._delete_assignment,
+            ("sso", "DescribeAccountAssignmentDeletionStatus"): self._deletion_status,
+            ("sso", "DescribePermissionSet"): self._describe_permission_set,
+            ("identitystore", "DescribeUser"): self._describe_ic_user,
         }
+        self._reset_identity_center()
         self._trail = CloudTrail()
 
     # --- life cycle -----------------------------------------------------------------------
@@ -336,6 +345,7 @@ class FaithfulAws(
             self._entries.clear()
             self._faults.clear()
             self._trail.reset()
+            self._reset_identity_center()
             self._delay = 0.0
             self._slow.clear()
             self._page_size = self._initial_page_size

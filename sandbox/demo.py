@@ -69,6 +69,8 @@ accounts:
       approvals: {{offboard: 2}}
       permissions:
         rotate: [S0SECURITY]
+identity_center:
+  account: management
 """
 DEMO_GROUPS = {"S0ONCALL": ["U0ALICE", "U0DAVE"], "S0SECURITY": ["U0SECLEAD", "U0CAROL"]}
 TOUR = Path(__file__).with_name("demo_tour.txt")
@@ -99,6 +101,7 @@ _EMOJI = {
     ":key:": "🔑",
     ":wastebasket:": "🗑",
     ":lock:": "🔒",
+    ":information_source:": "💡",
 }
 
 

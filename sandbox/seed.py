@@ -68,7 +68,58 @@ def seed_demo(aws: FaithfulAws) -> dict[str, str]:
     and a demo script needs to name the leaked key it looks up.
     """
     keys = _seed_management(aws)
-    return keys | _seed_members(aws)
+    keys |= _seed_members(aws)
+    _seed_identity_center(aws)
+    return keys
+
+
+IDENTITY_CENTER_ROLE = "iam-bot-identity-center"  # deploy/identity-center-role.yaml's
+
+
+def _seed_identity_center(aws: FaithfulAws) -> None:
+    """IAM Identity Center in the management account: dave signs in there too, with Admin in
+    production and ReadOnly in staging of his own, and ReadOnly in production through the
+    Engineers group he shares with alice; the bot's Identity Center role."""
+    aws.add_bot_role(aws.account_id, IDENTITY_CENTER_ROLE)
+    accounts = aws.accounts()
+    sso, store = aws.client("sso-admin"), aws.client("identitystore")
+    instance = sso.list_instances()["Instances"][0]
+    arn, store_id = instance["InstanceArn"], instance["IdentityStoreId"]
+    people = {
+        name: store.create_user(
+            IdentityStoreId=store_id,
+            UserName=name,
+            DisplayName=name.title(),
+            Name={"GivenName": name.title(), "FamilyName": "Example"},
+            Emails=[{"Value": f"{name}@example.com", "Type": "work", "Primary": True}],
+        )["UserId"]
+        for name in ("dave", "alice")
+    }
+    sets = {
+        name: sso.create_permission_set(InstanceArn=arn, Name=name, SessionDuration=hours)[
+            "PermissionSet"
+        ]["PermissionSetArn"]
+        for name, hours in (("Admin", "PT8H"), ("ReadOnly", "PT4H"))
+    }
+    engineers = store.create_group(IdentityStoreId=store_id, DisplayName="Engineers")["GroupId"]
+    for user in people.values():
+        store.create_group_membership(
+            IdentityStoreId=store_id, GroupId=engineers, MemberId={"UserId": user}
+        )
+    given = [
+        (people["dave"], "USER", "production", "Admin"),
+        (people["dave"], "USER", "staging", "ReadOnly"),
+        (engineers, "GROUP", "production", "ReadOnly"),
+    ]
+    for principal, kind, account, permission_set in given:
+        sso.create_account_assignment(
+            InstanceArn=arn,
+            TargetId=accounts[account],
+            TargetType="AWS_ACCOUNT",
+            PermissionSetArn=sets[permission_set],
+            PrincipalType=kind,
+            PrincipalId=principal,
+        )
 
 
 def _seed_members(aws: FaithfulAws) -> dict[str, str]:

@@ -270,10 +270,17 @@ class Aws:
             raise translate(exc, service, operation) from exc
 
     def pages(
-        self, service: str, operation: str, result_key: str, **params: Any
+        self,
+        service: str,
+        operation: str,
+        result_key: str,
+        *,
+        region: str | None = None,
+        **params: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Every page of a paged list, following markers to the end."""
-        client = self.client(service, operation)
+        """Every page of a paged list, following markers to the end; sent to ``region``
+        (None: the bot's own)."""
+        client = self.client(service, operation, region)
         name = xform_name(operation)
         if client.can_paginate(name):
             paginator = client.get_paginator(name)
@@ -288,9 +295,17 @@ class Aws:
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, service, operation) from exc
 
-    def items(self, service: str, operation: str, result_key: str, **params: Any) -> Iterator[Any]:
+    def items(
+        self,
+        service: str,
+        operation: str,
+        result_key: str,
+        *,
+        region: str | None = None,
+        **params: Any,
+    ) -> Iterator[Any]:
         """Every item of a paged list; nothing stops silently at the first page."""
-        for page in self.pages(service, operation, result_key, **params):
+        for page in self.pages(service, operation, result_key, region=region, **params):
             yield from page.get(result_key, [])
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:

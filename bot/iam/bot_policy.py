@@ -142,10 +142,69 @@ def reachable_calls(root: Path = PACKAGE) -> set[tuple[str, str]]:
 LISTING_ROLE_ACTIONS = frozenset({"organizations:ListAccounts"})
 
 
+# Called in the scope of the role in the IAM Identity Center instance's account
+# (deploy/identity-center-role.yaml), never in an account's action role; by the gateway's
+# service name, the prefix IAM gives their actions (SSO admin's actions are "sso:").
+IDENTITY_CENTER_SERVICES = {"sso-admin": "sso", "identitystore": "identitystore"}
+
+
 def required_actions(root: Path = PACKAGE) -> list[str]:
     """What the role the bot assumes in each account must allow."""
-    actions = {f"{service}:{operation}" for service, operation in reachable_calls(root)}
+    actions = {
+        f"{service}:{operation}"
+        for service, operation in reachable_calls(root)
+        if service not in IDENTITY_CENTER_SERVICES
+    }
     return sorted(actions.union(*(_IMPLIED.get(a, ()) for a in actions)) - LISTING_ROLE_ACTIONS)
+
+
+def identity_center_actions(root: Path = PACKAGE) -> list[str]:
+    """What the role in the Identity Center instance's account must allow: the Identity Center
+    and identity store calls a command can reach."""
+    return sorted(
+        f"{IDENTITY_CENTER_SERVICES[service]}:{operation}"
+        for service, operation in reachable_calls(root)
+        if service in IDENTITY_CENTER_SERVICES
+    )
+
+
+def identity_center_policy(root: Path = PACKAGE) -> dict[str, Any]:
+    """That role's policy: each action on the kinds of resource it takes (the instance, its
+    permission sets and accounts; the identity store, its users, groups and memberships),
+    which are only known at run time; ``ListInstances`` takes none."""
+    grouped: dict[str, list[str]] = {}
+    for action in identity_center_actions(root):
+        sid = "IdentityCenterInstances" if action == "sso:ListInstances" else action.split(":")[0]
+        grouped.setdefault(sid, []).append(action)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": _IC_SIDS.get(sid, sid),
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": _one_or_list(_IC_RESOURCES[sid]),
+            }
+            for sid, actions in sorted(grouped.items())
+        ],
+    }
+
+
+_IC_RESOURCES = {
+    "IdentityCenterInstances": ("*",),
+    "sso": (
+        "arn:aws:sso:::instance/*",
+        "arn:aws:sso:::permissionSet/*/*",
+        "arn:aws:sso:::account/*",
+    ),
+    "identitystore": (
+        "arn:aws:identitystore::*:identitystore/*",
+        "arn:aws:identitystore:::user/*",
+        "arn:aws:identitystore:::group/*",
+        "arn:aws:identitystore:::membership/*",
+    ),
+}
+_IC_SIDS = {"sso": "IdentityCenterAssignments", "identitystore": "IdentityStorePeople"}
 
 
 # Actions IAM authorises in addition to the one called, for parameters the bot passes: tags

@@ -4,8 +4,9 @@ in every account it disabled a user in.
 Each account's part of that disable is, in its account, a disable of one IAM user
 (:func:`bot.ops.offboard_person.as_single`), so each is undone by the single-user enable of
 that user in that account: one request per account, each with its own plan and approval, about
-the person (who never decides them). The requester needs `offboard` in every one of those
-accounts, or nothing is asked.
+the person (who never decides them). What the disable took in IAM Identity Center is given
+back by one more request (:mod:`bot.ops.enable_identity_center`). The requester needs
+`offboard` in every one of those accounts, or nothing is asked.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bot.access.approvals import AlreadyOpen, Request
 from bot.access.rules import Denied
 from bot.iam import errors
 from bot.iam.sessions import Actor
-from bot.ops import enable, offboard_person
+from bot.ops import enable, enable_identity_center, offboard_person
 from bot.ops.context import Ops, UserError
 
 
@@ -41,8 +42,9 @@ def open_requests(ops: Ops, person: str, reason: str, *, requester: str, channel
     disable = offboard_person.latest_disable(services, person)
     if disable is None:
         raise UserError("No person-wide disable has finished: there is nothing to enable.")
-    parts = offboard_person.PersonPlan.of(disable).parts()
-    offboard_person.require_everywhere(services, parts, requester)
+    plan = offboard_person.PersonPlan.of(disable)
+    parts, center = plan.parts(), plan.center()
+    offboard_person.require_everywhere(services, parts, requester, center)
     actor = Actor(requester, services.team())
     opened: list[Request] = []
     skipped: list[tuple[str, str]] = []
@@ -61,6 +63,15 @@ def open_requests(ops: Ops, person: str, reason: str, *, requester: str, channel
                 )
             except (UserError, AlreadyOpen, Denied, errors.IamError) as why:  # that account only
                 skipped.append((part.label, str(why)))
+    if center is not None:
+        try:
+            opened.append(
+                enable_identity_center.open_request(
+                    ops, person, disable, center, reason, requester=requester, channel=channel
+                )
+            )
+        except (UserError, AlreadyOpen, Denied, errors.IamError) as why:
+            skipped.append((f"IAM Identity Center in {center.label}", str(why)))
     if not opened:
         raise UserError(
             "Nothing was asked: " + "; ".join(f"in {where}, {why}" for where, why in skipped)

@@ -28,9 +28,10 @@ from bot.iam import sessions
 from bot.iam.models import User
 from bot.iam.sessions import Account, Actor
 from bot.iam.steps import Step
-from bot.ops import offboard
+from bot.ops import identity_center, offboard
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.declared import Declared
+from bot.ops.identity_center import IcPart
 from bot.ops.offboard import Mode, OffboardPlan
 from bot.ops.operation import Operation
 from bot.ops.plan import Plan, StepDict
@@ -71,16 +72,33 @@ class PersonPlan(Plan):
     mode: Mode = Mode.DELETE
     users: tuple[dict[str, str], ...] = ()  # each: its account's ID and name, the user, how
     person_name: str = ""  # how the person is called, for the title
+    identity_center: dict[str, Any] | None = None  # an IcPart's, when the person has a user
 
     def to_dict(self) -> dict[str, Any]:
         named = {"person_name": self.person_name} if self.person_name else {}
-        return {"mode": self.mode.value, "users": list(self.users), **named, **super().to_dict()}
+        center = {"identity_center": self.identity_center} if self.identity_center else {}
+        listed = {"mode": self.mode.value, "users": list(self.users)}
+        return {**listed, **named, **center, **super().to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PersonPlan:
         users = tuple(d.get("users", ()))
         mode, name = Mode(d.get("mode", Mode.DELETE)), d.get("person_name", "")
-        return cls(mode=mode, users=users, person_name=name, **cls.listed(d))
+        center = d.get("identity_center")
+        return cls(
+            mode=mode, users=users, person_name=name, identity_center=center, **cls.listed(d)
+        )
+
+    def center(self) -> IcPart | None:
+        """The Identity Center part, if the person has a user there."""
+        return IcPart.from_dict(self.identity_center) if self.identity_center else None
+
+    def center_steps(self) -> list[Step]:
+        return [identity_center.from_dict(s) for s in self.steps if identity_center.is_part_step(s)]
+
+    def remarks(self) -> tuple[str, ...]:
+        center = self.center()
+        return identity_center.remarks(center) if center else ()
 
     def parts(self) -> list[Part]:
         def steps_of(account: str, user: str) -> tuple[Step, ...]:
@@ -107,6 +125,9 @@ def title(request: Request) -> str:
     verb = "Disable" if plan.mode is Mode.DISABLE else "Offboard"
     person = f"@{plan.person_name}" if plan.person_name else request.target
     users = ", ".join(f"{p.user} in {p.name}" for p in plan.parts())
+    if center := plan.center():
+        where = f"Identity Center user {center.person.user_name}"
+        return f"{verb} {person}: " + (f"IAM users {users}; {where}" if users else where)
     return f"{verb} the IAM users of {person}: {users}"
 
 
@@ -157,6 +178,14 @@ def as_single(request: Request, part: Part) -> Request:
     )
 
 
+def about_person(services: Services, person: str) -> list[Request]:
+    """The person-wide requests about the chat user ``person`` (their offboardings and what
+    gives back their Identity Center access), in any state."""
+    mine = (COMMAND, Operation.ENABLE_IDENTITY_CENTER)
+    every = services.approvals.in_state(*State)
+    return [r for r in every if r.command in mine and r.target == person]
+
+
 def latest_disable(services: Services, person: str) -> Request | None:
     """The newest finished person-wide disable of ``person``, if any."""
     done = [
@@ -200,10 +229,14 @@ def _part(account: Account, link: Link, user: str, steps: list[Step]) -> Part:
     return Part(account.id, account.name, user, tuple(steps), link.how)
 
 
-def require_everywhere(services: Services, parts: list[Part], requester: str) -> None:
-    """The requester may offboard (which enabling needs too) in every account of the plan,
-    or nothing is asked."""
+def require_everywhere(
+    services: Services, parts: list[Part], requester: str, center: IcPart | None = None
+) -> None:
+    """The requester may offboard (which enabling needs too) in every account of the plan
+    (the Identity Center instance's too), or nothing is asked."""
     missing = {p.account: p.label for p in parts}
+    if center:
+        missing[center.account] = center.label
     for account in list(missing):
         if services.rules.allowed(requester, "offboard", account=account):
             del missing[account]
@@ -236,18 +269,22 @@ def open_request(
     if refused := [f.refused for f in found if f.refused]:
         raise UserError("Nothing was asked: " + "; ".join(refused))
     parts = [part for f in found for part in f.parts]
-    if not parts:
+    center = identity_center.find(services, email, mode, actor)
+    if not parts and center is None:
         tried = next((f.tried for f in found if f.tried), f"tag {services.config.identity.tag}")
         raise NotLinked(person, f"{tried}, in {counted(len(accounts), 'account')}")
-    require_everywhere(services, parts, requester)
+    require_everywhere(services, parts, requester, center)
+    center_steps = identity_center.planned_steps(services, center) if center else ()
     plan = PersonPlan(
         mode=mode,
         users=tuple(
             {"id": p.account, "name": p.name, "user": p.user, "how": p.how.value} for p in parts
         ),
-        steps=tuple(d for p in parts for d in p.step_dicts()),
+        steps=tuple(d for p in parts for d in p.step_dicts()) + center_steps,
         person_name=person_name,
+        identity_center=center.to_dict() if center else None,
     )
+    acting_in = {p.account for p in parts} | ({center.account} if center else set())
     return ops.ask(
         COMMAND,
         person,
@@ -256,17 +293,18 @@ def open_request(
         requester=requester,
         channel=channel,
         subjects=(person,),
-        plan_accounts={p.account: p.name for p in parts},
-        required=_required(services, parts),
-        asked=_asked(services, {account_here(), *(p.account for p in parts)}, (requester, person)),
+        plan_accounts={p.account: p.name for p in parts}
+        | ({center.account: center.name} if center else {}),
+        required=_required(services, acting_in),
+        asked=_asked(services, {account_here(), *acting_in}, (requester, person)),
     )
 
 
-def _required(services: Services, parts: list[Part]) -> int:
+def _required(services: Services, accounts: set[str]) -> int:
     """The strictest account's count; an account's rule for `offboard` counts here too."""
     config = services.config
     commands = (Operation.OFFBOARD, COMMAND)
-    return max(config.required_for(c, p.account) for c in commands for p in parts)
+    return max(config.required_for(c, account) for c in commands for account in accounts)
 
 
 def _asked(services: Services, accounts: set[str], not_them: tuple[str, ...]) -> tuple[str, ...]:
@@ -295,14 +333,47 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
     parts = plan.parts()
     aws = ops.services.aws
     fresh = aws.map(lambda p: _recheck(ops, request, p, plan.mode), parts)
-    if any(new for _, new in fresh):
-        _reopen(ops, request, plan, parts, fresh)
+    center = _center_now(ops, request, plan)
+    if any(new for _, new in fresh) or center.new:
+        _reopen(ops, request, plan, parts, fresh, center)
         return None
     reports = aws.map(lambda p: _run(ops, request, p, plan.mode), parts)
     lines = [f"{p.label}: {r.summary}" for p, r in zip(parts, reports, strict=True)]
     failed = [p.account for p, r in zip(parts, reports, strict=True) if not r.ok]
+    if center.part is not None:
+        report = _run_center(ops, request, center.part, center.now)
+        lines.append(f"IAM Identity Center in {center.part.label}: {report.summary}")
+        failed += [] if report.ok else [center.part.account]
     detail = {"accounts": len(parts), "failed_accounts": failed}
     return RunReport(not failed, "\n".join(lines), detail)
+
+
+@dataclass(frozen=True)
+class _Center:
+    """The plan's Identity Center part (None: none), as read again (None: its user is gone),
+    and the steps its approvers did not see."""
+
+    part: IcPart | None = None
+    now: IcPart | None = None
+    new: tuple[Step, ...] = ()
+
+
+def _center_now(ops: Ops, request: Request, plan: PersonPlan) -> _Center:
+    if (part := plan.center()) is None:
+        return _Center()
+    now, new = identity_center.recheck(ops, request, part, plan.center_steps())
+    return _Center(part, now, tuple(new))
+
+
+def _run_center(ops: Ops, request: Request, part: IcPart, now: IcPart | None) -> RunReport:
+    """The Identity Center part, checked right before acting in the instance's account."""
+    scoped = replace(request, account=part.account, target=part.person.user_name)
+    with ops.acting_for(scoped):
+        if why := ops.still_allowed(scoped):
+            return RunReport(False, f"Not run: {why}")
+    if now is None:
+        return RunReport(True, f"{part.person.user_name} was already gone.")
+    return identity_center.run(ops, request, now)
 
 
 def _scoped(request: Request, part: Part) -> Request:
@@ -335,6 +406,7 @@ def _reopen(
     plan: PersonPlan,
     parts: list[Part],
     fresh: list[tuple[list[Step] | None, list[Step]]],
+    center: _Center,
 ) -> None:
     """Back to the approvers with every account's steps as they are now, the new ones shown."""
     steps: list[StepDict] = []
@@ -342,10 +414,16 @@ def _reopen(
     for part, (now, new) in zip(parts, fresh, strict=True):
         steps += part.step_dicts(part.steps if now is None else now)
         unseen += part.step_dicts(new)
+    said = [f"{Step.from_dict(s).id} in {s[ACCOUNT]}" for s in unseen]
+    if center.part is not None:
+        shown = center.now or center.part
+        steps += identity_center.planned_steps(ops.services, shown)
+        unseen += identity_center.step_dicts(shown, list(center.new))
+        said += [f"{s.id} in IAM Identity Center" for s in center.new]
     replanned = replace(plan, steps=tuple(steps), unseen=tuple(unseen))
-    offboard.reopen(
-        ops, request, replanned, [f"{Step.from_dict(s).id} in {s[ACCOUNT]}" for s in unseen]
-    )
+    if center.now is not None:
+        replanned = replace(replanned, identity_center=center.now.to_dict())
+    offboard.reopen(ops, request, replanned, said)
 
 
 def _run(ops: Ops, request: Request, part: Part, mode: Mode) -> RunReport:

@@ -15,6 +15,7 @@ class Operation(enum.StrEnum):
     OFFBOARD = "offboard"
     OFFBOARD_PERSON = "offboard-person"  # a person's IAM users in every account, one request
     ENABLE = "enable"
+    ENABLE_IDENTITY_CENTER = "enable-identity-center"  # what a person-wide disable took there
     ONBOARD = "onboard"
     ROTATE = "rotate"
     DEACTIVATE = "deactivate"

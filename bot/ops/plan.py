@@ -38,6 +38,10 @@ class Plan:
         """The common fields of a stored plan, for a subclass's ``from_dict``."""
         return {"steps": tuple(d.get("steps", ())), "unseen": tuple(d.get("unseen", ()))}
 
+    def remarks(self) -> tuple[str, ...]:
+        """What the approvers should know beyond the steps, in plain words: none here."""
+        return ()
+
     def to_dict(self) -> dict[str, Any]:
         listed: dict[str, Any] = {"steps": list(self.steps)}
         if self.unseen:

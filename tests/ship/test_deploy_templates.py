@@ -25,6 +25,7 @@ import yaml
 from bot.access import dynamo
 from bot.access.backends import open_store
 from bot.access.store import Record
+from bot.iam.bot_policy import identity_center_policy
 from tests.fixtures.project import ROOT, derived_policy, dev_tool, parliament_findings
 
 DEPLOY = ROOT / "deploy"
@@ -226,10 +227,11 @@ def test_checkov_would_catch_a_skip_removed(tmp_path: Path) -> None:
     ]
 
 
-def test_the_templates_are_the_expected_five() -> None:
+def test_the_templates_are_the_expected_six() -> None:
     assert [p.name for p in TEMPLATES] == [
         "central.yaml",
         "ecs.yaml",
+        "identity-center-role.yaml",
         "lambda.yaml",
         "member-role.yaml",
         "org-reader-role.yaml",
@@ -400,6 +402,26 @@ def test_org_reader_can_list_the_organization_only() -> None:
     (policy,) = _one(_template("org-reader-role.yaml"), "AWS::IAM::Role")["Policies"]
     actions = {a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
     assert actions == {"organizations:ListAccounts", "organizations:DescribeOrganization"}
+
+
+def test_identity_center_role_grants_exactly_the_derived_identity_center_policy() -> None:
+    """Only the Identity Center and identity store calls the code can reach, and none of them
+    in the role of every account."""
+    (policy,) = _role("identity-center-role.yaml")["Policies"]
+    assert policy["PolicyDocument"] == identity_center_policy()
+    assert not [a for a in derived_policy()["Statement"][0]["Action"] if a.startswith("sso:")]
+    member = json.dumps(derived_policy())
+    assert "identitystore:" not in member and '"sso:' not in member
+
+
+def test_identity_center_role_needs_a_source_identity_from_the_central_role() -> None:
+    trust = _trust("identity-center-role.yaml")
+    assert trust["Principal"] == {"AWS": {"Ref": "CentralRoleArn"}}
+    assert set(trust["Action"]) == {"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"}
+    assert trust["Condition"]["Null"] == {"sts:SourceIdentity": "false"}
+    assert _resolve(trust["Condition"]["StringEquals"]) == {
+        "aws:PrincipalOrgID": _EXAMPLES["OrganizationId"]
+    }
 
 
 # --- the central role: written once, used by both deployments --------------------------------

@@ -1,5 +1,6 @@
 """`/iam history <user | @person | me>`: past requests about a user, and the snapshot of what
-was removed."""
+was removed; for a person, their person-wide requests too (their IAM Identity Center part
+included), even once no IAM user of theirs is left."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.access.approvals import Request as ApprovalRequest
 from bot.access.approvals import State
+from bot.access.identity import NotLinked
 from bot.iam.snapshot import Snapshot
+from bot.ops import identity_center, offboard_person
 from bot.ops.context import Services, UserError
 from bot.ops.offboard import saved_snapshot
+from bot.ops.offboard_person import PersonPlan
+from bot.ops.operation import Operation
 from bot.ops.outcome import Outcome
-from bot.slack.commands.parse import Target, user_word
+from bot.slack.commands.parse import Target, TargetKind, user_word
 from bot.slack.commands.who import iam_user
 from bot.slack.context import Request
 from bot.slack.messages.approval import go_ahead, standing, title, with_reason
-from bot.slack.messages.common import Reply, context, mention, section
+from bot.slack.messages.common import Reply, context, escape, mention, section
 from bot.wording import counted
 
 USAGE = "history <user | @person | me>"
@@ -69,11 +74,41 @@ def _how_it_went(item: ApprovalRequest) -> list[str]:
     return [with_reason(f"{asked} · {go_ahead(item)}", item.reason)]
 
 
+def _person(request: Request, target: Target) -> str | None:
+    """The chat user ``target`` names, if it names one."""
+    match target.kind:
+        case TargetKind.ME:
+            return request.user_id
+        case TargetKind.SLACK_USER:
+            return target.value
+    return None
+
+
+def _center_snapshot(services: Services, item: ApprovalRequest) -> str:
+    """What a person-wide request's Identity Center part held when its run started."""
+    if item.command != Operation.OFFBOARD_PERSON or not (part := PersonPlan.of(item).center()):
+        return ""
+    held = identity_center.snapshot_of(services, item, part).person
+    groups = ", ".join(escape(m.group) for m in held.groups)
+    direct = counted(len(held.direct), "direct assignment")
+    return f"Identity Center snapshot: {direct}" + (f" · groups: {groups}" if groups else "")
+
+
 def run(services: Services, request: Request) -> None:
-    user = iam_user(services, request, _parse(request.args))
-    past = sorted(services.approvals.history(user), key=lambda r: r.created, reverse=True)
+    target = _parse(request.args)
+    person = _person(request, target)
+    theirs = offboard_person.about_person(services, person) if person else []
+    try:
+        user: str | None = iam_user(services, request, target)
+    except NotLinked:
+        if not theirs:
+            raise
+        user = None  # no IAM user of theirs here any more: their person-wide requests only
+    own = services.approvals.history(user) if user else []
+    merged = {r.id: r for r in [*own, *theirs]}.values()
+    past = sorted(merged, key=lambda r: r.created, reverse=True)
     held = {job.request_id for job in request.ops.scheduler.held()}
-    blocks: list[Block] = [HeaderBlock(text=f"History of {user}")]
+    blocks: list[Block] = [HeaderBlock(text=f"History of {user or 'the person'}")]
     if not past:
         blocks.append(section(f"No /iam requests about *{user}*."))
     for item in past[:20]:
@@ -86,6 +121,8 @@ def run(services: Services, request: Request) -> None:
             lines.append(summary)
         if snap := saved_snapshot(services, item.id):
             lines.append(_snapshot_summary(snap))
+        if center := _center_snapshot(services, item):
+            lines.append(center)
         blocks.append(section("\n".join(lines)))
     if len(past) > 20:
         blocks.append(context(f"{counted(len(past) - 20, 'older request')} not shown."))

@@ -194,6 +194,8 @@ def request_reply(request: Request) -> Reply:
         section(with_reason(f"*Requested by* {asker}\n*Reason*", request.reason)),
         section(f"*Plan* ({counted(len(steps), 'step')})\n{plan_lines(steps)}"),
     ]
+    if remarks := REGISTRY[request.command].plan.of(request).remarks():
+        blocks.append(section("\n".join(f":information_source: {escape(r)}" for r in remarks)))
     if request.state is State.PENDING and (new := plan.unseen):
         changed = ":warning: *Changed since approval, so nothing was done.* New:\n"
         blocks.append(section(changed + plan_lines(new)))
