@@ -88,7 +88,7 @@ def test_a_health_event_opens_a_card_and_tells_the_owner(make_bot, leaked, iam, 
     assert "publicly available on GitHub" in card  # what AWS said
     assert "AWSCompromisedKeyQuarantineV3" in card and "may already be failing" in card
     assert "Other keys of the user" in card and "inactive" in card
-    assert "Contain" in buttons(bot)
+    assert buttons(bot) == ["Contain", "Rotate now"]
     [dm] = dms_to(bot, "U0CAROL")
     assert leaked in dm
 
@@ -298,7 +298,8 @@ def test_an_organizational_health_event_opens_a_card_contained_in_its_account(
     assert "Incident: AWS Health said" in flatten(containment)  # the reason it was offered for
     bot.press(containment, "Confirm", user="U0ALICE")
     bot.slack.wait_for(lambda: key_statuses(production, "ci-deployer")[leaked] == "Inactive")
-    bot.slack.wait_for(lambda: "Contained" in flatten(the_card(bot)) and buttons(bot) == [])
+    bot.slack.wait_for(lambda: "Contained" in flatten(the_card(bot)))
+    assert buttons(bot) == ["Rotate now"]  # contained: the way out is a new key
 
 
 def test_what_the_key_did_follows_in_the_card_s_thread_once(make_bot, iam, aws) -> None:

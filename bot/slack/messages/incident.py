@@ -89,7 +89,8 @@ def _state_line(incident: Incident) -> str:
 
 def card(shown: Shown) -> Reply:
     """The incident's card: what key, whose, what AWS said and when, what it may be breaking,
-    and Contain while the key is active and the incident open (contained: no more)."""
+    and, while it is open or contained and the key still exists, Contain (while the key is
+    active) and Rotate now."""
     incident, facts = shown.incident, shown.facts
     user = facts.user or incident.user or "an unknown user"
     owner = mention(shown.owner) if shown.owner else "nobody linked to this IAM user"
@@ -109,14 +110,16 @@ def card(shown: Shown) -> Reply:
     else:
         blocks.append(section(_quarantine_line(facts, user) + "\n" + "\n".join(_keys_lines(facts))))
     blocks.append(section(_state_line(incident)))
-    active = facts.key is not None and facts.key.status is KeyStatus.ACTIVE
-    if incident.state in ACTIVE and active and facts.user:
+    if incident.state in ACTIVE and facts.key is not None and facts.user:
         first = incident.signals[0]
         why = f"Incident: {SOURCES[first.source]} said {first.kind}"  # the request's reason
         ref = KeyRef(facts.user, incident.key_id, shown.key_account, why)
-        if incident.state == OPEN:
-            contain = offer("Contain", FollowUp.CONTAIN, ref, Tone.DANGER)
-            blocks.append(offer_buttons([contain]))
+        active = facts.key.status is KeyStatus.ACTIVE
+        offers = [offer("Contain", FollowUp.CONTAIN, ref, Tone.DANGER)] if active else []
+        # The way out: a new key delivered, the leaked one retired (the bot's role may act
+        # although AWS quarantined the user).
+        offers.append(offer("Rotate now", FollowUp.ROTATE_NOW, ref))
+        blocks.append(offer_buttons(offers))
     if incident.state in ACTIVE:
         blocks.append(context(f"Close it with `/iam {_CLOSE_SHOWN}`"))
     text = f"Leaked access key {incident.key_id} of {user}: {incident.state}"
