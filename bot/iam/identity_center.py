@@ -222,6 +222,18 @@ def _named(
 # --- changes ---------------------------------------------------------------------------------
 
 
+def _assignment(where: Instance, user_id: str, assignment: Assignment) -> dict[str, str]:
+    """What names one user's assignment to IAM Identity Center, for deleting or creating it."""
+    return {
+        "InstanceArn": where.arn,
+        "TargetId": assignment.account,
+        "TargetType": "AWS_ACCOUNT",
+        "PermissionSetArn": assignment.permission_set_arn,
+        "PrincipalType": "USER",
+        "PrincipalId": user_id,
+    }
+
+
 def delete_assignment(
     aws: Aws,
     region: str,
@@ -236,12 +248,7 @@ def delete_assignment(
         "sso-admin",
         "DeleteAccountAssignment",
         region=region,
-        InstanceArn=where.arn,
-        TargetId=assignment.account,
-        TargetType="AWS_ACCOUNT",
-        PermissionSetArn=assignment.permission_set_arn,
-        PrincipalType="USER",
-        PrincipalId=user_id,
+        **_assignment(where, user_id, assignment),
     )["AccountAssignmentDeletionStatus"]
     status = started
     for delay in POLL_DELAYS:
@@ -268,12 +275,7 @@ def create_assignment(
         "sso-admin",
         "CreateAccountAssignment",
         region=region,
-        InstanceArn=where.arn,
-        TargetId=assignment.account,
-        TargetType="AWS_ACCOUNT",
-        PermissionSetArn=assignment.permission_set_arn,
-        PrincipalType="USER",
-        PrincipalId=user_id,
+        **_assignment(where, user_id, assignment),
     )
 
 
