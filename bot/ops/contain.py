@@ -31,12 +31,12 @@ from bot.iam.models import KeyStatus
 from bot.iam.quarantine import DENY_ALL, DENY_ALL_ARN
 from bot.iam.steps import Action, Step
 from bot.ops.context import Ops, RunReport, UserError
-from bot.ops.deactivate import reports_about
+from bot.ops.deactivate import kept_note, reports_about
 from bot.ops.declared import Declared, same_key
 from bot.ops.followups import FollowUp, KeyRef, Tone, offer
 from bot.ops.keys import KeyPlan, key_step, key_title, owned_key
 from bot.ops.operation import Operation
-from bot.ops.outcome import AT, WHO, Note, NoteKind, offering
+from bot.ops.outcome import offering
 
 # Outcome facts of a containment, recorded by its first step before any change.
 WAS_ACTIVE = "contained_keys"  # the keys it deactivates (active when it ran)
@@ -256,21 +256,10 @@ def _open_uncontain(
     undo = UncontainPlan(
         key=plan.key, contain=contained.id, keys=tuple(switched), allow=allow, steps=tuple(steps)
     )
-    kept = [_kept(reported[key]) for key in facts.get(WAS_ACTIVE, []) if key in reported]
+    kept = [kept_note(reported[key]) for key in facts.get(WAS_ACTIVE, []) if key in reported]
     why = reason or f"undo containment {contained.id}"
     return ops.ask(
         Operation.UNCONTAIN, user, undo, why, requester=requester, channel=channel, notes=kept
-    )
-
-
-def _kept(report: Any) -> Note:
-    """Why a key stays inactive: who reported it leaked, when, and their words."""
-    return Note(
-        NoteKind.KEPT,
-        f"Kept inactive: access key `{report.key}`, reported leaked by {WHO} ({AT})",
-        said=report.reason.strip() and report.reason,
-        who=report.who,
-        at=report.at,
     )
 
 
@@ -291,7 +280,7 @@ def execute_uncontain(ops: Ops, request: Request) -> RunReport:
     def do(step: Step) -> None:
         match step.action:
             case ContainStep.REACTIVATE if step.target in reported:
-                ops.note(request.id, _kept(reported[step.target]))
+                ops.note(request.id, kept_note(reported[step.target]))
             case ContainStep.REACTIVATE:
                 with contextlib.suppress(errors.NotFound):  # deleted since (rotated): gone
                     keys.set_access_key_status(services.aws, user, step.target, KeyStatus.ACTIVE)

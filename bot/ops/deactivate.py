@@ -25,7 +25,7 @@ from bot.ops.followups import FollowUp, KeyRef, Tone, offer
 from bot.ops.keys import KeyPlan, key_step, key_title, owned_key
 from bot.ops.one_step import run_one_step
 from bot.ops.operation import Operation
-from bot.ops.outcome import offering
+from bot.ops.outcome import AT, WHO, Note, NoteKind, offering
 
 COMMAND = Operation.DEACTIVATE
 REPORT = "key-report"  # the store's kind of a report about a key that was already inactive
@@ -64,6 +64,19 @@ class Report:
         """A deactivation request as the report it is."""
         key, reason = KeyPlan.of(request).key, request.reason
         return cls(key, request.target, request.account, request.requester, request.created, reason)
+
+
+def kept_note(report: Report) -> Note:
+    """Why a key a change would give back stays inactive: who reported it leaked, when, and
+    their words (an enable, an undone containment)."""
+    given = "" if report.reason.strip() else " (no reason given)"
+    return Note(
+        NoteKind.KEPT,
+        f"Kept inactive: access key `{report.key}`, reported leaked by {WHO} ({AT}){given}",
+        said=report.reason.strip() and report.reason,
+        who=report.who,
+        at=report.at,
+    )
 
 
 def reports_about(services: Services, user: User) -> list[Report]:

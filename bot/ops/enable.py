@@ -25,7 +25,7 @@ from bot.iam.snapshot import Snapshot
 from bot.iam.steps import Action, Step, run_step
 from bot.ops import offboard_person
 from bot.ops.context import Ops, RunReport, Services, UserError
-from bot.ops.deactivate import Report, reports_about
+from bot.ops.deactivate import Report, kept_note, reports_about
 from bot.ops.declared import Declared
 from bot.ops.offboard import COMMAND as OFFBOARD
 from bot.ops.offboard import (
@@ -37,7 +37,7 @@ from bot.ops.offboard import (
     saved_snapshot,
 )
 from bot.ops.operation import Operation
-from bot.ops.outcome import AT, WHO, Note, NoteKind, Outcome
+from bot.ops.outcome import Note, NoteKind, Outcome
 from bot.ops.plan import Plan
 
 COMMAND = Operation.ENABLE
@@ -127,18 +127,6 @@ def _kept_inactive(steps: list[Step], reports: list[Report]) -> tuple[list[Step]
     return [s for s in steps if not reported(s)], [latest[s.target] for s in steps if reported(s)]
 
 
-def _kept_line(report: Report) -> Note:
-    """Why a key stays inactive, naming who reported it, when, and their words."""
-    given = "" if report.reason.strip() else " (no reason given)"
-    return Note(
-        NoteKind.KEPT,
-        f"Kept inactive: access key `{report.key}`, reported leaked by {WHO} ({AT}){given}",
-        said=report.reason.strip() and report.reason,
-        who=report.who,
-        at=report.at,
-    )
-
-
 def open_request(
     ops: Ops,
     name: str,
@@ -163,7 +151,7 @@ def open_request(
             "Nothing was changed."
         )
     plan = EnablePlan(disable_id=undo.latest, steps=tuple(s.to_dict() for s in steps))
-    notes = list(filter(None, [_mfa_note(undo), *(_kept_line(r) for r in kept)]))
+    notes = list(filter(None, [_mfa_note(undo), *(kept_note(r) for r in kept)]))
     return ops.ask(
         COMMAND,
         inv.user.name,
@@ -222,7 +210,7 @@ def execute(ops: Ops, request: Request) -> RunReport | None:
     if reopen_if_changed(ops, request, plan, fresh):
         return None
     planned, late = _kept_inactive([Step.from_dict(d) for d in plan.steps], reports)
-    _note_once(ops, request, [_kept_line(r) for r in late])  # reported after the plan
+    _note_once(ops, request, [kept_note(r) for r in late])  # reported after the plan
     result = run_plan(ops, request, planned, _step_runner(ops, request))
     return run_report(result, f"{request.target} enabled")
 
