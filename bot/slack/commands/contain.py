@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from bot.ops import contain, unquarantine
 from bot.ops.context import Services, UserError
+from bot.ops.operation import Operation
+from bot.ops.registry import REGISTRY
 from bot.ops.scope import in_key_account
 from bot.slack.commands.parse import Target, key_id, reason, user_word
 from bot.slack.commands.who import iam_user
@@ -35,7 +37,7 @@ def check(args: tuple[str, ...]) -> None:
 
 def run(services: Services, request: Request) -> None:
     key, why = _parse(request.args, USAGE)
-    with in_key_account(request.ops, key, contain.DECLARED[0].permissions):
+    with in_key_account(request.ops, key, REGISTRY[Operation.CONTAIN].permissions):
         contain.open_request(
             request.ops,
             key,
@@ -53,7 +55,7 @@ def check_undo(args: tuple[str, ...]) -> None:
 
 def run_undo(services: Services, request: Request) -> None:
     key, why = _parse(request.args, UNDO_USAGE)
-    with in_key_account(request.ops, key, contain.DECLARED[1].permissions):
+    with in_key_account(request.ops, key, REGISTRY[Operation.UNCONTAIN].permissions):
         contain.open_uncontain(
             request.ops, key, why, requester=request.user_id, channel=request.channel_id
         )
