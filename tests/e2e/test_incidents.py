@@ -317,3 +317,16 @@ def test_what_the_key_did_follows_in_the_card_s_thread_once(make_bot, iam, aws) 
     assert f"What {key['AccessKeyId']} did" in investigation
     assert "ListUsers" in investigation and "CreateUser" in investigation
     assert "backdoor" in investigation  # a sign of persistence, named
+
+
+def test_home_shows_an_incident_only_where_its_reader_may_read_keys(make_bot, aws) -> None:
+    org = organization(aws)
+    only_security = "      permissions:\n        keys: [S0SECURITY]\n"
+    bot = make_bot(listed_config(org, rules=only_security) + f"incidents:\n  channel: {SEC}\n")
+    production = aws.client("iam", org.production)
+    production.create_user(UserName="ci-deployer")
+    leaked = production.create_access_key(UserName="ci-deployer")["AccessKey"]["AccessKeyId"]
+    deliver(bot, health_event(leaked, account=org.management, affected_account=org.production))
+
+    assert leaked in shown(open_home(bot, "U0SEC1"))  # security may read production's keys
+    assert leaked not in shown(open_home(bot, "U0CAROL"))  # carol may not, there

@@ -71,10 +71,18 @@ def publish_home(context: Context, user: str) -> None:
         keys=_own_keys(ops, user) if can_see else None,
         recent=latest_for(services, user, SHOWN) if can_see else None,
         new_requests_in=_new_requests_in(services, user),
-        incidents=incidents.listed(services.store) if can_see else None,
+        incidents=_incidents_seen(services, user) if can_see else None,
     )
     view = home_view(home, services.config, services.clock())
     context.notifier.client.views_publish(user_id=user, view=view)
+
+
+def _incidents_seen(services: Services, user: str) -> list[incidents.Incident]:
+    """The open incidents about keys of the accounts where ``user`` may read keys (an
+    account's own rules may narrow who does)."""
+    rules = services.rules
+    found = incidents.listed(services.store)
+    return [i for i in found if rules.allowed(user, "keys", account=i.account)]
 
 
 def _own_keys(ops: Ops, user: str) -> MyKeys | str | None:
