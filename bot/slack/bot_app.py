@@ -97,7 +97,9 @@ class BotApp(App):
     Mode alike) under which the request and the jobs it starts log."""
 
     def __init__(self, *, metrics: Metrics, readiness: Readiness, **bolt: Any) -> None:
-        super().__init__(**bolt)
+        # Named, so Bolt does not name it from ``inspect.stack()``: that reads the source of
+        # every frame above and cost more CPU than the rest of building the app.
+        super().__init__(name="iam-bot", **bolt)
         self.metrics, self.readiness = metrics, readiness
         # What serving it needs to stop it or tick it (set by ``build_app``): its job pool, its
         # scheduler, and the leases its runs hold.
