@@ -16,6 +16,7 @@ nobody in scope is refused outright, so no change can reach CloudTrail unattribu
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import os
 import threading
@@ -74,6 +75,18 @@ _READS = ("Get", "List", "Describe", "Generate", "Simulate")
 _SESSION_SECONDS = 900
 _SESSION_MARGIN = 120
 _MAX_SESSIONS = 256
+# A boto3 session is not thread-safe: its clients are made one at a time, whichever gateway asks.
+_MAKING = threading.Lock()
+
+
+@functools.cache
+def process_session() -> boto3.Session:
+    """The process's one boto3 session, which every gateway and the store's client share. A
+    session reads and parses botocore's JSON models the first time one of its clients needs
+    them (IAM's and the endpoint rules: about 0.1 s of CPU): a session per gateway read them
+    again for Lambda's second gateway on a cold start, for the DynamoDB store's, and for each
+    bot a test starts."""
+    return boto3.Session()
 
 
 def region(session: boto3.Session) -> str:
@@ -151,7 +164,7 @@ class Aws:
         retry_mode: str = "standard",
         attributed: bool = False,
     ) -> None:
-        self._session = session or boto3.Session()
+        self._session = session or process_session()
         self.region = region(self._session)
         self._attributed = attributed
         self._config = Config(
@@ -185,12 +198,13 @@ class Aws:
     def _new_client(
         self, service: str, region: str, credentials: dict[str, str] | None = None
     ) -> Any:
-        """A client from the bot's one boto3 session (called under the lock: a session is not
-        thread-safe), with a role session's credentials when given: one session's loaded
-        models serve every client, where a session per role would load them all again."""
-        client = self._session.client(
-            service, region_name=region, config=self._config, **(credentials or {})
-        )
+        """A client from the bot's one boto3 session, with a role session's credentials when
+        given: one session's loaded models serve every client, where a session per role would
+        load them all again."""
+        with _MAKING:
+            client = self._session.client(
+                service, region_name=region, config=self._config, **(credentials or {})
+            )
         client.meta.events.register("needs-retry", self._attempted)
         return client
 
