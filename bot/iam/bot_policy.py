@@ -14,6 +14,7 @@ can never drift apart.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -122,9 +123,12 @@ def _units(root: Path) -> tuple[dict[str, _Unit], set[str]]:
     return units, entry
 
 
-def reachable_calls(root: Path = PACKAGE) -> set[tuple[str, str]]:
+@functools.cache
+def reachable_calls(root: Path = PACKAGE) -> frozenset[tuple[str, str]]:
     """The gateway calls of every unit a command reaches. Importing a module runs its own
-    statements, so a reached unit also reaches its module's."""
+    statements, so a reached unit also reaches its module's. Read once per process: the
+    source does not change under it, and each policy asks for it twice (the accounts' actions,
+    Identity Center's)."""
     units, entry = _units(root)
     seen: set[str] = set()
     todo = list(entry)
@@ -134,7 +138,7 @@ def reachable_calls(root: Path = PACKAGE) -> set[tuple[str, str]]:
             continue
         seen.add(name)
         todo += [*units[name].refers_to, name.rsplit(".", 1)[0]]
-    return {call for name in seen for call in units[name].calls}
+    return frozenset(call for name in seen for call in units[name].calls)
 
 
 # Called in the scope of the Organization's read-only listing role, which grants them
