@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -149,7 +148,7 @@ def _seed_members(aws: FaithfulAws) -> dict[str, str]:
 
 def _seed_management(aws: FaithfulAws) -> dict[str, str]:
     """The bot's home account: each person shows one thing the bot should notice."""
-    iam = _iam(aws)
+    iam = aws.client("iam", faithful=True)
     now = datetime.now(UTC)
 
     def days(n: float) -> datetime:
@@ -311,13 +310,6 @@ def attach_everything(
         iam.create_group(GroupName=group)
         iam.add_user_to_group(GroupName=group, UserName=user)
     return Attached(key_ids, serial, managed, group_names, inline)
-
-
-def _iam(aws: FaithfulAws) -> Any:
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    return session.client("iam", endpoint_url=aws.endpoint_url)
 
 
 def _user(iam: Any, name: str, tags: dict[str, str] | None) -> None:

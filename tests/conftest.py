@@ -34,10 +34,16 @@ def aws(aws_sandbox: FaithfulAws) -> FaithfulAws:
     return aws_sandbox
 
 
+@pytest.fixture(scope="session")
+def _iam_client(aws_sandbox: FaithfulAws):
+    return boto3.client("iam", endpoint_url=aws_sandbox.endpoint_url, region_name="us-east-1")
+
+
 @pytest.fixture
-def iam(aws: FaithfulAws):
-    """A plain boto3 client, for arranging AWS state and checking it afterwards."""
-    return boto3.client("iam", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+def iam(aws: FaithfulAws, _iam_client):
+    """A plain boto3 client, for arranging AWS state and checking it afterwards (one for the
+    whole run: a client holds no state of a test's, and making one costs CPU every test)."""
+    return _iam_client
 
 
 @pytest.fixture(scope="session")
