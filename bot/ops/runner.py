@@ -55,6 +55,7 @@ class Runner:
         self.ops = ops
         self.submit = submit
         self.on_takeover = on_takeover  # counts takeovers (the metrics)
+        self._approved_before: set[str] = set()  # approved, not started, at the last look
 
     def run(self, request_id: str, user: str, verdict: str) -> None:
         """approved -> running; only the caller that wins the transition executes."""
@@ -138,7 +139,11 @@ class Runner:
                 self.ops.notify.remind(request)
 
     def recover(self) -> None:
-        """Runs a dead replica left ``running`` are resumed from their journal, once."""
+        """Runs a dead replica left ``running`` are resumed from their journal, once; a run
+        approved but not started is started at this process's second look at it, so the job
+        of the replica that took the approval starts it (as its approver) unless that replica
+        died first: started at the first look, another replica's tick raced that job, and
+        won it as the bot whenever the job was slow to start."""
         approvals = self.ops.services.approvals
         for request in approvals.in_state(State.RUNNING):
             if not approvals.leases.takeable(request.lease):
@@ -153,5 +158,7 @@ class Runner:
                     claimed.request, "interrupted by a restart; resuming from the journal"
                 )
             self.submit(self.execute, claimed.request)
-        for request in approvals.in_state(State.APPROVED):
-            self.submit(self.run, request.id, BOT, "resume")
+        approved = {request.id for request in approvals.in_state(State.APPROVED)}
+        for request_id in sorted(approved & self._approved_before):
+            self.submit(self.run, request_id, BOT, "resume")
+        self._approved_before = approved
