@@ -247,6 +247,7 @@ _ACCOUNT_WIDE = {
     "GetAccountSummary",
     "GetCredentialReport",
     "ListAccountAliases",
+    "ListPolicies",  # which AWS managed policies are attached: IAM takes no resource for it
     "ListSAMLProviders",
 }
 _USERS = ("arn:aws:iam::*:user/*",)

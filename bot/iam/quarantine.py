@@ -4,8 +4,9 @@ Within about a minute of a key appearing in a public repository, AWS attaches
 ``AWSCompromisedKeyQuarantine`` (or its V2, V3, V4) to the key's user; it does not deactivate
 the key. V3 denies ``s3:GetObject``, instance launches and changes to the user's own keys,
 so applications using the user's keys may already be failing. Which users carry one is read
-with one ``ListEntitiesForPolicy`` per quarantine version (``EntityFilter=User``), a fixed
-number of calls per account however many users it has, never one call per user.
+in a fixed number of calls per account however many users it has, never one call per user:
+one ``ListPolicies`` of the AWS managed policies attached there says which quarantine versions
+are attached at all, and only those are listed (``ListEntitiesForPolicy``, ``EntityFilter=User``).
 """
 
 from __future__ import annotations
@@ -34,18 +35,35 @@ def quarantine_version(arn: str) -> str | None:
 
 def quarantined_users(aws: Aws) -> dict[str, str]:
     """Every user of the current account carrying a quarantine policy, by name, with the
-    newest version it carries: one listing per version, asked concurrently."""
+    newest version it carries: the versions attached in the account, then one listing per
+    attached version, asked concurrently. Where no key leaked (nearly every account an audit
+    reads) that is one call, not one per version."""
+    attached = {
+        policy["Arn"]
+        for policy in aws.items(
+            "iam",
+            "ListPolicies",
+            "Policies",
+            Scope="AWS",
+            OnlyAttached=True,
+            PolicyUsageFilter="PermissionsPolicy",
+        )
+    }
+    versions = [v for v, arn in QUARANTINE_ARNS.items() if arn in attached]
 
-    def carrying(arn: str) -> list[str]:
+    def carrying(version: str) -> list[str]:
         users = aws.items(
-            "iam", "ListEntitiesForPolicy", "PolicyUsers", PolicyArn=arn, EntityFilter="User"
+            "iam",
+            "ListEntitiesForPolicy",
+            "PolicyUsers",
+            PolicyArn=QUARANTINE_ARNS[version],
+            EntityFilter="User",
         )
         return [u["UserName"] for u in users]
 
     found: dict[str, str] = {}
-    listed = aws.map(carrying, list(QUARANTINE_ARNS.values()))
-    for version, names in zip(QUARANTINE_ARNS, listed, strict=True):  # the newest one wins
-        found.update(dict.fromkeys(names, version))
+    for version, names in zip(versions, aws.map(carrying, versions), strict=True):
+        found.update(dict.fromkeys(names, version))  # oldest first: the newest one wins
     return found
 
 

@@ -1,7 +1,7 @@
 """AWS's compromised-key quarantine, as `/iam keys`, `/iam whois` and `/iam audit` show it:
 which version a user carries and that applications on its keys may be failing, found with a
-fixed number of calls per account (one ListEntitiesForPolicy per version), however many
-users there are; and `/iam unquarantine`, refused until the key from before the leak is gone."""
+fixed number of calls per account (one ListPolicies of the attached AWS managed policies, then
+one ListEntitiesForPolicy per quarantine version attached), however many users there are; and `/iam unquarantine`, refused until the key from before the leak is gone."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from tests.fixtures.aws import key_statuses
 from tests.fixtures.slack import CONFIG, Bot, current, flatten, open_request
 
 AUDIT = CONFIG.replace("permissions:\n", "permissions:\n  audit: [S0SECURITY]\n", 1)
-VERSIONS = 4  # V1 to V4: one listing each
 
 
 def _quarantine(iam, aws: FaithfulAws, user: str, policy: str) -> str:
@@ -49,8 +48,27 @@ def test_a_user_without_it_is_not_flagged(bot: Bot, iam, aws: FaithfulAws) -> No
 
     assert "quarantine" not in said
     asked = [c for c in aws.calls()[arranged:] if c.action == "ListEntitiesForPolicy"]
-    assert len(asked) == VERSIONS
-    assert {c.params["EntityFilter"] for c in asked} == {"User"}
+    assert [c.params for c in asked] == [
+        {
+            "PolicyArn": "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3",
+            "EntityFilter": "User",
+        }
+    ]  # the one version attached in the account, listed once
+
+
+def test_an_account_where_no_quarantine_policy_is_attached_is_read_in_one_call(
+    bot: Bot, iam, aws: FaithfulAws
+) -> None:
+    iam.create_user(UserName="erin")
+    iam.attach_user_policy(UserName="erin", PolicyArn=aws.add_aws_managed_policy("AWSDenyAll"))
+    iam.create_access_key(UserName="erin")
+    arranged = len(aws.calls())
+
+    said = bot.said(bot.command("keys erin"))
+
+    assert "erin" in said and "quarantine" not in said
+    listed = [c.action for c in aws.calls()[arranged:] if "Polic" in c.action]
+    assert listed.count("ListPolicies") == 1 and "ListEntitiesForPolicy" not in listed
 
 
 @pytest.mark.parametrize("users", [1, 20])
@@ -65,7 +83,8 @@ def test_the_audit_flags_every_quarantined_user_with_the_same_calls(
 
     said = bot.said(bot.command("audit", user="U0SEC1"))
 
-    assert aws.calls()[arranged:] and aws.count("ListEntitiesForPolicy") == VERSIONS
+    made = [c.action for c in aws.calls()[arranged:]]
+    assert made.count("ListPolicies") == 1 and made.count("ListEntitiesForPolicy") == 1
     assert f"*{names[0]}*: under AWS's compromised-key quarantine" in said
     assert "AWSCompromisedKeyQuarantineV3: applications using its keys may be failing" in said
     many = "users" if users > 1 else "user"
