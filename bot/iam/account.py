@@ -63,6 +63,21 @@ def get_credential_report(aws: Aws) -> CredentialReport:
     return CredentialReport(generated=generated, rows=rows)
 
 
+# What IAM answers GetCredentialReport when it keeps no report to read: none was generated,
+# the last is older than four hours, or one is being built.
+_NO_STORED_REPORT = {"ReportNotPresent", "ReportExpired", "ReportInProgress"}
+
+
+def stored_credential_report(aws: Aws) -> CredentialReport | None:
+    """The report IAM keeps for the account, or None when it keeps none to read."""
+    try:
+        return get_credential_report(aws)
+    except errors.IamError as exc:
+        if exc.code in _NO_STORED_REPORT:
+            return None
+        raise
+
+
 def fetch_credential_report(
     aws: Aws,
     *,

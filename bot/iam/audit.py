@@ -356,9 +356,18 @@ class CredentialReports:
         with self._lock:
             lock, kept = self._reports.setdefault(where.id if where else "", (threading.Lock(), []))
         with lock:  # one fetch per account at a time; other accounts fetch meanwhile
-            if not kept or self._clock() - kept[0].generated >= REGENERATE_AFTER:
-                kept[:] = [account.fetch_credential_report(self._aws)]
-            return kept[0]
+            if kept and self._fresh(kept[0]):
+                return kept[0]
+            # The first look in this process reads what IAM keeps: a report younger than IAM
+            # rebuilds is used as it is, as asking to generate it would only answer COMPLETE.
+            stored = None if kept else account.stored_credential_report(self._aws)
+            if stored is None or not self._fresh(stored):
+                stored = account.fetch_credential_report(self._aws)
+            kept[:] = [stored]
+            return stored
+
+    def _fresh(self, report: CredentialReport) -> bool:
+        return self._clock() - report.generated < REGENERATE_AFTER
 
 
 @dataclass(frozen=True)

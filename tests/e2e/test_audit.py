@@ -62,11 +62,26 @@ def test_audit_finds_each_kind_from_one_report(make_bot, aws, account_with_findi
     assert "GetAccessKeyLastUsed" not in calls  # no per-key calls: the report has it all
     # Only the users with key findings, checked against IAM now: old, idle, fresh, twokeys.
     assert calls.count("ListAccessKeys") == 4
-    assert calls.count("GetCredentialReport") == 1
+    read = [c for c in aws.calls()[arranged:] if c.action == "GetCredentialReport"]
+    assert [c.status for c in read] == [410, 200]  # IAM kept none: generated, then read once
 
     again = bot.said(bot.command("audit", user="U0SEC2"))
     assert "active key never used" in again
-    assert [c.action for c in aws.calls()].count("GetCredentialReport") == 1  # cached: < 4 h old
+    assert [c.action for c in aws.calls()].count("GetCredentialReport") == 2  # cached: < 4 h old
+
+
+def test_a_report_iam_keeps_fresh_is_read_without_generating_one(
+    make_bot, iam, aws, account_with_findings
+) -> None:
+    iam.generate_credential_report()  # someone, or a replica before a restart, asked earlier
+    bot = make_bot(AUDIT)
+    arranged = len(aws.calls())
+
+    said = bot.said(bot.command("audit", user="U0SEC1"))
+
+    assert f"*old* `{account_with_findings['old']}`" in said
+    reports = [c.action for c in aws.calls()[arranged:] if "CredentialReport" in c.action]
+    assert reports == ["GetCredentialReport"]
 
 
 def test_each_finding_offers_its_flow(make_bot, account_with_findings) -> None:
