@@ -301,7 +301,7 @@ class FaithfulAws(
         if werkzeug_log.level == logging.NOTSET:
             werkzeug_log.setLevel(logging.WARNING)  # else one INFO line per request
         # The bot asks EC2 only for its regions; moto would load its hundreds of public AMIs
-        # again every time a reset makes the EC2 backend anew (a tenth of a second each).
+        # again every time a reset makes the EC2 backend anew.
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()

@@ -288,8 +288,8 @@ class MotoAccounts:
 
     def reset(self) -> None:
         """Forget the member accounts, their credentials and clients; the default account's
-        clients act with fixed credentials, so they stay (every test resets, and making them
-        again each time cost some 3% of the suite's CPU)."""
+        clients act with fixed credentials, so they stay (every test resets, and a client costs
+        CPU to make)."""
         with self._lock:
             self._names.clear()
             self._credentials.clear()

@@ -82,10 +82,9 @@ _MAKING = threading.Lock()
 @functools.cache
 def process_session() -> boto3.Session:
     """The process's one boto3 session, which every gateway and the store's client share. A
-    session reads and parses botocore's JSON models the first time one of its clients needs
-    them (IAM's and the endpoint rules: about 0.1 s of CPU): a session per gateway read them
-    again for Lambda's second gateway on a cold start, for the DynamoDB store's, and for each
-    bot a test starts."""
+    session reads and parses botocore's JSON models (IAM's, the endpoint rules) the first time
+    one of its clients needs them: a session per gateway read them again for Lambda's second
+    gateway on a cold start, for the DynamoDB store's, and for each bot a test starts."""
     return boto3.Session()
 
 
