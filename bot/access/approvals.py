@@ -689,9 +689,14 @@ class Approvals:
         return self._transition(request_id, change).refusal is None
 
     def finish(self, request_id: str, *, ok: bool, **outcome: Any) -> Transition:
+        """running -> done or failed, by the process holding the run's lease only: a runner
+        whose lease was taken over must not end the run the new holder is still doing."""
+
         def change(request: Request) -> Request:
             if request.state is not State.RUNNING:
                 raise Refused.state_of(request)
+            if not self.leases.ours(request.lease):
+                raise Refused("Another replica is running this.")
             return replace(
                 request,
                 state=State.DONE if ok else State.FAILED,

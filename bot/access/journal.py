@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.access.leases import require_held
 from bot.access.store import Store
 from bot.iam.errors import IamError
 
@@ -98,6 +99,7 @@ def run_journaled(
             store.append_journal(record_id, step.id, event, **detail)
 
     def one(step: Any) -> StepResult:
+        require_held()  # a run taken over by another replica takes no further step here
         journal(step, "start")
         try:
             status = do(step)

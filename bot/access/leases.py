@@ -16,10 +16,15 @@ a live replica's run is never taken.
 
 A replica that stops gracefully hands what it could not finish over at once: it releases those
 leases (:meth:`Leases.hand_over`) rather than leaving the others to wait them out.
+
+A run that learns its lease is no longer its own (a renewal finds another owner, or it was handed
+over) stops before its next step: :func:`require_held` raises :class:`LeaseLost` there, so the
+replica that took it over is the only one still acting.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -27,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.process_settings import DEFAULT_LEASE_SECONDS as DEFAULT_SECONDS
@@ -35,6 +40,27 @@ from bot.process_settings import DEFAULT_LEASE_SECONDS as DEFAULT_SECONDS
 log = logging.getLogger(__name__)
 
 BEATS_PER_LEASE = 4  # a lease outlives three missed heartbeats
+
+
+class LeaseLost(Exception):
+    """The work's lease belongs to another replica now: it goes on there, from the journal."""
+
+
+@dataclass
+class Held:
+    """One block of work under a lease; ``lost`` is set once the lease is no longer ours."""
+
+    lost: threading.Event = field(default_factory=threading.Event)
+
+
+_HELD: contextvars.ContextVar[Held | None] = contextvars.ContextVar("iam_bot_lease", default=None)
+
+
+def require_held() -> None:
+    """Raise :class:`LeaseLost` if the work this runs for lost its lease (no lease: nothing)."""
+    held = _HELD.get()
+    if held is not None and held.lost.is_set():
+        raise LeaseLost("the lease on this work was taken over")
 
 
 def _process() -> str:
@@ -89,7 +115,7 @@ class Leases:
         self.owner = f"{tag}@{self._process}" if self._process else tag
         self.seconds = seconds
         self._now = now  # wall-clock epoch seconds; tests pass their own
-        self._renewals: dict[int, Callable[[], bool]] = {}
+        self._renewals: dict[int, tuple[Callable[[], bool], Held]] = {}
         self._releases: dict[int, Callable[[], str | None]] = {}
         self._ids = iter(range(1 << 62))
         self._lock = threading.Lock()
@@ -115,14 +141,17 @@ class Leases:
     @contextmanager
     def held(
         self, renew: Callable[[], bool], release: Callable[[], str | None] | None = None
-    ) -> Iterator[None]:
+    ) -> Iterator[Held]:
         """Renew a lease every quarter of its length while the block runs. ``renew`` returns
-        False once the lease is no longer ours (then it is not called again); ``release``
-        gives it up if the process stops before the block ends (:meth:`hand_over`), and names
-        the work it released (None: the lease was no longer ours)."""
+        False once the lease is no longer ours (then it is not called again, and the block's
+        :class:`Held` is marked lost); ``release`` gives it up if the process stops before the
+        block ends (:meth:`hand_over`), and names the work it released (None: the lease was no
+        longer ours). Within the block, :func:`require_held` says whether it may go on."""
+        held = Held()
+        token = _HELD.set(held)
         with self._lock:
             key = next(self._ids)
-            self._renewals[key] = renew
+            self._renewals[key] = (renew, held)
             if release is not None:
                 self._releases[key] = release
             if self._thread is None:
@@ -131,8 +160,9 @@ class Leases:
                 )
                 self._thread.start()
         try:
-            yield
+            yield held
         finally:
+            _HELD.reset(token)
             with self._lock:
                 self._renewals.pop(key, None)
                 self._releases.pop(key, None)
@@ -141,7 +171,7 @@ class Leases:
         while not self._wake.wait(self.beat_seconds):
             with self._lock:
                 due = list(self._renewals.items())
-            for key, renew in due:
+            for key, (renew, held) in due:
                 try:
                     kept = renew()
                 except Exception:
@@ -149,6 +179,7 @@ class Leases:
                     continue
                 if not kept:
                     log.error("lost the lease on running work to another replica")
+                    held.lost.set()
                     with self._lock:
                         self._renewals.pop(key, None)
 
@@ -158,12 +189,15 @@ class Leases:
     def hand_over(self) -> list[str]:
         """Stop renewing, then release every lease still held, so another replica takes that
         work over at its next look instead of once the lease has run out. Only for a process
-        about to exit: the work itself is not stopped. Returns what was released."""
+        about to exit: the work stops before its next step. Returns what was released."""
         self.stop()
         with self._lock:
             releases = list(self._releases.values())
+            handed = [held for _, held in self._renewals.values()]
             self._releases.clear()
             self._renewals.clear()
+        for held in handed:
+            held.lost.set()
         released = []
         for release in releases:
             try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.access.leases import Lease, Leases
+from bot.access.leases import Lease, LeaseLost, Leases
 from bot.access.records import read_one, readable
 from bot.access.store import Record, Store
 
@@ -152,11 +152,14 @@ class Scheduler:
         with self.leases.held(lambda: self._renew(job.id), lambda: self._release(job.id)):
             try:
                 outcome = handler(claimed)
+            except LeaseLost:
+                log.warning("scheduled step %s of %s taken over", job.step, job.request_id)
+                return True
             except Exception:
                 log.exception("scheduled step %s of %s failed", job.step, job.request_id)
                 outcome = FAILED
-        current = self.get(job.id)
-        if current is not None and current.state == RUNNING:
+        current = self._running_here(job.id)  # only its lease holder ends it
+        if current is not None:
             self.move(current, outcome, lease=None)
         return True
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.access.approvals import Request, State
+from bot.access.leases import LeaseLost
 from bot.access.rules import SlackUnavailable
 from bot.access.store import Record
 from bot.logs import log_outcome
@@ -77,6 +78,9 @@ class Runner:
         except SlackUnavailable as unanswered:
             self._wait(request, unanswered)
             return
+        except LeaseLost:
+            log.warning("request %s: another replica took its run over", request.id)
+            return
         _log_run(request, report, time.monotonic() - started)
         if report is None:
             return  # the operation re-opened the request for approval
@@ -88,7 +92,8 @@ class Runner:
         ops.audit(done.request, ("done: " if report.ok else "failed: ") + report.summary)
 
     def _report(self, request: Request) -> RunReport | None:
-        """How the run ended; raises :class:`SlackUnavailable` when it cannot check yet."""
+        """How the run ended; raises :class:`SlackUnavailable` when it cannot check yet, and
+        :class:`LeaseLost` when another replica took the run over."""
         try:
             with self.ops.acting_for(request):
                 if why := self.ops.still_allowed(request):
@@ -98,7 +103,7 @@ class Runner:
                         request.id, progress="", **{WAITS_FOR_SLACK: False}
                     )
                 return REGISTRY[request.command].execute(self.ops, request)
-        except SlackUnavailable:
+        except (SlackUnavailable, LeaseLost):
             raise
         except Exception as exc:
             log.exception("request %s failed", request.id)

@@ -353,3 +353,15 @@ def test_a_request_opens_with_the_approvers_its_caller_counted_in_one_write(
     assert (opened.required, opened.asked) == (3, ("U0BOSS",))
     assert approvals.get(opened.id) == opened
     assert opened.version == 1  # written once
+
+
+def test_a_run_handed_over_is_not_ended_by_the_runner_that_let_it_go(approvals: Approvals) -> None:
+    request = _open(approvals)
+    approvals.approve(request.id, "U0SEC1")
+    approvals.start(request.id, "U0SEC1")
+    assert approvals.release(request.id)  # stopping: another replica resumes it from its journal
+
+    ended = approvals.finish(request.id, ok=False, failed_step="x")
+
+    assert ended.refusal == "Another replica is running this."
+    assert approvals.get(request.id).state is State.RUNNING

@@ -1,0 +1,65 @@
+"""A runner whose lease another replica took over takes no further step and ends nothing: the
+journal shows where it stopped, and the new holder is the only one still acting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.access.journal import run_journaled
+from bot.access.leases import Lease, LeaseLost, Leases
+from bot.access.schedule import DONE, RUNNING, Scheduler
+from bot.access.store import SqliteStore
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+ELSEWHERE = "0123abcd@another-machine/pid:[4026531836]/4242"
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    wave: int
+
+
+def _inline(one, steps):
+    return [one(step) for step in steps]
+
+
+def test_a_run_whose_lease_was_taken_takes_no_further_step(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    leases = Leases(0.2)  # renewed every 0.05 s: the first renewal finds another owner
+    done: list[str] = []
+
+    def do(step: Step) -> str:
+        if step.id == "first":
+            assert held.lost.wait(10), "the renewal never said the lease was gone"
+        done.append(step.id)
+        return "done"
+
+    with leases.held(lambda: False) as held, pytest.raises(LeaseLost):
+        run_journaled(store, "req1", [Step("first", 0), Step("second", 1)], do, _inline)
+    leases.stop()
+
+    assert done == ["first"]  # the step under way finishes; none starts after it
+    assert [(e.step, e.event) for e in store.journal("req1")] == [
+        ("first", "start"),
+        ("first", "done"),
+    ]
+
+
+def test_a_scheduled_step_taken_over_meanwhile_is_left_to_its_new_holder(tmp_path: Path) -> None:
+    here = Scheduler(SqliteStore(tmp_path / "state.sqlite3"), lambda: NOW, leases=Leases(60))
+    job = here.add("retire", "req1", NOW - timedelta(seconds=1))
+    there = Lease(ELSEWHERE, 4_000_000_000.0)
+
+    def taken_over_while_running(claimed) -> str:
+        assert here.move(claimed, RUNNING, lease=there.to_dict())  # its lease ran out meanwhile
+        return DONE
+
+    assert here.run(job, taken_over_while_running)
+
+    after = here.get(job.id)
+    assert after.state == RUNNING and Lease.from_dict(after.data["lease"]) == there
