@@ -30,8 +30,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # The suite's processes (pytest-xdist): one per core and one more, since part of the suite
-# waits on the bot's own processes, sockets and schedules, not on a core (on 2 cores, 3 took
-# the suite from 320 s to 230 s); a test file runs whole in one of them.
+# waits on the bot's own processes, sockets and schedules, not on a core (on 2 cores, 3 with
+# the bytecode below took the suite from 320 s to 230 s); a test file runs whole in one of them.
 TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print((os.cpu_count() or 1) + 1)")
 
 # Bytecode is written even where the environment turns it off (PYTHONDONTWRITEBYTECODE): the
