@@ -6,9 +6,11 @@ for them, and with `keys` their own keys (read as `/iam keys me` reads them: in 
 account, through its role, for them) and the latest requests they could have asked for or
 decided. Keys that cannot be read never keep the rest of the view from them.
 
-Like a command, an event is claimed once (Slack's retries do nothing) and the workspace it names
-is learned, so the keys read for the viewer are signed with it even when `auth.test` fails;
-the Home is in no channel, so the ``channels`` rule is judged on what is pressed in it.
+The event passes the guard a command does (:func:`bot.slack.listeners.guard.guarded`): claimed
+once (Slack's retries do nothing), the workspace it names learned, so the keys read for the
+viewer are signed with it even when `auth.test` fails; the Home is in no channel, so the
+``channels`` rule is judged on what is pressed in it, and there is nobody to answer but the
+log.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App
 
 from bot.access import incidents
 from bot.access.identity import NotLinked
@@ -26,20 +28,34 @@ from bot.logs import finish
 from bot.ops.context import Ops, Services
 from bot.ops.pending import latest_for, opened_by, running_grants, waiting_on
 from bot.ops.scope import acting
-from bot.slack import scope
 from bot.slack.commands.who import known_in_slack
-from bot.slack.listeners.guard import Context, ack_only, first_delivery
+from bot.slack.listeners.guard import Context, Tell, ack_only, guarded
+from bot.slack.messages.common import Reply
 from bot.slack.messages.home import SHOWN, Home, MyKeys, home_view
 from bot.slack.replies import words_for
 
 log = logging.getLogger(__name__)
 
 
-def opened(context: Context, event: dict[str, Any]) -> None:
+def opened(context: Context, body: dict[str, Any], tell: Tell) -> None:
     """``app_home_opened`` also comes for the Messages tab, which has nothing to publish."""
+    event = body["event"]
     if event.get("tab") != "home":
         return
     finish("ok" if refresh_home(context, event["user"]) else "failed")
+
+
+def _in_no_channel(context: Context, body: dict[str, Any]) -> None:
+    return None
+
+
+def _to_the_log(context: Context, body: dict[str, Any]) -> Tell:
+    """Nobody asked: what went wrong is in the input's log line (:func:`guard.failed`)."""
+
+    def tell(reply: Reply) -> None:
+        return None
+
+    return tell
 
 
 def pressed_in_home(body: dict[str, Any]) -> bool:
@@ -124,9 +140,7 @@ def _new_requests_in(services: Services, user: str) -> str:
 
 
 def register(app: App, context: Context) -> None:
-    def lazy(event: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
-        if first_delivery(context.ops.services.store, body, request):  # not Slack's retry
-            context.ops.services.team.learn(scope.team_of(body))  # as a command's is learned
-            opened(context, event)
-
+    lazy = guarded(
+        context, opened, scoped=lambda _: False, channel=_in_no_channel, answers=_to_the_log
+    )
     app.event("app_home_opened")(ack=ack_only, lazy=[lazy])

@@ -6,27 +6,29 @@ the same checks, asked by whoever ran the workflow (its ``requester`` input, Sla
 "person who used this workflow") and posted in the ``channel`` input, else the first channel
 /iam works in. The person is never one of its approvers, nor is the requester, as for the
 command. The step then waits for the request's end (:mod:`bot.slack.workflow_steps`).
+
+The step passes the guard a command does (:func:`bot.slack.listeners.guard.guarded`): claimed
+once, the workspace learned, the ``channels`` rule judged in the channel it posts in; whatever
+refuses or fails it ends the step with the reason, shown to whoever ran the workflow.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App
 
 from bot.access.approvals import Request as ApprovalRequest
-from bot.logs import finish
 from bot.ops.context import UserError
 from bot.ops.operation import Operation
 from bot.ops.registry import REGISTRY
 from bot.ops.scope import acting
-from bot.slack import scope
 from bot.slack.commands import offboard
 from bot.slack.commands.parse import Target, TargetKind, reason_problem
 from bot.slack.context import Request
-from bot.slack.listeners.guard import Context, ack_only, first_delivery
-from bot.slack.replies import REFUSALS, words_for
+from bot.slack.listeners.guard import Context, Tell, ack_only, guarded
 from bot.slack.workflow_steps import WorkflowSteps
 
 log = logging.getLogger(__name__)
@@ -34,34 +36,42 @@ log = logging.getLogger(__name__)
 OFFBOARD_PERSON = "offboard_person"  # the step's callback ID in manifest.yml's ``functions:``
 
 
-def offboard_person(context: Context, steps: WorkflowSteps, event: dict[str, Any]) -> None:
-    """Open the person's offboarding for the step's execution, or fail the step saying why."""
+def offboard_person(
+    steps: WorkflowSteps, context: Context, body: dict[str, Any], tell: Tell
+) -> None:
+    """Open the person's offboarding for the step's execution (a failure fails the step,
+    through ``tell``), then wait for its end."""
+    event = body["event"]
     execution = event["function_execution_id"]
     if not steps.claim(execution):
         log.info("workflow step %s already taken; not run again", execution)
         return
-    try:
-        opened = _open(context, event.get("inputs") or {})
-    except Exception as exc:  # an unknown failure is logged with the reference the step shows
-        steps.failed(execution, words_for(exc))
-        finish("refused" if isinstance(exc, REFUSALS) else "failed", type(exc).__name__)
-        return
-    steps.waiting_on(execution, opened)
-    finish("ok")
+    steps.waiting_on(execution, _open(context, body))
 
 
-def _open(context: Context, inputs: dict[str, Any]) -> ApprovalRequest:
-    services = context.ops.services
+def _inputs(body: dict[str, Any]) -> dict[str, Any]:
+    return body["event"].get("inputs") or {}
+
+
+def _posts_in(context: Context, body: dict[str, Any]) -> str:
+    """The channel the step asks for approval in: its ``channel`` input, else the first
+    channel /iam works in."""
+    channels = context.ops.services.config.channels
+    channel = str(_inputs(body).get("channel") or "") or next(iter(channels), "")
+    if not channel:
+        raise UserError("The step needs a channel to ask for approval in.")
+    return channel
+
+
+def _open(context: Context, body: dict[str, Any]) -> ApprovalRequest:
+    services, inputs = context.ops.services, _inputs(body)
     person, reason = str(inputs.get("person") or ""), str(inputs.get("reason") or "").strip()
     requester = requester_of(inputs)
     if not person or not reason or not requester:
         raise UserError("The step needs a person, a reason and who asks (the requester).")
     if problem := reason_problem(reason):
         raise UserError(problem)
-    channel = str(inputs.get("channel") or "") or next(iter(services.config.channels), "")
-    if not channel:
-        raise UserError("The step needs a channel to ask for approval in.")
-    services.rules.require_channel(channel)
+    channel = _posts_in(context, body)
     permissions = REGISTRY[Operation.OFFBOARD].permissions
     services.rules.require(requester, permissions)
     request = Request(
@@ -89,9 +99,15 @@ def register(app: App, context: Context) -> None:
     )
     context.notifier.on_shown.append(steps.shown)
 
-    def lazy(event: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
-        if first_delivery(context.ops.services.store, body, request):  # not Slack's retry
-            context.ops.services.team.learn(scope.team_of(body))
-            offboard_person(context, steps, event)
+    def fails_the_step(context: Context, body: dict[str, Any]) -> Tell:
+        execution = body["event"]["function_execution_id"]
+        return lambda reply: steps.failed(execution, reply.text)
 
+    lazy = guarded(
+        context,
+        partial(offboard_person, steps),
+        scoped=lambda _: False,
+        channel=_posts_in,
+        answers=fails_the_step,
+    )
     app.function(OFFBOARD_PERSON)(ack=ack_only, lazy=[lazy])

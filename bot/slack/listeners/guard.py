@@ -8,7 +8,11 @@ account, how it ended (a refusal or failure named by its kind) and how long it t
 
 A click in the App Home tab has no channel and no response URL: the rule is checked against
 the channel of the request its button decides, or, for a button that opens one, the channel
-the Home view names for it (see :mod:`bot.slack.messages.home`); its answer comes by DM.
+the Home view names for it (see :mod:`bot.slack.messages.home`); its answer comes by DM. The
+other inputs pass the same guard, each saying which channel it is judged in and where its
+answer goes: a modal's submission the request it decides, opening the Home tab none, a
+workflow step the channel it posts in (:mod:`bot.slack.listeners.views`, ``events``,
+``functions``).
 
 Slack redelivers what it thinks was not taken (``X-Slack-Retry-Num``: Events API deliveries,
 and any request whose ack was slow), possibly to another replica. So before anything else the
@@ -47,6 +51,10 @@ log = logging.getLogger(__name__)
 
 Tell = Callable[[Reply], None]
 Work = Callable[["Context", dict[str, Any], Tell], None]
+# Which channel the ``channels`` rule judges an input in (None: it is in none, as opening the
+# Home tab is), and where its answers go.
+Ruled = Callable[["Context", dict[str, Any]], str | None]
+Teller = Callable[["Context", dict[str, Any]], Tell]
 
 
 @dataclass(frozen=True)
@@ -162,28 +170,32 @@ def guarded(
     applies: Callable[[dict[str, Any]], bool] = lambda _: True,
     *,
     scoped: Callable[[dict[str, Any]], bool] = lambda _: True,
+    channel: Ruled = _ruled_channel,
+    answers: Teller = _teller,
 ) -> Callable[[dict[str, Any]], None]:
-    """A lazy listener running ``work`` once the channel rule and ``permission(body)`` (any
-    one of them; none: the work checks who may act itself, as approvals do) allow it;
-    nothing at all for input the ack already answered (``applies`` false). ``work`` runs in
-    the scope of the account the input acts in, unless ``scoped`` says it looks at every
-    account itself."""
+    """A lazy listener running ``work`` once the channel rule (judged in ``channel``) and
+    ``permission(body)`` (any one of them; none: the work checks who may act itself, as
+    approvals do) allow it; nothing at all for input the ack already answered (``applies``
+    false). ``work`` runs in the scope of the account the input acts in, unless ``scoped``
+    says it looks at every account itself. Its answers, and the failure it ends with, go
+    where ``answers`` sends them."""
     rules = context.ops.services.rules
 
     def lazy(body: dict[str, Any], request: BoltRequest | None = None) -> None:
         if not applies(body):
             return
 
-        tell = _teller(context, body)
+        tell = answers(context, body)
         try:
             if not first_delivery(context.ops.services.store, body, request):
                 return
             context.ops.services.team.learn(scope.team_of(body))
-            rules.require_channel(_ruled_channel(context, body))
+            if (where := channel(context, body)) is not None:
+                rules.require_channel(where)
             if needed := permission(body):
                 rules.require(user_of(body), needed)
-            where = _account_scope(context, body, needed) if scoped(body) else nullcontext()
-            with where as account, context.notifier.answering(body.get("response_url")):
+            acts = _account_scope(context, body, needed) if scoped(body) else nullcontext()
+            with acts as account, context.notifier.answering(body.get("response_url")):
                 acting_in(account.id if account else "")
                 work(context, body, tell)
         except Exception as exc:

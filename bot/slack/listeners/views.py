@@ -1,19 +1,21 @@
-"""Modals: the reason a denial needs. A submission is admitted as the click that opened it is
-(the workspace learned, the ``channels`` rule judged against the request's channel) and ends
-its one log line as commands and clicks do (:func:`bot.slack.listeners.guard.failed`,
-:func:`bot.logs.finish`)."""
+"""Modals: the reason a denial needs. A submission passes the guard a click does
+(:func:`bot.slack.listeners.guard.guarded`): claimed once, the workspace learned, the
+``channels`` rule judged against the channel of the request it decides (as the click on Deny
+was), its answers an ephemeral message there (a modal has no response URL), its end one log
+line; who may deny is the decision's own check."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltRequest
+from slack_bolt import Ack, App
 
+from bot.access.approvals import Request
 from bot.logs import finish
-from bot.slack import scope
 from bot.slack.commands.parse import MAX_REASON, reason_problem
 from bot.slack.listeners.events import refresh_home
-from bot.slack.listeners.guard import Context, failed, first_delivery
+from bot.slack.listeners.guard import Context, Tell, guarded, user_of
+from bot.slack.messages.common import Reply, plain
 
 DENY_VIEW = "request:deny-reason"
 _FROM_HOME = " home"  # marks a modal opened from the Home tab, after the button's value
@@ -63,47 +65,49 @@ def ack_reason(ack: Ack, view: dict[str, Any]) -> None:
         ack()
 
 
-def deny(context: Context, view: dict[str, Any], body: dict[str, Any]) -> None:
+def _decided(context: Context, body: dict[str, Any]) -> Request | None:
+    """The request the submission decides: its ID begins the modal's private metadata."""
+    value = body["view"]["private_metadata"]
+    return context.decisions.approvals.get(value.partition(":")[0])
+
+
+def _request_channel(context: Context, body: dict[str, Any]) -> str | None:
+    """A denial is allowed where the click on Deny was: in its request's channel (one no
+    longer known is the decision's to refuse)."""
+    request = _decided(context, body)
+    return request.channel if request else None
+
+
+def _ephemeral(context: Context, body: dict[str, Any]) -> Tell:
+    """Answers to the person who submitted, in the request's channel, seen only by them."""
+    user = user_of(body)
+
+    def tell(reply: Reply) -> None:
+        request = _decided(context, body)
+        if request and request.channel:
+            outbox = context.decisions.notifier.outbox
+            outbox.ephemeral(request.channel, user, reply.text, request_id=request.id)
+
+    return tell
+
+
+def deny(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    view = body["view"]
     reason = _reason(view)
     if _problem(reason):
         finish("refused", "reason")  # the modal said why, in its ack
         return
-    metadata, user = view["private_metadata"], body["user"]["id"]
+    metadata, user = view["private_metadata"], user_of(body)
     value = metadata.removesuffix(_FROM_HOME)
-    decisions = context.decisions
-
-    def tell(
-        text: str,
-    ) -> None:  # a modal has no response URL: an ephemeral in the request's channel
-        request = decisions.approvals.get(value.partition(":")[0])
-        if request and request.channel:
-            outbox = decisions.notifier.outbox
-            outbox.ephemeral(request.channel, user, text, request_id=request.id)
-
     try:
-        _admit(context, body, value)
-        decisions.deny(value, user, reason, tell)
-    except Exception as exc:
-        failed(exc, lambda reply: tell(reply.text))
-    else:
-        finish("ok")
-    if metadata != value:
-        refresh_home(context, user)
-
-
-def _admit(context: Context, body: dict[str, Any], value: str) -> None:
-    """The checks a click on the Deny button gets (:func:`bot.slack.listeners.guard.guarded`),
-    for its form: the workspace is learned, and the ``channels`` rule is judged against the
-    request's channel, as that click's is; who may deny is the decision's own check."""
-    services = context.ops.services
-    services.team.learn(scope.team_of(body))
-    if request := services.approvals.get(value.partition(":")[0]):
-        services.rules.require_channel(request.channel)
+        context.decisions.deny(value, user, reason, lambda text: tell(plain(text)))
+    finally:
+        if metadata != value:
+            refresh_home(context, user)
 
 
 def register(app: App, context: Context) -> None:
-    def lazy(view: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
-        if first_delivery(context.ops.services.store, body, request):  # not Slack's retry
-            deny(context, view, body)
-
+    lazy = guarded(
+        context, deny, scoped=lambda _: False, channel=_request_channel, answers=_ephemeral
+    )
     app.view(DENY_VIEW)(ack=ack_reason, lazy=[lazy])
