@@ -238,7 +238,6 @@ def _open_uncontain(
         read = users.get_user(services.aws, user)
     except errors.NotFound:
         raise UserError(f"IAM user `{user}` no longer exists: nothing to undo.") from None
-    services.require_unprotected(Operation.UNCONTAIN, user, read)
     plan = ContainPlan.of(contained)
     facts = contained.outcome
     reported = {r.key: r for r in reports_about(services, read)}
@@ -259,7 +258,14 @@ def _open_uncontain(
     kept = [kept_note(reported[key]) for key in facts.get(WAS_ACTIVE, []) if key in reported]
     why = reason or f"undo containment {contained.id}"
     return ops.ask(
-        Operation.UNCONTAIN, user, undo, why, requester=requester, channel=channel, notes=kept
+        Operation.UNCONTAIN,
+        user,
+        undo,
+        why,
+        requester=requester,
+        channel=channel,
+        notes=kept,
+        read=read,
     )
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.access.accounts import AccountBook
-from bot.access.approvals import Approvals, Request, Target
+from bot.access.approvals import Approvals, Request, Target, account_here
 from bot.access.identity import IdentityMap
 from bot.access.journal import PlannedStep, RunResult, run_journaled
 from bot.access.rules import Denied, Rules, SlackUnavailable
@@ -106,8 +106,8 @@ class Services:
         by what the operation declares its target is (:class:`Target`): an IAM user as
         ``read`` (else read now; one already gone is nobody's to protect), a user still to be
         created by its name and the ``tags`` it will get, or no user at all. The one rule
-        for every operation, when a request opens (:meth:`require_unprotected`) and right
-        before it runs (:meth:`Ops.still_allowed`). None: it may."""
+        for every operation, part of :meth:`Ops.refusal`, when a request opens and right
+        before it runs. None: it may."""
         kind = self.approvals.gate(command).target
         if kind in (Target.NONE, Target.LEAKED_KEY):
             return None
@@ -128,8 +128,10 @@ class Services:
         read: User | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
-        """Refused (:class:`Denied`) before a request of ``command`` about ``target`` is
-        planned, if it is protected (:meth:`protection`)."""
+        """Refused (:class:`Denied`) if ``target`` is protected (:meth:`protection`): part of
+        :meth:`Ops.refusal`; alone, for what no request is opened about by itself (each
+        account's part of a person's offboarding), and to refuse a key's owner before a plan
+        for the key is read."""
         if why := self.protection(command, target, read, tags):
             raise Denied(f"{why}: no /iam command changes it.")
 
@@ -197,10 +199,16 @@ class Ops:
         requester: str,
         channel: str,
         notes: Sequence[Note] = (),
+        read: User | None = None,
+        tags: Mapping[str, str] | None = None,
         **more: Any,
     ) -> Request:
         """Open a request for ``plan`` (with what its plan already has to say, and anything
-        else :meth:`Approvals.open` takes) in one write, and show it."""
+        else :meth:`Approvals.open` takes) in one write, and show it; refused first as
+        :meth:`refusal` says (the target judged as ``read``, or a new user with ``tags``)."""
+        where = account_here()
+        if why := self.refusal(command, target, requester, channel, where, read=read, tags=tags):
+            raise why
         request = self.services.approvals.open(
             command=command,
             target=target,
@@ -263,24 +271,59 @@ class Ops:
         self.refresh(updated)
         self.audit(updated, note)
 
-    def still_allowed(self, request: Request) -> str | None:
-        """Why the request may no longer run, checked right before acting: the channel rule,
-        the requester's permission, each approver's permission, and the target's protection
-        may all have changed since it was approved. None when it may run; raises
-        :class:`SlackUnavailable` when Slack did not say who is in a group these rules need
-        (the run waits: neither "may no longer" nor "may").
+    def refusal(
+        self,
+        command: str,
+        target: str,
+        requester: str,
+        channel: str,
+        account: str,
+        *,
+        fresh: bool = False,
+        read: User | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Denied | None:
+        """Why a request of ``command`` about ``target``, asked by ``requester`` in
+        ``channel``, may not act in ``account``: the channel rule, the requester's permission
+        (any one the operation declares) and the target's protection (:meth:`Services.protection`,
+        on ``read`` or ``tags`` when given). The one check for every operation, when a
+        request opens (:meth:`ask`) and again right before it runs (:meth:`still_allowed`,
+        ``fresh``: group members asked of chat again). None: it may.
 
-        A target its execution reads anyway (an offboarding's, with everything attached,
-        right before its first change) is judged on that read (:meth:`Services.protection`):
-        reading it here too would be one more round trip."""
-        rules, account = self.services.rules, request.account
-        gate = self.services.approvals.gate(request.command)
+        A target its plan and its run read anyway (an offboarding's, with everything attached)
+        is judged on those reads (:meth:`Services.require_unprotected` when it is planned,
+        :meth:`Services.protection` right before its first change): reading it here too
+        would be one more round trip."""
+        rules = self.services.rules
+        gate = self.services.approvals.gate(command)
         try:
-            rules.require_channel(request.channel)
+            rules.require_channel(channel)
+            if not rules.allowed_any(requester, gate.permissions, fresh=fresh, account=account):
+                named = " or ".join(f"`{p}`" for p in gate.permissions)
+                raise Denied(f"The requester does not hold the {named} permission this needs.")
+            if gate.target is not Target.USER_READ_BY_RUN:
+                self.services.require_unprotected(command, target, read, tags)
         except Denied as denied:
-            return self.notify.explain(denied)
-        if not rules.allowed_any(request.requester, gate.permissions, fresh=True, account=account):
-            return f"{self.notify.person(request.requester)} may no longer ask for this."
+            return denied
+        return None
+
+    def still_allowed(self, request: Request) -> str | None:
+        """Why the request may no longer run, checked right before acting: :meth:`refusal`
+        (the channel rule, the requester's permission and the target's protection may all
+        have changed since it was approved), and each approver's permission. None when it
+        may run; raises :class:`SlackUnavailable` when Slack did not say who is in a group
+        these rules need (the run waits: neither "may no longer" nor "may")."""
+        rules, account = self.services.rules, request.account
+        refused = self.refusal(
+            request.command,
+            request.target,
+            request.requester,
+            request.channel,
+            account,
+            fresh=True,
+        )
+        if refused is not None:
+            return self.notify.explain(refused)
         if request.required:
             valid = [
                 a
@@ -289,7 +332,4 @@ class Ops:
             ]
             if len(valid) < request.required:
                 return "an approver no longer has the `approve` permission; approve it again."
-        if gate.target is Target.USER_READ_BY_RUN:
-            return None
-        why = self.services.protection(request.command, request.target)
-        return f"{why}." if why else None
+        return None

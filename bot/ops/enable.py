@@ -140,7 +140,6 @@ def open_request(
     ``subjects``, when the caller knows who the user is: see ``Approvals.open``)."""
     services = ops.services
     inv = _inventory(services, name)
-    services.require_unprotected(COMMAND, inv.user.name, inv.user)
     undo = _undo(services, inv)
     reports = reports_about(services, inv.user)
     steps, kept = _kept_inactive(enable_steps(inv, undo.snapshots), reports)
@@ -161,6 +160,7 @@ def open_request(
         channel=channel,
         notes=notes,
         subjects=subjects,
+        read=inv.user,
     )
 
 

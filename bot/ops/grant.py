@@ -137,7 +137,6 @@ def open_request(
         read = users.get_user(services.aws, user)
     except errors.NotFound:
         raise UserError(f"No IAM user named `{user}`.") from None
-    services.require_unprotected(Operation.GRANT, user, read)
     try:
         group = policies.get_group(services.aws, group).name
     except errors.NotFound:
@@ -156,7 +155,9 @@ def open_request(
         member_before=member,
         steps=_grant_steps(group, minutes, given, member),
     )
-    return ops.ask(Operation.GRANT, user, plan, reason, requester=requester, channel=channel)
+    return ops.ask(
+        Operation.GRANT, user, plan, reason, requester=requester, channel=channel, read=read
+    )
 
 
 def _grant_steps(

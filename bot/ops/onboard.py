@@ -125,7 +125,6 @@ def open_request(ops: Ops, spec: OnboardArgs, *, requester: str, channel: str) -
     tags = {CREATED_BY: requester}
     if spec.for_user:
         tags = {services.config.identity.tag: spec.for_user, **tags}
-    services.require_unprotected(COMMAND, spec.user, tags=tags)
     existing, *found = aws.run_all(
         lambda: _exists(lambda: users.get_user(aws, spec.user)),
         *(lambda g=g: _exists(lambda: policies.get_group(aws, g)) for g in spec.groups),
@@ -155,6 +154,7 @@ def open_request(ops: Ops, spec: OnboardArgs, *, requester: str, channel: str) -
         requester=requester,
         channel=channel,
         subjects=(spec.for_user,) if spec.for_user else None,  # never decided by its owner-to-be
+        tags=tags,
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access.approvals import AlreadyOpen, Gate, Request, Target
+from bot.access.approvals import AlreadyOpen, Gate, Request, Target, account_here
 from bot.access.journal import finished_steps
 from bot.access.schedule import DONE, FAILED, HELD, WAITING, Job
 from bot.iam import errors, keys, users
@@ -118,7 +118,10 @@ def open_request(
         target = users.get_user(services.aws, user)
     except errors.NotFound:
         raise UserError(f"No IAM user named `{user}`.") from None
-    services.require_unprotected(COMMAND, user, target)
+    # What opening will check, checked before two keys offer buttons for a user nobody may
+    # rotate (pressing them would be refused)
+    if refused := ops.refusal(COMMAND, user, requester, channel, account_here(), read=target):
+        raise refused
     found = keys.access_keys_with_last_use(services.aws, user)
     old = _pick(user, found, wanted)
     rotation = services.config.rotation
@@ -143,7 +146,7 @@ def open_request(
     )
     plan = RotatePlan(key=old.key_id, keys_before=tuple(k.key_id for k in found), steps=steps)
     why = reason or "key rotation"
-    return ops.ask(COMMAND, user, plan, why, requester=requester, channel=channel)
+    return ops.ask(COMMAND, user, plan, why, requester=requester, channel=channel, read=target)
 
 
 class KeyChange(enum.StrEnum):

@@ -102,7 +102,6 @@ def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: s
         user = users.get_user(services.aws, name)
     except errors.NotFound:
         raise UserError(f"No IAM user named `{name}`.") from None
-    services.require_unprotected(COMMAND, user.name, user)
     carried = _carried(services, user.name)
     if not carried:
         raise UserError(f"{user.name} carries no AWS quarantine policy: nothing to detach.")
@@ -113,7 +112,9 @@ def open_request(ops: Ops, name: str, reason: str, *, requester: str, channel: s
         for arn in carried
     )
     plan = UnquarantinePlan(policies=tuple(carried), steps=steps)
-    return ops.ask(COMMAND, user.name, plan, reason, requester=requester, channel=channel)
+    return ops.ask(
+        COMMAND, user.name, plan, reason, requester=requester, channel=channel, read=user
+    )
 
 
 def execute(ops: Ops, request: Request) -> RunReport:
