@@ -16,11 +16,14 @@ One function takes two kinds of event:
   outbox delivers what Slack has not yet taken, pending requests are reminded or expired, runs
   whose lease ran out are taken over, and the scheduled audit is posted when its time came.
 - AWS's alarms about access keys (``source`` ``aws.health``, ``aws.guardduty``,
-  ``aws.trustedadvisor``, and CloudTrail's ``aws.iam`` calls), which EventBridge rules invoke
-  the function with directly (deploy/lambda.yaml): each is stored as its key's incident before
-  the invocation returns, and its card delivered (:mod:`bot.slack.incidents`). An error (the
-  store failing) fails the invocation, so EventBridge retries it; an event about nothing the
-  bot follows returns ``{"dropped": why}``.
+  ``aws.trustedadvisor``, and CloudTrail's ``aws.iam`` calls), which EventBridge puts on a
+  queue that Lambda polls for the function (deploy/lambda.yaml), a batch of messages an
+  invocation: each is stored as its key's incident before the invocation returns, and its
+  card delivered (:mod:`bot.slack.incidents`). A message whose incident could not be stored
+  (the store failing) is handed back (``batchItemFailures``) and comes again, at last to the
+  dead-letter queue; the others of its batch are done. An alarm invoking the function
+  directly is taken too: an error fails that invocation; an event about nothing the bot
+  follows returns ``{"dropped": why}``.
 - The check, ``{"source": "iam-bot.check"}``, sent by the operator after a deployment
   (``aws lambda invoke --payload '{"source": "iam-bot.check"}'``): what `iam-bot config check`
   proves, with the function's own role, which no laptop has. It returns ``{"accounts":
@@ -53,7 +56,7 @@ from bot.access import reach
 from bot.access.schedule import Scheduler
 from bot.cli import describe, open_state, reach_accounts
 from bot.config_error import ConfigError
-from bot.iam import sessions
+from bot.iam import events_queue, sessions
 from bot.iam.aws import Aws
 from bot.iam.secret_settings import resolve_secrets
 from bot.logs import redact, setup_logging
@@ -96,6 +99,21 @@ class Function:
             "accounts": {r.where: r.problem or "ok" for r in results},
             "missing": reach.summary(results),
         }
+
+    def take_batch(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """A batch of the alarms' queue, as Lambda's poller hands it: the messages whose
+        incident is not stored are handed back, to come again (ReportBatchItemFailures)."""
+        kept = [
+            {"itemIdentifier": record.get("messageId")}
+            for record in records
+            if not events_queue.take(
+                record.get("body"),
+                self.intake,
+                record.get("messageId"),
+                (record.get("attributes") or {}).get("ApproximateReceiveCount", "?"),
+            )
+        ]
+        return {"batchItemFailures": kept}
 
     def settle(self, context: Any) -> None:
         """Wait for the work this invocation started, as long as the invocation may last."""
@@ -147,6 +165,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return function.check()
         if str(event.get("source", "")).startswith(AWS_SOURCE):
             return function.intake(event)
+        if _from_queue(event):
+            return function.take_batch(event["Records"])
         try:
             _admit(event, function.verifier)
         except inbound.Refused as refused:
@@ -155,6 +175,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return function.slack.handle(event, context)
     finally:
         function.settle(context)
+
+
+def _from_queue(event: dict[str, Any]) -> bool:
+    """Whether Lambda's SQS poller sent ``event``: a batch of a queue's messages."""
+    records = event.get("Records")
+    return bool(records) and all(r.get("eventSource") == "aws:sqs" for r in records)
 
 
 def _admit(event: dict[str, Any], verifier: SignatureVerifier | None) -> None:

@@ -105,6 +105,11 @@ class InjectsFaults:
         with self._lock:
             self._faults.append(rule)
 
+    def heal(self, action: str | None = None) -> None:
+        """Fail no more calls of ``action`` (every injected failure if None): the outage ends."""
+        with self._lock:
+            self._faults = [r for r in self._faults if action is not None and r.action != action]
+
     def hold(self, action: str | None = None) -> None:
         """Stop calls of ``action`` (every call if None) at a gate until :meth:`release`.
 

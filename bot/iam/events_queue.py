@@ -73,23 +73,34 @@ class QueuePoller:
                 self.one(message)
 
     def one(self, message: dict[str, Any]) -> bool:
-        """Handle one message; delete it once handled. False: kept for a later receive."""
-        try:
-            event = json.loads(message["Body"])
-            if not isinstance(event, dict):
-                raise TypeError("not a JSON object")
-        except (ValueError, TypeError, KeyError):
-            log.error("events queue: message %s is not an event; deleted", message.get("MessageId"))
-            delete(self._aws, self._url, message["ReceiptHandle"])
-            return True
-        try:
-            self._handle(event)
-        except Exception:
-            count = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
-            log.exception(
-                "events queue: event %s not stored (receive %s); kept for a retry",
-                str(event.get("id", "?"))[:64], count,
-            )  # fmt: skip
+        """Handle one message; delete it once done with. False: kept for a later receive."""
+        receives = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
+        if not take(message.get("Body"), self._handle, message.get("MessageId"), receives):
             return False
         delete(self._aws, self._url, message["ReceiptHandle"])
         return True
+
+
+def take(
+    body: Any, handle: Callable[[dict[str, Any]], Any], message_id: Any, receives: Any
+) -> bool:
+    """Hand a queue message's event to ``handle``. True: done with it (handled, or no event at
+    all, logged and dropped, so a poison message never blocks the others); False: ``handle``
+    raised (its incident is not stored), and the message must come again. The server's
+    poller and Lambda's (:mod:`bot.lambda_handler`) both take messages here."""
+    try:
+        event = json.loads(body)
+        if not isinstance(event, dict):
+            raise TypeError("not a JSON object")
+    except (ValueError, TypeError):
+        log.error("events queue: message %s is not an event; dropped", message_id)
+        return True
+    try:
+        handle(event)
+    except Exception:
+        log.exception(
+            "events queue: event %s not stored (receive %s); kept for a retry",
+            str(event.get("id", "?"))[:64], receives,
+        )  # fmt: skip
+        return False
+    return True

@@ -628,8 +628,9 @@ def test_ecs_serves_two_tasks_behind_the_health_check() -> None:
 
 def test_aws_alarms_about_keys_reach_the_bot_in_both_deployments_and_from_members() -> None:
     """One event pattern (the four sources bot/iam/signals.py reads) in the three rules: the
-    Lambda's invokes the function, the server's fills its queue (with a dead-letter queue, its
-    URL in the task's environment), a member account's forwards to the home account's bus."""
+    Lambda's and the server's fill a queue with a dead-letter queue (Lambda polls the one for
+    the function, handing back what the function could not store; the server's URL is in the
+    task's environment), a member account's forwards to the home account's bus."""
     lam, ecs, member = (_template(t) for t in ("lambda.yaml", "ecs.yaml", "member-role.yaml"))
     rules = [
         _resources(lam, "AWS::Events::Rule")["KeyAlarms"],
@@ -639,14 +640,34 @@ def test_aws_alarms_about_keys_reach_the_bot_in_both_deployments_and_from_member
     assert rules[0]["EventPattern"] == rules[1]["EventPattern"] == rules[2]["EventPattern"]
     sources = {s for case in rules[0]["EventPattern"]["$or"] for s in case["source"]}
     assert sources == {"aws.health", "aws.iam", "aws.guardduty", "aws.trustedadvisor"}
-    assert rules[0]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
-    permission = _resources(lam, "AWS::Lambda::Permission")["KeyAlarmsInvoke"]
-    assert permission["Principal"] == "events.amazonaws.com"
-    queue = _resources(ecs, "AWS::SQS::Queue")["KeyAlarmsQueue"]
-    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
-        "Fn::GetAtt": ["KeyAlarmsDeadLetters", "Arn"]
+    queued = {"Fn::GetAtt": ["KeyAlarmsQueue", "Arn"]}
+    assert rules[0]["Targets"][0]["Arn"] == rules[1]["Targets"][0]["Arn"] == queued
+    for template in (lam, ecs):
+        queue = _resources(template, "AWS::SQS::Queue")["KeyAlarmsQueue"]
+        assert queue["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": ["KeyAlarmsDeadLetters", "Arn"]},
+            "maxReceiveCount": 5,
+        }
+        assert queue["QueueName"]["Fn::Sub"].startswith("iam-bot-events")  # the policy's prefix
+        (sends,) = _one(template, "AWS::SQS::QueuePolicy")["PolicyDocument"]["Statement"]
+        assert sends["Principal"] == {"Service": "events.amazonaws.com"}
+        assert sends["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["KeyAlarms", "Arn"]}}
+        }
+    assert not _resources(lam, "AWS::Lambda::Permission").get("KeyAlarmsInvoke")
+    poll = _one(lam, "AWS::Lambda::EventSourceMapping")
+    assert poll["EventSourceArn"] == queued and poll["FunctionName"] == {"Ref": "Function"}
+    assert poll["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    function = _one(lam, "AWS::Serverless::Function")
+    visibility = _resources(lam, "AWS::SQS::Queue")["KeyAlarmsQueue"]["VisibilityTimeout"]
+    assert visibility >= function["Timeout"]  # else Lambda refuses the mapping
+    own = _one(lam, "AWS::IAM::RolePolicy")["PolicyDocument"]["Statement"]
+    (reads,) = [s for s in own if s["Resource"] == queued]
+    assert set(reads["Action"]) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
     }
-    assert queue["QueueName"]["Fn::Sub"].startswith("iam-bot-events")  # the policy's prefix
     (container,) = _one(ecs, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
     assert {"Name": "IAM_BOT_EVENTS_QUEUE_URL", "Value": {"Ref": "KeyAlarmsQueue"}} in container[
         "Environment"

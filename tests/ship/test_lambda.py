@@ -460,3 +460,47 @@ def test_an_aws_alarm_invokes_the_function_and_posts_the_incident_card(
     card = [c for c in posts if "thread_ts" not in c.args]
     investigation = [c for c in posts if "thread_ts" in c.args]  # what the key did, once
     assert len(card) == 1 and len(investigation) == 1
+
+
+def _from_the_queue(*bodies: str) -> dict[str, Any]:
+    """A batch of the alarms' queue as Lambda's poller hands it to the function (the record
+    shape of Lambda's SQS event source): message ``m<n>`` carries ``bodies[n]``."""
+    queue = "arn:aws:sqs:us-east-1:123456789012:iam-bot-events-iam-bot"
+    return {
+        "Records": [
+            {
+                "messageId": f"m{n}",
+                "receiptHandle": f"receipt-{n}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue,
+                "awsRegion": "us-east-1",
+            }
+            for n, body in enumerate(bodies)
+        ]
+    }
+
+
+def test_an_alarm_the_store_cannot_take_goes_back_to_its_queue_and_is_taken_later(
+    with_incidents, aws, iam
+) -> None:
+    deployed = with_incidents
+    first, second = user_with_key(iam, "dave"), user_with_key(iam, "erin")
+    batch = _from_the_queue(
+        json.dumps(health_event(first)), "not an event", json.dumps(health_event(second))
+    )
+    deployed.tick()  # a warm container: the outage starts after its cold start
+    aws.fail("PutItem", code="AccessDeniedException", status=400, times=1000)  # store down
+
+    handed_back = deployed.function.invoke(batch)
+
+    assert handed_back == {
+        "batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m2"}]
+    }
+    assert first not in deployed.channel("C0SEC")
+    aws.heal("PutItem")
+    assert deployed.function.invoke(batch) == {"batchItemFailures": []}  # the queue, again
+    cards = deployed.channel("C0SEC")
+    assert first in cards and second in cards
