@@ -213,22 +213,35 @@ class DynamoStore:
 
     def purge(self, kind: str, state: str, before: datetime) -> int:
         """One Query on ``by_state`` (its sort key is ``updated_at``), then a delete per record;
-        TTL would take them only ``retention_days`` after they were written."""
+        TTL would take them only ``retention_days`` after they were written. The index is
+        eventually consistent and another replica may write a record between the query and
+        its delete: each delete holds only if the record is still what the query matched."""
+        matched = {
+            ":ks": {"S": f"{kind}#{state}"},
+            ":before": {"S": before.astimezone(UTC).isoformat()},
+        }
         pages = self._db.get_paginator("query").paginate(
             TableName=self._table,
             IndexName=INDEX,
             KeyConditionExpression="kind_state = :ks AND updated_at < :before",
-            ExpressionAttributeValues={
-                ":ks": {"S": f"{kind}#{state}"},
-                ":before": {"S": before.astimezone(UTC).isoformat()},
-            },
+            ExpressionAttributeValues=matched,
             ProjectionExpression="#id",
             ExpressionAttributeNames={"#id": "id"},
         )
         ids = [item["id"]["S"] for page in pages for item in page["Items"]]
-        for record_id in ids:
-            self._db.delete_item(TableName=self._table, Key=_key(record_id, _RECORD_SEQ))
-        return len(ids)
+        return sum(self._delete_if(record_id, matched) for record_id in ids)
+
+    def _delete_if(self, record_id: str, matched: dict[str, Any]) -> bool:
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key=_key(record_id, _RECORD_SEQ),
+                ConditionExpression="kind_state = :ks AND updated_at < :before",
+                ExpressionAttributeValues=matched,
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False  # written again since: no longer one to remove
+        return True
 
     def append_journal(self, record_id: str, step: str, event: str, **detail: Any) -> None:
         item = {

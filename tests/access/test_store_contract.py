@@ -177,6 +177,30 @@ def test_purge_removes_only_older_records_of_that_kind_and_state(store: Store) -
     assert store.get("other-kind") is not None and store.get("other-state") is not None
 
 
+def test_a_record_written_again_while_dynamodb_purges_is_kept(aws) -> None:
+    """DynamoDB's purge reads an eventually consistent index, then deletes one record at a
+    time: a record another replica writes in between is no longer one to remove."""
+    table = f"iam-bot-{uuid.uuid4().hex[:8]}"
+    dynamo.create_table(table)
+    store = open_store(f"dynamodb://{table}")
+    claim = store.put_if_version(Record("claim", "delivery", "done", {}))
+    assert claim is not None
+    time.sleep(0.002)
+    cut = datetime.now(UTC)
+    purged: list[int] = []
+    aws.hold("DeleteItem")
+    purging = threading.Thread(target=lambda: purged.append(store.purge("delivery", "done", cut)))
+    purging.start()
+    assert aws.wait_held("DeleteItem")
+
+    store.put_if_version(replace(claim, data={"again": True}))  # written after the cut
+    aws.release("DeleteItem")
+    purging.join()
+
+    assert purged == [0]
+    assert store.get("claim") == Record("claim", "delivery", "done", {"again": True}, 2)
+
+
 def test_a_record_moves_between_listings_with_its_state(store: Store) -> None:
     created = store.put_if_version(Record("r", "request", "pending", {}))
     store.put_if_version(replace(created, state="approved"))
