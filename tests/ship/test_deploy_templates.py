@@ -165,6 +165,10 @@ def _evaluate(node: Any, values: dict[str, Any], conditions: dict[str, bool]) ->
     if "Fn::Not" in node:
         (value,) = ev(node["Fn::Not"])
         return not value
+    if "Fn::And" in node:
+        return all(ev(node["Fn::And"]))
+    if set(node) == {"Condition"}:  # a condition named inside another
+        return conditions[node["Condition"]]
     return {key: ev(value) for key, value in node.items()}
 
 
@@ -291,25 +295,48 @@ def _member_role() -> dict[str, Any]:
     return _role("member-role.yaml")
 
 
-def _member_policy(**parameters: str) -> dict[str, Any]:
-    """What the member role may do, as CloudFormation makes it from these parameters (the rest
-    at their defaults): its own policy's statements, then those of the role policies (the
-    protected users' denies) whose condition holds, as one document."""
-    template = _template("member-role.yaml")
+def _made(name: str, **parameters: str) -> tuple[dict[str, Any], dict[str, bool]]:
+    """Template ``name``'s parameter values (``parameters``, the rest at their defaults) and
+    its conditions as CloudFormation would hold them."""
+    template = _template(name)
     values: dict[str, Any] = {**_EXAMPLES}
-    for name, parameter in template["Parameters"].items():
-        value = parameters.get(name, parameter.get("Default", _EXAMPLES.get(name)))
+    for key, parameter in template["Parameters"].items():
+        value = parameters.get(key, parameter.get("Default", _EXAMPLES.get(key)))
         is_list = parameter["Type"] == "CommaDelimitedList"
-        values[name] = value.split(",") if is_list and isinstance(value, str) else value
-    conditions = {name: _evaluate(c, values, {}) for name, c in template["Conditions"].items()}
-    (policy,) = _member_role()["Policies"]
-    document = _evaluate(policy["PolicyDocument"], values, conditions)
-    for resource in template["Resources"].values():
+        values[key] = value.split(",") if is_list and isinstance(value, str) else value
+    conditions: dict[str, bool] = {}
+    for key, condition in template["Conditions"].items():  # one may name one above it
+        conditions[key] = _evaluate(condition, values, conditions)
+    return values, conditions
+
+
+def _role_policies(name: str, document: dict[str, Any], **parameters: str) -> dict[str, Any]:
+    """``document`` with the statements of template ``name``'s role policies on ``Role``
+    whose condition holds with these parameters (as :func:`_made` makes them)."""
+    values, conditions = _made(name, **parameters)
+    for resource in _template(name)["Resources"].values():
         if resource["Type"] == "AWS::IAM::RolePolicy" and conditions[resource["Condition"]]:
             assert resource["Properties"]["RoleName"] == {"Ref": "Role"}
             added = _evaluate(resource["Properties"]["PolicyDocument"], values, conditions)
             document["Statement"] += added["Statement"]
     return document
+
+
+def _member_policy(**parameters: str) -> dict[str, Any]:
+    """What the member role may do, as CloudFormation makes it from these parameters (the rest
+    at their defaults): its own policy's statements, then those of the role policies (the
+    protected users' denies) whose condition holds, as one document."""
+    values, conditions = _made("member-role.yaml", **parameters)
+    (policy,) = _member_role()["Policies"]
+    document = _evaluate(policy["PolicyDocument"], values, conditions)
+    return _role_policies("member-role.yaml", document, **parameters)
+
+
+def _home_account_iam(**parameters: str) -> dict[str, Any]:
+    """What the central role may do in IAM with ActInHomeAccount=true and these parameters: its
+    role policies (the derived policy, and the protected users' denies) as one document."""
+    empty = {"Version": "2012-10-17", "Statement": []}
+    return _role_policies("central.yaml", empty, ActInHomeAccount="true", **parameters)
 
 
 def _resources_sorted(document: dict[str, Any]) -> dict[str, Any]:
@@ -354,6 +381,36 @@ def test_member_role_denies_what_the_derived_policy_denies_protected_users(
     derived = derived_policy(yaml.safe_dump({"protected_users": protected}))
     assert any(s["Effect"] == "Deny" for s in derived["Statement"])
     assert _resources_sorted(policy) == _resources_sorted(derived)
+
+
+@pytest.mark.parametrize(
+    "protected",
+    [
+        [],
+        ["tag:protected=true"],
+        ["break-glass-admin"],
+        ["tag:protected=true", "break-glass-admin", "Deploy-Bot"],
+    ],
+    ids=["none", "tag", "one name", "tag and names"],
+)
+def test_a_single_account_central_role_denies_what_the_derived_policy_denies(
+    protected: list[str],
+) -> None:
+    """With ActInHomeAccount=true the central role is the one that acts: ProtectTaggedUsers and
+    ProtectedUserNames give it the derived policy's denies, as they give the member role."""
+    names = [entry for entry in protected if not entry.startswith("tag:")]
+    policy = _home_account_iam(
+        ProtectedUserNames=",".join(names),
+        ProtectTaggedUsers="true" if "tag:protected=true" in protected else "false",
+    )
+    derived = derived_policy(yaml.safe_dump({"protected_users": protected}))
+    assert _resources_sorted(policy) == _resources_sorted(derived)
+    for template in ("lambda.yaml", "ecs.yaml"):
+        parameters = _central_stack(template)["Parameters"]
+        assert parameters["ProtectTaggedUsers"] == {"Ref": "ProtectTaggedUsers"}
+        assert parameters["ProtectedUserNames"] == {
+            "Fn::Join": [",", {"Ref": "ProtectedUserNames"}]
+        }
 
 
 def test_member_role_default_name_is_the_one_the_bot_assumes() -> None:
