@@ -274,6 +274,8 @@ class FaithfulAws(
             ("sts", "AssumeRole"): self._assume_role,
             ("secretsmanager", "DescribeSecret"): self._describe_secret,
             ("cloudtrail", "LookupEvents"): self._lookup_events,
+            ("sso", "CreateAccountAssignment"): self._create_assignment,
+            ("sso", "DescribeAccountAssignmentCreationStatus"): self._creation_status,
             ("sso", "DeleteAccountAssignment"): self._delete_assignment,
             ("sso", "DescribeAccountAssignmentDeletionStatus"): self._deletion_status,
             ("sso", "DescribePermissionSet"): self._describe_permission_set,

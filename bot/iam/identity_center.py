@@ -21,12 +21,16 @@ from bot.iam.aws import Aws
 
 _DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?")
 DEFAULT_SESSION = "PT1H"  # a permission set's session duration when none was set
-# Waits between asks of an assignment deletion's status: about a minute in all.
+# Waits between asks of an assignment creation's or deletion's status: about a minute in all.
 POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
-class DeletionFailed(Exception):
-    """Identity Center said FAILED (or never finished) for an assignment's deletion."""
+class AssignmentFailed(errors.IamError):
+    """Identity Center said FAILED (or never finished) for an assignment's creation or
+    deletion: the step fails with what it said, as any refusal of IAM's does."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="AssignmentFailed")
 
 
 @dataclass(frozen=True)
@@ -242,41 +246,70 @@ def delete_assignment(
     assignment: Assignment,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Remove a user's assignment and wait, bounded, until Identity Center says it is gone.
-    DeleteAccountAssignment only starts the deletion; its status ends SUCCEEDED or FAILED."""
+    """Remove a user's assignment, and wait until Identity Center says it is gone."""
     started = aws.call(
         "sso-admin",
         "DeleteAccountAssignment",
         region=region,
         **_assignment(where, user_id, assignment),
     )["AccountAssignmentDeletionStatus"]
-    status = started
-    for delay in POLL_DELAYS:
-        if status.get("Status") != "IN_PROGRESS":
-            break
-        sleep(delay)
-        status = aws.call(
+    _ended(
+        started,
+        lambda: aws.call(
             "sso-admin",
             "DescribeAccountAssignmentDeletionStatus",
             region=region,
             InstanceArn=where.arn,
             AccountAssignmentDeletionRequestId=started["RequestId"],
-        )["AccountAssignmentDeletionStatus"]
-    if status.get("Status") != "SUCCEEDED":
-        reason = status.get("FailureReason") or "it did not finish in time"
-        raise DeletionFailed(f"{status.get('Status', 'UNKNOWN')}: {reason}")
+        )["AccountAssignmentDeletionStatus"],
+        sleep,
+    )
 
 
 def create_assignment(
-    aws: Aws, region: str, where: Instance, user_id: str, assignment: Assignment
+    aws: Aws,
+    region: str,
+    where: Instance,
+    user_id: str,
+    assignment: Assignment,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Give a user an assignment back (creation is asynchronous too; it is not awaited)."""
-    aws.call(
+    """Give a user an assignment back, and wait until Identity Center says it is there."""
+    started = aws.call(
         "sso-admin",
         "CreateAccountAssignment",
         region=region,
         **_assignment(where, user_id, assignment),
+    )["AccountAssignmentCreationStatus"]
+    _ended(
+        started,
+        lambda: aws.call(
+            "sso-admin",
+            "DescribeAccountAssignmentCreationStatus",
+            region=region,
+            InstanceArn=where.arn,
+            AccountAssignmentCreationRequestId=started["RequestId"],
+        )["AccountAssignmentCreationStatus"],
+        sleep,
     )
+
+
+def _ended(
+    status: dict[str, Any],
+    ask: Callable[[], dict[str, Any]],
+    sleep: Callable[[float], None],
+) -> None:
+    """Wait, bounded, for an assignment's creation or deletion, which its call only starts:
+    ``status`` is what the call answered, ``ask`` asks it again. :class:`AssignmentFailed`
+    unless it ends SUCCEEDED."""
+    for delay in POLL_DELAYS:
+        if status.get("Status") != "IN_PROGRESS":
+            break
+        sleep(delay)
+        status = ask()
+    if status.get("Status") != "SUCCEEDED":
+        reason = status.get("FailureReason") or "it did not finish in time"
+        raise AssignmentFailed(f"{status.get('Status', 'UNKNOWN')}: {reason}")
 
 
 def delete_membership(aws: Aws, region: str, where: Instance, membership_id: str) -> None:

@@ -23,7 +23,7 @@ from bot.access.approvals import Request
 from bot.access.store import Record
 from bot.iam import identity_center as ic
 from bot.iam import sessions
-from bot.iam.errors import IamError, NotFound
+from bot.iam.errors import NotFound
 from bot.iam.identity_center import Assignment, Person
 from bot.iam.sessions import Account, Actor
 from bot.iam.steps import Step
@@ -306,8 +306,6 @@ def run(ops: Ops, request: Request, part: IcPart) -> RunReport:
                 actions[step.id]()
             except NotFound:
                 return "gone"
-            except ic.DeletionFailed as failed:
-                raise IamError(str(failed), code="DeletionFailed") from failed
             return "done"
 
         result = offboard.run_plan(

@@ -256,6 +256,37 @@ def test_disable_keeps_the_user_and_enable_gives_back_what_it_took(
     assert _groups_of(aws, org, center, center.carol) == {center.engineers, center.oncall}
 
 
+def test_an_assignment_identity_center_fails_to_give_back_is_reported_and_retried(
+    make_bot, aws: FaithfulAws, org: Org, center: Center
+) -> None:
+    """CreateAccountAssignment only starts the creation, as deletion does: the enable waits for
+    its end, and one that ends FAILED fails the step by name instead of saying "Done"."""
+    bot: Bot = make_bot(center.config(org))
+    disable = open_request(bot, OFFBOARD_CAROL + " --disable")
+    bot.press(disable, "Approve", user="U0SEC1")
+    assert "Done." in _finished(bot, disable)
+    before = {m.ts for m in bot.channel()}
+    bot.command("enable <@U0CAROL> back from leave")
+    (restore,) = [
+        m for m in bot.channel() if m.ts not in before and "Identity Center" in flatten(m)
+    ]
+
+    aws.fail_assignment_creation("Access denied to the account")
+    bot.press(restore, "Approve", user="U0SEC1")
+    said = _finished(bot, restore)
+    assert ":x:" in said and "FAILED: Access denied to the account" in said, said
+    assert "Done." not in said
+    assert len(_assignments(aws, org, center, center.carol, "USER")) == 1  # one of two back
+
+    bot.press(current(bot, restore), "Retry", user="U0SEC2")
+    assert "Done." in _finished(bot, restore)
+    assert _assignments(aws, org, center, center.carol, "USER") == {
+        (org.production, center.admin),
+        (org.staging, center.readonly),
+    }
+    assert aws.count("DescribeAccountAssignmentCreationStatus") >= 2
+
+
 def test_a_fault_mid_run_resumes_without_repeating_a_change(
     make_bot, aws: FaithfulAws, org: Org, center: Center
 ) -> None:
