@@ -120,14 +120,17 @@ class IncidentDesk:
         self._outbox.add(INVESTIGATION, lane, {"key_id": incident.key_id}, id=once)
 
     def _deliver_investigation(self, payload: dict[str, Any]) -> None:
-        """The outbox's handler: what the key did, from CloudTrail, in the card's thread (its
-        own step: a slow or throttled CloudTrail never holds up the card)."""
+        """The outbox's handler: what the key did, from CloudTrail, for the card's thread (its
+        own step: a slow or throttled CloudTrail never holds up the card). What it found is
+        kept as a post of its own, so Slack failing to take it retries the post, not the
+        CloudTrail lookups."""
         incident = self._current(payload)
         if incident is None or not incident.ts:
             return
         found = investigate.of_incident(self._ops, incident)
         reply = investigation_reply(found).as_kwargs()
-        self._client.chat_postMessage(channel=incident.channel, thread_ts=incident.ts, **reply)
+        once = f"{incident.id}/investigation-post"
+        self._outbox.post(incident.channel, {"thread_ts": incident.ts, **reply}, id=once)
 
     def _deliver_owner(self, payload: dict[str, Any]) -> None:
         """The outbox's handler: tell the key's owner, when someone is linked to its user."""

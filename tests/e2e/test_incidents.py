@@ -330,3 +330,24 @@ def test_home_shows_an_incident_only_where_its_reader_may_read_keys(make_bot, aw
 
     assert leaked in shown(open_home(bot, "U0SEC1"))  # security may read production's keys
     assert leaked not in shown(open_home(bot, "U0CAROL"))  # carol may not, there
+
+
+def test_slack_failing_the_thread_post_retries_the_post_not_cloudtrail(make_bot, iam, aws) -> None:
+    iam.create_user(UserName="ci-deployer")
+    key = iam.create_access_key(UserName="ci-deployer")["AccessKey"]
+    Attacker(aws, key).client("iam").list_users()
+    bot = make_bot(INCIDENTS + "cloudtrail_regions: [us-east-1]\n")
+    assert bot.app is not None
+    aws.hold("LookupEvents")  # the investigation waits until the card is out
+
+    bot.app.incidents.intake(health_event(key["AccessKeyId"]))
+    bot.slack.wait_for(lambda: cards(bot))
+    assert aws.wait_held("LookupEvents")
+    bot.slack.fail("chat.postMessage", "internal_error")  # Slack refuses the thread's post
+    aws.release("LookupEvents")
+    bot.slack.wait_for(lambda: [c for c in bot.slack.calls("chat.postMessage") if c.error])
+    looked_up = aws.count("LookupEvents")
+
+    [investigation] = bot.slack.wait_for(lambda: thread_of_card(bot))  # the outbox's retry
+    assert f"What {key['AccessKeyId']} did" in investigation and "ListUsers" in investigation
+    assert aws.count("LookupEvents") == looked_up  # CloudTrail was read once
