@@ -281,6 +281,10 @@ def subject(request: Request, gate: Gate) -> str:
     return f"{request.command}/{where}{request.target.casefold()}" + (f"/{more}" if more else "")
 
 
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 def account_here() -> str:
     """The ID of the account the current scope acts in ("" with no ``accounts:`` config): the
     account a request opened now acts in, and the only one whose requests a lookup sees."""
@@ -324,9 +328,12 @@ class Approvals:
         required: int | None = None,
         asked: tuple[str, ...] | None = None,
         notes: Sequence[dict[str, Any]] = (),
+        request_id: str | None = None,
     ) -> Request:
         """Open a request and store it, in one write, with the ``notes`` its plan already has
-        to say (a key kept inactive, say); :class:`AlreadyOpen` if one for the same
+        to say (a key kept inactive, say); its ID ``request_id`` when the caller chose it
+        beforehand (:func:`new_request_id`), to keep it before the request exists (a
+        workflow step does); :class:`AlreadyOpen` if one for the same
         subject is still open (:meth:`_claim`). It acts in the account of the current scope
         (its plan, in ``plan_accounts`` when it acts in several). ``subjects``: the Slack users
         it is about, when the caller knows them; else the one its target IAM user is linked
@@ -346,7 +353,7 @@ class Approvals:
         if subjects is None:
             subjects, subject_name = self._linked(command, target)
         request = Request(
-            id=uuid.uuid4().hex[:12],
+            id=request_id or new_request_id(),
             command=command,
             target=target,
             requester=requester,
@@ -366,7 +373,8 @@ class Approvals:
         )
         self._claim(request)
         stored = self._store.put_if_version(request.to_record())
-        assert stored is not None, "request ids are unique"
+        if stored is None:  # an ID chosen beforehand, opened already (its caller's retry)
+            raise AlreadyOpen(self.get(request.id))
         return Request.from_record(stored)
 
     def _linked(self, command: str, target: str) -> tuple[tuple[str, ...], str]:

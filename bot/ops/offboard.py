@@ -100,14 +100,24 @@ def planned(services: Services, user: str, mode: Mode) -> tuple[str, list[Step]]
 
 
 def open_request(
-    ops: Ops, user: str, reason: str, *, disable: bool, requester: str, channel: str
+    ops: Ops,
+    user: str,
+    reason: str,
+    *,
+    disable: bool,
+    requester: str,
+    channel: str,
+    request_id: str | None = None,
 ) -> Request:
-    """The plan for removing (or disabling) ``user``, as a request for approval."""
+    """The plan for removing (or disabling) ``user``, as a request for approval (with the ID
+    ``request_id`` when its caller chose it beforehand)."""
     mode = Mode.DISABLE if disable else Mode.DELETE
     name, steps = planned(ops.services, user, mode)
     plan = OffboardPlan(mode=mode, steps=tuple(s.to_dict() for s in steps))
     # the target in IAM's spelling, whatever the case typed
-    return ops.ask(COMMAND, name, plan, reason, requester=requester, channel=channel)
+    return ops.ask(
+        COMMAND, name, plan, reason, requester=requester, channel=channel, request_id=request_id
+    )
 
 
 SNAPSHOT = "snapshot"

@@ -258,9 +258,11 @@ def open_request(
     requester: str,
     channel: str,
     person_name: str = "",
+    request_id: str | None = None,
 ) -> Request:
     """One request to remove (or disable) the IAM users of the chat user ``person`` (whose
-    e-mail is ``email``, called ``person_name``) in every account the bot knows."""
+    e-mail is ``email``, called ``person_name``) in every account the bot knows (with the ID
+    ``request_id`` when its caller chose it beforehand)."""
     services = ops.services
     accounts = list(services.accounts.listing().accounts)
     mode = Mode.DISABLE if disable else Mode.DELETE
@@ -297,6 +299,7 @@ def open_request(
         | ({center.account: center.name} if center else {}),
         required=_required(services, acting_in),
         asked=_asked(services, {account_here(), *acting_in}, (requester, person)),
+        request_id=request_id,
     )
 
 

@@ -6,6 +6,7 @@ the reason nothing was opened), once, whatever Slack redelivers."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -206,3 +207,68 @@ def test_the_log_says_who_ran_the_step_and_how_it_ended(make_bot, org: Org) -> N
         ("event", "function_executed", "U0ALICE", "ok"),
         ("event", "function_executed", "U0ALICE", "refused (NotLinked)"),
     ]
+
+
+def _claim_reopened(bot: Bot, execution: str, minutes_ago: int) -> None:
+    """The step's claim as a bot left it that stopped right after opening the request (before
+    it recorded that it had), ``minutes_ago``."""
+    claim = bot.store.get(f"workflow-step/{execution}")
+    assert claim is not None and claim.state == "waiting"
+    at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+    opening = replace(claim, state="opening", data={**claim.data, "at": at})
+    assert bot.store.put_if_version(opening) is not None
+
+
+def test_a_bot_stopped_right_after_opening_still_completes_the_step(make_bot, org: Org) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    _step(bot)
+    (request,) = bot.channel()
+    _claim_reopened(bot, "Fx0CAROL", minutes_ago=1)
+
+    bot.press(request, "Approve", user="U0SEC1")
+
+    assert _completed(bot) == {"outcome": "done", "request_id": request_id(request)}
+
+
+def test_a_step_left_opening_is_linked_to_its_request_by_the_tick(make_bot, org: Org) -> None:
+    bot: Bot = make_bot(listed_config(org))
+    _step(bot)
+    (request,) = bot.channel()
+    _claim_reopened(bot, "Fx0CAROL", minutes_ago=16)
+
+    bot.scheduler.tick()
+    bot.settle()
+
+    claim = bot.store.get("workflow-step/Fx0CAROL")
+    assert claim is not None and claim.state == "waiting"
+    assert not bot.slack.calls("functions.completeError")
+    bot.press(request, "Approve", user="U0SEC1")
+    assert _completed(bot) == {"outcome": "done", "request_id": request_id(request)}
+
+
+def test_a_step_whose_bot_stopped_before_opening_is_failed_saying_so(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    now = [datetime.now(UTC)]
+    bot: Bot = make_bot(listed_config(org), clock=lambda: now[0])
+    aws.hold("AssumeRole")  # the step stops while it reads the accounts, nothing opened
+    inputs = {
+        "person": "U0CAROL",
+        "reason": "left the company",
+        "requester": {"id": "U0ALICE"},
+        "channel": "C0OPS",
+    }
+    assert bot.sender.run_step(OFFBOARD_PERSON, inputs, execution_id="Fx0CAROL").status == 200
+    assert aws.wait_held("AssumeRole")
+
+    now[0] += timedelta(minutes=16)
+    bot.scheduler.tick()
+    error = _failed_with(bot)
+
+    assert error == "The bot stopped before it opened the request. Run the workflow again."
+    assert not bot.channel()
+    aws.release("AssumeRole")  # it was only slow: its request opens now, too late
+    bot.settle()
+    (late,) = bot.channel()
+    bot.press(late, "Approve", user="U0SEC1")
+    assert not bot.slack.calls("functions.completeSuccess")  # the step was told, once

@@ -35,10 +35,17 @@ def run(services: Services, request: Request) -> None:
 
 
 def open_offboarding(
-    services: Services, request: Request, who: Target, reason: str, *, disable: bool
+    services: Services,
+    request: Request,
+    who: Target,
+    reason: str,
+    *,
+    disable: bool,
+    request_id: str | None = None,
 ) -> ApprovalRequest:
     """The request `/iam offboard` opens, asked by ``request``'s user where it was typed: a
-    workflow step opens a person's offboarding through here too, so it is the same request."""
+    workflow step opens a person's offboarding through here too, so it is the same request
+    (with the ID its step chose, ``request_id``)."""
     if who.kind is TargetKind.SLACK_USER and services.accounts.enabled:
         with known_in_slack(who.value):
             email = services.identity.email_of(who.value)
@@ -52,6 +59,7 @@ def open_offboarding(
             requester=request.user_id,
             channel=request.channel_id,
             person_name=name,
+            request_id=request_id,
         )
     return offboard.open_request(
         request.ops,
@@ -60,4 +68,5 @@ def open_offboarding(
         disable=disable,
         requester=request.user_id,
         channel=request.channel_id,
+        request_id=request_id,
     )

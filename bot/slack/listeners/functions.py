@@ -41,12 +41,13 @@ def offboard_person(
 ) -> None:
     """Open the person's offboarding for the step's execution (a failure fails the step,
     through ``tell``), then wait for its end."""
-    event = body["event"]
-    execution = event["function_execution_id"]
-    if not steps.claim(execution):
+    execution = body["event"]["function_execution_id"]
+    request_id = steps.claim(execution)
+    if request_id is None:
         log.info("workflow step %s already taken; not run again", execution)
         return
-    steps.waiting_on(execution, _open(context, body))
+    _open(context, body, request_id)
+    steps.waiting_on(execution)
 
 
 def _inputs(body: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def _posts_in(context: Context, body: dict[str, Any]) -> str:
     return channel
 
 
-def _open(context: Context, body: dict[str, Any]) -> ApprovalRequest:
+def _open(context: Context, body: dict[str, Any], request_id: str) -> ApprovalRequest:
     services, inputs = context.ops.services, _inputs(body)
     person, reason = str(inputs.get("person") or ""), str(inputs.get("reason") or "").strip()
     requester = requester_of(inputs)
@@ -84,7 +85,9 @@ def _open(context: Context, body: dict[str, Any]) -> ApprovalRequest:
     )
     with acting(context.ops, requester, "", None, permissions):
         who = Target(TargetKind.SLACK_USER, person)
-        return offboard.open_offboarding(services, request, who, reason, disable=False)
+        return offboard.open_offboarding(
+            services, request, who, reason, disable=False, request_id=request_id
+        )
 
 
 def requester_of(inputs: dict[str, Any]) -> str:
@@ -94,10 +97,12 @@ def requester_of(inputs: dict[str, Any]) -> str:
 
 
 def register(app: App, context: Context) -> None:
+    services = context.ops.services
     steps = WorkflowSteps(
-        context.ops.services.store, context.notifier.outbox, context.notifier.client
+        services.store, context.notifier.outbox, context.notifier.client, services.clock
     )
     context.notifier.on_shown.append(steps.shown)
+    context.ops.scheduler.on_tick.append(lambda: steps.settle_stuck(services.approvals.get))
 
     def fails_the_step(context: Context, body: dict[str, Any]) -> Tell:
         execution = body["event"]["function_execution_id"]
