@@ -1,6 +1,6 @@
 """The bot on AWS Lambda: ``bot.lambda_handler.handler``, through Bolt's own Lambda adapter.
 
-One function takes two kinds of event:
+One function takes these kinds of event:
 
 - Slack's requests, from a Function URL or API Gateway (payload 2.0 or 1.0). Their size,
   signature and shape are checked first, as the HTTP server does (:mod:`bot.slack.inbound`):

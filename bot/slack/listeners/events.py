@@ -30,7 +30,6 @@ from bot.ops.pending import latest_for, opened_by, running_grants, waiting_on
 from bot.ops.scope import acting
 from bot.slack.commands.who import known_in_slack
 from bot.slack.listeners.guard import Context, Tell, ack_only, guarded
-from bot.slack.messages.common import Reply
 from bot.slack.messages.home import SHOWN, Home, MyKeys, home_view
 from bot.slack.replies import words_for
 
@@ -51,11 +50,7 @@ def _in_no_channel(context: Context, body: dict[str, Any]) -> None:
 
 def _to_the_log(context: Context, body: dict[str, Any]) -> Tell:
     """Nobody asked: what went wrong is in the input's log line (:func:`guard.failed`)."""
-
-    def tell(reply: Reply) -> None:
-        return None
-
-    return tell
+    return lambda reply: None
 
 
 def pressed_in_home(body: dict[str, Any]) -> bool:
