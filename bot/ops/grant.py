@@ -439,6 +439,9 @@ def expire(ops: Ops, job: Job) -> str:
         return _failed(ops, job, exc)
     over = Note(NoteKind.DONE, f"Grant over: {user} removed from {group}.")
     ops.note(job.request_id, over, waiting="", **offering())
+    grant = ops.services.approvals.get(job.request_id)
+    for person in grant.subjects if grant else ():  # told at its start, by the owner's DM
+        ops.dm(person, f"Your grant of group {group} is over: IAM user {user} was removed from it.")
     return DONE
 
 

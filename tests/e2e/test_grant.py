@@ -96,6 +96,10 @@ def test_a_grant_approved_adds_the_user_and_its_end_removes_them(
     clock.advance(granting, minutes=2)
     assert groups_of(iam, "dave") == []
     assert aws.count("RemoveUserFromGroup") == 1
+    assert dms_to(granting, "U0BOB")[-1] == (  # dave's person, told at the start too
+        "Your grant of group admins is over: IAM user dave was removed from it."
+    )
+    assert len(dms_to(granting, "U0BOB")) == 2
     over = flatten(current(granting, plan))
     assert "Grant over: dave removed from admins." in over
     assert buttons(current(granting, plan)) == []
