@@ -39,6 +39,7 @@ class FollowUp(enum.StrEnum):
     EXTEND_GRANT = "grant:extend"
     CONTAIN = "follow-up:contain"
     UNCONTAIN = "contain:undo"
+    UNQUARANTINE = "follow-up:unquarantine"
 
     @property
     def carries(self) -> Carries:
@@ -64,6 +65,7 @@ _CARRIES = {
     FollowUp.EXTEND_GRANT: Carries.REQUEST,  # the grant
     FollowUp.CONTAIN: Carries.KEY,
     FollowUp.UNCONTAIN: Carries.REQUEST,  # the containment
+    FollowUp.UNQUARANTINE: Carries.KEY,  # the leaked key, naming its user
 }
 if unsaid := set(FollowUp) - set(_CARRIES):  # a new kind must say what it carries
     raise TypeError(f"follow-ups that do not say what they carry: {sorted(unsaid)}")

@@ -127,11 +127,18 @@ def in_account(ops: Ops, account: str, why: str) -> Iterator[None]:
 
 def key_facts(ops: Ops, incident: Incident) -> KeyFacts:
     """The key, its user, the user's other keys and quarantine policies, and its owner: one
-    call naming the user, three side by side, then the other keys' last use side by side."""
+    call naming the user, three side by side, then the other keys' last use side by side. A
+    key deleted since (rotated away) is read as its user's, which the incident names: the
+    quarantine AWS put on the user outlives the key."""
     aws = ops.services.aws
     try:
         with in_account(ops, incident.account, incident.id):
-            user, use = keys.last_used(aws, incident.key_id)
+            try:
+                user, use = keys.last_used(aws, incident.key_id)
+            except errors.NotFound:
+                if not incident.user:
+                    raise
+                user, use = incident.user, None
             read, found, attached = aws.run_all(
                 lambda: users.get_user(aws, user),
                 lambda: keys.list_access_keys(aws, user),

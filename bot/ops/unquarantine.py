@@ -26,6 +26,7 @@ from bot.iam.steps import Step
 from bot.ops.context import Ops, RunReport, Services, UserError
 from bot.ops.deactivate import reports_about
 from bot.ops.declared import Declared
+from bot.ops.followups import FollowUp
 from bot.ops.operation import Operation
 from bot.ops.plan import Plan
 
@@ -147,4 +148,5 @@ DECLARED = Declared(
     lambda r: f"Detach AWS's quarantine policy from IAM user {r.target}",
     execute,
     "unquarantine",
+    buttons=(FollowUp.UNQUARANTINE,),
 )

@@ -6,6 +6,7 @@ moto SQS queue the bot polls; the card is what the fake Slack received."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -25,7 +26,7 @@ from tests.e2e.test_investigate import Attacker
 from tests.fixtures.accounts import listed_config, organization
 from tests.fixtures.aws import key_statuses, user_with_key
 from tests.fixtures.hostile import PINGS_AND_LINKS, unescaped
-from tests.fixtures.slack import CONFIG, Bot, dms_to, flatten, posted
+from tests.fixtures.slack import CONFIG, Bot, current, dms_to, flatten, posted, told
 from tests.ship.test_deploy_templates import _template as template
 from tests.ship.test_operations import moved, scrape
 
@@ -351,3 +352,52 @@ def test_slack_failing_the_thread_post_retries_the_post_not_cloudtrail(make_bot,
     [investigation] = bot.slack.wait_for(lambda: thread_of_card(bot))  # the outbox's retry
     assert f"What {key['AccessKeyId']} did" in investigation and "ListUsers" in investigation
     assert aws.count("LookupEvents") == looked_up  # CloudTrail was read once
+
+
+def test_once_the_leaked_key_is_no_longer_active_the_card_offers_to_lift_the_quarantine(
+    make_bot, iam, aws
+) -> None:
+    # The containment a minute before the new key: IAM tells keys apart to the second.
+    bot = make_bot(INCIDENTS, clock=lambda: datetime.now(UTC) - timedelta(minutes=1))
+    iam.create_user(UserName="dave")
+    leaked = iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"]
+    quarantine = aws.add_aws_managed_policy("AWSCompromisedKeyQuarantineV3")
+    iam.attach_user_policy(UserName="dave", PolicyArn=quarantine)  # as AWS does on a leak
+    aws.backdate_user("dave", datetime.now(UTC) - timedelta(days=30))
+    aws.backdate_access_key(leaked, datetime.now(UTC) - timedelta(days=30))
+    deliver(bot, quarantine_event("dave"))
+    assert buttons(bot) == ["Contain", "Rotate now"]  # the key still works: nothing to lift
+
+    bot.press(the_card(bot), "Contain", user="U0ALICE")
+    bot.press(posted(bot, "Contain the access key", SEC), "Confirm", user="U0ALICE")
+    bot.slack.wait_for(lambda: buttons(bot) == ["Rotate now", "Lift quarantine"])
+    refused = bot.press(the_card(bot), "Lift quarantine", user="U0ALICE")
+    assert f"dave still has `{leaked}`" in told(bot, "U0ALICE"), refused
+    new = iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"]
+    iam.delete_access_key(UserName="dave", AccessKeyId=leaked)  # rotated, the old key deleted
+    deliver(bot, guardduty_event(leaked))  # the card as things stand now
+    assert buttons(bot) == ["Lift quarantine"]
+
+    bot.press(the_card(bot), "Lift quarantine", user="U0ALICE")
+    lift = posted(bot, "Detach AWS's quarantine policy from IAM user dave", SEC)
+    assert "Incident: " in flatten(lift)  # the reason it was offered for
+    bot.press(lift, "Approve", user="U0SEC1")
+
+    bot.slack.wait_for(lambda: "Done." in flatten(current(bot, lift)))
+    assert iam.list_attached_user_policies(UserName="dave")["AttachedPolicies"] == []
+    assert key_statuses(iam, "dave") == {new: "Active"}
+
+
+def test_a_key_and_user_both_gone_leave_the_card_saying_so_without_buttons(
+    make_bot, leaked, iam
+) -> None:
+    bot = make_bot(INCIDENTS)
+    deliver(bot, health_event(leaked))
+    for key in iam.list_access_keys(UserName="dave")["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName="dave", AccessKeyId=key["AccessKeyId"])
+    iam.delete_user(UserName="dave")
+
+    deliver(bot, guardduty_event(leaked))
+
+    assert "the key no longer exists in its account" in flatten(the_card(bot))
+    assert buttons(bot) == []

@@ -12,7 +12,7 @@ from slack_bolt import App
 
 from bot.access.approvals import State, Transition, describe_state
 from bot.access.schedule import HELD
-from bot.ops import contain, deactivate, delete_key, grant, rotate
+from bot.ops import contain, deactivate, delete_key, grant, rotate, unquarantine
 from bot.ops.context import UserError
 from bot.ops.followups import FollowUp, KeyRef, Viewer
 from bot.ops.keys import owned_key
@@ -105,6 +105,17 @@ def contain_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
 def uncontain(context: Context, body: dict[str, Any], tell: Tell) -> None:
     contain.open_uncontain_of(
         context.ops, _value(body), requester=user_of(body), channel=channel_of(body)
+    )
+
+
+def unquarantine_now(context: Context, body: dict[str, Any], tell: Tell) -> None:
+    key = KeyRef.decode(_value(body))
+    unquarantine.open_request(
+        context.ops,
+        key.user,
+        key.reason,  # what the offer knew (an incident's signal)
+        requester=user_of(body),
+        channel=channel_of(body),
     )
 
 
@@ -201,3 +212,4 @@ def register(app: App, context: Context) -> None:
     _follow_up(app, context, FollowUp.EXTEND_GRANT, extend_grant)
     _follow_up(app, context, FollowUp.CONTAIN, contain_now)
     _follow_up(app, context, FollowUp.UNCONTAIN, uncontain)
+    _follow_up(app, context, FollowUp.UNQUARANTINE, unquarantine_now)

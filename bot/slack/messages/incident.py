@@ -66,10 +66,11 @@ def _quarantine_line(facts: KeyFacts, user: str) -> str:
 
 
 def _keys_lines(facts: KeyFacts) -> list[str]:
-    lines = []
-    if facts.key is not None:
+    if facts.key is None:
+        lines = ["*This key:* deleted"]
+    else:
         status = "active" if facts.key.status is KeyStatus.ACTIVE else "inactive"
-        lines.append(f"*This key:* {status}, last used {last_use(facts.key)}")
+        lines = [f"*This key:* {status}, last used {last_use(facts.key)}"]
     others = [
         f"`{k.key_id}` {k.status.value.lower()}, last used {last_use(k)}" for k in facts.other_keys
     ]
@@ -89,8 +90,9 @@ def _state_line(incident: Incident) -> str:
 
 def card(shown: Shown) -> Reply:
     """The incident's card: what key, whose, what AWS said and when, what it may be breaking,
-    and, while it is open or contained and the key still exists, Contain (while the key is
-    active) and Rotate now."""
+    and, while it is open or contained: while the key exists, Contain (while it is active) and
+    Rotate now; once it is no longer active and AWS's quarantine is still on its user, Lift
+    quarantine (its request checks that no key from before the leak is left)."""
     incident, facts = shown.incident, shown.facts
     user = facts.user or incident.user or "an unknown user"
     owner = mention(shown.owner) if shown.owner else "nobody linked to this IAM user"
@@ -110,16 +112,20 @@ def card(shown: Shown) -> Reply:
     else:
         blocks.append(section(_quarantine_line(facts, user) + "\n" + "\n".join(_keys_lines(facts))))
     blocks.append(section(_state_line(incident)))
-    if incident.state in ACTIVE and facts.key is not None and facts.user:
+    if incident.state in ACTIVE and facts.user and not facts.problem:
         first = incident.signals[0]
         why = f"Incident: {SOURCES[first.source]} said {first.kind}"  # the request's reason
         ref = KeyRef(facts.user, incident.key_id, shown.key_account, why)
-        active = facts.key.status is KeyStatus.ACTIVE
+        active = facts.key is not None and facts.key.status is KeyStatus.ACTIVE
         offers = [offer("Contain", FollowUp.CONTAIN, ref, Tone.DANGER)] if active else []
-        # The way out: a new key delivered, the leaked one retired (the bot's role may act
-        # although AWS quarantined the user).
-        offers.append(offer("Rotate now", FollowUp.ROTATE_NOW, ref))
-        blocks.append(offer_buttons(offers))
+        if facts.key is not None:
+            # The way out: a new key delivered, the leaked one retired (the bot's role may
+            # act although AWS quarantined the user).
+            offers.append(offer("Rotate now", FollowUp.ROTATE_NOW, ref))
+        if facts.quarantine and not active:
+            offers.append(offer("Lift quarantine", FollowUp.UNQUARANTINE, ref))
+        if offers:
+            blocks.append(offer_buttons(offers))
     if incident.state in ACTIVE:
         blocks.append(context(f"Close it with `/iam {_CLOSE_SHOWN}`"))
     text = f"Leaked access key {incident.key_id} of {user}: {incident.state}"
