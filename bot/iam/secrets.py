@@ -55,9 +55,8 @@ def store_secret(
     """
     plain = {k: v.reveal() if isinstance(v, Secret) else v for k, v in value.items()}
     text = json.dumps(plain)
-    try:
-        found = aws.call("secretsmanager", "DescribeSecret", SecretId=name)
-    except errors.NotFound:
+    found = _described(aws, name)
+    if found is None:
         params: dict[str, Any] = {
             "Name": name,
             "SecretString": text,
@@ -80,6 +79,22 @@ def store_secret(
         ClientRequestToken=token,
     )
     return answer["ARN"]
+
+
+def _described(aws: Aws, name: str) -> dict[str, Any] | None:
+    try:
+        return aws.call("secretsmanager", "DescribeSecret", SecretId=name)
+    except errors.NotFound:
+        return None
+
+
+def require_storable(aws: Aws, name: str, kms_key_id: str | None) -> None:
+    """Refuse (:class:`errors.ForeignSecret`) secret ``name`` now, before a credential is
+    made for it, if it exists and is not the bot's own as :func:`require_own` says; a
+    missing one is made, marked, when the credential is stored. :func:`store_secret` checks
+    again as it writes: the secret can change in between."""
+    if (found := _described(aws, name)) is not None:
+        require_own(aws, found, kms_key_id)
 
 
 def require_own(aws: Aws, described: Mapping[str, Any], kms_key_id: str | None) -> None:

@@ -253,8 +253,9 @@ def create_delivered_key(
     else's for sure, and refuses the step, as a key made between the request and the first
     intent always did.
 
-    A key whose secret could not be stored (Secrets Manager failed, or refused a secret the
-    bot does not own) is deleted at once; if that fails too, the scheduler deletes it
+    A secret the bot does not own refuses the step before any key is made. A key whose
+    secret could not be stored all the same (Secrets Manager failed, or the secret changed
+    hands in between) is deleted at once; if that fails too, the scheduler deletes it
     (:func:`delete_orphan`), without waiting for anyone to press Retry.
     """
     aws = ops.services.aws
@@ -275,6 +276,8 @@ def _create_and_deliver(
     keys_before: Collection[str],
 ) -> DeliveredKey:
     aws, rotation = ops.services.aws, ops.services.config.rotation
+    name = rotation.secret_name.format(user=user)
+    secrets.require_storable(aws, name, rotation.kms_key_id)  # refused before a key is made
     for attempt in (1, 2):
         strangers = [
             k.key_id for k in present if k.key_id not in keys_before and not journal.made(k)
@@ -296,7 +299,7 @@ def _create_and_deliver(
     try:
         arn = secrets.store_access_key(
             aws,
-            rotation.secret_name.format(user=user),
+            name,
             new,
             kms_key_id=rotation.kms_key_id,
             token=token,

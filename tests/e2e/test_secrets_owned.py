@@ -1,6 +1,8 @@
 """A new credential goes only into a secret the bot created and that is still as it made it:
-no resource policy, the configured KMS key. Anything else is refused, named, left unwritten,
-and the key made for it deleted: at once, or by the scheduler when IAM fails that too."""
+no resource policy, the configured KMS key. Anything else is refused, named and left unwritten,
+before a key is made for it; a secret that changes hands while the key is being made is refused
+as it is written, and the key made for it deleted: at once, or by the scheduler when IAM fails
+that too."""
 
 from __future__ import annotations
 
@@ -63,32 +65,58 @@ FOREIGN = {  # how the planted secret differs from one the bot made, and what th
 
 
 @pytest.mark.parametrize("case", FOREIGN)
-def test_rotation_refuses_a_secret_it_did_not_make_and_deletes_the_new_key(
+def test_rotation_refuses_a_secret_it_did_not_make_before_making_a_key(
     bot: Bot, iam, aws, case: str
 ) -> None:
     how, why = FOREIGN[case]
     iam.create_user(UserName="dave")
     old = aged_key(iam, aws, "dave", age_days=100, used_days_ago=20)
     _plant("iam-bot/dave/access-key", **how())
-    arranged = len(aws.calls())
     bot.command("rotate dave", user="U0ALICE")
     plan = posted(bot, "Rotate the access key")
+    arranged = len(aws.calls())
 
     bot.press(plan, "Confirm", user="U0ALICE")
 
     text = flatten(current(bot, plan))
     assert "Secret `iam-bot/dave/access-key`" in text and why in text, text
     assert "the bot wrote nothing to it" in text and "AWS said" not in text
-    ran = [c for c in aws.calls()[arranged:] if c.status == 200]
-    [made] = [c.params for c in ran if c.action == "CreateAccessKey"]
-    [deleted] = [c.params for c in ran if c.action == "DeleteAccessKey"]
-    assert f"the new key `{deleted['AccessKeyId']}` was deleted" in text
+    made = [c for c in aws.calls()[arranged:] if c.action == "CreateAccessKey"]
+    assert made == []  # nothing made to be deleted
     assert key_statuses(iam, "dave") == {old: "Active"}  # the old key still works
     assert _secrets().get_secret_value(SecretId="iam-bot/dave/access-key")["SecretString"] == (
         PLACEHOLDER
     )
-    assert aws.count("PutSecretValue", ok_only=False) == 0 and made["UserName"] == "dave"
+    assert aws.count("PutSecretValue", ok_only=False) == 0
     assert "Retry" in text
+
+
+def test_a_secret_planted_while_the_key_is_made_is_refused_and_the_key_deleted(
+    bot: Bot, iam, aws
+) -> None:
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, aws, "dave", age_days=100, used_days_ago=20)
+    bot.command("rotate dave", user="U0ALICE")
+    plan = posted(bot, "Rotate the access key")
+    aws.hold("CreateAccessKey")
+    arranged = len(aws.calls())
+
+    assert bot.sender.press(plan, user_id="U0ALICE", label="Confirm").status == 200
+    assert aws.wait_held("CreateAccessKey")  # the secret was checked: none yet
+    _plant("iam-bot/dave/access-key", policy=True)
+    aws.release("CreateAccessKey")
+    bot.settle()
+
+    text = flatten(current(bot, plan))
+    assert "Secret `iam-bot/dave/access-key` was not created by iam-bot" in text, text
+    ran = [c for c in aws.calls()[arranged:] if c.status == 200]
+    [made] = [c.params for c in ran if c.action == "CreateAccessKey"]
+    [deleted] = [c.params for c in ran if c.action == "DeleteAccessKey"]
+    assert f"the new key `{deleted['AccessKeyId']}` was deleted" in text
+    assert made["UserName"] == "dave" and key_statuses(iam, "dave") == {old: "Active"}
+    assert _secrets().get_secret_value(SecretId="iam-bot/dave/access-key")["SecretString"] == (
+        PLACEHOLDER
+    )
 
 
 def test_onboarding_refuses_planted_secrets_and_keeps_no_key(bot_onboard: Bot, iam, aws) -> None:
@@ -109,7 +137,8 @@ def test_onboarding_refuses_planted_secrets_and_keeps_no_key(bot_onboard: Bot, i
     assert user_exists(iam, "newbie") and key_statuses(iam, "newbie") == {}
     with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.get_login_profile(UserName="newbie")  # no password nobody may hold
-    assert "was deleted" in text and aws.count("PutSecretValue", ok_only=False) == 0
+    assert not aws.calls("CreateAccessKey")  # refused before one was made
+    assert aws.count("PutSecretValue", ok_only=False) == 0
 
 
 @pytest.fixture
@@ -147,10 +176,11 @@ def test_a_secret_the_bot_made_is_written_again_on_the_next_rotation(
 
 
 def test_a_key_whose_deletion_failed_is_deleted_by_the_scheduler(bot: Bot, iam, aws) -> None:
-    """Nobody presses Retry: the next pass of the scheduler deletes it, once, and says so."""
+    """Secrets Manager refuses the new secret, then IAM the key's deletion: nobody presses
+    Retry, and the next pass of the scheduler deletes it, once, and says so."""
     iam.create_user(UserName="dave")
     old = aged_key(iam, aws, "dave", age_days=100, used_days_ago=20)
-    _plant("iam-bot/dave/access-key", policy=True)
+    aws.fail("CreateSecret", code="AccessDeniedException", status=400)
     aws.fail("DeleteAccessKey", code="ServiceFailure", status=500, times=5)  # outlasts retries
     arranged = len(aws.calls())
     bot.command("rotate dave", user="U0ALICE")
