@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import os
 import threading
 import time
@@ -48,19 +49,28 @@ class LeaseLost(Exception):
 
 @dataclass
 class Held:
-    """One block of work under a lease; ``lost`` is set once the lease is no longer ours."""
+    """One block of work under a lease; ``lost`` is set once the lease is no longer ours.
+    ``good_until`` (on the lease's clock, ``now``) is a quarter of the lease before the last
+    renewal that succeeded runs out: a heartbeat stalled past it (a process starved of CPU)
+    may already have let another replica take the work, so the work stops there too."""
 
     lost: threading.Event = field(default_factory=threading.Event)
+    good_until: float = math.inf
+    now: Callable[[], float] = time.time
+
+    def gone(self) -> bool:
+        return self.lost.is_set() or self.now() >= self.good_until
 
 
 _HELD: contextvars.ContextVar[Held | None] = contextvars.ContextVar("iam_bot_lease", default=None)
 
 
 def require_held() -> None:
-    """Raise :class:`LeaseLost` if the work this runs for lost its lease (no lease: nothing)."""
+    """Raise :class:`LeaseLost` if the work this runs for lost its lease, or may have (its
+    renewals stalled): no lease, nothing."""
     held = _HELD.get()
-    if held is not None and held.lost.is_set():
-        raise LeaseLost("the lease on this work was taken over")
+    if held is not None and held.gone():
+        raise LeaseLost("the lease on this work was taken over, or not renewed in time")
 
 
 def _process() -> str:
@@ -147,7 +157,7 @@ class Leases:
         :class:`Held` is marked lost); ``release`` gives it up if the process stops before the
         block ends (:meth:`hand_over`), and names the work it released (None: the lease was no
         longer ours). Within the block, :func:`require_held` says whether it may go on."""
-        held = Held()
+        held = Held(good_until=self._good_until(self._now()), now=self._now)
         token = _HELD.set(held)
         with self._lock:
             key = next(self._ids)
@@ -172,16 +182,24 @@ class Leases:
             with self._lock:
                 due = list(self._renewals.items())
             for key, (renew, held) in due:
+                asked = self._now()  # the renewed lease runs at least this long from here
                 try:
                     kept = renew()
                 except Exception:
                     log.exception("could not renew a lease")
                     continue
-                if not kept:
-                    log.error("lost the lease on running work to another replica")
-                    held.lost.set()
-                    with self._lock:
-                        self._renewals.pop(key, None)
+                if kept:
+                    held.good_until = self._good_until(asked)
+                    continue
+                log.error("lost the lease on running work to another replica")
+                held.lost.set()
+                with self._lock:
+                    self._renewals.pop(key, None)
+
+    def _good_until(self, renewed: float) -> float:
+        """How long work may go on after a lease was taken or renewed at ``renewed``: until a
+        quarter of the lease before it runs out, a beat to spare for the next renewal."""
+        return renewed + self.seconds - self.beat_seconds
 
     def stop(self) -> None:
         self._wake.set()

@@ -3,6 +3,7 @@ journal shows where it stopped, and the new holder is the only one still acting.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,3 +64,35 @@ def test_a_scheduled_step_taken_over_meanwhile_is_left_to_its_new_holder(tmp_pat
 
     after = here.get(job.id)
     assert after.state == RUNNING and Lease.from_dict(after.data["lease"]) == there
+
+
+def test_work_whose_renewals_stalled_stops_before_the_lease_could_lapse(tmp_path: Path) -> None:
+    """A heartbeat starved of CPU renews nothing: before the lease could have run out (and
+    another replica taken the work), the next step is not started."""
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    clock = [1_000.0]
+    leases = Leases(4, now=lambda: clock[0])  # renewed (in real time) every second
+    stalled, let_go = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def renew() -> bool:  # the renewal does not get through while the work goes on
+        stalled.set()
+        let_go.wait(10)
+        return True
+
+    def do(step: Step) -> str:
+        if step.id == "first":
+            clock[0] += 2.9  # within three quarters of the lease: still ours
+        else:
+            assert stalled.wait(10)
+            clock[0] += 0.2  # 3.1 s since it was taken, none of it renewed
+        done.append(step.id)
+        return "done"
+
+    steps = [Step("first", 0), Step("second", 1), Step("third", 2)]
+    with leases.held(renew), pytest.raises(LeaseLost):
+        run_journaled(store, "req1", steps, do, _inline)
+    let_go.set()
+    leases.stop()
+
+    assert done == ["first", "second"]  # the third would have begun after the lease's margin
