@@ -20,7 +20,7 @@ from bot.access.identity import IdentityMap
 from bot.access.journal import PlannedStep, RunResult, run_journaled
 from bot.access.rules import Denied, Rules, SlackUnavailable
 from bot.access.schedule import Scheduler
-from bot.access.store import Store
+from bot.access.store import Record, Store
 from bot.iam import errors, secrets, users
 from bot.iam.audit import CredentialReports
 from bot.iam.aws import Aws
@@ -42,22 +42,44 @@ class NoTeam(UserError, SlackUnavailable):
     any question chat did not answer, a run or a step waits for it and tries again."""
 
 
+WORKSPACE = "workspace"  # the record naming the chat workspace, once any replica learned it
+
+
 class Team:
     """The chat workspace's ID, which every change's source identity carries (``U456@T123``,
-    what CloudTrail is searched by): learned from the first input that names it, else asked
-    of chat (``ask``) each time until it answers. Never guessed or left out: without it the
-    work is refused (:class:`NoTeam`), so no change reaches CloudTrail as ``U456`` alone."""
+    what CloudTrail is searched by): learned from the first input that names it and kept in
+    ``store`` (the first one any replica learned counts), so work a process does before any
+    input reaches it (a scheduled step after a restart, a Lambda tick) is signed without
+    asking chat; else asked of chat (``ask``) each time until it answers. Never guessed or
+    left out: without it the work is refused (:class:`NoTeam`), so no change reaches
+    CloudTrail as ``U456`` alone."""
 
-    def __init__(self, ask: Callable[[], str] = lambda: "") -> None:
+    def __init__(self, ask: Callable[[], str] = lambda: "", store: Store | None = None) -> None:
         self._ask = ask
+        self._store = store
         self._known = ""
 
     def learn(self, team_id: str) -> None:
-        """What an input from chat says its workspace is (the first one counts)."""
-        if team_id and not self._known:
+        """What an input from chat (or chat itself) says the workspace is: kept, unless one
+        was learned before, here or by another replica (create-if-absent)."""
+        if not team_id or self._known:
+            return
+        if self._store is None:
             self._known = team_id
+            return
+        kept = Record(WORKSPACE, WORKSPACE, WORKSPACE, {"team": team_id})
+        if self._store.put_if_version(kept) is not None:
+            self._known = team_id
+        else:
+            self._known = self._kept() or team_id
+
+    def _kept(self) -> str:
+        found = self._store.get(WORKSPACE) if self._store is not None else None
+        return str(found.data.get("team") or "") if found is not None else ""
 
     def __call__(self) -> str:
+        if not self._known:
+            self._known = self._kept()
         if not self._known:
             try:
                 self.learn(self._ask())

@@ -110,7 +110,7 @@ def build_services(
         approvals=Approvals(store, rules, config, clock, leases, identity, gates=GATES),
         accounts=AccountBook(config.accounts, aws, store, clock),
         clock=clock,
-        team=Team(lambda: str(client.auth_test().get("team_id") or "")),
+        team=Team(lambda: str(client.auth_test().get("team_id") or ""), store),
     )
 
 

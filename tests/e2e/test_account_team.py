@@ -1,6 +1,7 @@
 """Every change in another account is signed with the Slack workspace (`U0ALICE@T…`, what the
 README's CloudTrail query looks for), even when Slack's `auth.test` fails: the team comes from
-the input itself, and work that has none (a step due after a restart) waits until Slack says
+the input itself, or, for work that has none (a step due after a restart), from the store,
+where the first replica that learned it kept it; with neither, the work waits until Slack says
 it, changing nothing in AWS meanwhile."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.ops.context import WORKSPACE
 from sandbox.aws import FaithfulAws, is_mutating
 from tests.fixtures.accounts import Org, listed_config, organization, source_identity
 from tests.fixtures.aws import aged_key, key_statuses
@@ -48,11 +50,9 @@ def test_an_approved_run_is_signed_with_the_team_when_auth_test_fails(
     assert _signed(aws, org.staging, seeded) == {source_identity("U0ALICE")}
 
 
-def test_a_step_due_before_slack_names_the_team_waits_and_changes_nothing(
-    make_bot, aws: FaithfulAws, org: Org
-) -> None:
-    now = [datetime.now(UTC)]
-    clock = lambda: now[0]  # noqa: E731
+def _rotation_in_its_grace(make_bot, aws: FaithfulAws, org: Org, clock) -> tuple[str, str, Bot]:
+    """dave's rotation in production, confirmed, waiting out its grace period with the old key
+    still active; the bot stopped. The config, the old key and the stopped bot."""
     config = listed_config(org) + ROTATION
     bot: Bot = make_bot(config, clock=clock)
     production = aws.client("iam", org.production)
@@ -62,6 +62,35 @@ def test_a_step_due_before_slack_names_the_team_waits_and_changes_nothing(
     bot.press(posted(bot, "Rotate the access key"), "Confirm", user="U0ALICE")
     assert key_statuses(production, "dave")[old] == "Active"  # the grace period
     bot.stop()
+    return config, old, bot
+
+
+def test_a_step_due_after_a_restart_is_signed_with_the_team_a_replica_kept(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    now = [datetime.now(UTC)]
+    config, old, _ = _rotation_in_its_grace(make_bot, aws, org, lambda: now[0])
+
+    restarted: Bot = make_bot(config, clock=lambda: now[0])  # same state, no input seen yet
+    restarted.slack.fail("auth.test", "http_500", times=1000)
+    seeded = len(aws.calls())
+    now[0] += timedelta(minutes=61)
+    restarted.catch_up()
+
+    production = aws.client("iam", org.production)
+    assert key_statuses(production, "dave")[old] == "Inactive"
+    assert _signed(aws, org.production, seeded) == {source_identity("U0ALICE")}
+
+
+def test_a_step_due_before_anyone_names_the_team_waits_and_changes_nothing(
+    make_bot, aws: FaithfulAws, org: Org
+) -> None:
+    now = [datetime.now(UTC)]
+    clock = lambda: now[0]  # noqa: E731
+    config, old, stopped = _rotation_in_its_grace(make_bot, aws, org, clock)
+    production = aws.client("iam", org.production)
+    forgotten = datetime.now(UTC) + timedelta(days=1)  # as a version that kept no team left it
+    assert stopped.store.purge(WORKSPACE, WORKSPACE, forgotten) == 1
 
     restarted: Bot = make_bot(config, clock=clock)  # same state: it has seen no input yet
     restarted.slack.fail("auth.test", "http_500", times=1000)
