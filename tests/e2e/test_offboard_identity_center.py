@@ -13,6 +13,8 @@ import pytest
 
 from sandbox.aws import FaithfulAws, is_mutating
 from tests.fixtures.accounts import Org, listed_config, organization, source_identity
+from tests.fixtures.aws import succeeded_changes
+from tests.fixtures.served import served
 from tests.fixtures.slack import Bot, current, flatten, open_request
 
 OFFBOARD_CAROL = "offboard <@U0CAROL> left the company"
@@ -322,3 +324,32 @@ def test_a_person_with_no_iam_user_is_offboarded_from_identity_center_alone(
         (org.staging, center.readonly),
     }
     assert _groups_of(aws, org, center, center.carol) == {center.engineers, center.oncall}
+
+
+def test_a_bot_killed_mid_run_is_resumed_and_repeats_no_change(
+    aws: FaithfulAws, slack, org: Org, center: Center, tmp_path
+) -> None:
+    """SIGKILL while Identity Center's memberships are being removed; those calls still reach
+    AWS with nobody to hear. The restarted bot resumes from the journal: what is gone is gone,
+    and no change succeeds twice."""
+    config = center.config(org)
+    arranged = len(aws.calls())
+    with served(tmp_path, slack, config) as sender:
+        assert sender.command(OFFBOARD_CAROL, user_id="U0ALICE").status == 200
+        plan = slack.wait_for(lambda: [m for m in slack.messages("C0OPS") if m.blocks])[0]
+        aws.hold("DeleteGroupMembership")  # the run stops in the part's second wave
+        assert sender.press(plan, user_id="U0SEC1", label="Approve").status == 200
+        assert aws.wait_held("DeleteGroupMembership", count=2, timeout=30)
+    aws.release("DeleteGroupMembership")  # the held removals reach AWS, nobody listening
+    assert "carol" in _users(aws, org, center)  # the crash left the person half-removed
+
+    def shown() -> str:
+        return flatten(next(m for m in slack.messages("C0OPS") if m.ts == plan.ts))
+
+    with served(tmp_path, slack, config):  # the same state; the dead run's lease runs out
+        slack.wait_for(lambda: "Done." in shown(), timeout=60)
+    assert _users(aws, org, center) == {"bob"}
+    assert _assignments(aws, org, center, center.carol, "USER") == set()
+    succeeded = succeeded_changes(aws, arranged)
+    assert len(succeeded) == len(set(succeeded)), "a change succeeded twice"
+    assert aws.count("DeleteUser", ok_only=True) == 3  # cjones, carol and carol in IC
