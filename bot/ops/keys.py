@@ -59,11 +59,12 @@ def owned_key(services: Services, key_id: str, command: str) -> tuple[str, Acces
 class KeyOffers:
     """What a person may press on one user's keys: buttons under each key (by key ID), and
     the one that finishes a rotation left with two active keys. ``protected``: the user is,
-    so none is offered, and the reply says why."""
+    so none is offered, and the reply says why (None: IAM was not asked, nothing being
+    offered anyway)."""
 
     per_key: dict[str, tuple[Offer, ...]]
     finish: Offer | None = None
-    protected: bool = False
+    protected: bool | None = None
 
 
 def key_offers(
@@ -95,7 +96,7 @@ def key_offers(
         return KeyOffers({})
     if services.rules.is_protected(users.get_user(services.aws, user)):
         return KeyOffers({}, protected=True)
-    return KeyOffers(per_key, finish[0] if finish else None)
+    return KeyOffers(per_key, finish[0] if finish else None, protected=False)
 
 
 def _key_actions(user: str, key: AccessKey, account: str) -> list[Offer]:

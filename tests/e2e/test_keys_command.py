@@ -209,3 +209,15 @@ def test_two_active_keys_offer_to_finish_the_rotation(bot: Bot, iam, aws) -> Non
     assert old in flatten(request) and new not in flatten(request)
     bot.press(request, "Confirm", user="U0ALICE")
     bot.slack.wait_for(lambda: key_statuses(iam, "dave") == {old: "Inactive", new: "Active"})
+
+
+def test_whois_reads_the_owner_once_to_weigh_its_buttons(bot: Bot, iam, aws) -> None:
+    """Whether the owner is protected decides the buttons and what the reply says: one read."""
+    _user(iam, "dave")
+    key = aged_key(iam, aws, "dave", age_days=10)
+    before = len(aws.calls("GetUser"))
+
+    said = bot.said(bot.command(f"whois {key}"))
+
+    assert "Deactivate now" in said and "Rotate" in said  # alice may press both
+    assert len(aws.calls("GetUser")) - before == 1

@@ -89,9 +89,11 @@ def _show(services: Services, request: Request, target: Target, key_actions: boo
 
 
 def _protected(services: Services, offers: KeyOffers, user: str) -> bool:
-    """Whether the user is protected: known already when a button was held back for it,
-    else asked (a whois whose reader may press nothing still says how to proceed)."""
-    return offers.protected or services.rules.is_protected(users.get_user(services.aws, user))
+    """Whether the user is protected: known already when buttons were weighed for it, else
+    asked (a whois whose reader may press nothing still says how to proceed)."""
+    if offers.protected is not None:
+        return offers.protected
+    return services.rules.is_protected(users.get_user(services.aws, user))
 
 
 def _protected_steps(
