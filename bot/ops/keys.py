@@ -278,7 +278,6 @@ def _create_and_deliver(
 ) -> DeliveredKey:
     aws, rotation = ops.services.aws, ops.services.config.rotation
     name = rotation.secret_name.format(user=user)
-    secrets.require_storable(aws, name, rotation.kms_key_id)  # refused before a key is made
     for attempt in (1, 2):
         strangers = [
             k.key_id for k in present if k.key_id not in keys_before and not journal.made(k)
@@ -288,6 +287,8 @@ def _create_and_deliver(
                 f"key {', '.join(strangers)} appeared after the request; nothing was created"
             )
         present = _delete_orphans(aws, user, journal, present, keys_before, None)
+        # Refused before a key is made, and after the keys an earlier attempt left are gone
+        secrets.require_storable(aws, name, rotation.kms_key_id)
         journal.intend(present)
         try:
             new = keys.create_access_key(aws, user)

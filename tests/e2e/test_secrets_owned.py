@@ -216,3 +216,26 @@ def test_once_the_policy_is_removed_retry_delivers(bot: Bot, iam, aws) -> None:
     new = stored_secret("iam-bot/dave/access-key")["AccessKeyId"]
     assert key_statuses(iam, "dave") == {old: "Inactive", new: "Active"}
     assert f"New key `{new}`" in flatten(current(bot, plan))
+
+
+def test_a_retry_into_a_planted_secret_still_deletes_the_key_a_lost_answer_made(
+    bot: Bot, iam, aws
+) -> None:
+    """The first try's CreateAccessKey made a key but its answer was lost; then someone plants
+    the secret. Retry refuses the secret, and still deletes that key, whose secret nobody has."""
+    iam.create_user(UserName="dave")
+    old = aged_key(iam, aws, "dave", age_days=100, used_days_ago=20)
+    bot.command("rotate dave", user="U0ALICE")
+    plan = posted(bot, "Rotate the access key")
+    aws.fail("CreateAccessKey", code="InvalidInput", status=400, after_forward=True)
+    bot.press(plan, "Confirm", user="U0ALICE")
+    [lost] = set(key_statuses(iam, "dave")) - {old}  # made, its answer lost
+    _plant("iam-bot/dave/access-key", policy=True)
+
+    bot.press(current(bot, plan), "Retry", user="U0SEC1")
+
+    text = flatten(current(bot, plan))
+    assert "Secret `iam-bot/dave/access-key` was not created by iam-bot" in text, text
+    assert key_statuses(iam, "dave") == {old: "Active"}  # the lost answer's key is gone
+    assert len(aws.calls("CreateAccessKey")) == 2  # old's and the lost one: none on retry
+    assert lost not in key_statuses(iam, "dave")
