@@ -440,8 +440,11 @@ def expire(ops: Ops, job: Job) -> str:
     over = Note(NoteKind.DONE, f"Grant over: {user} removed from {group}.")
     ops.note(job.request_id, over, waiting="", **offering())
     grant = ops.services.approvals.get(job.request_id)
-    for person in grant.subjects if grant else ():  # told at its start, by the owner's DM
-        ops.dm(person, f"Your grant of group {group} is over: IAM user {user} was removed from it.")
+    if grant is not None:
+        where = f" in AWS account {grant.account_name or grant.account}" if grant.account else ""
+        said = f"Your grant of group {group}{where} is over: IAM user {user} was removed from it."
+        for person in grant.subjects:  # told at its start, by the owner's DM
+            ops.dm(person, said)
     return DONE
 
 

@@ -296,7 +296,7 @@ def test_a_grant_acts_in_the_account_asked_for_under_its_rules(make_bot, aws, cl
     )
     bot: Bot = make_bot(config, clock=clock)
     staging = aws.client("iam", org.staging)
-    staging.create_user(UserName="dave")
+    staging.create_user(UserName="dave", Tags=[{"Key": "slack-user-id", "Value": "U0BOB"}])
     staging.create_group(GroupName="admins")
 
     refused = bot.said(bot.command("grant dave admins 1h why --account production"))
@@ -313,6 +313,10 @@ def test_a_grant_acts_in_the_account_asked_for_under_its_rules(make_bot, aws, cl
     assert groups_of(staging, "dave") == []
     [removed] = aws.calls("RemoveUserFromGroup", account=org.staging)
     assert removed.source_identity == source_identity("U0ALICE")
+    assert dms_to(bot, "U0BOB")[-1] == (
+        "Your grant of group admins in AWS account staging is over: IAM user dave was removed "
+        "from it."
+    )
 
 
 def test_me_and_a_mention_name_the_linked_iam_user(granting: Bot, admins) -> None:
