@@ -42,18 +42,25 @@ def store(reopen: Opener) -> Store:
 
 
 def _race(count: int, work: Callable[[int], None]) -> None:
-    """``count`` threads start ``work`` at the same moment."""
+    """``count`` threads start ``work`` at the same moment; the first error any of them met is
+    raised here, so a writer that died is not mistaken for a lost write."""
     barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
 
     def run(i: int) -> None:
         barrier.wait()
-        work(i)
+        try:
+            work(i)
+        except BaseException as e:
+            errors.append(e)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise errors[0]
 
 
 def test_create_if_absent_then_compare_and_set(store: Store) -> None:
