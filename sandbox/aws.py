@@ -46,10 +46,11 @@ tests and benchmarks latency, fault and concurrency control plus a record of eve
   ``sandbox/aws_cloudtrail.py``); each call records its access key, region, time, user agent
   and source IP (``X-Forwarded-For``, else loopback); :meth:`FaithfulAws.age_calls` makes them
   older.
-- DynamoDB's requests are served one at a time. moto reads an item, parses a condition, then
-  writes, with no lock between: two conditional writers racing on one key can both succeed and
-  the second silently replaces the first (seen: a journal entry lost under load). DynamoDB
-  judges each item's condition and write as one; serving its calls in turn does the same.
+- Calls that change state, and all of DynamoDB's, are served one at a time (latency is still
+  added outside, so they overlap in time as AWS's do). moto checks, then writes, with no lock
+  between: two DynamoDB writers racing on one key's condition both succeeded and the second
+  silently replaced the first (a journal entry lost under load), as two ``CreateUser`` or a
+  third ``CreateAccessKey`` could. AWS judges each such check and its write as one.
 - Test side: :meth:`FaithfulAws.add_account` makes member accounts of an Organization (the
   default account manages it), :meth:`FaithfulAws.client` acts in any account,
   :meth:`FaithfulAws.add_bot_role` makes the role the bot assumes.
@@ -243,7 +244,7 @@ class FaithfulAws(
         self._page_size = page_size
         self._lock = threading.Lock()
         self._gate = threading.Condition(self._lock)
-        self._dynamodb_in_turn = threading.Lock()
+        self._writes_in_turn = threading.Lock()
         self._held: set[str | None] = set()
         self._waiting: dict[str, int] = {}
         self._delay = 0.0
@@ -416,14 +417,17 @@ class FaithfulAws(
         return response
 
     def _dispatch(self, req: Request) -> Response:
+        if req.service == "dynamodb" or is_mutating(req.action):
+            with self._writes_in_turn:  # a check and its write as one, as in AWS
+                return self._answer(req)
+        return self._answer(req)
+
+    def _answer(self, req: Request) -> Response:
         if req.service == "moto" and req.action == "/moto-api/reset":
             self._forget_accounts()
         handler = self._handlers.get((req.service, req.action))
         if handler is not None:
             response = handler(req)
-        elif req.service == "dynamodb":
-            with self._dynamodb_in_turn:  # its condition and its write as one, as in DynamoDB
-                response = self._forward(req)
         elif req.service == "iam" and req.action in PAGED_ACTIONS and self._should_page(req):
             response = self._paged(req)
         else:
