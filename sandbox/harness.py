@@ -22,7 +22,7 @@ from bot.access.schedule import Scheduler
 from bot.access.store import SqliteStore, Store
 from bot.operator_rules import parse_config
 from bot.ops.terms import OPERATIONS
-from bot.process_settings import DEFAULT_WORKERS, Settings
+from bot.process_settings import DEFAULT_LEASE_SECONDS, DEFAULT_WORKERS, Settings
 from bot.slack.app import build_app
 from bot.slack.bot_app import BotApp
 from bot.slack.jobs import Jobs
@@ -153,6 +153,7 @@ def start_bot(
     scheduler_poll_s: float = 0.05,
     store: Store | None = None,
     events_queue_url: str | None = None,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> RunningBot:
     """Build and serve the app on a free loopback port; boto3 must already point at the sandbox.
     The state is the SQLite file at ``state_path`` unless a ``store`` (e.g. DynamoDB) is given."""
@@ -164,6 +165,7 @@ def start_bot(
         workers=workers,
         slack_retry_wait_s=0.0,  # Slack failing is tested, not slack_sdk's sleep between tries
         events_queue_url=events_queue_url,
+        lease_seconds=lease_seconds,
     )
     jobs = Jobs(settings.workers)
     store = store or SqliteStore(state_path)

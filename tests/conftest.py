@@ -62,12 +62,8 @@ def slack(slack_sandbox: FakeSlack) -> FakeSlack:
 def make_bot(aws: FaithfulAws, slack: FakeSlack, tmp_path) -> Iterator[Callable[..., Bot]]:
     started: list[Bot] = []
 
-    def make(
-        config: str = CONFIG, *, clock=None, state: str = "state.sqlite3", events_queue_url=None
-    ) -> Bot:
-        running = start_bot(
-            slack, config, tmp_path / state, clock=clock, events_queue_url=events_queue_url
-        )
+    def make(config: str = CONFIG, *, state: str = "state.sqlite3", **options) -> Bot:
+        running = start_bot(slack, config, tmp_path / state, **options)
         bot = Bot(**vars(running))
         started.append(bot)
         return bot

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.access.leases import require_held
+from bot.access.leases import LeaseLost, require_held
 from bot.access.store import Store
 from bot.iam.errors import IamError
 
@@ -103,6 +103,8 @@ def run_journaled(
         journal(step, "start")
         try:
             status = do(step)
+        except LeaseLost:
+            raise  # stopped mid-step, unsent: the new holder resumes it from "start"
         except IamError as exc:
             journal(step, "failed", code=exc.code, message=exc.message)
             return StepResult(step, "failed", exc.code, exc.message)

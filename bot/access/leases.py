@@ -19,7 +19,9 @@ leases (:meth:`Leases.hand_over`) rather than leaving the others to wait them ou
 
 A run that learns its lease is no longer its own (a renewal finds another owner, or it was handed
 over) stops before its next step: :func:`require_held` raises :class:`LeaseLost` there, so the
-replica that took it over is the only one still acting.
+replica that took it over is the only one still acting. The app also asks it before every AWS
+attempt (:meth:`bot.iam.aws.Aws.check_each_attempt`): a step whose call is being retried stops
+at its next attempt, rather than retrying for minutes beside the new holder's run.
 """
 
 from __future__ import annotations

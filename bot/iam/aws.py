@@ -180,10 +180,22 @@ class Aws:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
         self._in_pool = threading.local()
         self._hooks: list[AttemptHook] = []
+        self._checks: list[Callable[[], None]] = []
 
     def watch(self, hook: AttemptHook) -> None:
         """Call ``hook`` after every HTTP attempt of every client, retries included."""
         self._hooks.append(hook)
+
+    def check_each_attempt(self, check: Callable[[], None]) -> None:
+        """Call ``check`` before every HTTP attempt of every client, retries included; what it
+        raises ends the call there, unsent. A call being retried can outlive the right to make
+        it (another replica took the run over): the next attempt is where that is seen."""
+        self._checks.append(check)
+
+    def _before_send(self, **_: Any) -> None:
+        """botocore's ``before-send`` event; returns None, so the attempt is sent."""
+        for check in self._checks:
+            check()
 
     def _attempted(
         self, operation: Any, response: Any = None, caught_exception: Any = None, **_: Any
@@ -205,6 +217,7 @@ class Aws:
                 service, region_name=region, config=self._config, **(credentials or {})
             )
         client.meta.events.register("needs-retry", self._attempted)
+        client.meta.events.register("before-send", self._before_send)
         return client
 
     def _own_client(self, service: str, region: str | None = None) -> Any:

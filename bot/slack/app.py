@@ -18,7 +18,7 @@ from bot.access.accounts import AccountBook
 from bot.access.approvals import Approvals, utc_now
 from bot.access.backends import open_store
 from bot.access.identity import IdentityMap
-from bot.access.leases import Leases
+from bot.access.leases import Leases, require_held
 from bot.access.rules import Rules
 from bot.access.schedule import Scheduler
 from bot.access.store import Store
@@ -152,6 +152,7 @@ def build_app(
     lease = leases or Leases(settings.lease_seconds)
     services = build_services(config, aws, store, client, clock, lease)
     aws.watch(metrics.aws_attempt)
+    aws.check_each_attempt(require_held)  # a run taken over sends no retry of its own
     metrics.watch_jobs(listener_pool.queued, listener_pool.running)
     metrics.watch_requests(store, services.approvals)
     outbox = Outbox(services.store, client, listener_pool.submit, services.clock)
