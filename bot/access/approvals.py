@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -537,14 +538,22 @@ class Approvals:
         name, identity = request.subject_name, self._identity
         return bool(name) and identity is not None and identity.named_like(who, name)
 
-    def _require_everywhere(self, request: Request, who: str, verb: str) -> None:
-        """With a plan across accounts, ``who`` must also be allowed to approve in every other
-        account it acts in; the refusal names the first where they are not. Group membership
-        is looked up fresh."""
+    def _approver(self, who: str) -> Callable[[str], bool]:
+        """Whether ``who`` may approve in an account, for one decision. Group membership is
+        looked up fresh, once per account: when another approver's write wins the
+        compare-and-set, the decision is made again without asking Slack again, so a click
+        never waits on Slack twice and the window between read and write stays short."""
+        return functools.cache(
+            lambda account: self._rules.allowed(who, "approve", fresh=True, account=account)
+        )
+
+    def _require_everywhere(
+        self, request: Request, may_approve: Callable[[str], bool], verb: str
+    ) -> None:
+        """With a plan across accounts, the decider must also be allowed to approve in every
+        other account it acts in; the refusal names the first where they are not."""
         for account, name in request.plan_accounts.items():
-            if account != request.account and not self._rules.allowed(
-                who, "approve", fresh=True, account=account
-            ):
+            if account != request.account and not may_approve(account):
                 raise Refused(
                     f"You need the `approve` permission in {name} ({account}) to {verb} this: "
                     "its plan acts there."
@@ -554,6 +563,7 @@ class Approvals:
         """Record ``who``'s approval of the plan version they saw (None: the current one).
         Group membership is looked up fresh: someone just removed from the approvers' group
         cannot approve on a cached answer."""
+        may_approve = self._approver(who)
 
         def change(request: Request) -> Request:
             self._require_pending(request)
@@ -564,7 +574,7 @@ class Approvals:
             if request.required == 0:
                 if who != request.requester:
                     self.require_not_subject(request, who, "confirm")
-                    if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
+                    if not may_approve(request.account):
                         raise Refused("Only the requester or an approver can confirm this.")
             else:
                 if who == request.requester:
@@ -572,9 +582,9 @@ class Approvals:
                         "You asked for this, so your approval does not count. Ask an approver."
                     )
                 self.require_not_subject(request, who, "approve")
-                if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
+                if not may_approve(request.account):
                     raise Refused("You need the `approve` permission to approve this.")
-                self._require_everywhere(request, who, "approve")
+                self._require_everywhere(request, may_approve, "approve")
                 if who in request.approvers:
                     raise Refused("You have already approved this; it needs another approver.")
             verdict = "confirm" if who == request.requester else "approve"
@@ -651,13 +661,15 @@ class Approvals:
             except AlreadyOpen as newer:
                 return Transition(failed, None, str(newer))
 
+        may_approve = self._approver(who)
+
         def change(request: Request) -> Request:
             if request.state is not State.FAILED:
                 raise Refused.state_of(request)
             self.require_not_subject(request, who, "retry")
-            if not self._rules.allowed(who, "approve", fresh=True, account=request.account):
+            if not may_approve(request.account):
                 raise Refused("Only approvers can retry this.")
-            self._require_everywhere(request, who, "retry")
+            self._require_everywhere(request, may_approve, "retry")
             return self._run_here(request, who, "retry")
 
         return self._transition(request_id, change)

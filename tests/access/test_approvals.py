@@ -365,3 +365,28 @@ def test_a_run_handed_over_is_not_ended_by_the_runner_that_let_it_go(approvals: 
 
     assert ended.refusal == "Another replica is running this."
     assert approvals.get(request.id).state is State.RUNNING
+
+
+def test_an_approval_whose_write_lost_the_race_asks_slack_once(tmp_path, clock: Clock) -> None:
+    """U0SEC1 clicks; while Slack answers who is in the group, another replica writes the
+    request (a note of progress). U0SEC1's approval is then decided again on the new record,
+    on the answer it already has: one click, one question to Slack."""
+    asked: list[str] = []
+
+    def slack_lists(group: str) -> frozenset[str]:
+        asked.append(group)
+        if len(asked) == 1:
+            approvals.note(request.id, progress="written meanwhile")
+        return frozenset({"U0SEC1", "U0SEC2"})
+
+    approvals = Approvals(
+        SqliteStore(tmp_path / "s.db"), Rules(CONFIG, slack_lists), CONFIG, clock, gates=GATES
+    )
+    request = _open(approvals, "offboard")  # two approvers
+
+    decided = approvals.approve(request.id, "U0SEC1")
+
+    assert decided.request.approvers == ["U0SEC1"]
+    assert decided.request.outcome["progress"] == "written meanwhile"  # decided on the new one
+    assert decided.request.version == request.version + 2
+    assert asked == ["S0SECURITY"]
