@@ -14,7 +14,8 @@ step before the request is opened: a bot stopped at any point never leaves a req
 its step does not hear of. A claim still opening long after it was made (the bot stopped
 before the request was opened, or while it was) is settled by the scheduler's tick
 (:meth:`WorkflowSteps.settle_stuck`): linked when its request exists, else its step failed,
-saying so.
+saying so. A bot that was only slow and opens the request after that withdraws it at once: the
+step was told nothing was opened, and it stays so.
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ _OPENING, _WAITING, _FAILED = "opening", "waiting", "failed"
 # How long a step may take to open its request before the tick settles it: an offboarding's
 # plan reads every account first, which takes seconds.
 OPENING_GIVEN_UP = timedelta(minutes=15)
-STOPPED = "The bot stopped before it opened the request. Run the workflow again."
+STOPPED = (
+    f"The request was not opened within {OPENING_GIVEN_UP.seconds // 60} minutes (the bot "
+    "stopped, or was that slow). Run the workflow again."
+)
+# Why a request opened after its step was given up is withdrawn at once.
+OPENED_TOO_LATE = "its workflow step had already been given up"
 # What a request's end is called in the step's ``outcome`` output.
 OUTCOMES = {
     State.DONE: "done",
@@ -69,13 +75,18 @@ class WorkflowSteps:
         self._store.put_if_version(_link(request_id, execution))
         return request_id
 
-    def waiting_on(self, execution: str) -> None:
-        """Its request is open: the step ends when the request does."""
-        self._move(execution, _OPENING, _WAITING)
+    def waiting_on(self, execution: str) -> bool:
+        """Its request is open: the step ends when the request does. False when the tick gave
+        the step up meanwhile: the request opened too late for it, and is its caller's to
+        withdraw."""
+        return self._move(execution, _OPENING, _WAITING)
 
     def failed(self, execution: str, reason: str) -> None:
-        """Nothing was opened: the step fails with ``reason``, shown to whoever runs it."""
-        self._move(execution, _OPENING, _FAILED)
+        """Nothing was opened: the step fails with ``reason``, shown to whoever runs it; not
+        when its request opened meanwhile (the step then ends with the request)."""
+        if not self._move(execution, _OPENING, _FAILED):
+            log.info("workflow step %s opened its request meanwhile; not failed", execution)
+            return
         payload = {"execution": execution, "error": reason}
         self._outbox.add(KIND, _lane(execution), payload, id=f"{KIND}/{execution}/failed")
 
@@ -103,10 +114,16 @@ class WorkflowSteps:
                 self.waiting_on(execution)
                 self.shown(request)
 
-    def _move(self, execution: str, was: str, to: str) -> None:
+    def _move(self, execution: str, was: str, to: str) -> bool:
+        """Move the step's claim from ``was`` to ``to``, compare-and-set: of the opener and the
+        tick, one wins. True when this moved it, or there is no claim (refused before it)."""
         claim = self._store.get(_claim_id(execution))
-        if claim is not None and claim.state == was:
-            self._store.put_if_version(Record(claim.id, KIND, to, claim.data, claim.version))
+        if claim is None:
+            return True
+        if claim.state != was:
+            return False
+        moved = Record(claim.id, KIND, to, claim.data, claim.version)
+        return self._store.put_if_version(moved) is not None
 
     def shown(self, request: Request) -> None:
         """Every change of a request passes here: an ended one completes its step, if a step

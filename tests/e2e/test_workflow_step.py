@@ -265,10 +265,20 @@ def test_a_step_whose_bot_stopped_before_opening_is_failed_saying_so(
     bot.scheduler.tick()
     error = _failed_with(bot)
 
-    assert error == "The bot stopped before it opened the request. Run the workflow again."
+    assert error == (
+        "The request was not opened within 15 minutes (the bot stopped, or was that slow). "
+        "Run the workflow again."
+    )
     assert not bot.channel()
     aws.release("AssumeRole")  # it was only slow: its request opens now, too late
     bot.settle()
     (late,) = bot.channel()
-    bot.press(late, "Approve", user="U0SEC1")
+    shown = flatten(current(bot, late))
+    assert "Cancelled" in shown and "its workflow step had already been given up" in shown
+    assert "actions" not in [block["type"] for block in current(bot, late).blocks]  # no button
     assert not bot.slack.calls("functions.completeSuccess")  # the step was told, once
+    assert len(bot.slack.calls("functions.completeError")) == 1
+    assert "carol" in _users(aws, org.staging)
+
+    _step(bot, execution="Fx0AGAIN")  # run again, as it was told: a request of its own
+    assert len(bot.channel()) == 2

@@ -29,7 +29,7 @@ from bot.slack.commands import offboard
 from bot.slack.commands.parse import Target, TargetKind, reason_problem
 from bot.slack.context import Request
 from bot.slack.listeners.guard import Context, Tell, ack_only, guarded
-from bot.slack.workflow_steps import WorkflowSteps
+from bot.slack.workflow_steps import OPENED_TOO_LATE, WorkflowSteps
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,20 @@ def offboard_person(
     if request_id is None:
         log.info("workflow step %s already taken; not run again", execution)
         return
-    _open(context, body, request_id)
-    steps.waiting_on(execution)
+    request = _open(context, body, request_id)
+    if not steps.waiting_on(execution):
+        _withdraw_late(context, request)
+
+
+def _withdraw_late(context: Context, request: ApprovalRequest) -> None:
+    """The tick gave the step up while this opened its request: withdrawn, so nothing waits
+    on approvers that the workflow's runner was told was never asked for."""
+    withdrawn = context.ops.services.approvals.withdraw(request.id, OPENED_TOO_LATE)
+    if withdrawn.refusal:  # decided already: its end is the channel's to see
+        log.warning("request %s opened too late for its step: %s", request.id, withdrawn.refusal)
+        return
+    context.ops.refresh(withdrawn.request)
+    context.ops.audit(withdrawn.request, f"cancelled by iam-bot: {OPENED_TOO_LATE}")
 
 
 def _inputs(body: dict[str, Any]) -> dict[str, Any]:

@@ -180,6 +180,9 @@ def _status(request: Request, outcome: Outcome) -> str:
                 else ":no_entry: Denied."
             )
         case State.CANCELLED:
+            d = request.decided_by("cancel")
+            if d and d.who != request.requester:  # withdrawn by the bot itself, saying why
+                return f":heavy_minus_sign: Cancelled by iam-bot: {escape(d.reason)}."
             return ":heavy_minus_sign: Cancelled by the requester."
         case State.EXPIRED:
             return ":hourglass: Expired without approval. Nothing was changed."
