@@ -557,6 +557,17 @@ def _audit_posts_somewhere(config: Config) -> None:
         raise _fail("audit.schedule", "needs audit_channel, where the scheduled audit is posted")
 
 
+def _identity_center_reached(config: Config) -> None:
+    """An offboarding reaches Identity Center only as a person's, across the accounts the bot
+    knows: without ``accounts:`` the section would be read and never used."""
+    if config.identity_center and not config.accounts.enabled:
+        raise _fail(
+            "identity_center",
+            "needs accounts: (offboarding a person reaches Identity Center across the accounts "
+            "listed there; list this one, even alone)",
+        )
+
+
 _TOP_LEVEL = {
     "permissions",
     "channels",
@@ -738,6 +749,7 @@ def parse_config(text: str, operations: Mapping[str, OperationTerms]) -> Config:
         identity_center=_identity_center(data.get("identity_center"), accounts),
     )
     _audit_posts_somewhere(config)
+    _identity_center_reached(config)
     _approvers_exist(config, operations)
     return config
 

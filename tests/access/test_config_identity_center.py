@@ -27,6 +27,9 @@ def test_account_by_name_and_defaults() -> None:
 
 def test_everything_given() -> None:
     text = """
+accounts:
+  list:
+    - {id: "222222222222", name: identity}
 identity_center:
   account: "222222222222"
   region: eu-west-1
@@ -56,3 +59,8 @@ identity_center:
 def test_bad_values_name_the_setting(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config(text, OPERATIONS)
+
+
+def test_without_accounts_it_would_never_be_used_so_startup_stops() -> None:
+    with pytest.raises(ConfigError, match=r"identity_center: needs accounts:"):
+        parse_config('identity_center: {account: "222222222222"}', OPERATIONS)
