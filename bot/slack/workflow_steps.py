@@ -83,9 +83,10 @@ class WorkflowSteps:
 
     def failed(self, execution: str, reason: str) -> None:
         """Nothing was opened: the step fails with ``reason``, shown to whoever runs it; not
-        when its request opened meanwhile (the step then ends with the request)."""
+        when it was settled meanwhile (its request opened, and the step ends with it; or it
+        was failed already)."""
         if not self._move(execution, _OPENING, _FAILED):
-            log.info("workflow step %s opened its request meanwhile; not failed", execution)
+            log.info("workflow step %s was settled meanwhile; not failed again", execution)
             return
         payload = {"execution": execution, "error": reason}
         self._outbox.add(KIND, _lane(execution), payload, id=f"{KIND}/{execution}/failed")
