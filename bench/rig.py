@@ -3,6 +3,7 @@ run against the sandbox (its latency on only while timing, its calls counted).""
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections.abc import Callable, Sized
@@ -78,7 +79,11 @@ def timed(
     sandbox: SandboxProcess, delay_s: float, label: str, what: str, run: Callable[[], R]
 ) -> tuple[float, int, R]:
     """``run`` with ``delay_s`` per AWS call: seconds, AWS calls, and its result (printed as
-    a count of ``what``)."""
+    a count of ``what``). What earlier runs left (a gateway discarded, its clients and
+    connection pools) is collected first, not inside the run timed: a collection then cost
+    whichever path came second as much CPU as its own work (timeit pauses the collector for
+    the same reason)."""
+    gc.collect()
     before = sandbox.call_count()
     sandbox.set_delay(delay_s)
     start = time.perf_counter()
