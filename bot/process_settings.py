@@ -16,6 +16,11 @@ from bot.logs import LOG_FORMATS
 
 # A running request whose runner is silent this long is taken over.
 DEFAULT_LEASE_SECONDS = 20.0
+# How long one AWS attempt may take: to connect, then for each read of its answer. A replica
+# whose lease ran out may have sent one just before, so the work waits that long more before
+# another replica takes it over (bot.access.leases).
+AWS_CONNECT_TIMEOUT_S = 5
+AWS_READ_TIMEOUT_S = 30
 # DynamoDB state: finished records expire this long after they finish (the audit channel and
 # the logs keep the lasting trail).
 DEFAULT_RETENTION_DAYS = 90

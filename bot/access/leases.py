@@ -2,11 +2,14 @@
 
 A run (a request being executed, a scheduled step) carries its owner and the wall-clock time its
 lease ends. While the owner is alive, a heartbeat renews the lease every quarter of its length;
-another replica, or this one after a restart, may take a run over once its lease has ended.
-Wall-clock time, not the bot's (controllable) clock: a lease is about whether a process is alive,
-not about when the work is due. With the default 20 s lease and a look every 5 s (the
-scheduler's tick), a crashed replica's run is resumed within 25 s (on AWS Lambda, at the first
-scheduled tick after the lease ends).
+another replica, or this one after a restart, may take a run over once its lease has ended and
+an AWS attempt its owner sent before it stopped could no longer reach AWS. A replica that stopped
+renewing may be alive (starved of CPU, cut off from the store but not from AWS): its last attempt
+(a key made, a user deleted) must not land after the new owner's step. It sends none after a
+quarter before its lease ends, and one ends within the gateway's timeouts (35 s). Wall-clock
+time, not the bot's (controllable) clock: a lease is about whether a process is alive, not about
+when the work is due. With the default 20 s lease and a look every 5 s (the scheduler's tick), a
+crashed replica's run is resumed within 55 s (on AWS Lambda, at the first scheduled tick after).
 
 A restart on the same machine need not wait that long: the owner names its process (boot, PID
 namespace, PID), and a process that sees the same boot and namespace can ask the kernel whether
@@ -38,11 +41,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.process_settings import AWS_CONNECT_TIMEOUT_S, AWS_READ_TIMEOUT_S
 from bot.process_settings import DEFAULT_LEASE_SECONDS as DEFAULT_SECONDS
 
 log = logging.getLogger(__name__)
 
 BEATS_PER_LEASE = 4  # a lease outlives three missed heartbeats
+ATTEMPT_SECONDS = AWS_CONNECT_TIMEOUT_S + AWS_READ_TIMEOUT_S  # the longest one AWS attempt takes
 
 
 class LeaseLost(Exception):
@@ -53,15 +58,37 @@ class LeaseLost(Exception):
 class Held:
     """One block of work under a lease; ``lost`` is set once the lease is no longer ours.
     ``good_until`` (on the lease's clock, ``now``) is a quarter of the lease before the last
-    renewal that succeeded runs out: a heartbeat stalled past it (a process starved of CPU)
-    may already have let another replica take the work, so the work stops there too."""
+    renewal that succeeded runs out (first: the claim). Past it the work sends nothing until
+    the renewal under way says whether the lease is still ours, for at most ``patience``
+    seconds: a slow store must not end a run still ours, a heartbeat stalled (a process
+    starved of CPU) ends it, as another replica may take the work."""
 
     lost: threading.Event = field(default_factory=threading.Event)
     good_until: float = math.inf
     now: Callable[[], float] = time.time
+    patience: float = 0.0
+    _said: threading.Condition = field(default_factory=threading.Condition)
 
     def gone(self) -> bool:
-        return self.lost.is_set() or self.now() >= self.good_until
+        with self._said:
+            self._said.wait_for(self._decided, timeout=self.patience)
+            return not self._fresh()
+
+    def renewed(self, good_until: float) -> None:
+        with self._said:
+            self.good_until = good_until
+            self._said.notify_all()
+
+    def lose(self) -> None:
+        with self._said:
+            self.lost.set()
+            self._said.notify_all()
+
+    def _fresh(self) -> bool:
+        return not self.lost.is_set() and self.now() < self.good_until
+
+    def _decided(self) -> bool:
+        return self.lost.is_set() or self._fresh()
 
 
 _HELD: contextvars.ContextVar[Held | None] = contextvars.ContextVar("iam_bot_lease", default=None)
@@ -143,23 +170,37 @@ class Leases:
         return self.seconds / BEATS_PER_LEASE
 
     def takeable(self, lease: Lease | None) -> bool:
-        """A run may be taken over when nobody holds it, its holder stopped renewing, or its
-        holder was a process of this machine that no longer exists."""
-        return lease is None or lease.expired(self._now()) or _died(lease.owner, self._process)
+        """A run may be taken over when nobody holds it, its holder was a process of this
+        machine that no longer exists (nothing of it can still be sent), or its holder stopped
+        renewing and nothing it sent can still reach AWS (:meth:`_quiet`)."""
+        return lease is None or self._quiet(lease) or _died(lease.owner, self._process)
+
+    def _quiet(self, lease: Lease) -> bool:
+        """The lease ran out, and so did the last AWS attempt its holder may have sent: none
+        after a beat before the lease's end (:class:`Held`), each over within
+        :data:`ATTEMPT_SECONDS`."""
+        return lease.expired(self._now() - max(0.0, ATTEMPT_SECONDS - self.beat_seconds))
 
     def ours(self, lease: Lease | None) -> bool:
         return lease is not None and lease.owner == self.owner
 
     @contextmanager
     def held(
-        self, renew: Callable[[], bool], release: Callable[[], str | None] | None = None
+        self,
+        lease: Lease | None,
+        renew: Callable[[], bool],
+        release: Callable[[], str | None] | None = None,
     ) -> Iterator[Held]:
-        """Renew a lease every quarter of its length while the block runs. ``renew`` returns
-        False once the lease is no longer ours (then it is not called again, and the block's
-        :class:`Held` is marked lost); ``release`` gives it up if the process stops before the
-        block ends (:meth:`hand_over`), and names the work it released (None: the lease was no
-        longer ours). Within the block, :func:`require_held` says whether it may go on."""
-        held = Held(good_until=self._good_until(self._now()), now=self._now)
+        """Renew ``lease`` (as written when the work was claimed; None: one taken now) every
+        quarter of its length while the block runs. ``renew`` returns False once the lease is
+        no longer ours (then it is not called again, and the block's :class:`Held` is marked
+        lost); ``release`` gives it up if the process stops before the block ends
+        (:meth:`hand_over`), and names the work it released (None: the lease was no longer
+        ours). Within the block, :func:`require_held` says whether it may go on (:class:`Held`):
+        until a beat before the lease ends, counted from its end as written (the write that
+        claimed it may have taken seconds), then from each renewal."""
+        taken = lease.until - self.seconds if lease else self._now()
+        held = Held(good_until=self._good_until(taken), now=self._now, patience=self.seconds)
         token = _HELD.set(held)
         with self._lock:
             key = next(self._ids)
@@ -191,10 +232,10 @@ class Leases:
                     log.exception("could not renew a lease")
                     continue
                 if kept:
-                    held.good_until = self._good_until(asked)
+                    held.renewed(self._good_until(asked))
                     continue
                 log.error("lost the lease on running work to another replica")
-                held.lost.set()
+                held.lose()
                 with self._lock:
                     self._renewals.pop(key, None)
 
@@ -217,7 +258,7 @@ class Leases:
             self._releases.clear()
             self._renewals.clear()
         for held in handed:
-            held.lost.set()
+            held.lose()
         released = []
         for release in releases:
             try:

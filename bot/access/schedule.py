@@ -149,7 +149,8 @@ class Scheduler:
         claimed = self.move(job, RUNNING, lease=self.leases.new().to_dict())
         if claimed is None:
             return False
-        with self.leases.held(lambda: self._renew(job.id), lambda: self._release(job.id)):
+        lease = Lease.from_dict(claimed.data.get("lease"))
+        with self.leases.held(lease, lambda: self._renew(job.id), lambda: self._release(job.id)):
             try:
                 outcome = handler(claimed)
             except LeaseLost:

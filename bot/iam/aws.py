@@ -34,7 +34,7 @@ from botocore.paginate import Paginator
 
 from bot.iam import errors
 from bot.iam.sessions import Actor, current
-from bot.process_settings import DEFAULT_WORKERS
+from bot.process_settings import AWS_CONNECT_TIMEOUT_S, AWS_READ_TIMEOUT_S, DEFAULT_WORKERS
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +171,8 @@ class Aws:
             # one connection for each thread that may call at once: as many answers as
             # fan-out threads (build_app sizes both from one setting), and the fan-out's own
             max_pool_connections=max(10, max_workers * 2),
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=AWS_CONNECT_TIMEOUT_S,
+            read_timeout=AWS_READ_TIMEOUT_S,
         )
         self._clients: dict[tuple[str, str], Any] = {}
         self._sessions: dict[tuple[str, Actor | None], _RoleSession] = {}

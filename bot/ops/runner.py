@@ -67,13 +67,14 @@ class Runner:
     def execute(self, request: Request) -> None:
         """Run a request this process has just moved to running, and record how it ended."""
         ops, approvals = self.ops, self.ops.services.approvals
-        ops.refresh(request)
         started = time.monotonic()
         try:
             with approvals.leases.held(
+                request.lease,
                 lambda: approvals.renew(request.id),
                 release=lambda: f"request {request.id}" if approvals.release(request.id) else None,
-            ):
+            ):  # renewed from the claim on: the card's refresh may be slow
+                ops.refresh(request)
                 report = self._report(request)
         except SlackUnavailable as unanswered:
             self._wait(request, unanswered)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.access.approvals import AlreadyOpen, Approvals, State
+from bot.access.leases import ATTEMPT_SECONDS, Leases
 from bot.access.rules import Rules
 from bot.access.store import SqliteStore
 from bot.operator_rules import parse_config
@@ -51,9 +51,14 @@ def clock() -> Clock:
 
 @pytest.fixture
 def approvals(tmp_path, clock: Clock) -> Approvals:
+    return _approvals(tmp_path, clock)
+
+
+def _approvals(tmp_path, clock: Clock, leases: Leases | None = None) -> Approvals:
     members = {"S0SECURITY": frozenset({"U0SEC1", "U0SEC2", "U0REQ"})}
     rules = Rules(CONFIG, lambda group: members[group])
-    return Approvals(SqliteStore(tmp_path / "s.db"), rules, CONFIG, clock, gates=GATES)
+    store = SqliteStore(tmp_path / "s.db")
+    return Approvals(store, rules, CONFIG, clock, gates=GATES, leases=leases)
 
 
 def _open(
@@ -179,17 +184,18 @@ def test_finish_retry_cycle(approvals: Approvals) -> None:
     )
 
 
-def test_a_crashed_run_is_taken_over_once(approvals: Approvals) -> None:
+def test_a_crashed_run_is_taken_over_once(tmp_path, clock: Clock) -> None:
+    wall = [1_800_000_000.0]  # the leases' clock: epoch seconds
+    approvals = _approvals(tmp_path, clock, Leases(now=lambda: wall[0]))
     request = _open(approvals)
     approvals.approve(request.id, "U0SEC1")
     assert approvals.take_over(approvals.get(request.id)).refusal  # approved, not running
     approvals.start(request.id, "U0SEC1")
     assert approvals.take_over(approvals.get(request.id)).refusal  # its runner's lease is alive
-    approvals.leases.seconds = 0.01  # the runner dies: its lease runs out, nobody renews it
-    assert approvals.renew(request.id)
-    time.sleep(0.05)
-    approvals.leases.seconds = 60  # the winner's own lease outlives the race, however slow it is
     seen = approvals.get(request.id)
+    # The runner dies: nobody renews its lease. It runs out, then so does the last AWS
+    # attempt the runner could have sent; the winner's own lease outlives the race.
+    wall[0] = seen.lease.until + ATTEMPT_SECONDS
     winners = []
 
     def restart() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.access.journal import run_journaled
-from bot.access.leases import Lease, LeaseLost, Leases
+from bot.access.leases import Lease, LeaseLost, Leases, require_held
 from bot.access.schedule import DONE, RUNNING, Scheduler
 from bot.access.store import SqliteStore
 
@@ -40,7 +40,7 @@ def test_a_run_whose_lease_was_taken_takes_no_further_step(tmp_path: Path) -> No
         done.append(step.id)
         return "done"
 
-    with leases.held(lambda: False) as held, pytest.raises(LeaseLost):
+    with leases.held(None, lambda: False) as held, pytest.raises(LeaseLost):
         run_journaled(store, "req1", [Step("first", 0), Step("second", 1)], do, _inline)
     leases.stop()
 
@@ -67,11 +67,12 @@ def test_a_scheduled_step_taken_over_meanwhile_is_left_to_its_new_holder(tmp_pat
 
 
 def test_work_whose_renewals_stalled_stops_before_the_lease_could_lapse(tmp_path: Path) -> None:
-    """A heartbeat starved of CPU renews nothing: before the lease could have run out (and
-    another replica taken the work), the next step is not started."""
+    """A heartbeat starved of CPU renews nothing: past a beat before the lease's end, the
+    next step waits for a renewal, for a lease's length (0.4 s here) at most, then is not
+    started, as another replica may take the work."""
     store = SqliteStore(tmp_path / "state.sqlite3")
     clock = [1_000.0]
-    leases = Leases(4, now=lambda: clock[0])  # renewed (in real time) every second
+    leases = Leases(0.4, now=lambda: clock[0])  # renewed (in real time) every 0.1 s
     stalled, let_go = threading.Event(), threading.Event()
     done: list[str] = []
 
@@ -82,17 +83,60 @@ def test_work_whose_renewals_stalled_stops_before_the_lease_could_lapse(tmp_path
 
     def do(step: Step) -> str:
         if step.id == "first":
-            clock[0] += 2.9  # within three quarters of the lease: still ours
+            clock[0] += 0.29  # within three quarters of the lease: still ours
         else:
             assert stalled.wait(10)
-            clock[0] += 0.2  # 3.1 s since it was taken, none of it renewed
+            clock[0] += 0.02  # 0.31 s since it was taken, none of it renewed
         done.append(step.id)
         return "done"
 
     steps = [Step("first", 0), Step("second", 1), Step("third", 2)]
-    with leases.held(renew), pytest.raises(LeaseLost):
+    with leases.held(None, renew), pytest.raises(LeaseLost):
         run_journaled(store, "req1", steps, do, _inline)
     let_go.set()
     leases.stop()
 
     assert done == ["first", "second"]  # the third would have begun after the lease's margin
+
+
+def test_work_stops_a_beat_before_its_lease_ends_as_written_however_long_the_claim_took() -> None:
+    """The claim's write may take long (a store throttled): the lease it wrote ends that much
+    sooner than one counted from when the work began, and another replica counts from the
+    lease as written."""
+    clock = [1_000.0]
+    leases = Leases(0.4, now=lambda: clock[0])  # renewed (in real time) every 0.1 s
+    lease = leases.new()  # written to the store...
+    clock[0] += 0.25  # ...which answered 0.25 s later: the work begins
+    stalled = threading.Event()
+    with leases.held(lease, lambda: stalled.wait(10)):  # no renewal gets through
+        clock[0] = lease.until - leases.beat_seconds - 0.01
+        require_held()
+        clock[0] += 0.02  # a beat before the lease ends as written
+        with pytest.raises(LeaseLost):
+            require_held()
+        stalled.set()
+    leases.stop()
+
+
+def test_work_past_its_margin_waits_for_the_renewal_under_way_then_goes_on_or_stops() -> None:
+    """A slow store (a renewal that takes longer than the lease's margin) does not end a run
+    still ours: the work sends nothing until the renewal says the lease is ours, then goes on;
+    a renewal that finds it another replica's stops it."""
+    clock = [1_000.0]
+    leases = Leases(4, now=lambda: clock[0])  # renewed (in real time) every second
+    asked, answer = threading.Event(), threading.Event()
+
+    def slow_renewal() -> bool:
+        asked.set()
+        return answer.wait(10)
+
+    with leases.held(leases.new(), slow_renewal):
+        clock[0] += 3.5  # past a beat before the lease's end, the renewal not back yet
+        assert asked.wait(10)
+        threading.Timer(0.2, answer.set).start()
+        require_held()  # waited for the renewal: the lease is ours, the work goes on
+        assert answer.is_set()
+    with leases.held(leases.new(), lambda: False), pytest.raises(LeaseLost):
+        clock[0] += 3.5
+        require_held()
+    leases.stop()
