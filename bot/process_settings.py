@@ -14,11 +14,12 @@ from bot.aws_patterns import EVENTS_QUEUE_PREFIX
 from bot.config_error import ConfigError
 from bot.logs import LOG_FORMATS
 
-# A running request whose runner is silent this long is taken over.
+# A running request whose runner is silent this long (and an AWS attempt's length more) is
+# taken over.
 DEFAULT_LEASE_SECONDS = 20.0
 # How long one AWS attempt may take: to connect, then for each read of its answer. A replica
-# whose lease ran out may have sent one just before, so the work waits that long more before
-# another replica takes it over (bot.access.leases).
+# whose lease ran out may have sent one just before, so the work waits about that long more
+# before another replica takes it over (bot.access.leases).
 AWS_CONNECT_TIMEOUT_S = 5
 AWS_READ_TIMEOUT_S = 30
 # DynamoDB state: finished records expire this long after they finish (the audit channel and
@@ -42,7 +43,8 @@ class Settings:
     config_path: str | None = None
     state_url: str = "sqlite:///iam-bot.sqlite3"
     port: int = 3000
-    # A running request whose runner is silent this long is taken over.
+    # A running request whose runner is silent this long (and an AWS attempt's length more)
+    # is taken over.
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     log_format: str = "text"  # or "json": one JSON object per line, for log pipelines
     # DynamoDB state: finished records expire this long after they finish (the audit channel
