@@ -200,7 +200,9 @@ class Leases:
         until a beat before the lease ends, counted from its end as written (the write that
         claimed it may have taken seconds), then from each renewal."""
         taken = lease.until - self.seconds if lease else self._now()
-        held = Held(good_until=self._good_until(taken), now=self._now, patience=self.seconds)
+        # A renewal under way gets two leases' length to answer (a store slowed down, a busy
+        # machine); one slower than that is taken for a stalled heartbeat.
+        held = Held(good_until=self._good_until(taken), now=self._now, patience=2 * self.seconds)
         token = _HELD.set(held)
         with self._lock:
             key = next(self._ids)

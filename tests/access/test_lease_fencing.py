@@ -68,7 +68,7 @@ def test_a_scheduled_step_taken_over_meanwhile_is_left_to_its_new_holder(tmp_pat
 
 def test_work_whose_renewals_stalled_stops_before_the_lease_could_lapse(tmp_path: Path) -> None:
     """A heartbeat starved of CPU renews nothing: past a beat before the lease's end, the
-    next step waits for a renewal, for a lease's length (0.4 s here) at most, then is not
+    next step waits for a renewal, for two leases' length (0.8 s here) at most, then is not
     started, as another replica may take the work."""
     store = SqliteStore(tmp_path / "state.sqlite3")
     clock = [1_000.0]
